@@ -1,0 +1,128 @@
+/* The vkvae command line: one subcommand per job. Each subcommand parses
+ * its own flags; errors are one line on stderr and a non-zero exit status
+ * from status.def (docs/errors.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vkvae.h"
+
+static const char usage[] =
+    "usage: vkvae <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  info [--device D]   list the Vulkan devices and mark the one vkvae would use\n"
+    "\n"
+    "options:\n"
+    "  --device D          a device index or name substring (default: $VKVAE_DEVICE, else the\n"
+    "                      best: discrete, integrated, virtual, CPU)\n"
+    "  -h, --help          this help\n"
+    "  --version           the version\n"
+    "\n"
+    "environment: VKVAE_DEVICE (as --device), VKVAE_VALIDATION=1 (Khronos validation with\n"
+    "synchronization validation; messages are printed and make the command fail)\n";
+
+static int fail(vkvae_status s, const char *message)
+{
+    fprintf(stderr, "vkvae: error: %s\n", message);
+    return vkvae_status_exit_code(s);
+}
+
+static void print_version(const char *label, uint32_t v)
+{
+    printf("    %-16s %u.%u.%u\n", label, v >> 22, (v >> 12) & 0x3ff, v & 0xfff);
+}
+
+static void print_bytes(uint64_t b, char *out, size_t size)
+{
+    if (b >= (1ull << 30))
+        snprintf(out, size, "%.1f GiB", (double)b / (1ull << 30));
+    else
+        snprintf(out, size, "%.0f MiB", (double)b / (1ull << 20));
+}
+
+static const char *yes_no(int v)
+{
+    return v ? "yes" : "no";
+}
+
+static void print_device(const vkvae_device_info *d, uint32_t index, int chosen)
+{
+    printf("%s %u: %s%s\n", chosen ? "*" : " ", index, d->name, chosen ? "  (chosen)" : "");
+    printf("    %-16s %s\n", "type", vkvae_device_type_name(d->type));
+    printf("    %-16s %s%s%s\n", "driver", d->driver_name[0] ? d->driver_name : "(unknown)",
+           d->driver_info[0] ? ", " : "", d->driver_info);
+    print_version("Vulkan API", d->api_version);
+    printf("    %-16s 0x%04x / 0x%04x\n", "vendor / device", d->vendor_id, d->device_id);
+    for (uint32_t h = 0; h < d->heap_count; h++) {
+        char size[32], label[32];
+        print_bytes(d->heap_size[h], size, sizeof size);
+        snprintf(label, sizeof label, "memory heap %u", h);
+        printf("    %-16s %s%s\n", label, size, d->heap_device_local[h] ? ", device-local" : "");
+    }
+    printf("    %-16s %s\n", "unified memory", yes_no(d->unified_memory));
+    printf("    %-16s %u (min %u, max %u)\n", "subgroup size", d->subgroup_size, d->subgroup_min,
+           d->subgroup_max);
+    printf("    %-16s %u bytes\n", "shared memory", d->max_shared_memory);
+    printf("    %-16s %u invocations, %u x %u x %u\n", "workgroup max", d->max_invocations,
+           d->max_workgroup_size[0], d->max_workgroup_size[1], d->max_workgroup_size[2]);
+    printf("    %-16s %llu bytes\n", "storage range", (unsigned long long)d->max_storage_buffer_range);
+    printf("    %-16s fp16 %s, int8 %s, 16-bit storage %s\n", "arithmetic", yes_no(d->fp16),
+           yes_no(d->int8), yes_no(d->storage16));
+    printf("    %-16s %s\n", "subgroup arith", yes_no(d->subgroup_arithmetic));
+    printf("    %-16s %s\n", "coop. matrix", yes_no(d->cooperative_matrix));
+    if (d->timestamp_period_ns > 0)
+        printf("    %-16s %g ns per tick\n", "timestamps", d->timestamp_period_ns);
+    else
+        printf("    %-16s none on the compute queue\n", "timestamps");
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *device = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+            device = argv[++i];
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        } else {
+            char msg[256];
+            snprintf(msg, sizeof msg, "info: unknown or incomplete option '%s'", argv[i]);
+            return fail(VKVAE_BAD_INPUT, msg);
+        }
+    }
+    vkvae_error err = {0};
+    vkvae_context *ctx = NULL;
+    if (vkvae_context_create(&(vkvae_context_desc){.device = device}, &ctx, &err))
+        return fail(err.status, err.message);
+    uint32_t n;
+    const vkvae_device_info *devices = vkvae_context_devices(ctx, &n);
+    uint32_t chosen = vkvae_context_device_index(ctx);
+    printf("vkvae %s: %u Vulkan device%s\n", VKVAE_VERSION, n, n == 1 ? "" : "s");
+    for (uint32_t i = 0; i < n; i++)
+        print_device(&devices[i], i, i == chosen);
+    uint32_t messages = vkvae_validation_message_count(ctx);
+    vkvae_context_destroy(ctx);
+    if (messages)
+        return fail(VKVAE_VALIDATION, "the validation layer reported messages (above)");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("vkvae %s\n", VKVAE_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "info") == 0)
+        return cmd_info(argc - 2, argv + 2);
+    char msg[256];
+    snprintf(msg, sizeof msg, "unknown command '%s' (see vkvae --help)", argv[1]);
+    return fail(VKVAE_BAD_INPUT, msg);
+}

@@ -1,0 +1,107 @@
+/* Diagnostics. Every error goes out at once, in the order found, as
+ *
+ *   path:line:col: error: message
+ *     the offending source line
+ *     ^~~~ under the column (and the token's length)
+ *
+ * so editors can jump to it and tests can compare the first line verbatim.
+ * Nothing is buffered and nothing stops: callers keep going where they can
+ * recover and the process exits 1 when d->errors > 0. Control bytes in the
+ * echoed line print as '?', so a fuzzed spec cannot drive the terminal.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "gen.h"
+
+static void echo_line(const gen_diag *d, gen_loc at)
+{
+    const gen_source *s = d->src;
+    if (!s || at.line < 1 || at.line > s->n_lines)
+        return;
+    size_t b = s->line_start[at.line - 1], e = b;
+    while (e < s->size && s->text[e] != '\n' && s->text[e] != '\r')
+        e++;
+    fputs("  ", d->out);
+    for (size_t i = b; i < e; i++) {
+        unsigned char c = (unsigned char)s->text[i];
+        fputc(c == '\t' || c >= 0x20 ? c : '?', d->out);
+    }
+    fputs("\n  ", d->out);
+    /* tabs stay tabs so the caret lines up whatever the tab width */
+    for (size_t i = b; i < e && (int)(i - b) < at.col - 1; i++)
+        fputc(s->text[i] == '\t' ? '\t' : ' ', d->out);
+    fputc('^', d->out);
+    for (int i = 1; i < at.len && i < 200; i++)
+        fputc('~', d->out);
+    fputc('\n', d->out);
+}
+
+void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...)
+{
+    va_list ap;
+    d->errors++;
+    fprintf(d->out, "%s:%d:%d: error: ", at.file ? at.file : "?", at.line, at.col);
+    va_start(ap, fmt);
+    vfprintf(d->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', d->out);
+    echo_line(d, at);
+}
+
+/* Levenshtein distance with one rolling row; words are short keywords. */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *diag_nearest(const char *word, size_t len, const char *const *cands)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; cands[i]; i++) {
+        size_t dist = edit_distance(word, len, cands[i]);
+        if (dist < best_d) {
+            best_d = dist;
+            best = cands[i];
+        }
+    }
+    /* close enough to be a typo: 1 edit for short words, 2 for longer */
+    size_t limit = len <= 3 ? 1 : 2;
+    return best_d <= limit ? best : NULL;
+}
+
+const char *diag_thousands(char *buf, uint64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    int o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+    return buf;
+}

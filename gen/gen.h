@@ -1,0 +1,271 @@
+/* vkvae-gen's internal header: every stage of the spec compiler shares these
+ * types. The pipeline is
+ *
+ *   lex.c     source text  -> tokens (each with file, line, column)
+ *   parse.c   tokens       -> gen_spec (the AST: one field per spec line)
+ *   shape.c   gen_spec     -> gen_graph (forward graph, every shape, params)
+ *   grad.c    (later) forward graph -> backward ops appended to the graph
+ *   plan.c    (later) graph -> runtime/plan.h tables (buffers, steps)
+ *   emit_glsl.c, emit_c.c (later) plan -> .comp and .c files
+ *   diag.c    diagnostics: path:line:col: error: message, source, caret
+ *   main.c    the command line
+ *
+ * The graph's ops are runtime/ops.def's ops (enum vkvae_op) plus a few
+ * generator-only ops numbered after VKVAE_OP_COUNT (views, which lower to no
+ * dispatch, and ops whose ops.def row has not landed yet). A node's
+ * vkvae_op_params are filled as ops.def's contract names them, so lowering
+ * a forward node to a vkvae_step_desc is a copy. Memory is never freed: the
+ * generator is a short-lived process, and every allocation goes through
+ * xmalloc, which exits cleanly on exhaustion.
+ */
+#ifndef VKVAE_GEN_H
+#define VKVAE_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "plan.h"
+
+#if defined(__GNUC__)
+#define GEN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define GEN_PRINTF(f, a)
+#endif
+
+/* Limits that keep every size computation inside 64-bit integers and every
+ * allocation sane, whatever a (fuzzed) spec says. */
+enum {
+    GEN_MAX_SOURCE = 1 << 20,      /* bytes of one spec file */
+    GEN_MAX_DIM = 1 << 16,         /* any single dimension, channel or unit count */
+    GEN_MAX_FEATURES = 1 << 24,    /* values per example in one tensor */
+    GEN_MAX_LAYERS = 256,          /* layers per stack */
+    GEN_MAX_BATCH = 1 << 16,
+    GEN_MAX_SAMPLES = 5000,        /* IWAE k */
+};
+
+/* ---- memory (main.c) ---- */
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrndup(const char *s, size_t n);
+char *xprintf(const char *fmt, ...) GEN_PRINTF(1, 2);
+/* Grows *arr (elements of elem bytes, capacity *cap) to hold need elements. */
+void *grow_array(void *arr, size_t *cap, size_t need, size_t elem);
+#define GROW(arr, cap, need) ((arr) = grow_array((arr), &(cap), (need), sizeof *(arr)))
+
+/* ---- source text and diagnostics (diag.c) ---- */
+typedef struct gen_loc {
+    const char *file;
+    int line, col;      /* 1-based; col counts bytes */
+    int len;            /* bytes the caret line underlines; 0 = just a caret */
+} gen_loc;
+
+typedef struct gen_source {
+    const char *path;   /* as given on the command line: diagnostics print it */
+    const char *text;
+    size_t size;
+    size_t *line_start; /* byte offset of each line; n_lines entries */
+    int n_lines;
+} gen_source;
+
+typedef struct gen_diag {
+    const gen_source *src;
+    FILE *out;
+    int errors;
+} gen_diag;
+
+/* path:line:col: error: message, then the source line and a caret. */
+void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...) GEN_PRINTF(3, 4);
+/* The candidate nearest to word by edit distance, or NULL if none is close. */
+const char *diag_nearest(const char *word, size_t len, const char *const *cands);
+/* 652824 -> "652,824" into buf (at least 32 bytes). */
+const char *diag_thousands(char *buf, uint64_t v);
+
+/* ---- tokens (lex.c) ---- */
+typedef enum gen_tok_kind {
+    TK_IDENT,   /* [A-Za-z_][A-Za-z0-9_]* */
+    TK_NUM,     /* a finite decimal number: 20, 1e-3, -0.5 */
+    TK_WORD,    /* any other run of non-blank bytes: 1x28x28, 0..1, 1e-3x */
+    TK_EOL,
+    TK_EOF,
+} gen_tok_kind;
+
+typedef struct gen_token {
+    gen_tok_kind kind;
+    gen_loc loc;
+    const char *text;   /* into the source; not terminated */
+    int len;
+    double num;         /* TK_NUM only */
+} gen_token;
+
+/* Loads path into src (exit status 2 on I/O failure, reported on d). */
+bool source_load(gen_source *src, const char *path, gen_diag *d);
+/* Tokens of the whole source, lines separated by TK_EOL, ended by TK_EOF. */
+gen_token *lex_source(const gen_source *src, gen_diag *d, size_t *count);
+bool tok_is(const gen_token *t, const char *word);
+
+/* ---- the spec (parse.c) ---- */
+typedef struct gen_dims {
+    int rank;           /* 1: flat features; 3: CxHxW */
+    uint32_t d[3];
+} gen_dims;
+
+typedef enum gen_layer_kind {
+    LAYER_DENSE,
+    LAYER_CONV2D,
+    LAYER_CONVT2D,
+    LAYER_FLATTEN,
+    LAYER_RESHAPE,
+    LAYER_CONCAT_LABEL,
+    LAYER_ACT,          /* a standalone activation line */
+} gen_layer_kind;
+
+typedef struct gen_layer {
+    gen_layer_kind kind;
+    gen_loc loc;                /* the layer keyword */
+    uint32_t units;             /* dense units, conv output channels */
+    uint32_t k, stride, pad, out_pad;
+    gen_dims dims;              /* reshape target */
+    vkvae_act act;              /* suffix or standalone activation */
+    float slope;                /* leaky_relu */
+    gen_loc act_loc;
+    char *name;                 /* 'name' clause, or NULL: generated */
+    gen_loc name_loc;
+} gen_layer;
+
+typedef struct gen_stack {
+    bool seen;
+    gen_loc loc;
+    gen_layer *layers;
+    size_t n, cap;
+} gen_stack;
+
+typedef enum gen_likelihood { LIK_BERNOULLI, LIK_GAUSSIAN } gen_likelihood;
+typedef enum gen_variance { VAR_FIXED, VAR_LEARNED, VAR_PREDICTED } gen_variance;
+typedef enum gen_latent_kind { LATENT_GAUSSIAN, LATENT_DETERMINISTIC } gen_latent_kind;
+typedef enum gen_objective { OBJ_ELBO, OBJ_IWAE, OBJ_AE, OBJ_DAE } gen_objective;
+typedef enum gen_loss { LOSS_L2, LOSS_BCE } gen_loss;
+typedef enum gen_corrupt { CORRUPT_NONE, CORRUPT_MASK, CORRUPT_GAUSSIAN } gen_corrupt;
+typedef enum gen_optim { OPTIM_ADAM, OPTIM_ADAMW, OPTIM_SGD } gen_optim;
+typedef enum gen_init { INIT_PYTORCH, INIT_XAVIER_UNIFORM, INIT_KAIMING_NORMAL, INIT_ZERO } gen_init;
+
+extern const char *const gen_act_names[VKVAE_ACT_COUNT];
+extern const char *const gen_objective_names[];
+extern const char *const gen_optim_names[];
+extern const char *const gen_init_names[];
+
+/* One field group per spec line; each has_X flag says the line was seen and
+ * X_loc where (for duplicates and for errors found by later passes). */
+typedef struct gen_spec {
+    bool has_model;
+    gen_loc model_loc;
+    char *model;
+
+    bool has_input;
+    gen_loc input_loc, range_loc, binarize_loc, likelihood_loc, variance_loc;
+    gen_dims input;
+    bool range_given;
+    double lo, hi;              /* data bytes map to lo + (hi-lo)*b/255 */
+    bool binarize;              /* dynamic binarization (Bernoulli draws) */
+    bool likelihood_given;
+    gen_likelihood lik;
+    gen_variance variance;
+    double variance_value;      /* VAR_FIXED: sigma^2 */
+
+    bool has_condition;
+    gen_loc condition_loc;
+    uint32_t classes;
+
+    bool has_latent;
+    gen_loc latent_loc;
+    uint32_t latent;
+    gen_latent_kind latent_kind;
+
+    gen_stack enc, dec;
+
+    bool has_objective;
+    gen_loc objective_loc, loss_loc, corrupt_loc;
+    gen_objective obj;
+    double beta;                /* elbo: KL weight */
+    uint32_t warmup;            /* elbo: epochs of linear KL warm-up, 0 = none */
+    uint32_t k;                 /* iwae: importance samples */
+    bool loss_given;
+    gen_loss loss;              /* ae, dae */
+    gen_corrupt corrupt;        /* dae */
+    double corrupt_value;       /* mask: p; gaussian: sigma */
+
+    bool has_train;
+    gen_loc train_loc;
+    gen_optim optim;
+    double lr, beta1, beta2, eps, weight_decay, momentum;
+    uint32_t batch, epochs, seed;
+    gen_init init;
+} gen_spec;
+
+/* Parses tokens into spec; reports every syntax error; returns errors == 0. */
+bool parse_spec(const gen_token *toks, size_t count, gen_spec *spec, gen_diag *d);
+
+/* ---- the graph IR (shape.c builds it; grad.c, plan.c, emitters read it) ---- */
+typedef enum gen_extra_op {
+    GEN_OP_VIEW = VKVAE_OP_COUNT, /* flatten/reshape: output aliases input, no dispatch */
+    GEN_OP_IWAE_BOUND,            /* nll:[n*k] z eps:[n*k,L] lv:[n,L] -> loss:[n]; -logmeanexp_k(log w) (ops.def: step 6) */
+    GEN_OP_COUNT
+} gen_extra_op;
+
+extern const char *const gen_op_names[GEN_OP_COUNT];
+
+typedef enum gen_role {
+    ROLE_DATA,      /* the data set on the device (rows = N) */
+    ROLE_CONST,     /* fixed values baked by the generator */
+    ROLE_PARAM,     /* trainable: gets a gradient and optimizer state */
+    ROLE_ACT,       /* activations: per batch */
+    ROLE_LOSS,      /* per-row loss terms and the accumulator */
+} gen_role;
+
+typedef struct gen_tensor {
+    char *name;         /* parameters: PyTorch state_dict names (fc1.weight) */
+    gen_role role;
+    const char *dtype;  /* "f32", "u8", "u32" */
+    uint32_t rows;      /* 0: unbatched; 1: n rows; k: n*k rows (IWAE) */
+    gen_dims dims;      /* per row; rank 0 = a scalar per row */
+    int producer;       /* node index, -1 for leaves */
+    int alias;          /* tensor this one views (GEN_OP_VIEW), or -1 */
+    bool needs_grad;    /* some parameter depends on... is upstream of it */
+    gen_init init;      /* parameters */
+    uint32_t fan_in;    /* parameters: the fan-in PyTorch's init uses */
+    float init_value;   /* ROLE_CONST */
+} gen_tensor;
+
+enum { GEN_MAX_IO = 6 };
+
+typedef struct gen_node {
+    int op;             /* vkvae_op or gen_extra_op */
+    char *name;         /* the layer's name (fc1, conv2, ...) or the op's role */
+    gen_loc loc;        /* spec line it came from */
+    int nin, nout;
+    int in[GEN_MAX_IO], out[GEN_MAX_IO];
+    vkvae_op_params p;  /* ops.def's fields; p.n is the node's row count */
+    uint64_t flops_fwd, flops_bwd;
+} gen_node;
+
+typedef struct gen_graph {
+    const gen_spec *spec;
+    gen_tensor *t;
+    size_t nt, cap_t;
+    gen_node *n;
+    size_t nn, cap_n;
+    uint32_t batch;
+    int x, label, loss;         /* the clean input, one-hot label, accumulator */
+    uint64_t n_params;
+    uint64_t flops_fwd, flops_bwd, flops_optim;
+} gen_graph;
+
+/* Checks combinations and shapes, builds the forward graph; returns errors == 0. */
+bool infer_shapes(const gen_spec *spec, gen_graph *g, gen_diag *d);
+/* --explain: the graph, parameters and FLOPs, deterministic. */
+void explain_graph(const gen_graph *g, FILE *out);
+void dims_format(char *buf, size_t size, const gen_dims *dims);
+uint64_t dims_count(const gen_dims *dims);
+
+#endif

@@ -1,0 +1,816 @@
+/* The parser: tokens to a gen_spec.
+ *
+ * How it works. A spec is a list of lines, and every line starts with a
+ * keyword that says what the line is: a top-level keyword (model, input,
+ * condition, latent, encoder, decoder, objective, train) or, between an
+ * 'encoder' or 'decoder' line and the next top-level line, a layer keyword
+ * (dense, conv2d, convt2d, flatten, reshape, concat, relu, ...). So the
+ * grammar has two levels and the descent is shallow: parse_line() reads the
+ * keyword and calls one function per line kind, which reads its positional
+ * values and then a loop of "clauses" (a clause word and its values, in any
+ * order, each at most once). Nothing nests, so nothing recurses.
+ *
+ * Recovery is per line. The first error on a line is reported, the rest of
+ * the line is skipped, and parsing resumes at the next line: a spec with
+ * five bad lines gets five errors. A line that fails leaves the spec
+ * unchanged except that the line counts as seen, so a later duplicate is
+ * still a duplicate and a missing-section error does not pile on.
+ *
+ * The parser checks everything a single line can check: keywords (with a
+ * "did you mean" from the nearest known word), counts of values, numbers,
+ * ranges of values, duplicate lines and clauses, and clauses that do not
+ * belong to the chosen kind (k on an elbo objective). What needs two lines
+ * (bernoulli likelihood vs. the value range, objective vs. latent kind) and
+ * all shapes are shape.c's.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "gen.h"
+
+const char *const gen_act_names[VKVAE_ACT_COUNT] = {
+    [VKVAE_ACT_NONE] = "none", [VKVAE_ACT_RELU] = "relu",
+    [VKVAE_ACT_LEAKY_RELU] = "leaky_relu", [VKVAE_ACT_TANH] = "tanh",
+    [VKVAE_ACT_SIGMOID] = "sigmoid", [VKVAE_ACT_SOFTPLUS] = "softplus",
+};
+const char *const gen_objective_names[] = { "elbo", "iwae", "ae", "dae", NULL };
+const char *const gen_optim_names[] = { "adam", "adamw", "sgd", NULL };
+const char *const gen_init_names[] = { "pytorch", "xavier_uniform", "kaiming_normal", NULL };
+
+static const char *const top_words[] = {
+    "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train", NULL };
+static const char *const layer_words[] = {
+    "dense", "conv2d", "convt2d", "flatten", "reshape", "concat",
+    "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+static const char *const act_words[] = {
+    "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+
+/* Clause words written on a line of their own: name the line they belong to. */
+static const struct { const char *word, *line; } stray_clauses[] = {
+    { "likelihood", "input" }, { "range", "input" }, { "binarize", "input" },
+    { "variance", "input" }, { "label", "condition" }, { "classes", "condition" },
+    { "gaussian", "latent" }, { "deterministic", "latent" },
+    { "elbo", "objective" }, { "iwae", "objective" }, { "ae", "objective" },
+    { "dae", "objective" }, { "beta", "objective" }, { "warmup", "objective" },
+    { "k", "objective" }, { "loss", "objective" }, { "corrupt", "objective" },
+    { "adam", "train" }, { "adamw", "train" }, { "sgd", "train" }, { "lr", "train" },
+    { "betas", "train" }, { "eps", "train" }, { "weight_decay", "train" },
+    { "momentum", "train" }, { "batch", "train" }, { "epochs", "train" },
+    { "seed", "train" }, { "init", "train" },
+    { "kernel", "conv2d' or 'convt2d" }, { "stride", "conv2d' or 'convt2d" },
+    { "pad", "conv2d' or 'convt2d" }, { "out_pad", "convt2d" },
+};
+
+typedef struct parser {
+    const gen_token *tok;
+    size_t pos;
+    gen_spec *s;
+    gen_diag *d;
+    gen_stack *section;     /* NULL outside encoder/decoder */
+} parser;
+
+#define TOKF "'%.*s'"
+#define TOKA(t) ((t)->len > 40 ? 40 : (t)->len), (t)->text
+
+static const gen_token *peek(parser *p) { return &p->tok[p->pos]; }
+
+static const gen_token *next(parser *p)
+{
+    const gen_token *t = &p->tok[p->pos];
+    if (t->kind != TK_EOF)
+        p->pos++;
+    return t;
+}
+
+static bool at_eol(parser *p) { return peek(p)->kind == TK_EOL || peek(p)->kind == TK_EOF; }
+
+static void skip_line(parser *p)
+{
+    while (!at_eol(p))
+        p->pos++;
+    if (peek(p)->kind == TK_EOL)
+        p->pos++;
+}
+
+/* Where a missing value should have been: just after token t. */
+static gen_loc after(const gen_token *t)
+{
+    gen_loc l = t->loc;
+    l.col += t->len + (t->len > 0);
+    l.len = 0;
+    return l;
+}
+
+static bool perr_at(parser *p, gen_loc at, const char *fmt, ...) GEN_PRINTF(3, 4);
+static bool perr_at(parser *p, gen_loc at, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(p->d, at, "%s", msg);
+    return false;
+}
+
+static bool is_word(const gen_token *t, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (tok_is(t, list[i]))
+            return true;
+    return false;
+}
+
+static int word_index(const gen_token *t, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (tok_is(t, list[i]))
+            return i;
+    return -1;
+}
+
+static bool looks_numeric(const gen_token *t)
+{
+    char c = t->text[0];
+    return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+';
+}
+
+/* ---- values ---- */
+
+static bool want_real(parser *p, const gen_token *kw, double *out)
+{
+    if (at_eol(p))
+        return perr_at(p, after(kw), TOKF " needs a number", TOKA(kw));
+    const gen_token *t = next(p);
+    if (t->kind == TK_NUM) {
+        *out = t->num;
+        return true;
+    }
+    if (looks_numeric(t))
+        return perr_at(p, t->loc, "bad number " TOKF, TOKA(t));
+    return perr_at(p, t->loc, TOKF " needs a number, got " TOKF, TOKA(kw), TOKA(t));
+}
+
+/* A real in (lo, hi) with each end open or closed; hi may be INFINITY. */
+static bool want_range(parser *p, const gen_token *kw, double lo, bool lo_closed,
+                       double hi, bool hi_closed, double *out)
+{
+    const gen_token *t = peek(p);
+    if (!want_real(p, kw, out))
+        return false;
+    double v = *out;
+    bool ok = (lo_closed ? v >= lo : v > lo) && (hi_closed ? v <= hi : v < hi);
+    if (ok)
+        return true;
+    if (isinf(hi))
+        return perr_at(p, t->loc, TOKF " must be %s %g, got " TOKF, TOKA(kw),
+                       lo_closed ? ">=" : ">", lo, TOKA(t));
+    return perr_at(p, t->loc, TOKF " must be in %c%g, %g%c, got " TOKF, TOKA(kw),
+                   lo_closed ? '[' : '(', lo, hi, hi_closed ? ']' : ')', TOKA(t));
+}
+
+static bool want_uint(parser *p, const gen_token *kw, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    const gen_token *t = peek(p);
+    double v;
+    if (!want_real(p, kw, &v))
+        return false;
+    if (v != floor(v))
+        return perr_at(p, t->loc, TOKF " must be a whole number, got " TOKF, TOKA(kw), TOKA(t));
+    if (v < lo)
+        return perr_at(p, t->loc, TOKF " must be at least %u, got " TOKF, TOKA(kw), lo, TOKA(t));
+    if (v > hi)
+        return perr_at(p, t->loc, TOKF " must be at most %u, got " TOKF, TOKA(kw), hi, TOKA(t));
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool want_ident(parser *p, const gen_token *kw, const char *what, const gen_token **out)
+{
+    if (at_eol(p))
+        return perr_at(p, after(kw), TOKF " needs %s", TOKA(kw), what);
+    const gen_token *t = next(p);
+    if (t->kind != TK_IDENT)
+        return perr_at(p, t->loc, TOKF " needs %s, got " TOKF, TOKA(kw), what, TOKA(t));
+    *out = t;
+    return true;
+}
+
+/* One of list; an unknown word gets the nearest as a suggestion. */
+static bool want_choice(parser *p, const gen_token *kw, const char *what,
+                        const char *const *list, int *out)
+{
+    const gen_token *t;
+    if (!want_ident(p, kw, what, &t))
+        return false;
+    int i = word_index(t, list);
+    if (i >= 0) {
+        *out = i;
+        return true;
+    }
+    const char *near = diag_nearest(t->text, (size_t)t->len, list);
+    if (near)
+        return perr_at(p, t->loc, "unknown %s " TOKF "; did you mean '%s'?", what, TOKA(t), near);
+    char opts[256] = "";
+    for (size_t j = 0; list[j]; j++) {
+        size_t o = strlen(opts);
+        snprintf(opts + o, sizeof opts - o, "%s'%s'", j ? ", " : "", list[j]);
+    }
+    return perr_at(p, t->loc, "unknown %s " TOKF " (expected %s)", what, TOKA(t), opts);
+}
+
+/* 784 or 1x28x28 */
+static bool want_dims(parser *p, const gen_token *kw, gen_dims *out)
+{
+    if (at_eol(p))
+        return perr_at(p, after(kw), TOKF " needs a shape, e.g. 784 or 1x28x28", TOKA(kw));
+    const gen_token *t = next(p);
+    gen_dims dims = { 0 };
+    int i = 0;
+    bool ok = true;
+    while (ok && i < t->len) {
+        if (dims.rank == 3) {
+            ok = false;
+            break;
+        }
+        uint64_t v = 0;
+        int b = i;
+        while (i < t->len && t->text[i] >= '0' && t->text[i] <= '9') {
+            if (v <= GEN_MAX_FEATURES)
+                v = v * 10 + (uint64_t)(t->text[i] - '0');
+            i++;
+        }
+        if (i == b) {
+            ok = false;
+            break;
+        }
+        if (v < 1 || v > GEN_MAX_DIM)
+            return perr_at(p, t->loc, "shape " TOKF ": each size must be from 1 to %d",
+                           TOKA(t), GEN_MAX_DIM);
+        dims.d[dims.rank++] = (uint32_t)v;
+        if (i < t->len) {
+            if (t->text[i] != 'x' || i + 1 == t->len) {
+                ok = false;
+                break;
+            }
+            i++;
+        }
+    }
+    if (!ok || dims.rank == 2)
+        return perr_at(p, t->loc, "bad shape " TOKF ": write N or CxHxW, e.g. 784 or 1x28x28",
+                       TOKA(t));
+    if (dims_count(&dims) > GEN_MAX_FEATURES)
+        return perr_at(p, t->loc, "shape " TOKF " has more than %d values", TOKA(t),
+                       GEN_MAX_FEATURES);
+    *out = dims;
+    return true;
+}
+
+static bool parse_num_text(const char *s, size_t len, double *v)
+{
+    gen_token t = { .text = s, .len = (int)len };
+    if (len == 0 || len > 64)
+        return false;
+    char tmp[65];
+    memcpy(tmp, s, len);
+    tmp[len] = 0;
+    char *end;
+    *v = strtod(tmp, &end);
+    if (end != tmp + len || !isfinite(*v))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!strchr("0123456789.eE+-", s[i]))
+            return false;
+    (void)t;
+    return true;
+}
+
+/* LO..HI */
+static bool want_interval(parser *p, const gen_token *kw, double *lo, double *hi)
+{
+    if (at_eol(p))
+        return perr_at(p, after(kw), TOKF " needs LO..HI, e.g. 0..1", TOKA(kw));
+    const gen_token *t = next(p);
+    const char *dots = NULL;
+    for (int i = 0; i + 1 < t->len; i++)
+        if (t->text[i] == '.' && t->text[i + 1] == '.') {
+            dots = t->text + i;
+            break;
+        }
+    if (!dots || !parse_num_text(t->text, (size_t)(dots - t->text), lo) ||
+        !parse_num_text(dots + 2, (size_t)(t->text + t->len - dots - 2), hi))
+        return perr_at(p, t->loc, "bad range " TOKF ": write LO..HI, e.g. 0..1", TOKA(t));
+    if (!(*lo < *hi))
+        return perr_at(p, t->loc, "range " TOKF " is empty: LO must be below HI", TOKA(t));
+    return true;
+}
+
+/* ---- clause loops ---- */
+
+/* Claims clause word t once per line: a second one is an error. */
+static bool once(parser *p, const gen_token *t, const gen_token **seen, const char *line)
+{
+    if (*seen)
+        return perr_at(p, t->loc, "duplicate " TOKF " in the '%s' line", TOKA(t), line);
+    *seen = t;
+    return true;
+}
+
+static bool unknown_clause(parser *p, const gen_token *t, const char *line,
+                           const char *const *clauses)
+{
+    if (t->kind != TK_IDENT)
+        return perr_at(p, t->loc, "unexpected " TOKF " in the '%s' line", TOKA(t), line);
+    const char *near = diag_nearest(t->text, (size_t)t->len, clauses);
+    if (near)
+        return perr_at(p, t->loc, "unknown '%s' option " TOKF "; did you mean '%s'?", line,
+                       TOKA(t), near);
+    return perr_at(p, t->loc, "unknown '%s' option " TOKF, line, TOKA(t));
+}
+
+static bool no_more(parser *p, const char *line, const char *what)
+{
+    if (at_eol(p))
+        return true;
+    const gen_token *t = peek(p);
+    return perr_at(p, t->loc, "unexpected " TOKF " after %s in the '%s' line", TOKA(t), what,
+                   line);
+}
+
+static bool dup_line(parser *p, const gen_token *kw, bool seen, gen_loc first)
+{
+    if (!seen)
+        return false;
+    perr_at(p, kw->loc, "duplicate " TOKF " (first at line %d)", TOKA(kw), first.line);
+    return true;
+}
+
+/* ---- top-level lines ---- */
+
+static bool line_model(parser *p, const gen_token *kw)
+{
+    gen_spec *s = p->s;
+    if (dup_line(p, kw, s->has_model, s->model_loc))
+        return false;
+    s->has_model = true;
+    s->model_loc = kw->loc;
+    const gen_token *name;
+    if (!want_ident(p, kw, "a name", &name))
+        return false;
+    s->model = xstrndup(name->text, (size_t)name->len);
+    return no_more(p, "model", "the name");
+}
+
+static bool line_input(parser *p, const gen_token *kw)
+{
+    static const char *const clauses[] = { "range", "binarize", "likelihood", "variance", NULL };
+    static const char *const liks[] = { "bernoulli", "gaussian", NULL };
+    static const char *const vars[] = { "fixed", "learned", "predicted", NULL };
+    gen_spec *s = p->s;
+    if (dup_line(p, kw, s->has_input, s->input_loc))
+        return false;
+    s->has_input = true;
+    s->input_loc = kw->loc;
+    if (!want_dims(p, kw, &s->input))
+        return false;
+    const gen_token *seen[4] = { 0 };
+    while (!at_eol(p)) {
+        const gen_token *t = next(p);
+        int c = word_index(t, clauses);
+        if (c < 0)
+            return unknown_clause(p, t, "input", clauses);
+        if (!once(p, t, &seen[c], "input"))
+            return false;
+        if (c == 0) {
+            s->range_given = true;
+            s->range_loc = t->loc;
+            if (!want_interval(p, t, &s->lo, &s->hi))
+                return false;
+            s->range_loc.len = (int)(peek(p)->text - t->text);
+        } else if (c == 1) {
+            s->binarize = true;
+            s->binarize_loc = t->loc;
+        } else if (c == 2) {
+            int l;
+            s->likelihood_given = true;
+            s->likelihood_loc = t->loc;
+            if (!want_choice(p, t, "likelihood", liks, &l))
+                return false;
+            s->lik = (gen_likelihood)l;
+        } else {
+            int v;
+            s->variance_loc = t->loc;
+            if (!seen[2] || s->lik != LIK_GAUSSIAN)
+                return perr_at(p, t->loc, "'variance' applies to 'likelihood gaussian'; "
+                                          "write it after that");
+            if (!want_choice(p, t, "variance", vars, &v))
+                return false;
+            s->variance = (gen_variance)v;
+            if (s->variance == VAR_FIXED && !at_eol(p) && peek(p)->kind != TK_IDENT) {
+                const gen_token *f = &p->tok[p->pos - 1];
+                if (!want_range(p, f, 0, false, INFINITY, false, &s->variance_value))
+                    return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool line_condition(parser *p, const gen_token *kw)
+{
+    gen_spec *s = p->s;
+    if (dup_line(p, kw, s->has_condition, s->condition_loc))
+        return false;
+    s->has_condition = true;
+    s->condition_loc = kw->loc;
+    static const char *const kinds[] = { "label", NULL };
+    int kind;
+    if (!want_choice(p, kw, "condition", kinds, &kind))
+        return false;
+    if (at_eol(p) || !tok_is(peek(p), "classes")) {
+        const gen_token *prev = &p->tok[p->pos - 1];
+        if (at_eol(p))
+            return perr_at(p, after(prev), "'condition label' needs 'classes N', e.g. 'classes 10'");
+        return perr_at(p, peek(p)->loc, "expected 'classes N' after 'condition label', got " TOKF,
+                       TOKA(peek(p)));
+    }
+    const gen_token *c = next(p);
+    if (!want_uint(p, c, 2, GEN_MAX_DIM, &s->classes))
+        return false;
+    return no_more(p, "condition", "the class count");
+}
+
+static bool line_latent(parser *p, const gen_token *kw)
+{
+    static const char *const kinds[] = { "gaussian", "deterministic", NULL };
+    gen_spec *s = p->s;
+    if (dup_line(p, kw, s->has_latent, s->latent_loc))
+        return false;
+    s->has_latent = true;
+    s->latent_loc = kw->loc;
+    if (!want_uint(p, kw, 1, GEN_MAX_DIM, &s->latent))
+        return false;
+    if (!at_eol(p)) {
+        int k;
+        if (!want_choice(p, kw, "latent kind", kinds, &k))
+            return false;
+        s->latent_kind = (gen_latent_kind)k;
+    }
+    return no_more(p, "latent", "the kind");
+}
+
+static bool line_section(parser *p, const gen_token *kw, gen_stack *st)
+{
+    if (dup_line(p, kw, st->seen, st->loc))
+        return false;
+    st->seen = true;
+    st->loc = kw->loc;
+    p->section = st;
+    if (!at_eol(p))
+        return perr_at(p, peek(p)->loc, "unexpected " TOKF ": layers go on the lines after " TOKF,
+                       TOKA(peek(p)), TOKA(kw));
+    return true;
+}
+
+static bool line_objective(parser *p, const gen_token *kw)
+{
+    static const char *const clauses[] = { "beta", "warmup", "k", "loss", "corrupt", NULL };
+    static const char *const owner[] = { "elbo", "elbo", "iwae", "ae' or 'dae", "dae" };
+    static const char *const losses[] = { "l2", "bce", NULL };
+    static const char *const corrupts[] = { "mask", "gaussian", NULL };
+    gen_spec *s = p->s;
+    if (dup_line(p, kw, s->has_objective, s->objective_loc))
+        return false;
+    s->has_objective = true;
+    s->objective_loc = kw->loc;
+    int o;
+    if (!want_choice(p, kw, "objective", gen_objective_names, &o))
+        return false;
+    s->obj = (gen_objective)o;
+    const gen_token *seen[5] = { 0 };
+    while (!at_eol(p)) {
+        const gen_token *t = next(p);
+        int c = word_index(t, clauses);
+        if (c < 0)
+            return unknown_clause(p, t, "objective", clauses);
+        if (!once(p, t, &seen[c], "objective"))
+            return false;
+        bool fits = (c <= 1 && o == OBJ_ELBO) || (c == 2 && o == OBJ_IWAE) ||
+                    (c == 3 && (o == OBJ_AE || o == OBJ_DAE)) || (c == 4 && o == OBJ_DAE);
+        if (!fits)
+            return perr_at(p, t->loc, TOKF " applies to objective '%s', not '%s'", TOKA(t),
+                           owner[c], gen_objective_names[o]);
+        switch (c) {
+        case 0:
+            if (!want_range(p, t, 0, true, INFINITY, false, &s->beta))
+                return false;
+            break;
+        case 1:
+            if (!want_uint(p, t, 0, 1000000, &s->warmup))
+                return false;
+            break;
+        case 2:
+            if (!want_uint(p, t, 1, GEN_MAX_SAMPLES, &s->k))
+                return false;
+            break;
+        case 3: {
+            int l;
+            s->loss_given = true;
+            s->loss_loc = t->loc;
+            if (!want_choice(p, t, "loss", losses, &l))
+                return false;
+            s->loss = (gen_loss)l;
+            break;
+        }
+        default: {
+            int k;
+            s->corrupt_loc = t->loc;
+            if (!want_choice(p, t, "corruption", corrupts, &k))
+                return false;
+            const gen_token *kt = &p->tok[p->pos - 1];
+            if (k == 0) {
+                s->corrupt = CORRUPT_MASK;
+                if (!want_range(p, kt, 0, true, 1, false, &s->corrupt_value))
+                    return false;
+            } else {
+                s->corrupt = CORRUPT_GAUSSIAN;
+                if (!want_range(p, kt, 0, false, INFINITY, false, &s->corrupt_value))
+                    return false;
+            }
+        }
+        }
+    }
+    if (o == OBJ_IWAE && !seen[2])
+        return perr_at(p, kw->loc, "objective iwae needs 'k N', the number of importance "
+                                   "samples, e.g. 'k 5'");
+    if (o == OBJ_DAE && !seen[4])
+        return perr_at(p, kw->loc, "objective dae needs 'corrupt mask P' or "
+                                   "'corrupt gaussian SIGMA'");
+    return true;
+}
+
+static bool line_train(parser *p, const gen_token *kw)
+{
+    static const char *const clauses[] = { "lr", "betas", "eps", "weight_decay", "momentum",
+                                           "batch", "epochs", "seed", "init", NULL };
+    gen_spec *s = p->s;
+    if (dup_line(p, kw, s->has_train, s->train_loc))
+        return false;
+    s->has_train = true;
+    s->train_loc = kw->loc;
+    int o;
+    if (!want_choice(p, kw, "optimizer", gen_optim_names, &o))
+        return false;
+    s->optim = (gen_optim)o;
+    if (o == OPTIM_ADAMW)
+        s->weight_decay = 0.01; /* torch.optim.AdamW's default */
+    const gen_token *seen[9] = { 0 };
+    while (!at_eol(p)) {
+        const gen_token *t = next(p);
+        int c = word_index(t, clauses);
+        if (c < 0)
+            return unknown_clause(p, t, "train", clauses);
+        if (!once(p, t, &seen[c], "train"))
+            return false;
+        if ((c == 1 || c == 2) && o == OPTIM_SGD)
+            return perr_at(p, t->loc, TOKF " applies to optimizer 'adam' or 'adamw', not 'sgd'",
+                           TOKA(t));
+        if (c == 4 && o != OPTIM_SGD)
+            return perr_at(p, t->loc, "'momentum' applies to optimizer 'sgd', not '%s'",
+                           gen_optim_names[o]);
+        bool ok = true;
+        switch (c) {
+        case 0: ok = want_range(p, t, 0, false, INFINITY, false, &s->lr); break;
+        case 1:
+            ok = want_range(p, t, 0, true, 1, false, &s->beta1) &&
+                 want_range(p, t, 0, true, 1, false, &s->beta2);
+            break;
+        case 2: ok = want_range(p, t, 0, false, INFINITY, false, &s->eps); break;
+        case 3: ok = want_range(p, t, 0, true, INFINITY, false, &s->weight_decay); break;
+        case 4: ok = want_range(p, t, 0, true, 1, false, &s->momentum); break;
+        case 5: ok = want_uint(p, t, 1, GEN_MAX_BATCH, &s->batch); break;
+        case 6: ok = want_uint(p, t, 1, 1000000, &s->epochs); break;
+        case 7: ok = want_uint(p, t, 0, UINT32_MAX, &s->seed); break;
+        default: {
+            int i;
+            ok = want_choice(p, t, "init", gen_init_names, &i);
+            s->init = (gen_init)i;
+        }
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* ---- layers ---- */
+
+static gen_layer *add_layer(parser *p, const gen_token *kw, gen_layer_kind kind)
+{
+    gen_stack *st = p->section;
+    if (st->n >= GEN_MAX_LAYERS) {
+        perr_at(p, kw->loc, "more than %d layers in one stack", GEN_MAX_LAYERS);
+        return NULL;
+    }
+    GROW(st->layers, st->cap, st->n + 1);
+    gen_layer *l = &st->layers[st->n++];
+    *l = (gen_layer){ .kind = kind, .loc = kw->loc, .stride = 1, .slope = 0.01f };
+    return l;
+}
+
+/* relu | leaky_relu [SLOPE] | ... ; t is the activation word */
+static bool read_act(parser *p, const gen_token *t, gen_layer *l)
+{
+    if (l->act != VKVAE_ACT_NONE)
+        return perr_at(p, t->loc, "second activation " TOKF " on one layer (first is '%s')",
+                       TOKA(t), gen_act_names[l->act]);
+    l->act = (vkvae_act)(word_index(t, act_words) + 1);
+    l->act_loc = t->loc;
+    if (l->act == VKVAE_ACT_LEAKY_RELU && !at_eol(p) && peek(p)->kind != TK_IDENT) {
+        double slope;
+        if (!want_range(p, t, 0, false, 1, false, &slope))
+            return false;
+        l->slope = (float)slope;
+    }
+    return true;
+}
+
+static bool read_name(parser *p, const gen_token *t, gen_layer *l)
+{
+    const gen_token *n;
+    if (!want_ident(p, t, "a layer name", &n))
+        return false;
+    l->name = xstrndup(n->text, (size_t)n->len);
+    l->name_loc = n->loc;
+    return true;
+}
+
+static bool layer_dense(parser *p, const gen_token *kw)
+{
+    static const char *const clauses[] = {
+        "name", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+    gen_layer *l = add_layer(p, kw, LAYER_DENSE);
+    if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
+        return false;
+    const gen_token *seen_name = NULL;
+    while (!at_eol(p)) {
+        const gen_token *t = next(p);
+        if (is_word(t, act_words)) {
+            if (!read_act(p, t, l))
+                return false;
+        } else if (tok_is(t, "name")) {
+            if (!once(p, t, &seen_name, "dense") || !read_name(p, t, l))
+                return false;
+        } else {
+            return unknown_clause(p, t, "dense", clauses);
+        }
+    }
+    return true;
+}
+
+static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
+{
+    static const char *const clauses[] = { "kernel", "stride", "pad", "out_pad", "name",
+        "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+    const char *line = transposed ? "convt2d" : "conv2d";
+    gen_layer *l = add_layer(p, kw, transposed ? LAYER_CONVT2D : LAYER_CONV2D);
+    if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
+        return false;
+    const gen_token *seen[5] = { 0 };
+    while (!at_eol(p)) {
+        const gen_token *t = next(p);
+        int c = word_index(t, clauses);
+        if (c >= 5) {
+            if (!read_act(p, t, l))
+                return false;
+            continue;
+        }
+        if (c < 0 || (c == 3 && !transposed))
+            return unknown_clause(p, t, line, clauses + (c == 3));
+        if (!once(p, t, &seen[c], line))
+            return false;
+        bool ok = true;
+        switch (c) {
+        case 0: ok = want_uint(p, t, 1, 64, &l->k); break;
+        case 1: ok = want_uint(p, t, 1, 64, &l->stride); break;
+        case 2: ok = want_uint(p, t, 0, 64, &l->pad); break;
+        case 3: ok = want_uint(p, t, 0, 64, &l->out_pad); break;
+        default: ok = read_name(p, t, l);
+        }
+        if (!ok)
+            return false;
+    }
+    if (!seen[0])
+        return perr_at(p, kw->loc, "'%s' needs 'kernel K', e.g. 'kernel 4'", line);
+    if (transposed && l->out_pad >= l->stride)
+        return perr_at(p, seen[3]->loc, "'out_pad' must be below the stride (%u), got %u",
+                       l->stride, l->out_pad);
+    return true;
+}
+
+static bool parse_layer(parser *p, const gen_token *kw)
+{
+    if (tok_is(kw, "dense"))
+        return layer_dense(p, kw);
+    if (tok_is(kw, "conv2d") || tok_is(kw, "convt2d"))
+        return layer_conv(p, kw, tok_is(kw, "convt2d"));
+    if (tok_is(kw, "flatten"))
+        return add_layer(p, kw, LAYER_FLATTEN) && no_more(p, "flatten", "the keyword");
+    if (tok_is(kw, "reshape")) {
+        gen_layer *l = add_layer(p, kw, LAYER_RESHAPE);
+        return l && want_dims(p, kw, &l->dims) && no_more(p, "reshape", "the shape");
+    }
+    if (tok_is(kw, "concat")) {
+        static const char *const what[] = { "label", NULL };
+        int w;
+        gen_layer *l = add_layer(p, kw, LAYER_CONCAT_LABEL);
+        return l && want_choice(p, kw, "concat input", what, &w) &&
+               no_more(p, "concat", "'label'");
+    }
+    gen_layer *l = add_layer(p, kw, LAYER_ACT);
+    return l && read_act(p, kw, l) && no_more(p, gen_act_names[l->act], "the activation");
+}
+
+static void parse_line(parser *p)
+{
+    const gen_token *kw = next(p);
+    gen_spec *s = p->s;
+    if (kw->kind != TK_IDENT) {
+        perr_at(p, kw->loc, "expected a keyword at the start of the line, got " TOKF, TOKA(kw));
+        return;
+    }
+    if (is_word(kw, top_words)) {
+        p->section = NULL;
+        if (tok_is(kw, "model")) line_model(p, kw);
+        else if (tok_is(kw, "input")) line_input(p, kw);
+        else if (tok_is(kw, "condition")) line_condition(p, kw);
+        else if (tok_is(kw, "latent")) line_latent(p, kw);
+        else if (tok_is(kw, "encoder")) line_section(p, kw, &s->enc);
+        else if (tok_is(kw, "decoder")) line_section(p, kw, &s->dec);
+        else if (tok_is(kw, "objective")) line_objective(p, kw);
+        else line_train(p, kw);
+        return;
+    }
+    if (is_word(kw, layer_words)) {
+        if (!p->section)
+            perr_at(p, kw->loc, "layer " TOKF " outside an 'encoder' or 'decoder' section",
+                    TOKA(kw));
+        else
+            parse_layer(p, kw);
+        return;
+    }
+    for (size_t i = 0; i < sizeof stray_clauses / sizeof stray_clauses[0]; i++)
+        if (tok_is(kw, stray_clauses[i].word)) {
+            perr_at(p, kw->loc, TOKF " belongs on the '%s' line", TOKA(kw),
+                    stray_clauses[i].line);
+            return;
+        }
+    const char *near_layer = diag_nearest(kw->text, (size_t)kw->len, layer_words);
+    const char *near_top = diag_nearest(kw->text, (size_t)kw->len, top_words);
+    if (p->section && near_layer)
+        perr_at(p, kw->loc, "unknown layer " TOKF "; did you mean '%s'?", TOKA(kw), near_layer);
+    else if (near_top || near_layer)
+        perr_at(p, kw->loc, "unknown keyword " TOKF "; did you mean '%s'?", TOKA(kw),
+                near_top ? near_top : near_layer);
+    else if (p->section)
+        perr_at(p, kw->loc, "unknown layer " TOKF, TOKA(kw));
+    else
+        perr_at(p, kw->loc, "unknown keyword " TOKF, TOKA(kw));
+}
+
+bool parse_spec(const gen_token *toks, size_t count, gen_spec *s, gen_diag *d)
+{
+    (void)count;
+    *s = (gen_spec){
+        .lo = 0, .hi = 1, .lik = LIK_BERNOULLI, .variance = VAR_FIXED, .variance_value = 1,
+        .latent_kind = LATENT_GAUSSIAN, .beta = 1, .k = 1, .loss = LOSS_L2,
+        .optim = OPTIM_ADAM, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+        .batch = 128, .epochs = 10, .seed = 1, .init = INIT_PYTORCH,
+    };
+    parser p = { .tok = toks, .s = s, .d = d };
+    int before = d->errors;
+    while (peek(&p)->kind != TK_EOF) {
+        if (peek(&p)->kind == TK_EOL) {
+            p.pos++;
+            continue;
+        }
+        parse_line(&p);
+        skip_line(&p);
+    }
+    static const struct { size_t off; const char *word, *example; } required[] = {
+        { offsetof(gen_spec, has_model), "model", "model vae_mlp" },
+        { offsetof(gen_spec, has_input), "input", "input 1x28x28" },
+        { offsetof(gen_spec, has_latent), "latent", "latent 20 gaussian" },
+        { offsetof(gen_spec, enc.seen), "encoder", "encoder" },
+        { offsetof(gen_spec, dec.seen), "decoder", "decoder" },
+        { offsetof(gen_spec, has_objective), "objective", "objective elbo" },
+        { offsetof(gen_spec, has_train), "train", "train adam lr 1e-3" },
+    };
+    gen_loc at = s->has_model ? s->model_loc : (gen_loc){ toks[0].loc.file, 1, 1, 0 };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!*(const bool *)((const char *)s + required[i].off))
+            diag_error(d, at, "missing '%s' line, e.g. '%s'", required[i].word,
+                       required[i].example);
+    return d->errors == before;
+}

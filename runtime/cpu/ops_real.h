@@ -1,0 +1,696 @@
+/* The body of every CPU op, written once over `real` and compiled twice:
+ * ops_f32.c defines real = float, ops_f64.c real = double (with SFX, the
+ * name suffix, and RAND_NORMAL, the normal draw in that precision). The code
+ * follows the contracts of ops.def literally, loop by loop, as the reference
+ * the GPU kernels are judged against: no blocking, no vectorization, no
+ * cleverness. <tgmath.h> picks expf or exp by the argument's type, so every
+ * constant handed to a math function is cast to real first.
+ *
+ * Rows r >= push->rows of a batch are padding (a short last batch): gather
+ * writes them as zeros, losses and loss gradients are zero there, and
+ * loss_accum counts only the valid rows (see ops.def).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <tgmath.h>
+
+#include "cpu_ops.h"
+#include "philox.h"
+
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define FN(name) CAT(name, SFX)
+
+typedef const vkvae_op_params P;
+typedef const vkvae_push PUSH;
+
+static uint32_t FN(valid_rows)(P *p, PUSH *push)
+{
+    return push->rows < p->n ? push->rows : p->n;
+}
+
+static real FN(sigmoid)(real x)
+{
+    return (real)1 / ((real)1 + exp(-x));
+}
+
+static real FN(act)(uint32_t act, real alpha, real x)
+{
+    switch (act) {
+    case VKVAE_ACT_RELU: return x > 0 ? x : (real)0;
+    case VKVAE_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+    case VKVAE_ACT_TANH: return tanh(x);
+    case VKVAE_ACT_SIGMOID: return FN(sigmoid)(x);
+    case VKVAE_ACT_SOFTPLUS: return fmax(x, (real)0) + log1p(exp(-fabs(x)));
+    default: return x;
+    }
+}
+
+/* The derivative of act at the pre-activation, from the output y. */
+static real FN(act_grad)(uint32_t act, real alpha, real y)
+{
+    switch (act) {
+    case VKVAE_ACT_RELU: return y > 0 ? (real)1 : (real)0;
+    case VKVAE_ACT_LEAKY_RELU: return y > 0 ? (real)1 : alpha;
+    case VKVAE_ACT_TANH: return (real)1 - y * y;
+    case VKVAE_ACT_SIGMOID: return y * ((real)1 - y);
+    case VKVAE_ACT_SOFTPLUS: return (real)1 - exp(-y);
+    default: return (real)1;
+    }
+}
+
+/* ---- data ---- */
+
+/* data:u8[N,in] perm:u32[N] -> x:[n,in] */
+static void FN(gather)(P *p, PUSH *push, void *const *t)
+{
+    const uint8_t *data = t[0];
+    const uint32_t *perm = t[1];
+    real *x = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        const uint8_t *row = r < valid ? data + (uint64_t)perm[push->base + r] * p->in : NULL;
+        for (uint32_t j = 0; j < p->in; j++) {
+            real v = row ? (real)row[j] / (real)255 : (real)0;
+            if (row && p->mode == 1) {
+                float u = vkvae_rand_uniform(push->seed, p->stream, push->step, r * p->in + j);
+                v = (real)u < v ? (real)1 : (real)0;
+            }
+            x[(uint64_t)r * p->in + j] = v;
+        }
+    }
+}
+
+/* labels:u8[N] perm:u32[N] -> y:[n,out] */
+static void FN(gather_onehot)(P *p, PUSH *push, void *const *t)
+{
+    const uint8_t *labels = t[0];
+    const uint32_t *perm = t[1];
+    real *y = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        uint32_t label = r < valid ? labels[perm[push->base + r]] : UINT32_MAX;
+        for (uint32_t c = 0; c < p->out; c++)
+            y[(uint64_t)r * p->out + c] = c == label ? (real)1 : (real)0;
+    }
+}
+
+/* x:[n,in] -> y:[n,in]; y = x * (u >= alpha) */
+static void FN(corrupt_mask)(P *p, PUSH *push, void *const *t)
+{
+    const real *x = t[0];
+    real *y = t[1];
+    uint32_t count = p->n * p->in;
+    for (uint32_t i = 0; i < count; i++) {
+        float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
+        y[i] = u >= p->alpha ? x[i] : (real)0;
+    }
+}
+
+/* x:[n,in] -> y:[n,in]; y = x + alpha*e */
+static void FN(corrupt_gauss)(P *p, PUSH *push, void *const *t)
+{
+    const real *x = t[0];
+    real *y = t[1];
+    uint32_t count = p->n * p->in;
+    for (uint32_t i = 0; i < count; i++)
+        y[i] = x[i] + (real)p->alpha * RAND_NORMAL(push->seed, p->stream, push->step, i);
+}
+
+/* ---- layers ---- */
+
+/* x:[n,in] w:[out,in] b:[out] -> y:[n,out]; y = act(x w^T + b) */
+static void FN(dense)(P *p, void *const *t)
+{
+    const real *x = t[0], *w = t[1], *b = t[2];
+    real *y = t[3];
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t o = 0; o < p->out; o++) {
+            real acc = b[o];
+            for (uint32_t i = 0; i < p->in; i++)
+                acc += x[(uint64_t)r * p->in + i] * w[(uint64_t)o * p->in + i];
+            y[(uint64_t)r * p->out + o] = FN(act)(p->act, (real)p->alpha, acc);
+        }
+}
+
+/* dy:[n,out] w:[out,in] -> dx:[n,in]; dx = dy w */
+static void FN(dense_bwd_x)(P *p, void *const *t)
+{
+    const real *dy = t[0], *w = t[1];
+    real *dx = t[2];
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t i = 0; i < p->in; i++) {
+            real acc = 0;
+            for (uint32_t o = 0; o < p->out; o++)
+                acc += dy[(uint64_t)r * p->out + o] * w[(uint64_t)o * p->in + i];
+            dx[(uint64_t)r * p->in + i] = acc;
+        }
+}
+
+/* dy:[n,out] x:[n,in] -> dw:[out,in] db:[out] */
+static void FN(dense_bwd_w)(P *p, void *const *t)
+{
+    const real *dy = t[0], *x = t[1];
+    real *dw = t[2], *db = t[3];
+    for (uint32_t o = 0; o < p->out; o++) {
+        for (uint32_t i = 0; i < p->in; i++) {
+            real acc = 0;
+            for (uint32_t r = 0; r < p->n; r++)
+                acc += dy[(uint64_t)r * p->out + o] * x[(uint64_t)r * p->in + i];
+            dw[(uint64_t)o * p->in + i] = acc;
+        }
+        real acc = 0;
+        for (uint32_t r = 0; r < p->n; r++)
+            acc += dy[(uint64_t)r * p->out + o];
+        db[o] = acc;
+    }
+}
+
+/* dy:[n,in] y:[n,in] -> dx:[n,in]; dx = dy * act'(y) */
+static void FN(act_bwd)(P *p, void *const *t)
+{
+    const real *dy = t[0], *y = t[1];
+    real *dx = t[2];
+    uint64_t count = (uint64_t)p->n * p->in;
+    for (uint64_t i = 0; i < count; i++)
+        dx[i] = dy[i] * FN(act_grad)(p->act, (real)p->alpha, y[i]);
+}
+
+/* Index helpers for [n,c,h,w] tensors and [a,b,k,k] kernels. */
+#define AT4(c, h, w, i0, i1, i2, i3) \
+    ((((uint64_t)(i0) * (c) + (i1)) * (h) + (uint64_t)(i2)) * (w) + (uint64_t)(i3))
+
+/* x:[n,c_in,h_in,w_in] w:[c_out,c_in,k,k] b:[c_out] -> y:[n,c_out,h_out,w_out] */
+static void FN(conv2d)(P *p, void *const *t)
+{
+    const real *x = t[0], *w = t[1], *b = t[2];
+    real *y = t[3];
+    for (uint32_t s = 0; s < p->n; s++)
+        for (uint32_t co = 0; co < p->c_out; co++)
+            for (uint32_t oy = 0; oy < p->h_out; oy++)
+                for (uint32_t ox = 0; ox < p->w_out; ox++) {
+                    real acc = b[co];
+                    for (uint32_t ci = 0; ci < p->c_in; ci++)
+                        for (uint32_t ky = 0; ky < p->k; ky++)
+                            for (uint32_t kx = 0; kx < p->k; kx++) {
+                                int64_t iy = (int64_t)oy * p->stride - p->pad + ky;
+                                int64_t ix = (int64_t)ox * p->stride - p->pad + kx;
+                                if (iy < 0 || iy >= p->h_in || ix < 0 || ix >= p->w_in)
+                                    continue;
+                                acc += x[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)] *
+                                       w[AT4(p->c_in, p->k, p->k, co, ci, ky, kx)];
+                            }
+                    y[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)] =
+                        FN(act)(p->act, (real)p->alpha, acc);
+                }
+}
+
+/* dy:[n,c_out,h_out,w_out] w:[c_out,c_in,k,k] -> dx:[n,c_in,h_in,w_in]:
+ * every product of the forward pass, scattered back to its input. */
+static void FN(conv2d_bwd_x)(P *p, void *const *t)
+{
+    const real *dy = t[0], *w = t[1];
+    real *dx = t[2];
+    uint64_t count = (uint64_t)p->n * p->c_in * p->h_in * p->w_in;
+    for (uint64_t i = 0; i < count; i++)
+        dx[i] = 0;
+    for (uint32_t s = 0; s < p->n; s++)
+        for (uint32_t co = 0; co < p->c_out; co++)
+            for (uint32_t oy = 0; oy < p->h_out; oy++)
+                for (uint32_t ox = 0; ox < p->w_out; ox++) {
+                    real g = dy[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)];
+                    for (uint32_t ci = 0; ci < p->c_in; ci++)
+                        for (uint32_t ky = 0; ky < p->k; ky++)
+                            for (uint32_t kx = 0; kx < p->k; kx++) {
+                                int64_t iy = (int64_t)oy * p->stride - p->pad + ky;
+                                int64_t ix = (int64_t)ox * p->stride - p->pad + kx;
+                                if (iy < 0 || iy >= p->h_in || ix < 0 || ix >= p->w_in)
+                                    continue;
+                                dx[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)] +=
+                                    g * w[AT4(p->c_in, p->k, p->k, co, ci, ky, kx)];
+                            }
+                }
+}
+
+/* dy:[n,c_out,h_out,w_out] x:[n,c_in,h_in,w_in] -> dw:[c_out,c_in,k,k] db:[c_out] */
+static void FN(conv2d_bwd_w)(P *p, void *const *t)
+{
+    const real *dy = t[0], *x = t[1];
+    real *dw = t[2], *db = t[3];
+    uint64_t wcount = (uint64_t)p->c_out * p->c_in * p->k * p->k;
+    for (uint64_t i = 0; i < wcount; i++)
+        dw[i] = 0;
+    for (uint32_t co = 0; co < p->c_out; co++)
+        db[co] = 0;
+    for (uint32_t s = 0; s < p->n; s++)
+        for (uint32_t co = 0; co < p->c_out; co++)
+            for (uint32_t oy = 0; oy < p->h_out; oy++)
+                for (uint32_t ox = 0; ox < p->w_out; ox++) {
+                    real g = dy[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)];
+                    db[co] += g;
+                    for (uint32_t ci = 0; ci < p->c_in; ci++)
+                        for (uint32_t ky = 0; ky < p->k; ky++)
+                            for (uint32_t kx = 0; kx < p->k; kx++) {
+                                int64_t iy = (int64_t)oy * p->stride - p->pad + ky;
+                                int64_t ix = (int64_t)ox * p->stride - p->pad + kx;
+                                if (iy < 0 || iy >= p->h_in || ix < 0 || ix >= p->w_in)
+                                    continue;
+                                dw[AT4(p->c_in, p->k, p->k, co, ci, ky, kx)] +=
+                                    g * x[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)];
+                            }
+                }
+}
+
+/* x:[n,c_in,h_in,w_in] w:[c_in,c_out,k,k] b:[c_out] -> y:[n,c_out,h_out,w_out]:
+ * input pixel (iy, ix) adds x*w to output (iy*stride - pad + ky, ...). */
+static void FN(convt2d)(P *p, void *const *t)
+{
+    const real *x = t[0], *w = t[1], *b = t[2];
+    real *y = t[3];
+    for (uint32_t s = 0; s < p->n; s++)
+        for (uint32_t co = 0; co < p->c_out; co++)
+            for (uint32_t oy = 0; oy < p->h_out; oy++)
+                for (uint32_t ox = 0; ox < p->w_out; ox++)
+                    y[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)] = b[co];
+    for (uint32_t s = 0; s < p->n; s++)
+        for (uint32_t ci = 0; ci < p->c_in; ci++)
+            for (uint32_t iy = 0; iy < p->h_in; iy++)
+                for (uint32_t ix = 0; ix < p->w_in; ix++) {
+                    real v = x[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)];
+                    for (uint32_t co = 0; co < p->c_out; co++)
+                        for (uint32_t ky = 0; ky < p->k; ky++)
+                            for (uint32_t kx = 0; kx < p->k; kx++) {
+                                int64_t oy = (int64_t)iy * p->stride - p->pad + ky;
+                                int64_t ox = (int64_t)ix * p->stride - p->pad + kx;
+                                if (oy < 0 || oy >= p->h_out || ox < 0 || ox >= p->w_out)
+                                    continue;
+                                y[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)] +=
+                                    v * w[AT4(p->c_out, p->k, p->k, ci, co, ky, kx)];
+                            }
+                }
+    if (p->act != VKVAE_ACT_NONE) {
+        uint64_t count = (uint64_t)p->n * p->c_out * p->h_out * p->w_out;
+        for (uint64_t i = 0; i < count; i++)
+            y[i] = FN(act)(p->act, (real)p->alpha, y[i]);
+    }
+}
+
+/* dy:[n,c_out,h_out,w_out] w:[c_in,c_out,k,k] -> dx:[n,c_in,h_in,w_in] */
+static void FN(convt2d_bwd_x)(P *p, void *const *t)
+{
+    const real *dy = t[0], *w = t[1];
+    real *dx = t[2];
+    for (uint32_t s = 0; s < p->n; s++)
+        for (uint32_t ci = 0; ci < p->c_in; ci++)
+            for (uint32_t iy = 0; iy < p->h_in; iy++)
+                for (uint32_t ix = 0; ix < p->w_in; ix++) {
+                    real acc = 0;
+                    for (uint32_t co = 0; co < p->c_out; co++)
+                        for (uint32_t ky = 0; ky < p->k; ky++)
+                            for (uint32_t kx = 0; kx < p->k; kx++) {
+                                int64_t oy = (int64_t)iy * p->stride - p->pad + ky;
+                                int64_t ox = (int64_t)ix * p->stride - p->pad + kx;
+                                if (oy < 0 || oy >= p->h_out || ox < 0 || ox >= p->w_out)
+                                    continue;
+                                acc += dy[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)] *
+                                       w[AT4(p->c_out, p->k, p->k, ci, co, ky, kx)];
+                            }
+                    dx[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)] = acc;
+                }
+}
+
+/* dy:[n,c_out,h_out,w_out] x:[n,c_in,h_in,w_in] -> dw:[c_in,c_out,k,k] db:[c_out] */
+static void FN(convt2d_bwd_w)(P *p, void *const *t)
+{
+    const real *dy = t[0], *x = t[1];
+    real *dw = t[2], *db = t[3];
+    for (uint32_t ci = 0; ci < p->c_in; ci++)
+        for (uint32_t co = 0; co < p->c_out; co++)
+            for (uint32_t ky = 0; ky < p->k; ky++)
+                for (uint32_t kx = 0; kx < p->k; kx++) {
+                    real acc = 0;
+                    for (uint32_t s = 0; s < p->n; s++)
+                        for (uint32_t iy = 0; iy < p->h_in; iy++)
+                            for (uint32_t ix = 0; ix < p->w_in; ix++) {
+                                int64_t oy = (int64_t)iy * p->stride - p->pad + ky;
+                                int64_t ox = (int64_t)ix * p->stride - p->pad + kx;
+                                if (oy < 0 || oy >= p->h_out || ox < 0 || ox >= p->w_out)
+                                    continue;
+                                acc += x[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)] *
+                                       dy[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)];
+                            }
+                    dw[AT4(p->c_out, p->k, p->k, ci, co, ky, kx)] = acc;
+                }
+    for (uint32_t co = 0; co < p->c_out; co++) {
+        real acc = 0;
+        for (uint32_t s = 0; s < p->n; s++)
+            for (uint32_t oy = 0; oy < p->h_out; oy++)
+                for (uint32_t ox = 0; ox < p->w_out; ox++)
+                    acc += dy[AT4(p->c_out, p->h_out, p->w_out, s, co, oy, ox)];
+        db[co] = acc;
+    }
+}
+
+/* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
+static void FN(concat)(P *p, void *const *t)
+{
+    const real *a = t[0], *b = t[1];
+    real *y = t[2];
+    uint32_t width = p->in + p->in2;
+    for (uint32_t r = 0; r < p->n; r++) {
+        for (uint32_t j = 0; j < p->in; j++)
+            y[(uint64_t)r * width + j] = a[(uint64_t)r * p->in + j];
+        for (uint32_t j = 0; j < p->in2; j++)
+            y[(uint64_t)r * width + p->in + j] = b[(uint64_t)r * p->in2 + j];
+    }
+}
+
+/* dy:[n,out] -> da:[n,in]; da = dy[:, 0:in] */
+static void FN(slice_bwd)(P *p, void *const *t)
+{
+    const real *dy = t[0];
+    real *da = t[1];
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++)
+            da[(uint64_t)r * p->in + j] = dy[(uint64_t)r * p->out + j];
+}
+
+/* ---- latent ---- */
+
+static uint32_t FN(samples)(P *p)
+{
+    return p->samples ? p->samples : 1;
+}
+
+/* mu:[n,in] lv:[n,in] -> z:[n*S,in] eps:[n*S,in]; eps drawn at z's index */
+static void FN(reparam)(P *p, PUSH *push, void *const *t)
+{
+    const real *mu = t[0], *lv = t[1];
+    real *z = t[2], *eps = t[3];
+    uint32_t S = FN(samples)(p);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t s = 0; s < S; s++)
+            for (uint32_t j = 0; j < p->in; j++) {
+                uint32_t i = (r * S + s) * p->in + j;
+                real e = RAND_NORMAL(push->seed, p->stream, push->step, i);
+                eps[i] = e;
+                z[i] = mu[r * p->in + j] + exp(lv[r * p->in + j] / (real)2) * e;
+            }
+}
+
+/* dz:[n*S,in] eps:[n*S,in] lv:[n,in] -> dmu:[n,in] dlv:[n,in] */
+static void FN(reparam_bwd)(P *p, void *const *t)
+{
+    const real *dz = t[0], *eps = t[1], *lv = t[2];
+    real *dmu = t[3], *dlv = t[4];
+    uint32_t S = FN(samples)(p);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            real half_sigma = exp(lv[r * p->in + j] / (real)2) / (real)2;
+            real gm = 0, gl = 0;
+            for (uint32_t s = 0; s < S; s++) {
+                uint32_t i = (r * S + s) * p->in + j;
+                gm += dz[i];
+                gl += dz[i] * eps[i] * half_sigma;
+            }
+            dmu[r * p->in + j] = gm;
+            dlv[r * p->in + j] = gl;
+        }
+}
+
+/* -> z:[n,in] */
+static void FN(prior)(P *p, PUSH *push, void *const *t)
+{
+    real *z = t[0];
+    uint32_t count = p->n * p->in;
+    for (uint32_t i = 0; i < count; i++)
+        z[i] = RAND_NORMAL(push->seed, p->stream, push->step, i);
+}
+
+/* ---- likelihoods and losses ---- */
+
+/* mu:[n,in] lv:[n,in] -> kl:[n] */
+static void FN(kl_gauss)(P *p, PUSH *push, void *const *t)
+{
+    const real *mu = t[0], *lv = t[1];
+    real *kl = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t j = 0; r < valid && j < p->in; j++) {
+            real m = mu[r * p->in + j], l = lv[r * p->in + j];
+            acc += m * m + exp(l) - (real)1 - l;
+        }
+        kl[r] = acc / (real)2;
+    }
+}
+
+/* mu lv -> dmu += g*mu, dlv += g*(exp(lv)-1)/2, g = kl_weight*grad_scale */
+static void FN(kl_gauss_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *mu = t[0], *lv = t[1];
+    real *dmu = t[2], *dlv = t[3];
+    real g = (real)push->kl_weight * (real)push->grad_scale;
+    uint32_t count = FN(valid_rows)(p, push) * p->in;
+    for (uint32_t i = 0; i < count; i++) {
+        dmu[i] += g * mu[i];
+        dlv[i] += g * (exp(lv[i]) - (real)1) / (real)2;
+    }
+}
+
+/* logits:[n,in] x:[n,in] -> nll:[n] */
+static void FN(nll_bernoulli)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *x = t[1];
+    real *nll = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t j = 0; r < valid && j < p->in; j++) {
+            real v = l[r * p->in + j];
+            acc += fmax(v, (real)0) - v * x[r * p->in + j] + log1p(exp(-fabs(v)));
+        }
+        nll[r] = acc;
+    }
+}
+
+/* logits x -> dl:[n,in] = grad_scale*(sigmoid(l) - x) */
+static void FN(nll_bernoulli_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *x = t[1];
+    real *dl = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            uint32_t i = r * p->in + j;
+            dl[i] = r < valid ? (real)push->grad_scale * (FN(sigmoid)(l[i]) - x[i]) : (real)0;
+        }
+}
+
+/* Which element of lv serves element (r, j): one for all, one per output,
+ * or one per element (mode 0, 1, 2). */
+static uint32_t FN(lv_index)(P *p, uint32_t r, uint32_t j)
+{
+    return p->mode == 0 ? 0 : p->mode == 1 ? j : r * p->in + j;
+}
+
+/* mean:[n,in] lv x:[n,in] -> nll:[n] */
+static void FN(nll_gauss)(P *p, PUSH *push, void *const *t)
+{
+    const real *mean = t[0], *lv = t[1], *x = t[2];
+    real *nll = t[3];
+    const real log_2pi = log((real)2 * (real)3.14159265358979323846);
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t j = 0; r < valid && j < p->in; j++) {
+            real l = lv[FN(lv_index)(p, r, j)], d = x[r * p->in + j] - mean[r * p->in + j];
+            acc += log_2pi + l + d * d * exp(-l);
+        }
+        nll[r] = acc / (real)2;
+    }
+}
+
+/* mean lv x -> dmean:[n,in] dlv:(shape of lv), both times grad_scale */
+static void FN(nll_gauss_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *mean = t[0], *lv = t[1], *x = t[2];
+    real *dmean = t[3], *dlv = t[4];
+    real gs = (real)push->grad_scale;
+    uint32_t valid = FN(valid_rows)(p, push);
+    if (p->mode == 1)
+        for (uint32_t j = 0; j < p->in; j++)
+            dlv[j] = 0;
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            uint32_t i = r * p->in + j;
+            real l = lv[FN(lv_index)(p, r, j)], d = x[i] - mean[i];
+            real gm = 0, gl = 0;
+            if (r < valid) {
+                gm = -gs * d * exp(-l);
+                gl = gs * ((real)1 - d * d * exp(-l)) / (real)2;
+            }
+            dmean[i] = gm;
+            if (p->mode == 1)
+                dlv[j] += gl;
+            else if (p->mode == 2)
+                dlv[i] = gl;
+        }
+}
+
+/* y:[n,in] x:[n,in] -> loss:[n] = sum((y-x)^2) */
+static void FN(l2)(P *p, PUSH *push, void *const *t)
+{
+    const real *y = t[0], *x = t[1];
+    real *loss = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t j = 0; r < valid && j < p->in; j++) {
+            real d = y[r * p->in + j] - x[r * p->in + j];
+            acc += d * d;
+        }
+        loss[r] = acc;
+    }
+}
+
+/* y x -> dy:[n,in] = grad_scale*2*(y-x) */
+static void FN(l2_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *y = t[0], *x = t[1];
+    real *dy = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            uint32_t i = r * p->in + j;
+            dy[i] = r < valid ? (real)push->grad_scale * (real)2 * (y[i] - x[i]) : (real)0;
+        }
+}
+
+/* recon:[n] kl:[n] -> acc:[4] += (sum recon, sum kl, sum recon + kl_weight*kl, rows) */
+static void FN(loss_accum)(P *p, PUSH *push, void *const *t)
+{
+    const real *recon = t[0], *kl = t[1];
+    real *acc = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    real s_recon = 0, s_kl = 0, s_total = 0;
+    for (uint32_t r = 0; r < valid; r++) {
+        s_recon += recon[r];
+        s_kl += kl[r];
+        s_total += recon[r] + (real)push->kl_weight * kl[r];
+    }
+    acc[0] += s_recon;
+    acc[1] += s_kl;
+    acc[2] += s_total;
+    acc[3] += (real)valid;
+}
+
+/* ---- optimizers ---- */
+
+/* p g m v: torch.optim.Adam (mode 0) or AdamW (mode 1), step t = step+1, in
+ * the order of PyTorch's _single_tensor_adam; the bias corrections are host
+ * scalars there, so they are computed in double here. */
+static void FN(adam)(P *p, PUSH *push, void *const *t)
+{
+    real *w = t[0], *m = t[2], *v = t[3];
+    const real *g = t[1];
+    double step = (double)push->step + 1.0;
+    double bc1 = 1.0 - pow((double)p->beta1, step);
+    double bc2 = 1.0 - pow((double)p->beta2, step);
+    real step_size = (real)((double)p->lr / bc1);
+    real bc2_sqrt = (real)sqrt(bc2);
+    real b1 = (real)p->beta1, b2 = (real)p->beta2, wd = (real)p->weight_decay;
+    real lr = (real)p->lr, eps = (real)p->eps;
+    for (uint32_t i = 0; i < p->in; i++) {
+        real grad = g[i];
+        if (p->mode == 1)
+            w[i] *= (real)1 - lr * wd;
+        else if (wd != 0)
+            grad += wd * w[i];
+        m[i] += ((real)1 - b1) * (grad - m[i]);
+        v[i] = v[i] * b2 + ((real)1 - b2) * grad * grad;
+        real denom = sqrt(v[i]) / bc2_sqrt + eps;
+        w[i] -= step_size * m[i] / denom;
+    }
+}
+
+/* p g buf: torch.optim.SGD without dampening or Nesterov; buf starts at
+ * zero, so momentum*buf + g is PyTorch's first step buf = g as well. */
+static void FN(sgd)(P *p, void *const *t)
+{
+    real *w = t[0], *buf = t[2];
+    const real *g = t[1];
+    real lr = (real)p->lr, mom = (real)p->momentum, wd = (real)p->weight_decay;
+    for (uint32_t i = 0; i < p->in; i++) {
+        real d = g[i];
+        if (wd != 0)
+            d += wd * w[i];
+        if (mom != 0) {
+            buf[i] = mom * buf[i] + d;
+            d = buf[i];
+        }
+        w[i] -= lr * d;
+    }
+}
+
+/* ---- decoding ---- */
+
+static void FN(sigmoid_op)(P *p, void *const *t)
+{
+    const real *l = t[0];
+    real *y = t[1];
+    uint32_t count = p->n * p->in;
+    for (uint32_t i = 0; i < count; i++)
+        y[i] = FN(sigmoid)(l[i]);
+}
+
+static void FN(sample_bernoulli)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0];
+    real *y = t[1];
+    uint32_t count = p->n * p->in;
+    for (uint32_t i = 0; i < count; i++) {
+        float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
+        y[i] = (real)u < FN(sigmoid)(l[i]) ? (real)1 : (real)0;
+    }
+}
+
+void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *push,
+                      void *const *t)
+{
+    switch (op) {
+    case VKVAE_OP_GATHER: FN(gather)(p, push, t); break;
+    case VKVAE_OP_GATHER_ONEHOT: FN(gather_onehot)(p, push, t); break;
+    case VKVAE_OP_CORRUPT_MASK: FN(corrupt_mask)(p, push, t); break;
+    case VKVAE_OP_CORRUPT_GAUSS: FN(corrupt_gauss)(p, push, t); break;
+    case VKVAE_OP_DENSE: FN(dense)(p, t); break;
+    case VKVAE_OP_DENSE_BWD_X: FN(dense_bwd_x)(p, t); break;
+    case VKVAE_OP_DENSE_BWD_W: FN(dense_bwd_w)(p, t); break;
+    case VKVAE_OP_ACT_BWD: FN(act_bwd)(p, t); break;
+    case VKVAE_OP_CONV2D: FN(conv2d)(p, t); break;
+    case VKVAE_OP_CONV2D_BWD_X: FN(conv2d_bwd_x)(p, t); break;
+    case VKVAE_OP_CONV2D_BWD_W: FN(conv2d_bwd_w)(p, t); break;
+    case VKVAE_OP_CONVT2D: FN(convt2d)(p, t); break;
+    case VKVAE_OP_CONVT2D_BWD_X: FN(convt2d_bwd_x)(p, t); break;
+    case VKVAE_OP_CONVT2D_BWD_W: FN(convt2d_bwd_w)(p, t); break;
+    case VKVAE_OP_CONCAT: FN(concat)(p, t); break;
+    case VKVAE_OP_SLICE_BWD: FN(slice_bwd)(p, t); break;
+    case VKVAE_OP_REPARAM: FN(reparam)(p, push, t); break;
+    case VKVAE_OP_REPARAM_BWD: FN(reparam_bwd)(p, t); break;
+    case VKVAE_OP_PRIOR: FN(prior)(p, push, t); break;
+    case VKVAE_OP_KL_GAUSS: FN(kl_gauss)(p, push, t); break;
+    case VKVAE_OP_KL_GAUSS_BWD: FN(kl_gauss_bwd)(p, push, t); break;
+    case VKVAE_OP_NLL_BERNOULLI: FN(nll_bernoulli)(p, push, t); break;
+    case VKVAE_OP_NLL_BERNOULLI_BWD: FN(nll_bernoulli_bwd)(p, push, t); break;
+    case VKVAE_OP_NLL_GAUSS: FN(nll_gauss)(p, push, t); break;
+    case VKVAE_OP_NLL_GAUSS_BWD: FN(nll_gauss_bwd)(p, push, t); break;
+    case VKVAE_OP_L2: FN(l2)(p, push, t); break;
+    case VKVAE_OP_L2_BWD: FN(l2_bwd)(p, push, t); break;
+    case VKVAE_OP_LOSS_ACCUM: FN(loss_accum)(p, push, t); break;
+    case VKVAE_OP_ADAM: FN(adam)(p, push, t); break;
+    case VKVAE_OP_SGD: FN(sgd)(p, t); break;
+    case VKVAE_OP_SIGMOID: FN(sigmoid_op)(p, t); break;
+    case VKVAE_OP_SAMPLE_BERNOULLI: FN(sample_bernoulli)(p, push, t); break;
+    case VKVAE_OP_COUNT: break;
+    }
+}

@@ -1,0 +1,266 @@
+/* The context: instance, device selection, the logical device with one
+ * compute queue and its per-device function table, and teardown.
+ *
+ * Selection prefers a discrete GPU, then integrated, virtual, CPU; a
+ * selector (--device, $VKVAE_DEVICE) overrides it by index or by a
+ * case-insensitive substring of the device name.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu.h"
+
+const char *vkvae_vk_result_name(VkResult r)
+{
+    switch (r) {
+#define NAME(x) case x: return #x;
+        NAME(VK_SUCCESS) NAME(VK_NOT_READY) NAME(VK_TIMEOUT) NAME(VK_EVENT_SET)
+        NAME(VK_EVENT_RESET) NAME(VK_INCOMPLETE) NAME(VK_ERROR_OUT_OF_HOST_MEMORY)
+        NAME(VK_ERROR_OUT_OF_DEVICE_MEMORY) NAME(VK_ERROR_INITIALIZATION_FAILED)
+        NAME(VK_ERROR_DEVICE_LOST) NAME(VK_ERROR_MEMORY_MAP_FAILED)
+        NAME(VK_ERROR_LAYER_NOT_PRESENT) NAME(VK_ERROR_EXTENSION_NOT_PRESENT)
+        NAME(VK_ERROR_FEATURE_NOT_PRESENT) NAME(VK_ERROR_INCOMPATIBLE_DRIVER)
+        NAME(VK_ERROR_TOO_MANY_OBJECTS) NAME(VK_ERROR_FORMAT_NOT_SUPPORTED)
+        NAME(VK_ERROR_FRAGMENTED_POOL) NAME(VK_ERROR_UNKNOWN) NAME(VK_ERROR_OUT_OF_POOL_MEMORY)
+        NAME(VK_ERROR_INVALID_EXTERNAL_HANDLE) NAME(VK_ERROR_FRAGMENTATION)
+        NAME(VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS) NAME(VK_PIPELINE_COMPILE_REQUIRED)
+#undef NAME
+    default: return "VK_ERROR_(unnamed)";
+    }
+}
+
+vkvae_status vkvae_vk_fail(vkvae_error *err, VkResult r, const char *what, const char *file,
+                           int line)
+{
+    vkvae_status s = VKVAE_VULKAN;
+    if (r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_OUT_OF_DEVICE_MEMORY ||
+        r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_TOO_MANY_OBJECTS)
+        s = VKVAE_OUT_OF_MEMORY;
+    else if (r == VK_ERROR_DEVICE_LOST)
+        s = VKVAE_DEVICE_LOST;
+    else if (r == VK_TIMEOUT)
+        s = VKVAE_TIMEOUT;
+    return vkvae_fail(err, s, "%s failed with %s (%s:%d)", what, vkvae_vk_result_name(r), file,
+                      line);
+}
+
+const char *vkvae_device_type_name(vkvae_device_type t)
+{
+    static const char *const names[] = {"other", "integrated GPU", "discrete GPU",
+                                        "virtual GPU", "CPU"};
+    return (unsigned)t < sizeof names / sizeof *names ? names[t] : "other";
+}
+
+static int type_rank(vkvae_device_type t)
+{
+    switch (t) {
+    case VKVAE_DEVICE_DISCRETE: return 4;
+    case VKVAE_DEVICE_INTEGRATED: return 3;
+    case VKVAE_DEVICE_VIRTUAL: return 2;
+    case VKVAE_DEVICE_CPU: return 1;
+    default: return 0;
+    }
+}
+
+static int contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return n == 0;
+}
+
+int vkvae_device_choose(const vkvae_device_info *devices, uint32_t count, const char *selector,
+                        vkvae_error *err)
+{
+    if (!selector || !*selector) {
+        int best = -1;
+        for (uint32_t i = 0; i < count; i++)
+            if (best < 0 || type_rank(devices[i].type) > type_rank(devices[best].type))
+                best = (int)i;
+        if (best < 0)
+            vkvae_fail(err, VKVAE_NO_DRIVER, "no Vulkan devices");
+        return best;
+    }
+    char *end = NULL;
+    unsigned long index = strtoul(selector, &end, 10);
+    int is_index = isdigit((unsigned char)selector[0]) && *end == '\0';
+    int match = -1;
+    if (is_index) {
+        if (index < count)
+            match = (int)index;
+    } else {
+        for (uint32_t i = 0; i < count && match < 0; i++)
+            if (contains_nocase(devices[i].name, selector))
+                match = (int)i;
+    }
+    if (match >= 0)
+        return match;
+
+    char list[400] = "";
+    size_t used = 0;
+    for (uint32_t i = 0; i < count && used < sizeof list; i++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%u: %s (%s)", i ? "; " : "", i,
+                         devices[i].name, vkvae_device_type_name(devices[i].type));
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    vkvae_fail(err, VKVAE_NO_DEVICE,
+               "no Vulkan device matches '%s'; choose an index or a name substring from: %s",
+               selector, list);
+    return -1;
+}
+
+vkvae_status vkvae_devices_query(vkvae_device_info **out, uint32_t *count, vkvae_error *err)
+{
+    vkvae_context tmp = {0};
+    vkvae_status s = vkvae_instance_create(&tmp, 0, err);
+    if (!s)
+        s = vkvae_physical_devices_describe(tmp.instance, NULL, out, count, err);
+    vkvae_instance_destroy(&tmp);
+    return s;
+}
+
+static uint32_t compute_queue_family(VkPhysicalDevice pd)
+{
+    uint32_t n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+    VkQueueFamilyProperties fam[32];
+    if (n > 32)
+        n = 32;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, fam);
+    /* A compute-only family is usually the async compute engine; prefer the
+     * first family with compute otherwise. */
+    for (uint32_t i = 0; i < n; i++)
+        if ((fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(fam[i].queueFlags & VK_QUEUE_GRAPHICS_BIT))
+            return i;
+    for (uint32_t i = 0; i < n; i++)
+        if (fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+            return i;
+    return UINT32_MAX;
+}
+
+static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
+{
+    ctx->queue_family = compute_queue_family(ctx->physical);
+    if (ctx->queue_family == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "device '%s' has no compute queue",
+                          ctx->devices[ctx->device_index].name);
+    float priority = 1.0f;
+    VkDeviceQueueCreateInfo queue = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = ctx->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &priority,
+    };
+    VkDeviceCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &queue,
+    };
+    VKVAE_VK_CHECK(err, vkCreateDevice(ctx->physical, &info, NULL, &ctx->device));
+    volkLoadDeviceTable(&ctx->vk, ctx->device);
+    ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+    VkCommandPoolCreateInfo pool = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .queueFamilyIndex = ctx->queue_family,
+    };
+    VKVAE_VK_CHECK(err, ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &ctx->command_pool));
+    return VKVAE_OK;
+}
+
+static int env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context **out,
+                                  vkvae_error *err)
+{
+    static const vkvae_context_desc defaults = {0};
+    if (!desc)
+        desc = &defaults;
+    *out = NULL;
+    vkvae_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory creating the context");
+    ctx->owns_device = 1;
+    ctx->quiet_validation = desc->quiet_validation;
+    ctx->on_validation_message = desc->on_validation_message;
+    ctx->user = desc->user;
+    ctx->timeout_ns = desc->timeout_ns ? desc->timeout_ns : 60ull * 1000 * 1000 * 1000;
+    int validation = desc->validation > 0 || (desc->validation == 0 && env_flag("VKVAE_VALIDATION"));
+
+    VkPhysicalDevice *physical = NULL;
+    vkvae_status s = vkvae_instance_create(ctx, validation, err);
+    if (!s)
+        s = vkvae_physical_devices_describe(ctx->instance, &physical, &ctx->devices,
+                                            &ctx->device_count, err);
+    if (!s) {
+        const char *selector = desc->device ? desc->device : getenv("VKVAE_DEVICE");
+        int chosen = vkvae_device_choose(ctx->devices, ctx->device_count, selector, err);
+        if (chosen < 0)
+            s = err ? err->status : VKVAE_NO_DEVICE;
+        else {
+            ctx->device_index = (uint32_t)chosen;
+            ctx->physical = physical[chosen];
+            vkGetPhysicalDeviceProperties(ctx->physical, &ctx->props);
+            vkGetPhysicalDeviceMemoryProperties(ctx->physical, &ctx->mem_props);
+            s = device_create(ctx, err);
+        }
+    }
+    free(physical);
+    if (!s)
+        s = vkvae_pipeline_cache_open(ctx, err);
+    if (s) {
+        vkvae_context_destroy(ctx);
+        return s;
+    }
+    *out = ctx;
+    return VKVAE_OK;
+}
+
+void vkvae_context_destroy(vkvae_context *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->device) {
+        ctx->vk.vkDeviceWaitIdle(ctx->device);
+        vkvae_pipeline_cache_close(ctx);
+        if (ctx->command_pool)
+            ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
+        if (ctx->owns_device)
+            ctx->vk.vkDestroyDevice(ctx->device, NULL);
+    }
+    if (ctx->owns_device)
+        vkvae_instance_destroy(ctx);
+    free(ctx->devices);
+    free(ctx);
+}
+
+const vkvae_device_info *vkvae_context_devices(const vkvae_context *ctx, uint32_t *count)
+{
+    *count = ctx->device_count;
+    return ctx->devices;
+}
+
+uint32_t vkvae_context_device_index(const vkvae_context *ctx)
+{
+    return ctx->device_index;
+}
+
+uint32_t vkvae_validation_message_count(const vkvae_context *ctx)
+{
+    return ctx->validation_messages;
+}

@@ -1,0 +1,136 @@
+/* The Vulkan runtime's internal interface: the context, buffers, kernels
+ * and command recording. Device-level functions are called through the
+ * context's own VolkDeviceTable (never volk's globals), so several devices,
+ * ours and an application's, coexist in one process.
+ */
+#ifndef VKVAE_GPU_H
+#define VKVAE_GPU_H
+
+#include <volk.h>
+
+#include "plan.h"
+#include "vkvae.h"
+
+/* Reports a failed Vulkan call by name, VkResult and place, and returns the
+ * matching status from the enclosing function. */
+#define VKVAE_VK_CHECK(err, call)                                                     \
+    do {                                                                              \
+        VkResult vkvae_r_ = (call);                                                   \
+        if (vkvae_r_ != VK_SUCCESS)                                                   \
+            return vkvae_vk_fail((err), vkvae_r_, #call, __FILE__, __LINE__);         \
+    } while (0)
+
+vkvae_status vkvae_vk_fail(vkvae_error *err, VkResult r, const char *what, const char *file,
+                           int line);
+const char *vkvae_vk_result_name(VkResult r);
+
+struct vkvae_context {
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    VkPhysicalDevice physical;
+    VkDevice device;
+    struct VolkDeviceTable vk;
+    VkQueue queue;
+    uint32_t queue_family;
+    VkCommandPool command_pool;
+    VkPipelineCache pipeline_cache;
+    char pipeline_cache_path[1024];
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties mem_props;
+    vkvae_device_info *devices;
+    uint32_t device_count, device_index;
+    int owns_device;                 /* 0 when adopted from an application */
+    int quiet_validation;
+    vkvae_message_fn on_validation_message;
+    void *user;
+    uint64_t timeout_ns;
+    volatile uint32_t validation_messages;
+};
+
+/* ---- instance.c ---- */
+vkvae_status vkvae_instance_create(vkvae_context *ctx, int validation, vkvae_error *err);
+void vkvae_instance_destroy(vkvae_context *ctx);
+vkvae_status vkvae_physical_devices_describe(VkInstance instance, VkPhysicalDevice **physical,
+                                             vkvae_device_info **infos, uint32_t *count,
+                                             vkvae_error *err);
+
+/* ---- memory.c ---- */
+typedef struct vkvae_buffer {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    VkDeviceSize size;
+    void *mapped;                    /* non-NULL when host-visible */
+} vkvae_buffer;
+
+/* A storage buffer of `size` bytes in device-local memory, host-visible where
+ * the device has unified memory (iGPUs, lavapipe). */
+vkvae_status vkvae_buffer_create(vkvae_context *ctx, VkDeviceSize size, vkvae_buffer *out,
+                                 vkvae_error *err);
+void vkvae_buffer_destroy(vkvae_context *ctx, vkvae_buffer *buf);
+/* Copies host memory into buf at offset (a staging copy when not mapped). */
+vkvae_status vkvae_buffer_upload(vkvae_context *ctx, vkvae_buffer *buf, VkDeviceSize offset,
+                                 const void *src, VkDeviceSize bytes, vkvae_error *err);
+vkvae_status vkvae_buffer_download(vkvae_context *ctx, const vkvae_buffer *buf,
+                                   VkDeviceSize offset, void *dst, VkDeviceSize bytes,
+                                   vkvae_error *err);
+vkvae_status vkvae_buffer_fill(vkvae_context *ctx, vkvae_buffer *buf, uint32_t word,
+                               vkvae_error *err);
+
+/* ---- pipeline.c ---- */
+enum { VKVAE_PUSH_BYTES = 128 };     /* the push-constant range every device has */
+
+typedef struct vkvae_kernel {
+    VkShaderModule module;
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout layout;
+    VkPipeline pipeline;
+    uint32_t binding_count;          /* storage buffers 0..n-1, read from the SPIR-V */
+    uint32_t local_size[3];          /* read from the SPIR-V */
+} vkvae_kernel;
+
+/* Builds a compute pipeline from SPIR-V; bindings, push constants and the
+ * workgroup size are read from the module itself. */
+vkvae_status vkvae_kernel_create(vkvae_context *ctx, const uint32_t *spirv, size_t words,
+                                 const char *name, vkvae_kernel *out, vkvae_error *err);
+void vkvae_kernel_destroy(vkvae_context *ctx, vkvae_kernel *k);
+
+/* ---- pipeline_cache.c ---- */
+vkvae_status vkvae_pipeline_cache_open(vkvae_context *ctx, vkvae_error *err);
+void vkvae_pipeline_cache_close(vkvae_context *ctx);
+
+/* ---- record.c ---- */
+typedef struct vkvae_binding {
+    const vkvae_buffer *buffer;
+    VkDeviceSize offset, range;      /* range 0: to the end of the buffer */
+} vkvae_binding;
+
+typedef struct vkvae_commands {
+    VkCommandBuffer cb;
+    VkFence fence;
+    VkDescriptorPool pool;           /* the sets this recording binds */
+    uint32_t sets_left;
+    VkQueryPool timestamps;
+    uint32_t timestamp_count, timestamps_used;
+} vkvae_commands;
+
+/* Begins a command buffer with room for `max_dispatches` descriptor sets and
+ * `timestamps` timestamp queries (0: none). */
+vkvae_status vkvae_commands_begin(vkvae_context *ctx, uint32_t max_dispatches,
+                                  uint32_t timestamps, vkvae_commands *out, vkvae_error *err);
+/* Binds the kernel, its buffers and push constants, and dispatches. */
+vkvae_status vkvae_commands_dispatch(vkvae_context *ctx, vkvae_commands *c, const vkvae_kernel *k,
+                                     const vkvae_binding *bindings, uint32_t n_bindings,
+                                     const void *push, uint32_t push_bytes, uint32_t gx,
+                                     uint32_t gy, uint32_t gz, vkvae_error *err);
+/* Makes all earlier shader writes visible to later shader reads and writes. */
+void vkvae_commands_barrier(vkvae_context *ctx, vkvae_commands *c);
+/* Writes the next timestamp after all earlier work; returns its index. */
+uint32_t vkvae_commands_timestamp(vkvae_context *ctx, vkvae_commands *c);
+/* Ends, submits and waits (with the context's timeout). */
+vkvae_status vkvae_commands_submit_wait(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err);
+/* Reads timestamps [0, n) in nanoseconds after completion. */
+vkvae_status vkvae_commands_timestamps_ns(vkvae_context *ctx, const vkvae_commands *c,
+                                          double *ns, uint32_t n, vkvae_error *err);
+void vkvae_commands_destroy(vkvae_context *ctx, vkvae_commands *c);
+
+#endif

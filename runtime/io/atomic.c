@@ -1,0 +1,121 @@
+/* Atomic file replacement (see atomic.h). The temporary file lives in the
+ * target's directory so that rename(2) replaces the target in one step on the
+ * same file system; the data is fsync'ed before the rename and the directory
+ * after it, so after a crash the target is either the old file or the whole
+ * new one. Invariant: while af->f is open, af->tmp_path exists on disk and
+ * nothing else refers to it; every exit path either renames or unlinks it. */
+#include "io/atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void finish(vkvae_atomic_file *af)
+{
+    free(af->path);
+    free(af->tmp_path);
+    *af = (vkvae_atomic_file){0};
+}
+
+vkvae_status vkvae_atomic_begin(vkvae_atomic_file *af, const char *path, vkvae_error *err)
+{
+    *af = (vkvae_atomic_file){0};
+    size_t n = strlen(path);
+    af->path = malloc(n + 1);
+    af->tmp_path = malloc(n + sizeof ".tmp-XXXXXX");
+    if (!af->path || !af->tmp_path) {
+        finish(af);
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "%s: out of memory", path);
+    }
+    memcpy(af->path, path, n + 1);
+    memcpy(af->tmp_path, path, n);
+    memcpy(af->tmp_path + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+    int fd = mkstemp(af->tmp_path);
+    if (fd < 0) {
+        int e = errno;
+        finish(af);
+        return vkvae_fail(err, VKVAE_IO, "%s: cannot create temporary file: %s", path,
+                          strerror(e));
+    }
+    /* mkstemp makes 0600; a checkpoint or image is an ordinary file. */
+    (void)fchmod(fd, 0644);
+    af->f = fdopen(fd, "wb");
+    if (!af->f) {
+        int e = errno;
+        close(fd);
+        unlink(af->tmp_path);
+        finish(af);
+        return vkvae_fail(err, VKVAE_IO, "%s: cannot open temporary file: %s", path,
+                          strerror(e));
+    }
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_atomic_write(vkvae_atomic_file *af, const void *data, size_t n,
+                                vkvae_error *err)
+{
+    if (n && fwrite(data, 1, n, af->f) != n) {
+        return vkvae_fail(err, VKVAE_IO, "%s: write failed at byte %zu: %s", af->path,
+                          af->written, strerror(errno));
+    }
+    af->written += n;
+    return VKVAE_OK;
+}
+
+void vkvae_atomic_abort(vkvae_atomic_file *af)
+{
+    if (af->f) {
+        fclose(af->f);
+        unlink(af->tmp_path);
+    }
+    finish(af);
+}
+
+static vkvae_status sync_dir(const char *path, vkvae_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "%s: out of memory", path);
+    vkvae_status st = VKVAE_OK;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    /* Some file systems cannot sync a directory (EINVAL); the rename stands. */
+    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL && errno != EROFS))
+        st = vkvae_fail(err, VKVAE_IO, "%s: renamed, but syncing directory %s failed: %s",
+                        path, dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return st;
+}
+
+vkvae_status vkvae_atomic_commit(vkvae_atomic_file *af, vkvae_error *err)
+{
+    const char *step = NULL;
+    if (fflush(af->f) != 0)
+        step = "flush";
+    else if (fsync(fileno(af->f)) != 0)
+        step = "fsync";
+    if (step) {
+        vkvae_fail(err, VKVAE_IO, "%s: %s of temporary file failed after %zu bytes: %s",
+                   af->path, step, af->written, strerror(errno));
+        vkvae_atomic_abort(af);
+        return VKVAE_IO;
+    }
+    int closed = fclose(af->f);
+    af->f = NULL;
+    if (closed != 0 || rename(af->tmp_path, af->path) != 0) {
+        vkvae_fail(err, VKVAE_IO, "%s: %s failed: %s", af->path,
+                   closed != 0 ? "closing temporary file" : "rename over target",
+                   strerror(errno));
+        unlink(af->tmp_path);
+        finish(af);
+        return VKVAE_IO;
+    }
+    vkvae_status st = sync_dir(af->path, err);
+    finish(af);
+    return st;
+}

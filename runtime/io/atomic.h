@@ -1,0 +1,34 @@
+/* Atomic file replacement: write to a temporary file in the target's own
+ * directory, then fflush, fsync, rename over the target and fsync the
+ * directory. Readers see the old file or the complete new one, never a
+ * partial one; on any failure the temporary file is removed. */
+#ifndef VKVAE_IO_ATOMIC_H
+#define VKVAE_IO_ATOMIC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "error.h"
+
+typedef struct vkvae_atomic_file {
+    FILE *f;            /* open temporary file, NULL once finished */
+    char *path;         /* the target */
+    char *tmp_path;     /* "<path>.tmp-XXXXXX" */
+    size_t written;     /* bytes written so far, for messages */
+} vkvae_atomic_file;
+
+/* Creates the temporary file next to path. */
+vkvae_status vkvae_atomic_begin(vkvae_atomic_file *af, const char *path, vkvae_error *err);
+
+/* Appends n bytes; on failure the caller still calls vkvae_atomic_abort. */
+vkvae_status vkvae_atomic_write(vkvae_atomic_file *af, const void *data, size_t n,
+                                vkvae_error *err);
+
+/* Syncs and renames onto the target. Finishes af whether it succeeds or not:
+ * on failure the temporary file is removed and the target left as it was. */
+vkvae_status vkvae_atomic_commit(vkvae_atomic_file *af, vkvae_error *err);
+
+/* Closes and removes the temporary file; safe on a finished or zeroed af. */
+void vkvae_atomic_abort(vkvae_atomic_file *af);
+
+#endif

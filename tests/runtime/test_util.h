@@ -1,0 +1,73 @@
+/* Shared scaffolding of the runtime tests: a context with validation (and
+ * synchronization validation) forced on, checks that count failures, and a
+ * finish that fails the test on any validation message, including those
+ * raised while the context is torn down (leaks).
+ *
+ * A test that needs a device fails when none is found; only
+ * VKVAE_ALLOW_NO_DEVICE=1 turns a missing driver into a skip (exit 77).
+ */
+#ifndef VKVAE_TEST_UTIL_H
+#define VKVAE_TEST_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu.h"
+
+static int test_failures;
+static unsigned test_messages;
+
+#define CHECK(cond, ...)                                                             \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                            \
+            fputc('\n', stderr);                                                     \
+            test_failures++;                                                         \
+        }                                                                            \
+    } while (0)
+
+#define CHECK_OK(status, err) CHECK((status) == VKVAE_OK, "%s", (err).message)
+
+static inline void test_on_message(const char *message, void *user)
+{
+    (void)message;
+    (void)user;
+    test_messages++;
+}
+
+static inline vkvae_context *test_context_quiet(int quiet)
+{
+    vkvae_error err = {0};
+    vkvae_context *ctx = NULL;
+    vkvae_context_desc desc = {
+        .validation = 1,
+        .quiet_validation = quiet,
+        .on_validation_message = test_on_message,
+    };
+    if (vkvae_context_create(&desc, &ctx, &err)) {
+        const char *allow = getenv("VKVAE_ALLOW_NO_DEVICE");
+        fprintf(stderr, "no Vulkan device: %s\n", err.message);
+        exit(allow && strcmp(allow, "1") == 0 && err.status == VKVAE_NO_DRIVER ? 77 : 1);
+    }
+    return ctx;
+}
+
+static inline vkvae_context *test_context(void)
+{
+    return test_context_quiet(0);
+}
+
+/* Destroys ctx and returns the test's exit status: 1 on any failed check or
+ * any validation message. */
+static inline int test_finish(vkvae_context *ctx)
+{
+    vkvae_context_destroy(ctx);
+    CHECK(test_messages == 0, "%u validation messages", test_messages);
+    if (test_failures)
+        fprintf(stderr, "%d check(s) failed\n", test_failures);
+    return test_failures ? 1 : 0;
+}
+
+#endif
