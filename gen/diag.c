@@ -6,10 +6,12 @@
  *
  * so editors can jump to it and tests can compare the first line verbatim.
  * Nothing is buffered and nothing stops: callers keep going where they can
- * recover and the process exits 1 when d->errors > 0. Control bytes in the
+ * recover and the process exits 1 when d->errors > 0 (at once after
+ * GEN_MAX_ERRORS, which is safe: nothing has been written yet). Control bytes in the
  * echoed line print as '?', so a fuzzed spec cannot drive the terminal.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gen.h"
@@ -40,6 +42,11 @@ static void echo_line(const gen_diag *d, gen_loc at)
 void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...)
 {
     va_list ap;
+    if (d->errors == GEN_MAX_ERRORS) {
+        /* a binary or badly broken file: more would only bury the first */
+        fprintf(d->out, "%s: error: too many errors, stopping\n", at.file ? at.file : "?");
+        exit(1);
+    }
     d->errors++;
     fprintf(d->out, "%s:%d:%d: error: ", at.file ? at.file : "?", at.line, at.col);
     va_start(ap, fmt);

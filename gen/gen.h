@@ -43,6 +43,7 @@ enum {
     GEN_MAX_LAYERS = 256,          /* layers per stack */
     GEN_MAX_BATCH = 1 << 16,
     GEN_MAX_SAMPLES = 5000,        /* IWAE k */
+    GEN_MAX_ERRORS = 50,           /* diagnostics before giving up */
 };
 
 /* ---- memory (main.c) ---- */
@@ -107,8 +108,9 @@ bool tok_is(const gen_token *t, const char *word);
 
 /* ---- the spec (parse.c) ---- */
 typedef struct gen_dims {
-    int rank;           /* 1: flat features; 3: CxHxW */
-    uint32_t d[3];
+    int rank;           /* 0: a scalar per row; 1: flat features; 3: CxHxW;
+                           4: conv weights [out,in,k,k] */
+    uint32_t d[4];
 } gen_dims;
 
 typedef enum gen_layer_kind {

@@ -122,22 +122,19 @@ gen_token *lex_source(const gen_source *src, gen_diag *d, size_t *count)
                 i++;
             continue;
         }
+        if ((unsigned char)c < 0x20 || c == 0x7f) {
+            diag_error(d, (gen_loc){ src->path, line, (int)(i - bol) + 1, 1 },
+                       "stray control byte 0x%02x", (unsigned)(unsigned char)c);
+            i++;
+            continue;
+        }
         size_t b = i;
-        while (i < src->size && !is_blank(s[i]) && s[i] != '\n' && s[i] != '\r' && s[i] != '#')
+        while (i < src->size && !is_blank(s[i]) && s[i] != '#' &&
+               (unsigned char)s[i] >= 0x20 && s[i] != 0x7f)
             i++;
         gen_token t = { .text = s + b, .len = (int)(i - b),
             .loc = { src->path, line, (int)(b - bol) + 1, (int)(i - b) } };
-        bool ctrl = false;
-        for (size_t j = b; j < i; j++) {
-            unsigned char u = (unsigned char)s[j];
-            if (u < 0x20 || u == 0x7f) {
-                diag_error(d, (gen_loc){ src->path, line, (int)(j - bol) + 1, 1 },
-                           "stray control byte 0x%02x", u);
-                ctrl = true;
-                break;
-            }
-        }
-        t.kind = ctrl ? TK_WORD : classify(t.text, t.len, &t.num);
+        t.kind = classify(t.text, t.len, &t.num);
         GROW(toks, cap, n + 1);
         toks[n++] = t;
     }

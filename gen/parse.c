@@ -25,6 +25,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gen.h"
@@ -269,7 +270,6 @@ static bool want_dims(parser *p, const gen_token *kw, gen_dims *out)
 
 static bool parse_num_text(const char *s, size_t len, double *v)
 {
-    gen_token t = { .text = s, .len = (int)len };
     if (len == 0 || len > 64)
         return false;
     char tmp[65];
@@ -282,7 +282,6 @@ static bool parse_num_text(const char *s, size_t len, double *v)
     for (size_t i = 0; i < len; i++)
         if (!strchr("0123456789.eE+-", s[i]))
             return false;
-    (void)t;
     return true;
 }
 

@@ -89,9 +89,22 @@ typedef struct vkvae_kernel {
 } vkvae_kernel;
 
 /* Builds a compute pipeline from SPIR-V; bindings, push constants and the
- * workgroup size are read from the module itself. */
+ * workgroup size are read from the module itself. spec holds n_spec 4-byte
+ * specialization constants, constant_id i at spec[i] (NULL: none). */
 vkvae_status vkvae_kernel_create(vkvae_context *ctx, const uint32_t *spirv, size_t words,
-                                 const char *name, vkvae_kernel *out, vkvae_error *err);
+                                 const void *spec, uint32_t n_spec, const char *name,
+                                 vkvae_kernel *out, vkvae_error *err);
+
+/* ---- kernels.c ---- */
+/* The SPIR-V of op's kernel (shaders/ops/<name>.comp), or NULL when the op
+ * has no GPU kernel yet. */
+const uint32_t *vkvae_op_spirv(vkvae_op op, size_t *words);
+/* Workgroups covering op's elements for params p (64 invocations each),
+ * folded into y beyond the 65535 every device allows in x. */
+void vkvae_op_groups(vkvae_op op, const vkvae_op_params *p, uint32_t groups[3]);
+/* Creates the pipeline of one op with p as its specialization constants. */
+vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
+                                    vkvae_kernel *out, vkvae_error *err);
 void vkvae_kernel_destroy(vkvae_context *ctx, vkvae_kernel *k);
 
 /* ---- pipeline_cache.c ---- */

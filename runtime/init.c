@@ -33,6 +33,12 @@ static int ends_with(const char *s, const char *suffix, size_t *prefix_len)
     return 1;
 }
 
+int vkvae_init_is_layer_param(const char *name)
+{
+    size_t prefix;
+    return name && (ends_with(name, ".weight", &prefix) || ends_with(name, ".bias", &prefix));
+}
+
 /* The weight of the layer whose bias is named "<prefix>.bias". */
 static const vkvae_tensor_desc *find_weight(const vkvae_plan *plan, const char *bias, size_t prefix_len)
 {

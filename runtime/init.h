@@ -13,6 +13,10 @@
  *   "<layer>.weight"  (rank >= 2)  U(-b, b), b = 1/sqrt(fan_in)
  *   "<layer>.bias"                  U(-b, b), b from "<layer>.weight"
  *   any other name                  zeros (e.g. a learned log-variance)
+ * vkvae_init_params-style loops initialise only the layer parameters
+ * (vkvae_init_is_layer_param) and leave other tensors of a parameter buffer
+ * as they are: a plan may also view the whole buffer as one tensor for its
+ * optimizer, and buffers start zeroed.
  * Element i of a tensor is bound * (2u - 1), u = vkvae_rand_uniform(seed,
  * VKVAE_STREAM_INIT, step = FNV-1a hash of the tensor's name, index = i),
  * so a tensor's values do not depend on where the plan places it.
@@ -24,6 +28,9 @@
 
 #include "error.h"
 #include "plan.h"
+
+/* 1 if name ends in ".weight" or ".bias". */
+int vkvae_init_is_layer_param(const char *name);
 
 /* fan_in of a weight tensor as PyTorch computes it; 0 if rank < 2. */
 uint64_t vkvae_init_fan_in(const vkvae_tensor_desc *weight);

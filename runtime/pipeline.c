@@ -52,8 +52,21 @@ static vkvae_status reflect(const uint32_t *w, size_t words, const char *name, r
 }
 
 vkvae_status vkvae_kernel_create(vkvae_context *ctx, const uint32_t *spirv, size_t words,
-                                 const char *name, vkvae_kernel *out, vkvae_error *err)
+                                 const void *spec, uint32_t n_spec, const char *name,
+                                 vkvae_kernel *out, vkvae_error *err)
 {
+    VkSpecializationMapEntry entries[64];
+    if (n_spec > 64)
+        return vkvae_fail(err, VKVAE_INTERNAL, "kernel %s: %u specialization constants", name,
+                          n_spec);
+    for (uint32_t i = 0; i < n_spec; i++)
+        entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
+    VkSpecializationInfo specialization = {
+        .mapEntryCount = n_spec,
+        .pMapEntries = entries,
+        .dataSize = 4 * (size_t)n_spec,
+        .pData = spec,
+    };
     memset(out, 0, sizeof *out);
     reflection refl;
     vkvae_status s = reflect(spirv, words, name, &refl, err);
@@ -105,6 +118,7 @@ vkvae_status vkvae_kernel_create(vkvae_context *ctx, const uint32_t *spirv, size
                 .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                 .module = out->module,
                 .pName = "main",
+                .pSpecializationInfo = spec ? &specialization : NULL,
             },
             .layout = out->layout,
         };

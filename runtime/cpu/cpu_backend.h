@@ -80,8 +80,9 @@ vkvae_status vkvae_cpu_write_f32(vkvae_cpu *cpu, uint32_t tensor, const float *s
 vkvae_status vkvae_cpu_read_f64(vkvae_cpu *cpu, uint32_t tensor, double *dst, vkvae_error *err);
 vkvae_status vkvae_cpu_write_f64(vkvae_cpu *cpu, uint32_t tensor, const double *src, vkvae_error *err);
 
-/* Fills every tensor of the PARAM-role buffers with PyTorch's default
- * initialisation (init.h), drawn from Philox with seed. */
+/* Fills every "*.weight" and "*.bias" tensor of the PARAM-role buffers with
+ * PyTorch's default initialisation (init.h), drawn from Philox with seed;
+ * other tensors are left as they are. */
 vkvae_status vkvae_cpu_init_params(vkvae_cpu *cpu, uint32_t seed, vkvae_error *err);
 
 #endif

@@ -7,7 +7,6 @@
  * grid maps float images to bytes with clamping (NaN to 0) and rounding. */
 #include "io/png.h"
 
-#include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -106,7 +105,7 @@ static uint8_t to_byte(float v)
         return 0;
     if (v >= 1.0f)
         return 255;
-    return (uint8_t)lrintf(v * 255.0f);
+    return (uint8_t)(v * 255.0f + 0.5f);     /* round half up, whatever the FP mode */
 }
 
 vkvae_status vkvae_png_write_grid(const char *path, const vkvae_png_grid *d, vkvae_error *err)

@@ -28,7 +28,7 @@ typedef struct vkvae_png_grid {
 
 /* Tiles desc->images into rows of desc->cols and writes them as one PNG:
  * width = cols*W*scale + (cols+1)*pad, height = rows*H*scale + (rows+1)*pad
- * with rows = ceil(B/cols). A value v becomes round(255*v). */
+ * with rows = ceil(B/cols). A value v becomes floor(255*v + 0.5). */
 vkvae_status vkvae_png_write_grid(const char *path, const vkvae_png_grid *desc,
                                   vkvae_error *err);
 

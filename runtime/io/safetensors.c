@@ -295,10 +295,12 @@ static vkvae_status jobject(jp *p, const char *what, jitem item, void *ctx)
         p->pos++;
         return VKVAE_OK;
     }
+    char key_what[96];
     snprintf(after, sizeof after, "after a key in %s", what);
+    snprintf(key_what, sizeof key_what, "a key in %s", what);
     for (;;) {
         char *key;
-        if ((st = jstring(p, &key, what)))
+        if ((st = jstring(p, &key, key_what)))
             return st;
         if ((st = expect(p, ':', after))) {
             free(key);

@@ -63,7 +63,7 @@ int main(void)
     vkvae_context *ctx = test_context();
     vkvae_error err = {0};
     vkvae_kernel k;
-    CHECK_OK(vkvae_kernel_create(ctx, axpy_spv, sizeof axpy_spv / sizeof *axpy_spv, "axpy", &k,
+    CHECK_OK(vkvae_kernel_create(ctx, axpy_spv, sizeof axpy_spv / sizeof *axpy_spv, NULL, 0, "axpy", &k,
                                  &err),
              err);
     CHECK(k.binding_count == 2, "reflected %u bindings, want 2", k.binding_count);

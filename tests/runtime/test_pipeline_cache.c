@@ -12,7 +12,7 @@ static void make_kernel(vkvae_context *ctx)
 {
     vkvae_error err = {0};
     vkvae_kernel k;
-    CHECK_OK(vkvae_kernel_create(ctx, axpy_spv, sizeof axpy_spv / sizeof *axpy_spv, "axpy", &k,
+    CHECK_OK(vkvae_kernel_create(ctx, axpy_spv, sizeof axpy_spv / sizeof *axpy_spv, NULL, 0, "axpy", &k,
                                  &err),
              err);
     vkvae_kernel_destroy(ctx, &k);

@@ -1,0 +1,143 @@
+/* --explain: a readable, deterministic dump of the forward graph (every
+ * node with its inputs and outputs and their shapes including the batch),
+ * the parameter tensors under their PyTorch names with counts and init, and
+ * FLOPs per training step. Shapes print as [rows,dims...]: rows are the
+ * batch n, n*k for IWAE samples, N for the data set; parameters have none.
+ * Counting rule (docs/spec.md): dense and conv layers count 2 FLOPs per
+ * multiply-add for the forward product and each of the two backward
+ * products (the input gradient only where one flows), plus one per output
+ * for bias and activation; other ops one per batched value read; the
+ * optimizer a fixed number per parameter.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gen.h"
+
+static void shape(char *buf, size_t size, const gen_graph *g, int ti)
+{
+    const gen_tensor *t = &g->t[ti];
+    size_t o = 0;
+    bool any = false;
+    o += (size_t)snprintf(buf + o, size - o, "[");
+    if (t->role == ROLE_DATA) {
+        o += (size_t)snprintf(buf + o, size - o, "N");
+        any = true;
+    } else if (t->rows) {
+        o += (size_t)snprintf(buf + o, size - o, "%llu",
+                              (unsigned long long)g->batch * t->rows);
+        any = true;
+    }
+    for (int i = 0; i < t->dims.rank && o < size; i++) {
+        o += (size_t)snprintf(buf + o, size - o, "%s%u", any ? "," : "", t->dims.d[i]);
+        any = true;
+    }
+    if (o < size)
+        snprintf(buf + o, size - o, "]%s", strcmp(t->dtype, "f32") ? t->dtype : "");
+}
+
+static void print_tensor(FILE *out, const gen_graph *g, int ti)
+{
+    char s[96];
+    shape(s, sizeof s, g, ti);
+    fprintf(out, " %s%s", g->t[ti].name, s);
+}
+
+static const char *init_text(char *buf, size_t size, const gen_tensor *t)
+{
+    switch (t->init) {
+    case INIT_PYTORCH:
+        snprintf(buf, size, "uniform(+-1/sqrt(%u))", t->fan_in);
+        break;
+    case INIT_XAVIER_UNIFORM:
+        snprintf(buf, size, "%s", strstr(t->name, ".bias") ? "zeros" : "xavier_uniform");
+        break;
+    case INIT_KAIMING_NORMAL:
+        snprintf(buf, size, "%s", strstr(t->name, ".bias") ? "zeros" : "kaiming_normal");
+        break;
+    default:
+        snprintf(buf, size, "zeros");
+    }
+    return buf;
+}
+
+void explain_graph(const gen_graph *g, FILE *out)
+{
+    const gen_spec *s = g->spec;
+    char buf[64], a[32], b[32], c[32];
+    dims_format(buf, sizeof buf, &s->input);
+    fprintf(out, "model %s\n", s->model);
+    fprintf(out, "  input      %s range %g..%g%s\n", buf, s->lo, s->hi,
+            s->binarize ? " binarize (dynamic)" : "");
+    if (s->has_condition)
+        fprintf(out, "  condition  label classes %u (one-hot, concatenated)\n", s->classes);
+    fprintf(out, "  latent     %u %s\n", s->latent,
+            s->latent_kind == LATENT_GAUSSIAN ? "gaussian" : "deterministic");
+    fprintf(out, "  objective  %s", gen_objective_names[s->obj]);
+    switch (s->obj) {
+    case OBJ_ELBO: fprintf(out, " beta %g warmup %u", s->beta, s->warmup); break;
+    case OBJ_IWAE: fprintf(out, " k %u", s->k); break;
+    case OBJ_DAE:
+        fprintf(out, " corrupt %s %g", s->corrupt == CORRUPT_MASK ? "mask" : "gaussian",
+                s->corrupt_value);
+        /* fall through */
+    case OBJ_AE: fprintf(out, " loss %s", s->loss == LOSS_L2 ? "l2" : "bce"); break;
+    }
+    if (s->obj == OBJ_ELBO || s->obj == OBJ_IWAE) {
+        static const char *const var[] = { "fixed", "learned", "predicted" };
+        if (s->lik == LIK_BERNOULLI)
+            fprintf(out, ", likelihood bernoulli (logits)");
+        else if (s->variance == VAR_FIXED)
+            fprintf(out, ", likelihood gaussian variance fixed %g", s->variance_value);
+        else
+            fprintf(out, ", likelihood gaussian variance %s", var[s->variance]);
+    }
+    fprintf(out, "\n  train      %s lr %g", gen_optim_names[s->optim], s->lr);
+    if (s->optim == OPTIM_SGD)
+        fprintf(out, " momentum %g", s->momentum);
+    else
+        fprintf(out, " betas %g %g eps %g", s->beta1, s->beta2, s->eps);
+    fprintf(out, " weight_decay %g batch %u epochs %u seed %u init %s\n\n", s->weight_decay,
+            s->batch, s->epochs, s->seed, gen_init_names[s->init]);
+
+    fprintf(out, "forward graph (%zu nodes; batch n = %u)\n", g->nn, g->batch);
+    for (size_t i = 0; i < g->nn; i++) {
+        const gen_node *n = &g->n[i];
+        fprintf(out, "  %3zu %-14s %-11s", i, gen_op_names[n->op], n->name);
+        for (int j = 0; j < n->nin; j++)
+            print_tensor(out, g, n->in[j]);
+        fprintf(out, " ->");
+        for (int j = 0; j < n->nout; j++)
+            print_tensor(out, g, n->out[j]);
+        if (n->p.act)
+            fprintf(out, " %s", gen_act_names[n->p.act]);
+        if (n->p.act == VKVAE_ACT_LEAKY_RELU)
+            fprintf(out, " %g", n->p.alpha);
+        if (n->op == VKVAE_OP_CONV2D || n->op == VKVAE_OP_CONVT2D) {
+            fprintf(out, " k%u s%u p%u", n->p.k, n->p.stride, n->p.pad);
+            if (n->p.out_pad)
+                fprintf(out, " op%u", n->p.out_pad);
+        }
+        if (n->p.samples > 1)
+            fprintf(out, " samples %u", n->p.samples);
+        fprintf(out, "  (line %d)\n", n->loc.line);
+    }
+
+    fprintf(out, "\nparameters\n");
+    for (size_t i = 0; i < g->nt; i++) {
+        const gen_tensor *t = &g->t[i];
+        if (t->role != ROLE_PARAM)
+            continue;
+        char sh[96], init[64];
+        shape(sh, sizeof sh, g, (int)i);
+        fprintf(out, "  %-18s %-16s %12s  init %s\n", t->name, sh,
+                diag_thousands(a, dims_count(&t->dims)), init_text(init, sizeof init, t));
+    }
+    fprintf(out, "  total %s parameters\n\n", diag_thousands(a, g->n_params));
+
+    fprintf(out, "FLOPs per training step (batch %u)\n", g->batch);
+    fprintf(out, "  forward   %s\n", diag_thousands(a, g->flops_fwd));
+    fprintf(out, "  backward  %s\n", diag_thousands(b, g->flops_bwd));
+    fprintf(out, "  optimizer %s\n", diag_thousands(c, g->flops_optim));
+    fprintf(out, "  total     %s\n", diag_thousands(a, g->flops_fwd + g->flops_bwd + g->flops_optim));
+}

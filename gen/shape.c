@@ -1,0 +1,630 @@
+/* infer_shapes: the checks that need more than one line, and the forward
+ * graph with every tensor's shape.
+ *
+ * First the combinations (objective vs. latent kind, likelihood vs. value
+ * range, 'concat label' without a condition, ...). Then the graph, built
+ * in execution order so node order is a valid schedule:
+ *
+ *   x = gather(data)  [y = gather_onehot(labels)]  [x~ = corrupt(x)]
+ *   encoder layers    (label concatenated where the tensor first is flat)
+ *   head: mu, logvar = dense, dense (gaussian) | code = dense (deterministic)
+ *   z, eps = reparam(mu, logvar) with k samples per row   (gaussian only)
+ *   decoder layers    (label concatenated at the start)
+ *   likelihood or reconstruction loss against the clean x; kl; accumulate
+ *
+ * Shapes are per row (rank 1: features, rank 3: CxHxW); a tensor's rows are
+ * the batch n, n*k for IWAE's samples, none for parameters. Activations are
+ * fused into the dense/conv layer that produces their input, as ops.def
+ * requires; flatten and reshape are views (GEN_OP_VIEW) that lower to no
+ * dispatch. Every size is checked against gen.h's limits before it is
+ * multiplied, so 64-bit arithmetic never overflows. Parameter names follow
+ * PyTorch's examples/vae (fc1, fc21, fc22, fc3, fc4) so checkpoints load
+ * into its nn.Module: dense layers count fc1, fc2, ... through encoder, head
+ * and decoder; the gaussian head takes the next number j and names its two
+ * layers fc<j>1 and fc<j>2; convolutions are conv1.., transposed deconv1...
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gen.h"
+
+const char *const gen_op_names[GEN_OP_COUNT] = {
+#define OP(e, name, nin, nout, contract) [VKVAE_OP_##e] = name,
+#include "ops.def"
+#undef OP
+    [GEN_OP_VIEW] = "view",
+    [GEN_OP_IWAE_BOUND] = "iwae_bound",
+};
+
+typedef struct builder {
+    const gen_spec *s;
+    gen_graph *g;
+    gen_diag *d;
+    int fc, conv, deconv;
+    int label;          /* one-hot label tensor or -1 */
+} builder;
+
+uint64_t dims_count(const gen_dims *dims)
+{
+    uint64_t c = 1;
+    for (int i = 0; i < dims->rank; i++)
+        c *= dims->d[i];
+    return c;
+}
+
+void dims_format(char *buf, size_t size, const gen_dims *dims)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < dims->rank && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, i ? "x%u" : "%u", dims->d[i]);
+}
+
+static gen_dims flat(uint64_t n) { return (gen_dims){ 1, { (uint32_t)n, 0, 0, 0 } }; }
+
+static int add_tensor(gen_graph *g, char *name, gen_role role, uint32_t rows, gen_dims dims)
+{
+    GROW(g->t, g->cap_t, g->nt + 1);
+    g->t[g->nt] = (gen_tensor){ .name = name, .role = role, .dtype = "f32", .rows = rows,
+        .dims = dims, .producer = -1, .alias = -1, .needs_grad = role == ROLE_PARAM };
+    return (int)g->nt++;
+}
+
+static int add_param(builder *b, const char *layer, const char *what, gen_dims dims,
+                     uint32_t fan_in)
+{
+    int t = add_tensor(b->g, xprintf("%s.%s", layer, what), ROLE_PARAM, 0, dims);
+    b->g->t[t].init = b->s->init;
+    b->g->t[t].fan_in = fan_in;
+    b->g->n_params += dims_count(&dims);
+    return t;
+}
+
+/* Appends a node; ins/outs end with -1. Outputs inherit needs_grad. */
+static int add_node(builder *b, int op, const char *name, gen_loc loc, const int *ins,
+                    const int *outs)
+{
+    gen_graph *g = b->g;
+    GROW(g->n, g->cap_n, g->nn + 1);
+    gen_node *n = &g->n[g->nn];
+    *n = (gen_node){ .op = op, .name = xstrndup(name, strlen(name)), .loc = loc };
+    bool grad = false;
+    for (int i = 0; ins[i] >= 0; i++) {
+        n->in[n->nin++] = ins[i];
+        grad |= g->t[ins[i]].needs_grad;
+    }
+    for (int i = 0; outs[i] >= 0; i++) {
+        n->out[n->nout++] = outs[i];
+        g->t[outs[i]].producer = (int)g->nn;
+        g->t[outs[i]].needs_grad = grad;
+    }
+    return (int)g->nn++;
+}
+
+static uint64_t rows_of(const builder *b, int t)
+{
+    return (uint64_t)b->g->batch * b->g->t[t].rows;
+}
+
+/* ---- layers ---- */
+
+static int view(builder *b, int in, gen_dims dims, const char *suffix, gen_loc loc)
+{
+    gen_tensor *t = &b->g->t[in];
+    int out = add_tensor(b->g, xprintf("%s.%s", t->name, suffix), ROLE_ACT, t->rows, dims);
+    b->g->t[out].alias = in;
+    add_node(b, GEN_OP_VIEW, suffix, loc, (int[]){ in, -1 }, (int[]){ out, -1 });
+    return out;
+}
+
+static int concat_label(builder *b, int in, const char *which, gen_loc loc)
+{
+    gen_tensor *t = &b->g->t[in];
+    uint32_t rows = t->rows, n_in = t->dims.d[0];
+    uint64_t out_n = (uint64_t)n_in + b->s->classes;
+    int out = add_tensor(b->g, xprintf("%s_cat", which), ROLE_ACT, rows, flat(out_n));
+    int nd = add_node(b, VKVAE_OP_CONCAT, "concat", loc, (int[]){ in, b->label, -1 },
+                      (int[]){ out, -1 });
+    gen_node *n = &b->g->n[nd];
+    n->p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, out), .in = n_in,
+        .in2 = b->s->classes, .out = (uint32_t)out_n, .samples = rows };
+    return out;
+}
+
+static bool fits(builder *b, const gen_layer *l, const gen_dims *dims, const char *what)
+{
+    for (int i = 0; i < dims->rank; i++)
+        if (dims->d[i] < 1 || dims->d[i] > GEN_MAX_DIM) {
+            char s[64];
+            dims_format(s, sizeof s, dims);
+            diag_error(b->d, l->loc, "%s output %s is out of range (each size 1 to %d)", what,
+                       s, GEN_MAX_DIM);
+            return false;
+        }
+    if (dims_count(dims) > GEN_MAX_FEATURES) {
+        diag_error(b->d, l->loc, "%s output has more than %d values per example", what,
+                   GEN_MAX_FEATURES);
+        return false;
+    }
+    return true;
+}
+
+/* conv output size along one axis, or -1 after reporting why not whole */
+static int64_t conv_out(builder *b, const gen_layer *l, uint32_t in, const char *axis)
+{
+    int64_t num = (int64_t)in + 2 * (int64_t)l->pad - l->k;
+    if (num < 0) {
+        diag_error(b->d, l->loc, "conv2d kernel %u is larger than the padded input %s %u + 2*%u",
+                   l->k, axis, in, l->pad);
+        return -1;
+    }
+    if (num % l->stride) {
+        diag_error(b->d, l->loc, "conv2d arithmetic is not whole: %s (%u + 2*%u - %u) / %u = "
+                   "%lld/%u; change kernel, stride or pad", axis, in, l->pad, l->k, l->stride,
+                   (long long)num, l->stride);
+        return -1;
+    }
+    return num / l->stride + 1;
+}
+
+static void layer_flops(builder *b, gen_node *n, uint64_t macs, uint64_t outs)
+{
+    bool dx = b->g->t[n->in[0]].needs_grad;
+    bool act = n->p.act != VKVAE_ACT_NONE;
+    n->flops_fwd = 2 * macs + outs + (act ? outs : 0);
+    n->flops_bwd = 2 * macs + outs + (dx ? 2 * macs : 0) + (act ? 2 * outs : 0);
+}
+
+static int param_layer(builder *b, const gen_layer *l, int in, const char *name, bool no_act)
+{
+    gen_graph *g = b->g;
+    gen_tensor t = g->t[in];
+    char s[64];
+    dims_format(s, sizeof s, &t.dims);
+    uint64_t R = rows_of(b, in);
+    vkvae_op_params p = { .n = (uint32_t)R, .act = no_act ? VKVAE_ACT_NONE : l->act,
+                          .alpha = no_act ? 0 : (l->act == VKVAE_ACT_LEAKY_RELU ? l->slope : 0) };
+    if (l->kind == LAYER_DENSE) {
+        if (t.dims.rank != 1) {
+            diag_error(b->d, l->loc, "'dense' needs a flat input, got %s; add 'flatten' before it", s);
+            return -1;
+        }
+        p.in = t.dims.d[0];
+        p.out = l->units;
+        int w = add_param(b, name, "weight", (gen_dims){ 2, { l->units, p.in, 0, 0 } }, p.in);
+        int bias = add_param(b, name, "bias", flat(l->units), p.in);
+        int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, flat(l->units));
+        int nd = add_node(b, VKVAE_OP_DENSE, name, l->loc, (int[]){ in, w, bias, -1 },
+                          (int[]){ out, -1 });
+        g->n[nd].p = p;
+        layer_flops(b, &g->n[nd], R * p.in * p.out, R * p.out);
+        return out;
+    }
+    const char *op = l->kind == LAYER_CONV2D ? "conv2d" : "convt2d";
+    if (t.dims.rank != 3) {
+        diag_error(b->d, l->loc, "'%s' needs a CxHxW input, got %s; add 'reshape' before it",
+                   op, s);
+        return -1;
+    }
+    p.c_in = t.dims.d[0], p.h_in = t.dims.d[1], p.w_in = t.dims.d[2];
+    p.c_out = l->units, p.k = l->k, p.stride = l->stride, p.pad = l->pad, p.out_pad = l->out_pad;
+    int64_t ho, wo;
+    if (l->kind == LAYER_CONV2D) {
+        ho = conv_out(b, l, p.h_in, "height");
+        wo = ho < 0 ? -1 : conv_out(b, l, p.w_in, "width");
+    } else {
+        ho = ((int64_t)p.h_in - 1) * l->stride - 2 * (int64_t)l->pad + l->k + l->out_pad;
+        wo = ((int64_t)p.w_in - 1) * l->stride - 2 * (int64_t)l->pad + l->k + l->out_pad;
+        if (ho < 1 || wo < 1) {
+            diag_error(b->d, l->loc, "convt2d output would be %lldx%lld: (%u - 1)*%u - 2*%u + %u + %u"
+                       " is below 1; lower pad", (long long)ho, (long long)wo, p.h_in,
+                       l->stride, l->pad, l->k, l->out_pad);
+            return -1;
+        }
+    }
+    if (ho < 0 || wo < 0 || ho > GEN_MAX_DIM || wo > GEN_MAX_DIM) {
+        if (ho > GEN_MAX_DIM || wo > GEN_MAX_DIM)
+            diag_error(b->d, l->loc, "%s output is larger than %d", op, GEN_MAX_DIM);
+        return -1;
+    }
+    p.h_out = (uint32_t)ho, p.w_out = (uint32_t)wo;
+    gen_dims od = { 3, { p.c_out, p.h_out, p.w_out, 0 } };
+    if (!fits(b, l, &od, op))
+        return -1;
+    bool tr = l->kind == LAYER_CONVT2D;
+    /* PyTorch: conv weight [c_out,c_in,k,k]; transposed [c_in,c_out,k,k]; its
+     * default init takes fan_in from dim 1, so c_out*k*k for a transposed conv */
+    gen_dims wd = { 4, { tr ? p.c_in : p.c_out, tr ? p.c_out : p.c_in, l->k, l->k } };
+    uint32_t fan_in = wd.d[1] * l->k * l->k;
+    int w = add_param(b, name, "weight", wd, fan_in);
+    int bias = add_param(b, name, "bias", flat(p.c_out), fan_in);
+    int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, od);
+    int nd = add_node(b, tr ? VKVAE_OP_CONVT2D : VKVAE_OP_CONV2D, name, l->loc,
+                      (int[]){ in, w, bias, -1 }, (int[]){ out, -1 });
+    g->n[nd].p = p;
+    uint64_t macs = tr ? R * p.c_in * p.h_in * p.w_in * p.c_out * l->k * l->k
+                       : R * p.c_out * p.h_out * p.w_out * p.c_in * l->k * l->k;
+    layer_flops(b, &g->n[nd], macs, R * dims_count(&od));
+    return out;
+}
+
+static char *auto_name(builder *b, const gen_layer *l)
+{
+    char *gen = l->kind == LAYER_DENSE    ? xprintf("fc%d", ++b->fc)
+              : l->kind == LAYER_CONV2D   ? xprintf("conv%d", ++b->conv)
+                                          : xprintf("deconv%d", ++b->deconv);
+    return l->name ? l->name : gen;
+}
+
+static int root_producer(const gen_graph *g, int t)
+{
+    while (g->t[t].alias >= 0)
+        t = g->t[t].alias;
+    return g->t[t].producer;
+}
+
+/* Runs one stack from tensor cur; returns the output or -1 after an error.
+ * With twin_lv, the stack's last parametric layer also gets a twin without
+ * activation whose output (through the same views) is returned in *lv. */
+static int run_stack(builder *b, const gen_stack *st, int cur, const char *which, bool twin_lv,
+                     int *lv)
+{
+    gen_graph *g = b->g;
+    size_t first_node = g->nn;
+    bool explicit_cat = false, cat_done = false;
+    int last_param = -1;
+    for (size_t i = 0; i < st->n; i++) {
+        if (st->layers[i].kind == LAYER_CONCAT_LABEL)
+            explicit_cat = true;
+        if (st->layers[i].kind <= LAYER_CONVT2D)
+            last_param = (int)i;
+    }
+    gen_loc end_loc = st->n ? st->layers[st->n - 1].loc : st->loc;
+    for (size_t i = 0; i <= st->n; i++) {
+        const gen_tensor *t = &g->t[cur];
+        if (b->label >= 0 && !explicit_cat && !cat_done && t->dims.rank == 1) {
+            cur = concat_label(b, cur, which, i < st->n ? st->layers[i].loc : end_loc);
+            cat_done = true;
+            t = &g->t[cur];
+        }
+        if (i == st->n)
+            break;
+        const gen_layer *l = &st->layers[i];
+        const gen_dims td = t->dims; /* t dangles once tensors are added */
+        char s[64];
+        dims_format(s, sizeof s, &td);
+        switch (l->kind) {
+        case LAYER_DENSE:
+        case LAYER_CONV2D:
+        case LAYER_CONVT2D: {
+            char *name = auto_name(b, l);
+            int in = cur;
+            cur = param_layer(b, l, in, name, false);
+            if (cur >= 0 && twin_lv && (int)i == last_param)
+                *lv = param_layer(b, l, in, xprintf("%s_logvar", name), true);
+            break;
+        }
+        case LAYER_FLATTEN:
+            cur = view(b, cur, flat(dims_count(&td)), "flatten", l->loc);
+            if (*lv >= 0)
+                *lv = view(b, *lv, flat(dims_count(&td)), "flatten", l->loc);
+            break;
+        case LAYER_RESHAPE: {
+            char r[64];
+            dims_format(r, sizeof r, &l->dims);
+            if (dims_count(&l->dims) != dims_count(&td)) {
+                diag_error(b->d, l->loc, "reshape to %s (%llu values) from %s (%llu values)", r,
+                           (unsigned long long)dims_count(&l->dims), s,
+                           (unsigned long long)dims_count(&td));
+                return -1;
+            }
+            cur = view(b, cur, l->dims, "reshape", l->loc);
+            if (*lv >= 0)
+                *lv = view(b, *lv, l->dims, "reshape", l->loc);
+            break;
+        }
+        case LAYER_CONCAT_LABEL:
+            if (b->label < 0)
+                break; /* reported by check_combinations */
+            if (cat_done) {
+                diag_error(b->d, l->loc, "second 'concat label' in the %s", which);
+                return -1;
+            }
+            if (td.rank != 1) {
+                diag_error(b->d, l->loc, "'concat label' needs a flat input, got %s; add "
+                           "'flatten' before it", s);
+                return -1;
+            }
+            cur = concat_label(b, cur, which, l->loc);
+            cat_done = true;
+            break;
+        case LAYER_ACT: {
+            int pn = root_producer(g, cur);
+            gen_node *n = pn >= (int)first_node ? &g->n[pn] : NULL;
+            if (!n || (n->op != VKVAE_OP_DENSE && n->op != VKVAE_OP_CONV2D &&
+                       n->op != VKVAE_OP_CONVT2D)) {
+                diag_error(b->d, l->loc, "'%s' has no layer to apply to: activations fuse into "
+                           "the dense, conv2d or convt2d layer before them in the %s",
+                           gen_act_names[l->act], which);
+                return -1;
+            }
+            if (n->p.act != VKVAE_ACT_NONE) {
+                diag_error(b->d, l->loc, "'%s' follows '%s' on layer '%s'; one activation per "
+                           "layer", gen_act_names[l->act], gen_act_names[n->p.act], n->name);
+                return -1;
+            }
+            n->p.act = l->act;
+            n->p.alpha = l->act == VKVAE_ACT_LEAKY_RELU ? l->slope : 0;
+            uint64_t outs = (uint64_t)n->p.n * dims_count(&g->t[n->out[0]].dims);
+            n->flops_fwd += outs;
+            n->flops_bwd += 2 * outs;
+            break;
+        }
+        }
+        if (cur < 0)
+            return -1;
+    }
+    return cur;
+}
+
+/* ---- combinations ---- */
+
+static void check_combinations(const gen_spec *s, gen_diag *d)
+{
+    bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
+    const char *obj = gen_objective_names[s->obj];
+    if (vae && s->latent_kind != LATENT_GAUSSIAN)
+        diag_error(d, s->objective_loc, "objective '%s' needs a gaussian latent; line %d "
+                   "declares 'latent %u deterministic'", obj, s->latent_loc.line, s->latent);
+    if (!vae && s->latent_kind != LATENT_DETERMINISTIC)
+        diag_error(d, s->objective_loc, "objective '%s' needs 'latent %u deterministic'; line "
+                   "%d declares a gaussian latent (a VAE uses objective elbo)", obj, s->latent,
+                   s->latent_loc.line);
+    if (!vae && s->likelihood_given)
+        diag_error(d, s->likelihood_loc, "'likelihood' applies to objective elbo or iwae; "
+                   "objective '%s' takes 'loss l2' or 'loss bce'", obj);
+    bool unit = s->lo == 0 && s->hi == 1;
+    char r[96];
+    snprintf(r, sizeof r, "%g..%g", s->lo, s->hi);
+    if (vae && s->lik == LIK_BERNOULLI && !unit)
+        diag_error(d, s->range_loc, "likelihood bernoulli needs range 0..1, got %s", r);
+    if (!vae && s->loss == LOSS_BCE && !unit)
+        diag_error(d, s->range_loc, "loss bce needs range 0..1, got %s", r);
+    if (s->binarize && !unit)
+        diag_error(d, s->binarize_loc, "'binarize' needs range 0..1, got %s", r);
+    for (int w = 0; w < 2; w++) {
+        const gen_stack *st = w ? &s->dec : &s->enc;
+        for (size_t i = 0; i < st->n; i++)
+            if (st->layers[i].kind == LAYER_CONCAT_LABEL && !s->has_condition)
+                diag_error(d, st->layers[i].loc, "'concat label' needs a 'condition label "
+                           "classes N' line");
+    }
+}
+
+static bool ends_in_sigmoid(const gen_graph *g, int t)
+{
+    int pn = root_producer(g, t);
+    return pn >= 0 && g->n[pn].p.act == VKVAE_ACT_SIGMOID;
+}
+
+static gen_loc sigmoid_loc(const gen_stack *st)
+{
+    for (size_t i = st->n; i-- > 0;)
+        if (st->layers[i].act == VKVAE_ACT_SIGMOID)
+            return st->layers[i].kind == LAYER_ACT ? st->layers[i].loc : st->layers[i].act_loc;
+    return st->loc;
+}
+
+/* Layer names (from 'name' clauses or generated) must be unique: they are
+ * the checkpoint's tensor names. A layer's weight is its first input. */
+static void check_names(const gen_graph *g, gen_diag *d)
+{
+    for (size_t i = 0; i < g->nn; i++) {
+        const gen_node *a = &g->n[i];
+        if (a->nin < 2 || g->t[a->in[1]].role != ROLE_PARAM)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const gen_node *b = &g->n[j];
+            if (b->nin >= 2 && g->t[b->in[1]].role == ROLE_PARAM && strcmp(a->name, b->name) == 0) {
+                diag_error(d, a->loc, "duplicate layer name '%s' (first at line %d)", a->name,
+                           b->loc.line);
+                break;
+            }
+        }
+    }
+}
+
+/* ---- the graph ---- */
+
+static uint64_t batched_values(const builder *b, int t)
+{
+    const gen_tensor *x = &b->g->t[t];
+    if (x->role == ROLE_DATA || x->rows == 0)
+        return 0;
+    return rows_of(b, t) * dims_count(&x->dims);
+}
+
+/* elementwise ops: one FLOP per batched value read, both ways when a gradient flows */
+static void simple_flops(builder *b, int nd)
+{
+    gen_node *n = &b->g->n[nd];
+    uint64_t v = 0;
+    bool grad = false;
+    for (int i = 0; i < n->nin; i++) {
+        v += batched_values(b, n->in[i]);
+        grad |= b->g->t[n->in[i]].needs_grad;
+    }
+    n->flops_fwd = v;
+    n->flops_bwd = grad ? v : 0;
+}
+
+static int loss_node(builder *b, int op, const char *name, gen_loc loc, const int *ins,
+                     uint32_t rows, vkvae_op_params p)
+{
+    int out = add_tensor(b->g, xstrndup(name, strlen(name)), ROLE_LOSS, rows, (gen_dims){ 0 });
+    int nd = add_node(b, op, name, loc, ins, (int[]){ out, -1 });
+    b->g->n[nd].p = p;
+    simple_flops(b, nd);
+    return out;
+}
+
+bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
+{
+    int before = d->errors;
+    *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1 };
+    builder b = { .s = s, .g = g, .d = d, .label = -1 };
+    check_combinations(s, d);
+    bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
+    uint32_t k = s->obj == OBJ_IWAE ? s->k : 1;
+    uint32_t n = s->batch;
+    uint64_t in_n = dims_count(&s->input);
+    if ((uint64_t)n * k > GEN_MAX_BATCH * 16u)
+        diag_error(d, s->objective_loc, "batch %u times k %u is more than %d rows", n, k,
+                   GEN_MAX_BATCH * 16);
+    if (d->errors != before)
+        return false;
+
+    /* data */
+    int data = add_tensor(g, xprintf("data"), ROLE_DATA, 0, s->input);
+    g->t[data].dtype = "u8";
+    int perm = add_tensor(g, xprintf("perm"), ROLE_DATA, 0, (gen_dims){ 0 });
+    g->t[perm].dtype = "u32";
+    int x = add_tensor(g, xprintf("x"), ROLE_ACT, 1, s->input);
+    int nd = add_node(&b, VKVAE_OP_GATHER, "x", s->input_loc, (int[]){ data, perm, -1 },
+                      (int[]){ x, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n, .mode = s->binarize,
+        .stream = s->binarize ? VKVAE_STREAM_BINARIZE : 0 };
+    g->x = x;
+    if (s->has_condition) {
+        int labels = add_tensor(g, xprintf("labels"), ROLE_DATA, 0, (gen_dims){ 0 });
+        g->t[labels].dtype = "u8";
+        b.label = g->label = add_tensor(g, xprintf("y"), ROLE_ACT, 1, flat(s->classes));
+        nd = add_node(&b, VKVAE_OP_GATHER_ONEHOT, "y", s->condition_loc,
+                      (int[]){ labels, perm, -1 }, (int[]){ b.label, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .classes = s->classes, .out = s->classes };
+    }
+    int cur = x;
+    if (s->obj == OBJ_DAE) {
+        int xt = add_tensor(g, xprintf("x_tilde"), ROLE_ACT, 1, s->input);
+        int op = s->corrupt == CORRUPT_MASK ? VKVAE_OP_CORRUPT_MASK : VKVAE_OP_CORRUPT_GAUSS;
+        nd = add_node(&b, op, "corrupt", s->corrupt_loc, (int[]){ x, -1 }, (int[]){ xt, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n,
+            .alpha = (float)s->corrupt_value, .stream = VKVAE_STREAM_CORRUPT };
+        cur = xt;
+    }
+
+    /* encoder and head */
+    int none = -1;
+    cur = run_stack(&b, &s->enc, cur, "encoder", false, &none);
+    if (cur < 0)
+        return false;
+    if (g->t[cur].dims.rank != 1) {
+        char sh[64];
+        dims_format(sh, sizeof sh, &g->t[cur].dims);
+        diag_error(d, s->enc.n ? s->enc.layers[s->enc.n - 1].loc : s->enc.loc,
+                   "encoder ends with %s; add 'flatten' to feed the latent head", sh);
+        return false;
+    }
+    gen_layer head = { .kind = LAYER_DENSE, .loc = s->latent_loc, .units = s->latent };
+    int j = ++b.fc, z, mu = -1, lv = -1, eps = -1;
+    if (vae) {
+        mu = param_layer(&b, &head, cur, xprintf("fc%d1", j), true);
+        lv = param_layer(&b, &head, cur, xprintf("fc%d2", j), true);
+        g->t[mu].name = xprintf("mu");
+        g->t[lv].name = xprintf("logvar");
+        z = add_tensor(g, xprintf("z"), ROLE_ACT, k, flat(s->latent));
+        eps = add_tensor(g, xprintf("eps"), ROLE_ACT, k, flat(s->latent));
+        nd = add_node(&b, VKVAE_OP_REPARAM, "reparam", s->latent_loc,
+                      (int[]){ mu, lv, -1 }, (int[]){ z, eps, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .in = s->latent, .samples = k,
+                                        .stream = VKVAE_STREAM_EPS };
+        g->t[eps].needs_grad = false;
+        simple_flops(&b, nd);
+        g->n[nd].flops_fwd = 3ull * n * k * s->latent;
+    } else {
+        z = param_layer(&b, &head, cur, xprintf("fc%d", j), true);
+        g->t[z].name = xprintf("code");
+    }
+
+    /* decoder */
+    bool predicted = vae && s->lik == LIK_GAUSSIAN && s->variance == VAR_PREDICTED;
+    int out_lv = -1;
+    int y = run_stack(&b, &s->dec, z, "decoder", predicted, &out_lv);
+    if (y < 0)
+        return false;
+    char got[64], want[64];
+    dims_format(got, sizeof got, &g->t[y].dims);
+    dims_format(want, sizeof want, &s->input);
+    gen_loc dec_end = s->dec.n ? s->dec.layers[s->dec.n - 1].loc : s->dec.loc;
+    if (g->t[y].dims.rank != s->input.rank ||
+        memcmp(g->t[y].dims.d, s->input.d, sizeof(uint32_t) * (size_t)s->input.rank) != 0) {
+        if (dims_count(&g->t[y].dims) == in_n)
+            diag_error(d, dec_end, "decoder produces %s, input is %s; add 'reshape %s'", got,
+                       want, want);
+        else
+            diag_error(d, dec_end, "decoder produces %s, input is %s", got, want);
+        return false;
+    }
+    if (predicted && out_lv < 0) {
+        diag_error(d, s->variance_loc, "'variance predicted' needs a dense, conv2d or convt2d "
+                   "layer in the decoder to predict it");
+        return false;
+    }
+    bool logits = vae ? s->lik == LIK_BERNOULLI : s->loss == LOSS_BCE;
+    if (logits && ends_in_sigmoid(g, y)) {
+        diag_error(d, sigmoid_loc(&s->dec), "the decoder ends in 'sigmoid', but %s takes "
+                   "logits and applies the sigmoid itself; drop it",
+                   vae ? "likelihood bernoulli" : "loss bce");
+        return false;
+    }
+
+    /* losses */
+    vkvae_op_params lp = { .n = n * k, .in = (uint32_t)in_n, .samples = k };
+    int recon, kl = -1;
+    if (logits) {
+        recon = loss_node(&b, VKVAE_OP_NLL_BERNOULLI, "nll", s->dec.loc, (int[]){ y, x, -1 }, k, lp);
+    } else if (!vae) {
+        recon = loss_node(&b, VKVAE_OP_L2, "l2", s->dec.loc, (int[]){ y, x, -1 }, k, lp);
+    } else {
+        int var;
+        if (s->variance == VAR_FIXED) {
+            var = add_tensor(g, xprintf("x_logvar"), ROLE_CONST, 0, flat(1));
+            g->t[var].init_value = (float)log(s->variance_value);
+        } else if (s->variance == VAR_LEARNED) {
+            var = add_param(&b, "x", "logvar", s->input, 0);
+            g->t[var].init = INIT_ZERO;
+        } else {
+            var = out_lv;
+        }
+        lp.mode = s->variance;
+        recon = loss_node(&b, VKVAE_OP_NLL_GAUSS, "nll", s->dec.loc, (int[]){ y, var, x, -1 },
+                          k, lp);
+    }
+    vkvae_op_params ap = { .n = n };
+    if (s->obj == OBJ_ELBO) {
+        kl = loss_node(&b, VKVAE_OP_KL_GAUSS, "kl", s->objective_loc, (int[]){ mu, lv, -1 }, 1,
+                       (vkvae_op_params){ .n = n, .in = s->latent });
+    } else if (s->obj == OBJ_IWAE) {
+        recon = loss_node(&b, GEN_OP_IWAE_BOUND, "iwae", s->objective_loc,
+                          (int[]){ recon, z, eps, lv, -1 }, 1,
+                          (vkvae_op_params){ .n = n, .in = s->latent, .samples = k });
+    }
+    g->loss = add_tensor(g, xprintf("loss_acc"), ROLE_LOSS, 0, flat(4));
+    nd = add_node(&b, VKVAE_OP_LOSS_ACCUM, "loss", s->objective_loc,
+                  kl >= 0 ? (int[]){ recon, kl, -1 } : (int[]){ recon, -1 },
+                  (int[]){ g->loss, -1 });
+    g->n[nd].p = ap;
+    simple_flops(&b, nd);
+
+    check_names(g, d);
+
+    uint64_t per = s->optim == OPTIM_SGD ? 2 + (s->momentum > 0 ? 2 : 0) : 12;
+    if (s->weight_decay > 0)
+        per += 2;
+    g->flops_optim = per * g->n_params;
+    for (size_t i = 0; i < g->nn; i++) {
+        g->flops_fwd += g->n[i].flops_fwd;
+        g->flops_bwd += g->n[i].flops_bwd;
+    }
+    return d->errors == before;
+}

@@ -1,0 +1,96 @@
+/* What every op kernel shares: the op's static parameters as specialization
+ * constants, the run-time push constants, element indexing and the
+ * activations. The layouts mirror runtime/plan.h: constant_id i is the i-th
+ * 4-byte field of struct vkvae_op_params, and Push is struct vkvae_push
+ * (runtime/kernels.c asserts both on the C side). Dimensions are therefore
+ * constants when the driver compiles the pipeline, and one SPIR-V module per
+ * op serves every shape.
+ */
+#ifndef VKVAE_COMMON_GLSL
+#define VKVAE_COMMON_GLSL
+
+layout(local_size_x = 64) in;
+
+layout(constant_id = 0) const uint P_N = 1;
+layout(constant_id = 1) const uint P_IN = 1;
+layout(constant_id = 2) const uint P_OUT = 1;
+layout(constant_id = 3) const uint P_IN2 = 1;
+layout(constant_id = 4) const uint P_CLASSES = 1;
+layout(constant_id = 5) const uint P_C_IN = 1;
+layout(constant_id = 6) const uint P_H_IN = 1;
+layout(constant_id = 7) const uint P_W_IN = 1;
+layout(constant_id = 8) const uint P_C_OUT = 1;
+layout(constant_id = 9) const uint P_H_OUT = 1;
+layout(constant_id = 10) const uint P_W_OUT = 1;
+layout(constant_id = 11) const uint P_K = 1;
+layout(constant_id = 12) const uint P_STRIDE = 1;
+layout(constant_id = 13) const uint P_PAD = 0;
+layout(constant_id = 14) const uint P_OUT_PAD = 0;
+layout(constant_id = 15) const uint P_ACT = 0;
+layout(constant_id = 16) const uint P_SAMPLES = 1;
+layout(constant_id = 17) const uint P_STREAM = 0;
+layout(constant_id = 18) const uint P_MODE = 0;
+layout(constant_id = 19) const float P_ALPHA = 0.0;
+layout(constant_id = 20) const float P_LR = 0.0;
+layout(constant_id = 21) const float P_BETA1 = 0.0;
+layout(constant_id = 22) const float P_BETA2 = 0.0;
+layout(constant_id = 23) const float P_EPS = 0.0;
+layout(constant_id = 24) const float P_WEIGHT_DECAY = 0.0;
+layout(constant_id = 25) const float P_MOMENTUM = 0.0;
+
+layout(push_constant) uniform Push {
+    uint seed;
+    uint step;
+    uint base;
+    uint rows;
+    float kl_weight;
+    float grad_scale;
+} pc;
+
+const uint ACT_NONE = 0u, ACT_RELU = 1u, ACT_LEAKY_RELU = 2u, ACT_TANH = 3u, ACT_SIGMOID = 4u,
+           ACT_SOFTPLUS = 5u;
+
+/* The element this invocation computes; grids wider than 65535 groups fold
+ * into y. */
+uint element_index()
+{
+    return gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
+}
+
+uint valid_rows()
+{
+    return min(pc.rows, P_N);
+}
+
+float sigmoid(float x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+float softplus(float x)
+{
+    return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+}
+
+float activate(float x)
+{
+    if (P_ACT == ACT_RELU) return max(x, 0.0);
+    if (P_ACT == ACT_LEAKY_RELU) return x > 0.0 ? x : P_ALPHA * x;
+    if (P_ACT == ACT_TANH) return tanh(x);
+    if (P_ACT == ACT_SIGMOID) return sigmoid(x);
+    if (P_ACT == ACT_SOFTPLUS) return softplus(x);
+    return x;
+}
+
+/* The activation's derivative from its output y (see ops.def). */
+float activate_grad(float y)
+{
+    if (P_ACT == ACT_RELU) return y > 0.0 ? 1.0 : 0.0;
+    if (P_ACT == ACT_LEAKY_RELU) return y > 0.0 ? 1.0 : P_ALPHA;
+    if (P_ACT == ACT_TANH) return 1.0 - y * y;
+    if (P_ACT == ACT_SIGMOID) return y * (1.0 - y);
+    if (P_ACT == ACT_SOFTPLUS) return 1.0 - exp(-y);
+    return 1.0;
+}
+
+#endif

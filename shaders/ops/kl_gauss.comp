@@ -1,0 +1,19 @@
+// kl_gauss: mu:[n,in] lv:[n,in] -> kl:[n]; kl = 0.5*sum(mu^2 + exp(lv) - 1 - lv)
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+layout(std430, binding = 0) readonly buffer MU { float mu[]; };
+layout(std430, binding = 1) readonly buffer LV { float lv[]; };
+layout(std430, binding = 2) writeonly buffer KL { float kl[]; };
+void main()
+{
+    uint r = element_index();
+    if (r >= P_N) return;
+    float acc = 0.0;
+    if (r < valid_rows())
+        for (uint j = 0; j < P_IN; j++) {
+            float m = mu[r * P_IN + j], l = lv[r * P_IN + j];
+            acc += m * m + exp(l) - 1.0 - l;
+        }
+    kl[r] = 0.5 * acc;
+}

@@ -1,0 +1,23 @@
+// nll_gauss: mean:[n,in] lv:([1] | [in] | [n,in] for mode 0|1|2) x:[n,in] -> nll:[n]
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+layout(std430, binding = 0) readonly buffer M { float mean[]; };
+layout(std430, binding = 1) readonly buffer LV { float lv[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 3) writeonly buffer NLL { float nll[]; };
+void main()
+{
+    uint r = element_index();
+    if (r >= P_N) return;
+    const float log_2pi = 1.8378770664093453;
+    float acc = 0.0;
+    if (r < valid_rows())
+        for (uint j = 0; j < P_IN; j++) {
+            uint i = r * P_IN + j;
+            float l = lv[P_MODE == 0u ? 0u : P_MODE == 1u ? j : i];
+            float d = x[i] - mean[i];
+            acc += log_2pi + l + d * d * exp(-l);
+        }
+    nll[r] = 0.5 * acc;
+}

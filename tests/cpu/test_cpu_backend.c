@@ -1,0 +1,248 @@
+/* The CPU backend on a hand-written plan (a tiny Bernoulli autoencoder,
+ * 6-4-6, trained with Adam), the plan checks, PyTorch-style init and the
+ * Philox shuffle. The plan is written here as the generator would emit it:
+ * tables of buffers, tensors and steps.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_backend.h"
+#include "init.h"
+#include "shuffle.h"
+
+static int failures;
+
+static void check(int ok, const char *what)
+{
+    printf("%s: %s\n", what, ok ? "ok" : "FAIL");
+    failures += !ok;
+}
+
+enum { N = 10, IN = 6, HID = 4, B = 3 };
+
+enum { BUF_DATA, BUF_PARAM, BUF_GRAD, BUF_ADAM, BUF_ACT, BUF_ACC };
+static const vkvae_buffer_desc buffers[] = {
+    { "data", VKVAE_ROLE_DATA, 512 },
+    { "params", VKVAE_ROLE_PARAM, 1024 },
+    { "grads", VKVAE_ROLE_GRAD, 1024 },
+    { "adam", VKVAE_ROLE_OPTIM, 2048 },
+    { "act", VKVAE_ROLE_ACTIVATION, 2048 },
+    { "acc", VKVAE_ROLE_ACCUM, 16 },
+};
+
+enum {
+    T_IMAGES, T_PERM, T_FC_W, T_FC_B, T_DEC_W, T_DEC_B, T_G_FC_W, T_G_FC_B, T_G_DEC_W, T_G_DEC_B,
+    T_P_ALL, T_G_ALL, T_M, T_V, T_X, T_H, T_LOGITS, T_NLL, T_KL, T_DLOGITS, T_DH, T_DHPRE, T_ACC,
+};
+static const vkvae_tensor_desc tensors[] = {
+    [T_IMAGES] = { "train.images", BUF_DATA, 0, N * IN, 2, { N, IN } },
+    [T_PERM] = { "train.perm", BUF_DATA, 256, N, 1, { N } },
+    [T_FC_W] = { "fc.weight", BUF_PARAM, 0, HID * IN, 2, { HID, IN } },
+    [T_FC_B] = { "fc.bias", BUF_PARAM, 256, HID, 1, { HID } },
+    [T_DEC_W] = { "dec.weight", BUF_PARAM, 512, IN * HID, 2, { IN, HID } },
+    [T_DEC_B] = { "dec.bias", BUF_PARAM, 768, IN, 1, { IN } },
+    [T_G_FC_W] = { "fc.weight.grad", BUF_GRAD, 0, HID * IN, 2, { HID, IN } },
+    [T_G_FC_B] = { "fc.bias.grad", BUF_GRAD, 256, HID, 1, { HID } },
+    [T_G_DEC_W] = { "dec.weight.grad", BUF_GRAD, 512, IN * HID, 2, { IN, HID } },
+    [T_G_DEC_B] = { "dec.bias.grad", BUF_GRAD, 768, IN, 1, { IN } },
+    [T_P_ALL] = { "params.all", BUF_PARAM, 0, 256, 1, { 256 } },
+    [T_G_ALL] = { "grads.all", BUF_GRAD, 0, 256, 1, { 256 } },
+    [T_M] = { "adam.m", BUF_ADAM, 0, 256, 1, { 256 } },
+    [T_V] = { "adam.v", BUF_ADAM, 1024, 256, 1, { 256 } },
+    [T_X] = { "x", BUF_ACT, 0, B * IN, 2, { B, IN } },
+    [T_H] = { "h", BUF_ACT, 256, B * HID, 2, { B, HID } },
+    [T_LOGITS] = { "logits", BUF_ACT, 512, B * IN, 2, { B, IN } },
+    [T_NLL] = { "nll", BUF_ACT, 768, B, 1, { B } },
+    [T_KL] = { "kl", BUF_ACT, 1024, B, 1, { B } },
+    [T_DLOGITS] = { "dlogits", BUF_ACT, 1280, B * IN, 2, { B, IN } },
+    [T_DH] = { "dh", BUF_ACT, 1536, B * HID, 2, { B, HID } },
+    [T_DHPRE] = { "dh_pre", BUF_ACT, 1792, B * HID, 2, { B, HID } },
+    [T_ACC] = { "loss", BUF_ACC, 0, 4, 1, { 4 } },
+};
+
+#define STEP(o, ...) { .op = VKVAE_OP_##o, .n_tensors = sizeof((uint32_t[]){ __VA_ARGS__ }) / 4, .tensors = { __VA_ARGS__ }
+static vkvae_step_desc train_steps[] = {
+    STEP(GATHER, T_IMAGES, T_PERM, T_X), .p = { .n = B, .in = IN } },
+    STEP(DENSE, T_X, T_FC_W, T_FC_B, T_H), .p = { .n = B, .in = IN, .out = HID, .act = VKVAE_ACT_TANH } },
+    STEP(DENSE, T_H, T_DEC_W, T_DEC_B, T_LOGITS), .p = { .n = B, .in = HID, .out = IN } },
+    STEP(NLL_BERNOULLI, T_LOGITS, T_X, T_NLL), .p = { .n = B, .in = IN } },
+    STEP(LOSS_ACCUM, T_NLL, T_KL, T_ACC), .p = { .n = B } },
+    STEP(NLL_BERNOULLI_BWD, T_LOGITS, T_X, T_DLOGITS), .p = { .n = B, .in = IN } },
+    STEP(DENSE_BWD_W, T_DLOGITS, T_H, T_G_DEC_W, T_G_DEC_B), .p = { .n = B, .in = HID, .out = IN } },
+    STEP(DENSE_BWD_X, T_DLOGITS, T_DEC_W, T_DH), .p = { .n = B, .in = HID, .out = IN } },
+    STEP(ACT_BWD, T_DH, T_H, T_DHPRE), .p = { .n = B, .in = HID, .act = VKVAE_ACT_TANH } },
+    STEP(DENSE_BWD_W, T_DHPRE, T_X, T_G_FC_W, T_G_FC_B), .p = { .n = B, .in = IN, .out = HID } },
+    STEP(ADAM, T_P_ALL, T_G_ALL, T_M, T_V), .p = { .in = 256, .lr = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f } },
+};
+static const vkvae_program_desc programs[] = {
+    { VKVAE_PROGRAM_TRAIN, "train", sizeof train_steps / sizeof *train_steps, train_steps },
+};
+static const vkvae_plan plan = {
+    .model = "tiny_ae", .batch = B,
+    .n_buffers = sizeof buffers / sizeof *buffers, .n_tensors = sizeof tensors / sizeof *tensors,
+    .n_programs = 1, .buffers = buffers, .tensors = tensors, .programs = programs,
+};
+
+/* Trains `epochs` epochs; returns the last epoch's mean loss per example. */
+static double train(vkvae_cpu *cpu, int epochs)
+{
+    vkvae_error err = { 0 };
+    uint8_t *images = vkvae_cpu_tensor(cpu, T_IMAGES).data;
+    for (int i = 0; i < N * IN; i++) /* two patterns, complementary */
+        images[i] = (uint8_t)(((i / IN) % 2 == (i % IN) % 2) ? 230 : 20);
+    vkvae_cpu_init_params(cpu, 1, &err);
+    double mean = 0;
+    uint32_t step = 0;
+    for (int e = 0; e < epochs; e++) {
+        vkvae_shuffle(vkvae_cpu_tensor(cpu, T_PERM).data, N, 1, (uint32_t)e);
+        memset(vkvae_cpu_tensor(cpu, T_ACC).data, 0, vkvae_cpu_tensor(cpu, T_ACC).bytes);
+        for (uint32_t base = 0; base < N; base += B) {
+            vkvae_push push = { .seed = 1, .step = step++, .base = base,
+                                .rows = N - base < B ? N - base : B, .grad_scale = 1.0f / B };
+            if (vkvae_cpu_run(cpu, VKVAE_PROGRAM_TRAIN, &push, &err)) {
+                printf("run: %s\n", err.message);
+                return NAN;
+            }
+        }
+        double acc[4];
+        vkvae_cpu_read_f64(cpu, T_ACC, acc, &err);
+        mean = acc[0] / acc[3];
+        if (acc[3] != N)
+            return NAN;
+    }
+    return mean;
+}
+
+static void test_training(void)
+{
+    vkvae_cpu *c32 = NULL, *c64 = NULL;
+    vkvae_error err = { 0 };
+    check(vkvae_cpu_create(&plan, VKVAE_CPU_F32, &c32, &err) == VKVAE_OK, "CREATE(f32)");
+    check(vkvae_cpu_create(&plan, VKVAE_CPU_F64, &c64, &err) == VKVAE_OK, "CREATE(f64)");
+    if (!c32 || !c64) {
+        printf("  %s\n", err.message);
+        return;
+    }
+    double first64 = train(c64, 1), first32 = train(c32, 1);
+    vkvae_cpu_destroy(c32);
+    vkvae_cpu_destroy(c64);
+    vkvae_cpu_create(&plan, VKVAE_CPU_F32, &c32, &err);
+    vkvae_cpu_create(&plan, VKVAE_CPU_F64, &c64, &err);
+    double last64 = train(c64, 60), last32 = train(c32, 60);
+    char what[200];
+    snprintf(what, sizeof what, "TRAIN_TINY_AE(epochs=60) loss %.4f -> %.4f (f32 %.4f -> %.4f)",
+             first64, last64, first32, last32);
+    check(last64 < 0.8 * first64 && fabs(last32 - last64) < 1e-3 * fabs(last64) &&
+              fabs(first32 - first64) < 1e-5 * fabs(first64), what);
+
+    /* The parameters of both precisions after 60 epochs agree. */
+    float p32[256];
+    double p64[256], err2 = 0, ref = 0;
+    vkvae_cpu_read_f32(c32, T_P_ALL, p32, &err);
+    vkvae_cpu_read_f64(c64, T_P_ALL, p64, &err);
+    for (int i = 0; i < 256; i++)
+        err2 += (p32[i] - p64[i]) * (p32[i] - p64[i]), ref += p64[i] * p64[i];
+    snprintf(what, sizeof what, "TRAIN_TINY_AE params f32 vs f64 nmse=%.1e", err2 / ref);
+    check(err2 / ref < 1e-7, what);
+
+    /* A bad push is refused before anything runs. */
+    vkvae_error e2 = { 0 };
+    vkvae_push bad = { .base = N - 1, .rows = B };
+    check(vkvae_cpu_run(c64, VKVAE_PROGRAM_TRAIN, &bad, &e2) == VKVAE_BAD_INPUT, "RUN_BAD_BASE refused");
+    printf("  %s\n", e2.message);
+    vkvae_error e3 = { 0 };
+    check(vkvae_cpu_run(c64, VKVAE_PROGRAM_SAMPLE, &bad, &e3) == VKVAE_BAD_INPUT, "RUN_NO_PROGRAM refused");
+    printf("  %s\n", e3.message);
+    vkvae_cpu_destroy(c32);
+    vkvae_cpu_destroy(c64);
+}
+
+static void test_bad_plans(void)
+{
+    /* A dense whose weight is too small, and a gather into a DATA buffer. */
+    vkvae_step_desc bad1[] = { STEP(DENSE, T_X, T_FC_B, T_FC_B, T_H), .p = { .n = B, .in = IN, .out = HID } } };
+    vkvae_step_desc bad2[] = { STEP(GATHER, T_IMAGES, T_PERM, T_PERM), .p = { .n = B, .in = IN } } };
+    vkvae_step_desc bad3[] = { STEP(CONV2D, T_X, T_FC_W, T_FC_B, T_H), .p = { .n = 1, .c_in = 1, .h_in = 3, .w_in = 6,
+                               .c_out = 1, .h_out = 2, .w_out = 2, .k = 2, .stride = 1 } } };
+    const vkvae_step_desc *bads[] = { bad1, bad2, bad3 };
+    for (int i = 0; i < 3; i++) {
+        vkvae_program_desc prog = { VKVAE_PROGRAM_TRAIN, "train", 1, bads[i] };
+        vkvae_plan p = plan;
+        p.programs = &prog;
+        vkvae_cpu *cpu = (vkvae_cpu *)&p;
+        vkvae_error err = { 0 };
+        vkvae_status st = vkvae_cpu_create(&p, VKVAE_CPU_F32, &cpu, &err);
+        char what[64];
+        snprintf(what, sizeof what, "BAD_PLAN(%d) refused", i);
+        check(st == VKVAE_BAD_INPUT && cpu == NULL, what);
+        printf("  %s\n", err.message);
+    }
+}
+
+static void test_init(void)
+{
+    vkvae_error err = { 0 };
+    float w[HID * IN], b[HID], w2[HID * IN];
+    check(vkvae_init_tensor(w, &plan, T_FC_W, 1, &err) == VKVAE_OK &&
+              vkvae_init_tensor(b, &plan, T_FC_B, 1, &err) == VKVAE_OK &&
+              vkvae_init_tensor(w2, &plan, T_FC_W, 2, &err) == VKVAE_OK,
+          "INIT(fc)");
+    float bound = 1.0f / sqrtf(IN), lo = 1, hi = -1;
+    int distinct = memcmp(w, w2, sizeof w) != 0;
+    for (int i = 0; i < HID * IN; i++)
+        lo = fminf(lo, w[i]), hi = fmaxf(hi, w[i]);
+    for (int i = 0; i < HID; i++)
+        lo = fminf(lo, b[i]), hi = fmaxf(hi, b[i]);
+    char what[160];
+    snprintf(what, sizeof what, "INIT_BOUND(fan_in=6) [%.3f, %.3f] within +-%.3f", lo, hi, bound);
+    check(lo >= -bound && hi <= bound && lo < -0.3f * bound && hi > 0.3f * bound && distinct, what);
+
+    /* fan_in as PyTorch: dense [out,in] -> in; conv [c_out,c_in,k,k] ->
+     * c_in*k*k; convt [c_in,c_out,k,k] -> c_out*k*k (size(1)*k*k). */
+    vkvae_tensor_desc dense = { .rank = 2, .shape = { 400, 784 } };
+    vkvae_tensor_desc conv = { .rank = 4, .shape = { 64, 3, 4, 4 } };
+    vkvae_tensor_desc convt = { .rank = 4, .shape = { 64, 32, 4, 4 } };
+    check(vkvae_init_fan_in(&dense) == 784 && vkvae_init_fan_in(&conv) == 48 &&
+              vkvae_init_fan_in(&convt) == 512,
+          "INIT_FAN_IN(dense=784,conv=48,convt=512)");
+
+    /* A bias with no weight is an error. */
+    vkvae_tensor_desc lone[] = { { "orphan.bias", 0, 0, 4, 1, { 4 } } };
+    vkvae_plan p = { .model = "x", .n_tensors = 1, .tensors = lone };
+    vkvae_error e2 = { 0 };
+    check(vkvae_init_tensor(b, &p, 0, 1, &e2) == VKVAE_BAD_INPUT, "INIT_ORPHAN_BIAS refused");
+    printf("  %s\n", e2.message);
+}
+
+static void test_shuffle(void)
+{
+    enum { M = 1000 };
+    static uint32_t a[M], b[M], c[M];
+    static uint8_t seen[M];
+    vkvae_shuffle(a, M, 7, 0);
+    vkvae_shuffle(b, M, 7, 0);
+    vkvae_shuffle(c, M, 7, 1);
+    int perm_ok = 1, fixed = 0;
+    for (int i = 0; i < M; i++) {
+        if (a[i] >= M || seen[a[i]]++)
+            perm_ok = 0;
+        fixed += a[i] == (uint32_t)i;
+    }
+    check(perm_ok && memcmp(a, b, sizeof a) == 0 && memcmp(a, c, sizeof a) != 0 && fixed < 10,
+          "SHUFFLE(n=1000) permutation, deterministic, new per epoch");
+    uint32_t one[1];
+    vkvae_shuffle(one, 1, 7, 0);
+    check(one[0] == 0, "SHUFFLE(n=1)");
+}
+
+int main(void)
+{
+    test_training();
+    test_bad_plans();
+    test_init();
+    test_shuffle();
+    printf("%s\n", failures ? "FAILED" : "all passed");
+    return failures != 0;
+}

@@ -1,0 +1,680 @@
+/* The CPU ops checked against themselves, ggml-style, one printable case per
+ * line:
+ *
+ *   test_ops grad [-o OP]   every backward op against central differences
+ *                           of its forward op, in double: L = sum(y * r)
+ *                           for random r, rel_err = |g - fd| / max(|g|, |fd|)
+ *                           (2-norms over the whole gradient) under 1e-6
+ *   test_ops nmse [-o OP]   every op in float against the same op in double
+ *                           on the same (float-representable) inputs:
+ *                           NMSE of every written binding under 1e-7
+ *   test_ops check          forward semantics: transposed conv is the
+ *                           adjoint of conv, a hand-computed conv, Adam's
+ *                           and SGD's first step, gather, padding rows
+ *
+ * -o OP keeps the cases whose name contains OP (case-insensitive).
+ * Inputs are fresh random non-zero values from the test's own generator
+ * (never Philox: the ops' draws are what is tested), on odd shapes.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_ops.h"
+
+static int failures, cases;
+static const char *filter;
+
+/* ---- helpers ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static double rnd01(void) /* [0, 1) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) * 0x1p-53;
+}
+
+/* Random non-zero: sign * [0.1, 1), rounded to float so both precisions
+ * see the same value. */
+static double rnd_nz(void)
+{
+    double v = 0.1 + 0.9 * rnd01();
+    return (float)(rnd01() < 0.5 ? -v : v);
+}
+
+static double *new_random(uint64_t n)
+{
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    for (uint64_t i = 0; i < n; i++)
+        d[i] = rnd_nz();
+    return d;
+}
+
+static double *new_copy(const double *src, uint64_t n)
+{
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    memcpy(d, src, n * sizeof *d);
+    return d;
+}
+
+static int wanted(const char *name)
+{
+    if (!filter)
+        return 1;
+    for (const char *s = name; *s; s++) {
+        size_t i = 0;
+        while (filter[i] && s[i] && tolower((unsigned char)s[i]) == tolower((unsigned char)filter[i]))
+            i++;
+        if (!filter[i])
+            return 1;
+    }
+    return 0;
+}
+
+/* OPNAME(n=3,in=17,...): the nonzero parameters of a case. */
+static void case_name(char *buf, size_t size, const char *prefix, vkvae_op op, const vkvae_op_params *p)
+{
+    int len = snprintf(buf, size, "%s", prefix ? prefix : "");
+    for (const char *c = vkvae_cpu_op_name(op); *c && (size_t)len + 1 < size; c++)
+        buf[len++] = (char)toupper((unsigned char)*c);
+    buf[len] = 0;
+    const struct { const char *name; uint32_t v; int always; } f[] = {
+        { "n", p->n, 0 }, { "in", p->in, 0 }, { "out", p->out, 0 }, { "in2", p->in2, 0 },
+        { "c_in", p->c_in, 0 }, { "h_in", p->h_in, 0 }, { "w_in", p->w_in, 0 },
+        { "c_out", p->c_out, 0 }, { "h_out", p->h_out, 0 }, { "w_out", p->w_out, 0 },
+        { "k", p->k, 0 }, { "stride", p->stride, p->k != 0 }, { "pad", p->pad, p->k != 0 },
+        { "out_pad", p->out_pad, 0 }, { "samples", p->samples, 0 }, { "mode", p->mode, 0 },
+    };
+    char sep = '(';
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        if (f[i].v || f[i].always) {
+            len += snprintf(buf + len, size - (size_t)len, "%c%s=%u", sep, f[i].name, f[i].v);
+            sep = ',';
+        }
+    if (p->act)
+        len += snprintf(buf + len, size - (size_t)len, "%cact=%s", sep, vkvae_cpu_act_name(p->act)), sep = ',';
+    snprintf(buf + len, size - (size_t)len, "%s", sep == '(' ? "()" : ")");
+}
+
+static void run64(vkvae_op op, const vkvae_op_params *p, const vkvae_push *push, double **t)
+{
+    void *v[VKVAE_MAX_BINDINGS];
+    for (int i = 0; i < VKVAE_MAX_BINDINGS; i++)
+        v[i] = t[i];
+    vkvae_cpu_op_f64(op, p, push, v);
+}
+
+static uint64_t elems(vkvae_op op, const vkvae_op_params *p, uint32_t b)
+{
+    return vkvae_cpu_binding(op, p, b).elems;
+}
+
+/* ---- gradient checks ---- */
+
+/* The scalar to differentiate: L = sum(t[out][i] * r[i]) after running fwd. */
+typedef struct fwd {
+    vkvae_op op;
+    vkvae_op_params p;
+    vkvae_push push;
+    double *t[VKVAE_MAX_BINDINGS];
+    uint32_t out;
+    const double *r;
+} fwd;
+
+static double loss(fwd *f)
+{
+    run64(f->op, &f->p, &f->push, f->t);
+    uint64_t n = elems(f->op, &f->p, f->out);
+    double L = 0;
+    for (uint64_t i = 0; i < n; i++)
+        L += f->t[f->out][i] * f->r[i];
+    return L;
+}
+
+/* Compares analytic dL/dx (g) with central differences over every element
+ * of x, and prints the case. */
+static void grad_check(const char *name, fwd *f, double *x, uint64_t n, const double *g)
+{
+    const double h = 1e-6;
+    double diff = 0, ga = 0, gn = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        double save = x[i];
+        x[i] = save + h;
+        double lp = loss(f);
+        x[i] = save - h;
+        double lm = loss(f);
+        x[i] = save;
+        double fd = (lp - lm) / (2 * h);
+        diff += (g[i] - fd) * (g[i] - fd);
+        ga += g[i] * g[i];
+        gn += fd * fd;
+    }
+    double scale = sqrt(ga > gn ? ga : gn);
+    double rel = scale > 0 ? sqrt(diff) / scale : sqrt(diff);
+    int ok = rel < 1e-6 && scale > 0;
+    cases++;
+    failures += !ok;
+    printf("%s: %s rel_err=%.1e%s\n", name, ok ? "ok" : "FAIL", rel, scale > 0 ? "" : " (zero gradient)");
+}
+
+static double *new_const(uint64_t n, double v)
+{
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    for (uint64_t i = 0; i < n; i++)
+        d[i] = v;
+    return d;
+}
+
+static void free_all(double **t, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(t[i]);
+}
+
+/* act(x w^T + b) or act(conv) or act(convt): the layer, its activation's
+ * backward, then the layer's backward ops. */
+static void grad_layer(vkvae_op fop, vkvae_op bx, vkvae_op bw, vkvae_op_params p)
+{
+    char name[256], prefix[64];
+    snprintf(prefix, sizeof prefix, "%s", p.act ? "ACT_BWD+" : "");
+    case_name(name, sizeof name, prefix, bx, &p);
+    if (!wanted(name) && !wanted(vkvae_cpu_op_name(bw)) && !wanted(vkvae_cpu_op_name(fop)))
+        return;
+    fwd f = { .op = fop, .p = p, .out = 3 };
+    for (uint32_t b = 0; b < 4; b++)
+        f.t[b] = new_random(elems(fop, &p, b));
+    uint64_t ny = elems(fop, &p, 3);
+    double *r = new_random(ny);
+    f.r = r;
+    run64(fop, &p, &f.push, f.t);
+
+    /* dz = act_bwd(r, y), over ny elements as one row */
+    double *dz = new_copy(r, ny);
+    if (p.act) {
+        vkvae_op_params pa = { .n = 1, .in = (uint32_t)ny, .act = p.act, .alpha = p.alpha };
+        double *ta[VKVAE_MAX_BINDINGS] = { r, f.t[3], dz };
+        run64(VKVAE_OP_ACT_BWD, &pa, &f.push, ta);
+    }
+    double *dx = new_random(elems(bx, &p, 2));
+    double *tx[VKVAE_MAX_BINDINGS] = { dz, f.t[1], dx };
+    run64(bx, &p, &f.push, tx);
+    double *dw = new_random(elems(bw, &p, 2)), *db = new_random(elems(bw, &p, 3));
+    double *tw[VKVAE_MAX_BINDINGS] = { dz, f.t[0], dw, db };
+    run64(bw, &p, &f.push, tw);
+
+    grad_check(name, &f, f.t[0], elems(fop, &p, 0), dx);
+    case_name(name, sizeof name, prefix, bw, &p);
+    strcat(name, " dw");
+    grad_check(name, &f, f.t[1], elems(fop, &p, 1), dw);
+    case_name(name, sizeof name, prefix, bw, &p);
+    strcat(name, " db");
+    grad_check(name, &f, f.t[2], elems(fop, &p, 2), db);
+    free_all(f.t, 4);
+    free(r), free(dz), free(dx), free(dw), free(db);
+}
+
+static void grad_dense(uint32_t n, uint32_t in, uint32_t out, uint32_t act)
+{
+    grad_layer(VKVAE_OP_DENSE, VKVAE_OP_DENSE_BWD_X, VKVAE_OP_DENSE_BWD_W,
+               (vkvae_op_params){ .n = n, .in = in, .out = out, .act = act, .alpha = 0.1f });
+}
+
+static void grad_conv(uint32_t n, uint32_t c_in, uint32_t h, uint32_t w, uint32_t c_out, uint32_t k,
+                      uint32_t stride, uint32_t pad, uint32_t act)
+{
+    vkvae_op_params p = { .n = n, .c_in = c_in, .h_in = h, .w_in = w, .c_out = c_out, .k = k,
+                          .stride = stride, .pad = pad, .act = act, .alpha = 0.1f };
+    p.h_out = (h + 2 * pad - k) / stride + 1;
+    p.w_out = (w + 2 * pad - k) / stride + 1;
+    grad_layer(VKVAE_OP_CONV2D, VKVAE_OP_CONV2D_BWD_X, VKVAE_OP_CONV2D_BWD_W, p);
+}
+
+static void grad_convt(uint32_t n, uint32_t c_in, uint32_t h, uint32_t w, uint32_t c_out, uint32_t k,
+                       uint32_t stride, uint32_t pad, uint32_t out_pad, uint32_t act)
+{
+    vkvae_op_params p = { .n = n, .c_in = c_in, .h_in = h, .w_in = w, .c_out = c_out, .k = k,
+                          .stride = stride, .pad = pad, .out_pad = out_pad, .act = act, .alpha = 0.1f };
+    p.h_out = (h - 1) * stride - 2 * pad + k + out_pad;
+    p.w_out = (w - 1) * stride - 2 * pad + k + out_pad;
+    grad_layer(VKVAE_OP_CONVT2D, VKVAE_OP_CONVT2D_BWD_X, VKVAE_OP_CONVT2D_BWD_W, p);
+}
+
+static void grad_concat(uint32_t n, uint32_t in, uint32_t in2)
+{
+    vkvae_op_params p = { .n = n, .in = in, .in2 = in2, .out = in + in2 };
+    char name[256];
+    case_name(name, sizeof name, NULL, VKVAE_OP_SLICE_BWD, &p);
+    if (!wanted(name) && !wanted("concat"))
+        return;
+    fwd f = { .op = VKVAE_OP_CONCAT, .p = p, .out = 2 };
+    for (uint32_t b = 0; b < 3; b++)
+        f.t[b] = new_random(elems(f.op, &p, b));
+    double *r = new_random(elems(f.op, &p, 2)), *da = new_random(elems(f.op, &p, 0));
+    f.r = r;
+    double *t[VKVAE_MAX_BINDINGS] = { r, da };
+    run64(VKVAE_OP_SLICE_BWD, &p, &f.push, t);
+    grad_check(name, &f, f.t[0], elems(f.op, &p, 0), da);
+    free_all(f.t, 3);
+    free(r), free(da);
+}
+
+static void grad_reparam(uint32_t n, uint32_t in, uint32_t samples)
+{
+    vkvae_op_params p = { .n = n, .in = in, .samples = samples, .stream = VKVAE_STREAM_EPS };
+    vkvae_push push = { .seed = 42, .step = 7 };
+    char name[256];
+    case_name(name, sizeof name, NULL, VKVAE_OP_REPARAM_BWD, &p);
+    if (!wanted(name))
+        return;
+    fwd f = { .op = VKVAE_OP_REPARAM, .p = p, .push = push, .out = 2 };
+    for (uint32_t b = 0; b < 4; b++)
+        f.t[b] = new_random(elems(f.op, &p, b));
+    double *r = new_random(elems(f.op, &p, 2));
+    f.r = r;
+    run64(f.op, &p, &push, f.t);
+    double *dmu = new_random(n * in), *dlv = new_random(n * in);
+    double *t[VKVAE_MAX_BINDINGS] = { r, f.t[3], f.t[1], dmu, dlv };
+    run64(VKVAE_OP_REPARAM_BWD, &p, &push, t);
+    strcat(name, " dmu");
+    grad_check(name, &f, f.t[0], n * in, dmu);
+    case_name(name, sizeof name, NULL, VKVAE_OP_REPARAM_BWD, &p);
+    strcat(name, " dlv");
+    grad_check(name, &f, f.t[1], n * in, dlv);
+    free_all(f.t, 4);
+    free(r), free(dmu), free(dlv);
+}
+
+/* Per-row losses: L = w * sum over rows of the loss, the constant weight w
+ * (grad_scale, or kl_weight*grad_scale) that the backward ops apply. */
+static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t rows)
+{
+    vkvae_push push = { .rows = rows, .kl_weight = 0.7f, .grad_scale = 1.3f };
+    char name[256], label[300];
+    case_name(name, sizeof name, NULL, bop, &p);
+    if (!wanted(name))
+        return;
+    uint32_t nb = vkvae_cpu_op_bindings(fop), nin = nb - 1;
+    fwd f = { .op = fop, .p = p, .push = push, .out = nin };
+    for (uint32_t b = 0; b < nb; b++)
+        f.t[b] = new_random(elems(fop, &p, b));
+    if (fop == VKVAE_OP_NLL_BERNOULLI) /* targets in [0, 1] */
+        for (uint64_t i = 0; i < elems(fop, &p, 1); i++)
+            f.t[1][i] = fabs(f.t[1][i]);
+    double w = fop == VKVAE_OP_KL_GAUSS ? (double)push.kl_weight * (double)push.grad_scale
+                                        : (double)push.grad_scale;
+    double *r = new_const(p.n, w);
+    f.r = r;
+
+    /* backward: inputs as the forward's, then the gradients */
+    uint32_t bnb = vkvae_cpu_op_bindings(bop);
+    double *t[VKVAE_MAX_BINDINGS] = { 0 }, *before[VKVAE_MAX_BINDINGS] = { 0 };
+    for (uint32_t b = 0; b < bnb; b++) {
+        if (b < nin) {
+            t[b] = f.t[b];
+        } else {
+            t[b] = new_random(elems(bop, &p, b));
+            before[b] = new_copy(t[b], elems(bop, &p, b));
+        }
+    }
+    run64(bop, &p, &push, t);
+    /* "+=" ops: the gradient is what was added */
+    if (bop == VKVAE_OP_KL_GAUSS_BWD)
+        for (uint32_t b = nin; b < bnb; b++)
+            for (uint64_t i = 0; i < elems(bop, &p, b); i++)
+                t[b][i] -= before[b][i];
+    /* gradient binding nin + k is that of forward input k */
+    for (uint32_t b = nin; b < bnb; b++) {
+        static const char *const gnames[][2] = {
+            [VKVAE_OP_KL_GAUSS_BWD] = { "dmu", "dlv" },
+            [VKVAE_OP_NLL_BERNOULLI_BWD] = { "dlogits", "" },
+            [VKVAE_OP_NLL_GAUSS_BWD] = { "dmean", "dlv" },
+            [VKVAE_OP_L2_BWD] = { "dy", "" },
+        };
+        if (bop == VKVAE_OP_NLL_GAUSS_BWD && b == 4 && p.mode == 0)
+            continue; /* fixed variance: no gradient */
+        snprintf(label, sizeof label, "%s %s rows=%u", name, gnames[bop][b - nin], rows);
+        grad_check(label, &f, f.t[b - nin], elems(fop, &p, b - nin), t[b]);
+    }
+    for (uint32_t b = nin; b < bnb; b++)
+        free(t[b]), free(before[b]);
+    free_all(f.t, (int)nb);
+    free(r);
+}
+
+static void run_grad(void)
+{
+    static const uint32_t acts[] = { VKVAE_ACT_NONE, VKVAE_ACT_RELU, VKVAE_ACT_LEAKY_RELU,
+                                     VKVAE_ACT_TANH, VKVAE_ACT_SIGMOID, VKVAE_ACT_SOFTPLUS };
+    grad_dense(3, 17, 5, VKVAE_ACT_NONE);
+    grad_dense(1, 1, 1, VKVAE_ACT_NONE);
+    grad_dense(4, 3, 17, VKVAE_ACT_NONE);
+    for (size_t a = 1; a < sizeof acts / sizeof *acts; a++)
+        grad_dense(3, 7, 5, acts[a]);
+
+    for (uint32_t stride = 1; stride <= 2; stride++)
+        for (uint32_t pad = 0; pad <= 1; pad++) {
+            grad_conv(2, 3, 7, 6, 5, 3, stride, pad, VKVAE_ACT_NONE);
+            grad_conv(1, 1, 5, 5, 3, 4, stride, pad, VKVAE_ACT_NONE);
+            grad_convt(2, 3, 4, 5, 5, 3, stride, pad, 0, VKVAE_ACT_NONE);
+            grad_convt(1, 5, 3, 3, 1, 4, stride, pad, stride - 1, VKVAE_ACT_NONE);
+        }
+    grad_conv(2, 3, 9, 9, 4, 3, 2, 1, VKVAE_ACT_LEAKY_RELU);
+    grad_conv(1, 2, 6, 6, 3, 4, 2, 1, VKVAE_ACT_TANH);
+    grad_convt(2, 3, 3, 3, 2, 4, 2, 1, 0, VKVAE_ACT_SIGMOID);
+    grad_convt(1, 3, 4, 4, 3, 3, 2, 1, 1, VKVAE_ACT_RELU);
+
+    grad_concat(3, 17, 5);
+    grad_concat(1, 1, 3);
+    grad_reparam(3, 5, 1);
+    grad_reparam(2, 3, 3);
+
+    for (uint32_t rows = 2; rows <= 3; rows++) {
+        vkvae_op_params p = { .n = 3, .in = 17 };
+        grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, p, rows);
+        grad_loss(VKVAE_OP_NLL_BERNOULLI, VKVAE_OP_NLL_BERNOULLI_BWD, p, rows);
+        grad_loss(VKVAE_OP_L2, VKVAE_OP_L2_BWD, p, rows);
+        for (uint32_t mode = 0; mode <= 2; mode++) {
+            p.mode = mode;
+            grad_loss(VKVAE_OP_NLL_GAUSS, VKVAE_OP_NLL_GAUSS_BWD, p, rows);
+        }
+    }
+    grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 1, .in = 1 }, 1);
+}
+
+/* ---- float against double ---- */
+
+static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push, void **t64,
+                        uint64_t *n, uint32_t nb, uint32_t data_rows)
+{
+    for (uint32_t b = 0; b < nb; b++) {
+        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, p, b);
+        if (info.elem == VKVAE_CPU_ELEM_U8) {
+            uint64_t width = op == VKVAE_OP_GATHER ? p->in : 1;
+            n[b] = data_rows * width;
+            uint8_t *d = malloc(n[b]);
+            for (uint64_t i = 0; i < n[b]; i++)
+                d[i] = (uint8_t)(op == VKVAE_OP_GATHER ? rnd01() * 256 : rnd01() * p->out);
+            t64[b] = d;
+        } else if (info.elem == VKVAE_CPU_ELEM_U32) {
+            n[b] = data_rows;
+            uint32_t *perm = malloc(n[b] * sizeof *perm);
+            for (uint32_t i = 0; i < data_rows; i++)
+                perm[i] = i;
+            for (uint32_t i = data_rows; i-- > 1;) {
+                uint32_t j = (uint32_t)(rnd01() * (i + 1)), tmp = perm[i];
+                perm[i] = perm[j], perm[j] = tmp;
+            }
+            t64[b] = perm;
+        } else {
+            n[b] = info.elems;
+            double *d = new_random(n[b]);
+            if ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD) && b == 1)
+                for (uint64_t i = 0; i < n[b]; i++)
+                    d[i] = fabs(d[i]);
+            if (op == VKVAE_OP_ADAM && b == 3)
+                for (uint64_t i = 0; i < n[b]; i++)
+                    d[i] = d[i] * d[i];
+            t64[b] = d;
+        }
+    }
+    (void)push;
+}
+
+static double nmse(const double *a, const float *b, uint64_t n)
+{
+    double err = 0, ref = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        err += (a[i] - b[i]) * (a[i] - b[i]);
+        ref += a[i] * a[i];
+    }
+    return ref > 0 ? err / ref : err;
+}
+
+static void nmse_case(vkvae_op op, vkvae_op_params p, vkvae_push push)
+{
+    char name[256];
+    case_name(name, sizeof name, NULL, op, &p);
+    if (!wanted(name))
+        return;
+    uint32_t nb = vkvae_cpu_op_bindings(op);
+    void *t64[VKVAE_MAX_BINDINGS] = { 0 }, *t32[VKVAE_MAX_BINDINGS] = { 0 };
+    uint64_t n[VKVAE_MAX_BINDINGS] = { 0 };
+    uint32_t data_rows = push.base + p.n + 3;
+    fill_for_op(op, &p, &push, t64, n, nb, data_rows);
+    for (uint32_t b = 0; b < nb; b++) {
+        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, &p, b);
+        if (info.elem != VKVAE_CPU_ELEM_REAL) {
+            t32[b] = t64[b]; /* raw data is shared */
+            continue;
+        }
+        float *f = malloc((n[b] ? n[b] : 1) * sizeof *f);
+        for (uint64_t i = 0; i < n[b]; i++)
+            f[i] = (float)((double *)t64[b])[i];
+        t32[b] = f;
+    }
+    vkvae_cpu_op_f64(op, &p, &push, t64);
+    vkvae_cpu_op_f32(op, &p, &push, t32);
+    double worst = 0;
+    for (uint32_t b = 0; b < nb; b++) {
+        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, &p, b);
+        if (!info.written || info.elem != VKVAE_CPU_ELEM_REAL)
+            continue;
+        if (op == VKVAE_OP_NLL_GAUSS_BWD && b == 4 && p.mode == 0)
+            continue;
+        double e = nmse(t64[b], t32[b], n[b]);
+        worst = e > worst ? e : worst;
+    }
+    int ok = worst < 1e-7;
+    cases++;
+    failures += !ok;
+    printf("%s: %s nmse=%.1e\n", name, ok ? "ok" : "FAIL", worst);
+    for (uint32_t b = 0; b < nb; b++) {
+        if (t32[b] != t64[b])
+            free(t32[b]);
+        free(t64[b]);
+    }
+}
+
+static void run_nmse(void)
+{
+    vkvae_push push = { .seed = 3, .step = 5, .base = 2, .rows = 3, .kl_weight = 0.7f, .grad_scale = 0.25f };
+    vkvae_push short_push = push;
+    short_push.rows = 2;
+    for (uint32_t mode = 0; mode <= 1; mode++) {
+        nmse_case(VKVAE_OP_GATHER, (vkvae_op_params){ .n = 3, .in = 17, .mode = mode, .stream = VKVAE_STREAM_BINARIZE }, push);
+        nmse_case(VKVAE_OP_GATHER, (vkvae_op_params){ .n = 3, .in = 17, .mode = mode, .stream = VKVAE_STREAM_BINARIZE }, short_push);
+    }
+    nmse_case(VKVAE_OP_GATHER_ONEHOT, (vkvae_op_params){ .n = 3, .out = 10 }, short_push);
+    nmse_case(VKVAE_OP_CORRUPT_MASK, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.3f, .stream = VKVAE_STREAM_CORRUPT }, push);
+    nmse_case(VKVAE_OP_CORRUPT_GAUSS, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.5f, .stream = VKVAE_STREAM_CORRUPT }, push);
+    for (uint32_t act = 0; act < VKVAE_ACT_COUNT; act++) {
+        nmse_case(VKVAE_OP_DENSE, (vkvae_op_params){ .n = 3, .in = 17, .out = 5, .act = act, .alpha = 0.1f }, push);
+        nmse_case(VKVAE_OP_ACT_BWD, (vkvae_op_params){ .n = 3, .in = 17, .act = act, .alpha = 0.1f }, push);
+    }
+    nmse_case(VKVAE_OP_DENSE, (vkvae_op_params){ .n = 64, .in = 784, .out = 400, .act = VKVAE_ACT_RELU }, push);
+    nmse_case(VKVAE_OP_DENSE_BWD_X, (vkvae_op_params){ .n = 3, .in = 17, .out = 5 }, push);
+    nmse_case(VKVAE_OP_DENSE_BWD_W, (vkvae_op_params){ .n = 3, .in = 17, .out = 5 }, push);
+    nmse_case(VKVAE_OP_DENSE_BWD_W, (vkvae_op_params){ .n = 128, .in = 400, .out = 20 }, push);
+    for (uint32_t stride = 1; stride <= 2; stride++)
+        for (uint32_t pad = 0; pad <= 1; pad++) {
+            vkvae_op_params c = { .n = 2, .c_in = 3, .h_in = 9, .w_in = 8, .c_out = 5, .k = 3,
+                                  .stride = stride, .pad = pad, .act = VKVAE_ACT_TANH };
+            c.h_out = (c.h_in + 2 * pad - c.k) / stride + 1;
+            c.w_out = (c.w_in + 2 * pad - c.k) / stride + 1;
+            nmse_case(VKVAE_OP_CONV2D, c, push);
+            c.act = 0;
+            nmse_case(VKVAE_OP_CONV2D_BWD_X, c, push);
+            nmse_case(VKVAE_OP_CONV2D_BWD_W, c, push);
+            vkvae_op_params t = { .n = 2, .c_in = 5, .h_in = 4, .w_in = 5, .c_out = 3, .k = 4,
+                                  .stride = stride, .pad = pad, .out_pad = stride - 1, .act = VKVAE_ACT_SIGMOID };
+            t.h_out = (t.h_in - 1) * stride - 2 * pad + t.k + t.out_pad;
+            t.w_out = (t.w_in - 1) * stride - 2 * pad + t.k + t.out_pad;
+            nmse_case(VKVAE_OP_CONVT2D, t, push);
+            t.act = 0;
+            nmse_case(VKVAE_OP_CONVT2D_BWD_X, t, push);
+            nmse_case(VKVAE_OP_CONVT2D_BWD_W, t, push);
+        }
+    nmse_case(VKVAE_OP_CONCAT, (vkvae_op_params){ .n = 3, .in = 17, .in2 = 10, .out = 27 }, push);
+    nmse_case(VKVAE_OP_SLICE_BWD, (vkvae_op_params){ .n = 3, .in = 17, .out = 27 }, push);
+    nmse_case(VKVAE_OP_REPARAM, (vkvae_op_params){ .n = 3, .in = 5, .samples = 3, .stream = VKVAE_STREAM_EPS }, push);
+    nmse_case(VKVAE_OP_REPARAM_BWD, (vkvae_op_params){ .n = 3, .in = 5, .samples = 3 }, push);
+    nmse_case(VKVAE_OP_PRIOR, (vkvae_op_params){ .n = 3, .in = 20, .stream = VKVAE_STREAM_PRIOR }, push);
+    nmse_case(VKVAE_OP_KL_GAUSS, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_NLL_BERNOULLI, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_NLL_BERNOULLI_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    for (uint32_t mode = 0; mode <= 2; mode++) {
+        nmse_case(VKVAE_OP_NLL_GAUSS, (vkvae_op_params){ .n = 3, .in = 17, .mode = mode }, short_push);
+        nmse_case(VKVAE_OP_NLL_GAUSS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .mode = mode }, short_push);
+    }
+    nmse_case(VKVAE_OP_L2, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_L2_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_LOSS_ACCUM, (vkvae_op_params){ .n = 3 }, short_push);
+    vkvae_op_params adam = { .in = 17, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f };
+    nmse_case(VKVAE_OP_ADAM, adam, push);
+    adam.weight_decay = 0.01f;
+    nmse_case(VKVAE_OP_ADAM, adam, push);
+    adam.mode = 1;
+    nmse_case(VKVAE_OP_ADAM, adam, push);
+    nmse_case(VKVAE_OP_SGD, (vkvae_op_params){ .in = 17, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f }, push);
+    nmse_case(VKVAE_OP_SGD, (vkvae_op_params){ .in = 17, .lr = 0.1f }, push);
+    nmse_case(VKVAE_OP_SIGMOID, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    nmse_case(VKVAE_OP_SAMPLE_BERNOULLI, (vkvae_op_params){ .n = 3, .in = 17, .stream = VKVAE_STREAM_LIKELIHOOD }, push);
+}
+
+/* ---- forward semantics ---- */
+
+static void check(int ok, const char *what, double value)
+{
+    cases++;
+    failures += !ok;
+    printf("%s: %s (%.3g)\n", what, ok ? "ok" : "FAIL", value);
+}
+
+/* <conv(x; w), y> = <x, convt(y; w)>: PyTorch's transposed convolution is
+ * the adjoint of its convolution with the same weight array (conv's
+ * [c_out,c_in,k,k] is convt's [c_in,c_out,k,k] for the reversed map). */
+static void check_adjoint(uint32_t c_in, uint32_t h, uint32_t c_out, uint32_t k, uint32_t stride, uint32_t pad)
+{
+    vkvae_op_params c = { .n = 2, .c_in = c_in, .h_in = h, .w_in = h, .c_out = c_out, .k = k,
+                          .stride = stride, .pad = pad };
+    c.h_out = c.w_out = (h + 2 * pad - k) / stride + 1;
+    vkvae_op_params t = { .n = 2, .c_in = c_out, .h_in = c.h_out, .w_in = c.w_out, .c_out = c_in,
+                          .h_out = h, .w_out = h, .k = k, .stride = stride, .pad = pad,
+                          .out_pad = (h + 2 * pad - k) % stride };
+    char name[256];
+    case_name(name, sizeof name, "ADJOINT_", VKVAE_OP_CONVT2D, &t);
+    if (!wanted(name))
+        return;
+    vkvae_push push = { 0 };
+    uint64_t nx = elems(VKVAE_OP_CONV2D, &c, 0), nw = elems(VKVAE_OP_CONV2D, &c, 1);
+    uint64_t ny = elems(VKVAE_OP_CONV2D, &c, 3);
+    double *x = new_random(nx), *w = new_random(nw), *y = new_random(ny);
+    double *zb = new_const(c_out > c_in ? c_out : c_in, 0);
+    double *cx = new_random(ny), *ty = new_random(nx);
+    double *tc[VKVAE_MAX_BINDINGS] = { x, w, zb, cx };
+    run64(VKVAE_OP_CONV2D, &c, &push, tc);
+    double *tt[VKVAE_MAX_BINDINGS] = { y, w, zb, ty };
+    run64(VKVAE_OP_CONVT2D, &t, &push, tt);
+    double a = 0, b = 0;
+    for (uint64_t i = 0; i < ny; i++)
+        a += cx[i] * y[i];
+    for (uint64_t i = 0; i < nx; i++)
+        b += x[i] * ty[i];
+    double rel = fabs(a - b) / fabs(a);
+    check(rel < 1e-12, name, rel);
+    free(x), free(w), free(y), free(zb), free(cx), free(ty);
+}
+
+static void run_check(void)
+{
+    for (uint32_t stride = 1; stride <= 2; stride++)
+        for (uint32_t pad = 0; pad <= 1; pad++) {
+            check_adjoint(3, 7, 5, 3, stride, pad);
+            check_adjoint(1, 8, 2, 4, stride, pad);
+        }
+
+    if (wanted("CONV2D_HAND")) {
+        /* 1 channel 3x3 input 1..9, 2x2 kernel of ones, stride 1, pad 0,
+         * bias 0.5: sums of each 2x2 window plus 0.5. */
+        vkvae_op_params c = { .n = 1, .c_in = 1, .h_in = 3, .w_in = 3, .c_out = 1, .h_out = 2,
+                              .w_out = 2, .k = 2, .stride = 1 };
+        double x[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, w[4] = { 1, 1, 1, 1 }, b[1] = { 0.5 }, y[4];
+        double *t[VKVAE_MAX_BINDINGS] = { x, w, b, y };
+        vkvae_push push = { 0 };
+        run64(VKVAE_OP_CONV2D, &c, &push, t);
+        check(y[0] == 12.5 && y[1] == 16.5 && y[2] == 24.5 && y[3] == 28.5, "CONV2D_HAND(k=2)", y[3]);
+        /* stride 2, pad 1 on the same input: windows at (-1,-1), (-1,1), ... */
+        c.stride = 2, c.pad = 1;
+        run64(VKVAE_OP_CONV2D, &c, &push, t);
+        check(y[0] == 1.5 && y[1] == 5.5 && y[2] == 11.5 && y[3] == 28.5, "CONV2D_HAND(k=2,stride=2,pad=1)", y[0]);
+    }
+    if (wanted("ADAM_FIRST_STEP")) {
+        /* From zero moments, Adam's first step is lr * g / (|g| + eps). */
+        vkvae_op_params p = { .in = 2, .lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f };
+        double w[2] = { 1, 1 }, g[2] = { 0.5, -2 }, m[2] = { 0 }, v[2] = { 0 };
+        double *t[VKVAE_MAX_BINDINGS] = { w, g, m, v };
+        vkvae_push push = { 0 };
+        run64(VKVAE_OP_ADAM, &p, &push, t);
+        double e0 = 1 - 0.01 * 0.5 / (0.5 + 1e-8), e1 = 1 + 0.01 * 2 / (2 + 1e-8);
+        check(fabs(w[0] - e0) < 1e-9 && fabs(w[1] - e1) < 1e-9, "ADAM_FIRST_STEP", w[0] - e0);
+    }
+    if (wanted("SGD_MOMENTUM")) {
+        /* two steps with g = 1: buf 1 then 1.9; p = 1 - 0.1 - 0.19 */
+        vkvae_op_params p = { .in = 1, .lr = 0.1f, .momentum = 0.9f };
+        double w[1] = { 1 }, g[1] = { 1 }, buf[1] = { 0 };
+        double *t[VKVAE_MAX_BINDINGS] = { w, g, buf };
+        vkvae_push push = { 0 };
+        run64(VKVAE_OP_SGD, &p, &push, t);
+        run64(VKVAE_OP_SGD, &p, &push, t);
+        double lr = (double)0.1f, mom = (double)0.9f, expect = 1 - lr - lr * (1 + mom);
+        check(fabs(w[0] - expect) < 1e-7, "SGD_MOMENTUM", w[0]);
+    }
+    if (wanted("GATHER_ROWS")) {
+        /* base 1: rows perm[1] = 1 and perm[2] = 0 of the data; row 2 padding */
+        uint8_t data[6] = { 10, 51, 255, 102, 153, 204 };
+        uint32_t perm[3] = { 2, 1, 0 };
+        double x[6];
+        vkvae_op_params p = { .n = 3, .in = 2 };
+        vkvae_push push = { .base = 1, .rows = 2 };
+        void *t[VKVAE_MAX_BINDINGS] = { data, perm, x };
+        vkvae_cpu_op_f64(VKVAE_OP_GATHER, &p, &push, t);
+        int ok = x[0] == 1 && x[1] == 102 / 255.0 && x[2] == 10 / 255.0 && x[3] == 51 / 255.0 &&
+                 x[4] == 0 && x[5] == 0;
+        check(ok, "GATHER_ROWS(n=3,in=2,rows=2)", x[0]);
+    }
+    if (wanted("LOSS_ACCUM_ROWS")) {
+        double recon[3] = { 1, 2, 100 }, kl[3] = { 3, 4, 100 }, acc[4] = { 1, 1, 1, 1 };
+        double *t[VKVAE_MAX_BINDINGS] = { recon, kl, acc };
+        vkvae_op_params p = { .n = 3 };
+        vkvae_push push = { .rows = 2, .kl_weight = 0.5f };
+        run64(VKVAE_OP_LOSS_ACCUM, &p, &push, t);
+        check(acc[0] == 4 && acc[1] == 8 && acc[2] == 1 + 3 + 3.5 && acc[3] == 3,
+              "LOSS_ACCUM_ROWS(n=3,rows=2)", acc[2]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "grad";
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            filter = argv[++i];
+    if (strcmp(mode, "grad") == 0) {
+        run_grad();
+    } else if (strcmp(mode, "nmse") == 0) {
+        run_nmse();
+    } else if (strcmp(mode, "check") == 0) {
+        run_check();
+    } else {
+        fprintf(stderr, "usage: test_ops grad|nmse|check [-o OP]\n");
+        return 2;
+    }
+    printf("%d/%d cases passed\n", cases - failures, cases);
+    return failures != 0 || cases == 0;
+}
