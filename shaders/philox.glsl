@@ -42,11 +42,23 @@ float vkvae_rand_uniform(uint seed, uint stream, uint step, uint index)
     return vkvae_uniform01(vkvae_rand_u32(seed, stream, step, index));
 }
 
+/* -ln(u) for u in (0, 1). Near 1 Vulkan only bounds log's absolute error
+ * (2^-21), which sqrt(-2 ln u) turns into a large relative error of small
+ * normals; there d = 1 - u is exact and four terms of the series of
+ * -ln(1 - d) are accurate to d^5/5. */
+float vkvae_neg_log_unit(float u)
+{
+    float d = 1.0 - u;
+    if (d < 0.015625)
+        return d * (1.0 + d * (0.5 + d * (1.0 / 3.0 + d * 0.25)));
+    return -log(u);
+}
+
 float vkvae_rand_normal(uint seed, uint stream, uint step, uint index)
 {
     uvec4 w = vkvae_rand_words(seed, stream, step, index);
     float u0 = vkvae_uniform01(w.x), u1 = vkvae_uniform01(w.y);
-    return sqrt(-2.0 * log(u0)) * cos(3.14159265358979 * (2.0 * u1 - 1.0));
+    return sqrt(2.0 * vkvae_neg_log_unit(u0)) * cos(3.14159265358979 * (2.0 * u1 - 1.0));
 }
 
 #endif
