@@ -103,7 +103,7 @@ void explain_graph(const gen_graph *g, FILE *out)
     fprintf(out, "forward graph (%zu nodes; batch n = %u)\n", g->nn, g->batch);
     for (size_t i = 0; i < g->nn; i++) {
         const gen_node *n = &g->n[i];
-        fprintf(out, "  %3zu %-14s %-11s", i, gen_op_names[n->op], n->name);
+        fprintf(out, "  %3zu %-16s %-14s", i, gen_op_names[n->op], n->name);
         for (int j = 0; j < n->nin; j++)
             print_tensor(out, g, n->in[j]);
         fprintf(out, " ->");
@@ -130,7 +130,7 @@ void explain_graph(const gen_graph *g, FILE *out)
             continue;
         char sh[96], init[64];
         shape(sh, sizeof sh, g, (int)i);
-        fprintf(out, "  %-18s %-16s %12s  init %s\n", t->name, sh,
+        fprintf(out, "  %-22s %-16s %12s  init %s\n", t->name, sh,
                 diag_thousands(a, dims_count(&t->dims)), init_text(init, sizeof init, t));
     }
     fprintf(out, "  total %s parameters\n\n", diag_thousands(a, g->n_params));
@@ -139,5 +139,8 @@ void explain_graph(const gen_graph *g, FILE *out)
     fprintf(out, "  forward   %s\n", diag_thousands(a, g->flops_fwd));
     fprintf(out, "  backward  %s\n", diag_thousands(b, g->flops_bwd));
     fprintf(out, "  optimizer %s\n", diag_thousands(c, g->flops_optim));
-    fprintf(out, "  total     %s\n", diag_thousands(a, g->flops_fwd + g->flops_bwd + g->flops_optim));
+    uint64_t total = g->flops_fwd + g->flops_bwd;
+    total = total < g->flops_fwd ? UINT64_MAX : total;
+    total = total + g->flops_optim < total ? UINT64_MAX : total + g->flops_optim;
+    fprintf(out, "  total     %s\n", diag_thousands(a, total));
 }

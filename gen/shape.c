@@ -167,12 +167,21 @@ static int64_t conv_out(builder *b, const gen_layer *l, uint32_t in, const char 
     return num / l->stride + 1;
 }
 
+/* FLOP counts saturate instead of wrapping: a fuzzed spec may ask for 2^72 */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+    return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
 static void layer_flops(builder *b, gen_node *n, uint64_t macs, uint64_t outs)
 {
     bool dx = b->g->t[n->in[0]].needs_grad;
     bool act = n->p.act != VKVAE_ACT_NONE;
-    n->flops_fwd = 2 * macs + outs + (act ? outs : 0);
-    n->flops_bwd = 2 * macs + outs + (dx ? 2 * macs : 0) + (act ? 2 * outs : 0);
+    uint64_t m2 = mul_sat(2, macs);
+    n->flops_fwd = add_sat(add_sat(m2, outs), act ? outs : 0);
+    n->flops_bwd = add_sat(add_sat(add_sat(m2, outs), dx ? m2 : 0), act ? 2 * outs : 0);
 }
 
 static int param_layer(builder *b, const gen_layer *l, int in, const char *name, bool no_act)
@@ -197,7 +206,7 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
         int nd = add_node(b, VKVAE_OP_DENSE, name, l->loc, (int[]){ in, w, bias, -1 },
                           (int[]){ out, -1 });
         g->n[nd].p = p;
-        layer_flops(b, &g->n[nd], R * p.in * p.out, R * p.out);
+        layer_flops(b, &g->n[nd], mul_sat(R, (uint64_t)p.in * p.out), R * p.out);
         return out;
     }
     const char *op = l->kind == LAYER_CONV2D ? "conv2d" : "convt2d";
@@ -242,8 +251,9 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
     int nd = add_node(b, tr ? VKVAE_OP_CONVT2D : VKVAE_OP_CONV2D, name, l->loc,
                       (int[]){ in, w, bias, -1 }, (int[]){ out, -1 });
     g->n[nd].p = p;
-    uint64_t macs = tr ? R * p.c_in * p.h_in * p.w_in * p.c_out * l->k * l->k
-                       : R * p.c_out * p.h_out * p.w_out * p.c_in * l->k * l->k;
+    uint64_t macs = mul_sat(mul_sat(R, (uint64_t)l->k * l->k),
+                            tr ? (uint64_t)p.c_in * p.h_in * p.w_in * p.c_out
+                               : (uint64_t)p.c_out * p.h_out * p.w_out * p.c_in);
     layer_flops(b, &g->n[nd], macs, R * dims_count(&od));
     return out;
 }
@@ -623,8 +633,8 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
         per += 2;
     g->flops_optim = per * g->n_params;
     for (size_t i = 0; i < g->nn; i++) {
-        g->flops_fwd += g->n[i].flops_fwd;
-        g->flops_bwd += g->n[i].flops_bwd;
+        g->flops_fwd = add_sat(g->flops_fwd, g->n[i].flops_fwd);
+        g->flops_bwd = add_sat(g->flops_bwd, g->n[i].flops_bwd);
     }
     return d->errors == before;
 }

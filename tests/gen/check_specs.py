@@ -10,7 +10,7 @@
   check_specs.py GEN good DIR       every DIR/*.vae passes --check silently, and
                                     --explain prints the same text twice
   check_specs.py GEN explain SPEC TEXT...   --explain SPEC prints every TEXT
-  check_specs.py GEN fuzz DIR [N]   N seeded mutations of DIR/*.vae: exit 0 or 1,
+  check_specs.py GEN fuzz DIR [N [SEED]]  N seeded mutations of DIR/*.vae: exit 0 or 1,
                                     never a crash, a hang, or output on error
 """
 import os
@@ -98,8 +98,8 @@ def mode_explain(spec, texts):
 
 def mutate(rng, text):
     b = bytearray(text.encode())
-    lines = text.split('\n')
-    words = text.split()
+    lines = text.split('\n') or ['']
+    words = text.split() or ['model']
     k = rng.randrange(8)
     if k == 0 and b:                                   # flip a byte
         b[rng.randrange(len(b))] = rng.randrange(256)
@@ -131,8 +131,8 @@ def mutate(rng, text):
     return '\n'.join(lines).encode()
 
 
-def mode_fuzz(d, n):
-    rng = random.Random(1)
+def mode_fuzz(d, n, seed=1):
+    rng = random.Random(seed)
     bases = [open(os.path.join(d, f), encoding='utf-8').read() for f in specs(d)]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'fuzz.vae')
@@ -161,7 +161,8 @@ elif mode == 'good':
 elif mode == 'explain':
     mode_explain(sys.argv[3], sys.argv[4:])
 elif mode == 'fuzz':
-    mode_fuzz(sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 500)
+    mode_fuzz(sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 500,
+              int(sys.argv[5]) if len(sys.argv) > 5 else 1)
 else:
     sys.exit(f'unknown mode {mode}')
 for f in failures:

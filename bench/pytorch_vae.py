@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""The fair PyTorch peer: PyTorch's examples/vae, unchanged in substance, on
+Fashion-MNIST, timed per epoch.
+
+What is the same as examples/vae/main.py: the model (784-400-20-400-784,
+ReLU, sigmoid output), the loss (binary cross-entropy summed over pixels and
+batch, plus the closed-form Gaussian KL), Adam lr 1e-3, batch 128, training
+data shuffled every epoch, test data in order, seed 1, the reparameterization
+drawing fresh noise in the test pass too, and the figures it prints: the
+summed loss divided by the number of images (train: 60,000; test: 10,000).
+The random stream is the example's as well: its DataLoader draws one int64
+from the global generator per iterator (the workers' base seed) and, for the
+shuffled train set, one more that seeds the permutation; we draw the same.
+
+What differs, on purpose (BRIEF.md section 5, "A fair peer"): the data sits
+in memory as two float tensors and batches are slices of them, instead of a
+DataLoader collating 128 PIL images per step, which would time Python rather
+than PyTorch. Images are grey levels / 255, as ToTensor gives, read from
+Debian's IDX files by this script (gzip + numpy), so no torchvision is needed.
+
+Run it through bench/peer_env.sh (OpenBLAS, passive OpenMP waiting) with
+Debian's /usr/bin/python3 and python3-torch:
+    . bench/peer_env.sh && /usr/bin/python3 bench/pytorch_vae.py --epochs 10
+"""
+import argparse
+import gzip
+import json
+import os
+import platform
+import statistics
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path):
+    """An IDX file of unsigned bytes (raw or gzip) as a numpy array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] or raw[1] or raw[2] != 0x08:
+        sys.exit(f"{path}: not an unsigned-byte IDX file")
+    ndim = raw[3]
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        sys.exit(f"{path}: header declares {dims}, data holds {data.size} bytes")
+    return data.reshape(dims)
+
+
+def load_images(folder, stem):
+    for name in (stem, stem + ".gz"):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            u8 = read_idx(path)
+            # ToTensor: uint8 HxW -> float32 1xHxW, divided by 255.
+            return torch.from_numpy(u8.copy()).float().div(255).unsqueeze(1)
+    sys.exit(f"{folder}: neither {stem} nor {stem}.gz found")
+
+
+class VAE(nn.Module):
+    """examples/vae/main.py's model, verbatim."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode(self, z):
+        h3 = F.relu(self.fc3(z))
+        return torch.sigmoid(self.fc4(h3))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 784))
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+def loss_terms(recon_x, x, mu, logvar):
+    """The example's loss_function, split into its two terms."""
+    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce, kld
+
+
+def loader_base_seed():
+    # _BaseDataLoaderIter.__init__ draws its workers' base seed from the
+    # global generator even with num_workers=0.
+    torch.empty((), dtype=torch.int64).random_()
+
+
+def shuffled_order(n):
+    # RandomSampler.__iter__ without a generator: seed a new one from the
+    # global generator, then one randperm.
+    seed = int(torch.empty((), dtype=torch.int64).random_().item())
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return torch.randperm(n, generator=g)
+
+
+def train_epoch(model, opt, images, batch):
+    model.train()
+    loader_base_seed()
+    order = shuffled_order(len(images))
+    total = 0.0
+    for i in range(0, len(images), batch):
+        data = images[order[i:i + batch]]
+        opt.zero_grad()
+        recon, mu, logvar = model(data)
+        bce, kld = loss_terms(recon, data, mu, logvar)
+        loss = bce + kld
+        loss.backward()
+        total += loss.item()
+        opt.step()
+    return total / len(images)
+
+
+def test_epoch(model, images, batch):
+    model.eval()
+    loader_base_seed()
+    bce_sum = kld_sum = 0.0
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            data = images[i:i + batch]
+            recon, mu, logvar = model(data)
+            bce, kld = loss_terms(recon, data, mu, logvar)
+            bce_sum += bce.item()
+            kld_sum += kld.item()
+    n = len(images)
+    return (bce_sum + kld_sum) / n, bce_sum / n, kld_sum / n
+
+
+def mapped_blas():
+    """Shared objects of BLAS/LAPACK/OpenMP this process maps, from /proc."""
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1]
+                base = os.path.basename(path)
+                if path.startswith("/") and ("blas" in base or "lapack" in base
+                                             or "gomp" in base or "mkl" in base):
+                    libs.add(os.path.realpath(path))
+    except OSError:
+        pass
+    return sorted(libs)
+
+
+def blas_kind(libs):
+    names = " ".join(libs)
+    if "openblas" in names:
+        return "OpenBLAS"
+    if "mkl" in names:
+        return "MKL"
+    if "/blas/libblas" in names or "libblas.so" in names:
+        return "reference BLAS (netlib)"
+    return "unknown"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return "?", False
+    model = next((l.split(":", 1)[1].strip() for l in info.splitlines()
+                  if l.startswith("model name")), platform.processor() or "?")
+    return model, " avx512f" in info
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--samples", type=int, default=10000,
+                    help="prior samples to time after training (0: skip)")
+    ap.add_argument("--data", default=DATA, help="folder with the four IDX files")
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train = load_images(args.data, "train-images-idx3-ubyte")
+    test = load_images(args.data, "t10k-images-idx3-ubyte")
+
+    model = VAE()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    # The BLAS is mapped lazily on the first product; look after one (on a
+    # throwaway tensor, so the seeded stream is untouched).
+    torch.ones(4, 4) @ torch.ones(4, 4)
+    libs = mapped_blas()
+    blas = blas_kind(libs)
+    cpu, avx512 = cpu_model()
+    config = {
+        "torch": torch.__version__,
+        "blas": blas,
+        "blas_libs": libs,
+        "threads": torch.get_num_threads(),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", ""),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "LD_LIBRARY_PATH": os.environ.get("LD_LIBRARY_PATH", ""),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "avx512": avx512,
+        "data": args.data,
+        "train_images": len(train),
+        "test_images": len(test),
+    }
+    print(f"config: torch {config['torch']}, BLAS {blas} "
+          f"({', '.join(l for l in libs if 'blas' in l) or 'none mapped'}), "
+          f"threads {config['threads']}, OMP_WAIT_POLICY={config['OMP_WAIT_POLICY'] or 'unset'}, "
+          f"OPENBLAS_CORETYPE={config['OPENBLAS_CORETYPE'] or 'unset'}, "
+          f"{config['nproc']} CPUs ({cpu}, AVX-512 {'yes' if avx512 else 'no'})", flush=True)
+    if blas != "OpenBLAS":
+        print("warning: not running on OpenBLAS; this is not the fair peer "
+              "(source bench/peer_env.sh)", file=sys.stderr, flush=True)
+
+    epochs = []
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.perf_counter()
+        train_loss = train_epoch(model, opt, train, args.batch)
+        t1 = time.perf_counter()
+        nelbo, rec, kl = test_epoch(model, test, args.batch)
+        t2 = time.perf_counter()
+        epochs.append({"epoch": epoch, "train_loss": train_loss, "test_nelbo": nelbo,
+                       "test_recon": rec, "test_kl": kl, "train_s": t1 - t0,
+                       "test_s": t2 - t1})
+        print(f"epoch {epoch}: train loss {train_loss:.4f}  test -ELBO {nelbo:.4f} nats "
+              f"(recon {rec:.4f} + KL {kl:.4f})  train {t1 - t0:.3f} s  test {t2 - t1:.3f} s",
+              flush=True)
+
+    result = {"config": config, "epochs": epochs}
+    if epochs:
+        times = [e["train_s"] for e in epochs]
+        result["train_s_median"] = statistics.median(times)
+        print(f"train epoch median {result['train_s_median']:.3f} s "
+              f"(min {min(times):.3f}, max {max(times):.3f})")
+    if args.samples > 0:
+        model.eval()
+        reps = []
+        with torch.no_grad():
+            for _ in range(6):   # the first one warms up
+                t0 = time.perf_counter()
+                z = torch.randn(args.samples, 20)
+                x = model.decode(z)
+                reps.append(time.perf_counter() - t0)
+        assert x.shape == (args.samples, 784)
+        result["sample_n"] = args.samples
+        result["sample_s_median"] = statistics.median(reps[1:])
+        result["sample_s_first"] = reps[0]
+        print(f"sampling {args.samples} images from the prior: median "
+              f"{1000 * result['sample_s_median']:.1f} ms over {len(reps) - 1} runs "
+              f"(first {1000 * reps[0]:.1f} ms)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
