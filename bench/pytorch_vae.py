@@ -226,6 +226,7 @@ def main():
         "data": args.data,
         "train_images": len(train),
         "test_images": len(test),
+        "loadavg_start": os.getloadavg(),
     }
     print(f"config: torch {config['torch']}, BLAS {blas} "
           f"({', '.join(l for l in libs if 'blas' in l) or 'none mapped'}), "
@@ -251,6 +252,7 @@ def main():
               flush=True)
 
     result = {"config": config, "epochs": epochs}
+    config["loadavg_end"] = os.getloadavg()
     if epochs:
         times = [e["train_s"] for e in epochs]
         result["train_s_median"] = statistics.median(times)

@@ -139,7 +139,9 @@ vkvae_status vkvae_commands_dispatch(vkvae_context *ctx, vkvae_commands *c, cons
 void vkvae_commands_barrier(vkvae_context *ctx, vkvae_commands *c);
 /* Writes the next timestamp after all earlier work; returns its index. */
 uint32_t vkvae_commands_timestamp(vkvae_context *ctx, vkvae_commands *c);
-/* Ends, submits and waits (with the context's timeout). */
+/* Ends and submits; then waits (with the context's timeout) for the GPU. */
+vkvae_status vkvae_commands_submit(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err);
+vkvae_status vkvae_commands_wait(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err);
 vkvae_status vkvae_commands_submit_wait(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err);
 /* Reads timestamps [0, n) in nanoseconds after completion. */
 vkvae_status vkvae_commands_timestamps_ns(vkvae_context *ctx, const vkvae_commands *c,

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu/cpu_ops.h"
 #include "gpu_plan.h"
@@ -288,4 +289,76 @@ vkvae_status vkvae_gpu_plan_read(vkvae_gpu_plan *g, uint32_t tensor, void *dst, 
     const vkvae_tensor_desc *t = &g->plan->tensors[tensor];
     return vkvae_buffer_download(g->ctx, &g->buffers[t->buffer], t->offset, dst,
                                  tensor_bytes(g->plan, tensor), err);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+vkvae_status vkvae_gpu_plan_run_many(vkvae_gpu_plan *g, vkvae_program_kind kind,
+                                     const vkvae_push *pushes, uint32_t n, double target_ms,
+                                     vkvae_runs_done_fn done, void *user, vkvae_error *err)
+{
+    /* Two submissions in flight: while slot i runs, slot i^1 is recorded and
+     * queued behind it. Consecutive runs need no barrier beyond the plan's
+     * own: a pipeline barrier orders against all earlier commands submitted
+     * to the queue, in this command buffer or an earlier one. */
+    vkvae_commands slot[2];
+    uint32_t runs[2] = {0, 0}, in_flight = 0;
+    double started[2] = {0, 0};
+    double per_run_ms = 0; /* unknown until one submission is measured */
+    uint32_t next = 0, finished = 0;
+    vkvae_status s = VKVAE_OK;
+    int cur = 0;
+    while (!s && finished < n) {
+        if (next < n && in_flight < 2) {
+            uint32_t count = 1;
+            if (per_run_ms > 0) {
+                double fit = target_ms / per_run_ms;
+                count = fit < 1 ? 1 : fit > 1e6 ? 1000000 : (uint32_t)fit;
+            }
+            if (count > n - next)
+                count = n - next;
+            s = vkvae_commands_begin(g->ctx, 0, 0, &slot[cur], err);
+            for (uint32_t i = 0; !s && i < count; i++)
+                s = vkvae_gpu_plan_record(g, &slot[cur], kind, &pushes[next + i], err);
+            if (!s)
+                s = vkvae_commands_submit(g->ctx, &slot[cur], err);
+            if (s) {
+                vkvae_commands_destroy(g->ctx, &slot[cur]);
+                break;
+            }
+            runs[cur] = count;
+            started[cur] = now_ms();
+            next += count;
+            in_flight++;
+            cur ^= 1;
+            if (in_flight < 2 && next < n)
+                continue; /* queue a second one before waiting */
+        }
+        int oldest = in_flight == 2 ? cur : cur ^ 1;
+        s = vkvae_commands_wait(g->ctx, &slot[oldest], err);
+        double elapsed = now_ms() - started[oldest];
+        vkvae_commands_destroy(g->ctx, &slot[oldest]);
+        in_flight--;
+        if (s)
+            break;
+        /* Wall time from submission to completion over-counts when another
+         * submission ran first; it errs towards shorter submissions. */
+        double measured = elapsed / runs[oldest];
+        per_run_ms = per_run_ms > 0 ? 0.5 * (per_run_ms + measured) : measured;
+        finished += runs[oldest];
+        if (done)
+            s = done(user, finished, err);
+    }
+    while (in_flight > 0) { /* after a failure: drain what is queued */
+        int oldest = in_flight == 2 ? cur : cur ^ 1;
+        vkvae_commands_wait(g->ctx, &slot[oldest], NULL);
+        vkvae_commands_destroy(g->ctx, &slot[oldest]);
+        in_flight--;
+    }
+    return s;
 }

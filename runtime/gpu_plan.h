@@ -26,6 +26,20 @@ vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_p
 vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
                                 const vkvae_push *push, vkvae_error *err);
 
+/* Called after each submission completes with the number of runs done. A
+ * non-zero return stops (the status to return). */
+typedef vkvae_status (*vkvae_runs_done_fn)(void *user, uint32_t done, vkvae_error *err);
+
+/* Runs the program n times, the i-th with pushes[i], back to back on the
+ * queue. Runs are grouped into submissions of bounded GPU time (target_ms,
+ * measured as it goes: some drivers lose the device when one submission
+ * runs too long, and a desktop shares the GPU with the screen); the next
+ * submission is recorded and queued while the previous one runs, so the
+ * GPU never waits for the host. */
+vkvae_status vkvae_gpu_plan_run_many(vkvae_gpu_plan *g, vkvae_program_kind kind,
+                                     const vkvae_push *pushes, uint32_t n, double target_ms,
+                                     vkvae_runs_done_fn done, void *user, vkvae_error *err);
+
 /* Copies a whole tensor (fp32, or raw bytes for DATA-role buffers) in or out. */
 vkvae_status vkvae_gpu_plan_write(vkvae_gpu_plan *g, uint32_t tensor, const void *src,
                                   vkvae_error *err);

@@ -134,7 +134,7 @@ uint32_t vkvae_commands_timestamp(vkvae_context *ctx, vkvae_commands *c)
     return c->timestamps_used++;
 }
 
-vkvae_status vkvae_commands_submit_wait(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err)
+vkvae_status vkvae_commands_submit(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err)
 {
     /* The host reads results after the wait: make shader writes visible to it. */
     VkMemoryBarrier host = {
@@ -152,12 +152,23 @@ vkvae_status vkvae_commands_submit_wait(vkvae_context *ctx, vkvae_commands *c, v
         .pCommandBuffers = &c->cb,
     };
     VKVAE_VK_CHECK(err, ctx->vk.vkQueueSubmit(ctx->queue, 1, &submit, c->fence));
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_commands_wait(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err)
+{
     VkResult r = ctx->vk.vkWaitForFences(ctx->device, 1, &c->fence, VK_TRUE, ctx->timeout_ns);
     if (r == VK_TIMEOUT)
         return vkvae_fail(err, VKVAE_TIMEOUT, "the GPU did not finish a submission within %.1f s",
                           (double)ctx->timeout_ns * 1e-9);
     VKVAE_VK_CHECK(err, r);
     return VKVAE_OK;
+}
+
+vkvae_status vkvae_commands_submit_wait(vkvae_context *ctx, vkvae_commands *c, vkvae_error *err)
+{
+    vkvae_status s = vkvae_commands_submit(ctx, c, err);
+    return s ? s : vkvae_commands_wait(ctx, c, err);
 }
 
 vkvae_status vkvae_commands_timestamps_ns(vkvae_context *ctx, const vkvae_commands *c,

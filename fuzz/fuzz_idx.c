@@ -1,0 +1,38 @@
+/* libFuzzer target: the IDX reader (runtime/io/idx.c), raw and gzip. Every
+ * input must either load or fail with a status and a message; a loaded file
+ * must hold exactly count*rows*cols readable bytes (ASan sees the last one
+ * touched), and pairing it with itself must behave. */
+#include "fuzz_file.h"
+#include "io/idx.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *path = fuzz_write_input(data, size);
+    vkvae_idx idx;
+    vkvae_error err = {0};
+    vkvae_status st = vkvae_idx_load(&idx, path, &err);
+    if (st != VKVAE_OK) {
+        FUZZ_CHECK_FAILURE(st, err);
+        FUZZ_CHECK(idx.data == NULL && idx.path == NULL && idx.count == 0);
+        return 0;
+    }
+    FUZZ_CHECK(idx.ndim == 1 || idx.ndim == 3);
+    FUZZ_CHECK(idx.count && idx.rows && idx.cols && idx.data && idx.path);
+    FUZZ_CHECK(idx.ndim == 3 || (idx.rows == 1 && idx.cols == 1));
+    FUZZ_CHECK(strcmp(idx.path, path) == 0);
+    size_t n = (size_t)idx.count * idx.rows * idx.cols;
+    unsigned sum = idx.data[0] + idx.data[n - 1];
+    /* A raw file holds header + data exactly; gzip only ever grows it less. */
+    if (size >= 2 && !(data[0] == 0x1F && data[1] == 0x8B)) {
+        FUZZ_CHECK(size == 4 + 4 * (size_t)idx.ndim + n);
+        FUZZ_CHECK(memcmp(idx.data, data + 4 + 4 * idx.ndim, n) == 0);
+    }
+    vkvae_error perr = {0};
+    st = vkvae_idx_check_pair(&idx, &idx, 0, &perr);
+    FUZZ_CHECK(st != VKVAE_OK);   /* a file cannot be images and labels at once */
+    FUZZ_CHECK_FAILURE(st, perr);
+    (void)sum;
+    vkvae_idx_destroy(&idx);
+    FUZZ_CHECK(idx.data == NULL && idx.path == NULL);
+    return 0;
+}
