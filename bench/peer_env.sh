@@ -7,8 +7,8 @@
 #     against each other (about 3x slower on 2 cores).
 #   - OPENBLAS_CORETYPE unset: OpenBLAS picks its kernels from the CPU
 #     (SkylakeX on AVX-512 machines); a preset Haswell halves its speed.
-# Then it checks that a torch process really maps libopenblas, and says so
-# loudly when it does not. PEER_ENV_QUIET=1 silences the success line;
+# Then it checks that torch's sgemm_ really is OpenBLAS's, and says so
+# loudly when it is not. PEER_ENV_QUIET=1 silences the success line;
 # PEER_ENV_SKIP_CHECK=1 skips the check (it costs a torch import, ~1 s).
 
 PEER_BLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
@@ -31,21 +31,21 @@ fi
 unset OPENBLAS_CORETYPE
 
 if [ -z "${PEER_ENV_SKIP_CHECK:-}" ]; then
-    peer_maps=$("$PEER_PYTHON" -c '
-import torch
-torch.ones(8, 8) @ torch.ones(8, 8)
-print("\n".join(sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l})))
-' 2>&1)
-    if printf '%s\n' "$peer_maps" | grep -q 'openblas'; then
+    # The script beside this one (bash names it; other shells: run from the
+    # repository root). Mapping libopenblas is not enough (OpenBLAS's
+    # liblapack maps it even when sgemm_ comes from netlib): ask which file
+    # libtorch's sgemm_ resolves to.
+    peer_script=$(dirname "${BASH_SOURCE:-bench/peer_env.sh}")/pytorch_vae.py
+    if peer_sgemm=$("$PEER_PYTHON" "$peer_script" --check-blas 2>&1); then
         [ -n "${PEER_ENV_QUIET:-}" ] ||
-            echo "peer_env.sh: OK: torch maps $(printf '%s\n' "$peer_maps" | grep -m1 openblas)" >&2
+            echo "peer_env.sh: OK: torch's sgemm_ comes from $peer_sgemm" >&2
     else
         echo "" >&2
         echo "peer_env.sh: ******************************************************" >&2
-        echo "peer_env.sh: WARNING: torch does NOT map libopenblas; it maps:" >&2
-        printf '%s\n' "${peer_maps:-  (nothing with 'blas' in its name)}" | sed 's/^/peer_env.sh:   /' >&2
+        echo "peer_env.sh: WARNING: torch's sgemm_ is NOT OpenBLAS's:" >&2
+        printf '%s\n' "$peer_sgemm" | tail -n 3 | sed 's/^/peer_env.sh:   /' >&2
         echo "peer_env.sh: PyTorch figures taken now are NOT the fair peer." >&2
         echo "peer_env.sh: ******************************************************" >&2
     fi
-    unset peer_maps
+    unset peer_script peer_sgemm
 fi

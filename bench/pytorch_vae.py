@@ -23,6 +23,7 @@ Debian's /usr/bin/python3 and python3-torch:
     . bench/peer_env.sh && /usr/bin/python3 bench/pytorch_vae.py --epochs 10
 """
 import argparse
+import ctypes
 import gzip
 import json
 import os
@@ -149,31 +150,51 @@ def test_epoch(model, images, batch):
     return (bce_sum + kld_sum) / n, bce_sum / n, kld_sum / n
 
 
-def mapped_blas():
-    """Shared objects of BLAS/LAPACK/OpenMP this process maps, from /proc."""
-    libs = set()
+def sgemm_provider():
+    """The file that libtorch_cpu's sgemm_ resolves to (dlsym + dladdr), or
+    "". Mapping libopenblas is not enough: with the reference libblas first
+    on the path, OpenBLAS's liblapack still maps libopenblas, yet sgemm_
+    comes from netlib."""
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p),
+                    ("sname", ctypes.c_char_p), ("saddr", ctypes.c_void_p)]
     try:
         with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1]
-                base = os.path.basename(path)
-                if path.startswith("/") and ("blas" in base or "lapack" in base
-                                             or "gomp" in base or "mkl" in base):
-                    libs.add(os.path.realpath(path))
-    except OSError:
+            torch_cpu = next(l.split()[-1] for l in f if "libtorch_cpu" in l)
+        libc = ctypes.CDLL(None)
+        libc.dlsym.restype = ctypes.c_void_p
+        libc.dlsym.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        libc.dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(DlInfo)]
+        handle = ctypes.CDLL(torch_cpu, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)._handle
+        addr = libc.dlsym(handle, b"sgemm_")
+        info = DlInfo()
+        if addr and libc.dladdr(addr, ctypes.byref(info)) and info.fname:
+            return os.path.realpath(info.fname.decode())
+    except (OSError, StopIteration, AttributeError):
         pass
-    return sorted(libs)
+    return ""
 
 
-def blas_kind(libs):
-    names = " ".join(libs)
-    if "openblas" in names:
+def blas_kind(path):
+    if "openblas" in path:
         return "OpenBLAS"
-    if "mkl" in names:
+    if "mkl" in path:
         return "MKL"
-    if "/blas/libblas" in names or "libblas.so" in names:
+    if "/blas/libblas" in path:
         return "reference BLAS (netlib)"
     return "unknown"
+
+
+def matmul_gflops(m=128, k=784, n=400, seconds=0.2):
+    """GFLOP/s of the model's largest product, on throwaway tensors."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(m, k, generator=g), torch.rand(k, n, generator=g)
+    a @ b
+    reps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a @ b
+        reps += 1
+    return 2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9
 
 
 def cpu_model():
@@ -197,7 +218,14 @@ def main():
                     help="prior samples to time after training (0: skip)")
     ap.add_argument("--data", default=DATA, help="folder with the four IDX files")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--check-blas", action="store_true",
+                    help="print the library sgemm_ comes from; exit 0 if OpenBLAS, else 1")
     args = ap.parse_args()
+    if args.check_blas:
+        torch.ones(4, 4) @ torch.ones(4, 4)
+        provider = sgemm_provider()
+        print(provider or "sgemm_ not found")
+        sys.exit(0 if blas_kind(provider) == "OpenBLAS" else 1)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -206,16 +234,16 @@ def main():
 
     model = VAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    # The BLAS is mapped lazily on the first product; look after one (on a
-    # throwaway tensor, so the seeded stream is untouched).
-    torch.ones(4, 4) @ torch.ones(4, 4)
-    libs = mapped_blas()
-    blas = blas_kind(libs)
+    # Throwaway tensors with their own generator: the seeded stream is untouched.
+    gflops = matmul_gflops()
+    provider = sgemm_provider()
+    blas = blas_kind(provider)
     cpu, avx512 = cpu_model()
     config = {
         "torch": torch.__version__,
         "blas": blas,
-        "blas_libs": libs,
+        "sgemm_from": provider,
+        "matmul_128x784x400_gflops": gflops,
         "threads": torch.get_num_threads(),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", ""),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
@@ -228,8 +256,8 @@ def main():
         "test_images": len(test),
         "loadavg_start": os.getloadavg(),
     }
-    print(f"config: torch {config['torch']}, BLAS {blas} "
-          f"({', '.join(l for l in libs if 'blas' in l) or 'none mapped'}), "
+    print(f"config: torch {config['torch']}, BLAS {blas} (sgemm_ from "
+          f"{provider or '?'}, {gflops:.0f} GFLOP/s on 128x784x400), "
           f"threads {config['threads']}, OMP_WAIT_POLICY={config['OMP_WAIT_POLICY'] or 'unset'}, "
           f"OPENBLAS_CORETYPE={config['OPENBLAS_CORETYPE'] or 'unset'}, "
           f"{config['nproc']} CPUs ({cpu}, AVX-512 {'yes' if avx512 else 'no'})", flush=True)

@@ -4,9 +4,9 @@
  *   lex.c     source text  -> tokens (each with file, line, column)
  *   parse.c   tokens       -> gen_spec (the AST: one field per spec line)
  *   shape.c   gen_spec     -> gen_graph (forward graph, every shape, params)
- *   grad.c    (later) forward graph -> backward ops appended to the graph
- *   plan.c    (later) graph -> runtime/plan.h tables (buffers, steps)
- *   emit_glsl.c, emit_c.c (later) plan -> .comp and .c files
+ *   grad.c    forward graph -> backward ops appended to the graph
+ *   plan.c    graph -> runtime/plan.h tables (buffers, tensors, programs)
+ *   emit_c.c  plan -> one <model>_plan.c, and the built-in model registry
  *   diag.c    diagnostics: path:line:col: error: message, source, caret
  *   main.c    the command line
  *
@@ -17,6 +17,13 @@
  * a forward node to a vkvae_step_desc is a copy. Memory is never freed: the
  * generator is a short-lived process, and every allocation goes through
  * xmalloc, which exits cleanly on exhaustion.
+ *
+ * No emit_glsl.c: every op has one hand-written kernel (shaders/ops/) that
+ * runtime/kernels.c specialises per step with the step's vkvae_op_params as
+ * specialization constants, so dimensions are still baked into each pipeline
+ * and one SPIR-V per op serves every shape. A plan's kernel table is
+ * therefore empty (n_kernels = 0) and a step's `kernel` field unused.
+ * Fused kernels generated as GLSL arrive with step 8.
  */
 #ifndef VKVAE_GEN_H
 #define VKVAE_GEN_H
@@ -223,6 +230,7 @@ typedef enum gen_role {
     ROLE_PARAM,     /* trainable: gets a gradient and optimizer state */
     ROLE_ACT,       /* activations: per batch */
     ROLE_LOSS,      /* per-row loss terms and the accumulator */
+    ROLE_GRAD,      /* a parameter's gradient (grad.c) */
 } gen_role;
 
 typedef struct gen_tensor {
@@ -237,6 +245,7 @@ typedef struct gen_tensor {
     gen_init init;      /* parameters */
     uint32_t fan_in;    /* parameters: the fan-in PyTorch's init uses */
     float init_value;   /* ROLE_CONST */
+    int grad;           /* its gradient tensor once grad.c ran, or -1 */
 } gen_tensor;
 
 enum { GEN_MAX_IO = 6 };
@@ -259,6 +268,12 @@ typedef struct gen_graph {
     size_t nn, cap_n;
     uint32_t batch;
     int x, label, loss;         /* the clean input, one-hot label, accumulator */
+    int enc_in;                 /* what the encoder reads: x, or the corrupted x */
+    int mu, logvar, z;          /* head outputs and the decoder's input (an AE:
+                                   mu = z = the code, logvar = -1) */
+    int dec_out, recon, kl;     /* decoder output, per-row loss terms (kl: zeros
+                                   for an AE) */
+    size_t n_fwd;               /* forward nodes; grad.c appends backward ones */
     uint64_t n_params;
     uint64_t flops_fwd, flops_bwd, flops_optim;
 } gen_graph;
@@ -269,5 +284,49 @@ bool infer_shapes(const gen_spec *spec, gen_graph *g, gen_diag *d);
 void explain_graph(const gen_graph *g, FILE *out);
 void dims_format(char *buf, size_t size, const gen_dims *dims);
 uint64_t dims_count(const gen_dims *dims);
+
+/* ---- backward (grad.c) ---- */
+/* Appends the backward nodes (ops.def's *_bwd ops) for every parameter's
+ * gradient; sets each needed tensor's grad. On a graph it cannot
+ * differentiate yet returns false with *why a plain sentence. */
+bool build_backward(gen_graph *g, char **why);
+int tensor_root(const gen_graph *g, int t);
+
+/* ---- the plan (plan.c) ---- */
+typedef struct gen_program {
+    vkvae_program_kind kind;
+    const char *name;
+    vkvae_step_desc *steps;
+    size_t n, cap;
+} gen_program;
+
+typedef struct gen_plan {
+    gen_graph *g;
+    const char *model;
+    uint32_t batch, data_rows;
+    vkvae_buffer_desc *buf;
+    size_t nb, cap_b;
+    vkvae_tensor_desc *t;
+    size_t nt, cap_t;
+    gen_program prog[VKVAE_PROGRAM_COUNT];
+    int n_prog;
+    uint64_t n_params, step_flops;
+} gen_plan;
+
+enum { GEN_DEFAULT_DATA_ROWS = 60000 };
+
+/* Differentiates g and lowers it to plan tables; false with *why (a plain
+ * sentence naming the part not generated yet) if some part has no lowering. */
+bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why);
+/* --explain's second half: buffers, programs step by step, FLOPs and bytes. */
+void explain_plan(const gen_plan *pl, FILE *out);
+
+/* ---- C emission (emit_c.c) ---- */
+/* Writes the plan as C defining `const vkvae_plan <symbol>` to path, only if
+ * the content changed (temp file + rename). Returns 0, or 2 on I/O error. */
+int emit_c(const gen_plan *pl, const char *symbol, const char *spec_name,
+           const char *spec_text, size_t spec_size, const char *path);
+/* The registry: vkvae_builtin_models[] over vkvae_model_<name> for names. */
+int emit_registry(const char *path, char *const *names, int n);
 
 #endif

@@ -1,12 +1,18 @@
 /* vkvae-gen: the spec compiler's command line.
  *
  *   vkvae-gen SPEC --check     parse and check; exit 0 if the spec is sound
- *   vkvae-gen SPEC --explain   also print the forward graph, parameters, FLOPs
+ *   vkvae-gen SPEC --explain   also print the forward graph, parameters, FLOPs,
+ *                              and the plan (buffers, programs, bytes moved)
+ *   vkvae-gen SPEC --emit-c OUT.c [--batch N] [--data-rows N] [--symbol S]
+ *   vkvae-gen --registry OUT.c NAME...
  *
  * Exit status follows runtime/status.def: 0 success, 1 a malformed spec
  * (every error reported on stderr as path:line:col), 2 an unreadable file.
  * Nothing is written unless every check passed, so no partial output can
- * exist; later stages (plan, emitters) will write whole files atomically.
+ * exist; emitters write whole files atomically, and only when they change.
+ * A spec that checks but has a part with no lowering yet (IWAE before step
+ * 6) explains with "plan: not generated: <why>" and fails --emit-c with
+ * that sentence.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -75,26 +81,85 @@ void *grow_array(void *arr, size_t *cap, size_t need, size_t elem)
 
 static int usage(void)
 {
-    fputs("usage: vkvae-gen SPEC (--check | --explain)\n"
-          "  --check    parse and check the spec; exit 0 if sound, 1 if not\n"
-          "  --explain  check, then print the forward graph, parameters and FLOPs\n",
+    fputs("usage: vkvae-gen SPEC (--check | --explain | --emit-c OUT.c) [options]\n"
+          "       vkvae-gen --registry OUT.c NAME...\n"
+          "  --check          parse and check the spec; exit 0 if sound, 1 if not\n"
+          "  --explain        check, then print the forward graph, parameters and FLOPs, and\n"
+          "                   the plan: buffers, programs step by step, bytes moved\n"
+          "  --emit-c OUT.c   write the plan as C defining vkvae_model_<model> (only if changed)\n"
+          "  --registry OUT.c NAME...  write the table of built-in models vkvae_model_NAME\n"
+          "options:\n"
+          "  --batch N        override the spec's batch size (1..65536)\n"
+          "  --data-rows N    rows of the on-device data set (default 60000)\n"
+          "  --symbol NAME    the plan's C name (default vkvae_model_<model>)\n",
           stderr);
     return 1;
 }
 
+static bool parse_count(const char *flag, const char *text, uint32_t max, uint32_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (!*text || *end || text[0] == '-' || v < 1 || v > max) {
+        fprintf(stderr, "vkvae-gen: error: %s wants a whole number 1..%u, got '%s'\n", flag,
+                max, text);
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool is_ident(const char *s)
+{
+    if (!*s || !(s[0] == '_' || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *emit = NULL, *symbol = NULL;
     bool explain = false, check = false;
+    uint32_t batch = 0, data_rows = GEN_DEFAULT_DATA_ROWS;
+    if (argc >= 2 && strcmp(argv[1], "--registry") == 0) {
+        if (argc < 3)
+            return usage();
+        for (int i = 3; i < argc; i++)
+            if (!is_ident(argv[i])) {
+                fprintf(stderr, "vkvae-gen: error: model name '%s' is not an identifier\n",
+                        argv[i]);
+                return 1;
+            }
+        return emit_registry(argv[2], argv + 3, argc - 3);
+    }
     for (int i = 1; i < argc; i++) {
+        bool has_arg = i + 1 < argc;
         if (strcmp(argv[i], "--check") == 0)
             check = true;
         else if (strcmp(argv[i], "--explain") == 0)
             explain = true;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        else if (strcmp(argv[i], "--emit-c") == 0 && has_arg)
+            emit = argv[++i];
+        else if (strcmp(argv[i], "--symbol") == 0 && has_arg) {
+            symbol = argv[++i];
+            if (!is_ident(symbol)) {
+                fprintf(stderr, "vkvae-gen: error: --symbol '%s' is not a C identifier\n", symbol);
+                return 1;
+            }
+        } else if (strcmp(argv[i], "--batch") == 0 && has_arg) {
+            if (!parse_count("--batch", argv[++i], GEN_MAX_BATCH, &batch))
+                return 1;
+        } else if (strcmp(argv[i], "--data-rows") == 0 && has_arg) {
+            if (!parse_count("--data-rows", argv[++i], 1u << 30, &data_rows))
+                return 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return usage(), 0;
         else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "vkvae-gen: error: unknown flag '%s'\n", argv[i]);
+            fprintf(stderr, "vkvae-gen: error: unknown or incomplete flag '%s'\n", argv[i]);
             return usage();
         } else if (path) {
             fprintf(stderr, "vkvae-gen: error: more than one spec ('%s', '%s')\n", path, argv[i]);
@@ -102,7 +167,7 @@ int main(int argc, char **argv)
         } else
             path = argv[i];
     }
-    if (!path || !(check || explain))
+    if (!path || !(check || explain || emit))
         return usage();
 
     gen_diag d = { .out = stderr };
@@ -114,6 +179,8 @@ int main(int argc, char **argv)
     gen_token *toks = lex_source(&src, &d, &ntok);
     gen_spec spec;
     bool ok = parse_spec(toks, ntok, &spec, &d) && d.errors == 0;
+    if (ok && batch)
+        spec.batch = batch;
     gen_graph graph;
     /* shapes only on a spec that parsed: errors on half-read lines would cascade */
     if (ok)
@@ -124,6 +191,29 @@ int main(int argc, char **argv)
     }
     if (explain)
         explain_graph(&graph, stdout);
+    if (explain || emit) {
+        gen_plan plan;
+        char *why = NULL;
+        bool lowered = lower_plan(&graph, data_rows, &plan, &why);
+        if (explain) {
+            if (lowered)
+                explain_plan(&plan, stdout);
+            else
+                printf("\nplan: not generated: %s\n", why);
+        }
+        if (emit && !lowered) {
+            fprintf(stderr, "%s: model '%s' is not generated yet: %s\n", path, spec.model, why);
+            return 1;
+        }
+        if (emit) {
+            const char *base = strrchr(path, '/');
+            base = base ? base + 1 : path;
+            int rc = emit_c(&plan, symbol ? symbol : xprintf("vkvae_model_%s", spec.model), base,
+                            src.text, src.size, emit);
+            if (rc)
+                return rc;
+        }
+    }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "vkvae-gen: error: cannot write output\n");
         return 2;

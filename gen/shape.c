@@ -66,7 +66,7 @@ static int add_tensor(gen_graph *g, char *name, gen_role role, uint32_t rows, ge
 {
     GROW(g->t, g->cap_t, g->nt + 1);
     g->t[g->nt] = (gen_tensor){ .name = name, .role = role, .dtype = "f32", .rows = rows,
-        .dims = dims, .producer = -1, .alias = -1, .needs_grad = role == ROLE_PARAM };
+        .dims = dims, .producer = -1, .alias = -1, .needs_grad = role == ROLE_PARAM, .grad = -1 };
     return (int)g->nt++;
 }
 
@@ -481,7 +481,9 @@ static int loss_node(builder *b, int op, const char *name, gen_loc loc, const in
 bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
 {
     int before = d->errors;
-    *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1 };
+    *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1,
+                      .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
+                      .recon = -1, .kl = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
     check_combinations(s, d);
     bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
@@ -524,6 +526,7 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     }
 
     /* encoder and head */
+    g->enc_in = cur;
     int none = -1;
     cur = run_stack(&b, &s->enc, cur, "encoder", false, &none);
     if (cur < 0)
@@ -619,10 +622,19 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
                           (int[]){ recon, z, eps, lv, -1 }, 1,
                           (vkvae_op_params){ .n = n, .in = s->latent, .samples = k });
     }
+    if (kl < 0) {
+        /* loss_accum sums (recon, kl) per row: without a KL term, zeros */
+        kl = add_tensor(g, xprintf("kl_zero"), ROLE_CONST, 1, (gen_dims){ 0 });
+    }
     g->loss = add_tensor(g, xprintf("loss_acc"), ROLE_LOSS, 0, flat(4));
     nd = add_node(&b, VKVAE_OP_LOSS_ACCUM, "loss", s->objective_loc,
-                  kl >= 0 ? (int[]){ recon, kl, -1 } : (int[]){ recon, -1 },
-                  (int[]){ g->loss, -1 });
+                  (int[]){ recon, kl, -1 }, (int[]){ g->loss, -1 });
+    g->mu = vae ? mu : z;
+    g->logvar = lv;
+    g->z = z;
+    g->dec_out = y;
+    g->recon = recon;
+    g->kl = kl;
     g->n[nd].p = ap;
     simple_flops(&b, nd);
 
@@ -636,5 +648,6 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
         g->flops_fwd = add_sat(g->flops_fwd, g->n[i].flops_fwd);
         g->flops_bwd = add_sat(g->flops_bwd, g->n[i].flops_bwd);
     }
+    g->n_fwd = g->nn;
     return d->errors == before;
 }

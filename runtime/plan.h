@@ -140,6 +140,12 @@ typedef struct vkvae_plan {
     const vkvae_tensor_desc *tensors;
     const vkvae_kernel_desc *kernels;
     const vkvae_program_desc *programs;
+    /* The spec's training settings (flags may override them). */
+    uint32_t epochs, seed;
+    float kl_beta;              /* weight of the KL term (elbo beta; 0: no KL) */
+    uint32_t kl_warmup_epochs;  /* linear warm-up of the KL weight; 0: none */
+    uint32_t classes;           /* label classes of a conditional model; 0: none */
+    uint32_t input_c, input_h, input_w; /* the input's shape (flat inputs: c = h = 1) */
     uint64_t n_params;          /* trainable scalars */
     uint64_t step_flops;        /* FLOPs of one training step */
 } vkvae_plan;

@@ -1,8 +1,8 @@
 /* Barrier placement and the plan hazard check (runtime/hazard.c) on small
- * hand-written programs: the 6-4-6 autoencoder's training step of the CPU
- * backend test, its variants with a barrier removed or added, aliasing
- * tensors, byte-sized data, and cyclic programs whose last steps feed the
- * next iteration's first. Every placement is also compared with a brute
+ * hand-written programs: the 6-4-6 autoencoder's training step
+ * (tests/cpu/tiny_plan.h), its variants with a barrier removed or added,
+ * aliasing tensors, byte-sized data, and cyclic programs whose last steps
+ * feed the next iteration's first. Every placement is also compared with a brute
  * force search over all barrier sets.
  */
 #include <stdio.h>
@@ -10,6 +10,7 @@
 
 #include "cpu/cpu_ops.h"
 #include "hazard.h"
+#include "../cpu/tiny_plan.h"
 
 static int failures;
 
@@ -19,40 +20,14 @@ static void check(int ok, const char *what)
     failures += !ok;
 }
 
-enum { N = 10, IN = 6, HID = 4, B = 3 };
+enum { BUF_RING = TINY_BUF_COUNT };
 
-enum { BUF_DATA, BUF_PARAM, BUF_GRAD, BUF_ADAM, BUF_ACT, BUF_ACC, BUF_RING };
-
-/* The tensors of the CPU backend test's plan, then a few that alias them. */
+/* The tensors of the tiny plan, then a few that alias them. */
 enum {
-    T_IMAGES, T_PERM, T_FC_W, T_FC_B, T_DEC_W, T_DEC_B, T_G_FC_W, T_G_FC_B, T_G_DEC_W, T_G_DEC_B,
-    T_P_ALL, T_G_ALL, T_M, T_V, T_X, T_H, T_LOGITS, T_NLL, T_KL, T_DLOGITS, T_DH, T_DHPRE, T_ACC,
-    T_TAIL, T_BELOW, T_DATA_AFTER, T_DATA_IN, T_R0, T_R1, T_R2, T_R3, T_R4, T_RIN, T_COUNT
+    T_TAIL = T_TINY_COUNT, T_BELOW, T_DATA_AFTER, T_DATA_IN, T_R0, T_R1, T_R2, T_R3, T_R4, T_RIN, T_COUNT
 };
 static const vkvae_tensor_desc tensors[] = {
-    [T_IMAGES] = { "train.images", BUF_DATA, 0, N * IN, 2, { N, IN } }, /* 60 bytes */
-    [T_PERM] = { "train.perm", BUF_DATA, 256, N, 1, { N } },
-    [T_FC_W] = { "fc.weight", BUF_PARAM, 0, HID * IN, 2, { HID, IN } },
-    [T_FC_B] = { "fc.bias", BUF_PARAM, 256, HID, 1, { HID } },
-    [T_DEC_W] = { "dec.weight", BUF_PARAM, 512, IN * HID, 2, { IN, HID } },
-    [T_DEC_B] = { "dec.bias", BUF_PARAM, 768, IN, 1, { IN } },
-    [T_G_FC_W] = { "fc.weight.grad", BUF_GRAD, 0, HID * IN, 2, { HID, IN } },
-    [T_G_FC_B] = { "fc.bias.grad", BUF_GRAD, 256, HID, 1, { HID } },
-    [T_G_DEC_W] = { "dec.weight.grad", BUF_GRAD, 512, IN * HID, 2, { IN, HID } },
-    [T_G_DEC_B] = { "dec.bias.grad", BUF_GRAD, 768, IN, 1, { IN } },
-    [T_P_ALL] = { "params.all", BUF_PARAM, 0, 256, 1, { 256 } },
-    [T_G_ALL] = { "grads.all", BUF_GRAD, 0, 256, 1, { 256 } },
-    [T_M] = { "adam.m", BUF_ADAM, 0, 256, 1, { 256 } },
-    [T_V] = { "adam.v", BUF_ADAM, 1024, 256, 1, { 256 } },
-    [T_X] = { "x", BUF_ACT, 0, B * IN, 2, { B, IN } },
-    [T_H] = { "h", BUF_ACT, 256, B * HID, 2, { B, HID } },
-    [T_LOGITS] = { "logits", BUF_ACT, 512, B * IN, 2, { B, IN } },
-    [T_NLL] = { "nll", BUF_ACT, 768, B, 1, { B } },
-    [T_KL] = { "kl", BUF_ACT, 1024, B, 1, { B } },
-    [T_DLOGITS] = { "dlogits", BUF_ACT, 1280, B * IN, 2, { B, IN } },
-    [T_DH] = { "dh", BUF_ACT, 1536, B * HID, 2, { B, HID } },
-    [T_DHPRE] = { "dh_pre", BUF_ACT, 1792, B * HID, 2, { B, HID } },
-    [T_ACC] = { "loss", BUF_ACC, 0, 4, 1, { 4 } },
+    TINY_TENSORS,
     [T_TAIL] = { "act.tail", BUF_ACT, 1024, 128, 1, { 128 } },     /* bytes 1024..1536: kl, dlogits */
     [T_BELOW] = { "act.below", BUF_ACT, 1024, 64, 1, { 64 } },     /* bytes 1024..1280: ends at dlogits */
     [T_DATA_AFTER] = { "data.after", BUF_DATA, 64, 4, 1, { 4 } },  /* after the 60 image bytes */
@@ -66,23 +41,10 @@ static const vkvae_tensor_desc tensors[] = {
 };
 _Static_assert(sizeof tensors / sizeof *tensors == T_COUNT, "tensor table out of step");
 
-#define STEP(o, ...) { .op = VKVAE_OP_##o, .n_tensors = sizeof((uint32_t[]){ __VA_ARGS__ }) / 4, .tensors = { __VA_ARGS__ }
 #define SIG(x, y) STEP(SIGMOID, x, y), .p = { .n = 1, .in = 4 } }
 
-/* The training step of tests/cpu/test_cpu_backend.c, barriers unset. */
-static const vkvae_step_desc train[] = {
-    STEP(GATHER, T_IMAGES, T_PERM, T_X), .p = { .n = B, .in = IN } },
-    STEP(DENSE, T_X, T_FC_W, T_FC_B, T_H), .p = { .n = B, .in = IN, .out = HID, .act = VKVAE_ACT_TANH } },
-    STEP(DENSE, T_H, T_DEC_W, T_DEC_B, T_LOGITS), .p = { .n = B, .in = HID, .out = IN } },
-    STEP(NLL_BERNOULLI, T_LOGITS, T_X, T_NLL), .p = { .n = B, .in = IN } },
-    STEP(LOSS_ACCUM, T_NLL, T_KL, T_ACC), .p = { .n = B } },
-    STEP(NLL_BERNOULLI_BWD, T_LOGITS, T_X, T_DLOGITS), .p = { .n = B, .in = IN } },
-    STEP(DENSE_BWD_W, T_DLOGITS, T_H, T_G_DEC_W, T_G_DEC_B), .p = { .n = B, .in = HID, .out = IN } },
-    STEP(DENSE_BWD_X, T_DLOGITS, T_DEC_W, T_DH), .p = { .n = B, .in = HID, .out = IN } },
-    STEP(ACT_BWD, T_DH, T_H, T_DHPRE), .p = { .n = B, .in = HID, .act = VKVAE_ACT_TANH } },
-    STEP(DENSE_BWD_W, T_DHPRE, T_X, T_G_FC_W, T_G_FC_B), .p = { .n = B, .in = IN, .out = HID } },
-    STEP(ADAM, T_P_ALL, T_G_ALL, T_M, T_V), .p = { .in = 256, .lr = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f } },
-};
+/* The tiny plan's training step, barriers unset. */
+static const vkvae_step_desc train[] = { TINY_TRAIN_STEPS };
 enum { N_TRAIN = sizeof train / sizeof *train };
 
 static uint32_t check_steps(const char *name, const vkvae_step_desc *steps, uint32_t n, int cyclic,

@@ -1,0 +1,17 @@
+/* The vkvae command line's shared pieces: each subcommand lives in its own
+ * file and returns the process exit status (docs/errors.md). */
+#ifndef VKVAE_CLI_H
+#define VKVAE_CLI_H
+
+#include "vkvae.h"
+
+/* Prints "vkvae: error: <message>" and returns the status's exit code. */
+int cli_fail(vkvae_status s, const char *fmt, ...) VKVAE_PRINTF(2, 3);
+
+/* Parses a whole unsigned or float flag value; 0 on success. */
+int cli_parse_u32(const char *flag, const char *text, uint32_t *out);
+int cli_parse_float(const char *flag, const char *text, float *out);
+
+int cmd_train(int argc, char **argv);
+
+#endif

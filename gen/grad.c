@@ -1,0 +1,312 @@
+/* build_backward: reverse-mode differentiation of the forward graph, as more
+ * nodes of ops.def's backward ops appended after the forward ones.
+ *
+ * The loss differentiated is the one loss_accum's third sum reports:
+ * L = sum over valid rows of (recon + kl_weight * kl), times push.grad_scale
+ * (1 for PyTorch's summed loss). Every parameter gets a gradient tensor
+ * (ROLE_GRAD) that exactly one backward node overwrites; no gradient is
+ * formed for the input, the labels or the draws (eps).
+ *
+ * Nodes are visited in reverse. A tensor's gradient is formed ("pulled")
+ * when its producer is visited, from the contributions of its consumers,
+ * which were all visited before it:
+ *   dense/conv/convt consumer   *_bwd_x(dpre, w), dpre = act_bwd(dy, y) or dy
+ *   concat consumer (first in)  slice_bwd(d out)
+ * Some nodes write gradients directly when visited: the loss gradients
+ * (nll_bernoulli_bwd, l2_bwd, nll_gauss_bwd) and reparam_bwd, after which
+ * kl_gauss_bwd adds the KL term into the same dmu, dlv (its "+=").
+ * ops.def has no elementwise add, so a tensor read by two layers (the
+ * encoder output feeding the heads fc21 and fc22; the input of a decoder
+ * layer and its log-variance twin) sums its two contributions in one
+ * backward product: dx = [dy1 | dy2] [w1 ; w2], with the dy's and the
+ * weights joined by concat steps (a weight concat with n = 1 stacks rows;
+ * for a transposed conv's [c_in,c_out,k,k] with n = c_in it stacks c_out).
+ * Any other sum is reported as not generated yet.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+typedef struct gbuild {
+    gen_graph *g;
+    int *dpre;      /* per forward node: the gradient at its pre-activation */
+    char *why;
+} gbuild;
+
+int tensor_root(const gen_graph *g, int t)
+{
+    while (g->t[t].alias >= 0)
+        t = g->t[t].alias;
+    return t;
+}
+
+static int add_tensor(gen_graph *g, char *name, gen_role role, uint32_t rows, gen_dims dims)
+{
+    GROW(g->t, g->cap_t, g->nt + 1);
+    g->t[g->nt] = (gen_tensor){ .name = name, .role = role, .dtype = "f32", .rows = rows,
+        .dims = dims, .producer = -1, .alias = -1, .grad = -1 };
+    return (int)g->nt++;
+}
+
+static int add_node(gen_graph *g, int op, const char *name, gen_loc loc, const int *ins,
+                    const int *outs, vkvae_op_params p)
+{
+    GROW(g->n, g->cap_n, g->nn + 1);
+    gen_node *n = &g->n[g->nn];
+    *n = (gen_node){ .op = op, .name = xstrndup(name, strlen(name)), .loc = loc, .p = p };
+    for (int i = 0; ins[i] >= 0; i++)
+        n->in[n->nin++] = ins[i];
+    for (int i = 0; outs[i] >= 0; i++) {
+        n->out[n->nout++] = outs[i];
+        g->t[outs[i]].producer = (int)g->nn;
+    }
+    return (int)g->nn++;
+}
+
+/* A new activation-gradient tensor shaped like root tensor t. */
+static int grad_like(gen_graph *g, int t, const char *suffix)
+{
+    const gen_tensor x = g->t[t];
+    return add_tensor(g, xprintf("d.%s%s", x.name, suffix), ROLE_ACT, x.rows, x.dims);
+}
+
+static bool fail(gbuild *b, char *why)
+{
+    if (!b->why)
+        b->why = why;
+    return false;
+}
+
+static bool is_layer(int op)
+{
+    return op == VKVAE_OP_DENSE || op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
+}
+
+/* Forward consumers of root tensor t through which a gradient flows back to
+ * t: layers and concats reading it as their first input. */
+static int pull_consumers(const gen_graph *g, int t, int *out, int max)
+{
+    int count = 0;
+    for (size_t i = 0; i < g->n_fwd; i++) {
+        const gen_node *n = &g->n[i];
+        if (n->op == GEN_OP_VIEW || !(is_layer(n->op) || n->op == VKVAE_OP_CONCAT))
+            continue;
+        if (tensor_root(g, n->in[0]) == t) {
+            if (count < max)
+                out[count] = (int)i;
+            count++;
+        }
+    }
+    return count;
+}
+
+static uint64_t weight_elems(const gen_graph *g, const gen_node *n)
+{
+    return dims_count(&g->t[n->in[1]].dims);
+}
+
+/* Two layers of the same kind read t: one backward product over both. */
+static int merged_bwd_x(gbuild *b, int t, int c1, int c2)
+{
+    gen_graph *g = b->g;
+    gen_node n1 = g->n[c1], n2 = g->n[c2];
+    if (n1.op != n2.op)
+        return fail(b, xprintf("gradient of '%s': a sum over a %s and a %s layer is not "
+                               "generated yet", g->t[t].name, gen_op_names[n1.op],
+                               gen_op_names[n2.op])), -1;
+    gen_loc loc = n1.loc;
+    uint32_t n = n1.p.n;
+    /* dy rows are [n, out1 + out2] (dense) or [n, (c1 + c2) h w] (conv) */
+    uint64_t o1 = dims_count(&g->t[n1.out[0]].dims), o2 = dims_count(&g->t[n2.out[0]].dims);
+    const char *tag = xprintf("%s_%s", n1.name, n2.name);
+    int dy = add_tensor(g, xprintf("d.cat.%s", tag), ROLE_ACT, g->t[n1.out[0]].rows,
+                        (gen_dims){ 1, { (uint32_t)(o1 + o2), 0, 0, 0 } });
+    add_node(g, VKVAE_OP_CONCAT, "grad_cat", loc, (int[]){ b->dpre[c1], b->dpre[c2], -1 },
+             (int[]){ dy, -1 },
+             (vkvae_op_params){ .n = n, .in = (uint32_t)o1, .in2 = (uint32_t)o2,
+                                .out = (uint32_t)(o1 + o2) });
+    /* weights: dense [out,in] and conv [c_out,c_in,k,k] stack as rows (n = 1);
+     * convt [c_in,c_out,k,k] stacks c_out within each of c_in rows */
+    uint32_t wrows = n1.op == VKVAE_OP_CONVT2D ? n1.p.c_in : 1;
+    uint64_t w1 = weight_elems(g, &n1) / wrows, w2 = weight_elems(g, &n2) / wrows;
+    int w = add_tensor(g, xprintf("wcat.%s", tag), ROLE_ACT, 0,
+                       (gen_dims){ 1, { (uint32_t)((w1 + w2) * wrows), 0, 0, 0 } });
+    add_node(g, VKVAE_OP_CONCAT, "weight_cat", loc, (int[]){ n1.in[1], n2.in[1], -1 },
+             (int[]){ w, -1 },
+             (vkvae_op_params){ .n = wrows, .in = (uint32_t)w1, .in2 = (uint32_t)w2,
+                                .out = (uint32_t)(w1 + w2) });
+    vkvae_op_params p = n1.p;
+    p.act = VKVAE_ACT_NONE, p.alpha = 0;
+    if (n1.op == VKVAE_OP_DENSE)
+        p.out = n1.p.out + n2.p.out;
+    else
+        p.c_out = n1.p.c_out + n2.p.c_out;
+    int dx = grad_like(g, t, "");
+    int op = n1.op == VKVAE_OP_DENSE ? VKVAE_OP_DENSE_BWD_X
+           : n1.op == VKVAE_OP_CONV2D ? VKVAE_OP_CONV2D_BWD_X : VKVAE_OP_CONVT2D_BWD_X;
+    add_node(g, op, xprintf("%s_bwd_x", tag), loc, (int[]){ dy, w, -1 }, (int[]){ dx, -1 }, p);
+    return dx;
+}
+
+/* The gradient of root tensor t, formed now from its consumers if no node
+ * wrote it directly. */
+static int pull(gbuild *b, int t)
+{
+    gen_graph *g = b->g;
+    if (g->t[t].grad >= 0)
+        return g->t[t].grad;
+    int c[3];
+    int count = pull_consumers(g, t, c, 3);
+    int dx = -1;
+    if (count == 0) {
+        fail(b, xprintf("no gradient reaches '%s' (internal)", g->t[t].name));
+    } else if (count == 1) {
+        gen_node n = g->n[c[0]];
+        if (n.op == VKVAE_OP_CONCAT) {
+            int dy = g->t[tensor_root(g, n.out[0])].grad;
+            dx = grad_like(g, t, "");
+            add_node(g, VKVAE_OP_SLICE_BWD, xprintf("%s_bwd", n.name), n.loc, (int[]){ dy, -1 },
+                     (int[]){ dx, -1 }, n.p);
+        } else {
+            int op = n.op == VKVAE_OP_DENSE ? VKVAE_OP_DENSE_BWD_X
+                   : n.op == VKVAE_OP_CONV2D ? VKVAE_OP_CONV2D_BWD_X : VKVAE_OP_CONVT2D_BWD_X;
+            vkvae_op_params p = n.p;
+            p.act = VKVAE_ACT_NONE, p.alpha = 0;
+            dx = grad_like(g, t, "");
+            add_node(g, op, xprintf("%s_bwd_x", n.name), n.loc, (int[]){ b->dpre[c[0]], n.in[1], -1 },
+                     (int[]){ dx, -1 }, p);
+        }
+    } else if (count == 2 && is_layer(g->n[c[0]].op)) {
+        dx = merged_bwd_x(b, t, c[0], c[1]);
+    } else {
+        fail(b, xprintf("gradient of '%s' sums %d contributions: not generated yet",
+                        g->t[t].name, count));
+    }
+    if (dx >= 0)
+        g->t[t].grad = dx;
+    return dx;
+}
+
+/* A node writes the gradient of root tensor t directly: it must be the only
+ * contribution. */
+static int direct(gbuild *b, int t)
+{
+    gen_graph *g = b->g;
+    int c[1];
+    if (g->t[t].grad >= 0 || pull_consumers(g, t, c, 1) > 0)
+        return fail(b, xprintf("gradient of '%s' sums a loss gradient with another: not "
+                               "generated yet", g->t[t].name)), -1;
+    g->t[t].grad = grad_like(g, t, "");
+    return g->t[t].grad;
+}
+
+static void layer_bwd(gbuild *b, int i)
+{
+    gen_graph *g = b->g;
+    gen_node n = g->n[i];
+    int y = tensor_root(g, n.out[0]);
+    int dy = pull(b, y);
+    if (dy < 0)
+        return;
+    int dpre = dy;
+    if (n.p.act != VKVAE_ACT_NONE) {
+        dpre = grad_like(g, y, ".pre");
+        add_node(g, VKVAE_OP_ACT_BWD, xprintf("%s_act_bwd", n.name), n.loc,
+                 (int[]){ dy, n.out[0], -1 }, (int[]){ dpre, -1 },
+                 (vkvae_op_params){ .n = n.p.n, .in = (uint32_t)dims_count(&g->t[y].dims),
+                                    .act = n.p.act, .alpha = n.p.alpha });
+    }
+    b->dpre[i] = dpre;
+    int op = n.op == VKVAE_OP_DENSE ? VKVAE_OP_DENSE_BWD_W
+           : n.op == VKVAE_OP_CONV2D ? VKVAE_OP_CONV2D_BWD_W : VKVAE_OP_CONVT2D_BWD_W;
+    vkvae_op_params p = n.p;
+    p.act = VKVAE_ACT_NONE, p.alpha = 0;
+    add_node(g, op, xprintf("%s_bwd_w", n.name), n.loc, (int[]){ dpre, n.in[0], -1 },
+             (int[]){ g->t[n.in[1]].grad, g->t[n.in[2]].grad, -1 }, p);
+}
+
+bool build_backward(gen_graph *g, char **why)
+{
+    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)) };
+    for (size_t i = 0; i < g->n_fwd; i++)
+        b.dpre[i] = -1;
+    for (size_t i = 0, nt = g->nt; i < nt; i++)
+        if (g->t[i].role == ROLE_PARAM) {
+            const gen_tensor p = g->t[i];
+            int d = add_tensor(g, xprintf("grad.%s", p.name), ROLE_GRAD, 0, p.dims);
+            g->t[i].grad = d;
+        }
+    for (size_t i = g->n_fwd; i-- > 0 && !b.why;) {
+        gen_node n = g->n[i];
+        switch (n.op) {
+        case GEN_OP_VIEW:
+        case VKVAE_OP_LOSS_ACCUM:
+        case VKVAE_OP_KL_GAUSS:         /* with reparam, after reparam_bwd */
+        case VKVAE_OP_GATHER:
+        case VKVAE_OP_GATHER_ONEHOT:
+        case VKVAE_OP_CORRUPT_MASK:
+        case VKVAE_OP_CORRUPT_GAUSS:
+            break;
+        case VKVAE_OP_NLL_BERNOULLI:
+        case VKVAE_OP_L2: {
+            int y = tensor_root(g, n.in[0]);
+            if (!g->t[y].needs_grad)
+                break;
+            int dy = direct(&b, y);
+            if (dy >= 0)
+                add_node(g, n.op == VKVAE_OP_L2 ? VKVAE_OP_L2_BWD : VKVAE_OP_NLL_BERNOULLI_BWD,
+                         xprintf("%s_bwd", n.name), n.loc, (int[]){ n.in[0], n.in[1], -1 },
+                         (int[]){ dy, -1 }, n.p);
+            break;
+        }
+        case VKVAE_OP_NLL_GAUSS: {
+            int mean = tensor_root(g, n.in[0]), lv = tensor_root(g, n.in[1]);
+            int dmean = direct(&b, mean);
+            /* mode 0 writes no dlv: bind the constant, which it leaves alone */
+            int dlv = n.p.mode == 0 ? n.in[1]
+                    : n.p.mode == 1 ? g->t[lv].grad : direct(&b, lv);
+            if (dmean >= 0 && dlv >= 0)
+                add_node(g, VKVAE_OP_NLL_GAUSS_BWD, "nll_bwd", n.loc,
+                         (int[]){ n.in[0], n.in[1], n.in[2], -1 }, (int[]){ dmean, dlv, -1 },
+                         n.p);
+            break;
+        }
+        case VKVAE_OP_REPARAM: {
+            int mu = n.in[0], lv = n.in[1];
+            int dz = pull(&b, tensor_root(g, n.out[0]));
+            int dmu = direct(&b, mu), dlv = direct(&b, lv);
+            if (dz < 0 || dmu < 0 || dlv < 0)
+                break;
+            add_node(g, VKVAE_OP_REPARAM_BWD, "reparam_bwd", n.loc,
+                     (int[]){ dz, n.out[1], lv, -1 }, (int[]){ dmu, dlv, -1 }, n.p);
+            for (size_t k = 0; k < g->n_fwd; k++)
+                if (g->n[k].op == VKVAE_OP_KL_GAUSS && g->n[k].in[0] == mu &&
+                    g->n[k].in[1] == lv) {
+                    gen_node kl = g->n[k];
+                    add_node(g, VKVAE_OP_KL_GAUSS_BWD, "kl_bwd", kl.loc, (int[]){ mu, lv, -1 },
+                             (int[]){ dmu, dlv, -1 }, kl.p);
+                }
+            break;
+        }
+        case VKVAE_OP_DENSE:
+        case VKVAE_OP_CONV2D:
+        case VKVAE_OP_CONVT2D:
+            layer_bwd(&b, (int)i);
+            break;
+        case VKVAE_OP_CONCAT:
+            /* its output's gradient now, for the slice its first input pulls */
+            if (g->t[tensor_root(g, n.in[0])].needs_grad)
+                pull(&b, tensor_root(g, n.out[0]));
+            break;
+        case GEN_OP_IWAE_BOUND:
+            fail(&b, xprintf("iwae objective: generated in step 6"));
+            break;
+        default:
+            fail(&b, xprintf("backward of op '%s': not generated yet", gen_op_names[n.op]));
+        }
+    }
+    free(b.dpre);
+    *why = b.why;
+    return !b.why;
+}

@@ -1,0 +1,393 @@
+/* lower_plan: the differentiated graph as runtime/plan.h tables.
+ *
+ * Buffers by role, every tensor at a 256-byte aligned offset:
+ *   params   PARAM   each parameter (PyTorch name), and "params.all" over the
+ *                    whole buffer, padding included
+ *   grads    GRAD    the same layout: "grad.<param>" and "grads.all"
+ *   optim    OPTIM   "adam.m" and "adam.v" (or "sgd.buf"), each a copy of that
+ *                    layout, so the optimizer is one dispatch over .all
+ *   train.images / train.labels / train.perm   DATA, one buffer each:
+ *                    u8 [rows, features], u8 [rows], u32 [rows]; rows is
+ *                    --data-rows (60000); evaluation uploads the test set
+ *                    into the same buffers (rows <= that)
+ *   io       IO      io.x, io.y (conditional), io.mu, io.logvar (VAE),
+ *                    io.z, io.mean: what encode/decode/sample read and write
+ *   accum    ACCUM   "loss.acc" [4] (loss_accum's sums)
+ *   act      ACTIVATION  every per-batch tensor and gradient, one region
+ *                    each (no aliasing yet), and the constants (kl_zero, a
+ *                    fixed log-variance), which nothing writes and so stay
+ *                    zero from creation
+ * A view (flatten/reshape) is its root's plan tensor.
+ *
+ * Programs, each an ordered list of steps, barriers placed by
+ * runtime/hazard.c (the train step cyclically, as it is recorded back to
+ * back):
+ *   train   gather [gather_onehot] [corrupt], forward, loss terms,
+ *           loss_accum, backward, one optimizer step
+ *   eval    the same up to loss_accum
+ *   encode  io.x [io.y] -> io.mu [io.logvar]    (an AE: its code in io.mu)
+ *   decode  io.z [io.y] -> io.mean              (sigmoid of logits, or the
+ *                                                Gaussian mean/L2 output)
+ *   sample  prior -> io.z, then decode          (VAEs only)
+ * Encode, decode and sample take only the nodes their outputs need.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_ops.h"
+#include "gen.h"
+#include "hazard.h"
+
+static uint64_t align256(uint64_t v) { return (v + 255) & ~(uint64_t)255; }
+
+static uint32_t add_buffer(gen_plan *pl, const char *name, vkvae_buffer_role role)
+{
+    GROW(pl->buf, pl->cap_b, pl->nb + 1);
+    pl->buf[pl->nb] = (vkvae_buffer_desc){ .name = name, .role = role };
+    return (uint32_t)pl->nb++;
+}
+
+/* Appends a tensor of elems elements of elem_size bytes at the end of buffer
+ * b (aligned), shaped [rows?, dims...]. */
+static int add_ptensor(gen_plan *pl, uint32_t b, const char *name, uint64_t rows,
+                       const gen_dims *dims, uint64_t elem_size)
+{
+    GROW(pl->t, pl->cap_t, pl->nt + 1);
+    vkvae_tensor_desc *t = &pl->t[pl->nt];
+    *t = (vkvae_tensor_desc){ .name = name, .buffer = b };
+    t->offset = align256(pl->buf[b].bytes);
+    uint64_t elems = rows ? rows : 1;
+    if (rows)
+        t->shape[t->rank++] = (uint32_t)rows;
+    for (int i = 0; i < dims->rank && t->rank < 4; i++)
+        t->shape[t->rank++] = dims->d[i];
+    elems *= dims_count(dims);
+    if (t->rank == 0)
+        t->shape[t->rank++] = 1;
+    t->elems = elems;
+    pl->buf[b].bytes = t->offset + elems * elem_size;
+    return (int)pl->nt++;
+}
+
+/* A tensor viewing a range of a buffer already laid out. */
+static int add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset, uint64_t elems)
+{
+    GROW(pl->t, pl->cap_t, pl->nt + 1);
+    pl->t[pl->nt] = (vkvae_tensor_desc){ .name = name, .buffer = b, .offset = offset,
+        .elems = elems, .rank = 1, .shape = { (uint32_t)elems } };
+    return (int)pl->nt++;
+}
+
+static const char *unsupported(const gen_graph *g)
+{
+    const gen_spec *s = g->spec;
+    for (size_t i = 0; i < g->nn; i++)
+        if (g->n[i].op == GEN_OP_IWAE_BOUND)
+            return "iwae objective: generated in step 6";
+    if (s->lo != 0 || s->hi != 1)
+        return xprintf("input range %g..%g: generated later (gather maps bytes to 0..1)", s->lo,
+                       s->hi);
+    if (s->obj == OBJ_ELBO && s->lik == LIK_GAUSSIAN && s->variance == VAR_FIXED &&
+        s->variance_value != 1)
+        return xprintf("likelihood gaussian variance fixed %g: generated later (plans have no "
+                       "constant initialiser yet; variance fixed 1 is generated)",
+                       s->variance_value);
+    if (s->init != INIT_PYTORCH)
+        return xprintf("init %s: generated later (the runtime initialises with PyTorch's "
+                       "default only)", gen_init_names[s->init]);
+    return NULL;
+}
+
+/* ---- programs ---- */
+
+static void add_step(gen_plan *pl, gen_program *pr, int op, const int *tensors, int n,
+                     const vkvae_op_params *p)
+{
+    (void)pl;
+    GROW(pr->steps, pr->cap, pr->n + 1);
+    vkvae_step_desc *s = &pr->steps[pr->n++];
+    *s = (vkvae_step_desc){ .op = (vkvae_op)op, .n_tensors = (uint32_t)n, .p = *p };
+    for (int i = 0; i < n; i++)
+        s->tensors[i] = (uint32_t)tensors[i];
+}
+
+static void add_node_step(gen_plan *pl, gen_program *pr, const gen_node *n, const int *map)
+{
+    int t[GEN_MAX_IO * 2], k = 0;
+    for (int i = 0; i < n->nin; i++)
+        t[k++] = map[tensor_root(pl->g, n->in[i])];
+    for (int i = 0; i < n->nout; i++)
+        t[k++] = map[tensor_root(pl->g, n->out[i])];
+    add_step(pl, pr, n->op, t, k, &n->p);
+}
+
+/* Marks in take[] the forward nodes that produce outs (roots, -1 ended)
+ * from ins (roots whose producers are left out). */
+static void select_nodes(const gen_graph *g, const int *outs, const int *ins, bool *take)
+{
+    bool *need = xmalloc(g->nt);
+    memset(need, 0, g->nt);
+    for (int i = 0; outs[i] >= 0; i++)
+        need[outs[i]] = true;
+    for (size_t i = g->n_fwd; i-- > 0;) {
+        const gen_node *n = &g->n[i];
+        bool produces = false, is_input = false;
+        for (int j = 0; j < n->nout; j++) {
+            int r = tensor_root(g, n->out[j]);
+            produces |= need[r];
+            for (int k = 0; ins[k] >= 0; k++)
+                is_input |= ins[k] == r;
+        }
+        if (!produces || is_input)
+            continue;
+        take[i] = n->op != GEN_OP_VIEW;
+        for (int j = 0; j < n->nin; j++)
+            need[tensor_root(g, n->in[j])] = true;
+    }
+    free(need);
+}
+
+static gen_program *new_program(gen_plan *pl, vkvae_program_kind kind, const char *name)
+{
+    gen_program *pr = &pl->prog[pl->n_prog++];
+    *pr = (gen_program){ .kind = kind, .name = name };
+    return pr;
+}
+
+bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
+{
+    const gen_spec *s = g->spec;
+    *pl = (gen_plan){ .g = g, .model = s->model, .batch = g->batch, .data_rows = data_rows,
+                      .n_params = g->n_params };
+    const char *no = unsupported(g);
+    if (no) {
+        *why = xprintf("%s", no);
+        return false;
+    }
+    if (!build_backward(g, why))
+        return false;
+    bool vae = s->obj == OBJ_ELBO;
+    uint32_t B = g->batch;
+    int *map = xmalloc(g->nt * sizeof(int));
+    for (size_t i = 0; i < g->nt; i++)
+        map[i] = -1;
+
+    /* parameters, their gradients, the optimizer's state */
+    uint32_t bp = add_buffer(pl, "params", VKVAE_ROLE_PARAM);
+    for (size_t i = 0; i < g->nt; i++)
+        if (g->t[i].role == ROLE_PARAM)
+            map[i] = add_ptensor(pl, bp, g->t[i].name, 0, &g->t[i].dims, 4);
+    pl->buf[bp].bytes = align256(pl->buf[bp].bytes);
+    uint64_t pbytes = pl->buf[bp].bytes, pfloats = pbytes / 4;
+    int params_all = add_view(pl, bp, "params.all", 0, pfloats);
+    uint32_t bg = add_buffer(pl, "grads", VKVAE_ROLE_GRAD);
+    for (size_t i = 0; i < g->nt; i++)
+        if (g->t[i].role == ROLE_PARAM)
+            map[g->t[i].grad] = add_ptensor(pl, bg, g->t[g->t[i].grad].name, 0, &g->t[i].dims, 4);
+    pl->buf[bg].bytes = pbytes;
+    int grads_all = add_view(pl, bg, "grads.all", 0, pfloats);
+    uint32_t bo = add_buffer(pl, "optim", VKVAE_ROLE_OPTIM);
+    bool sgd = s->optim == OPTIM_SGD;
+    int opt_m = add_view(pl, bo, sgd ? "sgd.buf" : "adam.m", 0, pfloats);
+    int opt_v = sgd ? -1 : add_view(pl, bo, "adam.v", pbytes, pfloats);
+    pl->buf[bo].bytes = sgd ? pbytes : 2 * pbytes;
+
+    /* the data set */
+    int data = -1, perm = -1, labels = -1;
+    for (size_t i = 0; i < g->nt; i++)
+        if (g->t[i].role == ROLE_DATA) {
+            const char *nm = g->t[i].name;
+            if (strcmp(nm, "data") == 0)
+                data = (int)i;
+            else if (strcmp(nm, "perm") == 0)
+                perm = (int)i;
+            else
+                labels = (int)i;
+        }
+    uint32_t bd = add_buffer(pl, "train.images", VKVAE_ROLE_DATA);
+    map[data] = add_ptensor(pl, bd, "train.images", data_rows, &s->input, 1);
+    if (labels >= 0) {
+        uint32_t bl = add_buffer(pl, "train.labels", VKVAE_ROLE_DATA);
+        map[labels] = add_ptensor(pl, bl, "train.labels", data_rows, &(gen_dims){ 0 }, 1);
+    }
+    uint32_t bperm = add_buffer(pl, "train.perm", VKVAE_ROLE_DATA);
+    map[perm] = add_ptensor(pl, bperm, "train.perm", data_rows, &(gen_dims){ 0 }, 4);
+
+    /* program inputs and outputs */
+    uint32_t bio = add_buffer(pl, "io", VKVAE_ROLE_IO);
+    gen_dims lat = { 1, { s->latent, 0, 0, 0 } };
+    int io_x = add_ptensor(pl, bio, "io.x", B, &s->input, 4);
+    int io_y = s->has_condition
+        ? add_ptensor(pl, bio, "io.y", B, &(gen_dims){ 1, { s->classes, 0, 0, 0 } }, 4) : -1;
+    int io_mu = add_ptensor(pl, bio, "io.mu", B, &lat, 4);
+    int io_lv = vae ? add_ptensor(pl, bio, "io.logvar", B, &lat, 4) : -1;
+    int io_z = add_ptensor(pl, bio, "io.z", B, &lat, 4);
+    int io_mean = add_ptensor(pl, bio, "io.mean", B, &s->input, 4);
+
+    uint32_t bacc = add_buffer(pl, "accum", VKVAE_ROLE_ACCUM);
+    map[g->loss] = add_ptensor(pl, bacc, "loss.acc", 0, &(gen_dims){ 1, { 4, 0, 0, 0 } }, 4);
+
+    /* activations, loss terms, constants, activation gradients */
+    uint32_t bact = add_buffer(pl, "act", VKVAE_ROLE_ACTIVATION);
+    for (size_t i = 0; i < g->nt; i++) {
+        const gen_tensor *t = &g->t[i];
+        if (map[i] >= 0 || t->alias >= 0 || t->role == ROLE_PARAM || t->role == ROLE_GRAD ||
+            t->role == ROLE_DATA)
+            continue;
+        map[i] = add_ptensor(pl, bact, t->name, (uint64_t)t->rows * B, &t->dims, 4);
+    }
+    for (size_t b = 0; b < pl->nb; b++)
+        pl->buf[b].bytes = align256(pl->buf[b].bytes);
+
+    /* train and eval */
+    gen_program *train = new_program(pl, VKVAE_PROGRAM_TRAIN, "train");
+    gen_program *eval = new_program(pl, VKVAE_PROGRAM_EVAL, "eval");
+    for (size_t i = 0; i < g->nn; i++) {
+        if (g->n[i].op == GEN_OP_VIEW)
+            continue;
+        add_node_step(pl, train, &g->n[i], map);
+        if (i < g->n_fwd)
+            add_node_step(pl, eval, &g->n[i], map);
+    }
+    vkvae_op_params op = { .in = (uint32_t)pfloats, .lr = (float)s->lr,
+                           .weight_decay = (float)s->weight_decay };
+    if (sgd) {
+        op.momentum = (float)s->momentum;
+        add_step(pl, train, VKVAE_OP_SGD, (int[]){ params_all, grads_all, opt_m }, 3, &op);
+    } else {
+        op.mode = s->optim == OPTIM_ADAMW;
+        op.beta1 = (float)s->beta1, op.beta2 = (float)s->beta2, op.eps = (float)s->eps;
+        add_step(pl, train, VKVAE_OP_ADAM, (int[]){ params_all, grads_all, opt_m, opt_v }, 4,
+                 &op);
+    }
+
+    /* encode, decode, sample: the forward nodes they need, on io tensors */
+    int *pmap = xmalloc(g->nt * sizeof(int));
+    bool *take = xmalloc(g->n_fwd ? g->n_fwd : 1);
+    int enc_in = tensor_root(g, g->enc_in), label = g->label;
+    int mu = g->mu, lv = g->logvar, z = g->z, out = tensor_root(g, g->dec_out);
+    bool logits = g->n[g->t[g->recon].producer].op == VKVAE_OP_NLL_BERNOULLI;
+    for (int kind = VKVAE_PROGRAM_ENCODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
+        if (kind == VKVAE_PROGRAM_SAMPLE && !vae)
+            break; /* an autoencoder's code has no prior to sample */
+        memcpy(pmap, map, g->nt * sizeof(int));
+        memset(take, 0, g->n_fwd ? g->n_fwd : 1);
+        if (label >= 0)
+            pmap[label] = io_y;
+        gen_program *pr;
+        if (kind == VKVAE_PROGRAM_ENCODE) {
+            pr = new_program(pl, VKVAE_PROGRAM_ENCODE, "encode");
+            pmap[enc_in] = io_x;
+            pmap[mu] = io_mu;
+            if (lv >= 0)
+                pmap[lv] = io_lv;
+            select_nodes(g, (int[]){ mu, lv, -1 }, (int[]){ enc_in, label, -1 }, take);
+        } else {
+            pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
+            pmap[z] = io_z;
+            if (!logits)
+                pmap[out] = io_mean;
+            select_nodes(g, (int[]){ out, -1 }, (int[]){ z, label, -1 }, take);
+            if (kind == VKVAE_PROGRAM_SAMPLE)
+                add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io_z }, 1,
+                         &(vkvae_op_params){ .n = B, .in = s->latent,
+                                             .stream = VKVAE_STREAM_PRIOR });
+        }
+        for (size_t i = 0; i < g->n_fwd; i++)
+            if (take[i])
+                add_node_step(pl, pr, &g->n[i], pmap);
+        if (kind != VKVAE_PROGRAM_ENCODE && logits)
+            add_step(pl, pr, VKVAE_OP_SIGMOID, (int[]){ pmap[out], io_mean }, 2,
+                     &(vkvae_op_params){ .n = B, .in = (uint32_t)dims_count(&s->input) });
+    }
+    free(take);
+    free(pmap);
+    free(map);
+
+    for (int p = 0; p < pl->n_prog; p++) {
+        gen_program *pr = &pl->prog[p];
+        for (size_t i = 0; i < pr->n; i++)
+            if (pr->steps[i].n_tensors != vkvae_cpu_op_bindings(pr->steps[i].op)) {
+                *why = xprintf("%s step %zu (%s): %u bindings, the op has %u (internal)",
+                               pr->name, i, gen_op_names[pr->steps[i].op],
+                               pr->steps[i].n_tensors, vkvae_cpu_op_bindings(pr->steps[i].op));
+                return false;
+            }
+        vkvae_hazard_place_barriers(pr->steps, (uint32_t)pr->n, pl->t,
+                                    pr->kind == VKVAE_PROGRAM_TRAIN);
+    }
+    uint64_t f = g->flops_fwd + g->flops_bwd;
+    f = f < g->flops_fwd ? UINT64_MAX : f;
+    pl->step_flops = f + g->flops_optim < f ? UINT64_MAX : f + g->flops_optim;
+    return true;
+}
+
+/* ---- --explain ---- */
+
+static const uint8_t op_inputs[] = {
+#define OP(e, name, nin, nout, contract) nin,
+#include "ops.def"
+#undef OP
+};
+
+static const char *const role_names[] = { "param", "grad", "optim", "activation", "data", "io",
+                                          "accum" };
+
+/* Bytes a step moves: every binding read or written once, as the contract
+ * sizes it (a gather's data: the rows it reads). */
+static uint64_t step_bytes(const vkvae_step_desc *s)
+{
+    uint64_t bytes = 0;
+    for (uint32_t b = 0; b < s->n_tensors; b++) {
+        vkvae_cpu_binding_info info = vkvae_cpu_binding(s->op, &s->p, b);
+        uint64_t e = info.elems;
+        if (s->op == VKVAE_OP_GATHER || s->op == VKVAE_OP_GATHER_ONEHOT)
+            e = b == 0 ? (uint64_t)s->p.n * (s->op == VKVAE_OP_GATHER ? s->p.in : 1)
+              : b == 1 ? s->p.n : e;
+        uint64_t size = info.elem == VKVAE_CPU_ELEM_U8 ? 1 : 4;
+        unsigned acc = vkvae_hazard_access(s->op, &s->p, b);
+        bytes += e * size * ((acc & VKVAE_HAZARD_READ ? 1u : 0u) + (acc & VKVAE_HAZARD_WRITE ? 1u : 0u));
+    }
+    return bytes;
+}
+
+void explain_plan(const gen_plan *pl, FILE *out)
+{
+    char a[32], b[32];
+    fprintf(out, "\nplan (batch %u, data rows %u; one SPIR-V per op, specialised per step)\n",
+            pl->batch, pl->data_rows);
+    fprintf(out, "buffers\n");
+    uint64_t total = 0;
+    for (size_t i = 0; i < pl->nb; i++) {
+        fprintf(out, "  %zu %-14s %-10s %16s bytes\n", i, pl->buf[i].name,
+                role_names[pl->buf[i].role], diag_thousands(a, pl->buf[i].bytes));
+        total += pl->buf[i].bytes;
+    }
+    fprintf(out, "  total %s bytes\n", diag_thousands(a, total));
+    for (int p = 0; p < pl->n_prog; p++) {
+        const gen_program *pr = &pl->prog[p];
+        uint32_t barriers = 0;
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < pr->n; i++) {
+            barriers += pr->steps[i].barrier;
+            bytes += step_bytes(&pr->steps[i]);
+        }
+        fprintf(out, "\nprogram %s (%zu steps, %u barriers%s, %s bytes moved)\n", pr->name,
+                pr->n, barriers, pr->kind == VKVAE_PROGRAM_TRAIN ? ", cyclic" : "",
+                diag_thousands(a, bytes));
+        for (size_t i = 0; i < pr->n; i++) {
+            const vkvae_step_desc *s = &pr->steps[i];
+            fprintf(out, "  %3zu %s %-17s", i, s->barrier ? "|" : " ", gen_op_names[s->op]);
+            for (uint32_t k = 0; k < s->n_tensors; k++)
+                fprintf(out, "%s %s", k == op_inputs[s->op] ? " ->" : "", pl->t[s->tensors[k]].name);
+            if (s->p.act)
+                fprintf(out, " %s", gen_act_names[s->p.act]);
+            fprintf(out, "\n");
+        }
+    }
+    uint64_t train_bytes = 0;
+    for (size_t i = 0; i < pl->prog[0].n; i++)
+        train_bytes += step_bytes(&pl->prog[0].steps[i]);
+    fprintf(out, "\none training step: %s FLOPs, %s bytes moved (\"|\": a barrier before the "
+            "step)\n", diag_thousands(a, pl->step_flops), diag_thousands(b, train_bytes));
+}

@@ -1,0 +1,416 @@
+/* A model's plan on one backend (see session.h). The session owns a copy
+ * of the plan's tables where flags override the spec (the learning rate is
+ * a constant of the optimizer step), the permutation on the host, and the
+ * schedule of push constants: one per train step, with the global step
+ * counter (Philox's and Adam's t), the batch's first row and its valid rows.
+ *
+ * Data sets live on the device as bytes in the plan's DATA tensors, sized
+ * by the generator (--data-rows); evaluation puts the test set in the same
+ * place and the training set back afterwards, a plain copy on unified memory.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_backend.h"
+#include "gpu_plan.h"
+#include "init.h"
+#include "session.h"
+#include "shuffle.h"
+
+struct vkvae_session {
+    vkvae_plan plan;                          /* a copy, programs patched */
+    vkvae_program_desc programs[VKVAE_PROGRAM_COUNT];
+    vkvae_step_desc *steps[VKVAE_PROGRAM_COUNT];
+    vkvae_context *ctx;
+    vkvae_gpu_plan *gpu;
+    vkvae_cpu *cpu;
+    uint32_t t_images, t_labels, t_perm, t_acc, t_mean, t_params;
+    uint32_t rows, features, latent, batch;
+    uint8_t *images, *labels;                 /* host copies, rows long */
+    uint32_t *perm;
+    const vkvae_idx *train_images, *train_labels;
+    double submit_ms;
+};
+
+uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name)
+{
+    for (uint32_t t = 0; t < plan->n_tensors; t++)
+        if (strcmp(plan->tensors[t].name, name) == 0)
+            return t;
+    return UINT32_MAX;
+}
+
+const vkvae_plan *vkvae_session_plan(const vkvae_session *s)
+{
+    return &s->plan;
+}
+
+uint32_t vkvae_session_features(const vkvae_session *s)
+{
+    return s->features;
+}
+
+uint32_t vkvae_session_latent(const vkvae_session *s)
+{
+    return s->latent;
+}
+
+static vkvae_status need_tensor(const vkvae_plan *plan, const char *name, uint32_t *out,
+                                vkvae_error *err)
+{
+    *out = vkvae_plan_find_tensor(plan, name);
+    if (*out == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_INTERNAL, "model %s: its plan has no tensor '%s'",
+                          plan->model, name);
+    return VKVAE_OK;
+}
+
+/* Copies the plan's programs so flags can change their constants. */
+static vkvae_status copy_programs(vkvae_session *s, const vkvae_plan *plan, float lr,
+                                  vkvae_error *err)
+{
+    s->plan = *plan;
+    if (plan->n_programs > VKVAE_PROGRAM_COUNT)
+        return vkvae_fail(err, VKVAE_INTERNAL, "model %s: %u programs", plan->model,
+                          plan->n_programs);
+    for (uint32_t p = 0; p < plan->n_programs; p++) {
+        const vkvae_program_desc *src = &plan->programs[p];
+        vkvae_step_desc *steps = malloc((src->n_steps ? src->n_steps : 1) * sizeof *steps);
+        if (!steps)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        memcpy(steps, src->steps, src->n_steps * sizeof *steps);
+        for (uint32_t i = 0; i < src->n_steps; i++)
+            if (lr > 0 && (steps[i].op == VKVAE_OP_ADAM || steps[i].op == VKVAE_OP_SGD))
+                steps[i].p.lr = lr;
+        s->steps[p] = steps;
+        s->programs[p] = *src;
+        s->programs[p].steps = steps;
+    }
+    s->plan.programs = s->programs;
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session **out,
+                                  vkvae_error *err)
+{
+    *out = NULL;
+    vkvae_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    s->ctx = desc->ctx;
+    s->submit_ms = desc->submit_ms > 0 ? desc->submit_ms : 50.0;
+    vkvae_status st = copy_programs(s, desc->plan, desc->lr, err);
+    const vkvae_plan *plan = &s->plan;
+    if (!st)
+        st = need_tensor(plan, "train.images", &s->t_images, err);
+    if (!st)
+        st = need_tensor(plan, "train.perm", &s->t_perm, err);
+    if (!st)
+        st = need_tensor(plan, "loss.acc", &s->t_acc, err);
+    if (!st)
+        st = need_tensor(plan, "params.all", &s->t_params, err);
+    s->t_labels = vkvae_plan_find_tensor(plan, "train.labels");
+    s->t_mean = vkvae_plan_find_tensor(plan, "io.mean");
+    if (!st) {
+        const vkvae_tensor_desc *img = &plan->tensors[s->t_images];
+        s->rows = img->shape[0];
+        s->features = img->rank >= 2 ? img->shape[1] : 1;
+        s->batch = plan->batch;
+        uint32_t z = vkvae_plan_find_tensor(plan, "io.z");
+        s->latent = z != UINT32_MAX ? plan->tensors[z].shape[plan->tensors[z].rank - 1] : 0;
+        s->images = calloc((size_t)s->rows * s->features, 1);
+        s->labels = calloc(s->rows, 1);
+        s->perm = calloc(s->rows, sizeof *s->perm);
+        if (!s->images || !s->labels || !s->perm)
+            st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for the data set");
+    }
+    if (!st)
+        st = s->ctx ? vkvae_gpu_plan_create(s->ctx, plan, &s->gpu, err)
+                    : vkvae_cpu_create(plan, VKVAE_CPU_F32, &s->cpu, err);
+    if (st) {
+        vkvae_session_destroy(s);
+        return st;
+    }
+    *out = s;
+    return VKVAE_OK;
+}
+
+void vkvae_session_destroy(vkvae_session *s)
+{
+    if (!s)
+        return;
+    vkvae_gpu_plan_destroy(s->gpu);
+    vkvae_cpu_destroy(s->cpu);
+    for (int p = 0; p < VKVAE_PROGRAM_COUNT; p++)
+        free(s->steps[p]);
+    free(s->images);
+    free(s->labels);
+    free(s->perm);
+    free(s);
+}
+
+vkvae_status vkvae_session_read(vkvae_session *s, uint32_t tensor, float *dst, vkvae_error *err)
+{
+    return s->gpu ? vkvae_gpu_plan_read(s->gpu, tensor, dst, err)
+                  : vkvae_cpu_read_f32(s->cpu, tensor, dst, err);
+}
+
+vkvae_status vkvae_session_write(vkvae_session *s, uint32_t tensor, const float *src,
+                                 vkvae_error *err)
+{
+    return s->gpu ? vkvae_gpu_plan_write(s->gpu, tensor, src, err)
+                  : vkvae_cpu_write_f32(s->cpu, tensor, src, err);
+}
+
+/* DATA tensors hold raw bytes on both backends. */
+static vkvae_status write_raw(vkvae_session *s, uint32_t tensor, const void *src, size_t bytes,
+                              vkvae_error *err)
+{
+    if (s->gpu)
+        return vkvae_gpu_plan_write(s->gpu, tensor, src, err);
+    vkvae_cpu_view v = vkvae_cpu_tensor(s->cpu, tensor);
+    if (!v.data || v.bytes < bytes)
+        return vkvae_fail(err, VKVAE_INTERNAL, "data tensor %u is too small", tensor);
+    memcpy(v.data, src, bytes);
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_error *err)
+{
+    if (s->cpu)
+        return vkvae_cpu_init_params(s->cpu, seed, err);
+    const vkvae_plan *plan = &s->plan;
+    vkvae_status st = VKVAE_OK;
+    for (uint32_t t = 0; !st && t < plan->n_tensors; t++) {
+        const vkvae_tensor_desc *d = &plan->tensors[t];
+        if (plan->buffers[d->buffer].role != VKVAE_ROLE_PARAM ||
+            !vkvae_init_is_layer_param(d->name))
+            continue;
+        float *v = malloc(d->elems * sizeof *v);
+        if (!v)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        st = vkvae_init_tensor(v, plan, t, seed, err);
+        if (!st)
+            st = vkvae_gpu_plan_write(s->gpu, t, v, err);
+        free(v);
+    }
+    return st;
+}
+
+static vkvae_status put_data(vkvae_session *s, const vkvae_idx *images, const vkvae_idx *labels,
+                             vkvae_error *err)
+{
+    uint64_t features = (uint64_t)images->rows * images->cols;
+    if (features != s->features)
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "%s: images are %ux%u (%llu values), model %s takes %u values per image",
+                          images->path, images->rows, images->cols, (unsigned long long)features,
+                          s->plan.model, s->features);
+    if (images->count > s->rows)
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "%s: %u images, model %s was built for at most %u (vkvae-gen "
+                          "--data-rows)",
+                          images->path, images->count, s->plan.model, s->rows);
+    if (s->t_labels != UINT32_MAX && !labels)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: it needs labels",
+                          s->plan.model);
+    memset(s->images, 0, (size_t)s->rows * s->features);
+    memcpy(s->images, images->data, (size_t)images->count * s->features);
+    vkvae_status st = write_raw(s, s->t_images, s->images, (size_t)s->rows * s->features, err);
+    if (!st && s->t_labels != UINT32_MAX) {
+        memset(s->labels, 0, s->rows);
+        memcpy(s->labels, labels->data, labels->count);
+        st = write_raw(s, s->t_labels, s->labels, s->rows, err);
+    }
+    return st;
+}
+
+vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *images,
+                                          const vkvae_idx *labels, vkvae_error *err)
+{
+    vkvae_status st = put_data(s, images, labels, err);
+    if (!st) {
+        s->train_images = images;
+        s->train_labels = labels;
+    }
+    return st;
+}
+
+typedef struct run_state {
+    vkvae_session *s;
+    uint32_t steps;
+    vkvae_progress_fn progress;
+    void *user;
+} run_state;
+
+static vkvae_status read_losses(vkvae_session *s, vkvae_losses *out, vkvae_error *err)
+{
+    float acc[4];
+    vkvae_status st = vkvae_session_read(s, s->t_acc, acc, err);
+    if (!st)
+        *out = (vkvae_losses){acc[0], acc[1], acc[2], acc[3]};
+    return st;
+}
+
+static vkvae_status on_runs_done(void *user, uint32_t done, vkvae_error *err)
+{
+    run_state *r = user;
+    if (!r->progress)
+        return VKVAE_OK;
+    vkvae_losses so_far;
+    vkvae_status st = read_losses(r->s, &so_far, err);
+    if (!st)
+        r->progress(r->user, done, r->steps, &so_far);
+    return st;
+}
+
+/* Runs program kind once per push, on either backend, reporting progress. */
+static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkvae_push *pushes,
+                            uint32_t n, vkvae_progress_fn progress, void *user, vkvae_error *err)
+{
+    run_state r = {s, n, progress, user};
+    if (s->gpu)
+        return vkvae_gpu_plan_run_many(s->gpu, kind, pushes, n, s->submit_ms, on_runs_done, &r,
+                                       err);
+    vkvae_status st = VKVAE_OK;
+    for (uint32_t i = 0; !st && i < n; i++) {
+        st = vkvae_cpu_run(s->cpu, kind, &pushes[i], err);
+        if (!st && (i % 16 == 15 || i + 1 == n))
+            st = on_runs_done(&r, i + 1, err);
+    }
+    return st;
+}
+
+/* The pushes of one pass over count rows in batches. */
+static vkvae_push *schedule(const vkvae_session *s, uint32_t count, uint32_t seed,
+                            uint32_t first_step, float kl_weight, uint32_t *n)
+{
+    *n = (count + s->batch - 1) / s->batch;
+    vkvae_push *p = calloc(*n ? *n : 1, sizeof *p);
+    for (uint32_t i = 0; p && i < *n; i++) {
+        uint32_t base = i * s->batch;
+        p[i] = (vkvae_push){
+            .seed = seed,
+            .step = first_step + i,
+            .base = base,
+            .rows = count - base < s->batch ? count - base : s->batch,
+            .kl_weight = kl_weight,
+            .grad_scale = 1.0f, /* losses are summed over the batch, as PyTorch's example */
+        };
+    }
+    return p;
+}
+
+static vkvae_status zero_losses(vkvae_session *s, vkvae_error *err)
+{
+    const float zero[4] = {0, 0, 0, 0};
+    return vkvae_session_write(s, s->t_acc, zero, err);
+}
+
+vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t epoch,
+                                       uint32_t *step, float kl_weight, vkvae_progress_fn progress,
+                                       void *user, vkvae_losses *out, vkvae_error *err)
+{
+    if (!s->train_images)
+        return vkvae_fail(err, VKVAE_INTERNAL, "no training data set");
+    uint32_t count = s->train_images->count;
+    for (uint32_t i = 0; i < s->rows; i++)
+        s->perm[i] = i;
+    vkvae_shuffle(s->perm, count, seed, epoch);
+    vkvae_status st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
+    if (!st)
+        st = zero_losses(s, err);
+    uint32_t n = 0;
+    vkvae_push *pushes = st ? NULL : schedule(s, count, seed, *step, kl_weight, &n);
+    if (!st && !pushes)
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!st)
+        st = run_all(s, VKVAE_PROGRAM_TRAIN, pushes, n, progress, user, err);
+    free(pushes);
+    if (!st) {
+        *step += n;
+        st = read_losses(s, out, err);
+    }
+    return st;
+}
+
+vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
+                                    const vkvae_idx *labels, uint32_t seed, float kl_weight,
+                                    vkvae_losses *out, vkvae_error *err)
+{
+    vkvae_status st = put_data(s, images, labels, err);
+    for (uint32_t i = 0; i < s->rows; i++)
+        s->perm[i] = i;
+    if (!st)
+        st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
+    if (!st)
+        st = zero_losses(s, err);
+    uint32_t n = 0;
+    /* Evaluation draws its ε at steps training never reaches. */
+    vkvae_push *pushes = st ? NULL : schedule(s, images->count, seed, 0x80000000u, kl_weight, &n);
+    if (!st && !pushes)
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!st)
+        st = run_all(s, VKVAE_PROGRAM_EVAL, pushes, n, NULL, NULL, err);
+    free(pushes);
+    if (!st)
+        st = read_losses(s, out, err);
+    if (!st && s->train_images && s->train_images != images)
+        st = put_data(s, s->train_images, s->train_labels, err);
+    return st;
+}
+
+vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, float *out,
+                                  vkvae_error *err)
+{
+    if (s->t_mean == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program",
+                          s->plan.model);
+    float *batch = malloc((size_t)s->batch * s->features * sizeof *batch);
+    if (!batch)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    vkvae_status st = VKVAE_OK;
+    for (uint32_t done = 0, i = 0; !st && done < n; i++) {
+        uint32_t rows = n - done < s->batch ? n - done : s->batch;
+        vkvae_push push = {.seed = seed, .step = i, .rows = s->batch, .grad_scale = 1.0f};
+        st = run_all(s, VKVAE_PROGRAM_SAMPLE, &push, 1, NULL, NULL, err);
+        if (!st)
+            st = vkvae_session_read(s, s->t_mean, batch, err);
+        if (!st)
+            memcpy(out + (size_t)done * s->features, batch,
+                   (size_t)rows * s->features * sizeof *batch);
+        done += rows;
+    }
+    free(batch);
+    return st;
+}
+
+int vkvae_session_params_finite(vkvae_session *s, const char **bad, vkvae_error *err)
+{
+    const vkvae_plan *plan = &s->plan;
+    const vkvae_tensor_desc *all = &plan->tensors[s->t_params];
+    float *v = malloc(all->elems * sizeof *v);
+    *bad = NULL;
+    if (!v || vkvae_session_read(s, s->t_params, v, err)) {
+        free(v);
+        *bad = "(unreadable)";
+        return 0;
+    }
+    uint64_t at = UINT64_MAX;
+    for (uint64_t i = 0; i < all->elems && at == UINT64_MAX; i++)
+        if (!isfinite(v[i]))
+            at = i;
+    free(v);
+    if (at == UINT64_MAX)
+        return 1;
+    uint64_t byte = all->offset + at * 4;
+    *bad = "(padding)";
+    for (uint32_t t = 0; t < plan->n_tensors; t++) {
+        const vkvae_tensor_desc *d = &plan->tensors[t];
+        if (t != s->t_params && d->buffer == all->buffer && byte >= d->offset &&
+            byte < d->offset + d->elems * 4)
+            *bad = d->name;
+    }
+    return 0;
+}
