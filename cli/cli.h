@@ -12,6 +12,10 @@ int cli_fail(vkvae_status s, const char *fmt, ...) VKVAE_PRINTF(2, 3);
 int cli_parse_u32(const char *flag, const char *text, uint32_t *out);
 int cli_parse_float(const char *flag, const char *text, float *out);
 
+/* Resolves a model name or spec path to a built-in plan; non-zero: the exit
+ * status, the error already printed. */
+int cli_model(const char *arg, const struct vkvae_plan **out);
+
 int cmd_train(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models.h"
 #include "vkvae.h"
 
 static const char usage[] =
@@ -13,6 +14,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  info [--device D]   list the Vulkan devices and mark the one vkvae would use\n"
+    "  models              list the built-in models: parameters, FLOPs per training step\n"
     "\n"
     "options:\n"
     "  --device D          a device index or name substring (default: $VKVAE_DEVICE, else the\n"
@@ -110,6 +112,29 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+static int cmd_models(int argc, char **argv)
+{
+    if (argc > 0) {
+        if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        char msg[256];
+        snprintf(msg, sizeof msg, "models: unknown option '%s'", argv[0]);
+        return fail(VKVAE_BAD_INPUT, msg);
+    }
+    printf("%-16s %12s %8s %18s %s\n", "model", "parameters", "batch", "FLOPs/step", "programs");
+    for (uint32_t i = 0; i < vkvae_builtin_model_count; i++) {
+        const vkvae_plan *p = vkvae_builtin_models[i];
+        printf("%-16s %12llu %8u %18llu ", p->model, (unsigned long long)p->n_params, p->batch,
+               (unsigned long long)p->step_flops);
+        for (uint32_t k = 0; k < p->n_programs; k++)
+            printf("%s%s", k ? "," : "", p->programs[k].name);
+        printf("\n");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -122,6 +147,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc - 2, argv + 2);
+    if (strcmp(argv[1], "models") == 0)
+        return cmd_models(argc - 2, argv + 2);
     char msg[256];
     snprintf(msg, sizeof msg, "unknown command '%s' (see vkvae --help)", argv[1]);
     return fail(VKVAE_BAD_INPUT, msg);

@@ -200,8 +200,9 @@ int cmd_train(int argc, char **argv)
         return r;
     vkvae_error err = {0};
     const vkvae_plan *plan = NULL;
-    if (vkvae_model_resolve(o.model ? o.model : "vae_mlp", &plan, &err))
-        return cli_fail(err.status, "%s", err.message);
+    r = cli_model(o.model ? o.model : "vae_mlp", &plan);
+    if (r)
+        return r;
     if (o.has_batch && o.batch != plan->batch)
         return cli_fail(VKVAE_BAD_INPUT,
                         "train: --batch %u: model %s is built for batch %u (the spec's `train ... "

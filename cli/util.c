@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "models.h"
 
 int cli_fail(vkvae_status s, const char *fmt, ...)
 {
@@ -40,4 +42,45 @@ int cli_parse_float(const char *flag, const char *text, float *out)
         return cli_fail(VKVAE_BAD_INPUT, "%s '%s' is not a number", flag, text);
     *out = (float)v;
     return 0;
+}
+
+/* A model argument: a built-in model's name, or the path of a spec file
+ * whose text is that of a built-in model (specs compile at build time;
+ * compiling a user's spec at run time is a later step). */
+int cli_model(const char *arg, const vkvae_plan **out)
+{
+    const int is_path = strchr(arg, '/') || strstr(arg, ".vae");
+    if (!is_path) {
+        *out = vkvae_builtin_model(arg);
+        if (*out)
+            return 0;
+        char names[512] = "";
+        size_t used = 0;
+        for (uint32_t i = 0; i < vkvae_builtin_model_count && used < sizeof names; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                     vkvae_builtin_models[i]->model);
+        return cli_fail(VKVAE_BAD_INPUT, "unknown model '%s'; built-in models: %s", arg, names);
+    }
+    FILE *f = fopen(arg, "rb");
+    if (!f)
+        return cli_fail(VKVAE_IO, "%s: %s", arg, strerror(errno));
+    char *text = malloc(1 << 20);
+    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (!text)
+        return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    text[n] = '\0';
+    for (uint32_t i = 0; i < vkvae_builtin_model_count; i++) {
+        const vkvae_plan *p = vkvae_builtin_models[i];
+        if (p->spec_text && strcmp(p->spec_text, text) == 0) {
+            free(text);
+            *out = p;
+            return 0;
+        }
+    }
+    free(text);
+    return cli_fail(VKVAE_UNSUPPORTED,
+                    "%s: not a built-in model's spec; specs are compiled at build time: add it to "
+                    "models/ and models/meson.build, then rebuild",
+                    arg);
 }

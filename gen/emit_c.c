@@ -160,7 +160,15 @@ int emit_c(const gen_plan *pl, const char *symbol, const char *spec_name,
         pl->data_rows);
     put(&s, "#include \"plan.h\"\n\n");
     put(&s, "static const char spec_text[] =\n    ");
-    put_string(&s, spec_text, spec_size, "    ");
+    if (spec_size <= 4000) {
+        put_string(&s, spec_text, spec_size, "    ");
+    } else {
+        /* C11 promises string literals of 4095 bytes only: bytes, then */
+        put(&s, "{");
+        for (size_t i = 0; i < spec_size; i++)
+            put(&s, "%s%u,", i % 16 ? " " : "\n    ", (unsigned char)spec_text[i]);
+        put(&s, "\n    0 }");
+    }
     put(&s, ";\n\nstatic const vkvae_buffer_desc buffers[%zu] = {\n", pl->nb);
     for (size_t i = 0; i < pl->nb; i++)
         put(&s, "    { \"%s\", %s, %llu },\n", pl->buf[i].name, role_enum[pl->buf[i].role],

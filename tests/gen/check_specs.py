@@ -10,6 +10,9 @@
   check_specs.py GEN good DIR       every DIR/*.vae passes --check silently, and
                                     --explain prints the same text twice
   check_specs.py GEN explain SPEC TEXT...   --explain SPEC prints every TEXT
+  check_specs.py GEN golden DIR      every DIR/X.vae emits C (--emit-c) equal byte for
+                                    byte to DIR/X.c.golden
+  check_specs.py GEN update-golden DIR   rewrites those goldens
   check_specs.py GEN fuzz DIR [N [SEED]]  N seeded mutations of DIR/*.vae: exit 0 or 1,
                                     never a crash, a hang, or output on error
 """
@@ -96,6 +99,43 @@ def mode_explain(spec, texts):
             print(f"ok {os.path.basename(spec)}: '{t}'")
 
 
+def mode_golden(d, update):
+    names = specs(d)
+    if len(names) < 2:
+        fail(d, f'only {len(names)} golden specs')
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            out = os.path.join(tmp, name[:-4] + '.c')
+            rc, _, err = run([name, '--emit-c', out], cwd=d)
+            if rc != 0:
+                fail(name, f'--emit-c exit {rc}\n{err}')
+                continue
+            with open(out, 'rb') as f:
+                got = f.read()
+            golden = os.path.join(d, name[:-4] + '.c.golden')
+            if update:
+                with open(golden, 'wb') as f:
+                    f.write(got)
+                print(f'wrote {golden}')
+                continue
+            try:
+                with open(golden, 'rb') as f:
+                    want = f.read()
+            except OSError:
+                fail(name, f'no {golden}; run ninja update-golden')
+                continue
+            if got != want:
+                gl, wl = got.decode().split('\n'), want.decode().split('\n')
+                line = next((i for i, (a, b) in enumerate(zip(gl, wl)) if a != b),
+                            min(len(gl), len(wl)))
+                fail(name, f'emitted C differs from {os.path.basename(golden)} at line '
+                     f'{line + 1}:\n    got:  {gl[line] if line < len(gl) else "(end)"}\n'
+                     f'    want: {wl[line] if line < len(wl) else "(end)"}\n'
+                     '(ninja -C build update-golden rewrites the goldens)')
+            else:
+                print(f'ok {name}')
+
+
 def mutate(rng, text):
     b = bytearray(text.encode())
     lines = text.split('\n') or ['']
@@ -160,6 +200,8 @@ elif mode == 'good':
     mode_good(sys.argv[3])
 elif mode == 'explain':
     mode_explain(sys.argv[3], sys.argv[4:])
+elif mode in ('golden', 'update-golden'):
+    mode_golden(sys.argv[3], mode == 'update-golden')
 elif mode == 'fuzz':
     mode_fuzz(sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 500,
               int(sys.argv[5]) if len(sys.argv) > 5 else 1)

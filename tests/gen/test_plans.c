@@ -1,0 +1,61 @@
+/* Every built-in model (runtime/models.h) is a plan the CPU backend accepts
+ * against the op contracts, in double, and every program's barriers pass the
+ * hazard check both ways (the train step cyclically, as it is recorded back
+ * to back); its tables name what the runtime looks up.
+ */
+#include <stdio.h>
+
+#include "cpu_backend.h"
+#include "hazard.h"
+#include "models.h"
+#include "plan_util.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);     \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+            failures++;                                                    \
+        }                                                                  \
+    } while (0)
+
+int main(void)
+{
+    CHECK(vkvae_builtin_model_count >= 6, "%u built-in models", vkvae_builtin_model_count);
+    CHECK(vkvae_builtin_models[vkvae_builtin_model_count] == NULL, "registry not NULL-ended");
+    CHECK(vkvae_builtin_model("vae_mlp") && vkvae_builtin_model("vae_mlp")->n_params == 652824,
+          "vae_mlp missing or not 652,824 parameters");
+    CHECK(vkvae_builtin_model("iwae_mlp") == NULL, "iwae_mlp is not generated before step 6");
+    for (uint32_t m = 0; m < vkvae_builtin_model_count; m++) {
+        const vkvae_plan *p = vkvae_builtin_models[m];
+        vkvae_error err = { 0 };
+        vkvae_cpu *cpu = NULL;
+        vkvae_status s = vkvae_cpu_create(p, VKVAE_CPU_F64, &cpu, &err);
+        CHECK(s == VKVAE_OK, "%s: %s", p->model, err.message);
+        vkvae_cpu_destroy(cpu);
+        uint32_t steps = 0;
+        for (uint32_t k = 0; k < p->n_programs; k++) {
+            char msg[256] = "";
+            int cyclic = p->programs[k].kind == VKVAE_PROGRAM_TRAIN;
+            uint32_t problems = vkvae_hazard_check(p, k, cyclic, msg, sizeof msg);
+            CHECK(problems == 0, "%s %s: %u problems: %s", p->model, p->programs[k].name,
+                  problems, msg);
+            steps += p->programs[k].n_steps;
+        }
+        static const char *const names[] = { "params.all", "grads.all", "adam.m", "adam.v",
+            "train.images", "train.perm", "loss.acc", "io.x", "io.z", "io.mu", "io.mean" };
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            CHECK(plan_tensor(p, names[i]) >= 0, "%s has no tensor '%s'", p->model, names[i]);
+        CHECK(p->n_programs >= 4 && p->programs[0].kind == VKVAE_PROGRAM_TRAIN,
+              "%s: %u programs", p->model, p->n_programs);
+        CHECK(p->n_kernels == 0 && p->spec_text && p->step_flops > 0, "%s: tables", p->model);
+        printf("%-14s ok: %u programs, %u steps, %llu parameters\n", p->model, p->n_programs,
+               steps, (unsigned long long)p->n_params);
+    }
+    if (failures)
+        fprintf(stderr, "%d check(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
