@@ -3,6 +3,7 @@
 #ifndef VKVAE_CLI_H
 #define VKVAE_CLI_H
 
+#include "plan.h"
 #include "vkvae.h"
 
 /* Prints "vkvae: error: <message>" and returns the status's exit code. */
@@ -14,7 +15,7 @@ int cli_parse_float(const char *flag, const char *text, float *out);
 
 /* Resolves a model name or spec path to a built-in plan; non-zero: the exit
  * status, the error already printed. */
-int cli_model(const char *arg, const struct vkvae_plan **out);
+int cli_model(const char *arg, const vkvae_plan **out);
 
 int cmd_train(int argc, char **argv);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "models.h"
 #include "vkvae.h"
 
@@ -15,6 +16,7 @@ static const char usage[] =
     "commands:\n"
     "  info [--device D]   list the Vulkan devices and mark the one vkvae would use\n"
     "  models              list the built-in models: parameters, FLOPs per training step\n"
+    "  train [MODEL]       train a model (default vae_mlp on Fashion-MNIST); see train --help\n"
     "\n"
     "options:\n"
     "  --device D          a device index or name substring (default: $VKVAE_DEVICE, else the\n"
@@ -25,11 +27,6 @@ static const char usage[] =
     "environment: VKVAE_DEVICE (as --device), VKVAE_VALIDATION=1 (Khronos validation with\n"
     "synchronization validation; messages are printed and make the command fail)\n";
 
-static int fail(vkvae_status s, const char *message)
-{
-    fprintf(stderr, "vkvae: error: %s\n", message);
-    return vkvae_status_exit_code(s);
-}
 
 static void print_version(const char *label, uint32_t v)
 {
@@ -92,13 +89,13 @@ static int cmd_info(int argc, char **argv)
         } else {
             char msg[256];
             snprintf(msg, sizeof msg, "info: unknown or incomplete option '%s'", argv[i]);
-            return fail(VKVAE_BAD_INPUT, msg);
+            return cli_fail(VKVAE_BAD_INPUT, "%s", msg);
         }
     }
     vkvae_error err = {0};
     vkvae_context *ctx = NULL;
     if (vkvae_context_create(&(vkvae_context_desc){.device = device}, &ctx, &err))
-        return fail(err.status, err.message);
+        return cli_fail(err.status, "%s", err.message);
     uint32_t n;
     const vkvae_device_info *devices = vkvae_context_devices(ctx, &n);
     uint32_t chosen = vkvae_context_device_index(ctx);
@@ -108,7 +105,7 @@ static int cmd_info(int argc, char **argv)
     uint32_t messages = vkvae_validation_message_count(ctx);
     vkvae_context_destroy(ctx);
     if (messages)
-        return fail(VKVAE_VALIDATION, "the validation layer reported messages (above)");
+        return cli_fail(VKVAE_VALIDATION, "%s", "the validation layer reported messages (above)");
     return 0;
 }
 
@@ -121,7 +118,7 @@ static int cmd_models(int argc, char **argv)
         }
         char msg[256];
         snprintf(msg, sizeof msg, "models: unknown option '%s'", argv[0]);
-        return fail(VKVAE_BAD_INPUT, msg);
+        return cli_fail(VKVAE_BAD_INPUT, "%s", msg);
     }
     printf("%-16s %12s %8s %18s %s\n", "model", "parameters", "batch", "FLOPs/step", "programs");
     for (uint32_t i = 0; i < vkvae_builtin_model_count; i++) {
@@ -149,7 +146,9 @@ int main(int argc, char **argv)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(argv[1], "models") == 0)
         return cmd_models(argc - 2, argv + 2);
+    if (strcmp(argv[1], "train") == 0)
+        return cmd_train(argc - 2, argv + 2);
     char msg[256];
     snprintf(msg, sizeof msg, "unknown command '%s' (see vkvae --help)", argv[1]);
-    return fail(VKVAE_BAD_INPUT, msg);
+    return cli_fail(VKVAE_BAD_INPUT, "%s", msg);
 }

@@ -115,7 +115,7 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     if (!st) {
         const vkvae_tensor_desc *img = &plan->tensors[s->t_images];
         s->rows = img->shape[0];
-        s->features = img->rank >= 2 ? img->shape[1] : 1;
+        s->features = s->rows ? (uint32_t)(img->elems / s->rows) : 0;
         s->batch = plan->batch;
         uint32_t z = vkvae_plan_find_tensor(plan, "io.z");
         s->latent = z != UINT32_MAX ? plan->tensors[z].shape[plan->tensors[z].rank - 1] : 0;
