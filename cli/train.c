@@ -37,11 +37,12 @@ static const char train_usage[] =
     "  --out DIR         output folder (default runs/MODEL)\n"
     "  --resume CKPT     continue from a checkpoint written by vkvae train\n"
     "  --limit N         train on the first N images only (quick runs and tests)\n"
+    "  --test-limit N    evaluate on the first N test images only\n"
     "  --samples N       images in samples.png (default 64; 0: none)\n";
 
 typedef struct train_opts {
     const char *model, *data, *device, *out, *resume;
-    uint32_t epochs, batch, seed, limit, samples;
+    uint32_t epochs, batch, seed, limit, test_limit, samples;
     float lr;
     int has_epochs, has_seed, has_batch;
 } train_opts;
@@ -177,6 +178,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
             bad = cli_parse_u32(a, v, &o->seed), o->has_seed = 1;
         else if (strcmp(a, "--limit") == 0)
             bad = cli_parse_u32(a, v, &o->limit);
+        else if (strcmp(a, "--test-limit") == 0)
+            bad = cli_parse_u32(a, v, &o->test_limit);
         else if (strcmp(a, "--samples") == 0)
             bad = cli_parse_u32(a, v, &o->samples);
         else if (strcmp(a, "--lr") == 0) {
@@ -218,11 +221,10 @@ int cmd_train(int argc, char **argv)
     vkvae_idx_dataset data;
     if (vkvae_idx_dataset_load(&data, o.data, plan->classes, &err))
         return cli_fail(err.status, "%s", err.message);
-    if (o.limit && o.limit < data.train_images.count) {
-        data.train_images.count = o.limit;
-        if (data.train_labels.data)
-            data.train_labels.count = o.limit;
-    }
+    if (o.limit && o.limit < data.train_images.count)
+        data.train_images.count = data.train_labels.count = o.limit;
+    if (o.test_limit && o.test_limit < data.test_images.count)
+        data.test_images.count = data.test_labels.count = o.test_limit;
 
     vkvae_context *ctx = NULL;
     int on_cpu = o.device && strcmp(o.device, "cpu") == 0;

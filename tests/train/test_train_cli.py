@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""vkvae train from the outside: bad inputs fail with one line and exit 1,
+resuming equals not stopping, and the GPU follows the CPU's loss curve.
+
+  test_train_cli.py VKVAE errors|resume|curve
+
+errors  truncated, mislabelled and wrong-shaped IDX data, a corrupt
+        checkpoint and another model's checkpoint: each one line on stderr
+        naming the file, exit status 1, and no checkpoint written.
+resume  2 epochs straight, and 1 epoch then --resume for the second, give
+        byte-identical checkpoints (parameters, Adam moments, state).
+curve   200 steps on a 1,000-image subset: the GPU's per-epoch train loss
+        follows the CPU backend's within 1e-3 relative.
+"""
+import csv
+import gzip
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def write_idx(path, dims, data, magic=None, gz=True):
+    kind = 0x0803 if len(dims) == 3 else 0x0801
+    header = struct.pack(">I", magic if magic is not None else kind)
+    header += b"".join(struct.pack(">I", d) for d in dims)
+    opener = gzip.open if gz else open
+    with opener(path, "wb") as f:
+        f.write(header + bytes(data))
+
+
+def make_set(folder, n=300, side=28, classes=10, label_count=None, truncate=False):
+    os.makedirs(folder, exist_ok=True)
+    rng = random.Random(7)
+    for prefix, count in (("train", n), ("t10k", n // 3)):
+        pixels = [rng.randrange(256) for _ in range(count * side * side)]
+        if truncate and prefix == "train":
+            pixels = pixels[: len(pixels) // 2]
+        write_idx(f"{folder}/{prefix}-images-idx3-ubyte.gz", (count, side, side), pixels)
+        labels = [rng.randrange(classes) for _ in range(count)]
+        lc = label_count if (label_count is not None and prefix == "train") else count
+        write_idx(f"{folder}/{prefix}-labels-idx1-ubyte.gz", (lc,), labels[:lc] + [0] * (lc - count if lc > count else 0))
+
+
+def run(vkvae, *args):
+    p = subprocess.run([vkvae, *args], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def error_lines(stderr):
+    return [l for l in stderr.splitlines() if l.startswith("vkvae: error:")]
+
+
+def expect_error(vkvae, what, needle, *args):
+    rc, _, err = run(vkvae, "train", *args)
+    lines = error_lines(err)
+    check(rc == 1 and len(lines) == 1 and needle in lines[0],
+          f"{what}: exit 1 with one error line containing '{needle}' (got {rc}: {lines})")
+
+
+def errors(vkvae, tmp):
+    quick = ["--epochs", "1", "--limit", "128", "--test-limit", "64", "--samples", "0"]
+    make_set(f"{tmp}/trunc", truncate=True)
+    expect_error(vkvae, "truncated images", "trunc/train-images-idx3-ubyte.gz: truncated",
+                 "--data", f"{tmp}/trunc", "--out", f"{tmp}/o1", *quick)
+    make_set(f"{tmp}/mislabel", label_count=299)
+    expect_error(vkvae, "mislabelled set", "label count mismatch",
+                 "--data", f"{tmp}/mislabel", "--out", f"{tmp}/o2", *quick)
+    make_set(f"{tmp}/shape", side=20)
+    expect_error(vkvae, "wrong-shaped images", "images are 20x20 (400 values), model vae_mlp takes 784",
+                 "--data", f"{tmp}/shape", "--out", f"{tmp}/o3", *quick)
+    check(not os.path.exists(f"{tmp}/o3/checkpoint.safetensors"), "no checkpoint after a data error")
+
+    make_set(f"{tmp}/good")
+    bad = f"{tmp}/corrupt.safetensors"
+    with open(bad, "wb") as f:
+        f.write(struct.pack("<Q", 40) + b'{"fc1.weight": {"dtype": "F32", "sha')
+    expect_error(vkvae, "corrupt checkpoint", "corrupt.safetensors",
+                 "--data", f"{tmp}/good", "--out", f"{tmp}/o4", "--resume", bad, *quick)
+
+    rc, _, err = run(vkvae, "train", "ae_mlp", "--data", f"{tmp}/good", "--out", f"{tmp}/ae", *quick)
+    check(rc == 0, f"ae_mlp trains on the small set (exit {rc}: {error_lines(err)})")
+    expect_error(vkvae, "another model's checkpoint", "of model 'ae_mlp'",
+                 "--data", f"{tmp}/good", "--out", f"{tmp}/o5", "--resume",
+                 f"{tmp}/ae/checkpoint.safetensors", *quick)
+    expect_error(vkvae, "a flag without its value", "option --epochs needs a value", "--epochs")
+    expect_error(vkvae, "a bad number", "--seed 'x1' is not a whole number", "--seed", "x1")
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def resume(vkvae, tmp):
+    make_set(f"{tmp}/good", n=600)
+    common = ["--data", f"{tmp}/good", "--limit", "300", "--test-limit", "100", "--samples", "0"]
+    rc1, _, e1 = run(vkvae, "train", "--epochs", "2", "--out", f"{tmp}/straight", *common)
+    rc2, _, e2 = run(vkvae, "train", "--epochs", "1", "--out", f"{tmp}/first", *common)
+    rc3, _, e3 = run(vkvae, "train", "--epochs", "2", "--out", f"{tmp}/first",
+                     "--resume", f"{tmp}/first/checkpoint.safetensors", *common)
+    check(rc1 == rc2 == rc3 == 0, f"the three runs succeed ({rc1} {rc2} {rc3}: "
+          f"{error_lines(e1 + e2 + e3)})")
+    if rc1 == rc2 == rc3 == 0:
+        a = read_bytes(f"{tmp}/straight/checkpoint.safetensors")
+        b = read_bytes(f"{tmp}/first/checkpoint.safetensors")
+        check(a == b, f"resumed checkpoint equals the straight one byte for byte ({len(a)} bytes)")
+
+
+def train_losses(path):
+    with open(path) as f:
+        return [float(r["train_loss"]) for r in csv.DictReader(f)]
+
+
+def curve(vkvae, tmp):
+    common = ["--data", FASHION, "--limit", "1000", "--test-limit", "128", "--epochs", "25",
+              "--samples", "0"]  # 8 steps per epoch: 200 steps
+    rc1, _, e1 = run(vkvae, "train", "--out", f"{tmp}/gpu", *common)
+    rc2, _, e2 = run(vkvae, "train", "--device", "cpu", "--out", f"{tmp}/cpu", *common)
+    check(rc1 == 0 and rc2 == 0, f"both runs succeed ({rc1} {rc2}: {error_lines(e1 + e2)})")
+    if rc1 or rc2:
+        return
+    gpu, cpu = train_losses(f"{tmp}/gpu/metrics.csv"), train_losses(f"{tmp}/cpu/metrics.csv")
+    worst = max(abs(g - c) / abs(c) for g, c in zip(gpu, cpu))
+    check(len(gpu) == len(cpu) == 25 and worst < 1e-3,
+          f"GPU loss curve follows the CPU's: worst relative difference {worst:.2e} "
+          f"(first {gpu[0]:.3f}/{cpu[0]:.3f}, last {gpu[-1]:.3f}/{cpu[-1]:.3f})")
+
+
+def main():
+    vkvae, mode = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory(prefix="vkvae-train-") as tmp:
+        {"errors": errors, "resume": resume, "curve": curve}[mode](vkvae, tmp)
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
