@@ -4,6 +4,7 @@
 #define VKVAE_CLI_H
 
 #include "plan.h"
+#include "session.h"
 #include "vkvae.h"
 
 /* Prints "vkvae: error: <message>" and returns the status's exit code. */
@@ -17,6 +18,23 @@ int cli_parse_float(const char *flag, const char *text, float *out);
  * status, the error already printed. */
 int cli_model(const char *arg, const vkvae_plan **out);
 
+/* A trained model opened from a checkpoint (cli/model.c). */
+typedef struct cli_model_handle {
+    const vkvae_plan *plan;
+    vkvae_context *ctx;       /* NULL on the CPU backend */
+    vkvae_session *session;
+    uint32_t seed;            /* the training seed */
+} cli_model_handle;
+int cli_model_open(const char *ckpt, const char *device, cli_model_handle *out);
+/* Closes it; non-zero (the exit status) if validation reported messages. */
+int cli_model_close(cli_model_handle *m);
+
 int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_reconstruct(int argc, char **argv);
+int cmd_interpolate(int argc, char **argv);
+int cmd_traverse(int argc, char **argv);
+int cmd_edit(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
 
 #endif

@@ -17,6 +17,12 @@ static const char usage[] =
     "  info [--device D]   list the Vulkan devices and mark the one vkvae would use\n"
     "  models              list the built-in models: parameters, FLOPs per training step\n"
     "  train [MODEL]       train a model (default vae_mlp on Fashion-MNIST); see train --help\n"
+    "  sample CKPT         draw images from a trained model's prior\n"
+    "  reconstruct CKPT    data items beside their reconstructions\n"
+    "  interpolate CKPT    decode a path between two items' codes (--slerp: spherical)\n"
+    "  traverse CKPT       vary one latent dimension per row around an item's code\n"
+    "  edit CKPT           move an item's code from one class's mean code towards another's\n"
+    "  encode CKPT         export codes (mu, logvar, label) as a NumPy .npy file\n"
     "\n"
     "options:\n"
     "  --device D          a device index or name substring (default: $VKVAE_DEVICE, else the\n"
@@ -146,8 +152,17 @@ int main(int argc, char **argv)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(argv[1], "models") == 0)
         return cmd_models(argc - 2, argv + 2);
-    if (strcmp(argv[1], "train") == 0)
-        return cmd_train(argc - 2, argv + 2);
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {
+        {"train", cmd_train},       {"sample", cmd_sample}, {"reconstruct", cmd_reconstruct},
+        {"interpolate", cmd_interpolate}, {"traverse", cmd_traverse}, {"edit", cmd_edit},
+        {"encode", cmd_encode},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
     char msg[256];
     snprintf(msg, sizeof msg, "unknown command '%s' (see vkvae --help)", argv[1]);
     return cli_fail(VKVAE_BAD_INPUT, "%s", msg);

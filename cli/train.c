@@ -121,7 +121,7 @@ static vkvae_status write_samples(vkvae_session *s, const char *path, uint32_t n
     float *pixels = malloc((size_t)n * features * sizeof *pixels);
     if (!pixels)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    vkvae_status st = vkvae_session_sample(s, seed, n, pixels, err);
+    vkvae_status st = vkvae_session_sample(s, seed, n, 0, pixels, err);
     /* The spec's C x H x W; a flat input shows as a square when it is one. */
     const vkvae_plan *plan = vkvae_session_plan(s);
     uint32_t c = plan->input_c ? plan->input_c : 1, h = plan->input_h ? plan->input_h : 1;
@@ -263,10 +263,11 @@ int cmd_train(int argc, char **argv)
         st = vkvae_session_set_train_data(s, &data.train_images,
                                           plan->classes ? &data.train_labels : NULL, &err);
 
-    char metrics_path[600], ckpt_path[600], samples_path[600];
+    char metrics_path[600], ckpt_path[600], samples_path[600] = "";
     snprintf(metrics_path, sizeof metrics_path, "%s/metrics.csv", out_dir);
     snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.safetensors", out_dir);
-    snprintf(samples_path, sizeof samples_path, "%s/samples.png", out_dir);
+    if (o.samples)
+        snprintf(samples_path, sizeof samples_path, "%s/samples.png", out_dir);
     FILE *metrics = NULL;
     if (!st) {
         int fresh = access(metrics_path, F_OK) != 0 || !o.resume;
@@ -333,9 +334,16 @@ int cmd_train(int argc, char **argv)
         fclose(metrics);
     if (!st && o.samples) {
         st = write_samples(s, samples_path, o.samples, seed, &err);
-        if (!st)
-            fprintf(stderr, "vkvae: wrote %s, %s and %s\n", metrics_path, ckpt_path, samples_path);
+        if (st == VKVAE_UNSUPPORTED) { /* an autoencoder has no prior to sample */
+            fprintf(stderr, "vkvae: no samples: %s\n", err.message);
+            st = VKVAE_OK;
+            err = (vkvae_error){0};
+            samples_path[0] = '\0';
+        }
     }
+    if (!st)
+        fprintf(stderr, "vkvae: wrote %s, %s%s%s\n", metrics_path, ckpt_path,
+                samples_path[0] ? " and " : "", samples_path);
     vkvae_session_destroy(s);
     uint32_t messages = ctx ? vkvae_validation_message_count(ctx) : 0;
     vkvae_context_destroy(ctx);

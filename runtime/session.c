@@ -26,11 +26,13 @@ struct vkvae_session {
     vkvae_gpu_plan *gpu;
     vkvae_cpu *cpu;
     uint32_t t_images, t_labels, t_perm, t_acc, t_mean, t_params;
+    uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
     uint32_t rows, features, latent, batch;
     uint8_t *images, *labels;                 /* host copies, rows long */
     uint32_t *perm;
     const vkvae_idx *train_images, *train_labels;
     double submit_ms;
+    int by_kind_sample;                       /* the plan has a sample program */
 };
 
 uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name)
@@ -112,6 +114,13 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
         st = need_tensor(plan, "params.all", &s->t_params, err);
     s->t_labels = vkvae_plan_find_tensor(plan, "train.labels");
     s->t_mean = vkvae_plan_find_tensor(plan, "io.mean");
+    s->t_x = vkvae_plan_find_tensor(plan, "io.x");
+    s->t_y = vkvae_plan_find_tensor(plan, "io.y");
+    s->t_mu = vkvae_plan_find_tensor(plan, "io.mu");
+    s->t_logvar = vkvae_plan_find_tensor(plan, "io.logvar");
+    s->t_z = vkvae_plan_find_tensor(plan, "io.z");
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        s->by_kind_sample |= plan->programs[p].kind == VKVAE_PROGRAM_SAMPLE;
     if (!st) {
         const vkvae_tensor_desc *img = &plan->tensors[s->t_images];
         s->rows = img->shape[0];
@@ -361,29 +370,107 @@ vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
     return st;
 }
 
-vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, float *out,
-                                  vkvae_error *err)
+uint32_t vkvae_session_classes(const vkvae_session *s)
 {
-    if (s->t_mean == UINT32_MAX)
-        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program",
-                          s->plan.model);
-    float *batch = malloc((size_t)s->batch * s->features * sizeof *batch);
-    if (!batch)
+    return s->plan.classes;
+}
+
+/* Writes the one-hot condition of rows [0, rows) (the rest zero). */
+static vkvae_status put_labels(vkvae_session *s, const uint32_t *labels, uint32_t fixed,
+                               uint32_t rows, vkvae_error *err)
+{
+    if (s->t_y == UINT32_MAX)
+        return VKVAE_OK;
+    uint32_t classes = s->plan.classes;
+    float *y = calloc((size_t)s->batch * classes, sizeof *y);
+    if (!y)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t r = 0; r < rows; r++) {
+        uint32_t label = labels ? labels[r] : fixed;
+        if (label >= classes) {
+            free(y);
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "label %u is out of range: model %s has %u "
+                              "classes (0..%u)", label, s->plan.model, classes, classes - 1);
+        }
+        y[(size_t)r * classes + label] = 1.0f;
+    }
+    vkvae_status st = vkvae_session_write(s, s->t_y, y, err);
+    free(y);
+    return st;
+}
+
+/* Runs program kind over n rows in batches: `in` (n * in_width floats) goes
+ * to tensor t_in and outputs t_out[k] (out_width[k] floats per row) come
+ * back into out[k]. */
+static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint32_t seed,
+                                uint32_t t_in, const float *in, uint32_t in_width,
+                                const uint32_t *labels, uint32_t fixed_label, uint32_t n,
+                                const uint32_t *t_out, float *const *out,
+                                const uint32_t *out_width, uint32_t n_out, vkvae_error *err)
+{
+    size_t widest = in_width;
+    for (uint32_t k = 0; k < n_out; k++)
+        widest = out_width[k] > widest ? out_width[k] : widest;
+    float *buf = calloc((size_t)s->batch * widest, sizeof *buf);
+    if (!buf)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     vkvae_status st = VKVAE_OK;
     for (uint32_t done = 0, i = 0; !st && done < n; i++) {
         uint32_t rows = n - done < s->batch ? n - done : s->batch;
+        if (in) {
+            memset(buf, 0, (size_t)s->batch * in_width * sizeof *buf);
+            memcpy(buf, in + (size_t)done * in_width, (size_t)rows * in_width * sizeof *buf);
+            st = vkvae_session_write(s, t_in, buf, err);
+        }
+        if (!st)
+            st = put_labels(s, labels ? labels + done : NULL, fixed_label, rows, err);
         vkvae_push push = {.seed = seed, .step = i, .rows = s->batch, .grad_scale = 1.0f};
-        st = run_all(s, VKVAE_PROGRAM_SAMPLE, &push, 1, NULL, NULL, err);
         if (!st)
-            st = vkvae_session_read(s, s->t_mean, batch, err);
-        if (!st)
-            memcpy(out + (size_t)done * s->features, batch,
-                   (size_t)rows * s->features * sizeof *batch);
+            st = run_all(s, kind, &push, 1, NULL, NULL, err);
+        for (uint32_t k = 0; !st && k < n_out; k++) {
+            st = vkvae_session_read(s, t_out[k], buf, err);
+            if (!st)
+                memcpy(out[k] + (size_t)done * out_width[k], buf,
+                       (size_t)rows * out_width[k] * sizeof *buf);
+        }
         done += rows;
     }
-    free(batch);
+    free(buf);
     return st;
+}
+
+vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32_t *labels,
+                                  uint32_t n, float *mu, float *logvar, vkvae_error *err)
+{
+    if (s->t_x == UINT32_MAX || s->t_mu == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no encode program",
+                          s->plan.model);
+    uint32_t t_out[2] = {s->t_mu, s->t_logvar};
+    float *out[2] = {mu, logvar};
+    uint32_t width[2] = {s->latent, s->latent};
+    uint32_t n_out = logvar && s->t_logvar != UINT32_MAX ? 2 : 1;
+    return run_batched(s, VKVAE_PROGRAM_ENCODE, 0, s->t_x, x, s->features, labels, 0, n, t_out,
+                       out, width, n_out, err);
+}
+
+vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
+                                  uint32_t n, float *mean, vkvae_error *err)
+{
+    if (s->t_z == UINT32_MAX || s->t_mean == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no decode program",
+                          s->plan.model);
+    return run_batched(s, VKVAE_PROGRAM_DECODE, 0, s->t_z, z, s->latent, labels, 0, n,
+                       &s->t_mean, &mean, &s->features, 1, err);
+}
+
+vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, uint32_t label,
+                                  float *out, vkvae_error *err)
+{
+    if (s->t_mean == UINT32_MAX || !s->by_kind_sample)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program (an "
+                          "autoencoder has no prior)", s->plan.model);
+    return run_batched(s, VKVAE_PROGRAM_SAMPLE, seed, UINT32_MAX, NULL, 0, NULL, label, n,
+                       &s->t_mean, &out, &s->features, 1, err);
 }
 
 int vkvae_session_params_finite(vkvae_session *s, const char **bad, vkvae_error *err)

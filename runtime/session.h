@@ -66,9 +66,22 @@ vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
                                     vkvae_losses *out, vkvae_error *err);
 
 /* Draws n images from the prior and decodes them (the Bernoulli mean, or
- * the Gaussian mean): out holds n * features floats in [0, 1]. */
-vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, float *out,
-                                  vkvae_error *err);
+ * the Gaussian mean): out holds n * features floats in [0, 1]. label is the
+ * class of a conditional model (ignored otherwise). */
+vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, uint32_t label,
+                                  float *out, vkvae_error *err);
+
+/* Encodes n images (n * features floats in [0, 1]) into their codes:
+ * mu (and logvar, for a Gaussian latent; may be NULL) hold n * latent
+ * floats. labels (class indices, NULL for unconditional models) give the
+ * condition. Runs in batches of the plan's batch size. */
+vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32_t *labels,
+                                  uint32_t n, float *mu, float *logvar, vkvae_error *err);
+/* Decodes n codes (n * latent floats) into the likelihood's mean images. */
+vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
+                                  uint32_t n, float *mean, vkvae_error *err);
+/* 1 if the model has an encoder/decoder condition (a label). */
+uint32_t vkvae_session_classes(const vkvae_session *s);
 
 /* A plan tensor by name (index), or UINT32_MAX. */
 uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name);

@@ -1,0 +1,600 @@
+/* What users do with a trained model (BRIEF §2): sample from the prior,
+ * reconstruct, interpolate between two items' codes (linear or spherical),
+ * traverse latent dimensions, edit along an attribute direction, and
+ * export codes as NumPy arrays. Every command reads a checkpoint, runs on
+ * a Vulkan device by default or the CPU with --device cpu, and is
+ * reproducible with --seed. Images come out as one PNG grid.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "io/atomic.h"
+#include "io/idx.h"
+#include "io/png.h"
+#include "philox.h"
+
+typedef struct latent_opts {
+    const char *ckpt, *device, *out, *data, *split, *dims;
+    uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class;
+    float range, strength;
+    int mean, slerp, has_seed, has_label, has_from, has_to, has_item, has_from_class,
+        has_to_class;
+} latent_opts;
+
+static const char latent_usage[] =
+    "usage:\n"
+    "  vkvae sample CKPT [-n 64] [--mean] [--label K] -o samples.png\n"
+    "  vkvae reconstruct CKPT [-n 32] -o recon.png\n"
+    "  vkvae interpolate CKPT --from I --to J [--steps 10] [--slerp] -o interp.png\n"
+    "  vkvae traverse CKPT --item I [--dims 0-9] [--range 3] [--steps 9] -o traverse.png\n"
+    "  vkvae edit CKPT --item I --from-class A --to-class B [--strength 2] [--steps 8] -o edit.png\n"
+    "  vkvae encode CKPT -o codes.npy\n"
+    "\n"
+    "common options:\n"
+    "  --device D      Vulkan device index or name substring, or 'cpu'\n"
+    "  --seed S        seed of the draws (default: the checkpoint's training seed)\n"
+    "  --data DIR      IDX data set (default /usr/share/datasets/fashion-mnist)\n"
+    "  --split S       test (default) or train: which images items index\n"
+    "  --cols C --scale S --pad P   grid layout (columns, integer upscale, pixels between)\n";
+
+static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(latent_usage, stdout);
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (o->ckpt)
+                return cli_fail(VKVAE_BAD_INPUT, "%s: unexpected argument '%s'", cmd, a);
+            o->ckpt = a;
+            continue;
+        }
+        if (strcmp(a, "--mean") == 0) {
+            o->mean = 1;
+            continue;
+        }
+        if (strcmp(a, "--slerp") == 0) {
+            o->slerp = 1;
+            continue;
+        }
+        if (!v)
+            return cli_fail(VKVAE_BAD_INPUT, "%s: option %s needs a value", cmd, a);
+        i++;
+        int bad = 0;
+#define U32(flag, field) else if (strcmp(a, flag) == 0) bad = cli_parse_u32(a, v, &o->field)
+#define HAS(flag, field, has) else if (strcmp(a, flag) == 0) bad = cli_parse_u32(a, v, &o->field), o->has = 1
+        if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0)
+            o->out = v;
+        else if (strcmp(a, "--device") == 0)
+            o->device = v;
+        else if (strcmp(a, "--data") == 0)
+            o->data = v;
+        else if (strcmp(a, "--split") == 0)
+            o->split = v;
+        else if (strcmp(a, "--dims") == 0)
+            o->dims = v;
+        else if (strcmp(a, "--range") == 0)
+            bad = cli_parse_float(a, v, &o->range);
+        else if (strcmp(a, "--strength") == 0)
+            bad = cli_parse_float(a, v, &o->strength);
+        U32("-n", n);
+        U32("--steps", steps);
+        U32("--cols", cols);
+        U32("--scale", scale);
+        U32("--pad", pad);
+        HAS("--seed", seed, has_seed);
+        HAS("--label", label, has_label);
+        HAS("--from", from, has_from);
+        HAS("--to", to, has_to);
+        HAS("--item", item, has_item);
+        HAS("--from-class", from_class, has_from_class);
+        HAS("--to-class", to_class, has_to_class);
+        else return cli_fail(VKVAE_BAD_INPUT, "%s: unknown option '%s' (see vkvae %s --help)",
+                             cmd, a, cmd);
+#undef U32
+#undef HAS
+        if (bad)
+            return bad;
+    }
+    if (!o->ckpt)
+        return cli_fail(VKVAE_BAD_INPUT, "%s: which checkpoint? (vkvae %s CKPT ...)", cmd, cmd);
+    if (o->n == 0 && (strcmp(cmd, "sample") == 0 || strcmp(cmd, "reconstruct") == 0))
+        return cli_fail(VKVAE_BAD_INPUT, "%s: -n must be at least 1", cmd);
+    if (!o->out)
+        return cli_fail(VKVAE_BAD_INPUT, "%s: -o OUTPUT is required", cmd);
+    if (o->split && strcmp(o->split, "test") != 0 && strcmp(o->split, "train") != 0)
+        return cli_fail(VKVAE_BAD_INPUT, "%s: --split '%s' is neither test nor train", cmd,
+                        o->split);
+    if (o->scale > 64 || o->pad > 256)
+        return cli_fail(VKVAE_BAD_INPUT, "%s: --scale is at most 64 and --pad at most 256", cmd);
+    return -1;
+}
+
+/* The image grid of n decoded images, laid out as the options say. */
+static int write_grid(const latent_opts *o, const cli_model_handle *m, const float *images,
+                      uint32_t n, uint32_t default_cols)
+{
+    const vkvae_plan *p = m->plan;
+    uint32_t c = p->input_c ? p->input_c : 1, h = p->input_h ? p->input_h : 1;
+    uint32_t w = p->input_w ? p->input_w : vkvae_session_features(m->session);
+    vkvae_error err = {0};
+    vkvae_png_grid grid = {.count = n, .channels = c, .height = h, .width = w, .images = images,
+                           .cols = o->cols ? o->cols : default_cols, .scale = o->scale,
+                           .pad = o->pad ? o->pad : 2};
+    if (vkvae_png_write_grid(o->out, &grid, &err))
+        return cli_fail(err.status, "%s", err.message);
+    fprintf(stderr, "vkvae: wrote %s (%u images)\n", o->out, n);
+    return 0;
+}
+
+/* The data set's images as floats in [0, 1], with labels. */
+typedef struct items {
+    vkvae_idx_dataset ds;
+    const vkvae_idx *images, *labels;
+} items;
+
+static int load_items(const latent_opts *o, const cli_model_handle *m, items *it)
+{
+    vkvae_error err = {0};
+    if (vkvae_idx_dataset_load(&it->ds, o->data ? o->data : "/usr/share/datasets/fashion-mnist",
+                               m->plan->classes, &err))
+        return cli_fail(err.status, "%s", err.message);
+    int train = o->split && strcmp(o->split, "train") == 0;
+    it->images = train ? &it->ds.train_images : &it->ds.test_images;
+    it->labels = train ? &it->ds.train_labels : &it->ds.test_labels;
+    uint32_t features = vkvae_session_features(m->session);
+    if ((uint64_t)it->images->rows * it->images->cols != features) {
+        vkvae_idx_dataset_destroy(&it->ds);
+        return cli_fail(VKVAE_BAD_INPUT, "%s: images are %ux%u, model %s takes %u values",
+                        it->images->path, it->images->rows, it->images->cols, m->plan->model,
+                        features);
+    }
+    return 0;
+}
+
+static int check_item(const items *it, const char *flag, uint32_t index)
+{
+    if (index >= it->images->count)
+        return cli_fail(VKVAE_BAD_INPUT, "%s %u is out of range: %s has items 0..%u", flag, index,
+                        it->images->path, it->images->count - 1);
+    return 0;
+}
+
+static void item_pixels(const items *it, uint32_t index, float *dst, uint32_t features)
+{
+    const uint8_t *src = it->images->data + (size_t)index * features;
+    for (uint32_t i = 0; i < features; i++)
+        dst[i] = (float)src[i] / 255.0f;
+}
+
+/* Encodes items into mu (n * latent); labels go along for conditional models. */
+static int encode_items(cli_model_handle *m, const items *it, const uint32_t *index, uint32_t n,
+                        float *mu, float *logvar, uint32_t *labels_out)
+{
+    uint32_t features = vkvae_session_features(m->session);
+    float *x = malloc((size_t)n * features * sizeof *x);
+    uint32_t *labels = malloc((size_t)n * sizeof *labels);
+    if (!x || !labels) {
+        free(x);
+        free(labels);
+        return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        item_pixels(it, index[i], x + (size_t)i * features, features);
+        labels[i] = it->labels->data[index[i]];
+    }
+    vkvae_error err = {0};
+    vkvae_status s = vkvae_session_encode(m->session, x, vkvae_session_classes(m->session) ? labels : NULL,
+                                          n, mu, logvar, &err);
+    if (labels_out)
+        memcpy(labels_out, labels, (size_t)n * sizeof *labels);
+    free(x);
+    free(labels);
+    return s ? cli_fail(err.status, "%s", err.message) : 0;
+}
+
+static int decode(cli_model_handle *m, const float *z, const uint32_t *labels, uint32_t n,
+                  float *out)
+{
+    vkvae_error err = {0};
+    vkvae_status s = vkvae_session_decode(m->session, z,
+                                          vkvae_session_classes(m->session) ? labels : NULL, n,
+                                          out, &err);
+    return s ? cli_fail(err.status, "%s", err.message) : 0;
+}
+
+typedef int (*latent_job)(latent_opts *o, cli_model_handle *m);
+
+static int run_job(const char *cmd, int argc, char **argv, latent_opts defaults, latent_job job)
+{
+    latent_opts o = defaults;
+    int r = parse(cmd, argc, argv, &o);
+    if (r >= 0)
+        return r;
+    /* Fail on an unwritable output before any work. Outputs are written
+     * atomically, so a failure later leaves an existing file as it was. */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", o.out);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK | X_OK) != 0)
+        return cli_fail(VKVAE_IO, "%s: cannot write there: %s", o.out, strerror(errno));
+    cli_model_handle m;
+    r = cli_model_open(o.ckpt, o.device, &m);
+    if (r)
+        return r;
+    if (!o.has_seed)
+        o.seed = m.seed;
+    r = job(&o, &m);
+    int closed = cli_model_close(&m);
+    return r ? r : closed;
+}
+
+/* ---- sample ---- */
+
+static int job_sample(latent_opts *o, cli_model_handle *m)
+{
+    uint32_t classes = vkvae_session_classes(m->session);
+    if (o->has_label && !classes)
+        return cli_fail(VKVAE_BAD_INPUT, "sample: --label: model %s is not conditional",
+                        m->plan->model);
+    if (o->has_label && o->label >= classes)
+        return cli_fail(VKVAE_BAD_INPUT, "sample: --label %u is out of range: model %s has "
+                        "classes 0..%u", o->label, m->plan->model, classes - 1);
+    uint32_t features = vkvae_session_features(m->session);
+    float *img = malloc((size_t)o->n * features * sizeof *img);
+    if (!img)
+        return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    vkvae_error err = {0};
+    if (vkvae_session_sample(m->session, o->seed, o->n, o->label, img, &err)) {
+        free(img);
+        return cli_fail(err.status, "%s", err.message);
+    }
+    /* A sample from the likelihood unless --mean: Bernoulli draws with
+     * Philox, so every backend gives the same picture. */
+    if (!o->mean)
+        for (size_t i = 0; i < (size_t)o->n * features; i++)
+            img[i] = vkvae_rand_uniform(o->seed, VKVAE_STREAM_LIKELIHOOD, 0, (uint32_t)i) < img[i]
+                         ? 1.0f : 0.0f;
+    int r = write_grid(o, m, img, o->n, 0);
+    free(img);
+    return r;
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    return run_job("sample", argc, argv, (latent_opts){.n = 64}, job_sample);
+}
+
+/* ---- reconstruct ---- */
+
+static int job_reconstruct(latent_opts *o, cli_model_handle *m)
+{
+    items it;
+    int r = load_items(o, m, &it);
+    if (r)
+        return r;
+    uint32_t n = o->n < it.images->count ? o->n : it.images->count;
+    uint32_t features = vkvae_session_features(m->session), latent = vkvae_session_latent(m->session);
+    uint32_t *index = calloc(n ? n : 1, sizeof *index), *labels = calloc(n ? n : 1, sizeof *labels);
+    float *mu = malloc((size_t)n * latent * sizeof *mu);
+    float *grid = malloc((size_t)2 * n * features * sizeof *grid);
+    float *rec = malloc((size_t)n * features * sizeof *rec);
+    if (!index || !labels || !mu || !grid || !rec)
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t i = 0; !r && i < n; i++)
+        index[i] = i;
+    if (!r)
+        r = encode_items(m, &it, index, n, mu, NULL, labels);
+    if (!r)
+        r = decode(m, mu, labels, n, rec);
+    /* Pairs side by side: input, reconstruction. */
+    for (uint32_t i = 0; !r && i < n; i++) {
+        item_pixels(&it, i, grid + (size_t)(2 * i) * features, features);
+        memcpy(grid + (size_t)(2 * i + 1) * features, rec + (size_t)i * features,
+               features * sizeof *rec);
+    }
+    if (!r)
+        r = write_grid(o, m, grid, 2 * n, 16);
+    free(index), free(labels), free(mu), free(grid), free(rec);
+    vkvae_idx_dataset_destroy(&it.ds);
+    return r;
+}
+
+int cmd_reconstruct(int argc, char **argv)
+{
+    return run_job("reconstruct", argc, argv, (latent_opts){.n = 32}, job_reconstruct);
+}
+
+/* ---- interpolate ---- */
+
+static void lerp_or_slerp(const float *a, const float *b, uint32_t L, float t, int slerp,
+                          float *out)
+{
+    double dot = 0, na = 0, nb = 0;
+    for (uint32_t i = 0; i < L; i++)
+        dot += (double)a[i] * b[i], na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
+    double cosine = na > 0 && nb > 0 ? dot / sqrt(na * nb) : 1.0;
+    double omega = acos(fmax(-1.0, fmin(1.0, cosine)));
+    if (!slerp || omega < 1e-6) { /* nearly parallel codes: slerp is lerp */
+        for (uint32_t i = 0; i < L; i++)
+            out[i] = (1.0f - t) * a[i] + t * b[i];
+        return;
+    }
+    double wa = sin((1.0 - t) * omega) / sin(omega), wb = sin(t * omega) / sin(omega);
+    for (uint32_t i = 0; i < L; i++)
+        out[i] = (float)(wa * a[i] + wb * b[i]);
+}
+
+static int job_interpolate(latent_opts *o, cli_model_handle *m)
+{
+    if (!o->has_from || !o->has_to)
+        return cli_fail(VKVAE_BAD_INPUT, "interpolate: --from I and --to J are required");
+    if (o->steps < 2)
+        return cli_fail(VKVAE_BAD_INPUT, "interpolate: --steps must be at least 2");
+    items it;
+    int r = load_items(o, m, &it);
+    if (!r)
+        r = check_item(&it, "--from", o->from);
+    if (!r)
+        r = check_item(&it, "--to", o->to);
+    uint32_t L = vkvae_session_latent(m->session), features = vkvae_session_features(m->session);
+    float mu[2 * 1024];
+    uint32_t labels[2];
+    float *z = malloc((size_t)o->steps * L * sizeof *z);
+    uint32_t *zl = malloc((size_t)o->steps * sizeof *zl);
+    float *img = malloc((size_t)o->steps * features * sizeof *img);
+    if (!r && (L > 1024 || !z || !zl || !img))
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    uint32_t pair[2] = {o->from, o->to};
+    if (!r)
+        r = encode_items(m, &it, pair, 2, mu, NULL, labels);
+    for (uint32_t j = 0; !r && j < o->steps; j++) {
+        float t = (float)j / (float)(o->steps - 1);
+        lerp_or_slerp(mu, mu + L, L, t, o->slerp, z + (size_t)j * L);
+        zl[j] = t < 0.5f ? labels[0] : labels[1];
+    }
+    if (!r)
+        r = decode(m, z, zl, o->steps, img);
+    if (!r)
+        r = write_grid(o, m, img, o->steps, o->steps);
+    free(z), free(zl), free(img);
+    vkvae_idx_dataset_destroy(&it.ds);
+    return r;
+}
+
+int cmd_interpolate(int argc, char **argv)
+{
+    return run_job("interpolate", argc, argv, (latent_opts){.steps = 10}, job_interpolate);
+}
+
+/* ---- traverse ---- */
+
+static int parse_dims(const char *text, uint32_t latent, uint32_t *first, uint32_t *last)
+{
+    char *end;
+    unsigned long a = strtoul(text, &end, 10), b = a;
+    if (end == text)
+        return cli_fail(VKVAE_BAD_INPUT, "traverse: --dims '%s' is not N or N-M", text);
+    if (*end == '-') {
+        const char *rest = end + 1;
+        b = strtoul(rest, &end, 10);
+        if (end == rest)
+            return cli_fail(VKVAE_BAD_INPUT, "traverse: --dims '%s' is not N or N-M", text);
+    }
+    if (*end || a > b || b >= latent)
+        return cli_fail(VKVAE_BAD_INPUT, "traverse: --dims '%s': the latent has dimensions 0..%u",
+                        text, latent - 1);
+    *first = (uint32_t)a;
+    *last = (uint32_t)b;
+    return 0;
+}
+
+static int job_traverse(latent_opts *o, cli_model_handle *m)
+{
+    if (!o->has_item)
+        return cli_fail(VKVAE_BAD_INPUT, "traverse: --item I is required");
+    if (o->steps < 2 || o->steps % 2 == 0)
+        return cli_fail(VKVAE_BAD_INPUT, "traverse: --steps must be odd and at least 3, so the "
+                        "centre column is the item itself");
+    uint32_t L = vkvae_session_latent(m->session), features = vkvae_session_features(m->session);
+    uint32_t first = 0, last = L < 10 ? L - 1 : 9;
+    int r = o->dims ? parse_dims(o->dims, L, &first, &last) : 0;
+    items it;
+    if (!r)
+        r = load_items(o, m, &it);
+    else
+        return r;
+    if (!r)
+        r = check_item(&it, "--item", o->item);
+    uint32_t rows = last - first + 1, n = rows * o->steps, label = 0;
+    float *mu = malloc((size_t)L * sizeof *mu), *z = malloc((size_t)n * L * sizeof *z);
+    uint32_t *zl = malloc((size_t)n * sizeof *zl);
+    float *img = malloc((size_t)n * features * sizeof *img);
+    if (!r && (!mu || !z || !zl || !img))
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!r)
+        r = encode_items(m, &it, &o->item, 1, mu, NULL, &label);
+    float range = o->range > 0 ? o->range : 3.0f;
+    for (uint32_t d = 0; !r && d < rows; d++)
+        for (uint32_t j = 0; j < o->steps; j++) {
+            float *zz = z + ((size_t)d * o->steps + j) * L;
+            memcpy(zz, mu, L * sizeof *zz);
+            /* offsets -range..range; the centre column is offset 0: the item's code */
+            if (2 * j + 1 != o->steps)
+                zz[first + d] += range * (2.0f * (float)j / (float)(o->steps - 1) - 1.0f);
+            zl[d * o->steps + j] = label;
+        }
+    if (!r)
+        r = decode(m, z, zl, n, img);
+    if (!r)
+        r = write_grid(o, m, img, n, o->steps);
+    free(mu), free(z), free(zl), free(img);
+    vkvae_idx_dataset_destroy(&it.ds);
+    return r;
+}
+
+int cmd_traverse(int argc, char **argv)
+{
+    return run_job("traverse", argc, argv, (latent_opts){.steps = 9}, job_traverse);
+}
+
+/* ---- edit ---- */
+
+static int job_edit(latent_opts *o, cli_model_handle *m)
+{
+    if (!o->has_item || !o->has_from_class || !o->has_to_class)
+        return cli_fail(VKVAE_BAD_INPUT, "edit: --item, --from-class and --to-class are required");
+    items it;
+    int r = load_items(o, m, &it);
+    if (r)
+        return r;
+    r = check_item(&it, "--item", o->item);
+    uint32_t L = vkvae_session_latent(m->session), features = vkvae_session_features(m->session);
+    uint32_t n = it.images->count, steps = o->steps ? o->steps : 8;
+    uint32_t top = 0;
+    for (uint32_t i = 0; i < n; i++)
+        top = it.labels->data[i] > top ? it.labels->data[i] : top;
+    if (!r && (o->from_class > top || o->to_class > top))
+        r = cli_fail(VKVAE_BAD_INPUT, "edit: class %u is out of range: %s has labels 0..%u",
+                     o->from_class > top ? o->from_class : o->to_class, it.labels->path, top);
+    uint32_t *index = calloc(n ? n : 1, sizeof *index), *labels = calloc(n ? n : 1, sizeof *labels);
+    float *mu = malloc((size_t)n * L * sizeof *mu), *z = malloc((size_t)(steps + 1) * L * sizeof *z);
+    uint32_t *zl = malloc((size_t)(steps + 1) * sizeof *zl);
+    float *img = malloc((size_t)(steps + 1) * features * sizeof *img);
+    if (!r && (!index || !labels || !mu || !z || !zl || !img))
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t i = 0; !r && i < n; i++)
+        index[i] = i;
+    if (!r)
+        r = encode_items(m, &it, index, n, mu, NULL, labels);
+    /* The attribute direction: mean code of class B minus mean code of class A. */
+    double *sum_a = calloc(L, sizeof *sum_a), *sum_b = calloc(L, sizeof *sum_b);
+    uint32_t count_a = 0, count_b = 0;
+    if (!r && (!sum_a || !sum_b))
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t i = 0; !r && i < n; i++) {
+        double *sum = labels[i] == o->to_class ? sum_b : labels[i] == o->from_class ? sum_a : NULL;
+        if (!sum)
+            continue;
+        sum == sum_b ? count_b++ : count_a++;
+        for (uint32_t k = 0; k < L; k++)
+            sum[k] += mu[(size_t)i * L + k];
+    }
+    if (!r && (!count_a || !count_b))
+        r = cli_fail(VKVAE_BAD_INPUT, "edit: no items of class %u in %s",
+                     count_a ? o->to_class : o->from_class, it.labels->path);
+    /* One row: the item's code moved by 0 .. strength times the direction. */
+    float strength = o->strength != 0 ? o->strength : 1.0f;
+    for (uint32_t j = 0; !r && j <= steps; j++) {
+        float s = strength * (float)j / (float)steps;
+        for (uint32_t k = 0; k < L; k++) {
+            double dir = sum_b[k] / count_b - sum_a[k] / count_a;
+            z[(size_t)j * L + k] = mu[(size_t)o->item * L + k] + s * (float)dir;
+        }
+        zl[j] = labels[o->item];
+    }
+    if (!r)
+        r = decode(m, z, zl, steps + 1, img);
+    if (!r)
+        r = write_grid(o, m, img, steps + 1, steps + 1);
+    free(sum_a), free(sum_b), free(index), free(labels), free(mu), free(z), free(zl), free(img);
+    vkvae_idx_dataset_destroy(&it.ds);
+    return r;
+}
+
+int cmd_edit(int argc, char **argv)
+{
+    return run_job("edit", argc, argv, (latent_opts){.steps = 8}, job_edit);
+}
+
+/* ---- encode ---- */
+
+/* Writes codes as a NumPy .npy file (format 1.0) of one structured array:
+ * per item its mu, its log-variance (for a Gaussian latent) and its label,
+ * so `numpy.load(path)["mu"]` gives an [N, latent] float32 array. */
+static vkvae_status write_npy(const char *path, const float *mu, const float *logvar,
+                              const uint32_t *labels, uint32_t n, uint32_t L, vkvae_error *err)
+{
+    char header[512];
+    int len;
+    if (logvar)
+        len = snprintf(header, sizeof header,
+                       "{'descr': [('mu', '<f4', (%u,)), ('logvar', '<f4', (%u,)), ('label', "
+                       "'|u1')], 'fortran_order': False, 'shape': (%u,), }",
+                       L, L, n);
+    else
+        len = snprintf(header, sizeof header,
+                       "{'descr': [('mu', '<f4', (%u,)), ('label', '|u1')], 'fortran_order': "
+                       "False, 'shape': (%u,), }",
+                       L, n);
+    /* Pad with spaces so the data starts on a 64-byte boundary, ending in \n. */
+    while ((10 + len + 1) % 64 != 0)
+        header[len++] = ' ';
+    header[len++] = '\n';
+    unsigned char preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                  (unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
+    vkvae_atomic_file f;
+    vkvae_status s = vkvae_atomic_begin(&f, path, err);
+    if (!s)
+        s = vkvae_atomic_write(&f, preamble, sizeof preamble, err);
+    if (!s)
+        s = vkvae_atomic_write(&f, header, (size_t)len, err);
+    for (uint32_t i = 0; !s && i < n; i++) {
+        s = vkvae_atomic_write(&f, mu + (size_t)i * L, L * sizeof *mu, err);
+        if (!s && logvar)
+            s = vkvae_atomic_write(&f, logvar + (size_t)i * L, L * sizeof *logvar, err);
+        uint8_t label = (uint8_t)labels[i];
+        if (!s)
+            s = vkvae_atomic_write(&f, &label, 1, err);
+    }
+    if (!s)
+        s = vkvae_atomic_commit(&f, err);
+    else
+        vkvae_atomic_abort(&f);
+    return s;
+}
+
+static int job_encode(latent_opts *o, cli_model_handle *m)
+{
+    items it;
+    int r = load_items(o, m, &it);
+    if (r)
+        return r;
+    uint32_t n = o->n && o->n < it.images->count ? o->n : it.images->count;
+    uint32_t L = vkvae_session_latent(m->session);
+    int gaussian = vkvae_plan_find_tensor(m->plan, "io.logvar") != UINT32_MAX;
+    uint32_t *index = calloc(n ? n : 1, sizeof *index), *labels = calloc(n ? n : 1, sizeof *labels);
+    float *mu = malloc((size_t)n * L * sizeof *mu);
+    float *logvar = gaussian ? malloc((size_t)n * L * sizeof *logvar) : NULL;
+    if (!index || !labels || !mu || (gaussian && !logvar))
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t i = 0; !r && i < n; i++)
+        index[i] = i;
+    if (!r)
+        r = encode_items(m, &it, index, n, mu, logvar, labels);
+    vkvae_error err = {0};
+    if (!r && write_npy(o->out, mu, logvar, labels, n, L, &err))
+        r = cli_fail(err.status, "%s", err.message);
+    if (!r)
+        fprintf(stderr, "vkvae: wrote %s (%u codes of %u dimensions%s)\n", o->out, n, L,
+                gaussian ? ", mu and logvar" : "");
+    free(index), free(labels), free(mu), free(logvar);
+    vkvae_idx_dataset_destroy(&it.ds);
+    return r;
+}
+
+int cmd_encode(int argc, char **argv)
+{
+    return run_job("encode", argc, argv, (latent_opts){0}, job_encode);
+}

@@ -1,0 +1,68 @@
+/* Opening a trained model for the commands that use one (sample,
+ * reconstruct, interpolate, traverse, edit, encode): the checkpoint names
+ * its model, which must be built in; the session is created on the chosen
+ * backend and the weights are loaded strictly.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "io/safetensors.h"
+#include "models.h"
+
+static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkvae_error *err)
+{
+    return vkvae_session_write(user, tensor, src, err);
+}
+
+int cli_model_open(const char *ckpt, const char *device, cli_model_handle *out)
+{
+    memset(out, 0, sizeof *out);
+    vkvae_error err = {0};
+    vkvae_safetensors st;
+    if (vkvae_st_read(&st, ckpt, &err))
+        return cli_fail(err.status, "%s", err.message);
+    const char *model = NULL;
+    for (size_t i = 0; i < st.meta_count; i++)
+        if (strcmp(st.meta[i].key, "model") == 0)
+            model = st.meta[i].value;
+    const vkvae_plan *plan = model ? vkvae_builtin_model(model) : NULL;
+    char name[128];
+    snprintf(name, sizeof name, "%s", model ? model : "");
+    vkvae_st_destroy(&st);
+    if (!model)
+        return cli_fail(VKVAE_BAD_INPUT, "%s: not a vkvae checkpoint (no 'model' in its metadata)",
+                        ckpt);
+    if (!plan)
+        return cli_fail(VKVAE_BAD_INPUT, "%s: model '%s' is not built into this vkvae", ckpt, name);
+    int on_cpu = device && strcmp(device, "cpu") == 0;
+    vkvae_status s = VKVAE_OK;
+    if (!on_cpu)
+        s = vkvae_context_create(&(vkvae_context_desc){.device = device}, &out->ctx, &err);
+    if (!s)
+        s = vkvae_session_create(&(vkvae_session_desc){.plan = plan, .ctx = out->ctx},
+                                 &out->session, &err);
+    vkvae_train_state state = {0};
+    if (!s)
+        s = vkvae_checkpoint_load(ckpt, vkvae_session_plan(out->session), write_cb, out->session,
+                                  &state, 0, &err);
+    if (s) {
+        cli_model_close(out);
+        return cli_fail(err.status, "%s", err.message);
+    }
+    out->plan = plan;
+    out->seed = state.seed;
+    return 0;
+}
+
+int cli_model_close(cli_model_handle *m)
+{
+    vkvae_session_destroy(m->session);
+    uint32_t messages = m->ctx ? vkvae_validation_message_count(m->ctx) : 0;
+    vkvae_context_destroy(m->ctx);
+    memset(m, 0, sizeof *m);
+    return messages ? cli_fail(VKVAE_VALIDATION, "the validation layer reported %u message(s)",
+                               messages)
+                    : 0;
+}
