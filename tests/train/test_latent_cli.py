@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The latent-space commands from the outside (vkvae sample, reconstruct,
+interpolate, traverse, edit, encode) on a briefly trained model:
+
+- the same --seed gives the same PNG bytes, another seed other bytes;
+- interpolation's end frames are the decodes of the two items' codes (the
+  reconstructions of those items), and traversal's centre column is the
+  item's reconstruction;
+- encode writes a NumPy file of the stated layout;
+- a wrong item index, a label out of range, an unreadable checkpoint and an
+  unwritable output path each fail with one line and exit status 1.
+
+  test_latent_cli.py VKVAE
+"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def run(vkvae, *args):
+    p = subprocess.run([vkvae, *args], capture_output=True, text=True)
+    return p.returncode, p.stderr
+
+
+def read_png(path):
+    """8-bit grey, non-interlaced PNG -> (width, height, rows of bytes)."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour == 0, "grey 8-bit expected"
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw, rows, prev = zlib.decompress(idat), [], bytes(width)
+    for y in range(height):
+        line = raw[y * (width + 1):(y + 1) * (width + 1)]
+        f, cur = line[0], bytearray(line[1:])
+        for x in range(width):
+            a = cur[x - 1] if x else 0
+            b, c = prev[x], prev[x - 1] if x else 0
+            if f == 1: cur[x] = (cur[x] + a) & 255
+            elif f == 2: cur[x] = (cur[x] + b) & 255
+            elif f == 3: cur[x] = (cur[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                cur[x] = (cur[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(cur))
+        prev = cur
+    return width, height, rows
+
+
+def tile(png, col, row, side=28, pad=1):
+    """Pixels of the tile at (col, row) of a grid with pad pixels around tiles."""
+    _, _, rows = png
+    x0, y0 = pad + col * (side + pad), pad + row * (side + pad)
+    return b"".join(rows[y][x0:x0 + side] for y in range(y0, y0 + side))
+
+
+def main():
+    vkvae = sys.argv[1]
+    with tempfile.TemporaryDirectory(prefix="vkvae-latent-") as t:
+        quick = ["--epochs", "1", "--limit", "512", "--test-limit", "64", "--samples", "0"]
+        rc, err = run(vkvae, "train", "vae_mlp", "--out", f"{t}/vae", *quick)
+        check(rc == 0, f"vae_mlp trains briefly (exit {rc}: {err.strip()[-200:]})")
+        rc, err = run(vkvae, "train", "cvae_mlp", "--out", f"{t}/cvae", *quick)
+        check(rc == 0, f"cvae_mlp trains briefly (exit {rc}: {err.strip()[-200:]})")
+        ck, cck = f"{t}/vae/checkpoint.safetensors", f"{t}/cvae/checkpoint.safetensors"
+
+        for i, seed in enumerate(("7", "7", "8")):
+            run(vkvae, "sample", ck, "-n", "16", "--seed", seed, "-o", f"{t}/s{i}.png")
+        s = [open(f"{t}/s{i}.png", "rb").read() for i in range(3)]
+        check(s[0] == s[1], "the same --seed gives the same PNG bytes")
+        check(s[0] != s[2], "another --seed gives another picture")
+        rc, _ = run(vkvae, "sample", cck, "--label", "7", "-n", "8", "-o", f"{t}/c7.png")
+        check(rc == 0, "sample --label 7 on the conditional model")
+
+        pad = ["--pad", "1"]
+        run(vkvae, "reconstruct", ck, "-n", "4", "--cols", "2", "-o", f"{t}/r.png", *pad)
+        run(vkvae, "interpolate", ck, "--from", "0", "--to", "1", "--steps", "5", "--cols", "5",
+            "-o", f"{t}/i.png", *pad)
+        run(vkvae, "traverse", ck, "--item", "1", "--dims", "0-2", "--steps", "5", "--cols", "5",
+            "-o", f"{t}/tr.png", *pad)
+        r, i, tr = read_png(f"{t}/r.png"), read_png(f"{t}/i.png"), read_png(f"{t}/tr.png")
+        rec0, rec1 = tile(r, 1, 0), tile(r, 1, 1)  # rows: (input, reconstruction)
+        check(tile(i, 0, 0) == rec0, "interpolation's first frame decodes item 0's code")
+        check(tile(i, 4, 0) == rec1, "interpolation's last frame decodes item 1's code")
+        check(tile(i, 2, 0) not in (rec0, rec1), "the middle frame is neither end")
+        check(all(tile(tr, 2, d) == rec1 for d in range(3)),
+              "traversal's centre column is the item's reconstruction, in every row")
+        check(tile(tr, 0, 0) != rec1, "traversal's outer column differs from it")
+        rc, _ = run(vkvae, "interpolate", ck, "--from", "0", "--to", "1", "--slerp", "-o",
+                    f"{t}/slerp.png")
+        check(rc == 0, "interpolate --slerp")
+        rc, _ = run(vkvae, "edit", ck, "--item", "0", "--from-class", "0", "--to-class", "7",
+                    "-o", f"{t}/e.png")
+        check(rc == 0, "edit from class 0 to class 7")
+
+        rc, _ = run(vkvae, "encode", ck, "-n", "10", "-o", f"{t}/codes.npy")
+        npy = open(f"{t}/codes.npy", "rb").read() if rc == 0 else b""
+        header_len = struct.unpack("<H", npy[8:10])[0] if npy else 0
+        header = npy[10:10 + header_len].decode() if npy else ""
+        check(rc == 0 and npy[:6] == b"\x93NUMPY" and "('mu', '<f4', (20,))" in header
+              and "'shape': (10,)" in header and (10 + header_len) % 64 == 0
+              and len(npy) == 10 + header_len + 10 * (20 * 4 * 2 + 1),
+              "encode writes a .npy of 10 records: mu[20], logvar[20], label")
+
+        def expect_error(what, needle, *args):
+            rc, err = run(vkvae, *args)
+            lines = [l for l in err.splitlines() if l.startswith("vkvae: error:")]
+            check(rc == 1 and len(lines) == 1 and needle in lines[0],
+                  f"{what}: exit 1, one line containing '{needle}' (got {rc}: {lines})")
+
+        expect_error("item out of range", "--to 10000 is out of range",
+                     "interpolate", ck, "--from", "0", "--to", "10000", "-o", f"{t}/x.png")
+        expect_error("label out of range", "--label 10 is out of range",
+                     "sample", cck, "--label", "10", "-o", f"{t}/x.png")
+        expect_error("unreadable checkpoint", "nosuch.safetensors",
+                     "sample", f"{t}/nosuch.safetensors", "-o", f"{t}/x.png")
+        expect_error("unwritable output", "cannot write there",
+                     "sample", ck, "-o", f"{t}/no/such/dir/x.png")
+        check(not os.path.exists(f"{t}/x.png"), "no output file after the failures")
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
