@@ -6,19 +6,21 @@
 # figures on shared machines are bimodal: so each round runs both, the
 # order alternating (ours first in odd rounds, the peer first in even ones),
 # and the ratio is taken per round and then as the median over rounds.
+# Each round line shows the 1-minute load average when each program
+# started: other people's builds on a 2-core machine show up there.
 #
 #   bench/compare.sh [--epochs N] [--rounds R] [--build DIR] [--peer-only]
 #                    [--json FILE]
 #
-# --peer-only runs just the PyTorch half (works today). Without it, vkvae
+# --peer-only runs just the PyTorch half (no vkvae build needed). Without it, vkvae
 # must have a `train` command: `DIR/vkvae train --help` must succeed, or
 # this exits 2 with a message. VKVAE_TRAIN_ARGS adds arguments to ours
-# (e.g. "--device lavapipe" or "--backend cpu").
+# (e.g. "--device cpu" for vkvae's CPU backend, "--device llvmpipe").
 #
-# What we parse from `vkvae train vae_mlp --epochs N` (the contract its
-# output must keep): one line per epoch starting "epoch <k>" that contains
-# "<seconds> s" for the training time of that epoch (the last such figure
-# on the line is taken). The peer's figures come from its --json file.
+# What we read from `vkvae train vae_mlp --epochs N --out DIR` (the
+# contract its output must keep): DIR/metrics.csv with a header row and a
+# "seconds" column, one row per epoch, holding the wall time of that
+# epoch's training steps (test pass excluded), as pytorch_vae.py's train_s.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -29,7 +31,7 @@ peer_only=0
 json=""
 PY=${PEER_PYTHON:-/usr/bin/python3}
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
     case $1 in
         --epochs) epochs=$2; shift 2 ;;
@@ -53,26 +55,28 @@ fi
 
 # The fair-peer environment, for the peer's runs only (ours must not see
 # LD_LIBRARY_PATH or OMP_WAIT_POLICY changes).
-peer_env=$(PEER_ENV_QUIET=1 bash -c ". '$here/peer_env.sh' && env" | \
-           grep -E '^(LD_LIBRARY_PATH|OMP_WAIT_POLICY)=')
+mapfile -t peer_env < <(PEER_ENV_QUIET=1 bash -c ". '$here/peer_env.sh' && env" | \
+                        grep -E '^(LD_LIBRARY_PATH|OMP_WAIT_POLICY)=')
 work=$(mktemp -d "${TMPDIR:-/tmp}/vkvae-compare-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 run_ours() {   # round -> prints epoch times, one a line
-    local log=$work/ours$1.log
+    local out=$work/ours$1 log=$work/ours$1.log
     # shellcheck disable=SC2086
-    if ! "$vkvae" train vae_mlp --epochs "$epochs" ${VKVAE_TRAIN_ARGS:-} >"$log" 2>&1; then
+    if ! "$vkvae" train vae_mlp --epochs "$epochs" --out "$out" --samples 0 \
+            ${VKVAE_TRAIN_ARGS:-} >"$log" 2>&1; then
         echo "compare.sh: vkvae train failed (round $1):" >&2
         tail -n 20 "$log" >&2
         return 1
     fi
-    sed -n 's/^epoch \([0-9]*\).*[^0-9.]\([0-9][0-9]*\.[0-9]*\) s\b.*$/\2/p' "$log"
+    [ "$1" = 1 ] && grep -m1 '^vkvae: training' "$log" >&2   # the device, once
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
+             c { print $c }' "$out/metrics.csv"
 }
 
 run_peer() {   # round -> prints epoch times, one a line
     local out=$work/peer$1.json log=$work/peer$1.log
-    # shellcheck disable=SC2046
-    if ! env -u OPENBLAS_CORETYPE $peer_env "$PY" "$here/pytorch_vae.py" \
+    if ! env -u OPENBLAS_CORETYPE "${peer_env[@]}" "$PY" "$here/pytorch_vae.py" \
             --epochs "$epochs" --samples 0 --json "$out" >"$log" 2>&1; then
         echo "compare.sh: pytorch_vae.py failed (round $1):" >&2
         tail -n 20 "$log" >&2
@@ -84,7 +88,7 @@ for e in json.load(open(sys.argv[1]))["epochs"]: print(e["train_s"])' "$out"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-    else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+    else if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "compare: vae_mlp, $epochs epoch(s) x $rounds round(s), $(nproc) CPUs," \
      "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
@@ -95,15 +99,17 @@ for r in $(seq 1 "$rounds"); do
     [ $((r % 2)) = 0 ] && order="peer ours"
     ours_med=nan
     peer_med=nan
+    load=""
     for who in $order; do
-        [ $who = ours ] && [ $peer_only = 1 ] && continue
-        times=$(run_$who "$r") || exit 1
+        [ "$who" = ours ] && [ $peer_only = 1 ] && continue
+        load="$load $who:$(cut -d' ' -f1 /proc/loadavg)"
+        times=$("run_$who" "$r") || exit 1
         if [ -z "$times" ]; then
             echo "compare.sh: no epoch times found in $who's output (round $r)" >&2
             exit 1
         fi
         med=$(printf '%s\n' "$times" | median)
-        [ $who = ours ] && ours_med=$med || peer_med=$med
+        if [ "$who" = ours ]; then ours_med=$med; else peer_med=$med; fi
     done
     ratio=nan
     if [ $peer_only = 0 ]; then
@@ -111,8 +117,8 @@ for r in $(seq 1 "$rounds"); do
         ratios+=("$ratio")
     fi
     rows+=("$r $ours_med $peer_med $ratio")
-    printf 'round %d: vkvae %s s/epoch, pytorch %s s/epoch, pytorch/vkvae %s\n' \
-        "$r" "$ours_med" "$peer_med" "$ratio"
+    printf 'round %d: vkvae %s s/epoch, pytorch %s s/epoch, pytorch/vkvae %s (load at start:%s)\n' \
+        "$r" "$ours_med" "$peer_med" "$ratio" "$load"
 done
 
 peer_all=$(printf '%s\n' "${rows[@]}" | awk '{ print $3 }' | median)

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Source this (". bench/peer_env.sh") before running the PyTorch peer: it sets
 # the environment BRIEF.md section 5 ("A fair peer") calls PyTorch at its best
 # on this machine, without touching the system's BLAS alternatives.
@@ -35,6 +36,7 @@ if [ -z "${PEER_ENV_SKIP_CHECK:-}" ]; then
     # repository root). Mapping libopenblas is not enough (OpenBLAS's
     # liblapack maps it even when sgemm_ comes from netlib): ask which file
     # libtorch's sgemm_ resolves to.
+    # shellcheck disable=SC3028  # BASH_SOURCE is bash's; the default serves sh
     peer_script=$(dirname "${BASH_SOURCE:-bench/peer_env.sh}")/pytorch_vae.py
     if peer_sgemm=$("$PEER_PYTHON" "$peer_script" --check-blas 2>&1); then
         [ -n "${PEER_ENV_QUIET:-}" ] ||

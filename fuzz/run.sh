@@ -3,7 +3,7 @@
 #   fuzz/run.sh [seconds-per-target]      (default 60)
 # Environment:
 #   FUZZ_BUILD    build folder (default build-fuzz, configured with CC=clang)
-#   FUZZ_TARGETS  which targets (default: all of fuzz/meson.build's table)
+#   FUZZ_TARGETS  which targets (default: every fuzz/fuzz_*.c, e.g. "idx")
 #   FUZZ_ARGS     extra libFuzzer flags, e.g. "-fork=2" or "-max_len=65536"
 # Each target grows a working corpus in $FUZZ_BUILD/fuzz-corpus/<target>
 # (kept between runs, so longer campaigns accumulate) on top of the seeds in
@@ -17,7 +17,8 @@ seconds=${1:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-build-fuzz}
 case $build in /*) ;; *) build=$root/$build ;; esac
-targets=${FUZZ_TARGETS:-"idx safetensors"}
+all=$(cd "$root/fuzz" && for f in fuzz_*.c; do n=${f#fuzz_}; printf '%s ' "${n%.c}"; done)
+targets=${FUZZ_TARGETS:-$all}
 
 if [ ! -f "$build/build.ninja" ]; then
     CC=${FUZZ_CC:-clang} meson setup "$build" "$root" >"$build.setup.log" 2>&1 || {
@@ -53,7 +54,7 @@ for t in $targets; do
     rc=$?
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' \
         "$build/fuzz-$t.log" | sed 's/^/   /'
-    echo "   corpus: $(ls "$work" | wc -l) inputs; log: $build/fuzz-$t.log"
+    echo "   corpus: $(find "$work" -type f | wc -l) inputs; log: $build/fuzz-$t.log"
     if [ $rc -ne 0 ]; then
         echo "fuzz_$t: FINDING (exit $rc); input(s) in $art:" >&2
         ls "$art" >&2
