@@ -23,6 +23,7 @@ static const char usage[] =
     "  traverse CKPT       vary one latent dimension per row around an item's code\n"
     "  edit CKPT           move an item's code from one class's mean code towards another's\n"
     "  encode CKPT         export codes (mu, logvar, label) as a NumPy .npy file\n"
+    "  bench [MODEL]       GPU time of each kernel of a train step against the device's roofs\n"
     "\n"
     "options:\n"
     "  --device D          a device index or name substring (default: $VKVAE_DEVICE, else the\n"
@@ -138,6 +139,8 @@ static int cmd_models(int argc, char **argv)
     return 0;
 }
 
+int cmd_bench(int argc, char **argv); /* cli/bench.c */
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -152,6 +155,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(argv[1], "models") == 0)
         return cmd_models(argc - 2, argv + 2);
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc - 2, argv + 2);
     static const struct {
         const char *name;
         int (*run)(int, char **);

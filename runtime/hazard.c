@@ -2,9 +2,9 @@
  *
  * A step reads some of its bindings and writes others (vkvae_hazard_access,
  * read off the ops.def contracts: inputs are read, outputs written, and the
- * outputs an op accumulates into or updates in place, kl_gauss_bwd's
- * gradients, loss_accum's sums, the optimizers' parameters and moments, are
- * both). A binding covers the bytes [offset, offset + elems * size) of its
+ * outputs an op accumulates into or updates in place, kl_gauss_bwd's and
+ * iwae_logw_bwd's gradients, scale_rows' rows, loss_accum's sums, the
+ * optimizers' parameters and moments, are both). A binding covers the bytes [offset, offset + elems * size) of its
  * tensor's buffer, size 1 for gather's u8 data and 4 for everything else.
  * Two steps conflict when one writes bytes the other reads or writes:
  * read-after-write, write-after-read or write-after-write; two reads never
@@ -49,6 +49,8 @@ unsigned vkvae_hazard_access(vkvae_op op, const vkvae_op_params *p, uint32_t b)
     switch (op) {
     case VKVAE_OP_KL_GAUSS_BWD: /* dmu += ..., dlv += ... */
     case VKVAE_OP_LOSS_ACCUM:   /* acc += ... */
+    case VKVAE_OP_IWAE_LOGW_BWD: /* dmu += ..., dlv += ... */
+    case VKVAE_OP_SCALE_ROWS:   /* dy *= wt in place */
     case VKVAE_OP_ADAM:         /* p, m, v in place */
     case VKVAE_OP_SGD:          /* p, buf in place */
         return VKVAE_HAZARD_READ | VKVAE_HAZARD_WRITE;

@@ -6,12 +6,19 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gpu.h"
 
 #include "act_bwd.spv.h"
 #include "adam.spv.h"
 #include "concat.spv.h"
+#include "conv2d.spv.h"
+#include "conv2d_bwd_w.spv.h"
+#include "conv2d_bwd_x.spv.h"
+#include "convt2d.spv.h"
+#include "convt2d_bwd_w.spv.h"
+#include "convt2d_bwd_x.spv.h"
 #include "corrupt_gauss.spv.h"
 #include "corrupt_mask.spv.h"
 #include "dense.spv.h"
@@ -19,6 +26,10 @@
 #include "dense_bwd_x.spv.h"
 #include "gather.spv.h"
 #include "gather_onehot.spv.h"
+#include "iwae_logw.spv.h"
+#include "iwae_logw_bwd.spv.h"
+#include "iwae_lse.spv.h"
+#include "iwae_weights.spv.h"
 #include "kl_gauss.spv.h"
 #include "kl_gauss_bwd.spv.h"
 #include "l2.spv.h"
@@ -32,6 +43,7 @@
 #include "reparam.spv.h"
 #include "reparam_bwd.spv.h"
 #include "sample_bernoulli.spv.h"
+#include "scale_rows.spv.h"
 #include "sgd.spv.h"
 #include "sigmoid.spv.h"
 #include "slice_bwd.spv.h"
@@ -78,7 +90,17 @@ static const op_kernel kernels[VKVAE_OP_COUNT] = {
     K(SGD, sgd),
     K(SIGMOID, sigmoid),
     K(SAMPLE_BERNOULLI, sample_bernoulli),
-    /* conv2d and transposed conv2d kernels arrive with step 6 */
+    K(CONV2D, conv2d),
+    K(CONV2D_BWD_X, conv2d_bwd_x),
+    K(CONV2D_BWD_W, conv2d_bwd_w),
+    K(CONVT2D, convt2d),
+    K(CONVT2D_BWD_X, convt2d_bwd_x),
+    K(CONVT2D_BWD_W, convt2d_bwd_w),
+    K(IWAE_LOGW, iwae_logw),
+    K(IWAE_LSE, iwae_lse),
+    K(IWAE_WEIGHTS, iwae_weights),
+    K(IWAE_LOGW_BWD, iwae_logw_bwd),
+    K(SCALE_ROWS, scale_rows),
 };
 #undef K
 
@@ -88,6 +110,40 @@ const uint32_t *vkvae_op_spirv(vkvae_op op, size_t *words)
         return NULL;
     *words = kernels[op].bytes / sizeof(uint32_t);
     return kernels[op].spirv;
+}
+
+/* The dense ops' register-blocked matmul (shaders/ops/matmul.glsl): tile
+ * sizes chosen per shape, passed as specialization constants 32.. and
+ * matched by the grid. C is rows x cols over depth (see each kernel's
+ * header): dense y[n,out] over in, dense_bwd_x dx[n,in] over out,
+ * dense_bwd_w [dw|db][out,in+1] over n. */
+enum { MM_GRID = 8, SPEC_TUNE = 32, SPEC_WORDS = 40 }; /* 8 x 8 invocations */
+
+typedef struct mm_shape {
+    uint32_t rows, cols, depth;
+    uint32_t tm, tn, tk; /* rows per workgroup, columns per invocation, tile depth */
+} mm_shape;
+
+static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
+{
+    switch (op) {
+    case VKVAE_OP_DENSE: *s = (mm_shape){.rows = p->n, .cols = p->out, .depth = p->in}; break;
+    case VKVAE_OP_DENSE_BWD_X: *s = (mm_shape){.rows = p->n, .cols = p->in, .depth = p->out}; break;
+    case VKVAE_OP_DENSE_BWD_W: *s = (mm_shape){.rows = p->out, .cols = p->in + 1, .depth = p->n}; break;
+    default: return 0;
+    }
+    /* Operands per FMA is what bounds a CPU driver (each per-invocation
+     * load is a scalar loop over SIMD lanes): larger blocks win there, but
+     * the unrolled inner loop's JIT time grows with them (lavapipe: about
+     * 1 s for 8 x 8, 3 s for 16 x 8, paid once per shape, then the shader
+     * cache). So 16 x 8 blocks (128 x 64 per workgroup) only for products
+     * of 16M multiply-adds and more, where they pay for themselves; 8 x 8
+     * (64 x 64) otherwise. Shared memory: 4 tk (8 tm + 8 tn) bytes, 6 KiB. */
+    uint64_t macs = (uint64_t)s->rows * s->cols * s->depth;
+    s->tm = s->rows >= 128 && macs >= (1u << 24) ? 16 : 8;
+    s->tn = 8;
+    s->tk = 8;
+    return 1;
 }
 
 /* How many invocations op needs: one per element of its main output (see
@@ -107,6 +163,16 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_L2: return n;
     case VKVAE_OP_NLL_GAUSS_BWD: return n * in + in;
     case VKVAE_OP_LOSS_ACCUM: return 64; /* one workgroup reduces */
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONVT2D: return n * p->c_out * p->h_out * p->w_out;
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONVT2D_BWD_X: return n * p->c_in * p->h_in * p->w_in;
+    case VKVAE_OP_CONV2D_BWD_W:
+    case VKVAE_OP_CONVT2D_BWD_W: /* a workgroup per element of dw, then of db */
+        return ((uint64_t)p->c_out * p->c_in * p->k * p->k + p->c_out) * 64;
+    case VKVAE_OP_IWAE_LOGW: return n * samples;
+    case VKVAE_OP_IWAE_LSE:
+    case VKVAE_OP_IWAE_WEIGHTS: return n * 64; /* a workgroup per example */
     case VKVAE_OP_ADAM:
     case VKVAE_OP_SGD: return in;
     default: return n * in;
@@ -115,6 +181,13 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
 
 void vkvae_op_groups(vkvae_op op, const vkvae_op_params *p, uint32_t groups[3])
 {
+    mm_shape mm;
+    if (mm_tiles(op, p, &mm)) {
+        groups[0] = (mm.cols + MM_GRID * mm.tn - 1) / (MM_GRID * mm.tn);
+        groups[1] = (mm.rows + MM_GRID * mm.tm - 1) / (MM_GRID * mm.tm);
+        groups[2] = 1;
+        return;
+    }
     uint64_t g = (op_invocations(op, p) + 63) / 64;
     if (g == 0)
         g = 1;
@@ -133,5 +206,15 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
     const uint32_t *spirv = vkvae_op_spirv(op, &words);
     if (!spirv)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "op %d has no GPU kernel yet", (int)op);
-    return vkvae_kernel_create(ctx, spirv, words, p, SPEC_COUNT, "op", out, err);
+    /* constant_id 0..25: the params; 32..: the matmul's tiles (ids the
+     * module lacks are ignored). */
+    uint32_t spec[SPEC_WORDS] = {0};
+    memcpy(spec, p, sizeof *p);
+    mm_shape mm;
+    if (mm_tiles(op, p, &mm)) {
+        spec[SPEC_TUNE + 0] = mm.tm;
+        spec[SPEC_TUNE + 1] = mm.tn;
+        spec[SPEC_TUNE + 2] = mm.tk;
+    }
+    return vkvae_kernel_create(ctx, spirv, words, spec, SPEC_WORDS, "op", out, err);
 }

@@ -136,7 +136,7 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     }
     if (!st)
         st = s->ctx ? vkvae_gpu_plan_create(s->ctx, plan, &s->gpu, err)
-                    : vkvae_cpu_create(plan, VKVAE_CPU_F32, &s->cpu, err);
+                    : vkvae_cpu_create(plan, VKVAE_CPU_FAST, &s->cpu, err);
     if (st) {
         vkvae_session_destroy(s);
         return st;

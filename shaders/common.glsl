@@ -57,9 +57,11 @@ uint element_index()
     return gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
 }
 
+/* Rows holding data: pc.rows examples, times samples for ops over IWAE's
+ * n*k sample rows (ops.def). */
 uint valid_rows()
 {
-    return min(pc.rows, P_N);
+    return min(pc.rows * max(P_SAMPLES, 1u), P_N);
 }
 
 float sigmoid(float x)

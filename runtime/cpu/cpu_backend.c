@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cpu_ops.h"
+#include "fast/fast_ops.h"
 #include "init.h"
 
 struct vkvae_cpu {
@@ -24,6 +25,7 @@ struct vkvae_cpu {
     unsigned char **buffers; /* [n_buffers] */
     uint64_t *buffer_bytes;  /* [n_buffers], as allocated */
     void **tensors;          /* [n_tensors] */
+    vkvae_fast *fast;        /* VKVAE_CPU_FAST only */
 };
 
 static int is_data(const vkvae_plan *plan, uint32_t buffer)
@@ -124,7 +126,7 @@ vkvae_status vkvae_cpu_create(const vkvae_plan *plan, vkvae_cpu_precision precis
                               vkvae_cpu **out, vkvae_error *err)
 {
     *out = NULL;
-    if (precision != VKVAE_CPU_F32 && precision != VKVAE_CPU_F64)
+    if (precision != VKVAE_CPU_F32 && precision != VKVAE_CPU_F64 && precision != VKVAE_CPU_FAST)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "cpu backend: unknown precision %d", (int)precision);
     vkvae_status st = check_plan(plan, err);
     if (st != VKVAE_OK)
@@ -142,6 +144,10 @@ vkvae_status vkvae_cpu_create(const vkvae_plan *plan, vkvae_cpu_precision precis
     if (!cpu->buffers || !cpu->buffer_bytes || !cpu->tensors) {
         vkvae_cpu_destroy(cpu);
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "cpu backend: out of memory");
+    }
+    if (precision == VKVAE_CPU_FAST && (st = vkvae_fast_create(0, &cpu->fast, err)) != VKVAE_OK) {
+        vkvae_cpu_destroy(cpu);
+        return st;
     }
     for (uint32_t b = 0; b < plan->n_buffers; b++) {
         uint64_t bytes = plan->buffers[b].bytes;
@@ -174,6 +180,7 @@ void vkvae_cpu_destroy(vkvae_cpu *cpu)
     free(cpu->buffers);
     free(cpu->buffer_bytes);
     free(cpu->tensors);
+    vkvae_fast_destroy(cpu->fast);
     free(cpu);
 }
 
@@ -229,7 +236,7 @@ static vkvae_status run_step(vkvae_cpu *cpu, const vkvae_program_desc *prog, uin
         t[b] = cpu->tensors[st->tensors[b]];
     if (cpu->precision == VKVAE_CPU_F64)
         vkvae_cpu_op_f64(st->op, &st->p, push, t);
-    else
+    else if (!cpu->fast || !vkvae_fast_op(cpu->fast, st->op, &st->p, push, t))
         vkvae_cpu_op_f32(st->op, &st->p, push, t);
     return VKVAE_OK;
 }
@@ -249,6 +256,10 @@ vkvae_status vkvae_cpu_run(vkvae_cpu *cpu, vkvae_program_kind kind, const vkvae_
             if (st != VKVAE_OK)
                 return st;
         }
+    }
+    if (cpu->fast) { /* steps grouped into fewer pool jobs; same results */
+        vkvae_fast_run(cpu->fast, cpu->plan, prog, cpu->tensors, push);
+        return VKVAE_OK;
     }
     for (uint32_t s = 0; s < prog->n_steps; s++) {
         vkvae_status st = run_step(cpu, prog, s, push, err);
@@ -345,7 +356,7 @@ vkvae_status vkvae_cpu_read_f64(vkvae_cpu *cpu, uint32_t tensor, double *dst, vk
     vkvae_status st = real_tensor(cpu, tensor, &v, err);
     if (st != VKVAE_OK)
         return st;
-    if (cpu->precision == VKVAE_CPU_F32)
+    if (cpu->precision != VKVAE_CPU_F64)
         COPY_CONVERT(dst, v.data, v.elems, double, float);
     else
         memcpy(dst, v.data, v.elems * sizeof(double));
@@ -358,7 +369,7 @@ vkvae_status vkvae_cpu_write_f64(vkvae_cpu *cpu, uint32_t tensor, const double *
     vkvae_status st = real_tensor(cpu, tensor, &v, err);
     if (st != VKVAE_OK)
         return st;
-    if (cpu->precision == VKVAE_CPU_F32)
+    if (cpu->precision != VKVAE_CPU_F64)
         COPY_CONVERT(v.data, src, v.elems, float, double);
     else
         memcpy(v.data, src, v.elems * sizeof(double));

@@ -1,6 +1,8 @@
 /* The CPU backend: executes any vkvae plan (plan.h) with the plain C ops of
  * ops_real.h, in float or in double. It is the test oracle of the GPU path
  * and the `--device cpu` fallback, and shares no code with the shaders.
+ * VKVAE_CPU_FAST keeps the float layout and runs the ops that have one
+ * through fast/fast_ops.h (BLAS, vectorized loops, threads) instead.
  *
  * Memory. Each plan buffer becomes one zeroed host allocation. The plan
  * sizes buffers and places tensors for fp32 (4-byte elements); a real
@@ -34,6 +36,9 @@
 typedef enum vkvae_cpu_precision {
     VKVAE_CPU_F32, /* float: the GPU's arithmetic, the fallback backend */
     VKVAE_CPU_F64, /* double: the reference */
+    VKVAE_CPU_FAST, /* float storage as F32; fast ops (fast/fast_ops.h: BLAS
+                     * products, vectorized loops, threads) where they exist,
+                     * the plain float op otherwise: --device cpu */
 } vkvae_cpu_precision;
 
 typedef struct vkvae_cpu vkvae_cpu;

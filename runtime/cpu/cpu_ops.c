@@ -129,6 +129,21 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
     case VKVAE_OP_LOSS_ACCUM:
         nin = 2, e[0] = e[1] = n, e[2] = 4;
         break;
+    case VKVAE_OP_IWAE_LOGW:
+        nin = 4, e[0] = e[4] = n * S, e[1] = e[2] = n * S * in, e[3] = n * in;
+        break;
+    case VKVAE_OP_IWAE_LSE:
+        nin = 1, e[0] = n * S, e[1] = n;
+        break;
+    case VKVAE_OP_IWAE_WEIGHTS:
+        nin = 1, e[0] = e[1] = n * S;
+        break;
+    case VKVAE_OP_IWAE_LOGW_BWD:
+        nin = 4, e[0] = e[1] = n * S * in, e[2] = e[4] = e[5] = n * in, e[3] = n * S;
+        break;
+    case VKVAE_OP_SCALE_ROWS:
+        nin = 1, e[0] = n, e[1] = n * in;
+        break;
     case VKVAE_OP_ADAM:
         nin = 2, e[0] = e[1] = e[2] = e[3] = in;
         break;

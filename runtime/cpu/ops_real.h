@@ -24,9 +24,12 @@
 typedef const vkvae_op_params P;
 typedef const vkvae_push PUSH;
 
+/* Rows holding data: push->rows examples, times samples for ops over the
+ * n*k sample rows of IWAE (samples is 0 or 1 elsewhere). */
 static uint32_t FN(valid_rows)(P *p, PUSH *push)
 {
-    return push->rows < p->n ? push->rows : p->n;
+    uint64_t rows = (uint64_t)push->rows * (p->samples ? p->samples : 1);
+    return rows < p->n ? (uint32_t)rows : p->n;
 }
 
 static real FN(sigmoid)(real x)
@@ -585,6 +588,104 @@ static void FN(loss_accum)(P *p, PUSH *push, void *const *t)
     acc[3] += (real)valid;
 }
 
+/* ---- importance weighting (IWAE) ----
+ * n counts examples here, k = samples their draws; sample row r*k + s. */
+
+static uint32_t FN(valid_examples)(P *p, PUSH *push)
+{
+    return push->rows < p->n ? push->rows : p->n;
+}
+
+/* nll:[n*k] z:[n*k,in] eps:[n*k,in] lv:[n,in] -> logw:[n*k] */
+static void FN(iwae_logw)(P *p, PUSH *push, void *const *t)
+{
+    const real *nll = t[0], *z = t[1], *eps = t[2], *lv = t[3];
+    real *logw = t[4];
+    uint32_t S = FN(samples)(p), valid = FN(valid_examples)(p, push);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t s = 0; s < S; s++) {
+            uint64_t i = (uint64_t)r * S + s;
+            real acc = 0;
+            for (uint32_t j = 0; r < valid && j < p->in; j++) {
+                real e = eps[i * p->in + j], zz = z[i * p->in + j];
+                acc += lv[(uint64_t)r * p->in + j] + e * e - zz * zz;
+            }
+            logw[i] = r < valid ? acc / (real)2 - nll[i] : (real)0;
+        }
+}
+
+/* The row's max and sum of exp(logw - max) over its k samples. */
+static real FN(iwae_row_sum)(const real *logw, uint32_t S, real *max)
+{
+    real m = logw[0];
+    for (uint32_t s = 1; s < S; s++)
+        m = fmax(m, logw[s]);
+    real sum = 0;
+    for (uint32_t s = 0; s < S; s++)
+        sum += exp(logw[s] - m);
+    *max = m;
+    return sum;
+}
+
+/* logw:[n*k] -> loss:[n] = -logmeanexp_s logw */
+static void FN(iwae_lse)(P *p, PUSH *push, void *const *t)
+{
+    const real *logw = t[0];
+    real *loss = t[1];
+    uint32_t S = FN(samples)(p), valid = FN(valid_examples)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        real m, sum = r < valid ? FN(iwae_row_sum)(logw + (uint64_t)r * S, S, &m) : (real)0;
+        loss[r] = r < valid ? -(m + log(sum) - log((real)S)) : (real)0;
+    }
+}
+
+/* logw:[n*k] -> wt:[n*k], the softmax of each row's k samples */
+static void FN(iwae_weights)(P *p, PUSH *push, void *const *t)
+{
+    const real *logw = t[0];
+    real *wt = t[1];
+    uint32_t S = FN(samples)(p), valid = FN(valid_examples)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        const real *row = logw + (uint64_t)r * S;
+        real m = 0, sum = r < valid ? FN(iwae_row_sum)(row, S, &m) : (real)1;
+        for (uint32_t s = 0; s < S; s++)
+            wt[(uint64_t)r * S + s] = r < valid ? exp(row[s] - m) / sum : (real)0;
+    }
+}
+
+/* z eps lv wt -> dmu += g*sum_s wt*z, dlv += g*sum_s wt*(z*eps*sigma/2 - 1/2) */
+static void FN(iwae_logw_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *z = t[0], *eps = t[1], *lv = t[2], *wt = t[3];
+    real *dmu = t[4], *dlv = t[5];
+    uint32_t S = FN(samples)(p), valid = FN(valid_examples)(p, push);
+    real g = (real)push->grad_scale;
+    for (uint32_t r = 0; r < valid; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            uint64_t rj = (uint64_t)r * p->in + j;
+            real half_sigma = exp(lv[rj] / (real)2) / (real)2;
+            real gm = 0, gl = 0;
+            for (uint32_t s = 0; s < S; s++) {
+                uint64_t i = ((uint64_t)r * S + s) * p->in + j;
+                real w = wt[(uint64_t)r * S + s];
+                gm += w * z[i];
+                gl += w * (z[i] * eps[i] * half_sigma - (real)0.5);
+            }
+            dmu[rj] += g * gm;
+            dlv[rj] += g * gl;
+        }
+}
+
+/* wt:[n] -> dy:[n,in] *= wt[r] */
+static void FN(scale_rows)(P *p, void *const *t)
+{
+    const real *wt = t[0];
+    real *dy = t[1];
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++)
+            dy[(uint64_t)r * p->in + j] *= wt[r];
+}
+
 /* ---- optimizers ---- */
 
 /* p g m v: torch.optim.Adam (mode 0) or AdamW (mode 1), step t = step+1, in
@@ -687,6 +788,11 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_L2: FN(l2)(p, push, t); break;
     case VKVAE_OP_L2_BWD: FN(l2_bwd)(p, push, t); break;
     case VKVAE_OP_LOSS_ACCUM: FN(loss_accum)(p, push, t); break;
+    case VKVAE_OP_IWAE_LOGW: FN(iwae_logw)(p, push, t); break;
+    case VKVAE_OP_IWAE_LSE: FN(iwae_lse)(p, push, t); break;
+    case VKVAE_OP_IWAE_WEIGHTS: FN(iwae_weights)(p, push, t); break;
+    case VKVAE_OP_IWAE_LOGW_BWD: FN(iwae_logw_bwd)(p, push, t); break;
+    case VKVAE_OP_SCALE_ROWS: FN(scale_rows)(p, t); break;
     case VKVAE_OP_ADAM: FN(adam)(p, push, t); break;
     case VKVAE_OP_SGD: FN(sgd)(p, t); break;
     case VKVAE_OP_SIGMOID: FN(sigmoid_op)(p, t); break;

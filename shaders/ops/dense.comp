@@ -1,18 +1,37 @@
 // dense: x:[n,in] w:[out,in] b:[out] -> y:[n,out]; y = act(x w^T + b)
+// C = y: rows n, columns out, depth in; A = x, B = w^T (matmul.glsl).
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float b[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+
+const uint MM_M = P_N, MM_C = P_OUT, MM_K = P_IN;
+
+float mm_a(uint m, uint k)
+{
+    float v = x[min(m, P_N - 1u) * P_IN + min(k, P_IN - 1u)];
+    return m < P_N && k < P_IN ? v : 0.0;
+}
+
+float mm_b(uint k, uint c)
+{
+    float v = w[min(c, P_OUT - 1u) * P_IN + min(k, P_IN - 1u)];
+    return c < P_OUT && k < P_IN ? v : 0.0;
+}
+
+void mm_store(uint m, uint c, float v)
+{
+    if (m < P_N && c < P_OUT)
+        y[m * P_OUT + c] = activate(v + b[c]);
+}
+
+#include "matmul.glsl"
+
 void main()
 {
-    uint i = element_index();
-    if (i >= P_N * P_OUT) return;
-    uint r = i / P_OUT, o = i % P_OUT;
-    float acc = b[o];
-    for (uint k = 0; k < P_IN; k++)
-        acc += x[r * P_IN + k] * w[o * P_IN + k];
-    y[i] = activate(acc);
+    mm_run();
 }

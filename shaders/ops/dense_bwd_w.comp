@@ -1,26 +1,41 @@
 // dense_bwd_w: dy:[n,out] x:[n,in] -> dw:[out,in] db:[out]; dw = dy^T x, db = sum_rows dy
-// Elements [0, out*in) are dw, then [out*in, out*in+out) are db.
+// C = [dw | db]: rows out, columns in + 1, depth n; A = dy^T, B = [x | 1]
+// (matmul.glsl): the bias gradient is the product with a column of ones, so
+// it rides along in the same kernel.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
 layout(std430, binding = 3) writeonly buffer DB { float db[]; };
+
+const uint MM_M = P_OUT, MM_C = P_IN + 1u, MM_K = P_N;
+
+float mm_a(uint m, uint k)
+{
+    float v = dy[min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 1u)];
+    return m < P_OUT && k < P_N ? v : 0.0;
+}
+
+float mm_b(uint k, uint c)
+{
+    float v = x[min(k, P_N - 1u) * P_IN + min(c, P_IN - 1u)];
+    return k >= P_N || c > P_IN ? 0.0 : c < P_IN ? v : 1.0;
+}
+
+void mm_store(uint m, uint c, float v)
+{
+    if (m < P_OUT && c < P_IN)
+        dw[m * P_IN + c] = v;
+    else if (m < P_OUT && c == P_IN)
+        db[m] = v;
+}
+
+#include "matmul.glsl"
+
 void main()
 {
-    uint i = element_index();
-    if (i < P_OUT * P_IN) {
-        uint o = i / P_IN, k = i % P_IN;
-        float acc = 0.0;
-        for (uint r = 0; r < P_N; r++)
-            acc += dy[r * P_OUT + o] * x[r * P_IN + k];
-        dw[i] = acc;
-    } else if (i < P_OUT * P_IN + P_OUT) {
-        uint o = i - P_OUT * P_IN;
-        float acc = 0.0;
-        for (uint r = 0; r < P_N; r++)
-            acc += dy[r * P_OUT + o];
-        db[o] = acc;
-    }
+    mm_run();
 }

@@ -10,7 +10,8 @@
  *                           NMSE of every written binding under 1e-7
  *   test_ops check          forward semantics: transposed conv is the
  *                           adjoint of conv, a hand-computed conv, Adam's
- *                           and SGD's first step, gather, padding rows
+ *                           and SGD's first step, gather, padding rows,
+ *                           IWAE's log-mean-exp on hand values
  *
  * -o OP keeps the cases whose name contains OP (case-insensitive).
  * Inputs are fresh random non-zero values from the test's own generator
@@ -124,10 +125,14 @@ typedef struct fwd {
     double *t[VKVAE_MAX_BINDINGS];
     uint32_t out;
     const double *r;
+    double (*chain)(struct fwd *); /* a chain of ops instead of op (IWAE) */
+    void *ctx;
 } fwd;
 
 static double loss(fwd *f)
 {
+    if (f->chain)
+        return f->chain(f);
     run64(f->op, &f->p, &f->push, f->t);
     uint64_t n = elems(f->op, &f->p, f->out);
     double L = 0;
@@ -346,6 +351,97 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
     free(r);
 }
 
+/* IWAE: the chain reparam -> (nll_bernoulli) -> iwae_logw -> iwae_lse, and
+ * L = grad_scale * sum of the per-example losses. Its gradients come from
+ * the backward chain ops.def describes: wt = iwae_weights(logw); dnll =
+ * grad_scale*wt, which reaches the logits as scale_rows(wt,
+ * nll_bernoulli_bwd); dmu, dlv from iwae_logw_bwd (reparam_bwd adds the
+ * decoder's dz, zero here: the decoder does not read z in this test). */
+typedef struct iwae_chain {
+    vkvae_op_params rp, lp, np; /* reparam, iwae ops, nll over n*k rows */
+    double *mu, *lv, *z, *eps, *logits, *x, *nll, *logw, *loss;
+    int use_logits;             /* 1: nll = nll_bernoulli(logits, x); 0: nll given */
+} iwae_chain;
+
+static double iwae_forward(fwd *f)
+{
+    iwae_chain *c = f->ctx;
+    double *tr[VKVAE_MAX_BINDINGS] = { c->mu, c->lv, c->z, c->eps };
+    run64(VKVAE_OP_REPARAM, &c->rp, &f->push, tr);
+    if (c->use_logits) {
+        double *tn[VKVAE_MAX_BINDINGS] = { c->logits, c->x, c->nll };
+        run64(VKVAE_OP_NLL_BERNOULLI, &c->np, &f->push, tn);
+    }
+    double *tw[VKVAE_MAX_BINDINGS] = { c->nll, c->z, c->eps, c->lv, c->logw };
+    run64(VKVAE_OP_IWAE_LOGW, &c->lp, &f->push, tw);
+    double *tl[VKVAE_MAX_BINDINGS] = { c->logw, c->loss };
+    run64(VKVAE_OP_IWAE_LSE, &c->lp, &f->push, tl);
+    double L = 0;
+    for (uint32_t r = 0; r < c->lp.n; r++)
+        L += c->loss[r];
+    return L * (double)f->push.grad_scale;
+}
+
+static void grad_iwae(uint32_t n, uint32_t L, uint32_t k, uint32_t in, uint32_t rows)
+{
+    iwae_chain c = {
+        .rp = { .n = n, .in = L, .samples = k, .stream = VKVAE_STREAM_EPS },
+        .lp = { .n = n, .in = L, .samples = k },
+        .np = { .n = n * k, .in = in, .samples = k },
+        .use_logits = in > 0,
+    };
+    char name[256], label[300];
+    case_name(name, sizeof name, NULL, VKVAE_OP_IWAE_LOGW_BWD, &c.lp);
+    snprintf(name + strlen(name), sizeof name - strlen(name), "%s rows=%u",
+             in ? " +SCALE_ROWS(NLL_BERNOULLI_BWD)" : "", rows);
+    if (!wanted(name) && !wanted("iwae"))
+        return;
+    fwd f = { .push = { .seed = 11, .step = 3, .rows = rows, .grad_scale = 0.7f },
+              .chain = iwae_forward, .ctx = &c };
+    uint64_t nk = (uint64_t)n * k;
+    c.mu = new_random(n * L), c.lv = new_random(n * L);
+    c.z = new_random(nk * L), c.eps = new_random(nk * L);
+    c.nll = new_random(nk);
+    for (uint64_t i = 0; i < nk; i++)
+        c.nll[i] = 3 * c.nll[i] + 5; /* a spread of log weights */
+    c.logits = new_random(nk * (in ? in : 1)), c.x = new_random(nk * (in ? in : 1));
+    for (uint64_t i = 0; i < nk * in; i++)
+        c.x[i] = fabs(c.x[i]), c.logits[i] *= 4;
+    c.logw = new_random(nk), c.loss = new_random(n);
+    iwae_forward(&f);
+
+    /* backward */
+    double *wt = new_random(nk), *dmu = new_const(n * L, 0), *dlv = new_const(n * L, 0);
+    double *tw[VKVAE_MAX_BINDINGS] = { c.logw, wt };
+    run64(VKVAE_OP_IWAE_WEIGHTS, &c.lp, &f.push, tw);
+    double *tb[VKVAE_MAX_BINDINGS] = { c.z, c.eps, c.lv, wt, dmu, dlv };
+    run64(VKVAE_OP_IWAE_LOGW_BWD, &c.lp, &f.push, tb);
+    snprintf(label, sizeof label, "%s dmu", name);
+    grad_check(label, &f, c.mu, n * L, dmu);
+    snprintf(label, sizeof label, "%s dlv", name);
+    grad_check(label, &f, c.lv, n * L, dlv);
+    if (in) {
+        double *dl = new_random(nk * in);
+        double *tn[VKVAE_MAX_BINDINGS] = { c.logits, c.x, dl };
+        run64(VKVAE_OP_NLL_BERNOULLI_BWD, &c.np, &f.push, tn);
+        vkvae_op_params sp = { .n = (uint32_t)nk, .in = in };
+        double *ts[VKVAE_MAX_BINDINGS] = { wt, dl };
+        run64(VKVAE_OP_SCALE_ROWS, &sp, &f.push, ts);
+        snprintf(label, sizeof label, "%s dlogits", name);
+        grad_check(label, &f, c.logits, nk * in, dl);
+        free(dl);
+    } else {
+        double *dnll = new_copy(wt, nk);
+        for (uint64_t i = 0; i < nk; i++)
+            dnll[i] *= (double)f.push.grad_scale;
+        snprintf(label, sizeof label, "%s dnll", name);
+        grad_check(label, &f, c.nll, nk, dnll);
+        free(dnll);
+    }
+    free(c.mu), free(c.lv), free(c.z), free(c.eps), free(c.nll), free(c.logits), free(c.x);
+    free(c.logw), free(c.loss), free(wt), free(dmu), free(dlv);
+}
+
 static void run_grad(void)
 {
     static const uint32_t acts[] = { VKVAE_ACT_NONE, VKVAE_ACT_RELU, VKVAE_ACT_LEAKY_RELU,
@@ -384,6 +480,12 @@ static void run_grad(void)
         }
     }
     grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 1, .in = 1 }, 1);
+
+    grad_iwae(3, 5, 4, 0, 3);
+    grad_iwae(3, 5, 4, 0, 2);
+    grad_iwae(1, 1, 1, 0, 1);
+    grad_iwae(2, 3, 7, 5, 2);
+    grad_iwae(3, 2, 3, 4, 2);
 }
 
 /* ---- float against double ---- */
@@ -535,6 +637,14 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_L2, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_L2_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_LOSS_ACCUM, (vkvae_op_params){ .n = 3 }, short_push);
+    for (uint32_t k = 1; k <= 70; k += 23) {
+        vkvae_op_params iw = { .n = 3, .in = 5, .samples = k };
+        nmse_case(VKVAE_OP_IWAE_LOGW, iw, short_push);
+        nmse_case(VKVAE_OP_IWAE_LSE, iw, short_push);
+        nmse_case(VKVAE_OP_IWAE_WEIGHTS, iw, short_push);
+        nmse_case(VKVAE_OP_IWAE_LOGW_BWD, iw, short_push);
+        nmse_case(VKVAE_OP_SCALE_ROWS, (vkvae_op_params){ .n = 3 * k, .in = 17 }, push);
+    }
     vkvae_op_params adam = { .in = 17, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f };
     nmse_case(VKVAE_OP_ADAM, adam, push);
     adam.weight_decay = 0.01f;
@@ -647,6 +757,44 @@ static void run_check(void)
         int ok = x[0] == 1 && x[1] == 102 / 255.0 && x[2] == 10 / 255.0 && x[3] == 51 / 255.0 &&
                  x[4] == 0 && x[5] == 0;
         check(ok, "GATHER_ROWS(n=3,in=2,rows=2)", x[0]);
+    }
+    if (wanted("IWAE_LSE_HAND")) {
+        /* k = 2: logw {a, a + ln 3} has mean weight 2*exp(a), so loss =
+         * -(a + ln 2); at a = 1000 a sum without the max shift overflows.
+         * Example 1 is padding (rows = 1): 0. */
+        double logw[4] = { 1000, 1000 + log(3.0), 7, 7 }, loss2[2] = { 9, 9 }, wt[4];
+        vkvae_op_params p = { .n = 2, .samples = 2 };
+        vkvae_push push = { .rows = 1 };
+        double *t[VKVAE_MAX_BINDINGS] = { logw, loss2 };
+        run64(VKVAE_OP_IWAE_LSE, &p, &push, t);
+        check(fabs(loss2[0] + 1000 + log(2.0)) < 1e-9 && loss2[1] == 0, "IWAE_LSE_HAND(k=2,rows=1)",
+              loss2[0]);
+        double *tw[VKVAE_MAX_BINDINGS] = { logw, wt };
+        run64(VKVAE_OP_IWAE_WEIGHTS, &p, &push, tw);
+        check(fabs(wt[0] - 0.25) < 1e-12 && fabs(wt[1] - 0.75) < 1e-12 && wt[2] == 0 && wt[3] == 0,
+              "IWAE_WEIGHTS_HAND(k=2,rows=1)", wt[1]);
+    }
+    if (wanted("IWAE_LOGW_DENSITIES")) {
+        /* logw = log N(z; 0, I) - log N(z; mu, sigma^2) - nll, written out
+         * with both log 2pi terms and (z - mu)^2 / sigma^2. */
+        double mu[2] = { 0.3, -0.7 }, lv[2] = { -0.4, 0.9 }, nll[3] = { 5, 6, 7 };
+        double z[6], eps[6], logw[3];
+        vkvae_op_params rp = { .n = 1, .in = 2, .samples = 3, .stream = VKVAE_STREAM_EPS };
+        vkvae_push push = { .seed = 5, .step = 2, .rows = 1 };
+        double *tr[VKVAE_MAX_BINDINGS] = { mu, lv, z, eps };
+        run64(VKVAE_OP_REPARAM, &rp, &push, tr);
+        double *tw[VKVAE_MAX_BINDINGS] = { nll, z, eps, lv, logw };
+        run64(VKVAE_OP_IWAE_LOGW, &rp, &push, tw);
+        double worst = 0, l2pi = log(2 * 3.14159265358979323846);
+        for (int s = 0; s < 3; s++) {
+            double want = -nll[s];
+            for (int j = 0; j < 2; j++) {
+                double zz = z[s * 2 + j], d = zz - mu[j];
+                want += -0.5 * (l2pi + zz * zz) + 0.5 * (l2pi + lv[j] + d * d / exp(lv[j]));
+            }
+            worst = fmax(worst, fabs(logw[s] - want));
+        }
+        check(worst < 1e-12, "IWAE_LOGW_DENSITIES(n=1,in=2,samples=3)", worst);
     }
     if (wanted("LOSS_ACCUM_ROWS")) {
         double recon[3] = { 1, 2, 100 }, kl[3] = { 3, 4, 100 }, acc[4] = { 1, 1, 1, 1 };

@@ -4,7 +4,11 @@
  * fails), the kernel run in fp32 on the device and the CPU op in fp64 on the
  * same inputs, and every binding the op writes compared by normalized mean
  * squared error (fp32: under 1e-7) and max abs error. Shapes are odd on
- * purpose (1, 3, 17, 129): no tile size divides them.
+ * purpose (1, 3, 17, 129): no tile size divides them. Convolutions get their
+ * own shapes (conv_cases): odd images, strides 1 and 2, paddings 0 and 1,
+ * channel counts 1, 3 and 5, out_pad for the transposed ones; IWAE ops also
+ * run with k past one workgroup (70) and at evaluation's k (5000), on log
+ * weights large enough that a log-sum-exp without its max shift overflows.
  *
  *   test_ops [-o OP] [-v]     -o runs the cases of one op (name as in ops.def)
  */
@@ -34,7 +38,13 @@ static double rnd(void) /* uniform in [-1, 1) */
 static int reads_outputs(vkvae_op op)
 {
     return op == VKVAE_OP_KL_GAUSS_BWD || op == VKVAE_OP_LOSS_ACCUM || op == VKVAE_OP_ADAM ||
-           op == VKVAE_OP_SGD;
+           op == VKVAE_OP_SGD || op == VKVAE_OP_IWAE_LOGW_BWD || op == VKVAE_OP_SCALE_ROWS;
+}
+
+static int is_conv(vkvae_op op)
+{
+    return op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONV2D_BWD_W ||
+           op == VKVAE_OP_CONVT2D || op == VKVAE_OP_CONVT2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_W;
 }
 
 static void describe(const op_case *c, char *out, size_t size)
@@ -44,7 +54,16 @@ static void describe(const op_case *c, char *out, size_t size)
     snprintf(name, sizeof name, "%s", vkvae_cpu_op_name(c->op));
     for (char *s = name; *s; s++)
         *s = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
-    int w = snprintf(out, size, "%s(n=%u,in=%u", name, p->n, p->in);
+    int w = snprintf(out, size, "%s(n=%u", name, p->n);
+    if (p->k)
+        w += snprintf(out + w, size - (size_t)w,
+                      ",c_in=%u,h_in=%u,w_in=%u,c_out=%u,h_out=%u,w_out=%u,k=%u,stride=%u,pad=%u",
+                      p->c_in, p->h_in, p->w_in, p->c_out, p->h_out, p->w_out, p->k, p->stride,
+                      p->pad);
+    else
+        w += snprintf(out + w, size - (size_t)w, ",in=%u", p->in);
+    if (p->out_pad)
+        w += snprintf(out + w, size - (size_t)w, ",out_pad=%u", p->out_pad);
     if (p->out)
         w += snprintf(out + w, size - (size_t)w, ",out=%u", p->out);
     if (p->in2)
@@ -101,6 +120,8 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
                     v = fabs(v); /* second moments are never negative */
                 if (c->op == VKVAE_OP_NLL_BERNOULLI && b == 1)
                     v = (v + 1) / 2; /* targets in [0, 1] */
+                if ((c->op == VKVAE_OP_IWAE_LSE || c->op == VKVAE_OP_IWAE_WEIGHTS) && b == 0)
+                    v *= 200; /* exp overflows fp32 past 88: needs the max shift */
                 h[i] = poison ? NAN : (float)v;
                 ref[b][i] = h[i];
             }
@@ -182,6 +203,60 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
 
 static const uint32_t sizes[] = {1, 3, 17, 129};
 
+/* Convolution shapes: {n, c_in, h_in, w_in, c_out, k}, each run with
+ * strides 1 and 2 and paddings 0 and 1 (and, transposed, every out_pad). */
+static const uint32_t conv_shapes[][6] = {
+    {1, 1, 5, 7, 3, 3}, {3, 3, 9, 6, 5, 4}, {2, 5, 7, 7, 1, 1}, {2, 3, 28, 28, 5, 4},
+};
+static const uint32_t convt_shapes[][6] = {
+    {1, 1, 3, 4, 3, 3}, {3, 3, 4, 5, 5, 4}, {2, 5, 7, 6, 1, 1}, {2, 5, 7, 7, 3, 4},
+};
+
+/* Runs every conv case of op; returns the number of cases, *passed the
+ * passes. */
+static int conv_cases(vkvae_context *ctx, vkvae_op op, int verbose, int *passed)
+{
+    int transposed = op == VKVAE_OP_CONVT2D || op == VKVAE_OP_CONVT2D_BWD_X ||
+                     op == VKVAE_OP_CONVT2D_BWD_W;
+    int fwd = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
+    int cases = 0;
+    for (size_t i = 0; i < 4; i++)
+        for (uint32_t stride = 1; stride <= 2; stride++)
+            for (uint32_t pad = 0; pad <= 1; pad++)
+                for (uint32_t out_pad = 0; out_pad < (transposed ? stride : 1); out_pad++) {
+                    const uint32_t *sh = transposed ? convt_shapes[i] : conv_shapes[i];
+                    op_case c = {.op = op};
+                    c.p = (vkvae_op_params){.n = sh[0], .c_in = sh[1], .h_in = sh[2],
+                                            .w_in = sh[3], .c_out = sh[4], .k = sh[5],
+                                            .stride = stride, .pad = pad, .out_pad = out_pad,
+                                            .alpha = 0.2f};
+                    if (transposed) {
+                        c.p.h_out = (c.p.h_in - 1) * stride + c.p.k + out_pad - 2 * pad;
+                        c.p.w_out = (c.p.w_in - 1) * stride + c.p.k + out_pad - 2 * pad;
+                    } else {
+                        c.p.h_out = (c.p.h_in + 2 * pad - c.p.k) / stride + 1;
+                        c.p.w_out = (c.p.w_in + 2 * pad - c.p.k) / stride + 1;
+                    }
+                    if (fwd)
+                        c.p.act = (uint32_t)(cases % VKVAE_ACT_COUNT);
+                    const char *bad = vkvae_cpu_check_params(op, &c.p);
+                    CHECK(bad == NULL, "conv case %zu of %s: %s", i, vkvae_cpu_op_name(op),
+                          bad ? bad : "");
+                    if (bad)
+                        continue;
+                    c.push = (vkvae_push){.seed = 7, .rows = c.p.n, .grad_scale = 1.0f};
+                    cases++;
+                    *passed += run_case(ctx, &c, verbose);
+                }
+    return cases;
+}
+
+static int is_iwae(vkvae_op op)
+{
+    return op == VKVAE_OP_IWAE_LOGW || op == VKVAE_OP_IWAE_LSE || op == VKVAE_OP_IWAE_WEIGHTS ||
+           op == VKVAE_OP_IWAE_LOGW_BWD;
+}
+
 int main(int argc, char **argv)
 {
     const char *only = NULL;
@@ -201,9 +276,24 @@ int main(int argc, char **argv)
     for (int op = 0; op < VKVAE_OP_COUNT; op++) {
         size_t words;
         if (!vkvae_op_spirv((vkvae_op)op, &words))
-            continue; /* no GPU kernel yet (conv: step 6) */
+            continue; /* no GPU kernel */
         if (only && strcmp(only, vkvae_cpu_op_name((vkvae_op)op)) != 0)
             continue;
+        if (is_conv((vkvae_op)op)) {
+            cases += conv_cases(ctx, (vkvae_op)op, verbose, &passed);
+            continue;
+        }
+        if (is_iwae((vkvae_op)op)) {
+            /* k past one workgroup of 64, and evaluation's k = 5000 */
+            static const uint32_t big[][3] = {{5, 7, 70}, {2, 3, 5000}}; /* n, in, k */
+            for (size_t i = 0; i < 2; i++) {
+                op_case c = {.op = (vkvae_op)op};
+                c.p = (vkvae_op_params){.n = big[i][0], .in = big[i][1], .samples = big[i][2]};
+                c.push = (vkvae_push){.rows = big[i][0] - (uint32_t)i, .grad_scale = 0.5f};
+                cases++;
+                passed += run_case(ctx, &c, verbose);
+            }
+        }
         for (size_t a = 0; a < 4; a++)
             for (size_t b = 0; b < 4; b++) {
                 op_case c = {.op = (vkvae_op)op};

@@ -1,0 +1,671 @@
+/* vkvae bench: where one training step's GPU time goes, judged against the
+ * device's own roofs.
+ *
+ * Every figure is GPU time from timestamp queries, the median of --runs runs
+ * after warm-up runs. The roofs are measured here, on the same device: a
+ * large buffer copy (bandwidth: bytes read plus written), a kernel of
+ * independent FMA chains (arithmetic), and our own dense kernel on a
+ * 1024^3 product (what a matmul reaches). Then each dispatch of the model's
+ * train step, timed alone between two timestamps, with its FLOPs and bytes
+ * computed from the op and its parameters (the dense ops exactly; other ops
+ * as a per-element estimate, marked ~), and achieved GFLOP/s and GB/s; then
+ * the whole step recorded back to back as training records it, the epoch
+ * that implies, and the sample program's throughput.
+ *
+ * The model runs on its own buffers (zeroed, parameters small random
+ * values): timings do not depend on the values.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_fma.spv.h"
+#include "cli.h"
+#include "cpu/cpu_ops.h"
+#include "gpu_plan.h"
+
+static const char bench_usage[] =
+    "usage: vkvae bench [MODEL | path/to/spec.vae] [options]\n"
+    "\n"
+    "GPU time of every kernel of one training step of MODEL (default vae_mlp), with\n"
+    "its FLOPs, bytes, GFLOP/s and GB/s, against the device's roofs measured here\n"
+    "(buffer copy, FMA loop, our matmul on 1024^3); then the whole step, the epoch\n"
+    "it implies and the sampling throughput.\n"
+    "\n"
+    "  --device D        Vulkan device index or name substring (default: the best)\n"
+    "  --runs N          timed runs per figure, the median is reported (default 20)\n"
+    "  --json FILE       also write the figures as JSON\n";
+
+enum { WARMUP = 3, TRAIN_SET = 60000, STEPS_PER_BATCH = 10 };
+
+typedef struct bench {
+    vkvae_context *ctx;
+    vkvae_error err;
+    uint32_t runs;
+} bench;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, uint32_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- what each op costs ---- */
+
+typedef struct op_cost {
+    double flops, bytes;
+    int exact; /* 0: FLOPs are a per-element estimate */
+} op_cost;
+
+/* Rough FLOPs per written element of the element-wise ops (an exp, log or
+ * divide counted as one). */
+static double flops_per_element(vkvae_op op)
+{
+    switch (op) {
+    case VKVAE_OP_ADAM: return 12;
+    case VKVAE_OP_SGD: return 4;
+    case VKVAE_OP_REPARAM:
+    case VKVAE_OP_REPARAM_BWD: return 4;
+    case VKVAE_OP_KL_GAUSS:
+    case VKVAE_OP_KL_GAUSS_BWD: return 6;
+    case VKVAE_OP_NLL_BERNOULLI:
+    case VKVAE_OP_NLL_BERNOULLI_BWD:
+    case VKVAE_OP_NLL_GAUSS:
+    case VKVAE_OP_NLL_GAUSS_BWD: return 6;
+    case VKVAE_OP_ACT_BWD:
+    case VKVAE_OP_SIGMOID: return 3;
+    case VKVAE_OP_GATHER:
+    case VKVAE_OP_GATHER_ONEHOT:
+    case VKVAE_OP_CONCAT:
+    case VKVAE_OP_SLICE_BWD: return 0;
+    default: return 2;
+    }
+}
+
+static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
+{
+    op_cost c = {0, 0, 0};
+    double n = p->n, in = p->in, out = p->out;
+    uint32_t nb = vkvae_cpu_op_bindings(op);
+    double written = 0;
+    for (uint32_t b = 0; b < nb; b++) {
+        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, p, b);
+        double size = info.elem == VKVAE_CPU_ELEM_U8 ? 1 : 4;
+        double elems = (double)info.elems;
+        if (elems == 0) /* the data set: only the rows gathered are read */
+            elems = n * (in ? in : 1);
+        c.bytes += elems * size;
+        if (info.written) {
+            written += elems;
+            if (op == VKVAE_OP_ADAM || op == VKVAE_OP_SGD || op == VKVAE_OP_LOSS_ACCUM ||
+                op == VKVAE_OP_KL_GAUSS_BWD)
+                c.bytes += elems * size; /* read, then written back */
+        }
+    }
+    switch (op) {
+    case VKVAE_OP_DENSE: /* product, bias, activation */
+        c.flops = 2 * n * in * out + n * out + (p->act ? n * out : 0);
+        c.exact = 1;
+        break;
+    case VKVAE_OP_DENSE_BWD_X:
+        c.flops = 2 * n * in * out;
+        c.exact = 1;
+        break;
+    case VKVAE_OP_DENSE_BWD_W: /* and the bias gradient's column sums */
+        c.flops = 2 * n * in * out + n * out;
+        c.exact = 1;
+        break;
+    default: c.flops = written * flops_per_element(op);
+    }
+    return c;
+}
+
+/* ---- timing ---- */
+
+/* Records fn(user, c) between two timestamps `runs` times after warm-up
+ * runs and returns the median GPU time in seconds (0 on failure, err set). */
+typedef vkvae_status (*record_fn)(void *user, vkvae_commands *c, vkvae_error *err);
+
+static double time_gpu(bench *b, uint32_t dispatches, record_fn fn, void *user, uint32_t runs)
+{
+    double *t = calloc(runs, sizeof *t);
+    if (!t) {
+        vkvae_fail(&b->err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        return 0;
+    }
+    vkvae_status s = VKVAE_OK;
+    for (uint32_t r = 0; !s && r < WARMUP + runs; r++) {
+        vkvae_commands c;
+        s = vkvae_commands_begin(b->ctx, dispatches, 2, &c, &b->err);
+        if (s)
+            break;
+        vkvae_commands_timestamp(b->ctx, &c);
+        s = fn(user, &c, &b->err);
+        vkvae_commands_timestamp(b->ctx, &c);
+        double ns[2];
+        if (!s)
+            s = vkvae_commands_submit_wait(b->ctx, &c, &b->err);
+        if (!s)
+            s = vkvae_commands_timestamps_ns(b->ctx, &c, ns, 2, &b->err);
+        if (!s && r >= WARMUP)
+            t[r - WARMUP] = (ns[1] - ns[0]) * 1e-9;
+        vkvae_commands_destroy(b->ctx, &c);
+    }
+    double m = s ? 0 : median(t, runs);
+    free(t);
+    return m;
+}
+
+/* ---- roofs ---- */
+
+typedef struct copy_job {
+    vkvae_context *ctx;
+    vkvae_buffer *src, *dst;
+} copy_job;
+
+static vkvae_status record_copy(void *user, vkvae_commands *c, vkvae_error *err)
+{
+    (void)err;
+    copy_job *j = user;
+    VkBufferCopy region = {.size = j->src->size};
+    j->ctx->vk.vkCmdCopyBuffer(c->cb, j->src->buffer, j->dst->buffer, 1, &region);
+    return VKVAE_OK;
+}
+
+typedef struct kernel_job {
+    vkvae_context *ctx;
+    const vkvae_kernel *k;
+    const vkvae_binding *bind;
+    uint32_t n_bind;
+    const void *push;
+    uint32_t push_bytes;
+    uint32_t groups[3];
+} kernel_job;
+
+static vkvae_status record_kernel(void *user, vkvae_commands *c, vkvae_error *err)
+{
+    kernel_job *j = user;
+    return vkvae_commands_dispatch(j->ctx, c, j->k, j->bind, j->n_bind, j->push, j->push_bytes,
+                                   j->groups[0], j->groups[1], j->groups[2], err);
+}
+
+static void fill_random(float *v, uint64_t n, uint32_t seed, float scale)
+{
+    uint64_t s = 0x9e3779b97f4a7c15ull ^ seed;
+    for (uint64_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        v[i] = scale * (float)((double)(s >> 11) / 4503599627370496.0 - 1.0);
+    }
+}
+
+typedef struct roofs {
+    double copy_gbs, fma_gflops, matmul_gflops, matmul_s;
+} roofs;
+
+static vkvae_status measure_copy(bench *b, roofs *r)
+{
+    const VkDeviceSize bytes = 64ull << 20;
+    vkvae_buffer src = {0}, dst = {0};
+    vkvae_status s = vkvae_buffer_create(b->ctx, bytes, &src, &b->err);
+    if (!s)
+        s = vkvae_buffer_create(b->ctx, bytes, &dst, &b->err);
+    if (!s)
+        s = vkvae_buffer_fill(b->ctx, &src, 0x3f800000u, &b->err);
+    if (!s) {
+        copy_job j = {b->ctx, &src, &dst};
+        double t = time_gpu(b, 0, record_copy, &j, b->runs);
+        s = t > 0 ? VKVAE_OK : b->err.status;
+        r->copy_gbs = t > 0 ? 2.0 * (double)bytes / t * 1e-9 : 0;
+    }
+    vkvae_buffer_destroy(b->ctx, &dst);
+    vkvae_buffer_destroy(b->ctx, &src);
+    return s;
+}
+
+static vkvae_status measure_fma(bench *b, roofs *r)
+{
+    const uint32_t iters = 2048, groups = 256, invocations = groups * 64;
+    vkvae_buffer out = {0};
+    vkvae_kernel k = {0};
+    vkvae_status s = vkvae_buffer_create(b->ctx, invocations * 4ull, &out, &b->err);
+    if (!s)
+        s = vkvae_kernel_create(b->ctx, bench_fma_spv, sizeof bench_fma_spv / 4, &iters, 1,
+                                "bench_fma", &k, &b->err);
+    if (!s) {
+        const float push[2] = {0.999f, 1e-3f};
+        vkvae_binding bind = {.buffer = &out};
+        kernel_job j = {b->ctx, &k, &bind, 1, push, sizeof push, {groups, 1, 1}};
+        double t = time_gpu(b, 1, record_kernel, &j, b->runs);
+        s = t > 0 ? VKVAE_OK : b->err.status;
+        r->fma_gflops = t > 0 ? (double)invocations * iters * 16 * 2 / t * 1e-9 : 0;
+    }
+    if (k.pipeline)
+        vkvae_kernel_destroy(b->ctx, &k);
+    vkvae_buffer_destroy(b->ctx, &out);
+    return s;
+}
+
+/* Our dense kernel (y = x w^T + b) on a square product of side n. */
+static vkvae_status measure_matmul(bench *b, uint32_t n, uint32_t runs, double *seconds)
+{
+    vkvae_op_params p = {.n = n, .in = n, .out = n};
+    uint64_t elems[4] = {(uint64_t)n * n, (uint64_t)n * n, n, (uint64_t)n * n};
+    vkvae_buffer buf[4] = {{0}};
+    vkvae_binding bind[4];
+    vkvae_kernel k = {0};
+    vkvae_status s = VKVAE_OK;
+    float *host = malloc(elems[0] * sizeof *host);
+    if (!host)
+        s = vkvae_fail(&b->err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (int i = 0; !s && i < 4; i++) {
+        s = vkvae_buffer_create(b->ctx, elems[i] * 4, &buf[i], &b->err);
+        fill_random(host, elems[i], (uint32_t)i, 1.0f);
+        if (!s)
+            s = vkvae_buffer_upload(b->ctx, &buf[i], 0, host, elems[i] * 4, &b->err);
+        bind[i] = (vkvae_binding){.buffer = &buf[i]};
+    }
+    if (!s)
+        s = vkvae_op_kernel_create(b->ctx, VKVAE_OP_DENSE, &p, &k, &b->err);
+    if (!s) {
+        vkvae_push push = {.rows = n, .kl_weight = 1, .grad_scale = 1};
+        kernel_job j = {b->ctx, &k, bind, 4, &push, sizeof push, {0}};
+        vkvae_op_groups(VKVAE_OP_DENSE, &p, j.groups);
+        *seconds = time_gpu(b, 1, record_kernel, &j, runs);
+        s = *seconds > 0 ? VKVAE_OK : b->err.status;
+    }
+    if (k.pipeline)
+        vkvae_kernel_destroy(b->ctx, &k);
+    for (int i = 0; i < 4; i++)
+        vkvae_buffer_destroy(b->ctx, &buf[i]);
+    free(host);
+    return s;
+}
+
+/* ---- the model ---- */
+
+typedef struct model_bench {
+    vkvae_context *ctx;
+    const vkvae_plan *plan;
+    vkvae_gpu_plan *g;
+    vkvae_kernel *kernels;    /* one per step of the program being timed */
+    const vkvae_program_desc *prog;
+    uint32_t repeat;          /* program runs per recording */
+    vkvae_push push;
+} model_bench;
+
+static const vkvae_program_desc *find_program(const vkvae_plan *plan, vkvae_program_kind kind)
+{
+    for (uint32_t i = 0; i < plan->n_programs; i++)
+        if (plan->programs[i].kind == kind)
+            return &plan->programs[i];
+    return NULL;
+}
+
+static void step_bindings(const model_bench *m, const vkvae_step_desc *step, vkvae_binding *bind)
+{
+    for (uint32_t t = 0; t < step->n_tensors; t++) {
+        const vkvae_tensor_desc *d = &m->plan->tensors[step->tensors[t]];
+        uint64_t bytes = vkvae_gpu_plan_tensor_bytes(m->g, step->tensors[t]);
+        bind[t] = (vkvae_binding){
+            .buffer = vkvae_gpu_plan_buffer(m->g, d->buffer),
+            .offset = d->offset,
+            .range = (bytes + 3) & ~3ull,
+        };
+    }
+}
+
+static vkvae_status dispatch_step(model_bench *m, vkvae_commands *c, uint32_t i, vkvae_error *err)
+{
+    const vkvae_step_desc *step = &m->prog->steps[i];
+    vkvae_binding bind[VKVAE_MAX_BINDINGS];
+    step_bindings(m, step, bind);
+    uint32_t groups[3];
+    vkvae_op_groups(step->op, &step->p, groups);
+    return vkvae_commands_dispatch(m->ctx, c, &m->kernels[i], bind, step->n_tensors, &m->push,
+                                   sizeof m->push, groups[0], groups[1], groups[2], err);
+}
+
+/* The program `repeat` times, with the plan's barriers (and one between runs). */
+static vkvae_status record_program(void *user, vkvae_commands *c, vkvae_error *err)
+{
+    model_bench *m = user;
+    vkvae_status s = VKVAE_OK;
+    for (uint32_t r = 0; !s && r < m->repeat; r++) {
+        if (r)
+            vkvae_commands_barrier(m->ctx, c);
+        for (uint32_t i = 0; !s && i < m->prog->n_steps; i++) {
+            if (m->prog->steps[i].barrier)
+                vkvae_commands_barrier(m->ctx, c);
+            s = dispatch_step(m, c, i, err);
+        }
+    }
+    return s;
+}
+
+static vkvae_status kernels_create(model_bench *m, vkvae_error *err)
+{
+    m->kernels = calloc(m->prog->n_steps, sizeof *m->kernels);
+    if (!m->kernels)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    vkvae_status s = VKVAE_OK;
+    for (uint32_t i = 0; !s && i < m->prog->n_steps; i++)
+        s = vkvae_op_kernel_create(m->ctx, m->prog->steps[i].op, &m->prog->steps[i].p,
+                                   &m->kernels[i], err);
+    return s;
+}
+
+static void kernels_destroy(model_bench *m)
+{
+    for (uint32_t i = 0; m->kernels && i < m->prog->n_steps; i++)
+        if (m->kernels[i].pipeline)
+            vkvae_kernel_destroy(m->ctx, &m->kernels[i]);
+    free(m->kernels);
+    m->kernels = NULL;
+}
+
+/* Per-dispatch GPU seconds of the program (median over runs): each step
+ * between two timestamps, after the plan's barrier. */
+static vkvae_status time_steps(bench *b, model_bench *m, double *seconds)
+{
+    uint32_t n = m->prog->n_steps;
+    double *all = calloc((size_t)n * b->runs, sizeof *all), *ns = calloc(2 * (size_t)n, sizeof *ns);
+    vkvae_status s = all && ns ? VKVAE_OK
+                               : vkvae_fail(&b->err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t r = 0; !s && r < WARMUP + b->runs; r++) {
+        vkvae_commands c;
+        s = vkvae_commands_begin(b->ctx, n, 2 * n, &c, &b->err);
+        if (s)
+            break;
+        for (uint32_t i = 0; !s && i < n; i++) {
+            if (m->prog->steps[i].barrier)
+                vkvae_commands_barrier(b->ctx, &c);
+            vkvae_commands_timestamp(b->ctx, &c);
+            s = dispatch_step(m, &c, i, &b->err);
+            vkvae_commands_timestamp(b->ctx, &c);
+        }
+        if (!s)
+            s = vkvae_commands_submit_wait(b->ctx, &c, &b->err);
+        if (!s)
+            s = vkvae_commands_timestamps_ns(b->ctx, &c, ns, 2 * n, &b->err);
+        for (uint32_t i = 0; !s && r >= WARMUP && i < n; i++)
+            all[(size_t)i * b->runs + r - WARMUP] = (ns[2 * i + 1] - ns[2 * i]) * 1e-9;
+        vkvae_commands_destroy(b->ctx, &c);
+    }
+    for (uint32_t i = 0; !s && i < n; i++)
+        seconds[i] = median(all + (size_t)i * b->runs, b->runs);
+    free(all);
+    free(ns);
+    return s;
+}
+
+static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
+{
+    const vkvae_op_params *p = &st->p;
+    int w = snprintf(out, size, "%s n=%u in=%u", vkvae_cpu_op_name(st->op), p->n, p->in);
+    if (p->out && w > 0 && (size_t)w < size)
+        w += snprintf(out + w, size - (size_t)w, " out=%u", p->out);
+    if (p->act && w > 0 && (size_t)w < size)
+        snprintf(out + w, size - (size_t)w, " %s", vkvae_cpu_act_name(p->act));
+}
+
+/* ---- the command ---- */
+
+typedef struct bench_opts {
+    const char *model, *device, *json;
+    uint32_t runs;
+} bench_opts;
+
+static int parse_args(int argc, char **argv, bench_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(bench_usage, stdout);
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (o->model)
+                return cli_fail(VKVAE_BAD_INPUT, "bench: more than one model given ('%s', '%s')",
+                                o->model, a);
+            o->model = a;
+            continue;
+        }
+        if (!v)
+            return cli_fail(VKVAE_BAD_INPUT, "bench: option %s needs a value", a);
+        i++;
+        if (strcmp(a, "--device") == 0)
+            o->device = v;
+        else if (strcmp(a, "--json") == 0)
+            o->json = v;
+        else if (strcmp(a, "--runs") == 0) {
+            int bad = cli_parse_u32(a, v, &o->runs);
+            if (bad)
+                return bad;
+            if (o->runs < 1 || o->runs > 10000)
+                return cli_fail(VKVAE_BAD_INPUT, "bench: --runs %s is outside 1..10000", v);
+        } else
+            return cli_fail(VKVAE_BAD_INPUT, "bench: unknown option '%s' (see vkvae bench --help)",
+                            a);
+    }
+    return -1;
+}
+
+static vkvae_status init_params(model_bench *m, vkvae_error *err)
+{
+    vkvae_status s = VKVAE_OK;
+    for (uint32_t t = 0; !s && t < m->plan->n_tensors; t++) {
+        const vkvae_tensor_desc *d = &m->plan->tensors[t];
+        if (m->plan->buffers[d->buffer].role != VKVAE_ROLE_PARAM)
+            continue;
+        float *v = malloc(d->elems * sizeof *v);
+        if (!v)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        fill_random(v, d->elems, t, 0.05f);
+        s = vkvae_gpu_plan_write(m->g, t, v, err);
+        free(v);
+    }
+    return s;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_opts o = {.runs = 20};
+    int r = parse_args(argc, argv, &o);
+    if (r >= 0)
+        return r;
+    const vkvae_plan *plan = NULL;
+    r = cli_model(o.model ? o.model : "vae_mlp", &plan);
+    if (r)
+        return r;
+    if (o.device && strcmp(o.device, "cpu") == 0)
+        return cli_fail(VKVAE_BAD_INPUT, "bench: times Vulkan kernels; --device cpu has none "
+                                         "(vkvae train --device cpu reports its own speed)");
+    bench b = {.runs = o.runs};
+    if (vkvae_context_create(&(vkvae_context_desc){.device = o.device}, &b.ctx, &b.err))
+        return cli_fail(b.err.status, "%s", b.err.message);
+    uint32_t n_dev;
+    const vkvae_device_info *dev = vkvae_context_devices(b.ctx, &n_dev);
+    dev += vkvae_context_device_index(b.ctx);
+    vkvae_status s = VKVAE_OK;
+    if (dev->timestamp_period_ns <= 0)
+        s = vkvae_fail(&b.err, VKVAE_UNSUPPORTED,
+                       "%s has no timestamps on its compute queue: nothing to time", dev->name);
+    printf("vkvae bench: %s on %s (%s), median of %u runs\n", plan->model, dev->name,
+           dev->driver_info[0] ? dev->driver_info : dev->driver_name, b.runs);
+
+    roofs roof = {0};
+    const uint32_t mm_n = 1024;
+    if (!s)
+        s = measure_copy(&b, &roof);
+    if (!s)
+        s = measure_fma(&b, &roof);
+    if (!s)
+        s = measure_matmul(&b, mm_n, b.runs < 5 ? b.runs : 5, &roof.matmul_s);
+    if (!s) {
+        roof.matmul_gflops = 2.0 * mm_n * mm_n * mm_n / roof.matmul_s * 1e-9;
+        printf("\nroofs\n");
+        printf("  %-34s %9.1f GB/s\n", "buffer copy 64 MiB (read+write)", roof.copy_gbs);
+        printf("  %-34s %9.1f GFLOP/s\n", "FMA loop", roof.fma_gflops);
+        printf("  %-34s %9.1f GFLOP/s  %.1f ms  %.0f%% of FMA roof\n", "dense 1024x1024x1024",
+               roof.matmul_gflops, roof.matmul_s * 1e3, 100 * roof.matmul_gflops / roof.fma_gflops);
+    }
+
+    model_bench m = {.ctx = b.ctx, .plan = plan, .repeat = 1,
+                     .push = {.seed = 1, .step = 0, .base = 0, .rows = plan->batch,
+                              .kl_weight = 1, .grad_scale = 1}};
+    m.prog = find_program(plan, VKVAE_PROGRAM_TRAIN);
+    if (!s && !m.prog)
+        s = vkvae_fail(&b.err, VKVAE_UNSUPPORTED, "model %s has no train program", plan->model);
+    if (!s)
+        s = vkvae_gpu_plan_create(b.ctx, plan, &m.g, &b.err);
+    if (!s)
+        s = init_params(&m, &b.err);
+    if (!s)
+        s = kernels_create(&m, &b.err);
+
+    uint32_t n = m.prog ? m.prog->n_steps : 0, barriers = 0;
+    double *t = calloc(n ? n : 1, sizeof *t);
+    op_cost *cost = calloc(n ? n : 1, sizeof *cost);
+    if (!s && (!t || !cost))
+        s = vkvae_fail(&b.err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!s)
+        s = time_steps(&b, &m, t);
+    double sum_t = 0, sum_flops = 0, sum_bytes = 0, mm_t = 0, mm_flops = 0;
+    if (!s) {
+        printf("\ntrain step: %u dispatches", n);
+        for (uint32_t i = 0; i < n; i++)
+            barriers += m.prog->steps[i].barrier != 0;
+        printf(", %u barriers\n", barriers);
+        printf("  %3s %-44s %9s %11s %10s %8s %8s %6s\n", "#", "kernel", "time us", "MFLOP",
+               "MB", "GFLOP/s", "GB/s", "roof%");
+        for (uint32_t i = 0; i < n; i++) {
+            const vkvae_step_desc *st = &m.prog->steps[i];
+            cost[i] = cost_of(st->op, &st->p);
+            char name[96];
+            describe_step(st, name, sizeof name);
+            double gf = cost[i].flops / t[i] * 1e-9, gb = cost[i].bytes / t[i] * 1e-9;
+            /* Against whichever roof binds this kernel. */
+            double roofpct = 100 * fmax(gf / roof.fma_gflops, gb / roof.copy_gbs);
+            printf("  %3u %-44s %9.1f %10.2f%s %10.3f %8.2f %8.2f %6.1f\n", i, name, t[i] * 1e6,
+                   cost[i].flops * 1e-6, cost[i].exact ? " " : "~", cost[i].bytes * 1e-6, gf, gb,
+                   roofpct);
+            sum_t += t[i];
+            sum_flops += cost[i].flops;
+            sum_bytes += cost[i].bytes;
+            if (cost[i].exact) {
+                mm_t += t[i];
+                mm_flops += cost[i].flops;
+            }
+        }
+        printf("  %3s %-44s %9.1f %10.2f  %10.3f %8.2f %8.2f\n", "", "sum of dispatches",
+               sum_t * 1e6, sum_flops * 1e-6, sum_bytes * 1e-6, sum_flops / sum_t * 1e-9,
+               sum_bytes / sum_t * 1e-9);
+        printf("  %3s %-44s %9.1f %10.2f  %10s %8.2f   (%.0f%% of the step's kernel time)\n", "",
+               "dense kernels", mm_t * 1e6, mm_flops * 1e-6, "", mm_flops / mm_t * 1e-9,
+               100 * mm_t / sum_t);
+    }
+
+    /* The whole step as training records it: back to back, no timestamps
+     * between dispatches. */
+    double step_s = 0;
+    if (!s) {
+        m.repeat = STEPS_PER_BATCH;
+        double t10 = time_gpu(&b, n * m.repeat, record_program, &m, b.runs);
+        s = t10 > 0 ? VKVAE_OK : b.err.status;
+        step_s = t10 / m.repeat;
+    }
+    uint32_t steps_per_epoch = (TRAIN_SET + plan->batch - 1) / plan->batch;
+    if (!s) {
+        printf("\nwhole step   %9.3f ms  (%u steps back to back per recording; %.1f GFLOP/s "
+               "over the plan's %.0f MFLOP)\n",
+               step_s * 1e3, STEPS_PER_BATCH, (double)plan->step_flops / step_s * 1e-9,
+               (double)plan->step_flops * 1e-6);
+        printf("dispatch overhead ~%.1f us per dispatch (whole step minus kernels)\n",
+               (step_s - sum_t) / n * 1e6);
+        printf("epoch        %9.2f s   (estimate: %u steps of batch %u, %u images; %.0f img/s)\n",
+               step_s * steps_per_epoch, steps_per_epoch, plan->batch, TRAIN_SET,
+               plan->batch / step_s);
+    }
+
+    /* Sampling: the sample program, one batch of prior draws decoded. */
+    kernels_destroy(&m);
+    double sample_s = 0;
+    uint32_t sample_rows = 0;
+    m.prog = s ? NULL : find_program(plan, VKVAE_PROGRAM_SAMPLE);
+    if (m.prog) {
+        m.repeat = 1;
+        for (uint32_t i = 0; i < m.prog->n_steps; i++)
+            if (m.prog->steps[i].p.n > sample_rows)
+                sample_rows = m.prog->steps[i].p.n;
+        s = kernels_create(&m, &b.err);
+        if (!s) {
+            sample_s = time_gpu(&b, m.prog->n_steps, record_program, &m, b.runs);
+            s = sample_s > 0 ? VKVAE_OK : b.err.status;
+        }
+        if (!s)
+            printf("sampling     %9.3f ms per %u images (%u dispatches): %.0f images/s\n",
+                   sample_s * 1e3, sample_rows, m.prog->n_steps, sample_rows / sample_s);
+        kernels_destroy(&m);
+    } else if (!s) {
+        printf("sampling     (model %s has no sample program)\n", plan->model);
+    }
+
+    if (!s && o.json) {
+        FILE *f = fopen(o.json, "w");
+        if (!f) {
+            s = vkvae_fail(&b.err, VKVAE_IO, "%s: cannot write", o.json);
+        } else {
+            fprintf(f, "{\n  \"model\": \"%s\",\n  \"device\": \"%s\",\n  \"runs\": %u,\n",
+                    plan->model, dev->name, b.runs);
+            fprintf(f, "  \"roofs\": {\"copy_gbs\": %.3f, \"fma_gflops\": %.3f, "
+                       "\"matmul_1024_gflops\": %.3f, \"matmul_1024_ms\": %.3f},\n",
+                    roof.copy_gbs, roof.fma_gflops, roof.matmul_gflops, roof.matmul_s * 1e3);
+            fprintf(f, "  \"train_step\": {\"dispatches\": %u, \"barriers\": %u, "
+                       "\"step_ms\": %.4f, \"kernel_sum_ms\": %.4f, \"dense_ms\": %.4f, "
+                       "\"dense_gflops\": %.3f, \"plan_flops\": %llu, \"epoch_s\": %.3f, "
+                       "\"images_per_s\": %.1f},\n",
+                    n, barriers, step_s * 1e3, sum_t * 1e3, mm_t * 1e3, mm_flops / mm_t * 1e-9,
+                    (unsigned long long)plan->step_flops, step_s * steps_per_epoch,
+                    plan->batch / step_s);
+            if (sample_rows)
+                fprintf(f, "  \"sample\": {\"rows\": %u, \"ms\": %.4f, \"images_per_s\": %.1f},\n",
+                        sample_rows, sample_s * 1e3, sample_rows / sample_s);
+            fprintf(f, "  \"kernels\": [\n");
+            const vkvae_program_desc *train = find_program(plan, VKVAE_PROGRAM_TRAIN);
+            for (uint32_t i = 0; i < n; i++) {
+                const vkvae_step_desc *st = &train->steps[i];
+                fprintf(f,
+                        "    {\"step\": %u, \"op\": \"%s\", \"n\": %u, \"in\": %u, \"out\": %u, "
+                        "\"act\": \"%s\", \"us\": %.2f, \"flops\": %.0f, \"flops_exact\": %s, "
+                        "\"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f}%s\n",
+                        i, vkvae_cpu_op_name(st->op), st->p.n, st->p.in, st->p.out,
+                        vkvae_cpu_act_name(st->p.act), t[i] * 1e6, cost[i].flops,
+                        cost[i].exact ? "true" : "false", cost[i].bytes,
+                        cost[i].flops / t[i] * 1e-9, cost[i].bytes / t[i] * 1e-9,
+                        i + 1 < n ? "," : "");
+            }
+            fprintf(f, "  ]\n}\n");
+            if (fclose(f) != 0)
+                s = vkvae_fail(&b.err, VKVAE_IO, "%s: write failed", o.json);
+        }
+    }
+    free(t);
+    free(cost);
+    kernels_destroy(&m);
+    vkvae_gpu_plan_destroy(m.g);
+    uint32_t messages = vkvae_validation_message_count(b.ctx);
+    vkvae_context_destroy(b.ctx);
+    if (s)
+        return cli_fail(b.err.status, "%s", b.err.message);
+    if (messages)
+        return cli_fail(VKVAE_VALIDATION, "the validation layer reported %u message(s)", messages);
+    return 0;
+}

@@ -1,0 +1,777 @@
+/* The fast float ops (fast_ops.h). Each op is a "part" function that the
+ * pool runs once per thread on that thread's share of the op's rows (or
+ * columns, or elements), so that the threads never write the same memory:
+ *
+ *   dense        y[n,out] = act(x w^T + b): sgemm(N, T) on a block of rows
+ *                (or of columns when out > n), then one pass over that block
+ *                adding b and applying act while it is still in cache
+ *   dense_bwd_x  dx[n,in] = dy w: sgemm(N, N) on a block of rows or columns
+ *   dense_bwd_w  dw[out,in] = dy^T x: sgemm(T, N) on a block of dw's rows or
+ *                columns; db = column sums of dy on a block of out
+ *   act_bwd, nll_bernoulli(_bwd), sigmoid, gather, prior, reparam, adam:
+ *                vectorized loops over a block of rows or elements
+ *
+ * Small ops run on the calling thread alone: waking the pool costs a few
+ * microseconds. The hot loops are compiled for AVX2+FMA as well as for the
+ * baseline (FAST_VEC, GCC's target_clones, chosen at load time), so one
+ * binary runs on any x86-64 and uses the wide units where they exist. The
+ * loops avoid libm (fast_math.h) and keep reductions in 16 explicit lanes,
+ * the two things that otherwise stop the compiler from vectorizing them.
+ * Random draws are Philox's at the same indices as the plain ops', so the
+ * fast path draws the same numbers (philox.h).
+ */
+#include "fast_ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_ops.h"
+#include "fast_math.h"
+#include "philox.h"
+#include "pool.h"
+
+#if VKVAE_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define FAST_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define FAST_VEC
+#endif
+
+enum {
+    LANES = 16,             /* partial sums of a vectorized reduction */
+    SMALL_ELEMS = 16384,    /* elementwise ops below this run on one thread */
+    ROW_ALIGN = 16,         /* row blocks of a product: OpenBLAS's tile height */
+};
+#define SMALL_FLOPS 5.0e6   /* products below this run on one thread */
+
+struct vkvae_fast {
+    vkvae_pool *pool;
+};
+
+typedef struct job job;
+struct job {
+    const vkvae_op_params *p;
+    const vkvae_push *push;
+    void *const *t;
+    void (*rows)(const job *j, uint64_t lo, uint64_t hi); /* row_part's op */
+};
+
+/* ---- elementwise kernels (vectorized) ---- */
+
+/* y[rows, cols] (row stride ldy) = act(y + b) */
+FAST_VEC static void bias_act(float *restrict y, const float *restrict b, uint64_t rows,
+                              uint32_t cols, uint32_t ldy, uint32_t act, float alpha)
+{
+    for (uint64_t r = 0; r < rows; r++) {
+        float *restrict row = y + r * ldy;
+        switch (act) {
+        case VKVAE_ACT_RELU:
+            for (uint32_t o = 0; o < cols; o++) {
+                float v = row[o] + b[o];
+                row[o] = v > 0 ? v : 0.0f;
+            }
+            break;
+        case VKVAE_ACT_LEAKY_RELU:
+            for (uint32_t o = 0; o < cols; o++) {
+                float v = row[o] + b[o];
+                row[o] = v > 0 ? v : alpha * v;
+            }
+            break;
+        case VKVAE_ACT_TANH:
+            for (uint32_t o = 0; o < cols; o++) {
+                float v = row[o] + b[o];
+                float a = v < 0 ? -v : v;
+                float e = fm_expf(-2.0f * a); /* tanh|v| = (1 - e) / (1 + e) */
+                float th = (1.0f - e) / (1.0f + e);
+                row[o] = v < 0 ? -th : th;
+            }
+            break;
+        case VKVAE_ACT_SIGMOID:
+            for (uint32_t o = 0; o < cols; o++)
+                row[o] = fm_sigmoidf(row[o] + b[o]);
+            break;
+        case VKVAE_ACT_SOFTPLUS:
+            for (uint32_t o = 0; o < cols; o++) {
+                float v = row[o] + b[o];
+                float a = v < 0 ? -v : v;
+                row[o] = (v > 0 ? v : 0.0f) + fm_log1pf(fm_expf(-a));
+            }
+            break;
+        default:
+            for (uint32_t o = 0; o < cols; o++)
+                row[o] = row[o] + b[o];
+            break;
+        }
+    }
+}
+
+/* dx = dy * act'(y), from the output y */
+FAST_VEC static void act_grad(float *restrict dx, const float *restrict dy,
+                              const float *restrict y, uint64_t count, uint32_t act, float alpha)
+{
+    switch (act) {
+    case VKVAE_ACT_RELU:
+        for (uint64_t i = 0; i < count; i++)
+            dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+        break;
+    case VKVAE_ACT_LEAKY_RELU:
+        for (uint64_t i = 0; i < count; i++)
+            dx[i] = y[i] > 0 ? dy[i] : dy[i] * alpha;
+        break;
+    case VKVAE_ACT_TANH:
+        for (uint64_t i = 0; i < count; i++)
+            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case VKVAE_ACT_SIGMOID:
+        for (uint64_t i = 0; i < count; i++)
+            dx[i] = dy[i] * (y[i] * (1.0f - y[i]));
+        break;
+    case VKVAE_ACT_SOFTPLUS:
+        for (uint64_t i = 0; i < count; i++)
+            dx[i] = dy[i] * (1.0f - fm_expf(-y[i]));
+        break;
+    default:
+        for (uint64_t i = 0; i < count; i++)
+            dx[i] = dy[i];
+        break;
+    }
+}
+
+/* sum_j max(l,0) - l x + log1p(exp(-|l|)) over one row: the terms in
+ * chunks of CHUNK (a plain loop, vectorized like the others), each chunk
+ * summed in LANES partial sums. */
+enum { CHUNK = 256 };
+FAST_VEC static float nll_bernoulli_row(const float *restrict l, const float *restrict x,
+                                        uint32_t in)
+{
+    float term[CHUNK], lane[LANES] = {0}, acc = 0;
+    for (uint32_t c = 0; c < in; c += CHUNK) {
+        uint32_t len = in - c < CHUNK ? in - c : CHUNK;
+        for (uint32_t j = 0; j < len; j++) {
+            float v = l[c + j], a = v < 0 ? -v : v;
+            term[j] = (v > 0 ? v : 0.0f) - v * x[c + j] + fm_log1pf(fm_expf(-a));
+        }
+        uint32_t j = 0;
+        for (; j + LANES <= len; j += LANES)
+            for (uint32_t k = 0; k < LANES; k++)
+                lane[k] += term[j + k];
+        for (; j < len; j++)
+            acc += term[j];
+    }
+    for (uint32_t k = 0; k < LANES; k++)
+        acc += lane[k];
+    return acc;
+}
+
+/* dl = g (sigmoid(l) - x) */
+FAST_VEC static void nll_bernoulli_grad(float *restrict dl, const float *restrict l,
+                                        const float *restrict x, uint64_t count, float g)
+{
+    for (uint64_t i = 0; i < count; i++)
+        dl[i] = g * (fm_sigmoidf(l[i]) - x[i]);
+}
+
+FAST_VEC static void sigmoid_elems(float *restrict y, const float *restrict l, uint64_t count)
+{
+    for (uint64_t i = 0; i < count; i++)
+        y[i] = fm_sigmoidf(l[i]);
+}
+
+FAST_VEC static void bytes_to_unit(float *restrict x, const uint8_t *restrict row, uint32_t in)
+{
+    for (uint32_t j = 0; j < in; j++)
+        x[j] = (float)row[j] / 255.0f;
+}
+
+/* db[o] = sum over rows of dy[r, o], for o in [0, cols) of a block */
+FAST_VEC static void column_sums(float *restrict db, const float *restrict dy, uint32_t rows,
+                                 uint32_t cols, uint32_t ldy)
+{
+    for (uint32_t o = 0; o < cols; o++)
+        db[o] = 0;
+    for (uint32_t r = 0; r < rows; r++)
+        for (uint32_t o = 0; o < cols; o++)
+            db[o] += dy[(uint64_t)r * ldy + o];
+}
+
+typedef struct adam_consts {
+    float b1, b2, lr, eps, wd, step_size, bc2_sqrt;
+    int decoupled;
+} adam_consts;
+
+/* PyTorch's _single_tensor_adam, in the plain op's order of operations. */
+FAST_VEC static void adam_elems(float *restrict w, const float *restrict g, float *restrict m,
+                                float *restrict v, uint64_t count, adam_consts c)
+{
+    float wscale = c.decoupled ? 1.0f - c.lr * c.wd : 1.0f;
+    float l2 = c.decoupled ? 0.0f : c.wd;
+    for (uint64_t i = 0; i < count; i++) {
+        float wi = w[i] * wscale;
+        float grad = g[i] + l2 * wi;
+        float mi = m[i] + (1.0f - c.b1) * (grad - m[i]);
+        float vi = v[i] * c.b2 + (1.0f - c.b2) * grad * grad;
+        float denom = sqrtf(vi) / c.bc2_sqrt + c.eps;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = wi - c.step_size * mi / denom;
+    }
+}
+
+/* ---- the ops ----
+ * A row op is row-local: output row r depends on input row r (and on
+ * tensors read whole, such as weights), so it runs as X_rows over any
+ * block [lo, hi) of its n rows; a split op (dense_bwd_w, adam) has its own
+ * partition, X_part. */
+
+static uint32_t valid_rows(const vkvae_op_params *p, const vkvae_push *push)
+{
+    uint64_t rows = (uint64_t)push->rows * (p->samples ? p->samples : 1);
+    return rows < p->n ? (uint32_t)rows : p->n;
+}
+
+static uint32_t samples(const vkvae_op_params *p)
+{
+    return p->samples ? p->samples : 1;
+}
+
+/* x:[n,in] w:[out,in] b:[out] -> y:[n,out] */
+static void dense_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *x = j->t[0], *w = j->t[1], *b = j->t[2];
+    float *y = j->t[3];
+    if (lo == hi)
+        return;
+#if VKVAE_HAVE_OPENBLAS
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(hi - lo), (int)p->out, (int)p->in,
+                1.0f, x + lo * p->in, (int)p->in, w, (int)p->in, 0.0f, y + lo * p->out,
+                (int)p->out);
+    bias_act(y + lo * p->out, b, hi - lo, p->out, p->out, p->act, p->alpha);
+#else
+    vkvae_op_params q = *p;
+    q.n = (uint32_t)(hi - lo);
+    void *t[4] = {(void *)(x + lo * p->in), (void *)w, (void *)b, y + lo * p->out};
+    vkvae_cpu_op_f32(VKVAE_OP_DENSE, &q, j->push, t);
+#endif
+}
+
+/* dy:[n,out] w:[out,in] -> dx:[n,in] */
+static void dense_bwd_x_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *dy = j->t[0], *w = j->t[1];
+    float *dx = j->t[2];
+    if (lo == hi)
+        return;
+#if VKVAE_HAVE_OPENBLAS
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in, (int)p->out,
+                1.0f, dy + lo * p->out, (int)p->out, w, (int)p->in, 0.0f, dx + lo * p->in,
+                (int)p->in);
+#else
+    vkvae_op_params q = *p;
+    q.n = (uint32_t)(hi - lo);
+    void *t[3] = {(void *)(dy + lo * p->out), (void *)w, dx + lo * p->in};
+    vkvae_cpu_op_f32(VKVAE_OP_DENSE_BWD_X, &q, j->push, t);
+#endif
+}
+
+#if VKVAE_HAVE_OPENBLAS
+/* dense alone: a block of rows, or of columns when out is the wider side
+ * (each thread then packs only its share of w) */
+static void dense_part(void *arg, uint32_t part, uint32_t parts)
+{
+    const job *j = arg;
+    const vkvae_op_params *p = j->p;
+    uint64_t lo, hi;
+    if (p->out < 2 * ROW_ALIGN * parts) {
+        vkvae_pool_split(p->n, ROW_ALIGN, part, parts, &lo, &hi);
+        dense_rows(j, lo, hi);
+        return;
+    }
+    const float *x = j->t[0], *w = j->t[1], *b = j->t[2];
+    float *y = j->t[3];
+    vkvae_pool_split(p->out, ROW_ALIGN, part, parts, &lo, &hi);
+    if (lo == hi)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->n, (int)(hi - lo), (int)p->in,
+                1.0f, x, (int)p->in, w + lo * p->in, (int)p->in, 0.0f, y + lo, (int)p->out);
+    bias_act(y + lo, b + lo, p->n, (uint32_t)(hi - lo), p->out, p->act, p->alpha);
+}
+
+/* dy:[n,out] x:[n,in] -> dw:[out,in] db:[out]: a block of dw's rows (or of
+ * its columns when out is small) and of db */
+static void dense_bwd_w_part(void *arg, uint32_t part, uint32_t parts)
+{
+    const job *j = arg;
+    const vkvae_op_params *p = j->p;
+    const float *dy = j->t[0], *x = j->t[1];
+    float *dw = j->t[2], *db = j->t[3];
+    uint64_t lo, hi;
+    if (p->out >= 2 * ROW_ALIGN * parts || p->out >= p->in) {
+        vkvae_pool_split(p->out, ROW_ALIGN, part, parts, &lo, &hi);
+        if (lo < hi)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), (int)p->in,
+                        (int)p->n, 1.0f, dy + lo, (int)p->out, x, (int)p->in, 0.0f,
+                        dw + lo * p->in, (int)p->in);
+    } else {
+        vkvae_pool_split(p->in, ROW_ALIGN, part, parts, &lo, &hi);
+        if (lo < hi)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p->out, (int)(hi - lo),
+                        (int)p->n, 1.0f, dy, (int)p->out, x + lo, (int)p->in, 0.0f, dw + lo,
+                        (int)p->in);
+    }
+    vkvae_pool_split(p->out, ROW_ALIGN, part, parts, &lo, &hi);
+    if (lo < hi)
+        column_sums(db + lo, dy + lo, p->n, (uint32_t)(hi - lo), p->out);
+}
+#endif
+
+/* dy:[n,in] y:[n,in] -> dx:[n,in] */
+static void act_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    uint64_t a = lo * p->in, b = hi * p->in;
+    act_grad((float *)j->t[2] + a, (const float *)j->t[0] + a, (const float *)j->t[1] + a,
+             b - a, p->act, p->alpha);
+}
+
+/* logits:[n,in] x:[n,in] -> nll:[n] */
+static void nll_bernoulli_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *l = j->t[0], *x = j->t[1];
+    float *nll = j->t[2];
+    uint32_t valid = valid_rows(p, j->push);
+    for (uint64_t r = lo; r < hi; r++)
+        nll[r] = r < valid ? nll_bernoulli_row(l + r * p->in, x + r * p->in, p->in) : 0.0f;
+}
+
+/* logits x -> dl:[n,in] = grad_scale (sigmoid(l) - x), 0 past the valid rows */
+static void nll_bernoulli_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    uint64_t valid = valid_rows(p, j->push), mid = valid < lo ? lo : valid > hi ? hi : valid;
+    uint64_t a = lo * p->in, m = mid * p->in, b = hi * p->in;
+    float *dl = j->t[2];
+    nll_bernoulli_grad(dl + a, (const float *)j->t[0] + a, (const float *)j->t[1] + a, m - a,
+                       j->push->grad_scale);
+    if (b > m)
+        memset(dl + m, 0, (b - m) * sizeof *dl);
+}
+
+/* l:[n,in] -> y:[n,in] */
+static void sigmoid_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    uint64_t a = lo * j->p->in, b = hi * j->p->in;
+    sigmoid_elems((float *)j->t[1] + a, (const float *)j->t[0] + a, b - a);
+}
+
+/* data:u8[N,in] perm:u32[N] -> x:[n,in] (grey levels; mode 0) */
+static void gather_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const uint8_t *data = j->t[0];
+    const uint32_t *perm = j->t[1];
+    float *x = j->t[2];
+    uint32_t valid = valid_rows(p, j->push);
+    for (uint64_t r = lo; r < hi; r++) {
+        if (r < valid)
+            bytes_to_unit(x + r * p->in, data + (uint64_t)perm[j->push->base + r] * p->in, p->in);
+        else
+            memset(x + r * p->in, 0, (size_t)p->in * sizeof *x);
+    }
+}
+
+/* -> z:[n,in], Philox normals at each element's index */
+static void prior_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const vkvae_push *push = j->push;
+    float *z = j->t[0];
+    for (uint64_t i = lo * p->in; i < hi * p->in; i++)
+        z[i] = vkvae_rand_normal(push->seed, p->stream, push->step, (uint32_t)i);
+}
+
+/* mu:[n,in] lv:[n,in] -> z:[n*S,in] eps:[n*S,in] */
+static void reparam_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const vkvae_push *push = j->push;
+    const float *mu = j->t[0], *lv = j->t[1];
+    float *z = j->t[2], *eps = j->t[3];
+    uint32_t S = samples(p);
+    for (uint64_t r = lo; r < hi; r++)
+        for (uint32_t s = 0; s < S; s++)
+            for (uint32_t c = 0; c < p->in; c++) {
+                uint32_t i = ((uint32_t)r * S + s) * p->in + c;
+                float e = vkvae_rand_normal(push->seed, p->stream, push->step, i);
+                eps[i] = e;
+                z[i] = mu[r * p->in + c] + expf(lv[r * p->in + c] / 2.0f) * e;
+            }
+}
+
+/* dz:[n*S,in] eps:[n*S,in] lv:[n,in] -> dmu:[n,in] dlv:[n,in] */
+static void reparam_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *dz = j->t[0], *eps = j->t[1], *lv = j->t[2];
+    float *dmu = j->t[3], *dlv = j->t[4];
+    uint32_t S = samples(p);
+    for (uint64_t r = lo; r < hi; r++)
+        for (uint32_t c = 0; c < p->in; c++) {
+            float half_sigma = expf(lv[r * p->in + c] / 2.0f) / 2.0f, gm = 0, gl = 0;
+            for (uint32_t s = 0; s < S; s++) {
+                uint64_t i = (r * S + s) * p->in + c;
+                gm += dz[i];
+                gl += dz[i] * eps[i] * half_sigma;
+            }
+            dmu[r * p->in + c] = gm;
+            dlv[r * p->in + c] = gl;
+        }
+}
+
+/* mu:[n,in] lv:[n,in] -> kl:[n] */
+static void kl_gauss_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *mu = j->t[0], *lv = j->t[1];
+    float *kl = j->t[2];
+    uint32_t valid = valid_rows(p, j->push);
+    for (uint64_t r = lo; r < hi; r++) {
+        float acc = 0;
+        for (uint32_t c = 0; r < valid && c < p->in; c++) {
+            float m = mu[r * p->in + c], l = lv[r * p->in + c];
+            acc += m * m + expf(l) - 1.0f - l;
+        }
+        kl[r] = acc / 2.0f;
+    }
+}
+
+/* mu lv -> dmu += g mu, dlv += g (exp(lv) - 1) / 2 over the valid rows */
+static void kl_gauss_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *mu = j->t[0], *lv = j->t[1];
+    float *dmu = j->t[2], *dlv = j->t[3];
+    float g = j->push->kl_weight * j->push->grad_scale;
+    uint64_t valid = valid_rows(p, j->push);
+    for (uint64_t i = lo * p->in; i < (hi < valid ? hi : valid) * p->in; i++) {
+        dmu[i] += g * mu[i];
+        dlv[i] += g * (expf(lv[i]) - 1.0f) / 2.0f;
+    }
+}
+
+/* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
+static void concat_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *a = j->t[0], *b = j->t[1];
+    float *y = j->t[2];
+    uint64_t width = (uint64_t)p->in + p->in2;
+    for (uint64_t r = lo; r < hi; r++) {
+        memcpy(y + r * width, a + r * p->in, (size_t)p->in * sizeof *y);
+        memcpy(y + r * width + p->in, b + r * p->in2, (size_t)p->in2 * sizeof *y);
+    }
+}
+
+/* p g m v, updated in place */
+static void adam_part(void *arg, uint32_t part, uint32_t parts)
+{
+    const job *j = arg;
+    const vkvae_op_params *p = j->p;
+    double step = (double)j->push->step + 1.0;
+    double bc1 = 1.0 - pow((double)p->beta1, step);
+    double bc2 = 1.0 - pow((double)p->beta2, step);
+    adam_consts c = {
+        .b1 = p->beta1, .b2 = p->beta2, .lr = p->lr, .eps = p->eps, .wd = p->weight_decay,
+        .step_size = (float)((double)p->lr / bc1), .bc2_sqrt = (float)sqrt(bc2),
+        .decoupled = p->mode == 1,
+    };
+    uint64_t lo, hi;
+    vkvae_pool_split(p->in, LANES, part, parts, &lo, &hi);
+    adam_elems((float *)j->t[0] + lo, (const float *)j->t[1] + lo, (float *)j->t[2] + lo,
+               (float *)j->t[3] + lo, hi - lo, c);
+}
+
+/* ---- what each op is to the scheduler ---- */
+
+typedef void (*rows_fn)(const job *j, uint64_t lo, uint64_t hi);
+
+/* The row version of a step's op, or NULL. Ops over n*S sample rows are
+ * row ops only with S = 1, where their rows are the batch's. */
+static rows_fn row_version(vkvae_op op, const vkvae_op_params *p)
+{
+    switch (op) {
+    case VKVAE_OP_GATHER: return p->mode == 0 ? gather_rows : NULL;
+    case VKVAE_OP_DENSE: return dense_rows;
+    case VKVAE_OP_DENSE_BWD_X: return dense_bwd_x_rows;
+    case VKVAE_OP_ACT_BWD: return act_bwd_rows;
+    case VKVAE_OP_NLL_BERNOULLI: return samples(p) == 1 ? nll_bernoulli_rows : NULL;
+    case VKVAE_OP_NLL_BERNOULLI_BWD: return samples(p) == 1 ? nll_bernoulli_bwd_rows : NULL;
+    case VKVAE_OP_SIGMOID: return sigmoid_rows;
+    case VKVAE_OP_PRIOR: return prior_rows;
+    case VKVAE_OP_REPARAM: return reparam_rows;
+    case VKVAE_OP_REPARAM_BWD: return reparam_bwd_rows;
+    case VKVAE_OP_KL_GAUSS: return samples(p) == 1 ? kl_gauss_rows : NULL;
+    case VKVAE_OP_KL_GAUSS_BWD: return samples(p) == 1 ? kl_gauss_bwd_rows : NULL;
+    case VKVAE_OP_CONCAT: return concat_rows;
+    default: return NULL;
+    }
+}
+
+/* The own-partition version of a step's op, or NULL. */
+static vkvae_pool_fn split_version(vkvae_op op)
+{
+    switch (op) {
+#if VKVAE_HAVE_OPENBLAS
+    case VKVAE_OP_DENSE_BWD_W: return dense_bwd_w_part;
+#endif
+    case VKVAE_OP_ADAM: return adam_part;
+    default: return NULL;
+    }
+}
+
+/* Row width of binding b of a row op, 0 if the op reads it whole (the
+ * weights; data and permutation). Rows are the op's n rows. */
+static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
+{
+    uint64_t S = samples(p);
+    switch (op) {
+    case VKVAE_OP_GATHER: return b == 2 ? p->in : 0;
+    case VKVAE_OP_DENSE: return b == 0 ? p->in : b == 3 ? p->out : 0;
+    case VKVAE_OP_DENSE_BWD_X: return b == 0 ? p->out : b == 2 ? p->in : 0;
+    case VKVAE_OP_NLL_BERNOULLI: return b == 2 ? 1 : p->in;
+    case VKVAE_OP_KL_GAUSS: return b == 2 ? 1 : p->in;
+    case VKVAE_OP_REPARAM: return b >= 2 ? S * p->in : p->in;
+    case VKVAE_OP_REPARAM_BWD: return b <= 1 ? S * p->in : p->in;
+    case VKVAE_OP_CONCAT: return b == 0 ? p->in : b == 1 ? p->in2 : (uint64_t)p->in + p->in2;
+    default: return p->in; /* act_bwd, nll_bernoulli_bwd, sigmoid, prior, kl_gauss_bwd */
+    }
+}
+
+/* ---- single ops ---- */
+
+static void row_part(void *arg, uint32_t part, uint32_t parts)
+{
+    const job *j = arg;
+    uint64_t lo, hi;
+    vkvae_pool_split(j->p->n, ROW_ALIGN, part, parts, &lo, &hi);
+    j->rows(j, lo, hi);
+}
+
+/* ---- dispatch ---- */
+
+vkvae_status vkvae_fast_create(uint32_t threads, vkvae_fast **out, vkvae_error *err)
+{
+    *out = NULL;
+    vkvae_fast *fast = calloc(1, sizeof *fast);
+    if (!fast)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "cpu backend: out of memory");
+    vkvae_status st = vkvae_pool_create(threads, &fast->pool, err);
+    if (st != VKVAE_OK) {
+        free(fast);
+        return st;
+    }
+#if VKVAE_HAVE_OPENBLAS
+    /* Our pool splits the work; OpenBLAS's own threads would spin between
+     * products against ours. */
+    openblas_set_num_threads(1);
+#endif
+    *out = fast;
+    return VKVAE_OK;
+}
+
+void vkvae_fast_destroy(vkvae_fast *fast)
+{
+    if (!fast)
+        return;
+    vkvae_pool_destroy(fast->pool);
+    free(fast);
+}
+
+uint32_t vkvae_fast_threads(const vkvae_fast *fast)
+{
+    return vkvae_pool_threads(fast->pool);
+}
+
+const char *vkvae_fast_blas(void)
+{
+#if VKVAE_HAVE_OPENBLAS
+    return openblas_get_config();
+#else
+    return NULL;
+#endif
+}
+
+/* Rough nanoseconds of one thread's work for a step: what decides whether
+ * waking the pool pays (a few microseconds on an idle machine). */
+static double work_ns(vkvae_op op, const vkvae_op_params *p)
+{
+    double elems = (double)p->n * p->in * samples(p);
+    switch (op) {
+    case VKVAE_OP_DENSE:
+    case VKVAE_OP_DENSE_BWD_X:
+    case VKVAE_OP_DENSE_BWD_W: return 2.0 * p->n * p->in * p->out / 50.0; /* ~50 GFLOP/s */
+    case VKVAE_OP_NLL_BERNOULLI: return 2.5 * elems;
+    case VKVAE_OP_PRIOR:
+    case VKVAE_OP_REPARAM: return 25.0 * elems; /* a Philox normal */
+    case VKVAE_OP_KL_GAUSS:
+    case VKVAE_OP_KL_GAUSS_BWD:
+    case VKVAE_OP_REPARAM_BWD: return 2.0 * elems;
+    case VKVAE_OP_ADAM: return 0.4 * p->in;
+    default: return 0.5 * elems;
+    }
+}
+#define SMALL_NS 50000.0 /* below 50 us of work a step stays on one thread */
+
+static void run(vkvae_fast *fast, vkvae_pool_fn fn, const job *j, double ns)
+{
+    if (ns < SMALL_NS)
+        fn((void *)j, 0, 1);
+    else
+        vkvae_pool_run(fast->pool, fn, (void *)j);
+}
+
+int vkvae_fast_op(vkvae_fast *fast, vkvae_op op, const vkvae_op_params *p,
+                  const vkvae_push *push, void *const *t)
+{
+    job j = {p, push, t, row_version(op, p)};
+    vkvae_pool_fn split = split_version(op);
+    double ns = work_ns(op, p);
+#if VKVAE_HAVE_OPENBLAS
+    if (op == VKVAE_OP_DENSE) {
+        run(fast, dense_part, &j, ns);
+        return 1;
+    }
+#endif
+    if (j.rows)
+        run(fast, row_part, &j, ns);
+    else if (split)
+        run(fast, split, &j, ns);
+    else
+        return 0;
+    return 1;
+}
+
+/* ---- whole programs: groups of steps without a barrier between them ----
+ * Consecutive steps join one pool job when no thread can see another's
+ * unfinished work: every part runs every step of the group in order, row
+ * ops on the part's block of rows (the same block for all, as they share
+ * n), split ops on their own share, other ops on part 0 alone. That holds
+ * when no two accesses in the group overlap with one of them a write,
+ * except for row accesses of the same tensor with the same row width, which
+ * each part makes only to its own rows. Overlap is in bytes of the same
+ * buffer, since the plan aliases tensors. */
+
+enum { GROUP_STEPS = 32 };
+
+typedef struct access {
+    uint32_t buffer, tensor;
+    uint64_t begin, end; /* bytes */
+    uint64_t width;      /* row width of a row access; 0: the whole tensor */
+    int write;
+} access;
+
+static uint32_t step_accesses(const vkvae_plan *plan, const vkvae_step_desc *st, access *out)
+{
+    int row = row_version(st->op, &st->p) != NULL;
+    for (uint32_t b = 0; b < st->n_tensors; b++) {
+        const vkvae_tensor_desc *t = &plan->tensors[st->tensors[b]];
+        vkvae_cpu_binding_info info = vkvae_cpu_binding(st->op, &st->p, b);
+        uint64_t bytes = plan->buffers[t->buffer].role == VKVAE_ROLE_DATA
+                             ? plan->buffers[t->buffer].bytes - t->offset
+                             : t->elems * 4;
+        out[b] = (access){t->buffer, st->tensors[b], t->offset, t->offset + bytes,
+                          row ? row_width(st->op, &st->p, b) : 0, info.written};
+    }
+    return st->n_tensors;
+}
+
+static int conflict(const access *a, const access *b)
+{
+    if (a->buffer != b->buffer || a->end <= b->begin || b->end <= a->begin)
+        return 0;
+    if (!a->write && !b->write)
+        return 0;
+    return !(a->tensor == b->tensor && a->width && a->width == b->width);
+}
+
+typedef struct group_job {
+    const vkvae_program_desc *prog;
+    void *const *tensors;
+    const vkvae_push *push;
+    uint32_t first, end;
+} group_job;
+
+static void group_part(void *arg, uint32_t part, uint32_t parts)
+{
+    const group_job *g = arg;
+    for (uint32_t s = g->first; s < g->end; s++) {
+        const vkvae_step_desc *st = &g->prog->steps[s];
+        void *t[VKVAE_MAX_BINDINGS] = {0};
+        for (uint32_t b = 0; b < st->n_tensors; b++)
+            t[b] = g->tensors[st->tensors[b]];
+        job j = {&st->p, g->push, t, row_version(st->op, &st->p)};
+        vkvae_pool_fn split = split_version(st->op);
+        if (j.rows) {
+            uint64_t lo, hi;
+            vkvae_pool_split(st->p.n, ROW_ALIGN, part, parts, &lo, &hi);
+            j.rows(&j, lo, hi);
+        } else if (split) {
+            split(&j, part, parts);
+        } else if (part == 0) {
+            vkvae_cpu_op_f32(st->op, &st->p, g->push, t);
+        }
+    }
+}
+
+void vkvae_fast_run(vkvae_fast *fast, const vkvae_plan *plan, const vkvae_program_desc *prog,
+                    void *const *tensors, const vkvae_push *push)
+{
+    access acc[GROUP_STEPS * VKVAE_MAX_BINDINGS];
+    for (uint32_t first = 0; first < prog->n_steps;) {
+        uint32_t n_acc = 0, end = first, rows_n = 0;
+        int has_rows = 0;
+        double ns = 0;
+        while (end < prog->n_steps && end - first < GROUP_STEPS) {
+            const vkvae_step_desc *st = &prog->steps[end];
+            int row = row_version(st->op, &st->p) != NULL;
+            if (row && has_rows && st->p.n != rows_n)
+                break;
+            access mine[VKVAE_MAX_BINDINGS];
+            uint32_t n_mine = step_accesses(plan, st, mine), clash = 0;
+            for (uint32_t a = 0; a < n_mine && !clash; a++)
+                for (uint32_t b = 0; b < n_acc && !clash; b++)
+                    clash = conflict(&mine[a], &acc[b]);
+            if (clash)
+                break;
+            memcpy(acc + n_acc, mine, n_mine * sizeof *mine);
+            n_acc += n_mine;
+            if (row && !has_rows)
+                has_rows = 1, rows_n = st->p.n;
+            ns += work_ns(st->op, &st->p);
+            end++;
+        }
+        if (end == first)
+            end = first + 1; /* cannot happen: a step never clashes with nothing */
+        if (end - first == 1) {
+            const vkvae_step_desc *st = &prog->steps[first];
+            void *t[VKVAE_MAX_BINDINGS] = {0};
+            for (uint32_t b = 0; b < st->n_tensors; b++)
+                t[b] = tensors[st->tensors[b]];
+            if (!vkvae_fast_op(fast, st->op, &st->p, push, t))
+                vkvae_cpu_op_f32(st->op, &st->p, push, t);
+        } else {
+            group_job g = {prog, tensors, push, first, end};
+            if (ns < SMALL_NS)
+                group_part(&g, 0, 1);
+            else
+                vkvae_pool_run(fast->pool, group_part, &g);
+        }
+        first = end;
+    }
+}
