@@ -10,7 +10,14 @@
 # started: other people's builds on a 2-core machine show up there.
 #
 #   bench/compare.sh [--epochs N] [--rounds R] [--build DIR] [--peer-only]
-#                    [--json FILE]
+#                    [--sample] [--json FILE]
+#
+# --sample compares sampling instead of training: 10,000 images from the
+# prior of vae_mlp (untrained: the time does not depend on the weights),
+# ours through vkvae_session_sample on the CPU backend, as `vkvae sample`
+# does (DIR/tests/cpu/test_cpu_fast sample: one warm-up, median of 5), the
+# peer's randn + decode + sigmoid in one batch (pytorch_vae.py --epochs 0:
+# one warm-up, median of 5). Figures are milliseconds per 10,000.
 #
 # --peer-only runs just the PyTorch half (no vkvae build needed). Without it, vkvae
 # must have a `train` command: `DIR/vkvae train --help` must succeed, or
@@ -28,6 +35,7 @@ epochs=3
 rounds=3
 build=$root/build
 peer_only=0
+sample=0
 json=""
 PY=${PEER_PYTHON:-/usr/bin/python3}
 
@@ -38,6 +46,7 @@ while [ $# -gt 0 ]; do
         --rounds) rounds=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
         --peer-only) peer_only=1; shift ;;
+        --sample) sample=1; shift ;;
         --json) json=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -45,7 +54,12 @@ while [ $# -gt 0 ]; do
 done
 
 vkvae=$build/vkvae
-if [ $peer_only = 0 ] && ! "$vkvae" train --help >/dev/null 2>&1; then
+sampler=$build/tests/cpu/test_cpu_fast
+if [ $sample = 1 ] && [ $peer_only = 0 ] && [ ! -x "$sampler" ]; then
+    echo "compare.sh: --sample needs $sampler (meson compile -C $build)" >&2
+    exit 2
+fi
+if [ $sample = 0 ] && [ $peer_only = 0 ] && ! "$vkvae" train --help >/dev/null 2>&1; then
     echo "compare.sh: '$vkvae train --help' fails: vkvae has no working 'train'" \
          "command in $build yet." >&2
     echo "compare.sh: build it (meson compile -C $build) once 'vkvae train' exists," \
@@ -87,10 +101,38 @@ run_peer() {   # round -> prints epoch times, one a line
 for e in json.load(open(sys.argv[1]))["epochs"]: print(e["train_s"])' "$out"
 }
 
+sample_ours() {   # round -> prints ms per 10,000 samples
+    local log=$work/sample_ours$1.log
+    if ! "$sampler" sample 10000 5 >"$log" 2>&1; then
+        echo "compare.sh: test_cpu_fast sample failed (round $1):" >&2
+        tail -n 20 "$log" >&2
+        return 1
+    fi
+    sed -n 's/.*median \([0-9.]*\) ms.*/\1/p' "$log"
+}
+
+sample_peer() {   # round -> prints ms per 10,000 samples
+    local out=$work/sample_peer$1.json log=$work/sample_peer$1.log
+    if ! env -u OPENBLAS_CORETYPE "${peer_env[@]}" "$PY" "$here/pytorch_vae.py" \
+            --epochs 0 --samples 10000 --json "$out" >"$log" 2>&1; then
+        echo "compare.sh: pytorch_vae.py --samples failed (round $1):" >&2
+        tail -n 20 "$log" >&2
+        return 1
+    fi
+    "$PY" -c 'import json, sys
+print(1000 * json.load(open(sys.argv[1]))["sample_s_median"])' "$out"
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
     else if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "compare: vae_mlp, $epochs epoch(s) x $rounds round(s), $(nproc) CPUs," \
+what="$epochs epoch(s)"
+unit="s/epoch"
+if [ $sample = 1 ]; then
+    what="sampling 10,000"
+    unit="ms/10,000 samples"
+fi
+echo "compare: vae_mlp, $what x $rounds round(s), $(nproc) CPUs," \
      "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
 ratios=()
 rows=()
@@ -103,7 +145,11 @@ for r in $(seq 1 "$rounds"); do
     for who in $order; do
         [ "$who" = ours ] && [ $peer_only = 1 ] && continue
         load="$load $who:$(cut -d' ' -f1 /proc/loadavg)"
-        times=$("run_$who" "$r") || exit 1
+        if [ $sample = 1 ]; then
+            times=$("sample_$who" "$r") || exit 1
+        else
+            times=$("run_$who" "$r") || exit 1
+        fi
         if [ -z "$times" ]; then
             echo "compare.sh: no epoch times found in $who's output (round $r)" >&2
             exit 1
@@ -117,26 +163,26 @@ for r in $(seq 1 "$rounds"); do
         ratios+=("$ratio")
     fi
     rows+=("$r $ours_med $peer_med $ratio")
-    printf 'round %d: vkvae %s s/epoch, pytorch %s s/epoch, pytorch/vkvae %s (load at start:%s)\n' \
-        "$r" "$ours_med" "$peer_med" "$ratio" "$load"
+    printf 'round %d: vkvae %s %s, pytorch %s %s, pytorch/vkvae %s (load at start:%s)\n' \
+        "$r" "$ours_med" "$unit" "$peer_med" "$unit" "$ratio" "$load"
 done
 
 peer_all=$(printf '%s\n' "${rows[@]}" | awk '{ print $3 }' | median)
 if [ $peer_only = 1 ]; then
-    echo "pytorch: median over rounds of the per-round median epoch: $peer_all s"
+    echo "pytorch: median over rounds: $peer_all $unit"
     ratio_all=nan
 else
     ours_all=$(printf '%s\n' "${rows[@]}" | awk '{ print $2 }' | median)
     ratio_all=$(printf '%s\n' "${ratios[@]}" | median)
-    echo "vkvae $ours_all s/epoch, pytorch $peer_all s/epoch; speed-up (pytorch/vkvae," \
+    echo "vkvae $ours_all $unit, pytorch $peer_all $unit; speed-up (pytorch/vkvae," \
          "median of per-round ratios): $ratio_all"
 fi
 if [ -n "$json" ]; then
     printf '%s\n' "${rows[@]}" | "$PY" -c 'import json, sys
 rows = [l.split() for l in sys.stdin if l.strip()]
 f = lambda s: None if s == "nan" else float(s)
-json.dump({"epochs": int(sys.argv[2]), "rounds": [{"round": int(r), "vkvae_s": f(o),
+json.dump({"epochs": int(sys.argv[2]), "unit": sys.argv[4], "rounds": [{"round": int(r), "vkvae_s": f(o),
            "pytorch_s": f(p), "ratio": f(q)} for r, o, p, q in rows],
            "ratio_median": f(sys.argv[3])}, open(sys.argv[1], "w"), indent=1)' \
-        "$json" "$epochs" "$ratio_all"
+        "$json" "$epochs" "$ratio_all" "$unit"
 fi

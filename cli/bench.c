@@ -588,8 +588,13 @@ int cmd_bench(int argc, char **argv)
                "over the plan's %.0f MFLOP)\n",
                step_s * 1e3, STEPS_PER_BATCH, (double)plan->step_flops / step_s * 1e-9,
                (double)plan->step_flops * 1e-6);
-        printf("dispatch overhead ~%.1f us per dispatch (whole step minus kernels)\n",
-               (step_s - sum_t) / n * 1e6);
+        if (step_s > sum_t)
+            printf("gaps         %9.1f us per dispatch (whole step minus its kernels timed "
+                   "alone)\n",
+                   (step_s - sum_t) / n * 1e6);
+        else
+            printf("gaps         none measurable (the step ran faster than its kernels timed "
+                   "alone: noise, or overlap)\n");
         printf("epoch        %9.2f s   (estimate: %u steps of batch %u, %u images; %.0f img/s)\n",
                step_s * steps_per_epoch, steps_per_epoch, plan->batch, TRAIN_SET,
                plan->batch / step_s);

@@ -85,7 +85,8 @@ static const char *const role_enum[] = { "VKVAE_ROLE_PARAM", "VKVAE_ROLE_GRAD",
     "VKVAE_ROLE_OPTIM", "VKVAE_ROLE_ACTIVATION", "VKVAE_ROLE_DATA", "VKVAE_ROLE_IO",
     "VKVAE_ROLE_ACCUM" };
 static const char *const program_enum[] = { "VKVAE_PROGRAM_TRAIN", "VKVAE_PROGRAM_EVAL",
-    "VKVAE_PROGRAM_ENCODE", "VKVAE_PROGRAM_DECODE", "VKVAE_PROGRAM_SAMPLE" };
+    "VKVAE_PROGRAM_ENCODE", "VKVAE_PROGRAM_DECODE", "VKVAE_PROGRAM_SAMPLE",
+    "VKVAE_PROGRAM_IWAE" };
 
 static void put_params(sbuf *s, const vkvae_op_params *p)
 {

@@ -218,7 +218,6 @@ bool parse_spec(const gen_token *toks, size_t count, gen_spec *spec, gen_diag *d
 /* ---- the graph IR (shape.c builds it; grad.c, plan.c, emitters read it) ---- */
 typedef enum gen_extra_op {
     GEN_OP_VIEW = VKVAE_OP_COUNT, /* flatten/reshape: output aliases input, no dispatch */
-    GEN_OP_IWAE_BOUND,            /* nll:[n*k] z eps:[n*k,L] lv:[n,L] -> loss:[n]; -logmeanexp_k(log w) (ops.def: step 6) */
     GEN_OP_COUNT
 } gen_extra_op;
 
@@ -272,7 +271,8 @@ typedef struct gen_graph {
     int mu, logvar, z;          /* head outputs and the decoder's input (an AE:
                                    mu = z = the code, logvar = -1) */
     int dec_out, recon, kl;     /* decoder output, per-row loss terms (kl: zeros
-                                   for an AE) */
+                                   for an AE and IWAE) */
+    int logw;                   /* IWAE: the log weights [n*k], else -1 */
     size_t n_fwd;               /* forward nodes; grad.c appends backward ones */
     uint64_t n_params;
     uint64_t flops_fwd, flops_bwd, flops_optim;

@@ -22,6 +22,15 @@
  * weights joined by concat steps (a weight concat with n = 1 stacks rows;
  * for a transposed conv's [c_in,c_out,k,k] with n = c_in it stacks c_out).
  * Any other sum is reported as not generated yet.
+ *
+ * IWAE (ops.def's importance-weighting block): the loss is the negative
+ * bound per example, iwae_lse of the log weights. Visiting iwae_lse forms
+ * the normalised weights wt = iwae_weights(logw); each per-row loss
+ * gradient over the n*k sample rows is then scaled by its row's weight
+ * (scale_rows after nll_*_bwd), and after reparam_bwd, iwae_logw_bwd adds
+ * the prior and posterior terms of log w into dmu, dlv (as kl_gauss_bwd
+ * does for the ELBO). repeat_rows copies data or labels, which need no
+ * gradient.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +40,8 @@
 typedef struct gbuild {
     gen_graph *g;
     int *dpre;      /* per forward node: the gradient at its pre-activation */
+    int wt;         /* IWAE: the importance weights [n*k], or -1 */
+    int logw_node;  /* IWAE: the iwae_logw node, or -1 */
     char *why;
 } gbuild;
 
@@ -201,6 +212,16 @@ static int direct(gbuild *b, int t)
     return g->t[t].grad;
 }
 
+/* IWAE: the per-row loss gradient d ([n*k,in]) times its row's weight. */
+static void scale_by_weights(gbuild *b, const gen_node *n, int d)
+{
+    if (b->wt < 0)
+        return;
+    add_node(b->g, VKVAE_OP_SCALE_ROWS, xprintf("%s_weights", n->name), n->loc,
+             (int[]){ b->wt, -1 }, (int[]){ d, -1 },
+             (vkvae_op_params){ .n = n->p.n, .in = n->p.in });
+}
+
 static void layer_bwd(gbuild *b, int i)
 {
     gen_graph *g = b->g;
@@ -228,7 +249,7 @@ static void layer_bwd(gbuild *b, int i)
 
 bool build_backward(gen_graph *g, char **why)
 {
-    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)) };
+    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)), .wt = -1, .logw_node = -1 };
     for (size_t i = 0; i < g->n_fwd; i++)
         b.dpre[i] = -1;
     for (size_t i = 0, nt = g->nt; i < nt; i++)
@@ -254,22 +275,34 @@ bool build_backward(gen_graph *g, char **why)
             if (!g->t[y].needs_grad)
                 break;
             int dy = direct(&b, y);
-            if (dy >= 0)
+            if (dy >= 0) {
                 add_node(g, n.op == VKVAE_OP_L2 ? VKVAE_OP_L2_BWD : VKVAE_OP_NLL_BERNOULLI_BWD,
                          xprintf("%s_bwd", n.name), n.loc, (int[]){ n.in[0], n.in[1], -1 },
                          (int[]){ dy, -1 }, n.p);
+                scale_by_weights(&b, &n, dy);
+            }
             break;
         }
         case VKVAE_OP_NLL_GAUSS: {
             int mean = tensor_root(g, n.in[0]), lv = tensor_root(g, n.in[1]);
+            if (b.wt >= 0 && n.p.mode == 1) {
+                fail(&b, xprintf("iwae objective with 'variance learned': not generated yet "
+                                 "(its log-variance gradient is summed over rows, and the "
+                                 "importance weights scale each row)"));
+                break;
+            }
             int dmean = direct(&b, mean);
             /* mode 0 writes no dlv: bind the constant, which it leaves alone */
             int dlv = n.p.mode == 0 ? n.in[1]
                     : n.p.mode == 1 ? g->t[lv].grad : direct(&b, lv);
-            if (dmean >= 0 && dlv >= 0)
+            if (dmean >= 0 && dlv >= 0) {
                 add_node(g, VKVAE_OP_NLL_GAUSS_BWD, "nll_bwd", n.loc,
                          (int[]){ n.in[0], n.in[1], n.in[2], -1 }, (int[]){ dmean, dlv, -1 },
                          n.p);
+                scale_by_weights(&b, &n, dmean);
+                if (n.p.mode == 2)
+                    scale_by_weights(&b, &n, dlv);
+            }
             break;
         }
         case VKVAE_OP_REPARAM: {
@@ -287,8 +320,31 @@ bool build_backward(gen_graph *g, char **why)
                     add_node(g, VKVAE_OP_KL_GAUSS_BWD, "kl_bwd", kl.loc, (int[]){ mu, lv, -1 },
                              (int[]){ dmu, dlv, -1 }, kl.p);
                 }
+            if (b.wt >= 0) {
+                gen_node lw = g->n[b.logw_node];
+                add_node(g, VKVAE_OP_IWAE_LOGW_BWD, "logw_bwd", lw.loc,
+                         (int[]){ lw.in[1], lw.in[2], lw.in[3], b.wt, -1 },
+                         (int[]){ dmu, dlv, -1 }, lw.p);
+            }
             break;
         }
+        case VKVAE_OP_IWAE_LSE: {
+            /* first of IWAE's backward: the weights every later gradient takes */
+            int logw = n.in[0];
+            b.logw_node = g->t[logw].producer;
+            b.wt = add_tensor(g, xprintf("iwae.wt"), ROLE_ACT, g->t[logw].rows,
+                              (gen_dims){ 0 });
+            add_node(g, VKVAE_OP_IWAE_WEIGHTS, "weights", n.loc, (int[]){ logw, -1 },
+                     (int[]){ b.wt, -1 }, n.p);
+            break;
+        }
+        case VKVAE_OP_IWAE_LOGW:    /* with reparam, after reparam_bwd */
+            break;
+        case VKVAE_OP_REPEAT_ROWS:
+            if (g->t[tensor_root(g, n.out[0])].needs_grad)
+                fail(&b, xprintf("gradient through repeat_rows of '%s': not generated yet",
+                                 g->t[n.in[0]].name));
+            break;
         case VKVAE_OP_DENSE:
         case VKVAE_OP_CONV2D:
         case VKVAE_OP_CONVT2D:
@@ -298,9 +354,6 @@ bool build_backward(gen_graph *g, char **why)
             /* its output's gradient now, for the slice its first input pulls */
             if (g->t[tensor_root(g, n.in[0])].needs_grad)
                 pull(&b, tensor_root(g, n.out[0]));
-            break;
-        case GEN_OP_IWAE_BOUND:
-            fail(&b, xprintf("iwae objective: generated in step 6"));
             break;
         default:
             fail(&b, xprintf("backward of op '%s': not generated yet", gen_op_names[n.op]));

@@ -29,7 +29,14 @@
  *   decode  io.z [io.y] -> io.mean              (sigmoid of logits, or the
  *                                                Gaussian mean/L2 output)
  *   sample  prior -> io.z, then decode          (VAEs only)
- * Encode, decode and sample take only the nodes their outputs need.
+ *   iwae    io.iwae_x [io.iwae_y] -> io.logw     (VAEs only: a chunk of the
+ *                                                IWAE estimate's log weights)
+ * Encode, decode and sample take only the nodes their outputs need. An
+ * IWAE model's decoder runs over n*k rows in train and eval; its encode,
+ * decode and sample programs, and every model's iwae program, come from a
+ * second graph of the same spec (one sample per row; C samples for E
+ * examples), lowered on the same parameters, with activations of their own
+ * ("k1.", "iwae.").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +88,6 @@ static int add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset,
 static const char *unsupported(const gen_graph *g)
 {
     const gen_spec *s = g->spec;
-    for (size_t i = 0; i < g->nn; i++)
-        if (g->n[i].op == GEN_OP_IWAE_BOUND)
-            return "iwae objective: generated in step 6";
     if (s->lo != 0 || s->hi != 1)
         return xprintf("input range %g..%g: generated later (gather maps bytes to 0..1)", s->lo,
                        s->hi);
@@ -111,13 +115,15 @@ static void add_step(gen_plan *pl, gen_program *pr, int op, const int *tensors, 
         s->tensors[i] = (uint32_t)tensors[i];
 }
 
-static void add_node_step(gen_plan *pl, gen_program *pr, const gen_node *n, const int *map)
+/* node n of graph g as a step; map: g's root tensors -> plan tensors */
+static void add_node_step(gen_plan *pl, gen_program *pr, const gen_graph *g, const gen_node *n,
+                          const int *map)
 {
     int t[GEN_MAX_IO * 2], k = 0;
     for (int i = 0; i < n->nin; i++)
-        t[k++] = map[tensor_root(pl->g, n->in[i])];
+        t[k++] = map[tensor_root(g, n->in[i])];
     for (int i = 0; i < n->nout; i++)
-        t[k++] = map[tensor_root(pl->g, n->out[i])];
+        t[k++] = map[tensor_root(g, n->out[i])];
     add_step(pl, pr, n->op, t, k, &n->p);
 }
 
@@ -154,6 +160,169 @@ static gen_program *new_program(gen_plan *pl, vkvae_program_kind kind, const cha
     return pr;
 }
 
+/* ---- encode, decode, sample, and the IWAE estimate ---- */
+
+typedef struct io_tensors {
+    int x, y, mu, lv, z, mean;
+} io_tensors;
+
+/* The same spec with another objective, k and batch: a second graph whose
+ * programs run beside the main one's, on the same parameters. */
+static gen_graph *aux_graph(const gen_spec *base, gen_objective obj, uint32_t k, uint32_t batch)
+{
+    gen_spec *s = xmalloc(sizeof *s);
+    *s = *base;
+    s->obj = obj;
+    s->k = k;
+    s->batch = batch;
+    gen_graph *g = xmalloc(sizeof *g);
+    gen_diag d = { .out = stderr };
+    return infer_shapes(s, g, &d) ? g : NULL;
+}
+
+/* An auxiliary graph's map: its parameters are the plan's (by name); the
+ * rest is made as steps bind it (aux_bind). */
+static int *aux_map(const gen_plan *pl, const gen_graph *a)
+{
+    int *map = xmalloc(a->nt * sizeof(int));
+    for (size_t i = 0; i < a->nt; i++) {
+        map[i] = -1;
+        for (size_t j = 0; a->t[i].role == ROLE_PARAM && j < pl->nt; j++)
+            if (pl->buf[pl->t[j].buffer].role == VKVAE_ROLE_PARAM &&
+                strcmp(pl->t[j].name, a->t[i].name) == 0)
+                map[i] = (int)j;
+    }
+    return map;
+}
+
+/* Every root tensor the taken nodes bind and pmap lacks: a region of act
+ * named prefix.name, recorded in map too (later programs share it). */
+static void aux_bind(gen_plan *pl, const gen_graph *a, int *map, int *pmap, const bool *take,
+                     uint32_t bact, const char *prefix)
+{
+    for (size_t i = 0; i < a->n_fwd; i++) {
+        const gen_node *n = &a->n[i];
+        for (int j = 0; take[i] && j < n->nin + n->nout; j++) {
+            int t = tensor_root(a, j < n->nin ? n->in[j] : n->out[j - n->nin]);
+            if (pmap[t] >= 0)
+                continue;
+            if (map[t] < 0)
+                map[t] = add_ptensor(pl, bact, xprintf("%s.%s", prefix, a->t[t].name),
+                                     (uint64_t)a->t[t].rows * a->batch, &a->t[t].dims, 4);
+            pmap[t] = map[t];
+        }
+    }
+}
+
+/* encode, decode and sample from graph g (map: its tensors; prefix: NULL
+ * for the main graph, whose tensors are all mapped, else the name prefix
+ * of an auxiliary graph's activations). */
+static void io_programs(gen_plan *pl, const gen_graph *g, int *map, const io_tensors *io,
+                        bool vae, bool logits, uint32_t bact, const char *prefix)
+{
+    const gen_spec *s = g->spec;
+    uint32_t B = g->batch;
+    int *pmap = xmalloc(g->nt * sizeof(int));
+    bool *take = xmalloc(g->n_fwd ? g->n_fwd : 1);
+    int enc_in = tensor_root(g, g->enc_in), label = g->label;
+    int mu = g->mu, lv = g->logvar, z = g->z, out = tensor_root(g, g->dec_out);
+    for (int kind = VKVAE_PROGRAM_ENCODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
+        if (kind == VKVAE_PROGRAM_SAMPLE && !vae)
+            break; /* an autoencoder's code has no prior to sample */
+        memcpy(pmap, map, g->nt * sizeof(int));
+        memset(take, 0, g->n_fwd ? g->n_fwd : 1);
+        if (label >= 0)
+            pmap[label] = io->y;
+        gen_program *pr;
+        if (kind == VKVAE_PROGRAM_ENCODE) {
+            pr = new_program(pl, VKVAE_PROGRAM_ENCODE, "encode");
+            pmap[enc_in] = io->x;
+            pmap[mu] = io->mu;
+            if (lv >= 0)
+                pmap[lv] = io->lv;
+            select_nodes(g, (int[]){ mu, lv, -1 }, (int[]){ enc_in, label, -1 }, take);
+        } else {
+            pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
+            pmap[z] = io->z;
+            if (!logits)
+                pmap[out] = io->mean;
+            select_nodes(g, (int[]){ out, -1 }, (int[]){ z, label, -1 }, take);
+            if (kind == VKVAE_PROGRAM_SAMPLE)
+                add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
+                         &(vkvae_op_params){ .n = B, .in = s->latent,
+                                             .stream = VKVAE_STREAM_PRIOR });
+        }
+        if (prefix)
+            aux_bind(pl, g, map, pmap, take, bact, prefix);
+        for (size_t i = 0; i < g->n_fwd; i++)
+            if (take[i])
+                add_node_step(pl, pr, g, &g->n[i], pmap);
+        if (kind != VKVAE_PROGRAM_ENCODE && logits)
+            add_step(pl, pr, VKVAE_OP_SIGMOID, (int[]){ pmap[out], io->mean }, 2,
+                     &(vkvae_op_params){ .n = B, .in = (uint32_t)dims_count(&s->input) });
+    }
+    free(take);
+    free(pmap);
+}
+
+/* A tensor viewing the first rows of io tensor t (same buffer and offset). */
+static int io_rows(gen_plan *pl, int t, const char *name, uint32_t rows)
+{
+    vkvae_tensor_desc d = pl->t[t];
+    d.name = name;
+    d.elems = d.elems / d.shape[0] * rows;
+    d.shape[0] = rows;
+    GROW(pl->t, pl->cap_t, pl->nt + 1);
+    pl->t[pl->nt] = d;
+    return (int)pl->nt++;
+}
+
+/* The IWAE estimate of log p(x) (BRIEF 2): up to 5000 samples per example,
+ * too many rows for one dispatch on a laptop GPU, so a run computes the log
+ * weights of a chunk of C samples for E examples: io.x's first E rows in
+ * (io.iwae_x; io.iwae_y for a condition), io.logw [E*C] out (sample s of
+ * example r at r*C + s). The host runs it once per chunk with push.step
+ * advancing, so every chunk draws its own eps, and combines the chunks with
+ * a log-sum-exp in double. E*C rows stay within 1024 and 64 MiB of
+ * activations. */
+enum { EST_EXAMPLES = 8, EST_ROWS = 1024, EST_BYTES = 64 << 20 };
+
+static bool estimate_program(gen_plan *pl, const gen_spec *s, int io_x, int io_y, uint32_t bio,
+                             uint32_t bact)
+{
+    uint32_t E = pl->batch < EST_EXAMPLES ? pl->batch : EST_EXAMPLES;
+    gen_graph *probe = aux_graph(s, OBJ_IWAE, 1, 1);
+    if (!probe)
+        return false;
+    uint64_t per_row = 0;
+    for (size_t i = 0; i < probe->nt; i++)
+        if (probe->t[i].rows && probe->t[i].alias < 0 && probe->t[i].role != ROLE_DATA)
+            per_row += 4 * dims_count(&probe->t[i].dims);
+    uint64_t rows = EST_BYTES / (per_row ? per_row : 1);
+    rows = rows > EST_ROWS ? EST_ROWS : rows;
+    uint32_t C = (uint32_t)(rows / E ? rows / E : 1);
+    gen_graph *a = aux_graph(s, OBJ_IWAE, C, E);
+    if (!a)
+        return false;
+    int *map = aux_map(pl, a);
+    bool *take = xmalloc(a->n_fwd);
+    memset(take, 0, a->n_fwd);
+    int enc_in = tensor_root(a, a->enc_in), label = a->label;
+    map[enc_in] = io_rows(pl, io_x, "io.iwae_x", E);
+    if (label >= 0)
+        map[label] = io_rows(pl, io_y, "io.iwae_y", E);
+    map[a->logw] = add_ptensor(pl, bio, "io.logw", (uint64_t)E * C, &(gen_dims){ 0 }, 4);
+    select_nodes(a, (int[]){ a->logw, -1 }, (int[]){ enc_in, label, -1 }, take);
+    aux_bind(pl, a, map, map, take, bact, "iwae");
+    gen_program *pr = new_program(pl, VKVAE_PROGRAM_IWAE, "iwae");
+    for (size_t i = 0; i < a->n_fwd; i++)
+        if (take[i])
+            add_node_step(pl, pr, a, &a->n[i], map);
+    free(take);
+    free(map);
+    return true;
+}
+
 bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
 {
     const gen_spec *s = g->spec;
@@ -166,7 +335,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     }
     if (!build_backward(g, why))
         return false;
-    bool vae = s->obj == OBJ_ELBO;
+    bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
     uint32_t B = g->batch;
     int *map = xmalloc(g->nt * sizeof(int));
     for (size_t i = 0; i < g->nt; i++)
@@ -245,9 +414,9 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     for (size_t i = 0; i < g->nn; i++) {
         if (g->n[i].op == GEN_OP_VIEW)
             continue;
-        add_node_step(pl, train, &g->n[i], map);
+        add_node_step(pl, train, g, &g->n[i], map);
         if (i < g->n_fwd)
-            add_node_step(pl, eval, &g->n[i], map);
+            add_node_step(pl, eval, g, &g->n[i], map);
     }
     vkvae_op_params op = { .in = (uint32_t)pfloats, .lr = (float)s->lr,
                            .weight_decay = (float)s->weight_decay };
@@ -261,47 +430,30 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
                  &op);
     }
 
-    /* encode, decode, sample: the forward nodes they need, on io tensors */
-    int *pmap = xmalloc(g->nt * sizeof(int));
-    bool *take = xmalloc(g->n_fwd ? g->n_fwd : 1);
-    int enc_in = tensor_root(g, g->enc_in), label = g->label;
-    int mu = g->mu, lv = g->logvar, z = g->z, out = tensor_root(g, g->dec_out);
-    bool logits = g->n[g->t[g->recon].producer].op == VKVAE_OP_NLL_BERNOULLI;
-    for (int kind = VKVAE_PROGRAM_ENCODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
-        if (kind == VKVAE_PROGRAM_SAMPLE && !vae)
-            break; /* an autoencoder's code has no prior to sample */
-        memcpy(pmap, map, g->nt * sizeof(int));
-        memset(take, 0, g->n_fwd ? g->n_fwd : 1);
-        if (label >= 0)
-            pmap[label] = io_y;
-        gen_program *pr;
-        if (kind == VKVAE_PROGRAM_ENCODE) {
-            pr = new_program(pl, VKVAE_PROGRAM_ENCODE, "encode");
-            pmap[enc_in] = io_x;
-            pmap[mu] = io_mu;
-            if (lv >= 0)
-                pmap[lv] = io_lv;
-            select_nodes(g, (int[]){ mu, lv, -1 }, (int[]){ enc_in, label, -1 }, take);
-        } else {
-            pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
-            pmap[z] = io_z;
-            if (!logits)
-                pmap[out] = io_mean;
-            select_nodes(g, (int[]){ out, -1 }, (int[]){ z, label, -1 }, take);
-            if (kind == VKVAE_PROGRAM_SAMPLE)
-                add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io_z }, 1,
-                         &(vkvae_op_params){ .n = B, .in = s->latent,
-                                             .stream = VKVAE_STREAM_PRIOR });
+    /* encode, decode, sample: the forward nodes they need, on io tensors.
+     * An IWAE graph's decoder runs over n*k rows; these programs take theirs
+     * from the same spec with one sample per row. */
+    bool logits = vae ? s->lik == LIK_BERNOULLI : s->loss == LOSS_BCE;
+    io_tensors io = { .x = io_x, .y = io_y, .mu = io_mu, .lv = io_lv, .z = io_z,
+                      .mean = io_mean };
+    if (s->obj == OBJ_IWAE) {
+        gen_graph *one = aux_graph(s, OBJ_ELBO, 1, B);
+        if (!one) {
+            *why = xprintf("the one-sample graph of the encode and decode programs (internal)");
+            return false;
         }
-        for (size_t i = 0; i < g->n_fwd; i++)
-            if (take[i])
-                add_node_step(pl, pr, &g->n[i], pmap);
-        if (kind != VKVAE_PROGRAM_ENCODE && logits)
-            add_step(pl, pr, VKVAE_OP_SIGMOID, (int[]){ pmap[out], io_mean }, 2,
-                     &(vkvae_op_params){ .n = B, .in = (uint32_t)dims_count(&s->input) });
+        io_programs(pl, one, aux_map(pl, one), &io, vae, logits, bact, "k1");
+    } else {
+        io_programs(pl, g, map, &io, vae, logits, bact, NULL);
     }
-    free(take);
-    free(pmap);
+
+    /* iwae: the log weights of a chunk of samples for a few examples */
+    if (vae && !estimate_program(pl, s, io_x, io_y, bio, bact)) {
+        *why = xprintf("the graph of the iwae estimate program (internal)");
+        return false;
+    }
+    for (size_t b = 0; b < pl->nb; b++)
+        pl->buf[b].bytes = align256(pl->buf[b].bytes);
     free(map);
 
     for (int p = 0; p < pl->n_prog; p++) {

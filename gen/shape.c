@@ -12,6 +12,14 @@
  *   decoder layers    (label concatenated at the start)
  *   likelihood or reconstruction loss against the clean x; kl; accumulate
  *
+ * IWAE (k samples): the decoder runs over n*k rows (row r*k + s is sample s
+ * of example r, reparam's order), so what it is compared with or
+ * conditioned on, x and the label, is repeated to n*k rows (repeat_rows);
+ * then
+ *   nll[n*k] -> logw = iwae_logw(nll, z, eps, logvar) -> loss = iwae_lse(logw)
+ * and the per-example loss (the negative bound) takes loss_accum's recon
+ * slot beside a zero kl.
+ *
  * Shapes are per row (rank 1: features, rank 3: CxHxW); a tensor's rows are
  * the batch n, n*k for IWAE's samples, none for parameters. Activations are
  * fused into the dense/conv layer that produces their input, as ops.def
@@ -33,7 +41,6 @@ const char *const gen_op_names[GEN_OP_COUNT] = {
 #include "ops.def"
 #undef OP
     [GEN_OP_VIEW] = "view",
-    [GEN_OP_IWAE_BOUND] = "iwae_bound",
 };
 
 typedef struct builder {
@@ -107,6 +114,19 @@ static uint64_t rows_of(const builder *b, int t)
 }
 
 /* ---- layers ---- */
+
+/* in ([n,dims]) repeated to k rows per row: [n*k,dims] */
+static int repeat_rows(builder *b, int in, uint32_t k, const char *name, gen_loc loc)
+{
+    gen_tensor t = b->g->t[in];
+    int out = add_tensor(b->g, xstrndup(name, strlen(name)), ROLE_ACT, k, t.dims);
+    int nd = add_node(b, VKVAE_OP_REPEAT_ROWS, name, loc, (int[]){ in, -1 }, (int[]){ out, -1 });
+    gen_node *n = &b->g->n[nd];
+    n->p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .in = (uint32_t)dims_count(&t.dims),
+                              .samples = k };
+    n->flops_fwd = rows_of(b, out) * dims_count(&t.dims);
+    return out;
+}
 
 static int view(builder *b, int in, gen_dims dims, const char *suffix, gen_loc loc)
 {
@@ -483,7 +503,7 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     int before = d->errors;
     *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1,
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
-                      .recon = -1, .kl = -1 };
+                      .recon = -1, .kl = -1, .logw = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
     check_combinations(s, d);
     bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
@@ -559,7 +579,9 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
         g->t[z].name = xprintf("code");
     }
 
-    /* decoder */
+    /* decoder: over n*k rows, the label repeated beside z's samples */
+    if (b.label >= 0 && k > 1)
+        b.label = repeat_rows(&b, b.label, k, "y_rep", s->condition_loc);
     bool predicted = vae && s->lik == LIK_GAUSSIAN && s->variance == VAR_PREDICTED;
     int out_lv = -1;
     int y = run_stack(&b, &s->dec, z, "decoder", predicted, &out_lv);
@@ -594,6 +616,8 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     /* losses */
     vkvae_op_params lp = { .n = n * k, .in = (uint32_t)in_n, .samples = k };
     int recon, kl = -1;
+    if (k > 1)
+        x = repeat_rows(&b, x, k, "x_rep", s->dec.loc);
     if (logits) {
         recon = loss_node(&b, VKVAE_OP_NLL_BERNOULLI, "nll", s->dec.loc, (int[]){ y, x, -1 }, k, lp);
     } else if (!vae) {
@@ -618,9 +642,11 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
         kl = loss_node(&b, VKVAE_OP_KL_GAUSS, "kl", s->objective_loc, (int[]){ mu, lv, -1 }, 1,
                        (vkvae_op_params){ .n = n, .in = s->latent });
     } else if (s->obj == OBJ_IWAE) {
-        recon = loss_node(&b, GEN_OP_IWAE_BOUND, "iwae", s->objective_loc,
-                          (int[]){ recon, z, eps, lv, -1 }, 1,
-                          (vkvae_op_params){ .n = n, .in = s->latent, .samples = k });
+        vkvae_op_params ip = { .n = n, .in = s->latent, .samples = k };
+        g->logw = loss_node(&b, VKVAE_OP_IWAE_LOGW, "logw", s->objective_loc,
+                            (int[]){ recon, z, eps, lv, -1 }, k, ip);
+        recon = loss_node(&b, VKVAE_OP_IWAE_LSE, "iwae", s->objective_loc,
+                          (int[]){ g->logw, -1 }, 1, ip);
     }
     if (kl < 0) {
         /* loss_accum sums (recon, kl) per row: without a KL term, zeros */

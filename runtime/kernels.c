@@ -43,6 +43,7 @@
 #include "reparam.spv.h"
 #include "reparam_bwd.spv.h"
 #include "sample_bernoulli.spv.h"
+#include "repeat_rows.spv.h"
 #include "scale_rows.spv.h"
 #include "sgd.spv.h"
 #include "sigmoid.spv.h"
@@ -101,6 +102,7 @@ static const op_kernel kernels[VKVAE_OP_COUNT] = {
     K(IWAE_WEIGHTS, iwae_weights),
     K(IWAE_LOGW_BWD, iwae_logw_bwd),
     K(SCALE_ROWS, scale_rows),
+    K(REPEAT_ROWS, repeat_rows),
 };
 #undef K
 
@@ -156,7 +158,8 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_DENSE: return n * p->out;
     case VKVAE_OP_DENSE_BWD_W: return (uint64_t)p->out * in + p->out;
     case VKVAE_OP_CONCAT: return n * (in + p->in2);
-    case VKVAE_OP_REPARAM: return n * samples * in;
+    case VKVAE_OP_REPARAM:
+    case VKVAE_OP_REPEAT_ROWS: return n * samples * in;
     case VKVAE_OP_KL_GAUSS:
     case VKVAE_OP_NLL_BERNOULLI:
     case VKVAE_OP_NLL_GAUSS:

@@ -1,7 +1,8 @@
 /* The plan: what the generator (gen/) emits for one model and the runtime
  * executes, as plain tables. A plan holds buffers (memory with a role),
  * tensors (typed views into buffers), kernels (SPIR-V with its workgroup
- * size) and programs (train step, eval step, encode, decode, sample), each
+ * size) and programs (train step, eval step, encode, decode, sample, IWAE
+ * estimate), each
  * an ordered list of steps. A step is one op of ops.def applied to tensors;
  * the GPU recorder dispatches the step's kernel, the CPU backend calls its
  * own implementation of the op. Nothing here depends on Vulkan, so the
@@ -121,6 +122,7 @@ typedef enum vkvae_program_kind {
     VKVAE_PROGRAM_ENCODE,
     VKVAE_PROGRAM_DECODE,
     VKVAE_PROGRAM_SAMPLE,
+    VKVAE_PROGRAM_IWAE,     /* a chunk of the IWAE estimate's log weights (VAEs) */
     VKVAE_PROGRAM_COUNT
 } vkvae_program_kind;
 

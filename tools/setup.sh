@@ -6,7 +6,7 @@ set -eu
 
 packages="meson ninja-build gcc pkg-config glslang-tools libvulkan-dev
 libvulkan-volk-dev mesa-vulkan-drivers vulkan-validationlayers
-dataset-fashion-mnist libpng-dev zlib1g-dev"
+dataset-fashion-mnist libpng-dev zlib1g-dev libopenblas-dev"
 
 missing=""
 for p in $packages; do

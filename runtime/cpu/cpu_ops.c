@@ -144,6 +144,9 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
     case VKVAE_OP_SCALE_ROWS:
         nin = 1, e[0] = n, e[1] = n * in;
         break;
+    case VKVAE_OP_REPEAT_ROWS:
+        nin = 1, e[0] = n * in, e[1] = n * S * in;
+        break;
     case VKVAE_OP_ADAM:
         nin = 2, e[0] = e[1] = e[2] = e[3] = in;
         break;

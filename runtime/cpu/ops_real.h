@@ -686,6 +686,18 @@ static void FN(scale_rows)(P *p, void *const *t)
             dy[(uint64_t)r * p->in + j] *= wt[r];
 }
 
+/* x:[n,in] -> y:[n*S,in]; y[r*S+s] = x[r] */
+static void FN(repeat_rows)(P *p, void *const *t)
+{
+    const real *x = t[0];
+    real *y = t[1];
+    uint32_t S = FN(samples)(p);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t s = 0; s < S; s++)
+            for (uint32_t j = 0; j < p->in; j++)
+                y[((uint64_t)r * S + s) * p->in + j] = x[(uint64_t)r * p->in + j];
+}
+
 /* ---- optimizers ---- */
 
 /* p g m v: torch.optim.Adam (mode 0) or AdamW (mode 1), step t = step+1, in
@@ -792,6 +804,7 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_IWAE_LSE: FN(iwae_lse)(p, push, t); break;
     case VKVAE_OP_IWAE_WEIGHTS: FN(iwae_weights)(p, push, t); break;
     case VKVAE_OP_IWAE_LOGW_BWD: FN(iwae_logw_bwd)(p, push, t); break;
+    case VKVAE_OP_REPEAT_ROWS: FN(repeat_rows)(p, t); break;
     case VKVAE_OP_SCALE_ROWS: FN(scale_rows)(p, t); break;
     case VKVAE_OP_ADAM: FN(adam)(p, push, t); break;
     case VKVAE_OP_SGD: FN(sgd)(p, t); break;

@@ -28,7 +28,7 @@ int main(void)
     CHECK(vkvae_builtin_models[vkvae_builtin_model_count] == NULL, "registry not NULL-ended");
     CHECK(vkvae_builtin_model("vae_mlp") && vkvae_builtin_model("vae_mlp")->n_params == 652824,
           "vae_mlp missing or not 652,824 parameters");
-    CHECK(vkvae_builtin_model("iwae_mlp") == NULL, "iwae_mlp is not generated before step 6");
+    CHECK(vkvae_builtin_model("iwae_mlp") != NULL, "iwae_mlp is not built");
     for (uint32_t m = 0; m < vkvae_builtin_model_count; m++) {
         const vkvae_plan *p = vkvae_builtin_models[m];
         vkvae_error err = { 0 };
@@ -51,6 +51,12 @@ int main(void)
             CHECK(plan_tensor(p, names[i]) >= 0, "%s has no tensor '%s'", p->model, names[i]);
         CHECK(p->n_programs >= 4 && p->programs[0].kind == VKVAE_PROGRAM_TRAIN,
               "%s: %u programs", p->model, p->n_programs);
+        /* every Gaussian-latent model (it has io.logvar) has the IWAE estimate */
+        int vae = plan_tensor(p, "io.logvar") >= 0, iwae = 0;
+        for (uint32_t k = 0; k < p->n_programs; k++)
+            iwae += p->programs[k].kind == VKVAE_PROGRAM_IWAE;
+        CHECK(iwae == vae && (!vae || plan_tensor(p, "io.logw") >= 0),
+              "%s: %d iwae program(s), gaussian latent %d", p->model, iwae, vae);
         CHECK(p->n_kernels == 0 && p->spec_text && p->step_flops > 0, "%s: tables", p->model);
         printf("%-14s ok: %u programs, %u steps, %llu parameters\n", p->model, p->n_programs,
                steps, (unsigned long long)p->n_params);

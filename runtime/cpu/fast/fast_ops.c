@@ -43,10 +43,8 @@
 
 enum {
     LANES = 16,             /* partial sums of a vectorized reduction */
-    SMALL_ELEMS = 16384,    /* elementwise ops below this run on one thread */
     ROW_ALIGN = 16,         /* row blocks of a product: OpenBLAS's tile height */
 };
-#define SMALL_FLOPS 5.0e6   /* products below this run on one thread */
 
 struct vkvae_fast {
     vkvae_pool *pool;
