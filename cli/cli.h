@@ -36,5 +36,6 @@ int cmd_interpolate(int argc, char **argv);
 int cmd_traverse(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

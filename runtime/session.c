@@ -27,6 +27,7 @@ struct vkvae_session {
     vkvae_cpu *cpu;
     uint32_t t_images, t_labels, t_perm, t_acc, t_mean, t_params;
     uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
+    uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
     uint32_t rows, features, latent, batch;
     uint8_t *images, *labels;                 /* host copies, rows long */
     uint32_t *perm;
@@ -119,6 +120,9 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     s->t_mu = vkvae_plan_find_tensor(plan, "io.mu");
     s->t_logvar = vkvae_plan_find_tensor(plan, "io.logvar");
     s->t_z = vkvae_plan_find_tensor(plan, "io.z");
+    s->t_iwae_x = vkvae_plan_find_tensor(plan, "io.iwae_x");
+    s->t_iwae_y = vkvae_plan_find_tensor(plan, "io.iwae_y");
+    s->t_logw = vkvae_plan_find_tensor(plan, "io.logw");
     for (uint32_t p = 0; p < plan->n_programs; p++)
         s->by_kind_sample |= plan->programs[p].kind == VKVAE_PROGRAM_SAMPLE;
     if (!st) {
@@ -375,14 +379,21 @@ uint32_t vkvae_session_classes(const vkvae_session *s)
     return s->plan.classes;
 }
 
-/* Writes the one-hot condition of rows [0, rows) (the rest zero). */
-static vkvae_status put_labels(vkvae_session *s, const uint32_t *labels, uint32_t fixed,
-                               uint32_t rows, vkvae_error *err)
+vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s)
 {
-    if (s->t_y == UINT32_MAX)
+    return s->gpu;
+}
+
+/* Writes the one-hot condition of rows [0, rows) into tensor t_y of
+ * capacity rows (the rest zero). */
+static vkvae_status put_labels(vkvae_session *s, uint32_t t_y, uint32_t capacity,
+                               const uint32_t *labels, uint32_t fixed, uint32_t rows,
+                               vkvae_error *err)
+{
+    if (t_y == UINT32_MAX)
         return VKVAE_OK;
     uint32_t classes = s->plan.classes;
-    float *y = calloc((size_t)s->batch * classes, sizeof *y);
+    float *y = calloc((size_t)capacity * classes, sizeof *y);
     if (!y)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     for (uint32_t r = 0; r < rows; r++) {
@@ -394,7 +405,7 @@ static vkvae_status put_labels(vkvae_session *s, const uint32_t *labels, uint32_
         }
         y[(size_t)r * classes + label] = 1.0f;
     }
-    vkvae_status st = vkvae_session_write(s, s->t_y, y, err);
+    vkvae_status st = vkvae_session_write(s, t_y, y, err);
     free(y);
     return st;
 }
@@ -423,7 +434,8 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
             st = vkvae_session_write(s, t_in, buf, err);
         }
         if (!st)
-            st = put_labels(s, labels ? labels + done : NULL, fixed_label, rows, err);
+            st = put_labels(s, s->t_y, s->batch, labels ? labels + done : NULL, fixed_label,
+                            rows, err);
         vkvae_push push = {.seed = seed, .step = i, .rows = s->batch, .grad_scale = 1.0f};
         if (!st)
             st = run_all(s, kind, &push, 1, NULL, NULL, err);
@@ -471,6 +483,91 @@ vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, u
                           "autoencoder has no prior)", s->plan.model);
     return run_batched(s, VKVAE_PROGRAM_SAMPLE, seed, UINT32_MAX, NULL, 0, NULL, label, n,
                        &s->t_mean, &out, &s->features, 1, err);
+}
+
+/* Running log-sum-exp of one item's log weights, in double: the weights
+ * of thousands of samples span far more than a float's range. */
+typedef struct lse {
+    double max, sum; /* sum of exp(logw - max) */
+} lse;
+
+static void lse_add(lse *a, const float *logw, uint32_t count)
+{
+    double m = a->max;
+    for (uint32_t i = 0; i < count; i++) {
+        if (isnan(logw[i])) { /* the estimate is NaN from here on */
+            a->max = a->sum = NAN;
+            return;
+        }
+        m = logw[i] > m ? logw[i] : m;
+    }
+    if (m > a->max) {
+        a->sum *= exp(a->max - m); /* 0 while max is still -inf */
+        a->max = m;
+    }
+    if (a->max == -INFINITY) /* every weight 0 so far: exp(-inf - -inf) is NaN */
+        return;
+    for (uint32_t i = 0; i < count; i++)
+        a->sum += exp(logw[i] - a->max);
+}
+
+/* IWAE draws come at steps from here on, apart from training's (from 0)
+ * and evaluation's (from 2^31). */
+static const uint32_t IWAE_FIRST_STEP = 0xC0000000u;
+
+vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
+                                          const uint32_t *labels, uint32_t n, uint32_t k,
+                                          uint32_t seed, vkvae_items_progress_fn progress,
+                                          void *user, double *log_px, vkvae_error *err)
+{
+    if (s->t_iwae_x == UINT32_MAX || s->t_logw == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no IWAE estimate (only a model "
+                          "with a Gaussian latent has a likelihood to estimate)", s->plan.model);
+    if (k == 0)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "the IWAE estimate needs at least 1 sample");
+    if (s->plan.classes && !labels)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: it needs labels",
+                          s->plan.model);
+    /* E items per run, C samples of each: io.logw holds sample c of item r
+     * at r*C + c. */
+    uint32_t E = s->plan.tensors[s->t_iwae_x].shape[0];
+    uint32_t C = (uint32_t)(s->plan.tensors[s->t_logw].elems / E);
+    uint32_t chunks = k / C + (k % C != 0);
+    float *xb = calloc((size_t)E * s->features, sizeof *xb);
+    float *logw = calloc((size_t)E * C, sizeof *logw);
+    lse *acc = calloc(E, sizeof *acc);
+    vkvae_status st = VKVAE_OK;
+    if (!xb || !logw || !acc)
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    uint32_t step = IWAE_FIRST_STEP;
+    for (uint32_t done = 0; !st && done < n;) {
+        uint32_t rows = n - done < E ? n - done : E;
+        memset(xb, 0, (size_t)E * s->features * sizeof *xb);
+        memcpy(xb, x + (size_t)done * s->features, (size_t)rows * s->features * sizeof *xb);
+        st = vkvae_session_write(s, s->t_iwae_x, xb, err);
+        if (!st)
+            st = put_labels(s, s->t_iwae_y, E, labels ? labels + done : NULL, 0, rows, err);
+        for (uint32_t r = 0; r < E; r++)
+            acc[r] = (lse){-INFINITY, 0.0};
+        for (uint32_t c = 0; !st && c < chunks; c++) {
+            vkvae_push push = {.seed = seed, .step = step++, .rows = rows, .grad_scale = 1.0f};
+            st = run_all(s, VKVAE_PROGRAM_IWAE, &push, 1, NULL, NULL, err);
+            if (!st)
+                st = vkvae_session_read(s, s->t_logw, logw, err);
+            uint32_t take = k - c * C < C ? k - c * C : C; /* the last chunk may be partial */
+            for (uint32_t r = 0; !st && r < rows; r++)
+                lse_add(&acc[r], logw + (size_t)r * C, take);
+        }
+        for (uint32_t r = 0; !st && r < rows; r++)
+            log_px[done + r] = acc[r].max + log(acc[r].sum) - log((double)k);
+        done += rows;
+        if (!st && progress)
+            progress(user, done, n);
+    }
+    free(xb);
+    free(logw);
+    free(acc);
+    return st;
 }
 
 int vkvae_session_params_finite(vkvae_session *s, const char **bad, vkvae_error *err)

@@ -80,8 +80,27 @@ vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32
 /* Decodes n codes (n * latent floats) into the likelihood's mean images. */
 vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
                                   uint32_t n, float *mean, vkvae_error *err);
+/* Progress of a call over items: done of total finished. */
+typedef void (*vkvae_items_progress_fn)(void *user, uint32_t done, uint32_t total);
+
+/* The importance-weighted estimate of log p(x) (Burda et al. 2016) for n
+ * items (n * features floats in [0, 1]; labels as encode's): for each,
+ * log p(x) ~ logmeanexp over k draws z_s ~ q(z|x) of
+ * log p(x|z_s) + log p(z_s) - log q(z_s|x), in nats, into log_px[n]. The
+ * plan's iwae program gives the log weights of a chunk of samples for a
+ * few items per run, each run with fresh draws (seed, at steps training and
+ * evaluation never reach); chunks combine in double, so any k fits the
+ * plan's memory. progress (may be NULL) follows the items. UNSUPPORTED for
+ * a model without the program (an autoencoder has no likelihood). */
+vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
+                                          const uint32_t *labels, uint32_t n, uint32_t k,
+                                          uint32_t seed, vkvae_items_progress_fn progress,
+                                          void *user, double *log_px, vkvae_error *err);
 /* 1 if the model has an encoder/decoder condition (a label). */
 uint32_t vkvae_session_classes(const vkvae_session *s);
+/* The plan on the device (NULL on the CPU backend), for recording its
+ * programs into other command buffers (runtime/api_record.c). */
+struct vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s);
 
 /* A plan tensor by name (index), or UINT32_MAX. */
 uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name);

@@ -1,0 +1,285 @@
+/* vkvae eval: how good a trained model is on the test set, in nats per
+ * image as the literature reports it: the negative ELBO with its
+ * reconstruction and KL terms (the eval program training runs each epoch),
+ * and with --iwae K the importance-weighted estimate of the negative
+ * log-likelihood -log p(x) with K samples per image (Burda et al. 2016), a
+ * tighter figure than the ELBO's bound. A model trained on dynamically
+ * binarized pixels is evaluated on the binarization the eval program draws,
+ * so both figures see the same images.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "io/idx.h"
+#include "philox.h"
+
+static const char eval_usage[] =
+    "usage: vkvae eval CKPT [options]\n"
+    "\n"
+    "Prints the test set's negative ELBO (nats per image) with its reconstruction\n"
+    "and KL terms, and with --iwae K the IWAE estimate of -log p(x).\n"
+    "\n"
+    "  --data DIR        IDX data set folder (default /usr/share/datasets/fashion-mnist);\n"
+    "                    its test split (t10k files) is used\n"
+    "  --device D        Vulkan device index or name substring, or 'cpu' (default: the best)\n"
+    "  --limit N         the first N test images only\n"
+    "  --iwae K          also estimate -log p(x) with K importance samples per image\n"
+    "                    (5000 is the literature's figure)\n"
+    "  --seed S          seed of the draws (default: the checkpoint's training seed)\n";
+
+typedef struct eval_opts {
+    const char *ckpt, *data, *device;
+    uint32_t limit, iwae, seed;
+    int has_iwae, has_seed;
+} eval_opts;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int parse_args(int argc, char **argv, eval_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(eval_usage, stdout);
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (o->ckpt)
+                return cli_fail(VKVAE_BAD_INPUT, "eval: unexpected argument '%s'", a);
+            o->ckpt = a;
+            continue;
+        }
+        if (!v)
+            return cli_fail(VKVAE_BAD_INPUT, "eval: option %s needs a value", a);
+        i++;
+        int bad = 0;
+        if (strcmp(a, "--data") == 0)
+            o->data = v;
+        else if (strcmp(a, "--device") == 0)
+            o->device = v;
+        else if (strcmp(a, "--limit") == 0)
+            bad = cli_parse_u32(a, v, &o->limit);
+        else if (strcmp(a, "--iwae") == 0)
+            bad = cli_parse_u32(a, v, &o->iwae), o->has_iwae = 1;
+        else if (strcmp(a, "--seed") == 0)
+            bad = cli_parse_u32(a, v, &o->seed), o->has_seed = 1;
+        else
+            return cli_fail(VKVAE_BAD_INPUT, "eval: unknown option '%s' (see vkvae eval --help)",
+                            a);
+        if (bad)
+            return bad;
+    }
+    if (!o->ckpt)
+        return cli_fail(VKVAE_BAD_INPUT, "eval: which checkpoint? (vkvae eval CKPT ...)");
+    if (o->has_iwae && o->iwae == 0)
+        return cli_fail(VKVAE_BAD_INPUT, "eval: --iwae 0: the estimate needs at least 1 sample "
+                                         "per image");
+    return -1; /* parsed; go on */
+}
+
+/* What the eval program's loss is: the ELBO's terms, the IWAE bound of a
+ * model trained on it (its k samples; the KL slot is 0), or an
+ * autoencoder's reconstruction loss. */
+typedef struct objective {
+    int kl, iwae_k;
+    int binarize;             /* its gather draws binary pixels */
+    uint32_t binarize_stream;
+} objective;
+
+static objective eval_objective(const vkvae_plan *plan)
+{
+    objective ob = {0};
+    for (uint32_t p = 0; p < plan->n_programs; p++) {
+        const vkvae_program_desc *pr = &plan->programs[p];
+        if (pr->kind != VKVAE_PROGRAM_EVAL)
+            continue;
+        for (uint32_t i = 0; i < pr->n_steps; i++) {
+            const vkvae_step_desc *st = &pr->steps[i];
+            ob.kl |= st->op == VKVAE_OP_KL_GAUSS;
+            if (st->op == VKVAE_OP_IWAE_LSE)
+                ob.iwae_k = (int)st->p.samples;
+            if (st->op == VKVAE_OP_GATHER && st->p.mode == 1)
+                ob.binarize = 1, ob.binarize_stream = st->p.stream;
+        }
+    }
+    return ob;
+}
+
+static int has_iwae_program(const vkvae_plan *plan)
+{
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        if (plan->programs[p].kind == VKVAE_PROGRAM_IWAE)
+            return 1;
+    return 0;
+}
+
+/* The test images as floats in [0, 1]; binarized as the eval program's
+ * gather does it (image i is row i % batch of evaluation batch i / batch,
+ * drawn at step 2^31 + i / batch; session.c's schedule) when it does. */
+static float *test_pixels(const vkvae_idx *images, uint32_t n, uint32_t features,
+                          const objective *ob, uint32_t batch, uint32_t seed)
+{
+    float *x = malloc((size_t)n * features * sizeof *x);
+    for (uint32_t i = 0; x && i < n; i++)
+        for (uint32_t j = 0; j < features; j++) {
+            float v = (float)images->data[(size_t)i * features + j] / 255.0f;
+            if (ob->binarize) {
+                uint32_t step = 0x80000000u + i / batch, index = (i % batch) * features + j;
+                v = vkvae_rand_uniform(seed, ob->binarize_stream, step, index) < v ? 1.0f : 0.0f;
+            }
+            x[(size_t)i * features + j] = v;
+        }
+    return x;
+}
+
+/* ---- progress of the estimate: a live line on a terminal, else a line
+ * every 10 seconds ---- */
+
+typedef struct progress {
+    int tty;
+    uint32_t k;
+    double start, last_print;
+} progress;
+
+static void on_progress(void *user, uint32_t done, uint32_t total)
+{
+    progress *p = user;
+    double t = now_s(), elapsed = t - p->start;
+    if (!p->tty && t - p->last_print < 10.0 && done < total)
+        return;
+    p->last_print = t;
+    double rate = elapsed > 0 ? done / elapsed : 0;
+    double eta = done ? elapsed * (total - done) / done : 0;
+    if (p->tty) {
+        int width = 24, fill = (int)(width * (double)done / total);
+        char bar[32];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\riwae K=%u [%s] %u/%u images  %.1f img/s  ETA %.0fs   ", p->k, bar, done,
+                total, rate, eta);
+        fflush(stderr);
+    } else {
+        fprintf(stderr, "iwae K=%u: %u/%u images %.1f img/s ETA %.0fs\n", p->k, done, total, rate,
+                eta);
+    }
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_opts o = {.data = "/usr/share/datasets/fashion-mnist"};
+    int r = parse_args(argc, argv, &o);
+    if (r >= 0)
+        return r;
+    double start = now_s();
+    cli_model_handle m;
+    r = cli_model_open(o.ckpt, o.device, &m);
+    if (r)
+        return r;
+    const vkvae_plan *plan = m.plan;
+    if (o.has_iwae && !has_iwae_program(plan)) {
+        cli_model_close(&m);
+        return cli_fail(VKVAE_BAD_INPUT, "%s: --iwae: model %s has no likelihood to estimate (an "
+                        "autoencoder; the estimate needs a VAE's Gaussian latent)", o.ckpt,
+                        plan->model);
+    }
+    vkvae_error err = {0};
+    vkvae_idx_dataset ds;
+    if (vkvae_idx_dataset_load(&ds, o.data, plan->classes, &err)) {
+        cli_model_close(&m);
+        return cli_fail(err.status, "%s", err.message);
+    }
+    vkvae_idx *images = &ds.test_images, *labels = &ds.test_labels;
+    if (o.limit && o.limit < images->count)
+        images->count = labels->count = o.limit;
+    uint32_t n = images->count, seed = o.has_seed ? o.seed : m.seed;
+    const objective ob = eval_objective(plan);
+    if (m.ctx) {
+        uint32_t count;
+        const vkvae_device_info *d = vkvae_context_devices(m.ctx, &count);
+        fprintf(stderr, "vkvae: evaluating %s on %u test images of %s on %s\n", plan->model, n,
+                o.data, d[vkvae_context_device_index(m.ctx)].name);
+    } else {
+        fprintf(stderr, "vkvae: evaluating %s on %u test images of %s on the CPU backend\n",
+                plan->model, n, o.data);
+    }
+
+    /* The bound: the eval program with the full KL weight (a beta-VAE's
+     * training loss weighs it otherwise; the ELBO does not). */
+    vkvae_losses l;
+    double t_bound = now_s();
+    vkvae_status st = vkvae_session_evaluate(m.session, images, plan->classes ? labels : NULL,
+                                             seed, 1.0f, &l, &err);
+    double elbo_s = now_s() - t_bound, rows = l.rows > 0 ? l.rows : 1;
+    if (!st) {
+        if (ob.kl)
+            printf("negative ELBO    %.4f nats/image (reconstruction %.4f, KL %.4f)\n",
+                   l.total / rows, l.recon / rows, l.kl / rows);
+        else if (ob.iwae_k)
+            printf("IWAE bound k=%-3d %.4f nats/image (the negative bound the model trains on)\n",
+                   ob.iwae_k, l.total / rows);
+        else
+            printf("reconstruction   %.4f per image (the autoencoder's loss)\n", l.total / rows);
+        fflush(stdout);
+    }
+
+    double iwae_s = 0;
+    if (!st && o.has_iwae) {
+        uint32_t features = vkvae_session_features(m.session);
+        float *x = test_pixels(images, n, features, &ob, plan->batch, seed);
+        uint32_t *y = malloc((size_t)(n ? n : 1) * sizeof *y);
+        double *log_px = malloc((size_t)(n ? n : 1) * sizeof *log_px);
+        if (!x || !y || !log_px)
+            st = vkvae_fail(&err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u images", n);
+        for (uint32_t i = 0; !st && i < n; i++)
+            y[i] = labels->data[i];
+        double t0 = now_s();
+        progress prog = {.tty = isatty(2), .k = o.iwae, .start = t0, .last_print = t0};
+        if (!st)
+            st = vkvae_session_log_likelihood(m.session, x, plan->classes ? y : NULL, n, o.iwae,
+                                              seed, on_progress, &prog, log_px, &err);
+        if (prog.tty)
+            fputc('\n', stderr);
+        iwae_s = now_s() - t0;
+        /* The mean over images, and its standard error (the images vary far
+         * more than the estimate of one image does). */
+        double sum = 0, sq = 0;
+        for (uint32_t i = 0; !st && i < n; i++)
+            sum += -log_px[i];
+        double mean = n ? sum / n : 0;
+        for (uint32_t i = 0; !st && i < n; i++)
+            sq += (-log_px[i] - mean) * (-log_px[i] - mean);
+        double se = n > 1 ? sqrt(sq / (n - 1) / n) : 0;
+        if (!st && !isfinite(mean))
+            st = vkvae_fail(&err, VKVAE_DIVERGED, "%s: the IWAE estimate is not finite (%g): "
+                            "the model gives a NaN or Inf", o.ckpt, mean);
+        if (!st)
+            printf("IWAE -log p(x)   %.4f nats/image (K=%u, seed %u; standard error over images "
+                   "%.2f)\n", mean, o.iwae, seed, se);
+        free(x);
+        free(y);
+        free(log_px);
+    }
+    if (!st) {
+        if (o.has_iwae)
+            printf("seconds          %.2f (bound %.2f, IWAE %.2f)\n", now_s() - start, elbo_s,
+                   iwae_s);
+        else
+            printf("seconds          %.2f\n", now_s() - start);
+    }
+    vkvae_idx_dataset_destroy(&ds);
+    int closed = cli_model_close(&m);
+    if (st)
+        return cli_fail(err.status, "%s", err.message);
+    return closed;
+}
