@@ -1,5 +1,7 @@
 /* The context: instance, device selection, the logical device with one
- * compute queue and its per-device function table, and teardown.
+ * compute queue and its per-device function table, and teardown. An
+ * adopted context (adopt.c) shares the second half: vkvae_context_finish
+ * and the teardown, which destroys only what vkvae created.
  *
  * Selection prefers a discrete GPU, then integrated, virtual, CPU; a
  * selector (--device, $VKVAE_DEVICE) overrides it by index or by a
@@ -125,19 +127,19 @@ vkvae_status vkvae_devices_query(vkvae_device_info **out, uint32_t *count, vkvae
     vkvae_context tmp = {0};
     vkvae_status s = vkvae_instance_create(&tmp, 0, err);
     if (!s)
-        s = vkvae_physical_devices_describe(tmp.instance, NULL, out, count, err);
+        s = vkvae_physical_devices_describe(&tmp.vki, tmp.instance, NULL, out, count, err);
     vkvae_instance_destroy(&tmp);
     return s;
 }
 
-static uint32_t compute_queue_family(VkPhysicalDevice pd)
+static uint32_t compute_queue_family(const vkvae_instance_table *vki, VkPhysicalDevice pd)
 {
     uint32_t n = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+    vki->vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
     VkQueueFamilyProperties fam[32];
     if (n > 32)
         n = 32;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, fam);
+    vki->vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, fam);
     /* A compute-only family is usually the async compute engine; prefer the
      * first family with compute otherwise. */
     for (uint32_t i = 0; i < n; i++)
@@ -151,7 +153,7 @@ static uint32_t compute_queue_family(VkPhysicalDevice pd)
 
 static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
 {
-    ctx->queue_family = compute_queue_family(ctx->physical);
+    ctx->queue_family = compute_queue_family(&ctx->vki, ctx->physical);
     if (ctx->queue_family == UINT32_MAX)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "device '%s' has no compute queue",
                           ctx->devices[ctx->device_index].name);
@@ -167,16 +169,21 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
     };
-    VKVAE_VK_CHECK(err, vkCreateDevice(ctx->physical, &info, NULL, &ctx->device));
-    volkLoadDeviceTable(&ctx->vk, ctx->device);
+    VKVAE_VK_CHECK(err, ctx->vki.vkCreateDevice(ctx->physical, &info, NULL, &ctx->device));
+    vkvae_device_table_load(&ctx->vk, ctx->vki.vkGetDeviceProcAddr, ctx->device);
     ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_context_finish(vkvae_context *ctx, vkvae_error *err)
+{
     VkCommandPoolCreateInfo pool = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
         .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = ctx->queue_family,
     };
     VKVAE_VK_CHECK(err, ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &ctx->command_pool));
-    return VKVAE_OK;
+    return vkvae_pipeline_cache_open(ctx, err);
 }
 
 static int env_flag(const char *name)
@@ -195,17 +202,28 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
     vkvae_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory creating the context");
-    ctx->owns_device = 1;
     ctx->quiet_validation = desc->quiet_validation;
     ctx->on_validation_message = desc->on_validation_message;
     ctx->user = desc->user;
     ctx->timeout_ns = desc->timeout_ns ? desc->timeout_ns : 60ull * 1000 * 1000 * 1000;
+    if (desc->adopt.device) {
+        vkvae_status s = vkvae_context_adopt(ctx, &desc->adopt, err);
+        if (!s)
+            s = vkvae_context_finish(ctx, err);
+        if (s) {
+            vkvae_context_destroy(ctx);
+            return s;
+        }
+        *out = ctx;
+        return VKVAE_OK;
+    }
+    ctx->owns_device = 1;
     int validation = desc->validation > 0 || (desc->validation == 0 && env_flag("VKVAE_VALIDATION"));
 
     VkPhysicalDevice *physical = NULL;
     vkvae_status s = vkvae_instance_create(ctx, validation, err);
     if (!s)
-        s = vkvae_physical_devices_describe(ctx->instance, &physical, &ctx->devices,
+        s = vkvae_physical_devices_describe(&ctx->vki, ctx->instance, &physical, &ctx->devices,
                                             &ctx->device_count, err);
     if (!s) {
         const char *selector = desc->device ? desc->device : getenv("VKVAE_DEVICE");
@@ -215,14 +233,14 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
         else {
             ctx->device_index = (uint32_t)chosen;
             ctx->physical = physical[chosen];
-            vkGetPhysicalDeviceProperties(ctx->physical, &ctx->props);
-            vkGetPhysicalDeviceMemoryProperties(ctx->physical, &ctx->mem_props);
+            ctx->vki.vkGetPhysicalDeviceProperties(ctx->physical, &ctx->props);
+            ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical, &ctx->mem_props);
             s = device_create(ctx, err);
         }
     }
     free(physical);
     if (!s)
-        s = vkvae_pipeline_cache_open(ctx, err);
+        s = vkvae_context_finish(ctx, err);
     if (s) {
         vkvae_context_destroy(ctx);
         return s;
@@ -236,7 +254,11 @@ void vkvae_context_destroy(vkvae_context *ctx)
     if (!ctx)
         return;
     if (ctx->device) {
-        ctx->vk.vkDeviceWaitIdle(ctx->device);
+        /* An adopted device may be busy with the application's own work, and
+         * vkDeviceWaitIdle would need every queue externally synchronized:
+         * vkvae's own submissions have all been waited for already. */
+        if (ctx->owns_device)
+            ctx->vk.vkDeviceWaitIdle(ctx->device);
         vkvae_pipeline_cache_close(ctx);
         if (ctx->command_pool)
             ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);

@@ -24,8 +24,32 @@ vkvae_status vkvae_vk_fail(vkvae_error *err, VkResult r, const char *what, const
                            int line);
 const char *vkvae_vk_result_name(VkResult r);
 
+/* Instance-level functions of one context's instance, loaded through that
+ * instance's vkGetInstanceProcAddr: the loader's for a context vkvae
+ * creates, the application's for an adopted one. volk's global function
+ * pointers are used only for the loader-level calls (vkCreateInstance,
+ * vkEnumerateInstance*), so adopting never rewrites state another context
+ * (or the application's own volk) relies on. */
+typedef struct vkvae_instance_table {
+    PFN_vkGetDeviceProcAddr vkGetDeviceProcAddr;
+    PFN_vkDestroyInstance vkDestroyInstance;
+    PFN_vkEnumeratePhysicalDevices vkEnumeratePhysicalDevices;
+    PFN_vkEnumerateDeviceExtensionProperties vkEnumerateDeviceExtensionProperties;
+    PFN_vkGetPhysicalDeviceProperties vkGetPhysicalDeviceProperties;
+    PFN_vkGetPhysicalDeviceProperties2 vkGetPhysicalDeviceProperties2;
+    PFN_vkGetPhysicalDeviceFeatures2 vkGetPhysicalDeviceFeatures2;
+    PFN_vkGetPhysicalDeviceMemoryProperties vkGetPhysicalDeviceMemoryProperties;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties vkGetPhysicalDeviceQueueFamilyProperties;
+    PFN_vkGetPhysicalDeviceFormatProperties vkGetPhysicalDeviceFormatProperties;
+    PFN_vkCreateDevice vkCreateDevice;
+    PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT;   /* NULL without */
+    PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT; /* VK_EXT_debug_utils */
+} vkvae_instance_table;
+
 struct vkvae_context {
     VkInstance instance;
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr;
+    vkvae_instance_table vki;
     VkDebugUtilsMessengerEXT messenger;
     VkPhysicalDevice physical;
     VkDevice device;
@@ -50,9 +74,31 @@ struct vkvae_context {
 /* ---- instance.c ---- */
 vkvae_status vkvae_instance_create(vkvae_context *ctx, int validation, vkvae_error *err);
 void vkvae_instance_destroy(vkvae_context *ctx);
-vkvae_status vkvae_physical_devices_describe(VkInstance instance, VkPhysicalDevice **physical,
+/* Fills t from gipa and instance; UNSUPPORTED when a Vulkan 1.1 function
+ * the runtime needs is missing (an instance created for Vulkan 1.0). */
+vkvae_status vkvae_instance_table_load(vkvae_instance_table *t, PFN_vkGetInstanceProcAddr gipa,
+                                       VkInstance instance, vkvae_error *err);
+vkvae_status vkvae_physical_devices_describe(const vkvae_instance_table *vki, VkInstance instance,
+                                             VkPhysicalDevice **physical,
                                              vkvae_device_info **infos, uint32_t *count,
                                              vkvae_error *err);
+/* Describes one physical device (what vkvae_device_info holds). */
+void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalDevice pd,
+                                    vkvae_device_info *d);
+
+/* ---- volk_table.c ---- */
+/* volkLoadDeviceTable with the context's own vkGetDeviceProcAddr instead of
+ * volk's global one. */
+void vkvae_device_table_load(struct VolkDeviceTable *table, PFN_vkGetDeviceProcAddr gdpa,
+                             VkDevice device);
+
+/* ---- adopt.c ---- */
+/* Fills ctx (allocated, defaults set) from the application's objects. */
+vkvae_status vkvae_context_adopt(vkvae_context *ctx, const vkvae_vulkan_device *app,
+                                 vkvae_error *err);
+/* The command pool, pipeline cache and queue family checks both kinds of
+ * context share once the device exists. */
+vkvae_status vkvae_context_finish(vkvae_context *ctx, vkvae_error *err);
 
 /* ---- memory.c ---- */
 typedef struct vkvae_buffer {

@@ -210,7 +210,10 @@ void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g)
     if (!g)
         return;
     vkvae_context *ctx = g->ctx;
-    ctx->vk.vkDeviceWaitIdle(ctx->device);
+    /* On an adopted device the application may be running work of its own;
+     * it must have finished whatever recorded with this plan (vkvae.h). */
+    if (ctx->owns_device)
+        ctx->vk.vkDeviceWaitIdle(ctx->device);
     if (g->pool)
         ctx->vk.vkDestroyDescriptorPool(ctx->device, g->pool, NULL);
     for (int p = 0; p < VKVAE_PROGRAM_COUNT; p++) {

@@ -2,6 +2,10 @@
  * (with synchronization validation) when asked, a debug-utils messenger that
  * prints and counts every warning and error, and a description of each
  * physical device for selection and `vkvae info`.
+ *
+ * Instance-level calls go through the context's own table (gpu.h), never
+ * volk's globals: only the loader-level entry points (vkCreateInstance and
+ * the instance enumerations, which volkInitialize sets once) are global.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,23 +110,62 @@ vkvae_status vkvae_instance_create(vkvae_context *ctx, int validation, vkvae_err
                           "no Vulkan driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); "
                           "install one, e.g. Debian's mesa-vulkan-drivers");
     VKVAE_VK_CHECK(err, r);
-    volkLoadInstanceOnly(ctx->instance);
+    ctx->get_instance_proc_addr = vkGetInstanceProcAddr; /* the loader's, from volkInitialize */
+    s = vkvae_instance_table_load(&ctx->vki, ctx->get_instance_proc_addr, ctx->instance, err);
+    if (s)
+        return s;
     if (validation) {
+        if (!ctx->vki.vkCreateDebugUtilsMessengerEXT)
+            return vkvae_fail(err, VKVAE_UNSUPPORTED, "%s is enabled but %s is missing",
+                              validation_layer, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
         messenger.pNext = NULL; /* the validation features belong to the instance only */
-        VKVAE_VK_CHECK(err, vkCreateDebugUtilsMessengerEXT(ctx->instance, &messenger, NULL,
-                                                           &ctx->messenger));
+        VKVAE_VK_CHECK(err, ctx->vki.vkCreateDebugUtilsMessengerEXT(ctx->instance, &messenger,
+                                                                    NULL, &ctx->messenger));
     }
     return VKVAE_OK;
 }
 
 void vkvae_instance_destroy(vkvae_context *ctx)
 {
-    if (ctx->messenger)
-        vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
-    if (ctx->instance)
-        vkDestroyInstance(ctx->instance, NULL);
+    if (ctx->messenger && ctx->vki.vkDestroyDebugUtilsMessengerEXT)
+        ctx->vki.vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
+    if (ctx->instance && ctx->vki.vkDestroyInstance)
+        ctx->vki.vkDestroyInstance(ctx->instance, NULL);
     ctx->messenger = VK_NULL_HANDLE;
     ctx->instance = VK_NULL_HANDLE;
+}
+
+vkvae_status vkvae_instance_table_load(vkvae_instance_table *t, PFN_vkGetInstanceProcAddr gipa,
+                                       VkInstance instance, vkvae_error *err)
+{
+    memset(t, 0, sizeof *t);
+    const char *missing = NULL;
+#define LOAD(fn, required)                                                \
+    do {                                                                  \
+        t->fn = (PFN_##fn)gipa(instance, #fn);                            \
+        if ((required) && !t->fn && !missing)                             \
+            missing = #fn;                                                \
+    } while (0)
+    LOAD(vkGetDeviceProcAddr, 1);
+    LOAD(vkDestroyInstance, 1);
+    LOAD(vkEnumeratePhysicalDevices, 1);
+    LOAD(vkEnumerateDeviceExtensionProperties, 1);
+    LOAD(vkGetPhysicalDeviceProperties, 1);
+    LOAD(vkGetPhysicalDeviceProperties2, 1);
+    LOAD(vkGetPhysicalDeviceFeatures2, 1);
+    LOAD(vkGetPhysicalDeviceMemoryProperties, 1);
+    LOAD(vkGetPhysicalDeviceQueueFamilyProperties, 1);
+    LOAD(vkGetPhysicalDeviceFormatProperties, 1);
+    LOAD(vkCreateDevice, 1);
+    LOAD(vkCreateDebugUtilsMessengerEXT, 0);
+    LOAD(vkDestroyDebugUtilsMessengerEXT, 0);
+#undef LOAD
+    if (missing)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED,
+                          "the Vulkan instance lacks %s (vkvae needs an instance created with "
+                          "apiVersion 1.1 or later)",
+                          missing);
+    return VKVAE_OK;
 }
 
 static int has_extension(const VkExtensionProperties *exts, uint32_t n, const char *name)
@@ -162,18 +205,19 @@ static int is_unified(const VkPhysicalDeviceMemoryProperties *m)
     return 1;
 }
 
-static void describe(VkPhysicalDevice pd, vkvae_device_info *d)
+void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalDevice pd,
+                                    vkvae_device_info *d)
 {
     uint32_t n_ext = 0;
-    vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, NULL);
+    vki->vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, NULL);
     VkExtensionProperties *exts = calloc(n_ext ? n_ext : 1, sizeof *exts);
     if (exts)
-        vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, exts);
+        vki->vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, exts);
     else
         n_ext = 0;
 
     VkPhysicalDeviceProperties props;
-    vkGetPhysicalDeviceProperties(pd, &props);
+    vki->vkGetPhysicalDeviceProperties(pd, &props);
     int v12 = props.apiVersion >= VK_API_VERSION_1_2;
     int has_driver_props = v12 || has_extension(exts, n_ext, "VK_KHR_driver_properties");
     int has_size_control = has_extension(exts, n_ext, "VK_EXT_subgroup_size_control") ||
@@ -197,7 +241,7 @@ static void describe(VkPhysicalDevice pd, vkvae_device_info *d)
     subgroup.pNext = chain;
     VkPhysicalDeviceProperties2 props2 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &subgroup};
-    vkGetPhysicalDeviceProperties2(pd, &props2);
+    vki->vkGetPhysicalDeviceProperties2(pd, &props2);
 
     VkPhysicalDeviceShaderFloat16Int8Features f16i8 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
@@ -207,10 +251,10 @@ static void describe(VkPhysicalDevice pd, vkvae_device_info *d)
     storage16.pNext = has_f16i8 ? (void *)&f16i8 : NULL;
     VkPhysicalDeviceFeatures2 feats2 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &storage16};
-    vkGetPhysicalDeviceFeatures2(pd, &feats2);
+    vki->vkGetPhysicalDeviceFeatures2(pd, &feats2);
 
     VkPhysicalDeviceMemoryProperties mem;
-    vkGetPhysicalDeviceMemoryProperties(pd, &mem);
+    vki->vkGetPhysicalDeviceMemoryProperties(pd, &mem);
 
     memset(d, 0, sizeof *d);
     snprintf(d->name, sizeof d->name, "%s", props.deviceName);
@@ -246,10 +290,10 @@ static void describe(VkPhysicalDevice pd, vkvae_device_info *d)
 
     /* Timestamps are usable when the first compute queue family has valid bits. */
     uint32_t n_fam = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n_fam, NULL);
+    vki->vkGetPhysicalDeviceQueueFamilyProperties(pd, &n_fam, NULL);
     VkQueueFamilyProperties *fam = calloc(n_fam ? n_fam : 1, sizeof *fam);
     if (fam) {
-        vkGetPhysicalDeviceQueueFamilyProperties(pd, &n_fam, fam);
+        vki->vkGetPhysicalDeviceQueueFamilyProperties(pd, &n_fam, fam);
         for (uint32_t i = 0; i < n_fam; i++)
             if (fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
                 if (fam[i].timestampValidBits)
@@ -261,12 +305,13 @@ static void describe(VkPhysicalDevice pd, vkvae_device_info *d)
     free(exts);
 }
 
-vkvae_status vkvae_physical_devices_describe(VkInstance instance, VkPhysicalDevice **physical,
+vkvae_status vkvae_physical_devices_describe(const vkvae_instance_table *vki, VkInstance instance,
+                                             VkPhysicalDevice **physical,
                                              vkvae_device_info **infos, uint32_t *count,
                                              vkvae_error *err)
 {
     uint32_t n = 0;
-    VKVAE_VK_CHECK(err, vkEnumeratePhysicalDevices(instance, &n, NULL));
+    VKVAE_VK_CHECK(err, vki->vkEnumeratePhysicalDevices(instance, &n, NULL));
     if (n == 0)
         return vkvae_fail(err, VKVAE_NO_DRIVER,
                           "the Vulkan loader found no devices; install a driver, e.g. Debian's "
@@ -278,14 +323,14 @@ vkvae_status vkvae_physical_devices_describe(VkInstance instance, VkPhysicalDevi
         free(d);
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory listing devices");
     }
-    VkResult r = vkEnumeratePhysicalDevices(instance, &n, pds);
+    VkResult r = vki->vkEnumeratePhysicalDevices(instance, &n, pds);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
         free(pds);
         free(d);
         return vkvae_vk_fail(err, r, "vkEnumeratePhysicalDevices", __FILE__, __LINE__);
     }
     for (uint32_t i = 0; i < n; i++)
-        describe(pds[i], &d[i]);
+        vkvae_physical_device_describe(vki, pds[i], &d[i]);
     *count = n;
     *infos = d;
     if (physical)

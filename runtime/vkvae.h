@@ -5,13 +5,23 @@
  *    means "the default" (each default is in the field's comment);
  *  - every fallible call returns a vkvae_status and, given a vkvae_error,
  *    fills it with a one-line message; nothing calls abort() or exit();
- *  - there is no global state: everything hangs off a vkvae_context.
+ *  - there is no global state: everything hangs off a vkvae_context;
+ *  - an application may hand in its own Vulkan device (vkvae_vulkan_device)
+ *    and record decoding into its own command buffers (vkvae_record_*);
+ *    docs/api.md is the guide, with the synchronization rules in full.
+ *
+ * Vulkan types come from <vulkan/vulkan_core.h>, included as the
+ * application has set it up: with or without VK_NO_PROTOTYPES (volk
+ * users define it), vkvae works either way, since libvkvae loads Vulkan
+ * through its own private copy of volk and exports no vk* symbol.
  */
 #ifndef VKVAE_H
 #define VKVAE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <vulkan/vulkan_core.h>
 
 #include "error.h"
 
@@ -54,7 +64,25 @@ typedef struct vkvae_device_info {
 /* Receives each validation message (after it is counted). */
 typedef void (*vkvae_message_fn)(const char *message, void *user);
 
+/* An application's Vulkan objects for a context to adopt instead of
+ * creating its own (docs/api.md, "Adopted-device rules"). vkvae never
+ * destroys them; the application destroys them after the context. */
+typedef struct vkvae_vulkan_device {
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr; /* the application's loader entry point;
+                                                         vkvae loads every function through it */
+    VkInstance instance;             /* created with apiVersion >= VK_API_VERSION_1_1 */
+    VkPhysicalDevice physical_device;
+    VkDevice device;                 /* no particular features or extensions needed */
+    uint32_t queue_family;           /* must have VK_QUEUE_COMPUTE_BIT; record into command
+                                        buffers of this family */
+    VkQueue queue;                   /* of queue_family: where vkvae's own uploads and the
+                                        host conveniences submit (and wait) */
+} vkvae_vulkan_device;
+
 typedef struct vkvae_context_desc {
+    vkvae_vulkan_device adopt; /* .device set: adopt these objects (the fields below but
+                                  timeout_ns are then ignored: validation is the application's
+                                  affair); zero: create our own */
     const char *device;      /* device index or name substring; NULL: $VKVAE_DEVICE, else the best */
     int validation;          /* 1: Khronos validation with synchronization validation;
                                 0: on if $VKVAE_VALIDATION=1; -1: off */
@@ -64,17 +92,30 @@ typedef struct vkvae_context_desc {
     void *user;              /* passed to on_validation_message */
 } vkvae_context_desc;
 
-/* Creates the Vulkan instance and device and picks one compute queue. */
+/* Creates the Vulkan instance and device and picks one compute queue, or
+ * adopts the application's (desc->adopt.device set). */
 vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context **out,
                                   vkvae_error *err);
-/* Waits for the device, destroys everything and saves the pipeline cache. */
+/* Destroys what the context created and saves the pipeline cache. A
+ * context that made its own device waits for it first; an adopted one does
+ * not wait (the application's work may still be running): destroy its
+ * models first, after the GPU has finished every command buffer that
+ * recorded with them. */
 void vkvae_context_destroy(vkvae_context *ctx);
+
+/* The Vulkan objects the context uses (its own or the adopted ones), e.g.
+ * to record vkvae_record_* calls on a device vkvae created. */
+void vkvae_context_vulkan(const vkvae_context *ctx, vkvae_vulkan_device *out);
+/* 1 if the context adopted an application's device. */
+int vkvae_context_adopted(const vkvae_context *ctx);
 
 /* All Vulkan devices and the index of the one this context uses. */
 const vkvae_device_info *vkvae_context_devices(const vkvae_context *ctx, uint32_t *count);
 uint32_t vkvae_context_device_index(const vkvae_context *ctx);
 
-/* Number of validation messages (warnings and errors) seen so far. */
+/* Number of validation messages (warnings and errors) seen so far by the
+ * context's own messenger (always 0 for an adopted device: the
+ * application's messenger sees them). */
 uint32_t vkvae_validation_message_count(const vkvae_context *ctx);
 
 /* Lists the devices without creating one (what `vkvae info` prints when the
@@ -89,6 +130,184 @@ int vkvae_device_choose(const vkvae_device_info *devices, uint32_t count, const 
                         vkvae_error *err);
 
 const char *vkvae_device_type_name(vkvae_device_type t);
+
+/* ---- Models --------------------------------------------------------------
+ * A model is a trained (or freshly initialised) network on one backend: a
+ * context's device, or the CPU. Its weights and working buffers live on the
+ * device; record calls reuse those buffers, so one model's recordings must
+ * execute one after another on the context's queue (they order themselves
+ * with barriers, not against work on other queues), and a model is used from
+ * one thread at a time. */
+typedef struct vkvae_model vkvae_model;
+
+typedef struct vkvae_model_desc {
+    vkvae_context *context;   /* the device; NULL: the CPU backend (host calls only) */
+    const char *checkpoint;   /* a checkpoint from `vkvae train`: its metadata names the
+                                 model, its weights are loaded; NULL: none */
+    const char *name;         /* a built-in model (vkvae_model_name); NULL: the checkpoint's.
+                                 Given both, they must agree. A name alone gives freshly
+                                 initialised weights (PyTorch's default init) */
+    uint32_t init_seed;       /* seed of that initialisation; 0: the spec's training seed */
+    uint32_t max_latents;     /* rows vkvae_model_upload_latents holds; 0: the model's batch */
+} vkvae_model_desc;
+
+typedef struct vkvae_model_info {
+    const char *name;         /* the spec's model name */
+    uint32_t latent;          /* floats per latent code */
+    uint32_t classes;         /* label classes of a conditional model; 0: unconditional */
+    uint32_t channels, height, width; /* one image: channels*height*width floats, NCHW,
+                                         values in [0, 1] (the likelihood's mean) */
+    uint32_t batch;           /* rows per GPU pass: larger counts run in several passes */
+    int has_prior;            /* sampling works (a plain autoencoder has no prior) */
+    int on_gpu;               /* 0: the CPU backend */
+    uint32_t seed;            /* the checkpoint's training seed, or the init seed */
+    uint32_t max_latents;     /* capacity of vkvae_model_upload_latents, in rows */
+} vkvae_model_info;
+
+vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
+                                vkvae_error *err);
+/* Frees the model's buffers and pipelines. The GPU must have finished every
+ * command buffer that recorded with it (and its images). NULL is fine. */
+void vkvae_model_destroy(vkvae_model *m);
+vkvae_model_info vkvae_model_query(const vkvae_model *m);
+/* The built-in models' names, index 0.. ; NULL past the last. */
+const char *vkvae_model_name(uint32_t index);
+
+/* Host conveniences: each uploads, submits to the context's queue, waits,
+ * and reads back (or runs on the CPU backend). They must not overlap a
+ * pending recording of the same model. labels: n class indices for a
+ * conditional model (NULL: every row gets class 0); ignored otherwise. */
+/* z: n*latent floats -> out: n*channels*height*width floats. */
+vkvae_status vkvae_model_decode(vkvae_model *m, const float *z, const uint32_t *labels,
+                                uint32_t n, float *out, vkvae_error *err);
+/* n draws from the prior N(0, I), decoded: out as above. The same seed gives
+ * the same images as vkvae_record_sample and `vkvae sample --seed`. */
+vkvae_status vkvae_model_sample(vkvae_model *m, uint32_t seed, uint32_t label, uint32_t n,
+                                float *out, vkvae_error *err);
+/* x: n images -> mu (and logvar, NULL to skip; Gaussian latents only):
+ * n*latent floats each. */
+vkvae_status vkvae_model_encode(vkvae_model *m, const float *x, const uint32_t *labels,
+                                uint32_t n, float *mu, float *logvar, vkvae_error *err);
+
+/* Puts n latent codes (n*latent floats, n <= max_latents) in the model's
+ * upload buffer, for decodes recorded with latents = VK_NULL_HANDLE. On a
+ * unified-memory device this is a plain copy into mapped memory; otherwise
+ * it submits a staging copy and waits. The GPU must not be running a
+ * recording that reads the uploaded latents meanwhile. */
+vkvae_status vkvae_model_upload_latents(vkvae_model *m, const float *z, uint32_t n,
+                                        vkvae_error *err);
+
+/* ---- Recording into the application's command buffer ----------------------
+ * An image target: the application's storage image, seen through its view.
+ * The descriptor set that binds it is vkvae's, made once here. */
+typedef struct vkvae_image vkvae_image;
+
+typedef struct vkvae_image_desc {
+    VkImageView view;         /* a 2D view (layer 0 is written) of an image with
+                                 VK_IMAGE_USAGE_STORAGE_BIT */
+    VkFormat format;          /* the view's format: VK_FORMAT_R8G8B8A8_UNORM,
+                                 R16G16B16A16_SFLOAT, R32G32B32A32_SFLOAT or R32_SFLOAT */
+} vkvae_image_desc;
+
+vkvae_status vkvae_image_create(vkvae_model *m, const vkvae_image_desc *desc,
+                                vkvae_image **out, vkvae_error *err);
+/* The GPU must have finished every command buffer that wrote through it.
+ * The application's image and view stay. NULL is fine. */
+void vkvae_image_destroy(vkvae_image *img);
+
+/* Where decoded images go: exactly one of image and buffer. */
+typedef struct vkvae_output {
+    vkvae_image *image;       /* image i goes to the grid cell (i % columns, i / columns) of
+                                 size width*scale x height*scale, offset by (x, y) pixels;
+                                 grey is replicated to RGB, alpha is 1; one-channel formats
+                                 get channel 0; pixels outside the image are skipped */
+    uint32_t x, y;            /* top-left of the grid; default 0, 0 */
+    uint32_t columns;         /* grid columns; 0: count (one row) */
+    uint32_t scale;           /* nearest-neighbour magnification; 0: 1 */
+    VkBuffer buffer;          /* or: count*channels*height*width floats (NCHW) at offset;
+                                 needs VK_BUFFER_USAGE_TRANSFER_DST_BIT */
+    VkDeviceSize offset;      /* bytes */
+} vkvae_output;
+
+/* Pipeline stages and accesses of the application's own work on the
+ * resources a recording touches. */
+typedef struct vkvae_scope {
+    VkPipelineStageFlags stages;
+    VkAccessFlags access;
+} vkvae_scope;
+
+/* Every record call records, in order:
+ *  1. a global VkMemoryBarrier from (COMPUTE_SHADER | TRANSFER | src.stages,
+ *     SHADER_WRITE | TRANSFER_WRITE | src.access) to (COMPUTE_SHADER |
+ *     TRANSFER, SHADER_READ | SHADER_WRITE | TRANSFER_READ |
+ *     TRANSFER_WRITE): it orders the application's earlier compute and
+ *     transfer writes (the latents, a clear of the image) and vkvae's own
+ *     earlier recordings before what follows;
+ *  2. per pass of up to `batch` rows: vkCmdCopyBuffer of the inputs into
+ *     vkvae's buffers (vkCmdUpdateBuffer for labels), a barrier, the
+ *     model's dispatches with the plan's barriers, a barrier, then the
+ *     output: a compute dispatch that writes the image (imageStore, layout
+ *     GENERAL) or vkCmdCopyBuffer into the application's buffer; passes
+ *     after the first start with the barrier of step 1;
+ *  3. a global VkMemoryBarrier from (COMPUTE_SHADER | TRANSFER,
+ *     SHADER_WRITE | TRANSFER_WRITE) to dst (default: ALL_COMMANDS | HOST,
+ *     MEMORY_READ | MEMORY_WRITE | HOST_READ), making the outputs visible.
+ * No image layout transition and no queue-family ownership transfer is
+ * recorded: the image must be in VK_IMAGE_LAYOUT_GENERAL when the commands
+ * execute, and resources last used on another queue family must have been
+ * transferred to the context's queue family (or created CONCURRENT). Work
+ * of other stages (a fragment shader that read last frame's image) needs
+ * src, or the application's own barrier. Binds compute pipelines,
+ * descriptor sets and push constants: rebind yours afterwards. cb must be
+ * in the recording state, outside a render pass, from a pool of the
+ * context's queue family. */
+typedef struct vkvae_decode_desc {
+    uint32_t count;           /* codes to decode: required, >= 1 */
+    VkBuffer latents;         /* count*latent floats at latents_offset, with
+                                 VK_BUFFER_USAGE_TRANSFER_SRC_BIT; VK_NULL_HANDLE: the rows
+                                 given to vkvae_model_upload_latents */
+    VkDeviceSize latents_offset; /* bytes */
+    const uint32_t *labels;   /* conditional models: count class indices, read while
+                                 recording; NULL: every row gets `label` */
+    uint32_t label;
+    vkvae_output output;
+    vkvae_scope src;          /* more of the application's earlier work to wait for; 0: none */
+    vkvae_scope dst;          /* the application's later work on the outputs; 0: the default */
+} vkvae_decode_desc;
+
+typedef struct vkvae_sample_desc {
+    uint32_t count;           /* images: required, >= 1 */
+    uint32_t seed;            /* of the prior draws (Philox): same seed, same images */
+    const uint32_t *labels;   /* as in vkvae_decode_desc */
+    uint32_t label;
+    vkvae_output output;
+    vkvae_scope src, dst;
+} vkvae_sample_desc;
+
+typedef struct vkvae_encode_desc {
+    uint32_t count;           /* images: required, >= 1 */
+    VkBuffer images;          /* count*channels*height*width floats in [0, 1] at
+                                 images_offset, TRANSFER_SRC usage */
+    VkDeviceSize images_offset;
+    const uint32_t *labels;   /* as in vkvae_decode_desc */
+    uint32_t label;
+    VkBuffer mu;              /* count*latent floats at mu_offset, TRANSFER_DST usage */
+    VkDeviceSize mu_offset;
+    VkBuffer logvar;          /* the same for log variances; VK_NULL_HANDLE: skip */
+    VkDeviceSize logvar_offset;
+    vkvae_scope src, dst;
+} vkvae_encode_desc;
+
+/* Records decoding into cb (no submission). A call that fails has recorded
+ * nothing: BAD_INPUT for a bad desc or label, UNSUPPORTED on the CPU backend. */
+vkvae_status vkvae_record_decode(vkvae_model *m, VkCommandBuffer cb, const vkvae_decode_desc *desc,
+                                 vkvae_error *err);
+/* Records prior draws and their decoding into cb (VAEs only). */
+vkvae_status vkvae_record_sample(vkvae_model *m, VkCommandBuffer cb, const vkvae_sample_desc *desc,
+                                 vkvae_error *err);
+/* Records encoding into cb: the encoder's mean (and log variance). */
+vkvae_status vkvae_record_encode(vkvae_model *m, VkCommandBuffer cb, const vkvae_encode_desc *desc,
+                                 vkvae_error *err);
 
 #ifdef __cplusplus
 }

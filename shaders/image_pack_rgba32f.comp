@@ -1,0 +1,5 @@
+// image_pack into a RGBA32 float storage image (see image_pack.glsl)
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#define IMAGE_FORMAT rgba32f
+#include "image_pack.glsl"
