@@ -6,7 +6,14 @@ set -eu
 
 packages="meson ninja-build gcc pkg-config glslang-tools libvulkan-dev
 libvulkan-volk-dev mesa-vulkan-drivers vulkan-validationlayers
-dataset-fashion-mnist libpng-dev zlib1g-dev libopenblas-dev"
+dataset-fashion-mnist libpng-dev zlib1g-dev libopenblas-dev
+libglfw3-dev xvfb xauth"
+
+# The libFuzzer targets (fuzz/run.sh; .ci/run's short fuzz run) need clang
+# and its fuzzer runtime: VKVAE_SETUP_FUZZ=1 adds them.
+if [ "${VKVAE_SETUP_FUZZ:-0}" = 1 ]; then
+    packages="$packages clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $packages; do
