@@ -37,5 +37,12 @@ int cmd_traverse(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+
+/* The learning curve of metrics_path (vkvae train's metrics.csv) drawn as a
+ * width x height PNG at png_path (cli/plot.c); train and plot share it. */
+enum { CLI_PLOT_WIDTH = 640, CLI_PLOT_HEIGHT = 480 };
+vkvae_status cli_plot_metrics(const char *metrics_path, const char *png_path, uint32_t width,
+                              uint32_t height, vkvae_error *err);
 
 #endif

@@ -1,7 +1,8 @@
 /* vkvae train: trains a built-in model on an IDX data set, on a Vulkan
  * device or the CPU, with a live progress line, per-epoch train and test
  * negative ELBO (nats per image) printed and appended to metrics.csv, a
- * checkpoint per epoch and a grid of samples at the end. A NaN or Inf in
+ * checkpoint per epoch, and at the end a grid of samples and the learning
+ * curve (curve.png, as vkvae plot draws it). A NaN or Inf in
  * the loss or the parameters stops training, naming the epoch and step;
  * the last good checkpoint stays.
  */
@@ -17,6 +18,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "io/atomic.h"
 #include "io/idx.h"
 #include "io/png.h"
 #include "models.h"
@@ -26,7 +28,8 @@ static const char train_usage[] =
     "usage: vkvae train [MODEL | path/to/spec.vae] [options]\n"
     "\n"
     "Trains MODEL (default vae_mlp; `vkvae models` lists them) and writes, in --out:\n"
-    "metrics.csv, checkpoint.safetensors (each epoch) and samples.png.\n"
+    "metrics.csv, checkpoint.safetensors (each epoch), samples.png and curve.png (the\n"
+    "train and test -ELBO per epoch; vkvae plot redraws it).\n"
     "\n"
     "  --data DIR        IDX data set folder (default /usr/share/datasets/fashion-mnist)\n"
     "  --epochs N        epochs (default: the spec's)\n"
@@ -263,14 +266,29 @@ int cmd_train(int argc, char **argv)
         st = vkvae_session_set_train_data(s, &data.train_images,
                                           plan->classes ? &data.train_labels : NULL, &err);
 
-    char metrics_path[600], ckpt_path[600], samples_path[600] = "";
+    char metrics_path[600], ckpt_path[600], samples_path[600] = "", curve_path[600];
     snprintf(metrics_path, sizeof metrics_path, "%s/metrics.csv", out_dir);
     snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.safetensors", out_dir);
+    snprintf(curve_path, sizeof curve_path, "%s/curve.png", out_dir);
     if (o.samples)
         snprintf(samples_path, sizeof samples_path, "%s/samples.png", out_dir);
+    if (!st) {
+        /* A run killed mid-write (SIGKILL, power loss) leaves its temporary
+         * files; this run owns the folder now, so they go. */
+        char samples_any[600];
+        snprintf(samples_any, sizeof samples_any, "%s/samples.png", out_dir);
+        int stale = vkvae_atomic_remove_stale(ckpt_path) +
+                    vkvae_atomic_remove_stale(curve_path) + vkvae_atomic_remove_stale(samples_any);
+        if (stale)
+            fprintf(stderr, "vkvae: removed %d temporary file(s) of an interrupted run in %s\n",
+                    stale, out_dir);
+    }
     FILE *metrics = NULL;
     if (!st) {
-        int fresh = access(metrics_path, F_OK) != 0 || !o.resume;
+        /* A run killed before its first line reached the file leaves it
+         * empty; appending to that would lose the header. */
+        struct stat ms;
+        int fresh = !o.resume || stat(metrics_path, &ms) != 0 || ms.st_size == 0;
         metrics = fopen(metrics_path, fresh ? "w" : "a");
         if (!metrics)
             st = vkvae_fail(&err, VKVAE_IO, "%s: %s", metrics_path, strerror(errno));
@@ -279,7 +297,7 @@ int cmd_train(int argc, char **argv)
                              "test_kl,seconds,images_per_s\n");
     }
 
-    uint32_t step = (uint32_t)state.step;
+    uint32_t step = (uint32_t)state.step, epochs_run = 0;
     progress prog = {.tty = isatty(2), .epochs = epochs, .batch = plan->batch};
     for (uint32_t epoch = (uint32_t)state.epoch; !st && epoch < epochs; epoch++) {
         float kl_weight = plan->kl_beta;
@@ -329,6 +347,7 @@ int cmd_train(int argc, char **argv)
         fflush(metrics);
         state = (vkvae_train_state){.epoch = epoch + 1, .step = step, .seed = seed};
         st = vkvae_checkpoint_save(ckpt_path, sp, session_read_cb, s, &state, &err);
+        epochs_run += !st;
     }
     if (metrics)
         fclose(metrics);
@@ -341,9 +360,16 @@ int cmd_train(int argc, char **argv)
             samples_path[0] = '\0';
         }
     }
+    /* A run that trained nothing (resumed at its last epoch) keeps the
+     * curve it has. */
+    if (!epochs_run)
+        curve_path[0] = '\0';
+    if (!st && epochs_run)
+        st = cli_plot_metrics(metrics_path, curve_path, CLI_PLOT_WIDTH, CLI_PLOT_HEIGHT, &err);
     if (!st)
-        fprintf(stderr, "vkvae: wrote %s, %s%s%s\n", metrics_path, ckpt_path,
-                samples_path[0] ? " and " : "", samples_path);
+        fprintf(stderr, "vkvae: wrote %s, %s%s%s%s%s\n", metrics_path, ckpt_path,
+                samples_path[0] ? ", " : "", samples_path, curve_path[0] ? ", " : "",
+                curve_path);
     vkvae_session_destroy(s);
     uint32_t messages = ctx ? vkvae_validation_message_count(ctx) : 0;
     vkvae_context_destroy(ctx);

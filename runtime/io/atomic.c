@@ -6,6 +6,8 @@
  * nothing else refers to it; every exit path either renames or unlinks it. */
 #include "io/atomic.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -118,4 +120,36 @@ vkvae_status vkvae_atomic_commit(vkvae_atomic_file *af, vkvae_error *err)
     vkvae_status st = sync_dir(af->path, err);
     finish(af);
     return st;
+}
+
+/* mkstemp's six characters are letters and digits; matching exactly them
+ * leaves other files that merely share the prefix alone. */
+static int is_temp_of(const char *name, const char *base, size_t base_len)
+{
+    if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp-", 5) != 0)
+        return 0;
+    const char *x = name + base_len + 5;
+    for (int i = 0; i < 6; i++)
+        if (!isalnum((unsigned char)x[i]))
+            return 0;
+    return x[6] == '\0';
+}
+
+int vkvae_atomic_remove_stale(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    const char *base = slash ? slash + 1 : path;
+    DIR *d = dir ? opendir(dir) : NULL;
+    int removed = 0;
+    if (d) {
+        size_t base_len = strlen(base);
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (is_temp_of(e->d_name, base, base_len) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+                removed++;
+        closedir(d);
+    }
+    free(dir);
+    return removed;
 }

@@ -31,4 +31,9 @@ vkvae_status vkvae_atomic_commit(vkvae_atomic_file *af, vkvae_error *err);
 /* Closes and removes the temporary file; safe on a finished or zeroed af. */
 void vkvae_atomic_abort(vkvae_atomic_file *af);
 
+/* Removes the temporary files of path ("<path>.tmp-XXXXXX") that writers
+ * killed before commit or abort left behind, and returns how many. Only for
+ * callers that own path, with no other writer of it running. */
+int vkvae_atomic_remove_stale(const char *path);
+
 #endif
