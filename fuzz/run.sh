@@ -7,9 +7,10 @@
 #   FUZZ_ARGS     extra libFuzzer flags, e.g. "-fork=2" or "-max_len=65536"
 # Each target grows a working corpus in $FUZZ_BUILD/fuzz-corpus/<target>
 # (kept between runs, so longer campaigns accumulate) on top of the seeds in
-# fuzz/corpus/<target> and fuzz/regressions/<target>, which it never writes.
+# fuzz/corpus/<target>, the folders fuzz/corpus/<target>.dirs names and
+# fuzz/regressions/<target>, which it never writes.
 # A crash leaves its input in $FUZZ_BUILD/fuzz-artifacts/<target>/; copy it
-# to fuzz/regressions/<target>/ and add a case to tests/io once fixed.
+# to fuzz/regressions/<target>/ once fixed (and a case to the unit tests).
 # Exit status: 0 when every target ran its budget without a finding, 1 when
 # one found something, 2 when the build failed.
 set -u
@@ -45,6 +46,9 @@ for t in $targets; do
     dict=""
     [ -f "$root/fuzz/$t.dict" ] && dict="-dict=$root/fuzz/$t.dict"
     seeds="$root/fuzz/corpus/$t"
+    if [ -f "$root/fuzz/corpus/$t.dirs" ]; then
+        while read -r d; do [ -n "$d" ] && seeds="$seeds $root/$d"; done <"$root/fuzz/corpus/$t.dirs"
+    fi
     [ -d "$root/fuzz/regressions/$t" ] && seeds="$seeds $root/fuzz/regressions/$t"
     echo "== fuzz_$t for ${seconds}s (corpus $work)"
     # shellcheck disable=SC2086

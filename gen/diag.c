@@ -45,6 +45,8 @@ void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...)
     if (d->errors == GEN_MAX_ERRORS) {
         /* a binary or badly broken file: more would only bury the first */
         fprintf(d->out, "%s: error: too many errors, stopping\n", at.file ? at.file : "?");
+        if (d->give_up)
+            d->give_up(d);
         exit(1);
     }
     d->errors++;

@@ -128,7 +128,7 @@ static int write_if_changed(const char *path, const char *text, size_t len)
         size_t got = fread(old, 1, len + 1, f);
         fclose(f);
         bool same = got == len && memcmp(old, text, len) == 0;
-        free(old);
+        xfree(old);
         if (same)
             return 0;
     }
@@ -224,7 +224,7 @@ int emit_c(const gen_plan *pl, const char *symbol, const char *spec_name,
     put(&s, "    .n_params = %lluu,\n    .step_flops = %lluu,\n};\n",
         (unsigned long long)pl->n_params, (unsigned long long)pl->step_flops);
     int rc = write_if_changed(path, s.p, s.n);
-    free(s.p);
+    xfree(s.p);
     return rc;
 }
 
@@ -246,6 +246,6 @@ int emit_registry(const char *path, char *const *names, int n)
         "            return vkvae_builtin_models[i];\n"
         "    return 0;\n}\n");
     int rc = write_if_changed(path, s.p, s.n);
-    free(s.p);
+    xfree(s.p);
     return rc;
 }

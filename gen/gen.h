@@ -8,15 +8,17 @@
  *   plan.c    graph -> runtime/plan.h tables (buffers, tensors, programs)
  *   emit_c.c  plan -> one <model>_plan.c, and the built-in model registry
  *   diag.c    diagnostics: path:line:col: error: message, source, caret
+ *   mem.c     memory: xmalloc and friends, gen_free_all
  *   main.c    the command line
  *
  * The graph's ops are runtime/ops.def's ops (enum vkvae_op) plus a few
  * generator-only ops numbered after VKVAE_OP_COUNT (views, which lower to no
  * dispatch, and ops whose ops.def row has not landed yet). A node's
  * vkvae_op_params are filled as ops.def's contract names them, so lowering
- * a forward node to a vkvae_step_desc is a copy. Memory is never freed: the
+ * a forward node to a vkvae_step_desc is a copy. Memory is rarely freed: the
  * generator is a short-lived process, and every allocation goes through
- * xmalloc, which exits cleanly on exhaustion.
+ * xmalloc (mem.c), which keeps it reachable and exits cleanly on
+ * exhaustion.
  *
  * No emit_glsl.c: every op has one hand-written kernel (shaders/ops/) that
  * runtime/kernels.c specialises per step with the step's vkvae_op_params as
@@ -53,9 +55,12 @@ enum {
     GEN_MAX_ERRORS = 50,           /* diagnostics before giving up */
 };
 
-/* ---- memory (main.c) ---- */
+/* ---- memory (mem.c): every block stays reachable until xfree or
+ * gen_free_all; never pass these pointers to free() ---- */
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
+void xfree(void *p);
+void gen_free_all(void);
 char *xstrndup(const char *s, size_t n);
 char *xprintf(const char *fmt, ...) GEN_PRINTF(1, 2);
 /* Grows *arr (elements of elem bytes, capacity *cap) to hold need elements. */
@@ -81,6 +86,9 @@ typedef struct gen_diag {
     const gen_source *src;
     FILE *out;
     int errors;
+    /* Called instead of exit(1) after GEN_MAX_ERRORS; must not return (the
+     * spec fuzz target longjmps out). NULL: exit. */
+    void (*give_up)(struct gen_diag *d);
 } gen_diag;
 
 /* path:line:col: error: message, then the source line and a caret. */

@@ -208,8 +208,11 @@ static int direct(gbuild *b, int t)
     if (g->t[t].grad >= 0 || pull_consumers(g, t, c, 1) > 0)
         return fail(b, xprintf("gradient of '%s' sums a loss gradient with another: not "
                                "generated yet", g->t[t].name)), -1;
-    g->t[t].grad = grad_like(g, t, "");
-    return g->t[t].grad;
+    /* grad_like grows g->t: store through the array only after the call
+     * (g->t[t].grad = grad_like(...) may compute the address first). */
+    int dg = grad_like(g, t, "");
+    g->t[t].grad = dg;
+    return dg;
 }
 
 /* IWAE: the per-row loss gradient d ([n*k,in]) times its row's weight. */
@@ -359,7 +362,7 @@ bool build_backward(gen_graph *g, char **why)
             fail(&b, xprintf("backward of op '%s': not generated yet", gen_op_names[n.op]));
         }
     }
-    free(b.dpre);
+    xfree(b.dpre);
     *why = b.why;
     return !b.why;
 }

@@ -14,70 +14,10 @@
  * 6) explains with "plan: not generated: <why>" and fails --emit-c with
  * that sentence.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gen.h"
-
-static void out_of_memory(void)
-{
-    fputs("vkvae-gen: error: out of memory\n", stderr);
-    exit(1);
-}
-
-void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        out_of_memory();
-    return p;
-}
-
-void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p)
-        out_of_memory();
-    return p;
-}
-
-char *xstrndup(const char *s, size_t n)
-{
-    char *p = xmalloc(n + 1);
-    memcpy(p, s, n);
-    p[n] = 0;
-    return p;
-}
-
-char *xprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        out_of_memory();
-    char *p = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return p;
-}
-
-void *grow_array(void *arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return arr;
-    size_t c = *cap ? *cap : 8;
-    while (c < need) {
-        if (c > SIZE_MAX / 2 / elem)
-            out_of_memory();
-        c *= 2;
-    }
-    *cap = c;
-    return xrealloc(arr, c * elem);
-}
 
 static int usage(void)
 {

@@ -150,7 +150,7 @@ static void select_nodes(const gen_graph *g, const int *outs, const int *ins, bo
         for (int j = 0; j < n->nin; j++)
             need[tensor_root(g, n->in[j])] = true;
     }
-    free(need);
+    xfree(need);
 }
 
 static gen_program *new_program(gen_plan *pl, vkvae_program_kind kind, const char *name)
@@ -261,8 +261,8 @@ static void io_programs(gen_plan *pl, const gen_graph *g, int *map, const io_ten
             add_step(pl, pr, VKVAE_OP_SIGMOID, (int[]){ pmap[out], io->mean }, 2,
                      &(vkvae_op_params){ .n = B, .in = (uint32_t)dims_count(&s->input) });
     }
-    free(take);
-    free(pmap);
+    xfree(take);
+    xfree(pmap);
 }
 
 /* A tensor viewing the first rows of io tensor t (same buffer and offset). */
@@ -318,8 +318,8 @@ static bool estimate_program(gen_plan *pl, const gen_spec *s, int io_x, int io_y
     for (size_t i = 0; i < a->n_fwd; i++)
         if (take[i])
             add_node_step(pl, pr, a, &a->n[i], map);
-    free(take);
-    free(map);
+    xfree(take);
+    xfree(map);
     return true;
 }
 
@@ -454,7 +454,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     }
     for (size_t b = 0; b < pl->nb; b++)
         pl->buf[b].bytes = align256(pl->buf[b].bytes);
-    free(map);
+    xfree(map);
 
     for (int p = 0; p < pl->n_prog; p++) {
         gen_program *pr = &pl->prog[p];

@@ -253,12 +253,20 @@ void vkvae_context_destroy(vkvae_context *ctx)
 {
     if (!ctx)
         return;
+    if (ctx->device && ctx->owns_device && vkvae_queue_drain(ctx, NULL) != VKVAE_OK) {
+        /* The GPU is still busy after a timeout: destroying the device
+         * under it could hang or crash, so it and the instance are left to
+         * the process's exit. */
+        free(ctx->devices);
+        free(ctx);
+        return;
+    }
     if (ctx->device) {
         /* An adopted device may be busy with the application's own work, and
          * vkDeviceWaitIdle would need every queue externally synchronized:
-         * vkvae's own submissions have all been waited for already. */
-        if (ctx->owns_device)
-            ctx->vk.vkDeviceWaitIdle(ctx->device);
+         * vkvae's own submissions have all been waited for already. An owned
+         * one was drained above, within the timeout (vkDeviceWaitIdle has
+         * none). */
         vkvae_pipeline_cache_close(ctx);
         if (ctx->command_pool)
             ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);

@@ -170,6 +170,7 @@ typedef struct vkvae_commands {
     uint32_t sets_left;
     VkQueryPool timestamps;
     uint32_t timestamp_count, timestamps_used;
+    int submitted;                   /* 1 once queued: destroy waits (bounded) first */
 } vkvae_commands;
 
 /* Begins a command buffer with room for `max_dispatches` descriptor sets and
@@ -192,6 +193,11 @@ vkvae_status vkvae_commands_submit_wait(vkvae_context *ctx, vkvae_commands *c, v
 /* Reads timestamps [0, n) in nanoseconds after completion. */
 vkvae_status vkvae_commands_timestamps_ns(vkvae_context *ctx, const vkvae_commands *c,
                                           double *ns, uint32_t n, vkvae_error *err);
+/* Waits until the GPU has finished everything vkvae submitted to its queue,
+ * within the context's timeout (TIMEOUT otherwise): vkDeviceWaitIdle
+ * without the unbounded wait. Owned devices only (the queue is ours). */
+vkvae_status vkvae_queue_drain(vkvae_context *ctx, vkvae_error *err);
+/* Frees the recording; one still running after a timeout is left alive. */
 void vkvae_commands_destroy(vkvae_context *ctx, vkvae_commands *c);
 
 #endif

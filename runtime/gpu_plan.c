@@ -72,6 +72,37 @@ static vkvae_status check_tensor(const vkvae_plan *plan, uint32_t t, vkvae_error
     return VKVAE_OK;
 }
 
+/* Whether the plan's buffers can exist on this device, checked before any
+ * is allocated: each within maxStorageBufferRange, all together within the
+ * largest device-local heap. A unified-memory driver (lavapipe) may accept
+ * an allocation larger than the memory there is and fail only when it is
+ * touched, so the sum is refused up front. */
+static vkvae_status check_memory(vkvae_context *ctx, const vkvae_plan *plan, vkvae_error *err)
+{
+    const vkvae_device_info *dev = &ctx->devices[ctx->device_index];
+    uint64_t heap = 0, total = 0;
+    for (uint32_t h = 0; h < dev->heap_count; h++)
+        if (dev->heap_device_local[h] && dev->heap_size[h] > heap)
+            heap = dev->heap_size[h];
+    for (uint32_t b = 0; b < plan->n_buffers; b++) {
+        uint64_t bytes = plan->buffers[b].bytes;
+        if (bytes > dev->max_storage_buffer_range)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY,
+                              "plan '%s': buffer '%s' of %llu bytes exceeds the maxStorageBufferRange "
+                              "of device '%s' (%llu bytes)",
+                              plan->model, plan->buffers[b].name, (unsigned long long)bytes,
+                              dev->name, (unsigned long long)dev->max_storage_buffer_range);
+        total += (bytes + 3) & ~(uint64_t)3;
+    }
+    if (heap && total > heap)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY,
+                          "plan '%s' needs %llu bytes of device memory in %u buffers, more than "
+                          "the largest memory heap of device '%s' (%llu bytes)",
+                          plan->model, (unsigned long long)total, plan->n_buffers, dev->name,
+                          (unsigned long long)heap);
+    return VKVAE_OK;
+}
+
 static uint32_t find_or_add_kernel(vkvae_gpu_plan *g, const vkvae_step_desc *s)
 {
     for (uint32_t k = 0; k < g->n_kernels; k++)
@@ -101,6 +132,8 @@ vkvae_status vkvae_gpu_plan_create(vkvae_context *ctx, const vkvae_plan *plan,
     vkvae_status s = VKVAE_OK;
     if (!g->buffers || !g->kernels || !g->kernel_op || !g->kernel_params)
         s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!s)
+        s = check_memory(ctx, plan, err);
 
     for (uint32_t b = 0; !s && b < plan->n_buffers; b++) {
         s = vkvae_buffer_create(ctx, plan->buffers[b].bytes, &g->buffers[b], err);
@@ -211,9 +244,17 @@ void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g)
         return;
     vkvae_context *ctx = g->ctx;
     /* On an adopted device the application may be running work of its own;
-     * it must have finished whatever recorded with this plan (vkvae.h). */
-    if (ctx->owns_device)
-        ctx->vk.vkDeviceWaitIdle(ctx->device);
+     * it must have finished whatever recorded with this plan (vkvae.h). An
+     * owned device is drained within the timeout; if the GPU is still busy
+     * after it, the plan's Vulkan objects are left alive, not destroyed
+     * under it. */
+    int busy = ctx->owns_device && vkvae_queue_drain(ctx, NULL) != VKVAE_OK;
+    if (busy) {
+        g->pool = VK_NULL_HANDLE;
+        g->n_kernels = 0;
+        if (g->buffers)
+            memset(g->buffers, 0, g->plan->n_buffers * sizeof *g->buffers);
+    }
     if (g->pool)
         ctx->vk.vkDestroyDescriptorPool(ctx->device, g->pool, NULL);
     for (int p = 0; p < VKVAE_PROGRAM_COUNT; p++) {

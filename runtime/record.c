@@ -3,7 +3,11 @@
  * Barriers are explicit: the recorder never adds one by itself, so a plan's
  * barriers are exactly the ones its dependencies need.
  * Every wait is bounded by the context's timeout; a timeout or a lost device
- * comes back as its own status.
+ * comes back as its own status. Nothing here waits without a bound: the
+ * timestamps are read without VK_QUERY_RESULT_WAIT_BIT (after the fence),
+ * and vkvae_queue_drain replaces vkDeviceWaitIdle, which has no timeout.
+ * Objects the GPU may still be using after a timeout are left alive rather
+ * than destroyed under it.
  */
 #include <string.h>
 
@@ -152,6 +156,7 @@ vkvae_status vkvae_commands_submit(vkvae_context *ctx, vkvae_commands *c, vkvae_
         .pCommandBuffers = &c->cb,
     };
     VKVAE_VK_CHECK(err, ctx->vk.vkQueueSubmit(ctx->queue, 1, &submit, c->fence));
+    c->submitted = 1;
     return VKVAE_OK;
 }
 
@@ -180,17 +185,49 @@ vkvae_status vkvae_commands_timestamps_ns(vkvae_context *ctx, const vkvae_comman
     uint64_t ticks[256];
     for (uint32_t i = 0; i < n; i += 256) {
         uint32_t m = n - i < 256 ? n - i : 256;
-        VKVAE_VK_CHECK(err, ctx->vk.vkGetQueryPoolResults(
-                                ctx->device, c->timestamps, i, m, sizeof ticks, ticks,
-                                sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+        VkResult r = ctx->vk.vkGetQueryPoolResults(ctx->device, c->timestamps, i, m, sizeof ticks,
+                                                   ticks, sizeof(uint64_t), VK_QUERY_RESULT_64_BIT);
+        if (r == VK_NOT_READY)
+            return vkvae_fail(err, VKVAE_INTERNAL,
+                              "timestamps read before their submission finished (wait for it first)");
+        VKVAE_VK_CHECK(err, r);
         for (uint32_t j = 0; j < m; j++)
             ns[i + j] = (double)ticks[j] * dev->timestamp_period_ns;
     }
     return VKVAE_OK;
 }
 
+vkvae_status vkvae_queue_drain(vkvae_context *ctx, vkvae_error *err)
+{
+    /* An empty submission's fence signals after every earlier submission to
+     * the queue has completed. */
+    VkFenceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence = VK_NULL_HANDLE;
+    VKVAE_VK_CHECK(err, ctx->vk.vkCreateFence(ctx->device, &info, NULL, &fence));
+    VkResult r = ctx->vk.vkQueueSubmit(ctx->queue, 0, NULL, fence);
+    if (r != VK_SUCCESS) {
+        ctx->vk.vkDestroyFence(ctx->device, fence, NULL);
+        return vkvae_vk_fail(err, r, "vkQueueSubmit", __FILE__, __LINE__);
+    }
+    r = ctx->vk.vkWaitForFences(ctx->device, 1, &fence, VK_TRUE, ctx->timeout_ns);
+    if (r == VK_TIMEOUT) /* the fence is still pending: it stays */
+        return vkvae_fail(err, VKVAE_TIMEOUT, "the GPU did not finish its work within %.1f s",
+                          (double)ctx->timeout_ns * 1e-9);
+    ctx->vk.vkDestroyFence(ctx->device, fence, NULL);
+    VKVAE_VK_CHECK(err, r);
+    return VKVAE_OK;
+}
+
 void vkvae_commands_destroy(vkvae_context *ctx, vkvae_commands *c)
 {
+    /* After a timed-out wait the GPU may still run this recording: give it
+     * one more timeout, then leave its objects alive rather than free them
+     * under it. */
+    if (c->fence && c->submitted &&
+        ctx->vk.vkWaitForFences(ctx->device, 1, &c->fence, VK_TRUE, ctx->timeout_ns) == VK_TIMEOUT) {
+        memset(c, 0, sizeof *c);
+        return;
+    }
     if (c->timestamps)
         ctx->vk.vkDestroyQueryPool(ctx->device, c->timestamps, NULL);
     if (c->pool)
