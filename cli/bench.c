@@ -277,7 +277,7 @@ static vkvae_status measure_matmul(bench *b, uint32_t n, uint32_t runs, double *
     if (!s) {
         vkvae_push push = {.rows = n, .kl_weight = 1, .grad_scale = 1};
         kernel_job j = {b->ctx, &k, bind, 4, &push, sizeof push, {0}};
-        vkvae_op_groups(VKVAE_OP_DENSE, &p, j.groups);
+        vkvae_op_groups(b->ctx, VKVAE_OP_DENSE, &p, j.groups);
         *seconds = time_gpu(b, 1, record_kernel, &j, runs);
         s = *seconds > 0 ? VKVAE_OK : b->err.status;
     }
@@ -328,7 +328,7 @@ static vkvae_status dispatch_step(model_bench *m, vkvae_commands *c, uint32_t i,
     vkvae_binding bind[VKVAE_MAX_BINDINGS];
     step_bindings(m, step, bind);
     uint32_t groups[3];
-    vkvae_op_groups(step->op, &step->p, groups);
+    vkvae_op_groups(m->ctx, step->op, &step->p, groups);
     return vkvae_commands_dispatch(m->ctx, c, &m->kernels[i], bind, step->n_tensors, &m->push,
                                    sizeof m->push, groups[0], groups[1], groups[2], err);
 }

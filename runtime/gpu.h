@@ -145,9 +145,11 @@ vkvae_status vkvae_kernel_create(vkvae_context *ctx, const uint32_t *spirv, size
 /* The SPIR-V of op's kernel (shaders/ops/<name>.comp), or NULL when the op
  * has no GPU kernel yet. */
 const uint32_t *vkvae_op_spirv(vkvae_op op, size_t *words);
-/* Workgroups covering op's elements for params p (64 invocations each),
- * folded into y beyond the 65535 every device allows in x. */
-void vkvae_op_groups(vkvae_op op, const vkvae_op_params *p, uint32_t groups[3]);
+/* Workgroups covering op's elements for params p (64 invocations each, or
+ * as the kernel for ctx's device is built: see kernels.c), folded into y
+ * beyond the 65535 every device allows in x. */
+void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
+                     uint32_t groups[3]);
 /* Creates the pipeline of one op with p as its specialization constants. */
 vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
                                     vkvae_kernel *out, vkvae_error *err);

@@ -287,7 +287,7 @@ vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_p
         if (step->barrier)
             vkvae_commands_barrier(ctx, c);
         uint32_t groups[3];
-        vkvae_op_groups(step->op, &step->p, groups);
+        vkvae_op_groups(ctx, step->op, &step->p, groups);
         ctx->vk.vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
         ctx->vk.vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, 1,
                                         &ps->sets[i], 0, NULL);

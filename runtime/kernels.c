@@ -15,15 +15,24 @@
 #include "concat.spv.h"
 #include "conv2d.spv.h"
 #include "conv2d_bwd_w.spv.h"
+#include "conv2d_bwd_w_mm.spv.h"
 #include "conv2d_bwd_x.spv.h"
+#include "conv2d_bwd_x_mm.spv.h"
+#include "conv2d_mm.spv.h"
 #include "convt2d.spv.h"
 #include "convt2d_bwd_w.spv.h"
+#include "convt2d_bwd_w_mm.spv.h"
 #include "convt2d_bwd_x.spv.h"
+#include "convt2d_bwd_x_mm.spv.h"
+#include "convt2d_mm.spv.h"
 #include "corrupt_gauss.spv.h"
 #include "corrupt_mask.spv.h"
 #include "dense.spv.h"
 #include "dense_bwd_w.spv.h"
+#include "dense_bwd_w_sg.spv.h"
 #include "dense_bwd_x.spv.h"
+#include "dense_bwd_x_sg.spv.h"
+#include "dense_sg.spv.h"
 #include "gather.spv.h"
 #include "gather_onehot.spv.h"
 #include "iwae_logw.spv.h"
@@ -104,7 +113,6 @@ static const op_kernel kernels[VKVAE_OP_COUNT] = {
     K(SCALE_ROWS, scale_rows),
     K(REPEAT_ROWS, repeat_rows),
 };
-#undef K
 
 const uint32_t *vkvae_op_spirv(vkvae_op op, size_t *words)
 {
@@ -124,11 +132,59 @@ enum { MM_GRID = 8, SPEC_TUNE = 32, SPEC_WORDS = 40 }; /* 8 x 8 invocations */
 typedef struct mm_shape {
     uint32_t rows, cols, depth;
     uint32_t tm, tn, tk; /* rows per workgroup, columns per invocation, tile depth */
+    uint32_t vec4;       /* subgroup variant: contiguous dimensions in whole vec4s */
 } mm_shape;
+
+/* The convolutions' implicit products (shaders/ops/conv_mm.glsl), with the
+ * image side (where the window slides) and the grid side (one pixel per
+ * window position) of conv2d (x, y) or convt2d (y, x):
+ *   gather  (conv2d, convt2d_bwd_x): [n gh gw, grid c] over image c k k
+ *   scatter (conv2d_bwd_x, convt2d): [n ceil(h/s) ceil(w/s), image c] over
+ *           grid c ceil(k/s)^2, one stride phase per z of the grid
+ *   wgrad   (conv2d_bwd_w, convt2d_bwd_w): [grid c, image c k k] over
+ *           n gh gw, and one more row of workgroups for db.
+ * A product narrower than 8 (one output channel, say) would waste most of
+ * a 32-wide block: those shapes keep the plain kernel (<op>.comp), as do
+ * grids past Vulkan's guaranteed 65535 workgroups. */
+static int conv_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
+{
+    int t = op == VKVAE_OP_CONVT2D || op == VKVAE_OP_CONVT2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_W;
+    uint64_t ic = t ? p->c_out : p->c_in, ih = t ? p->h_out : p->h_in, iw = t ? p->w_out : p->w_in;
+    uint64_t gc = t ? p->c_in : p->c_out, grid = t ? (uint64_t)p->h_in * p->w_in
+                                                   : (uint64_t)p->h_out * p->w_out;
+    uint64_t kc = ic * p->k * p->k, st = p->stride ? p->stride : 1, ks = (p->k + st - 1) / st;
+    uint64_t rows, cols, depth;
+    switch (op) {
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONVT2D_BWD_X: rows = p->n * grid, cols = gc, depth = kc; break;
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONVT2D:
+        rows = p->n * ((ih + st - 1) / st) * ((iw + st - 1) / st), cols = ic, depth = gc * ks * ks;
+        break;
+    default: rows = gc, cols = kc, depth = p->n * grid; break;
+    }
+    if (rows < 8 || cols < 8 || rows > UINT32_MAX || depth > UINT32_MAX)
+        return 0;
+    *s = (mm_shape){.rows = (uint32_t)rows, .cols = (uint32_t)cols, .depth = (uint32_t)depth};
+    uint64_t macs = rows * cols * depth;
+    s->tm = rows <= 32 ? 4 : rows >= 128 && macs >= (1u << 24) ? 16 : 8;
+    s->tn = cols <= 32 ? 4 : 8;
+    s->tk = 8;
+    if ((rows + MM_GRID * s->tm - 1) / (MM_GRID * s->tm) >= 65535 ||
+        (cols + MM_GRID * s->tn - 1) / (MM_GRID * s->tn) > 65535)
+        return 0;
+    return 1;
+}
 
 static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
 {
     switch (op) {
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONV2D_BWD_W:
+    case VKVAE_OP_CONVT2D:
+    case VKVAE_OP_CONVT2D_BWD_X:
+    case VKVAE_OP_CONVT2D_BWD_W: return conv_tiles(op, p, s);
     case VKVAE_OP_DENSE: *s = (mm_shape){.rows = p->n, .cols = p->out, .depth = p->in}; break;
     case VKVAE_OP_DENSE_BWD_X: *s = (mm_shape){.rows = p->n, .cols = p->in, .depth = p->out}; break;
     case VKVAE_OP_DENSE_BWD_W: *s = (mm_shape){.rows = p->out, .cols = p->in + 1, .depth = p->n}; break;
@@ -146,6 +202,73 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
     s->tn = 8;
     s->tk = 8;
     return 1;
+}
+
+/* The dense ops on CPU drivers (lavapipe): the VKVAE_MM_SUBGROUP build of
+ * their kernels (<op>_sg.spv.h; shaders/ops/matmul.glsl says why). There
+ * every load is a scalar loop over the SIMD lanes while subgroupShuffle is
+ * a vector instruction, so the variant shares operands through shuffles,
+ * one subgroup per workgroup, and needs: a CPU device (on GPUs the
+ * shared-memory tiles above are the fast path), shuffles in compute shaders,
+ * and a power-of-two subgroup size from 4 to 64. Returns that size, or 0
+ * for the tiled kernel. Cheap: a property query, on CPU devices only. */
+static uint32_t dense_subgroup(vkvae_context *ctx, vkvae_op op)
+{
+    if (op != VKVAE_OP_DENSE && op != VKVAE_OP_DENSE_BWD_X && op != VKVAE_OP_DENSE_BWD_W)
+        return 0;
+    if (ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU ||
+        !ctx->vki.vkGetPhysicalDeviceProperties2)
+        return 0;
+    VkPhysicalDeviceSubgroupProperties sg = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                         .pNext = &sg};
+    ctx->vki.vkGetPhysicalDeviceProperties2(ctx->physical, &props);
+    uint32_t n = sg.subgroupSize;
+    if (!(sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
+        !(sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) ||
+        !(sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) || n < 4 || n > 64 ||
+        (n & (n - 1)))
+        return 0;
+    return n;
+}
+
+/* The subgroup variant's block per workgroup: tm rows by sg * tn columns
+ * (constant_id 32, 33; 35 is the workgroup size, sg; 36 says the rows
+ * along each operand's contiguous dimension are whole vec4s). Loads cost
+ * most there: per 4-deep step a lane loads tm / sg + tn vec4s (bwd_w:
+ * 4 ceil(tm / 4 sg) + tn) for 4 tm tn FMAs, so bigger blocks amortise
+ * them. Measured on lavapipe (Zen 4, 1024^3, CPU time per product):
+ * 64 x 4 and 32 x 8 run 1.1-1.3x as fast as 32 x 4, 16 x 4 about 0.8x,
+ * 8 x 4 less; their JIT stays near 0.2 s. Picked by least estimated time:
+ * padded work over that rate, times a penalty when fewer than 8
+ * workgroups share the threads. */
+static void dense_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_shape *s)
+{
+    static const struct { uint32_t tm, tn, rate; } cand[] = {
+        {64, 4, 13}, {32, 8, 13}, {32, 4, 10}, {16, 4, 8}, {8, 4, 5},
+    };
+    int kcont_b = op == VKVAE_OP_DENSE; /* columns may then come one at a time */
+    double best = 0;
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
+        for (uint32_t tn = cand[i].tn; tn >= (kcont_b ? 1u : cand[i].tn); tn /= 2) {
+            uint64_t bm = cand[i].tm, bn = (uint64_t)sg * tn;
+            uint64_t gm = (s->rows + bm - 1) / bm, gn = (s->cols + bn - 1) / bn;
+            double t = (double)(gm * bm) * (double)(gn * bn) / cand[i].rate;
+            if (tn < cand[i].tn)
+                t *= 1.25; /* fewer columns per lane: more loads per FMA */
+            if (gm * gn < 8)
+                t *= 8.0 / (double)(gm * gn);
+            if (best == 0 || t < best) {
+                best = t;
+                s->tm = cand[i].tm, s->tn = tn;
+            }
+            if (tn == 1)
+                break;
+        }
+    }
+    /* dense reads x and w along in; the backward ops also dy along out. */
+    s->vec4 = p->in % 4 == 0 && (op == VKVAE_OP_DENSE || p->out % 4 == 0);
 }
 
 /* How many invocations op needs: one per element of its main output (see
@@ -182,13 +305,25 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     }
 }
 
-void vkvae_op_groups(vkvae_op op, const vkvae_op_params *p, uint32_t groups[3])
+void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, uint32_t groups[3])
 {
     mm_shape mm;
+    uint32_t sg = dense_subgroup(ctx, op);
+    if (sg && mm_tiles(op, p, &mm)) {
+        dense_sg_tiles(op, p, sg, &mm);
+        groups[0] = (mm.cols + sg * mm.tn - 1) / (sg * mm.tn);
+        groups[1] = (mm.rows + mm.tm - 1) / mm.tm;
+        groups[2] = 1;
+        return;
+    }
     if (mm_tiles(op, p, &mm)) {
         groups[0] = (mm.cols + MM_GRID * mm.tn - 1) / (MM_GRID * mm.tn);
         groups[1] = (mm.rows + MM_GRID * mm.tm - 1) / (MM_GRID * mm.tm);
         groups[2] = 1;
+        if (op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D)
+            groups[2] = p->stride * p->stride; /* a stride phase each */
+        if (op == VKVAE_OP_CONV2D_BWD_W || op == VKVAE_OP_CONVT2D_BWD_W)
+            groups[1] += 1; /* db */
         return;
     }
     uint64_t g = (op_invocations(op, p) + 63) / 64;
@@ -207,6 +342,19 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
 {
     size_t words = 0;
     const uint32_t *spirv = vkvae_op_spirv(op, &words);
+    mm_shape conv;
+    if (spirv && conv_tiles(op, p, &conv)) { /* the convolution's implicit product */
+        static const op_kernel mm[VKVAE_OP_COUNT] = {
+            K(CONV2D, conv2d_mm),
+            K(CONV2D_BWD_X, conv2d_bwd_x_mm),
+            K(CONV2D_BWD_W, conv2d_bwd_w_mm),
+            K(CONVT2D, convt2d_mm),
+            K(CONVT2D_BWD_X, convt2d_bwd_x_mm),
+            K(CONVT2D_BWD_W, convt2d_bwd_w_mm),
+        };
+        if (mm[op].spirv)
+            spirv = mm[op].spirv, words = mm[op].bytes / sizeof(uint32_t);
+    }
     if (!spirv)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "op %d has no GPU kernel yet", (int)op);
     /* constant_id 0..25: the params; 32..: the matmul's tiles (ids the
@@ -214,10 +362,23 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
     uint32_t spec[SPEC_WORDS] = {0};
     memcpy(spec, p, sizeof *p);
     mm_shape mm;
-    if (mm_tiles(op, p, &mm)) {
+    uint32_t sg = dense_subgroup(ctx, op);
+    if (sg && mm_tiles(op, p, &mm)) { /* constant_id 32, 33, 35, 36 (matmul.glsl) */
+        dense_sg_tiles(op, p, sg, &mm);
+        spirv = op == VKVAE_OP_DENSE ? dense_sg_spv
+                : op == VKVAE_OP_DENSE_BWD_X ? dense_bwd_x_sg_spv : dense_bwd_w_sg_spv;
+        words = (op == VKVAE_OP_DENSE ? sizeof dense_sg_spv
+                 : op == VKVAE_OP_DENSE_BWD_X ? sizeof dense_bwd_x_sg_spv
+                                              : sizeof dense_bwd_w_sg_spv) / sizeof(uint32_t);
+        spec[SPEC_TUNE + 0] = mm.tm;
+        spec[SPEC_TUNE + 1] = mm.tn;
+        spec[SPEC_TUNE + 3] = sg;
+        spec[SPEC_TUNE + 4] = mm.vec4;
+    } else if (mm_tiles(op, p, &mm)) {
         spec[SPEC_TUNE + 0] = mm.tm;
         spec[SPEC_TUNE + 1] = mm.tn;
         spec[SPEC_TUNE + 2] = mm.tk;
     }
     return vkvae_kernel_create(ctx, spirv, words, spec, SPEC_WORDS, "op", out, err);
 }
+#undef K

@@ -9,7 +9,14 @@
 #ifndef VKVAE_COMMON_GLSL
 #define VKVAE_COMMON_GLSL
 
+/* 64 invocations per workgroup, unless the kernel takes its size from a
+ * specialization constant instead (the dense ops' subgroup variant,
+ * shaders/ops/matmul.glsl). */
+#ifndef VKVAE_LOCAL_SIZE_ID
 layout(local_size_x = 64) in;
+#else
+layout(local_size_x_id = VKVAE_LOCAL_SIZE_ID) in;
+#endif
 
 layout(constant_id = 0) const uint P_N = 1;
 layout(constant_id = 1) const uint P_IN = 1;

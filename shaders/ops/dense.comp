@@ -3,6 +3,11 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef VKVAE_MM_SUBGROUP /* the build for CPU drivers (see matmul.glsl) */
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#define VKVAE_LOCAL_SIZE_ID 35
+#endif
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
@@ -22,6 +27,23 @@ float mm_b(uint k, uint c)
     float v = w[min(c, P_OUT - 1u) * P_IN + min(k, P_IN - 1u)];
     return c < P_OUT && k < P_IN ? v : 0.0;
 }
+
+const bool MM_A_KCONT = true, MM_B_KCONT = true; /* x and w rows run along in */
+
+#ifdef VKVAE_MM_SUBGROUP
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 1) readonly buffer W4 { vec4 w4[]; };
+
+vec4 mm_a4(uint m, uint k)
+{
+    return x4[(min(m, P_N - 1u) * P_IN + min(k, P_IN - 4u)) / 4u];
+}
+
+vec4 mm_b4(uint k, uint c)
+{
+    return w4[(min(c, P_OUT - 1u) * P_IN + min(k, P_IN - 4u)) / 4u];
+}
+#endif
 
 void mm_store(uint m, uint c, float v)
 {

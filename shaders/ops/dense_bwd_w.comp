@@ -5,6 +5,11 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef VKVAE_MM_SUBGROUP /* the build for CPU drivers (see matmul.glsl) */
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#define VKVAE_LOCAL_SIZE_ID 35
+#endif
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
@@ -24,6 +29,35 @@ float mm_b(uint k, uint c)
     float v = x[min(k, P_N - 1u) * P_IN + min(c, P_IN - 1u)];
     return k >= P_N || c > P_IN ? 0.0 : c < P_IN ? v : 1.0;
 }
+
+const bool MM_A_KCONT = false, MM_B_KCONT = false; /* dy rows run along out, x rows along in */
+
+#ifdef VKVAE_MM_SUBGROUP
+layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
+layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 2) writeonly buffer DW4 { vec4 dw4[]; };
+
+vec4 mm_a4(uint m, uint k)
+{
+    return dy4[(min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 4u)) / 4u];
+}
+
+/* Columns from P_IN on: the column of ones, then zeros. */
+vec4 mm_b4(uint k, uint c)
+{
+    vec4 v = x4[(min(k, P_N - 1u) * P_IN + min(c, P_IN - 4u)) / 4u];
+    return c < P_IN ? v : vec4(c == P_IN ? 1.0 : 0.0, 0.0, 0.0, 0.0);
+}
+
+#define MM_STORE4
+void mm_store4(uint m, uint c, vec4 v)
+{
+    if (m < P_OUT && c < P_IN)
+        dw4[(m * P_IN + c) / 4u] = v;
+    else if (m < P_OUT && c == P_IN)
+        db[m] = v.x;
+}
+#endif
 
 void mm_store(uint m, uint c, float v)
 {

@@ -3,6 +3,11 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifdef VKVAE_MM_SUBGROUP /* the build for CPU drivers (see matmul.glsl) */
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#define VKVAE_LOCAL_SIZE_ID 35
+#endif
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
@@ -21,6 +26,31 @@ float mm_b(uint k, uint c)
     float v = w[min(k, P_OUT - 1u) * P_IN + min(c, P_IN - 1u)];
     return k < P_OUT && c < P_IN ? v : 0.0;
 }
+
+const bool MM_A_KCONT = true, MM_B_KCONT = false; /* dy rows run along out, w rows along in */
+
+#ifdef VKVAE_MM_SUBGROUP
+layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
+layout(std430, binding = 1) readonly buffer W4 { vec4 w4[]; };
+layout(std430, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
+
+vec4 mm_a4(uint m, uint k)
+{
+    return dy4[(min(m, P_N - 1u) * P_OUT + min(k, P_OUT - 4u)) / 4u];
+}
+
+vec4 mm_b4(uint k, uint c)
+{
+    return w4[(min(k, P_OUT - 1u) * P_IN + min(c, P_IN - 4u)) / 4u];
+}
+
+#define MM_STORE4
+void mm_store4(uint m, uint c, vec4 v)
+{
+    if (m < P_N && c < P_IN)
+        dx4[(m * P_IN + c) / 4u] = v;
+}
+#endif
 
 void mm_store(uint m, uint c, float v)
 {

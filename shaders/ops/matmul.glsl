@@ -23,9 +23,14 @@
  *
  * Tuning constants (constant_id >= 32; runtime/kernels.c picks them per shape
  * and sizes the grid to match; MM_TM and MM_TN multiples of 4).
+ *
+ * CPU drivers get a second build of each dense kernel, with
+ * VKVAE_MM_SUBGROUP defined (shaders/meson.build): see mm_run below.
  */
 #ifndef VKVAE_MATMUL_GLSL
 #define VKVAE_MATMUL_GLSL
+
+#ifndef VKVAE_MM_SUBGROUP
 
 layout(constant_id = 32) const uint MM_TM = 8;  /* rows per invocation */
 layout(constant_id = 33) const uint MM_TN = 8;  /* columns per invocation */
@@ -84,5 +89,143 @@ void mm_run()
         [[unroll]] for (uint j = 0; j < MM_TN; j++)
             mm_store(m0 + ty * MM_TM + i, c0 + tx * MM_TN + j, acc[i * (MM_TN / 4u) + j / 4u][j % 4u]);
 }
+
+#else /* VKVAE_MM_SUBGROUP */
+
+/* The variant for CPU drivers. lavapipe (Mesa 22.3 llvmpipe) runs each
+ * subgroup as one SIMD batch (8 lanes of 256-bit vectors) and compiles every
+ * storage-buffer or shared-memory load into a scalar loop over the lanes,
+ * with a branch per lane and per component, whether or not the address is
+ * uniform: tens of FMAs' time for one vec4. Arithmetic and
+ * subgroupShuffle are plain vector instructions. So this variant loads every
+ * operand once per subgroup, 4 floats per load, no shared memory and no
+ * barriers, and hands A's values to all lanes with shuffles:
+ *
+ * a workgroup is one subgroup of MM_SG lanes (its size, constant_id 35,
+ * equal to the device's subgroup size) and computes an MM_TM x MM_SG MM_TN
+ * block of C: lane l holds MM_TN of its columns for all MM_TM rows in
+ * registers. Per step of 4 k the lanes load A's MM_TM x 4 block between
+ * them (each value once) and each lane its own columns of B for those k;
+ * then every A value is broadcast by a shuffle and meets the lane's MM_TN
+ * B values in MM_TN FMAs. Per step: MM_TM / MM_SG + MM_TN vec4 loads per
+ * lane, 4 MM_TM shuffles, 4 MM_TM MM_TN FMAs.
+ *
+ * The including kernel says which dimension of A and of B is contiguous in
+ * memory (MM_A_KCONT: A(m, k..k+3) are adjacent, else A(m..m+3, k); MM_B_KCONT
+ * likewise for B(k..k+3, c), else B(k, c..c+3)) and, when MM_VEC4 (the
+ * contiguous dimensions are multiples of 4; runtime/kernels.c), reads those 4
+ * values as one vec4 in
+ *   vec4 mm_a4(uint m, uint k), vec4 mm_b4(uint k, uint c)
+ * whose starting index along the contiguous dimension is a multiple of 4 and
+ * which clamp both indices into the matrix (rows and columns past the edge
+ * give any finite values; their results are never stored; the depth is
+ * handled here). Without MM_VEC4, 4 calls of mm_a / mm_b (zero outside).
+ * Lane l's columns: c0 + l + MM_SG j when B is contiguous along k (one vec4
+ * per column), else c0 + 4 l + 4 MM_SG (j / 4) + j % 4 (one vec4 per 4
+ * columns and k); then, with MM_VEC4, a kernel that defines MM_STORE4 gets
+ * them as vec4s in void mm_store4(uint m, uint c, vec4 v) (c a multiple of
+ * 4; bounds-checked there like mm_store).
+ */
+layout(constant_id = 32) const uint MM_TM = 32; /* rows per subgroup */
+layout(constant_id = 33) const uint MM_TN = 4;  /* columns per lane: 4k unless MM_B_KCONT */
+layout(constant_id = 36) const bool MM_VEC4 = false;
+const uint MM_SG = gl_WorkGroupSize.x;
+
+/* vec4s of A per lane and step: rows spread over the lanes. */
+const uint MM_AQ = MM_A_KCONT ? (MM_TM + MM_SG - 1u) / MM_SG
+                               : (MM_TM + 4u * MM_SG - 1u) / (4u * MM_SG);
+const uint MM_AV = MM_A_KCONT ? MM_AQ : 4u * MM_AQ;
+/* vec4s of B per lane and step: one per column, or per 4 columns and k */
+const uint MM_BV = MM_TN;
+const uint MM_TN4 = MM_TN / 4u > 0u ? MM_TN / 4u : 1u;
+
+vec4 mm_fetch_a(uint m, uint k)
+{
+    if (MM_VEC4) {
+        if (MM_A_KCONT)
+            return mm_a4(m, k); /* MM_K % 4 == 0: k + 3 < MM_K */
+        vec4 v = mm_a4(m, min(k, MM_K - 1u));
+        return MM_K % 4u == 0u || k < MM_K ? v : vec4(0.0); /* the last step's spare k */
+    }
+    if (MM_A_KCONT)
+        return vec4(mm_a(m, k), mm_a(m, k + 1u), mm_a(m, k + 2u), mm_a(m, k + 3u));
+    return vec4(mm_a(m, k), mm_a(m + 1u, k), mm_a(m + 2u, k), mm_a(m + 3u, k));
+}
+
+/* B's values for spare k past MM_K meet zeros of A: any finite value will do. */
+vec4 mm_fetch_b(uint k, uint c)
+{
+    if (MM_VEC4)
+        return mm_b4(MM_B_KCONT ? k : min(k, MM_K - 1u), c);
+    if (MM_B_KCONT)
+        return vec4(mm_b(k, c), mm_b(k + 1u, c), mm_b(k + 2u, c), mm_b(k + 3u, c));
+    return vec4(mm_b(k, c), mm_b(k, c + 1u), mm_b(k, c + 2u), mm_b(k, c + 3u));
+}
+
+uint mm_column(uint c0, uint lane, uint j)
+{
+    return MM_B_KCONT ? c0 + lane + MM_SG * j : c0 + 4u * lane + 4u * MM_SG * (j / 4u) + j % 4u;
+}
+
+void mm_run()
+{
+    const uint lane = gl_SubgroupInvocationID;
+    const uint m0 = gl_WorkGroupID.y * MM_TM, c0 = gl_WorkGroupID.x * MM_SG * MM_TN;
+
+    float acc[MM_TM * MM_TN];
+    [[unroll]] for (uint i = 0; i < MM_TM * MM_TN; i++)
+        acc[i] = 0.0;
+
+    for (uint k = 0; k < MM_K; k += 4u) {
+        /* A: a[q] = rows m0 + lane + MM_SG q at k..k+3, or a[kk MM_AQ + q] =
+         * rows m0 + 4 lane + 4 MM_SG q ..+3 at k + kk. */
+        vec4 a[MM_AV], b[MM_BV];
+        [[unroll]] for (uint q = 0; q < MM_AV; q++) {
+            if (MM_A_KCONT)
+                a[q] = mm_fetch_a(m0 + lane + MM_SG * q, k);
+            else
+                a[q] = mm_fetch_a(m0 + 4u * lane + 4u * MM_SG * (q % MM_AQ), k + q / MM_AQ);
+        }
+        /* B: b[j] = column j at k..k+3, or b[kk MM_TN / 4 + j / 4] = columns
+         * j..j+3 at k + kk. */
+        [[unroll]] for (uint v = 0; v < MM_BV; v++) {
+            if (MM_B_KCONT)
+                b[v] = mm_fetch_b(k, mm_column(c0, lane, v));
+            else
+                b[v] = mm_fetch_b(k + v / MM_TN4, mm_column(c0, lane, v % MM_TN4 * 4u));
+        }
+        [[unroll]] for (uint i = 0; i < MM_TM; i++) {
+            [[unroll]] for (uint kk = 0; kk < 4u; kk++) {
+                float av;
+                if (MM_A_KCONT)
+                    av = subgroupShuffle(a[i / MM_SG][kk], i % MM_SG);
+                else
+                    av = subgroupShuffle(a[kk * MM_AQ + i / (4u * MM_SG)][i % 4u], i / 4u % MM_SG);
+                [[unroll]] for (uint j = 0; j < MM_TN; j++) {
+                    float bv = MM_B_KCONT ? b[j][kk] : b[kk * MM_TN4 + j / 4u][j % 4u];
+                    acc[i * MM_TN + j] = fma(av, bv, acc[i * MM_TN + j]);
+                }
+            }
+        }
+    }
+
+#ifdef MM_STORE4
+    /* Each store is a loop over the lanes too: whole vec4s where a lane's
+     * 4 columns are adjacent and aligned. */
+    if (!MM_B_KCONT && MM_VEC4) {
+        [[unroll]] for (uint i = 0; i < MM_TM; i++)
+            [[unroll]] for (uint j = 0; j < MM_TN; j += 4u)
+                mm_store4(m0 + i, mm_column(c0, lane, j),
+                          vec4(acc[i * MM_TN + j], acc[i * MM_TN + j + 1u], acc[i * MM_TN + j + 2u],
+                               acc[i * MM_TN + j + 3u]));
+        return;
+    }
+#endif
+    [[unroll]] for (uint i = 0; i < MM_TM; i++)
+        [[unroll]] for (uint j = 0; j < MM_TN; j++)
+            mm_store(m0 + i, mm_column(c0, lane, j), acc[i * MM_TN + j]);
+}
+
+#endif /* VKVAE_MM_SUBGROUP */
 
 #endif

@@ -3,10 +3,14 @@
  *
  *   test_cpu_fast [test] [-o OP]  every op with a fast version on odd,
  *                           small and model-sized shapes, short batches
- *                           and every activation, with 1, 2 and 3 threads:
- *                           NMSE of every written binding under 1e-7; then
- *                           one whole vae_mlp train step (and a short
- *                           batch) on the FAST backend against the F64
+ *                           and every activation, with 1, 2 and 3 threads
+ *                           (convolutions: odd sizes and channel counts,
+ *                           strides 1 to 3, paddings 0 to 2, output
+ *                           padding, vae_conv's layers, an image larger
+ *                           than a chunk): NMSE of every written binding
+ *                           under 1e-7; then one whole vae_mlp train step
+ *                           (and a short batch) and one vae_conv train
+ *                           step on the FAST backend against the F64
  *                           backend: every tensor the step writes, NMSE
  *                           under 1e-7 (the plain float path's NMSE beside
  *                           it, for scale)
@@ -101,8 +105,15 @@ static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t th
     int len = snprintf(name, sizeof name, "FAST_");
     for (const char *c = vkvae_cpu_op_name(op); *c; c++)
         name[len++] = (char)toupper((unsigned char)*c);
-    snprintf(name + len, sizeof name - (size_t)len, "(n=%u,in=%u,out=%u,rows=%u,act=%s,mode=%u,threads=%u)",
-             p.n, p.in, p.out, push.rows, vkvae_cpu_act_name(p.act), p.mode, threads);
+    if (p.k) /* a convolution */
+        snprintf(name + len, sizeof name - (size_t)len,
+                 "(n=%u,x=%ux%ux%u,y=%ux%ux%u,k=%u,stride=%u,pad=%u,out_pad=%u,act=%s,threads=%u)",
+                 p.n, p.c_in, p.h_in, p.w_in, p.c_out, p.h_out, p.w_out, p.k, p.stride, p.pad,
+                 p.out_pad, vkvae_cpu_act_name(p.act), threads);
+    else
+        snprintf(name + len, sizeof name - (size_t)len,
+                 "(n=%u,in=%u,out=%u,rows=%u,act=%s,mode=%u,threads=%u)", p.n, p.in, p.out,
+                 push.rows, vkvae_cpu_act_name(p.act), p.mode, threads);
     if (!wanted(name))
         return;
     uint32_t nb = vkvae_cpu_op_bindings(op);
@@ -218,6 +229,92 @@ static void run_ops(void)
         }
 }
 
+/* conv2d (transposed 0) or convt2d (1) from x:[n, c_in, h, w] to c_out
+ * channels; output sizes from ops.def's contracts. */
+static vkvae_op_params conv_params(int transposed, uint32_t n, uint32_t c_in, uint32_t h,
+                                   uint32_t w, uint32_t c_out, uint32_t k, uint32_t stride,
+                                   uint32_t pad, uint32_t out_pad, uint32_t act)
+{
+    vkvae_op_params p = {.n = n, .c_in = c_in, .h_in = h, .w_in = w, .c_out = c_out, .k = k,
+                         .stride = stride, .pad = pad, .act = act, .alpha = 0.1f};
+    if (transposed) {
+        p.out_pad = out_pad;
+        p.h_out = (h - 1) * stride - 2 * pad + k + out_pad;
+        p.w_out = (w - 1) * stride - 2 * pad + k + out_pad;
+    } else {
+        p.h_out = (h + 2 * pad - k) / stride + 1;
+        p.w_out = (w + 2 * pad - k) / stride + 1;
+    }
+    return p;
+}
+
+static void conv_family(int transposed, vkvae_op_params p, vkvae_push push, uint32_t threads)
+{
+    static const vkvae_op ops[2][3] = {
+        {VKVAE_OP_CONV2D, VKVAE_OP_CONV2D_BWD_X, VKVAE_OP_CONV2D_BWD_W},
+        {VKVAE_OP_CONVT2D, VKVAE_OP_CONVT2D_BWD_X, VKVAE_OP_CONVT2D_BWD_W},
+    };
+    const char *msg = NULL;
+    for (int i = 0; i < 3; i++)
+        if (!msg)
+            msg = vkvae_cpu_check_params(ops[transposed][i], &p);
+    if (msg) { /* a bad shape in this table, not in the code under test */
+        printf("conv shape n=%u c_in=%u %ux%u c_out=%u k=%u: %s\n", p.n, p.c_in, p.h_in, p.w_in,
+               p.c_out, p.k, msg);
+        failures++;
+        return;
+    }
+    for (int i = 0; i < 3; i++)
+        op_case(ops[transposed][i], p, push, threads);
+}
+
+static void run_conv(void)
+{
+    vkvae_push push = {.seed = 3, .step = 5, .rows = 1u << 30, .grad_scale = 1.0f};
+    /* {n, c_in, h, w, c_out, k, stride, pad, out_pad}: odd sizes and
+     * channel counts, strides 1 to 3, paddings 0 to 2, k = 1, an image
+     * larger than a chunk (fast_conv.c: 2 MiB of col per product), and
+     * vae_conv's layers on 24 images (several chunks, each thread's block
+     * of images ending inside one) */
+    static const uint32_t shapes[][9] = {
+        {3, 3, 9, 7, 5, 3, 1, 0, 0},    {5, 1, 11, 13, 6, 3, 2, 1, 1},
+        {2, 7, 8, 9, 3, 4, 2, 1, 0},    {4, 5, 6, 6, 9, 1, 1, 0, 0},
+        {3, 6, 5, 7, 10, 5, 1, 2, 0},   {2, 3, 10, 11, 3, 3, 3, 1, 2},
+        {37, 3, 7, 7, 5, 3, 2, 1, 1},   {1, 2, 3, 3, 1, 3, 2, 0, 1},
+        {2, 16, 64, 64, 4, 3, 1, 1, 0}, {24, 1, 28, 28, 32, 4, 2, 1, 0},
+        {24, 32, 14, 14, 64, 4, 2, 1, 0}, {24, 64, 7, 7, 128, 3, 2, 1, 0},
+        {24, 128, 4, 4, 256, 4, 2, 1, 0},
+    };
+    /* vae_conv's transposed layers */
+    static const uint32_t tshapes[][9] = {
+        {24, 256, 2, 2, 128, 4, 2, 1, 0}, {24, 128, 4, 4, 64, 3, 2, 1, 0},
+        {24, 64, 7, 7, 32, 4, 2, 1, 0},   {24, 32, 14, 14, 1, 4, 2, 1, 0},
+    };
+    if (!vkvae_fast_blas())
+        return; /* the convolutions are the plain ones */
+    for (uint32_t threads = 1; threads <= 3; threads++) {
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int tr = 0; tr < 2; tr++) {
+                const uint32_t *q = shapes[s];
+                if (tr && q[2] == 64)
+                    continue; /* convt2d's image there: 128x128 */
+                vkvae_op_params p = conv_params(tr, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7],
+                                                q[8], VKVAE_ACT_RELU);
+                conv_family(tr, p, push, threads);
+            }
+        for (size_t s = 0; s < sizeof tshapes / sizeof *tshapes; s++) {
+            const uint32_t *q = tshapes[s];
+            conv_family(1, conv_params(1, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8],
+                                       VKVAE_ACT_RELU), push, threads);
+        }
+    }
+    /* every activation fused into both forward ops */
+    for (uint32_t act = 0; act < VKVAE_ACT_COUNT; act++) {
+        op_case(VKVAE_OP_CONV2D, conv_params(0, 5, 3, 9, 8, 7, 3, 2, 1, 0, act), push, 2);
+        op_case(VKVAE_OP_CONVT2D, conv_params(1, 5, 3, 5, 4, 7, 3, 2, 1, 1, act), push, 2);
+    }
+}
+
 /* ---- a whole train step of vae_mlp ---- */
 
 static vkvae_cpu *make(const vkvae_plan *plan, vkvae_cpu_precision prec)
@@ -289,15 +386,16 @@ static int step_case(const vkvae_plan *plan, vkvae_push push, uint32_t steps)
         bad += !ok;
         worst_fast = ef > worst_fast ? ef : worst_fast;
         char name[160];
-        snprintf(name, sizeof name, "STEP(vae_mlp,steps=%u,rows=%u,%s)", steps, push.rows, t->name);
+        snprintf(name, sizeof name, "STEP(%s,steps=%u,rows=%u,%s)", plan->model, steps, push.rows,
+                 t->name);
         if (!ok || filter)
             printf("%s: %s nmse fast=%.1e f32=%.1e\n", name, ok ? "ok" : "FAIL", ef, e32);
         free(ref);
         free(f32);
         free(ff);
     }
-    printf("STEP(vae_mlp,steps=%u,rows=%u): %s, worst tensor nmse fast=%.1e\n", steps, push.rows,
-           bad ? "FAIL" : "ok", worst_fast);
+    printf("STEP(%s,steps=%u,rows=%u): %s, worst tensor nmse fast=%.1e\n", plan->model, steps,
+           push.rows, bad ? "FAIL" : "ok", worst_fast);
     cases++;
     failures += bad != 0;
     for (int k = 0; k < 3; k++)
@@ -318,6 +416,20 @@ static void run_step(void)
     step_case(plan, push, 1);
     step_case(plan, push, 3);
     push.rows = 77; /* the short last batch */
+    step_case(plan, push, 1);
+}
+
+/* vae_conv: its convolutions grouped with the other ops of a whole step */
+static void run_conv_step(void)
+{
+    const vkvae_plan *plan = vkvae_builtin_model("vae_conv");
+    if (!plan) {
+        printf("no built-in vae_conv\n");
+        failures++;
+        return;
+    }
+    vkvae_push push = {.seed = 1, .step = 0, .base = 0, .rows = 77, .kl_weight = 1.0f,
+                       .grad_scale = 1.0f};
     step_case(plan, push, 1);
 }
 
@@ -432,8 +544,11 @@ int main(int argc, char **argv)
         return 2;
     }
     run_ops();
+    run_conv();
     if (wanted("STEP(vae_mlp"))
         run_step();
+    if (wanted("STEP(vae_conv"))
+        run_conv_step();
     printf("%d/%d cases passed\n", cases - failures, cases);
     return failures != 0;
 }

@@ -6,7 +6,9 @@
  * squared error (fp32: under 1e-7) and max abs error. Shapes are odd on
  * purpose (1, 3, 17, 129): no tile size divides them. Convolutions get their
  * own shapes (conv_cases): odd images, strides 1 and 2, paddings 0 and 1,
- * channel counts 1, 3 and 5, out_pad for the transposed ones; IWAE ops also
+ * narrow channel counts (1, 3, 5: the plain kernels) and wide ones across
+ * matmul tile edges (the implicit products), out_pad for the transposed
+ * ones; IWAE ops also
  * run with k past one workgroup (70) and at evaluation's k (5000), on log
  * weights large enough that a log-sum-exp without its max shift overflows.
  *
@@ -148,7 +150,7 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
     CHECK_OK(s, err);
     if (!s) {
         uint32_t groups[3];
-        vkvae_op_groups(c->op, &c->p, groups);
+        vkvae_op_groups(ctx, c->op, &c->p, groups);
         vkvae_commands cmd;
         CHECK_OK(vkvae_commands_begin(ctx, 1, 0, &cmd, &err), err);
         CHECK_OK(vkvae_commands_dispatch(ctx, &cmd, &k, bind, nb, &c->push, sizeof c->push,
@@ -204,12 +206,21 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
 static const uint32_t sizes[] = {1, 3, 17, 129};
 
 /* Convolution shapes: {n, c_in, h_in, w_in, c_out, k}, each run with
- * strides 1 and 2 and paddings 0 and 1 (and, transposed, every out_pad). */
+ * strides 1 and 2 and paddings 0 and 1 (and, transposed, every out_pad).
+ * The first four are narrow (the plain kernels, runtime/kernels.c); the
+ * others run as implicit matrix products: channel counts past a 32- or
+ * 64-wide block (9, 12, 33, 70), products deeper than a tile, k = 3 with
+ * stride 2 (stride phases with different tap counts), and one product
+ * large enough for 128-row blocks. */
 static const uint32_t conv_shapes[][6] = {
-    {1, 1, 5, 7, 3, 3}, {3, 3, 9, 6, 5, 4}, {2, 5, 7, 7, 1, 1}, {2, 3, 28, 28, 5, 4},
+    {1, 1, 5, 7, 3, 3},     {3, 3, 9, 6, 5, 4},    {2, 5, 7, 7, 1, 1},  {2, 3, 28, 28, 5, 4},
+    {2, 9, 11, 13, 70, 3},  {3, 33, 7, 7, 12, 4},  {1, 8, 17, 15, 40, 5}, {2, 12, 7, 7, 9, 3},
+    {4, 32, 20, 20, 64, 3},
 };
 static const uint32_t convt_shapes[][6] = {
-    {1, 1, 3, 4, 3, 3}, {3, 3, 4, 5, 5, 4}, {2, 5, 7, 6, 1, 1}, {2, 5, 7, 7, 3, 4},
+    {1, 1, 3, 4, 3, 3},    {3, 3, 4, 5, 5, 4},   {2, 5, 7, 6, 1, 1},  {2, 5, 7, 7, 3, 4},
+    {2, 9, 5, 6, 70, 3},   {3, 33, 4, 4, 12, 4}, {1, 40, 7, 6, 8, 5}, {2, 12, 4, 4, 9, 3},
+    {4, 64, 10, 10, 32, 4},
 };
 
 /* Runs every conv case of op; returns the number of cases, *passed the
@@ -220,7 +231,7 @@ static int conv_cases(vkvae_context *ctx, vkvae_op op, int verbose, int *passed)
                      op == VKVAE_OP_CONVT2D_BWD_W;
     int fwd = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
     int cases = 0;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof conv_shapes / sizeof *conv_shapes; i++)
         for (uint32_t stride = 1; stride <= 2; stride++)
             for (uint32_t pad = 0; pad <= 1; pad++)
                 for (uint32_t out_pad = 0; out_pad < (transposed ? stride : 1); out_pad++) {
@@ -282,6 +293,21 @@ int main(int argc, char **argv)
         if (is_conv((vkvae_op)op)) {
             cases += conv_cases(ctx, (vkvae_op)op, verbose, &passed);
             continue;
+        }
+        if (op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_BWD_W) {
+            /* in and out multiples of 4 as well: the subgroup matmul reads
+             * them as vec4s on CPU drivers (kernels.c), with n (bwd_w's
+             * depth) odd or not */
+            static const uint32_t mult4[][3] = {
+                {1, 4, 4}, {18, 12, 20}, {130, 44, 28}, {7, 400, 20}};
+            for (size_t i = 0; i < 4; i++) {
+                op_case c = {.op = (vkvae_op)op};
+                c.p = (vkvae_op_params){.n = mult4[i][0], .in = mult4[i][1], .out = mult4[i][2],
+                                        .act = (uint32_t)(i % VKVAE_ACT_COUNT), .alpha = 0.2f};
+                c.push = (vkvae_push){.rows = c.p.n, .kl_weight = 1, .grad_scale = 1};
+                cases++;
+                passed += run_case(ctx, &c, verbose);
+            }
         }
         if (is_iwae((vkvae_op)op)) {
             /* k past one workgroup of 64, and evaluation's k = 5000 */

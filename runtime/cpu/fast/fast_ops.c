@@ -8,6 +8,10 @@
  *   dense_bwd_x  dx[n,in] = dy w: sgemm(N, N) on a block of rows or columns
  *   dense_bwd_w  dw[out,in] = dy^T x: sgemm(T, N) on a block of dw's rows or
  *                columns; db = column sums of dy on a block of out
+ *   conv2d, convt2d and their backward ops: im2col / col2im and one sgemm
+ *                per chunk of images (fast_conv.c); the forward and input-
+ *                gradient ops on a block of images, the weight gradients on
+ *                a share of dw's columns, each part in its own scratch
  *   act_bwd, nll_bernoulli(_bwd), sigmoid, gather, prior, reparam, adam:
  *                vectorized loops over a block of rows or elements
  *
@@ -27,6 +31,7 @@
 #include <string.h>
 
 #include "cpu/cpu_ops.h"
+#include "fast_conv.h"
 #include "fast_math.h"
 #include "philox.h"
 #include "pool.h"
@@ -48,6 +53,9 @@ enum {
 
 struct vkvae_fast {
     vkvae_pool *pool;
+    uint32_t parts;         /* the pool's threads */
+    float **scratch;        /* [parts]: each part's own (the convolutions) */
+    uint64_t scratch_floats; /* of every part's scratch */
 };
 
 typedef struct job job;
@@ -56,6 +64,9 @@ struct job {
     const vkvae_push *push;
     void *const *t;
     void (*rows)(const job *j, uint64_t lo, uint64_t hi); /* row_part's op */
+    vkvae_op op;
+    vkvae_fast *fast;
+    uint32_t part;          /* of a row op: the part running it (its scratch) */
 };
 
 /* ---- elementwise kernels (vectorized) ---- */
@@ -328,6 +339,20 @@ static void dense_bwd_w_part(void *arg, uint32_t part, uint32_t parts)
 }
 #endif
 
+/* conv2d, conv2d_bwd_x, convt2d, convt2d_bwd_x on a block of images */
+static void conv_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    if (lo < hi)
+        vkvae_fast_conv_rows(j->op, j->p, j->t, j->fast->scratch[j->part], lo, hi);
+}
+
+/* conv2d_bwd_w, convt2d_bwd_w: a share of dw's columns and of db */
+static void conv_bwd_w_part(void *arg, uint32_t part, uint32_t parts)
+{
+    const job *j = arg;
+    vkvae_fast_conv_bwd_w(j->op, j->p, j->t, j->fast->scratch[part], part, parts);
+}
+
 /* dy:[n,in] y:[n,in] -> dx:[n,in] */
 static void act_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
 {
@@ -499,11 +524,23 @@ static void adam_part(void *arg, uint32_t part, uint32_t parts)
 
 typedef void (*rows_fn)(const job *j, uint64_t lo, uint64_t hi);
 
+/* A convolution runs fast when every part has the scratch it needs
+ * (reserve_scratch); otherwise it is left to the plain op. */
+static int conv_fits(const vkvae_fast *fast, vkvae_op op, const vkvae_op_params *p)
+{
+    uint64_t need = vkvae_fast_conv_scratch(op, p);
+    return need && need <= fast->scratch_floats;
+}
+
 /* The row version of a step's op, or NULL. Ops over n*S sample rows are
  * row ops only with S = 1, where their rows are the batch's. */
-static rows_fn row_version(vkvae_op op, const vkvae_op_params *p)
+static rows_fn row_version(const vkvae_fast *fast, vkvae_op op, const vkvae_op_params *p)
 {
     switch (op) {
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONVT2D:
+    case VKVAE_OP_CONVT2D_BWD_X: return conv_fits(fast, op, p) ? conv_rows : NULL;
     case VKVAE_OP_GATHER: return p->mode == 0 ? gather_rows : NULL;
     case VKVAE_OP_DENSE: return dense_rows;
     case VKVAE_OP_DENSE_BWD_X: return dense_bwd_x_rows;
@@ -522,9 +559,12 @@ static rows_fn row_version(vkvae_op op, const vkvae_op_params *p)
 }
 
 /* The own-partition version of a step's op, or NULL. */
-static vkvae_pool_fn split_version(vkvae_op op)
+static vkvae_pool_fn split_version(const vkvae_fast *fast, vkvae_op op,
+                                   const vkvae_op_params *p)
 {
     switch (op) {
+    case VKVAE_OP_CONV2D_BWD_W:
+    case VKVAE_OP_CONVT2D_BWD_W: return conv_fits(fast, op, p) ? conv_bwd_w_part : NULL;
 #if VKVAE_HAVE_OPENBLAS
     case VKVAE_OP_DENSE_BWD_W: return dense_bwd_w_part;
 #endif
@@ -547,6 +587,10 @@ static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
     case VKVAE_OP_REPARAM: return b >= 2 ? S * p->in : p->in;
     case VKVAE_OP_REPARAM_BWD: return b <= 1 ? S * p->in : p->in;
     case VKVAE_OP_CONCAT: return b == 0 ? p->in : b == 1 ? p->in2 : (uint64_t)p->in + p->in2;
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONVT2D:
+    case VKVAE_OP_CONVT2D_BWD_X: return vkvae_fast_conv_row_width(op, p, b);
     default: return p->in; /* act_bwd, nll_bernoulli_bwd, sigmoid, prior, kl_gauss_bwd */
     }
 }
@@ -555,10 +599,27 @@ static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
 
 static void row_part(void *arg, uint32_t part, uint32_t parts)
 {
-    const job *j = arg;
+    job j = *(const job *)arg;
     uint64_t lo, hi;
-    vkvae_pool_split(j->p->n, ROW_ALIGN, part, parts, &lo, &hi);
-    j->rows(j, lo, hi);
+    j.part = part;
+    vkvae_pool_split(j.p->n, ROW_ALIGN, part, parts, &lo, &hi);
+    j.rows(&j, lo, hi);
+}
+
+/* Grows every part's scratch to floats; on failure leaves it as it was
+ * (the convolutions needing more fall back to the plain ops). */
+static void reserve_scratch(vkvae_fast *fast, uint64_t floats)
+{
+    if (floats <= fast->scratch_floats)
+        return;
+    for (uint32_t i = 0; i < fast->parts; i++) {
+        float *s = malloc(floats * sizeof *s);
+        if (!s)
+            return; /* parts before i hold more than scratch_floats: fine */
+        free(fast->scratch[i]);
+        fast->scratch[i] = s;
+    }
+    fast->scratch_floats = floats;
 }
 
 /* ---- dispatch ---- */
@@ -574,6 +635,13 @@ vkvae_status vkvae_fast_create(uint32_t threads, vkvae_fast **out, vkvae_error *
         free(fast);
         return st;
     }
+    fast->parts = vkvae_pool_threads(fast->pool);
+    fast->scratch = calloc(fast->parts, sizeof *fast->scratch);
+    if (!fast->scratch) {
+        vkvae_pool_destroy(fast->pool);
+        free(fast);
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "cpu backend: out of memory");
+    }
 #if VKVAE_HAVE_OPENBLAS
     /* Our pool splits the work; OpenBLAS's own threads would spin between
      * products against ours. */
@@ -588,6 +656,9 @@ void vkvae_fast_destroy(vkvae_fast *fast)
     if (!fast)
         return;
     vkvae_pool_destroy(fast->pool);
+    for (uint32_t i = 0; i < fast->parts; i++)
+        free(fast->scratch[i]);
+    free(fast->scratch);
     free(fast);
 }
 
@@ -614,6 +685,12 @@ static double work_ns(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_DENSE:
     case VKVAE_OP_DENSE_BWD_X:
     case VKVAE_OP_DENSE_BWD_W: return 2.0 * p->n * p->in * p->out / 50.0; /* ~50 GFLOP/s */
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONV2D_BWD_W:
+    case VKVAE_OP_CONVT2D:
+    case VKVAE_OP_CONVT2D_BWD_X:
+    case VKVAE_OP_CONVT2D_BWD_W: return 2.0 * vkvae_fast_conv_macs(op, p) / 50.0;
     case VKVAE_OP_NLL_BERNOULLI: return 2.5 * elems;
     case VKVAE_OP_PRIOR:
     case VKVAE_OP_REPARAM: return 25.0 * elems; /* a Philox normal */
@@ -637,8 +714,9 @@ static void run(vkvae_fast *fast, vkvae_pool_fn fn, const job *j, double ns)
 int vkvae_fast_op(vkvae_fast *fast, vkvae_op op, const vkvae_op_params *p,
                   const vkvae_push *push, void *const *t)
 {
-    job j = {p, push, t, row_version(op, p)};
-    vkvae_pool_fn split = split_version(op);
+    reserve_scratch(fast, vkvae_fast_conv_scratch(op, p));
+    job j = {p, push, t, row_version(fast, op, p), op, fast, 0};
+    vkvae_pool_fn split = split_version(fast, op, p);
     double ns = work_ns(op, p);
 #if VKVAE_HAVE_OPENBLAS
     if (op == VKVAE_OP_DENSE) {
@@ -674,9 +752,10 @@ typedef struct access {
     int write;
 } access;
 
-static uint32_t step_accesses(const vkvae_plan *plan, const vkvae_step_desc *st, access *out)
+static uint32_t step_accesses(const vkvae_fast *fast, const vkvae_plan *plan,
+                              const vkvae_step_desc *st, access *out)
 {
-    int row = row_version(st->op, &st->p) != NULL;
+    int row = row_version(fast, st->op, &st->p) != NULL;
     for (uint32_t b = 0; b < st->n_tensors; b++) {
         const vkvae_tensor_desc *t = &plan->tensors[st->tensors[b]];
         vkvae_cpu_binding_info info = vkvae_cpu_binding(st->op, &st->p, b);
@@ -699,6 +778,7 @@ static int conflict(const access *a, const access *b)
 }
 
 typedef struct group_job {
+    vkvae_fast *fast;
     const vkvae_program_desc *prog;
     void *const *tensors;
     const vkvae_push *push;
@@ -713,8 +793,8 @@ static void group_part(void *arg, uint32_t part, uint32_t parts)
         void *t[VKVAE_MAX_BINDINGS] = {0};
         for (uint32_t b = 0; b < st->n_tensors; b++)
             t[b] = g->tensors[st->tensors[b]];
-        job j = {&st->p, g->push, t, row_version(st->op, &st->p)};
-        vkvae_pool_fn split = split_version(st->op);
+        job j = {&st->p, g->push, t, row_version(g->fast, st->op, &st->p), st->op, g->fast, part};
+        vkvae_pool_fn split = split_version(g->fast, st->op, &st->p);
         if (j.rows) {
             uint64_t lo, hi;
             vkvae_pool_split(st->p.n, ROW_ALIGN, part, parts, &lo, &hi);
@@ -731,17 +811,23 @@ void vkvae_fast_run(vkvae_fast *fast, const vkvae_plan *plan, const vkvae_progra
                     void *const *tensors, const vkvae_push *push)
 {
     access acc[GROUP_STEPS * VKVAE_MAX_BINDINGS];
+    uint64_t scratch = 0;
+    for (uint32_t s = 0; s < prog->n_steps; s++) {
+        uint64_t need = vkvae_fast_conv_scratch(prog->steps[s].op, &prog->steps[s].p);
+        scratch = need > scratch ? need : scratch;
+    }
+    reserve_scratch(fast, scratch);
     for (uint32_t first = 0; first < prog->n_steps;) {
         uint32_t n_acc = 0, end = first, rows_n = 0;
         int has_rows = 0;
         double ns = 0;
         while (end < prog->n_steps && end - first < GROUP_STEPS) {
             const vkvae_step_desc *st = &prog->steps[end];
-            int row = row_version(st->op, &st->p) != NULL;
+            int row = row_version(fast, st->op, &st->p) != NULL;
             if (row && has_rows && st->p.n != rows_n)
                 break;
             access mine[VKVAE_MAX_BINDINGS];
-            uint32_t n_mine = step_accesses(plan, st, mine), clash = 0;
+            uint32_t n_mine = step_accesses(fast, plan, st, mine), clash = 0;
             for (uint32_t a = 0; a < n_mine && !clash; a++)
                 for (uint32_t b = 0; b < n_acc && !clash; b++)
                     clash = conflict(&mine[a], &acc[b]);
@@ -764,7 +850,7 @@ void vkvae_fast_run(vkvae_fast *fast, const vkvae_plan *plan, const vkvae_progra
             if (!vkvae_fast_op(fast, st->op, &st->p, push, t))
                 vkvae_cpu_op_f32(st->op, &st->p, push, t);
         } else {
-            group_job g = {prog, tensors, push, first, end};
+            group_job g = {fast, prog, tensors, push, first, end};
             if (ns < SMALL_NS)
                 group_part(&g, 0, 1);
             else

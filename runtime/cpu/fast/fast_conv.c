@@ -1,0 +1,391 @@
+/* The fast float convolutions (fast_conv.h). All six ops are one matrix
+ * product each around an im2col or col2im, over a chunk of B images at a
+ * time so that the product is wide even where a layer's images are small
+ * (a 2x2 output has 4 columns per image):
+ *
+ * Both convolutions pair an "image" side, where the kernel's window slides,
+ * with an "other" side whose every pixel is one window position (a grid
+ * point): conv2d's image is x and its grid y's pixels; convt2d's image is y
+ * and its grid x's pixels. With Kc = (image channels) k k rows of windows,
+ * L = B (grid points) columns, and W viewed as [other channels, Kc] (conv2d
+ * w:[c_out, c_in k k], convt2d w:[c_in, c_out k k], PyTorch's layouts as
+ * they are):
+ *
+ *   col[Kc, L]    = im2col(image side)          the window of every grid point
+ *   other[C, L]   = W col                       conv2d, convt2d_bwd_x
+ *   col[Kc, L]    = W^T other; image += col2im  conv2d_bwd_x, convt2d
+ *   dW[C, Kc]     = other col^T, over all n     conv2d_bwd_w, convt2d_bwd_w
+ *
+ * where "other" is gathered from (or scattered to) its [B, C, grid] images
+ * as [C, B grid] rows. Bias and activation join the scatter of the forward
+ * ops (conv2d) or a pass over the chunk's output while it is in cache
+ * (convt2d, after col2im). The bias gradient is a sum of dy's planes.
+ *
+ * The row ops take any block of images (each image's output depends on
+ * that image alone); the weight gradients split dW's Kc columns between
+ * parts (each part builds only its rows of col, for all images) and db's
+ * channels. Chunks depend only on the shape, never on the thread count, so
+ * the results do not either.
+ */
+#include "fast_conv.h"
+
+#include <string.h>
+
+#include "fast_math.h"
+#include "pool.h"
+
+#if VKVAE_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define FAST_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define FAST_VEC
+#endif
+
+enum {
+    CHUNK_FLOATS = 1u << 19, /* a chunk's col plus other: 2 MiB, about an L2 */
+    DW_ALIGN = 8,            /* dW columns per unit of a part's share */
+    SUM_LANES = 16,
+};
+
+/* The image side (channels c, h x w pixels), its grid (gh x gw window
+ * positions) and the window: grid point (gy, gx) sees image pixel
+ * (gy stride - pad + ky, gx stride - pad + kx). */
+typedef struct cgeom {
+    uint32_t c, h, w, gh, gw, k, stride, pad;
+} cgeom;
+
+typedef struct view {
+    cgeom g;
+    uint32_t kc;    /* rows of col: c k k */
+    uint32_t other; /* channels of the other side */
+    uint32_t grid;  /* gh gw: columns of col per image */
+    uint32_t plane; /* h w: pixels of an image-side plane */
+    int transposed; /* convt2d's family */
+} view;
+
+static int is_conv(vkvae_op op)
+{
+    return op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONV2D_BWD_W;
+}
+
+static int is_convt(vkvae_op op)
+{
+    return op == VKVAE_OP_CONVT2D || op == VKVAE_OP_CONVT2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_W;
+}
+
+static view view_of(vkvae_op op, const vkvae_op_params *p)
+{
+    view v = {0};
+    if (is_conv(op)) {
+        v.g = (cgeom){p->c_in, p->h_in, p->w_in, p->h_out, p->w_out, p->k, p->stride, p->pad};
+        v.other = p->c_out;
+    } else {
+        v.g = (cgeom){p->c_out, p->h_out, p->w_out, p->h_in, p->w_in, p->k, p->stride, p->pad};
+        v.other = p->c_in;
+        v.transposed = is_convt(op);
+    }
+    v.kc = v.g.c * v.g.k * v.g.k;
+    v.grid = v.g.gh * v.g.gw;
+    v.plane = v.g.h * v.g.w;
+    return v;
+}
+
+#if VKVAE_HAVE_OPENBLAS
+/* Images per product: as many as keep col and other within CHUNK_FLOATS,
+ * at least one. */
+static uint32_t chunk_images(const view *v, uint32_t n)
+{
+    uint64_t per = ((uint64_t)v->kc + v->other) * v->grid;
+    uint64_t b = per ? CHUNK_FLOATS / per : n;
+    if (b < 1)
+        b = 1;
+    return (uint32_t)(b < n ? b : n);
+}
+#endif
+
+int vkvae_fast_conv_is_rows(vkvae_op op)
+{
+    return op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D ||
+           op == VKVAE_OP_CONVT2D_BWD_X;
+}
+
+uint64_t vkvae_fast_conv_scratch(vkvae_op op, const vkvae_op_params *p)
+{
+#if VKVAE_HAVE_OPENBLAS
+    if (!is_conv(op) && !is_convt(op))
+        return 0;
+    view v = view_of(op, p);
+    if (!p->n || !v.kc || !v.grid || !v.other)
+        return 0;
+    return ((uint64_t)v.kc + v.other) * v.grid * chunk_images(&v, p->n);
+#else
+    (void)op;
+    (void)p;
+    return 0;
+#endif
+}
+
+double vkvae_fast_conv_macs(vkvae_op op, const vkvae_op_params *p)
+{
+    view v = view_of(op, p);
+    return (double)p->n * v.other * v.kc * v.grid;
+}
+
+uint64_t vkvae_fast_conv_row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
+{
+    uint64_t x = (uint64_t)p->c_in * p->h_in * p->w_in, y = (uint64_t)p->c_out * p->h_out * p->w_out;
+    switch (op) {
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONVT2D: return b == 0 ? x : b == 3 ? y : 0;
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONVT2D_BWD_X: return b == 0 ? y : b == 2 ? x : 0;
+    default: return 0;
+    }
+}
+
+#if VKVAE_HAVE_OPENBLAS
+
+/* Grid positions [lo, hi) along one axis whose tap at kernel offset kpos
+ * lands inside the image's size pixels. */
+static void span_of(uint32_t kpos, const cgeom *g, uint32_t size, uint32_t gsize, uint32_t *lo,
+                    uint32_t *hi)
+{
+    int64_t off = (int64_t)kpos - g->pad, s = g->stride;
+    int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t last = (int64_t)size - 1 - off;
+    int64_t e = last < 0 ? 0 : last / s + 1;
+    if (e > gsize)
+        e = gsize;
+    if (a > e)
+        a = e;
+    *lo = (uint32_t)a;
+    *hi = (uint32_t)e;
+}
+
+/* col rows [r0, r1) (row r - r0 at col + (r - r0) ld, grid points along the
+ * row) of one image img:[c, h, w]; taps outside the image are 0. */
+FAST_VEC static void im2col(const cgeom *g, const float *restrict img, uint32_t r0, uint32_t r1,
+                            float *restrict col, uint64_t ld)
+{
+    uint32_t kk = g->k * g->k;
+    for (uint32_t r = r0; r < r1; r++) {
+        uint32_t c = r / kk, ky = r % kk / g->k, kx = r % g->k, ylo, yhi, xlo, xhi;
+        span_of(ky, g, g->h, g->gh, &ylo, &yhi);
+        span_of(kx, g, g->w, g->gw, &xlo, &xhi);
+        const float *plane = img + (uint64_t)c * g->h * g->w;
+        int64_t offy = (int64_t)ky - g->pad, offx = (int64_t)kx - g->pad;
+        float *restrict dst = col + (uint64_t)(r - r0) * ld;
+        if (ylo > 0)
+            memset(dst, 0, (size_t)ylo * g->gw * sizeof *dst);
+        for (uint32_t gy = ylo; gy < yhi; gy++) {
+            float *restrict d = dst + (uint64_t)gy * g->gw;
+            const float *restrict src = plane + ((int64_t)gy * g->stride + offy) * g->w + offx;
+            for (uint32_t gx = 0; gx < xlo; gx++)
+                d[gx] = 0;
+            if (g->stride == 1)
+                memcpy(d + xlo, src + xlo, (size_t)(xhi - xlo) * sizeof *d);
+            else
+                for (uint32_t gx = xlo; gx < xhi; gx++)
+                    d[gx] = src[(uint64_t)gx * g->stride];
+            for (uint32_t gx = xhi; gx < g->gw; gx++)
+                d[gx] = 0;
+        }
+        if (yhi < g->gh)
+            memset(dst + (uint64_t)yhi * g->gw, 0, (size_t)(g->gh - yhi) * g->gw * sizeof *dst);
+    }
+}
+
+/* img:[c, h, w] += col2im(col rows [0, kc)), the adjoint of im2col. */
+FAST_VEC static void col2im_add(const cgeom *g, float *restrict img, const float *restrict col,
+                                uint64_t ld)
+{
+    uint32_t kk = g->k * g->k;
+    for (uint32_t r = 0; r < g->c * kk; r++) {
+        uint32_t c = r / kk, ky = r % kk / g->k, kx = r % g->k, ylo, yhi, xlo, xhi;
+        span_of(ky, g, g->h, g->gh, &ylo, &yhi);
+        span_of(kx, g, g->w, g->gw, &xlo, &xhi);
+        float *plane = img + (uint64_t)c * g->h * g->w;
+        int64_t offy = (int64_t)ky - g->pad, offx = (int64_t)kx - g->pad;
+        const float *restrict src = col + (uint64_t)r * ld;
+        for (uint32_t gy = ylo; gy < yhi; gy++) {
+            const float *restrict s = src + (uint64_t)gy * g->gw;
+            float *restrict d = plane + ((int64_t)gy * g->stride + offy) * g->w + offx;
+            if (g->stride == 1)
+                for (uint32_t gx = xlo; gx < xhi; gx++)
+                    d[gx] += s[gx];
+            else
+                for (uint32_t gx = xlo; gx < xhi; gx++)
+                    d[(uint64_t)gx * g->stride] += s[gx];
+        }
+    }
+}
+
+/* dst[count] = act(src + bias) (src may be dst) */
+FAST_VEC static void act_add(float *dst, const float *src, float bias, uint64_t count, uint32_t act,
+                             float alpha)
+{
+    switch (act) {
+    case VKVAE_ACT_RELU:
+        for (uint64_t i = 0; i < count; i++) {
+            float v = src[i] + bias;
+            dst[i] = v > 0 ? v : 0.0f;
+        }
+        break;
+    case VKVAE_ACT_LEAKY_RELU:
+        for (uint64_t i = 0; i < count; i++) {
+            float v = src[i] + bias;
+            dst[i] = v > 0 ? v : alpha * v;
+        }
+        break;
+    case VKVAE_ACT_TANH:
+        for (uint64_t i = 0; i < count; i++) {
+            float v = src[i] + bias;
+            float a = v < 0 ? -v : v;
+            float e = fm_expf(-2.0f * a); /* tanh|v| = (1 - e) / (1 + e) */
+            float th = (1.0f - e) / (1.0f + e);
+            dst[i] = v < 0 ? -th : th;
+        }
+        break;
+    case VKVAE_ACT_SIGMOID:
+        for (uint64_t i = 0; i < count; i++)
+            dst[i] = fm_sigmoidf(src[i] + bias);
+        break;
+    case VKVAE_ACT_SOFTPLUS:
+        for (uint64_t i = 0; i < count; i++) {
+            float v = src[i] + bias;
+            float a = v < 0 ? -v : v;
+            dst[i] = (v > 0 ? v : 0.0f) + fm_log1pf(fm_expf(-a));
+        }
+        break;
+    default:
+        for (uint64_t i = 0; i < count; i++)
+            dst[i] = src[i] + bias;
+        break;
+    }
+}
+
+FAST_VEC static float sum_floats(const float *restrict x, uint64_t count)
+{
+    float lane[SUM_LANES] = {0}, acc = 0;
+    uint64_t i = 0;
+    for (; i + SUM_LANES <= count; i += SUM_LANES)
+        for (uint32_t k = 0; k < SUM_LANES; k++)
+            lane[k] += x[i + k];
+    for (; i < count; i++)
+        acc += x[i];
+    for (uint32_t k = 0; k < SUM_LANES; k++)
+        acc += lane[k];
+    return acc;
+}
+
+/* rows[C, L]: row c, columns i grid .. = planes c of images [0, b) of
+ * src:[b, C, grid] */
+static void gather_planes(float *rows, const float *src, uint32_t b, uint32_t C, uint32_t grid,
+                          uint64_t L)
+{
+    for (uint32_t i = 0; i < b; i++)
+        for (uint32_t c = 0; c < C; c++)
+            memcpy(rows + c * L + (uint64_t)i * grid, src + ((uint64_t)i * C + c) * grid,
+                   (size_t)grid * sizeof *rows);
+}
+
+void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t, float *scratch,
+                          uint64_t lo, uint64_t hi)
+{
+    view v = view_of(op, p);
+    const cgeom *g = &v.g;
+    uint32_t B = chunk_images(&v, p->n);
+    uint64_t img_size = (uint64_t)g->c * v.plane, oth_size = (uint64_t)v.other * v.grid;
+    /* image side to other side (conv2d, convt2d_bwd_x), or back */
+    int forward = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D_BWD_X;
+    int biased = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
+    const float *src = t[0], *w = t[1], *bias = biased ? t[2] : NULL;
+    float *dst = t[biased ? 3 : 2];
+    for (uint64_t s0 = lo; s0 < hi; s0 += B) {
+        uint32_t b = (uint32_t)(hi - s0 < B ? hi - s0 : B);
+        uint64_t L = (uint64_t)b * v.grid;
+        float *col = scratch, *oth = scratch + (uint64_t)v.kc * L;
+        if (forward) {
+            for (uint32_t i = 0; i < b; i++)
+                im2col(g, src + (s0 + i) * img_size, 0, v.kc, col + (uint64_t)i * v.grid, L);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.other, (int)L, (int)v.kc,
+                        1.0f, w, (int)v.kc, col, (int)L, 0.0f, oth, (int)L);
+            for (uint32_t i = 0; i < b; i++)
+                for (uint32_t c = 0; c < v.other; c++)
+                    act_add(dst + (s0 + i) * oth_size + (uint64_t)c * v.grid,
+                            oth + c * L + (uint64_t)i * v.grid, bias ? bias[c] : 0.0f, v.grid,
+                            bias ? p->act : VKVAE_ACT_NONE, p->alpha);
+        } else {
+            gather_planes(oth, src + s0 * oth_size, b, v.other, v.grid, L);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.kc, (int)L, (int)v.other,
+                        1.0f, w, (int)v.kc, oth, (int)L, 0.0f, col, (int)L);
+            for (uint32_t i = 0; i < b; i++) {
+                float *img = dst + (s0 + i) * img_size;
+                memset(img, 0, (size_t)img_size * sizeof *img);
+                col2im_add(g, img, col + (uint64_t)i * v.grid, L);
+                if (bias)
+                    for (uint32_t c = 0; c < g->c; c++)
+                        act_add(img + (uint64_t)c * v.plane, img + (uint64_t)c * v.plane, bias[c],
+                                v.plane, p->act, p->alpha);
+            }
+        }
+    }
+}
+
+void vkvae_fast_conv_bwd_w(vkvae_op op, const vkvae_op_params *p, void *const *t, float *scratch,
+                           uint32_t part, uint32_t parts)
+{
+    view v = view_of(op, p);
+    const cgeom *g = &v.g;
+    uint32_t B = chunk_images(&v, p->n);
+    uint64_t img_size = (uint64_t)g->c * v.plane, oth_size = (uint64_t)v.other * v.grid;
+    const float *dy = t[0];
+    const float *oth_src = v.transposed ? t[1] : t[0], *img_src = v.transposed ? t[0] : t[1];
+    float *dw = t[2], *db = t[3];
+    uint64_t r0, r1;
+    vkvae_pool_split(v.kc, DW_ALIGN, part, parts, &r0, &r1);
+    if (r0 < r1)
+        for (uint64_t s0 = 0; s0 < p->n; s0 += B) {
+            uint32_t b = (uint32_t)(p->n - s0 < B ? p->n - s0 : B);
+            uint64_t L = (uint64_t)b * v.grid;
+            float *oth = scratch, *col = scratch + v.other * L;
+            gather_planes(oth, oth_src + s0 * oth_size, b, v.other, v.grid, L);
+            for (uint32_t i = 0; i < b; i++)
+                im2col(g, img_src + (s0 + i) * img_size, (uint32_t)r0, (uint32_t)r1,
+                       col + (uint64_t)i * v.grid, L);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.other, (int)(r1 - r0),
+                        (int)L, 1.0f, oth, (int)L, col, (int)L, s0 ? 1.0f : 0.0f, dw + r0,
+                        (int)v.kc);
+        }
+    /* db[c_out]: the planes of dy, the other side of conv2d, the image side
+     * of convt2d */
+    uint32_t planes = v.transposed ? g->c : v.other;
+    uint64_t size = v.transposed ? v.plane : v.grid;
+    uint64_t c0, c1;
+    vkvae_pool_split(planes, 1, part, parts, &c0, &c1);
+    for (uint64_t c = c0; c < c1; c++) {
+        float acc = 0;
+        for (uint32_t s = 0; s < p->n; s++)
+            acc += sum_floats(dy + ((uint64_t)s * planes + c) * size, size);
+        db[c] = acc;
+    }
+}
+
+#else
+
+void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t, float *scratch,
+                          uint64_t lo, uint64_t hi)
+{
+    (void)op, (void)p, (void)t, (void)scratch, (void)lo, (void)hi;
+}
+
+void vkvae_fast_conv_bwd_w(vkvae_op op, const vkvae_op_params *p, void *const *t, float *scratch,
+                           uint32_t part, uint32_t parts)
+{
+    (void)op, (void)p, (void)t, (void)scratch, (void)part, (void)parts;
+}
+
+#endif

@@ -1,0 +1,9 @@
+// convt2d_bwd_w as an implicit matrix product: dw[c_in, c_out k k] = x im2col(dy) over (n, iy, ix); db in a last row of workgroups
+// (conv_mm.glsl: CONV_WGRAD, the convt2d family).
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
+#define CONV_T 1
+#define CONV_FAMILY CONV_WGRAD
+#include "conv_mm.glsl"
