@@ -123,6 +123,18 @@ static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
         c.flops = 2 * n * in * out + n * out;
         c.exact = 1;
         break;
+    case VKVAE_OP_CONV2D: /* each output pixel: c_in k k multiply-adds per channel */
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONV2D_BWD_W:
+        c.flops = 2.0 * n * p->c_in * p->c_out * p->k * p->k * p->h_out * p->w_out;
+        c.exact = 1;
+        break;
+    case VKVAE_OP_CONVT2D: /* each input pixel scatters to c_out k k outputs */
+    case VKVAE_OP_CONVT2D_BWD_X:
+    case VKVAE_OP_CONVT2D_BWD_W:
+        c.flops = 2.0 * n * p->c_in * p->c_out * p->k * p->k * p->h_in * p->w_in;
+        c.exact = 1;
+        break;
     default: c.flops = written * flops_per_element(op);
     }
     return c;
