@@ -205,7 +205,23 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
     ctx->quiet_validation = desc->quiet_validation;
     ctx->on_validation_message = desc->on_validation_message;
     ctx->user = desc->user;
-    ctx->timeout_ns = desc->timeout_ns ? desc->timeout_ns : 60ull * 1000 * 1000 * 1000;
+    ctx->timeout_ns = desc->timeout_ns;
+    if (!ctx->timeout_ns) {
+        /* $VKVAE_TIMEOUT seconds, else 60 s: a CPU driver under load can
+         * need longer for one submission of a large model. */
+        double seconds = 60;
+        const char *v = getenv("VKVAE_TIMEOUT");
+        if (v && *v) {
+            char *end;
+            seconds = strtod(v, &end);
+            if (*end || !(seconds > 0 && seconds < 1e9)) {
+                free(ctx);
+                return vkvae_fail(err, VKVAE_BAD_INPUT, "VKVAE_TIMEOUT='%s': expected a "
+                                  "number of seconds above 0", v);
+            }
+        }
+        ctx->timeout_ns = (uint64_t)(seconds * 1e9);
+    }
     if (desc->adopt.device) {
         vkvae_status s = vkvae_context_adopt(ctx, &desc->adopt, err);
         if (!s)

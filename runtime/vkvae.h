@@ -87,7 +87,8 @@ typedef struct vkvae_context_desc {
     int validation;          /* 1: Khronos validation with synchronization validation;
                                 0: on if $VKVAE_VALIDATION=1; -1: off */
     int quiet_validation;    /* 1: count validation messages without printing them; 0: print */
-    uint64_t timeout_ns;     /* longest wait on one submission; 0: 60 s */
+    uint64_t timeout_ns;     /* longest wait on one submission; 0: $VKVAE_TIMEOUT seconds,
+                                else 60 s */
     vkvae_message_fn on_validation_message; /* also called during destroy; NULL: none */
     void *user;              /* passed to on_validation_message */
 } vkvae_context_desc;
