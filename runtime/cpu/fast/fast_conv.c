@@ -38,12 +38,6 @@
 #include <cblas.h>
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define FAST_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define FAST_VEC
-#endif
-
 enum {
     CHUNK_FLOATS = 1u << 19, /* a chunk's col plus other: 2 MiB, about an L2 */
     DW_ALIGN = 8,            /* dW columns per unit of a part's share */

@@ -40,12 +40,6 @@
 #include <cblas.h>
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define FAST_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define FAST_VEC
-#endif
-
 enum {
     LANES = 16,             /* partial sums of a vectorized reduction */
     ROW_ALIGN = 16,         /* row blocks of a product: OpenBLAS's tile height */
