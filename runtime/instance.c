@@ -287,6 +287,9 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
     d->subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                              (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
     d->cooperative_matrix = has_extension(exts, n_ext, "VK_KHR_cooperative_matrix");
+    d->subgroup_shuffle = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                          (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) &&
+                          (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
 
     /* Timestamps are usable when the first compute queue family has valid bits. */
     uint32_t n_fam = 0;

@@ -211,24 +211,15 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
  * one subgroup per workgroup, and needs: a CPU device (on GPUs the
  * shared-memory tiles above are the fast path), shuffles in compute shaders,
  * and a power-of-two subgroup size from 4 to 64. Returns that size, or 0
- * for the tiled kernel. Cheap: a property query, on CPU devices only. */
+ * for the tiled kernel (from the device's description, queried once). */
 static uint32_t dense_subgroup(vkvae_context *ctx, vkvae_op op)
 {
     if (op != VKVAE_OP_DENSE && op != VKVAE_OP_DENSE_BWD_X && op != VKVAE_OP_DENSE_BWD_W)
         return 0;
-    if (ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU ||
-        !ctx->vki.vkGetPhysicalDeviceProperties2)
-        return 0;
-    VkPhysicalDeviceSubgroupProperties sg = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-    VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
-                                         .pNext = &sg};
-    ctx->vki.vkGetPhysicalDeviceProperties2(ctx->physical, &props);
-    uint32_t n = sg.subgroupSize;
-    if (!(sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
-        !(sg.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) ||
-        !(sg.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) || n < 4 || n > 64 ||
-        (n & (n - 1)))
+    const vkvae_device_info *d = &ctx->devices[ctx->device_index];
+    uint32_t n = d->subgroup_size;
+    if (ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU || !d->subgroup_shuffle || n < 4 ||
+        n > 64 || (n & (n - 1)))
         return 0;
     return n;
 }

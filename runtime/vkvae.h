@@ -58,6 +58,7 @@ typedef struct vkvae_device_info {
     uint32_t max_workgroup_size[3];
     uint64_t max_storage_buffer_range;
     int fp16, int8, storage16, subgroup_arithmetic, cooperative_matrix;
+    int subgroup_shuffle;            /* basic + shuffle subgroup ops in compute shaders */
     float timestamp_period_ns;       /* 0: no timestamps on the compute queue */
 } vkvae_device_info;
 
