@@ -262,8 +262,12 @@ static void dense_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, m
     s->vec4 = p->in % 4 == 0 && (op == VKVAE_OP_DENSE || p->out % 4 == 0);
 }
 
-/* How many invocations op needs: one per element of its main output (see
- * each shader's header). */
+/* Parameters per invocation of the optimizer kernels: 4 OPT_QUADS
+ * (shaders/common.glsl). */
+enum { OPT_PARAMS = 16 };
+
+/* How many invocations op needs: one per element of its main output, or
+ * per block of elements (see each shader's header). */
 static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
 {
     uint64_t n = p->n, in = p->in, samples = p->samples ? p->samples : 1;
@@ -291,7 +295,7 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_IWAE_LSE:
     case VKVAE_OP_IWAE_WEIGHTS: return n * 64; /* a workgroup per example */
     case VKVAE_OP_ADAM:
-    case VKVAE_OP_SGD: return in;
+    case VKVAE_OP_SGD: return (in + OPT_PARAMS - 1) / OPT_PARAMS;
     default: return n * in;
     }
 }

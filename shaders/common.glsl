@@ -54,6 +54,10 @@ layout(push_constant) uniform Push {
     float grad_scale;
 } pc;
 
+/* The optimizer kernels (adam, sgd) update OPT_QUADS vec4s of parameters per
+ * invocation; runtime/kernels.c (OPT_PARAMS) sizes their grids to match. */
+const uint OPT_QUADS = 4u;
+
 const uint ACT_NONE = 0u, ACT_RELU = 1u, ACT_LEAKY_RELU = 2u, ACT_TANH = 3u, ACT_SIGMOID = 4u,
            ACT_SOFTPLUS = 5u;
 
