@@ -266,6 +266,14 @@ static void dense_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, m
  * (shaders/common.glsl). */
 enum { OPT_PARAMS = 16 };
 
+/* Elements of a row per invocation of the row-wise elementwise kernels: 4
+ * when rows are whole vec4s (ROW_VEC, shaders/common.glsl). */
+static uint64_t row_vec(vkvae_op op, const vkvae_op_params *p)
+{
+    int vec = op == VKVAE_OP_GATHER || op == VKVAE_OP_ACT_BWD || op == VKVAE_OP_NLL_BERNOULLI_BWD;
+    return vec && p->in % 4 == 0 ? 4 : 1;
+}
+
 /* How many invocations op needs: one per element of its main output, or
  * per block of elements (see each shader's header). */
 static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
@@ -296,7 +304,7 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_IWAE_WEIGHTS: return n * 64; /* a workgroup per example */
     case VKVAE_OP_ADAM:
     case VKVAE_OP_SGD: return (in + OPT_PARAMS - 1) / OPT_PARAMS;
-    default: return n * in;
+    default: return n * in / row_vec(op, p);
     }
 }
 

@@ -54,6 +54,12 @@ layout(push_constant) uniform Push {
     float grad_scale;
 } pc;
 
+/* Elementwise kernels over [n, in] rows (gather, act_bwd, nll_bernoulli_bwd)
+ * take ROW_VEC adjacent elements of a row per invocation: 4, one vec4, when
+ * rows are whole vec4s, else 1; runtime/kernels.c (row_vec) sizes their
+ * grids by the same rule. Lavapipe pays per load instruction, not per byte. */
+const uint ROW_VEC = P_IN % 4u == 0u ? 4u : 1u;
+
 /* The optimizer kernels (adam, sgd) update OPT_QUADS vec4s of parameters per
  * invocation; runtime/kernels.c (OPT_PARAMS) sizes their grids to match. */
 const uint OPT_QUADS = 4u;

@@ -203,7 +203,10 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
     return ok;
 }
 
-static const uint32_t sizes[] = {1, 3, 17, 129};
+/* 20: rows of whole vec4s (ROW_VEC kernels, common.glsl) and an optimizer
+ * block of 16 with a tail; 1, 3, 129: scalar rows, tails alone or after
+ * blocks */
+static const uint32_t sizes[] = {1, 3, 20, 129};
 
 /* Convolution shapes: {n, c_in, h_in, w_in, c_out, k}, each run with
  * strides 1 and 2 and paddings 0 and 1 (and, transposed, every out_pad).
