@@ -68,7 +68,10 @@ if [ $sample = 0 ] && [ $peer_only = 0 ] && ! "$vkvae" train --help >/dev/null 2
 fi
 
 # The fair-peer environment, for the peer's runs only (ours must not see
-# LD_LIBRARY_PATH or OMP_WAIT_POLICY changes).
+# LD_LIBRARY_PATH or OMP_WAIT_POLICY changes). OPENBLAS_CORETYPE is unset
+# for both programs alike, so both get the kernels OpenBLAS picks for this
+# CPU: some machines preset Haswell, which on an AVX-512 CPU costs OpenBLAS
+# a third of its speed (200 against 310 GFLOP/s here, BENCHMARKS.md).
 mapfile -t peer_env < <(PEER_ENV_QUIET=1 bash -c ". '$here/peer_env.sh' && env" | \
                         grep -E '^(LD_LIBRARY_PATH|OMP_WAIT_POLICY)=')
 work=$(mktemp -d "${TMPDIR:-/tmp}/vkvae-compare-XXXXXX")
@@ -77,7 +80,7 @@ trap 'rm -rf "$work"' EXIT
 run_ours() {   # round -> prints epoch times, one a line
     local out=$work/ours$1 log=$work/ours$1.log
     # shellcheck disable=SC2086
-    if ! "$vkvae" train vae_mlp --epochs "$epochs" --out "$out" --samples 0 \
+    if ! env -u OPENBLAS_CORETYPE "$vkvae" train vae_mlp --epochs "$epochs" --out "$out" --samples 0 \
             ${VKVAE_TRAIN_ARGS:-} >"$log" 2>&1; then
         echo "compare.sh: vkvae train failed (round $1):" >&2
         tail -n 20 "$log" >&2
@@ -103,7 +106,7 @@ for e in json.load(open(sys.argv[1]))["epochs"]: print(e["train_s"])' "$out"
 
 sample_ours() {   # round -> prints ms per 10,000 samples
     local log=$work/sample_ours$1.log
-    if ! "$sampler" sample 10000 5 >"$log" 2>&1; then
+    if ! env -u OPENBLAS_CORETYPE "$sampler" sample 10000 5 >"$log" 2>&1; then
         echo "compare.sh: test_cpu_fast sample failed (round $1):" >&2
         tail -n 20 "$log" >&2
         return 1

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "cpu/fast/fast_ops.h"
 #include "cli.h"
 #include "io/atomic.h"
 #include "io/idx.h"
@@ -245,7 +246,11 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "vkvae: note: this device is a CPU driver; --device cpu (vkvae's "
                             "own CPU backend) may be faster here\n");
     } else {
-        fprintf(stderr, "vkvae: training %s on the CPU backend\n", plan->model);
+        const char *blas = vkvae_fast_blas(), *advice = vkvae_fast_blas_advice();
+        fprintf(stderr, "vkvae: training %s on the CPU backend (%s)\n", plan->model,
+                blas ? blas : "no BLAS: plain float products");
+        if (advice)
+            fprintf(stderr, "vkvae: note: %s\n", advice);
     }
 
     vkvae_session *s = NULL;

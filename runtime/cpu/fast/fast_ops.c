@@ -27,6 +27,7 @@
 #include "fast_ops.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -665,6 +666,23 @@ const char *vkvae_fast_blas(void)
 {
 #if VKVAE_HAVE_OPENBLAS
     return openblas_get_config();
+#else
+    return NULL;
+#endif
+}
+
+const char *vkvae_fast_blas_advice(void)
+{
+#if VKVAE_HAVE_OPENBLAS && defined(__x86_64__) && defined(__GNUC__)
+    static char line[200];
+    const char *preset = getenv("OPENBLAS_CORETYPE"), *core = openblas_get_corename();
+    __builtin_cpu_init();
+    if (!preset || !__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vl") ||
+        strstr(core, "SkylakeX") || strstr(core, "Cooperlake") || strstr(core, "SapphireRapids"))
+        return NULL;
+    snprintf(line, sizeof line, "OPENBLAS_CORETYPE=%s gives OpenBLAS its %s kernels on this "
+             "AVX-512 CPU; unset it for faster --device cpu products", preset, core);
+    return line;
 #else
     return NULL;
 #endif

@@ -33,6 +33,12 @@ uint32_t vkvae_fast_threads(const vkvae_fast *fast);
  * (then the dense ops are the plain ones). */
 const char *vkvae_fast_blas(void);
 
+/* One line of advice when OpenBLAS runs older kernels than the CPU can:
+ * OPENBLAS_CORETYPE naming a pre-AVX-512 core (some machines preset
+ * Haswell) on an AVX-512 CPU, which costs the products a third of their
+ * speed (BENCHMARKS.md). NULL when there is nothing to say. */
+const char *vkvae_fast_blas_advice(void);
+
 /* Runs one step's op over its bindings t (cpu_ops.h) if there is a fast
  * version and returns 1; returns 0, having done nothing, otherwise. */
 int vkvae_fast_op(vkvae_fast *fast, vkvae_op op, const vkvae_op_params *p,
