@@ -217,6 +217,28 @@ static void aux_bind(gen_plan *pl, const gen_graph *a, int *map, int *pmap, cons
 /* encode, decode and sample from graph g (map: its tensors; prefix: NULL
  * for the main graph, whose tensors are all mapped, else the name prefix
  * of an auxiliary graph's activations). */
+/* The likelihood's mean, sigmoid(logits), into mean: folded into the
+ * epilogue of the step that wrote the logits when that step applies an
+ * activation to its output (dense, conv2d, convt2d: output last) and has
+ * none yet, which saves a pass over the images (and a dispatch); else a
+ * sigmoid step. The logits tensor then goes unwritten: nothing else in
+ * these programs reads it. */
+static void add_mean(gen_plan *pl, gen_program *pr, int logits, int mean, uint32_t n,
+                     uint32_t features)
+{
+    vkvae_step_desc *last = pr->n ? &pr->steps[pr->n - 1] : NULL;
+    bool applies_act = last && (last->op == VKVAE_OP_DENSE || last->op == VKVAE_OP_CONV2D ||
+                                last->op == VKVAE_OP_CONVT2D);
+    if (applies_act && last->p.act == VKVAE_ACT_NONE &&
+        last->tensors[last->n_tensors - 1] == (uint32_t)logits) {
+        last->p.act = VKVAE_ACT_SIGMOID;
+        last->tensors[last->n_tensors - 1] = (uint32_t)mean;
+        return;
+    }
+    add_step(pl, pr, VKVAE_OP_SIGMOID, (int[]){ logits, mean }, 2,
+             &(vkvae_op_params){ .n = n, .in = features });
+}
+
 static void io_programs(gen_plan *pl, const gen_graph *g, int *map, const io_tensors *io,
                         bool vae, bool logits, uint32_t bact, const char *prefix)
 {
@@ -258,8 +280,7 @@ static void io_programs(gen_plan *pl, const gen_graph *g, int *map, const io_ten
             if (take[i])
                 add_node_step(pl, pr, g, &g->n[i], pmap);
         if (kind != VKVAE_PROGRAM_ENCODE && logits)
-            add_step(pl, pr, VKVAE_OP_SIGMOID, (int[]){ pmap[out], io->mean }, 2,
-                     &(vkvae_op_params){ .n = B, .in = (uint32_t)dims_count(&s->input) });
+            add_mean(pl, pr, pmap[out], io->mean, B, (uint32_t)dims_count(&s->input));
     }
     xfree(take);
     xfree(pmap);

@@ -1,5 +1,5 @@
-/* Encoding, decoding and sampling a built-in model (vae_mlp, and cvae_mlp
- * for the condition) on the GPU equal the CPU backend: the same
+/* Encoding, decoding and sampling a built-in model (vae_mlp, cvae_mlp for
+ * the condition, vae_conv for the convolutions) on the GPU equal the CPU backend: the same
  * initialisation on both, random images and codes, every output compared
  * by NMSE (fp32 on both sides: under 1e-7).
  */
@@ -82,5 +82,6 @@ int main(void)
     vkvae_context *ctx = test_context();
     check_model(ctx, "vae_mlp");
     check_model(ctx, "cvae_mlp");
+    check_model(ctx, "vae_conv"); /* its mean from the last convt2d's epilogue */
     return test_finish(ctx);
 }
