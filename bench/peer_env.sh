@@ -7,7 +7,8 @@
 #   - OMP_WAIT_POLICY=PASSIVE: otherwise OpenMP and OpenBLAS threads spin
 #     against each other (about 3x slower on 2 cores).
 #   - OPENBLAS_CORETYPE unset: OpenBLAS picks its kernels from the CPU
-#     (SkylakeX on AVX-512 machines); a preset Haswell halves its speed.
+#     (SkylakeX or Cooperlake on AVX-512 machines: Cooperlake on this Zen 4);
+#     a preset Haswell (some machines here have one) halves its speed.
 # Then it checks that torch's sgemm_ really is OpenBLAS's, and says so
 # loudly when it is not. PEER_ENV_QUIET=1 silences the success line;
 # PEER_ENV_SKIP_CHECK=1 skips the check (it costs a torch import, ~1 s).
