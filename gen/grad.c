@@ -156,7 +156,9 @@ static int merged_bwd_x(gbuild *b, int t, int c1, int c2)
     int dx = grad_like(g, t, "");
     int op = n1.op == VKVAE_OP_DENSE ? VKVAE_OP_DENSE_BWD_X
            : n1.op == VKVAE_OP_CONV2D ? VKVAE_OP_CONV2D_BWD_X : VKVAE_OP_CONVT2D_BWD_X;
-    add_node(g, op, xprintf("%s_bwd_x", tag), loc, (int[]){ dy, w, -1 }, (int[]){ dx, -1 }, p);
+    add_node(g, op, xprintf("%s_bwd_x", tag), loc,
+             op == VKVAE_OP_DENSE_BWD_X ? (int[]){ dy, w, n1.in[0], -1 } : (int[]){ dy, w, -1 },
+             (int[]){ dx, -1 }, p);
     return dx;
 }
 
@@ -185,7 +187,10 @@ static int pull(gbuild *b, int t)
             vkvae_op_params p = n.p;
             p.act = VKVAE_ACT_NONE, p.alpha = 0;
             dx = grad_like(g, t, "");
-            add_node(g, op, xprintf("%s_bwd_x", n.name), n.loc, (int[]){ b->dpre[c[0]], n.in[1], -1 },
+            int dy = b->dpre[c[0]];
+            add_node(g, op, xprintf("%s_bwd_x", n.name), n.loc,
+                     op == VKVAE_OP_DENSE_BWD_X ? (int[]){ dy, n.in[1], n.in[0], -1 }
+                                                : (int[]){ dy, n.in[1], -1 },
                      (int[]){ dx, -1 }, p);
         }
     } else if (count == 2 && is_layer(g->n[c[0]].op)) {
@@ -225,6 +230,17 @@ static void scale_by_weights(gbuild *b, const gen_node *n, int d)
              (vkvae_op_params){ .n = n->p.n, .in = n->p.in });
 }
 
+/* The dense_bwd_x node that wrote gradient tensor d with no activation
+ * derivative in its epilogue yet, or -1. */
+static int dense_bwd_x_writing(const gen_graph *g, int d)
+{
+    for (size_t i = g->nn; i-- > 0;)
+        if (g->n[i].nout > 0 && tensor_root(g, g->n[i].out[0]) == d)
+            return g->n[i].op == VKVAE_OP_DENSE_BWD_X && g->n[i].p.act == VKVAE_ACT_NONE ? (int)i
+                                                                                      : -1;
+    return -1;
+}
+
 static void layer_bwd(gbuild *b, int i)
 {
     gen_graph *g = b->g;
@@ -234,7 +250,14 @@ static void layer_bwd(gbuild *b, int i)
     if (dy < 0)
         return;
     int dpre = dy;
-    if (n.p.act != VKVAE_ACT_NONE) {
+    int writer = dense_bwd_x_writing(g, dy);
+    if (n.p.act != VKVAE_ACT_NONE && writer >= 0) {
+        /* the derivative joins the product's epilogue (dense_bwd_x reads
+         * this layer's output as its x): dy is then the pre-activation
+         * gradient, and nothing else reads it */
+        g->n[writer].p.act = n.p.act;
+        g->n[writer].p.alpha = n.p.alpha;
+    } else if (n.p.act != VKVAE_ACT_NONE) {
         dpre = grad_like(g, y, ".pre");
         add_node(g, VKVAE_OP_ACT_BWD, xprintf("%s_act_bwd", n.name), n.loc,
                  (int[]){ dy, n.out[0], -1 }, (int[]){ dpre, -1 },

@@ -65,7 +65,7 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
         nin = 3, e[0] = n * in, e[1] = out * in, e[2] = out, e[3] = n * out;
         break;
     case VKVAE_OP_DENSE_BWD_X:
-        nin = 2, e[0] = n * out, e[1] = out * in, e[2] = n * in;
+        nin = 3, e[0] = n * out, e[1] = out * in, e[2] = e[3] = n * in;
         break;
     case VKVAE_OP_DENSE_BWD_W:
         nin = 2, e[0] = n * out, e[1] = n * in, e[2] = out * in, e[3] = out;
@@ -180,6 +180,7 @@ const char *vkvae_cpu_check_params(vkvae_op op, const vkvae_op_params *p)
             return "unknown activation";
         break;
     case VKVAE_OP_ACT_BWD:
+    case VKVAE_OP_DENSE_BWD_X:
         if (p->act >= VKVAE_ACT_COUNT)
             return "unknown activation";
         if (p->act == VKVAE_ACT_LEAKY_RELU && !(p->alpha > 0))

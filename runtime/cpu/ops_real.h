@@ -136,17 +136,18 @@ static void FN(dense)(P *p, void *const *t)
         }
 }
 
-/* dy:[n,out] w:[out,in] -> dx:[n,in]; dx = dy w */
+/* dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in]; dx = (dy w) * act'(x) */
 static void FN(dense_bwd_x)(P *p, void *const *t)
 {
-    const real *dy = t[0], *w = t[1];
-    real *dx = t[2];
+    const real *dy = t[0], *w = t[1], *x = t[2];
+    real *dx = t[3];
     for (uint32_t r = 0; r < p->n; r++)
         for (uint32_t i = 0; i < p->in; i++) {
             real acc = 0;
             for (uint32_t o = 0; o < p->out; o++)
                 acc += dy[(uint64_t)r * p->out + o] * w[(uint64_t)o * p->in + i];
-            dx[(uint64_t)r * p->in + i] = acc;
+            uint64_t at = (uint64_t)r * p->in + i;
+            dx[at] = p->act ? acc * FN(act_grad)(p->act, (real)p->alpha, x[at]) : acc;
         }
 }
 

@@ -1,5 +1,7 @@
-// dense_bwd_x: dy:[n,out] w:[out,in] -> dx:[n,in]; dx = dy w
-// C = dx: rows n, columns in, depth out; A = dy, B = w (matmul.glsl).
+// dense_bwd_x: dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in]; dx = (dy w) * act'(x)
+// C = dx: rows n, columns in, depth out; A = dy, B = w (matmul.glsl); the
+// epilogue multiplies by the derivative of the activation below the layer,
+// from its output x (act_bwd's job, saved a dispatch and a pass).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -11,7 +13,8 @@
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
-layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 3) writeonly buffer DX { float dx[]; };
 
 const uint MM_M = P_N, MM_C = P_IN, MM_K = P_OUT;
 
@@ -32,7 +35,8 @@ const bool MM_A_KCONT = true, MM_B_KCONT = false; /* dy rows run along out, w ro
 #ifdef VKVAE_MM_SUBGROUP
 layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
 layout(std430, binding = 1) readonly buffer W4 { vec4 w4[]; };
-layout(std430, binding = 2) writeonly buffer DX4 { vec4 dx4[]; };
+layout(std430, binding = 2) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 3) writeonly buffer DX4 { vec4 dx4[]; };
 
 vec4 mm_a4(uint m, uint k)
 {
@@ -47,15 +51,21 @@ vec4 mm_b4(uint k, uint c)
 #define MM_STORE4
 void mm_store4(uint m, uint c, vec4 v)
 {
-    if (m < P_N && c < P_IN)
-        dx4[(m * P_IN + c) / 4u] = v;
+    if (m < P_N && c < P_IN) {
+        uint at = (m * P_IN + c) / 4u;
+        if (P_ACT != ACT_NONE) {
+            vec4 y = x4[at];
+            v *= vec4(activate_grad(y.x), activate_grad(y.y), activate_grad(y.z), activate_grad(y.w));
+        }
+        dx4[at] = v;
+    }
 }
 #endif
 
 void mm_store(uint m, uint c, float v)
 {
     if (m < P_N && c < P_IN)
-        dx[m * P_IN + c] = v;
+        dx[m * P_IN + c] = P_ACT != ACT_NONE ? v * activate_grad(x[m * P_IN + c]) : v;
 }
 
 #include "matmul.glsl"

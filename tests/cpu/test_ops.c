@@ -205,9 +205,16 @@ static void grad_layer(vkvae_op fop, vkvae_op bx, vkvae_op bw, vkvae_op_params p
         double *ta[VKVAE_MAX_BINDINGS] = { r, f.t[3], dz };
         run64(VKVAE_OP_ACT_BWD, &pa, &f.push, ta);
     }
-    double *dx = new_random(elems(bx, &p, 2));
+    /* the input gradient of this layer alone: no activation below it (the
+     * dense one's epilogue is plan_grad's to check, through whole plans) */
+    vkvae_op_params px = p;
+    px.act = VKVAE_ACT_NONE;
+    uint32_t dxb = bx == VKVAE_OP_DENSE_BWD_X ? 3 : 2;
+    double *dx = new_random(elems(bx, &px, dxb));
     double *tx[VKVAE_MAX_BINDINGS] = { dz, f.t[1], dx };
-    run64(bx, &p, &f.push, tx);
+    if (bx == VKVAE_OP_DENSE_BWD_X)
+        tx[2] = f.t[0], tx[3] = dx;
+    run64(bx, &px, &f.push, tx);
     double *dw = new_random(elems(bw, &p, 2)), *db = new_random(elems(bw, &p, 3));
     double *tw[VKVAE_MAX_BINDINGS] = { dz, f.t[0], dw, db };
     run64(bw, &p, &f.push, tw);

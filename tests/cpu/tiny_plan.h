@@ -77,7 +77,7 @@ enum {
     STEP(LOSS_ACCUM, T_NLL, T_KL, T_ACC), .p = { .n = B } }, \
     STEP(NLL_BERNOULLI_BWD, T_LOGITS, T_X, T_DLOGITS), .p = { .n = B, .in = IN } }, \
     STEP(DENSE_BWD_W, T_DLOGITS, T_H, T_G_DEC_W, T_G_DEC_B), .p = { .n = B, .in = HID, .out = IN } }, \
-    STEP(DENSE_BWD_X, T_DLOGITS, T_DEC_W, T_DH), .p = { .n = B, .in = HID, .out = IN } }, \
+    STEP(DENSE_BWD_X, T_DLOGITS, T_DEC_W, T_H, T_DH), .p = { .n = B, .in = HID, .out = IN } }, \
     STEP(ACT_BWD, T_DH, T_H, T_DHPRE), .p = { .n = B, .in = HID, .act = VKVAE_ACT_TANH } }, \
     STEP(DENSE_BWD_W, T_DHPRE, T_X, T_G_FC_W, T_G_FC_B), .p = { .n = B, .in = IN, .out = HID } }, \
     STEP(ADAM, T_P_ALL, T_G_ALL, T_M, T_V), .p = { .in = 256, .lr = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f } }

@@ -113,9 +113,10 @@ FAST_VEC static void bias_act(float *restrict y, const float *restrict b, uint64
     }
 }
 
-/* dx = dy * act'(y), from the output y */
-FAST_VEC static void act_grad(float *restrict dx, const float *restrict dy,
-                              const float *restrict y, uint64_t count, uint32_t act, float alpha)
+/* dx = dy * act'(y), from the output y; dx may be dy (each element reads
+ * only its own) */
+FAST_VEC static void act_grad(float *dx, const float *dy, const float *restrict y, uint64_t count,
+                              uint32_t act, float alpha)
 {
     switch (act) {
     case VKVAE_ACT_RELU:
@@ -263,35 +264,42 @@ static void dense_rows(const job *j, uint64_t lo, uint64_t hi)
 #endif
 }
 
-/* dy:[n,out] w:[out,in] -> dx:[n,in] */
+/* dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in] = (dy w) * act'(x): the
+ * product, then the activation's derivative while the block is in cache */
 static void dense_bwd_x_rows(const job *j, uint64_t lo, uint64_t hi)
 {
     const vkvae_op_params *p = j->p;
-    const float *dy = j->t[0], *w = j->t[1];
-    float *dx = j->t[2];
+    const float *dy = j->t[0], *w = j->t[1], *x = j->t[2];
+    float *dx = j->t[3];
     if (lo == hi)
         return;
 #if VKVAE_HAVE_OPENBLAS
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in, (int)p->out,
                 1.0f, dy + lo * p->out, (int)p->out, w, (int)p->in, 0.0f, dx + lo * p->in,
                 (int)p->in);
+    if (p->act)
+        act_grad(dx + lo * p->in, dx + lo * p->in, x + lo * p->in, (hi - lo) * p->in, p->act,
+                 p->alpha);
 #else
     vkvae_op_params q = *p;
     q.n = (uint32_t)(hi - lo);
-    void *t[3] = {(void *)(dy + lo * p->out), (void *)w, dx + lo * p->in};
+    void *t[4] = {(void *)(dy + lo * p->out), (void *)w, (void *)(x + lo * p->in), dx + lo * p->in};
     vkvae_cpu_op_f32(VKVAE_OP_DENSE_BWD_X, &q, j->push, t);
 #endif
 }
 
 #if VKVAE_HAVE_OPENBLAS
-/* dense alone: a block of rows, or of columns when out is the wider side
- * (each thread then packs only its share of w) */
+/* dense alone: a block of rows when there are at least as many rows as
+ * columns (sampling's 10,000 rows), else a block of columns, so that each
+ * thread packs only its share of the larger operand (OpenBLAS packs both:
+ * splitting the other way makes every thread pack all of it; 10,000
+ * samples of vae_mlp spent a sixth of their time there) */
 static void dense_part(void *arg, uint32_t part, uint32_t parts)
 {
     const job *j = arg;
     const vkvae_op_params *p = j->p;
     uint64_t lo, hi;
-    if (p->out < 2 * ROW_ALIGN * parts) {
+    if (p->out < 2 * ROW_ALIGN * parts || p->n >= p->out) {
         vkvae_pool_split(p->n, ROW_ALIGN, part, parts, &lo, &hi);
         dense_rows(j, lo, hi);
         return;
@@ -576,7 +584,7 @@ static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
     switch (op) {
     case VKVAE_OP_GATHER: return b == 2 ? p->in : 0;
     case VKVAE_OP_DENSE: return b == 0 ? p->in : b == 3 ? p->out : 0;
-    case VKVAE_OP_DENSE_BWD_X: return b == 0 ? p->out : b == 2 ? p->in : 0;
+    case VKVAE_OP_DENSE_BWD_X: return b == 0 ? p->out : b >= 2 ? p->in : 0;
     case VKVAE_OP_NLL_BERNOULLI: return b == 2 ? 1 : p->in;
     case VKVAE_OP_KL_GAUSS: return b == 2 ? 1 : p->in;
     case VKVAE_OP_REPARAM: return b >= 2 ? S * p->in : p->in;
