@@ -102,6 +102,8 @@ static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
         double elems = (double)info.elems;
         if (elems == 0) /* the data set: only the rows gathered are read */
             elems = n * (in ? in : 1);
+        if (op == VKVAE_OP_DENSE_BWD_X && b == 2 && !p->act)
+            continue; /* x, read only for an activation's derivative */
         c.bytes += elems * size;
         if (info.written) {
             written += elems;
@@ -115,8 +117,8 @@ static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
         c.flops = 2 * n * in * out + n * out + (p->act ? n * out : 0);
         c.exact = 1;
         break;
-    case VKVAE_OP_DENSE_BWD_X:
-        c.flops = 2 * n * in * out;
+    case VKVAE_OP_DENSE_BWD_X: /* and the derivative's multiply */
+        c.flops = 2 * n * in * out + (p->act ? n * in : 0);
         c.exact = 1;
         break;
     case VKVAE_OP_DENSE_BWD_W: /* and the bias gradient's column sums */
