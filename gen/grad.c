@@ -156,8 +156,7 @@ static int merged_bwd_x(gbuild *b, int t, int c1, int c2)
     int dx = grad_like(g, t, "");
     int op = n1.op == VKVAE_OP_DENSE ? VKVAE_OP_DENSE_BWD_X
            : n1.op == VKVAE_OP_CONV2D ? VKVAE_OP_CONV2D_BWD_X : VKVAE_OP_CONVT2D_BWD_X;
-    add_node(g, op, xprintf("%s_bwd_x", tag), loc,
-             op == VKVAE_OP_DENSE_BWD_X ? (int[]){ dy, w, n1.in[0], -1 } : (int[]){ dy, w, -1 },
+    add_node(g, op, xprintf("%s_bwd_x", tag), loc, (int[]){ dy, w, n1.in[0], -1 },
              (int[]){ dx, -1 }, p);
     return dx;
 }
@@ -189,9 +188,7 @@ static int pull(gbuild *b, int t)
             dx = grad_like(g, t, "");
             int dy = b->dpre[c[0]];
             add_node(g, op, xprintf("%s_bwd_x", n.name), n.loc,
-                     op == VKVAE_OP_DENSE_BWD_X ? (int[]){ dy, n.in[1], n.in[0], -1 }
-                                                : (int[]){ dy, n.in[1], -1 },
-                     (int[]){ dx, -1 }, p);
+                     (int[]){ dy, n.in[1], n.in[0], -1 }, (int[]){ dx, -1 }, p);
         }
     } else if (count == 2 && is_layer(g->n[c[0]].op)) {
         dx = merged_bwd_x(b, t, c[0], c[1]);
@@ -230,14 +227,18 @@ static void scale_by_weights(gbuild *b, const gen_node *n, int d)
              (vkvae_op_params){ .n = n->p.n, .in = n->p.in });
 }
 
-/* The dense_bwd_x node that wrote gradient tensor d with no activation
- * derivative in its epilogue yet, or -1. */
-static int dense_bwd_x_writing(const gen_graph *g, int d)
+/* The input-gradient node (dense, conv2d or convt2d _bwd_x) that wrote
+ * gradient tensor d with no activation derivative in its epilogue yet, or
+ * -1. */
+static int bwd_x_writing(const gen_graph *g, int d)
 {
     for (size_t i = g->nn; i-- > 0;)
-        if (g->n[i].nout > 0 && tensor_root(g, g->n[i].out[0]) == d)
-            return g->n[i].op == VKVAE_OP_DENSE_BWD_X && g->n[i].p.act == VKVAE_ACT_NONE ? (int)i
-                                                                                      : -1;
+        if (g->n[i].nout > 0 && tensor_root(g, g->n[i].out[0]) == d) {
+            int op = g->n[i].op;
+            bool bwd_x = op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_CONV2D_BWD_X ||
+                         op == VKVAE_OP_CONVT2D_BWD_X;
+            return bwd_x && g->n[i].p.act == VKVAE_ACT_NONE ? (int)i : -1;
+        }
     return -1;
 }
 
@@ -250,11 +251,11 @@ static void layer_bwd(gbuild *b, int i)
     if (dy < 0)
         return;
     int dpre = dy;
-    int writer = dense_bwd_x_writing(g, dy);
+    int writer = bwd_x_writing(g, dy);
     if (n.p.act != VKVAE_ACT_NONE && writer >= 0) {
-        /* the derivative joins the product's epilogue (dense_bwd_x reads
-         * this layer's output as its x): dy is then the pre-activation
-         * gradient, and nothing else reads it */
+        /* the derivative joins the product's epilogue (the *_bwd_x of the
+         * layer above reads this layer's output as its x): dy is then the
+         * pre-activation gradient, and nothing else reads it */
         g->n[writer].p.act = n.p.act;
         g->n[writer].p.alpha = n.p.alpha;
     } else if (n.p.act != VKVAE_ACT_NONE) {

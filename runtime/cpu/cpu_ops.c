@@ -77,7 +77,7 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
         nin = 3, e[0] = x_conv, e[1] = p->c_out * p->c_in * kk, e[2] = p->c_out, e[3] = y_conv;
         break;
     case VKVAE_OP_CONV2D_BWD_X:
-        nin = 2, e[0] = y_conv, e[1] = p->c_out * p->c_in * kk, e[2] = x_conv;
+        nin = 3, e[0] = y_conv, e[1] = p->c_out * p->c_in * kk, e[2] = e[3] = x_conv;
         break;
     case VKVAE_OP_CONV2D_BWD_W:
         nin = 2, e[0] = y_conv, e[1] = x_conv, e[2] = p->c_out * p->c_in * kk, e[3] = p->c_out;
@@ -86,7 +86,7 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
         nin = 3, e[0] = x_conv, e[1] = p->c_in * p->c_out * kk, e[2] = p->c_out, e[3] = y_conv;
         break;
     case VKVAE_OP_CONVT2D_BWD_X:
-        nin = 2, e[0] = y_conv, e[1] = p->c_in * p->c_out * kk, e[2] = x_conv;
+        nin = 3, e[0] = y_conv, e[1] = p->c_in * p->c_out * kk, e[2] = e[3] = x_conv;
         break;
     case VKVAE_OP_CONVT2D_BWD_W:
         nin = 2, e[0] = y_conv, e[1] = x_conv, e[2] = p->c_in * p->c_out * kk, e[3] = p->c_out;

@@ -62,6 +62,15 @@ static real FN(act_grad)(uint32_t act, real alpha, real y)
     }
 }
 
+/* dx *= act'(x) over count elements: the activation below a layer, in its
+ * input-gradient op (ops.def, dense_bwd_x) */
+static void FN(times_act_grad)(P *p, real *dx, const real *x, uint64_t count)
+{
+    if (p->act)
+        for (uint64_t i = 0; i < count; i++)
+            dx[i] *= FN(act_grad)(p->act, (real)p->alpha, x[i]);
+}
+
 /* ---- data ---- */
 
 /* data:u8[N,in] perm:u32[N] -> x:[n,in] */
@@ -146,9 +155,9 @@ static void FN(dense_bwd_x)(P *p, void *const *t)
             real acc = 0;
             for (uint32_t o = 0; o < p->out; o++)
                 acc += dy[(uint64_t)r * p->out + o] * w[(uint64_t)o * p->in + i];
-            uint64_t at = (uint64_t)r * p->in + i;
-            dx[at] = p->act ? acc * FN(act_grad)(p->act, (real)p->alpha, x[at]) : acc;
+            dx[(uint64_t)r * p->in + i] = acc;
         }
+    FN(times_act_grad)(p, dx, x, (uint64_t)p->n * p->in);
 }
 
 /* dy:[n,out] x:[n,in] -> dw:[out,in] db:[out] */
@@ -209,12 +218,13 @@ static void FN(conv2d)(P *p, void *const *t)
                 }
 }
 
-/* dy:[n,c_out,h_out,w_out] w:[c_out,c_in,k,k] -> dx:[n,c_in,h_in,w_in]:
- * every product of the forward pass, scattered back to its input. */
+/* dy:[n,c_out,h_out,w_out] w:[c_out,c_in,k,k] x:[n,c_in,h_in,w_in] ->
+ * dx:[n,c_in,h_in,w_in]: every product of the forward pass, scattered back
+ * to its input, then times act'(x) */
 static void FN(conv2d_bwd_x)(P *p, void *const *t)
 {
-    const real *dy = t[0], *w = t[1];
-    real *dx = t[2];
+    const real *dy = t[0], *w = t[1], *x = t[2];
+    real *dx = t[3];
     uint64_t count = (uint64_t)p->n * p->c_in * p->h_in * p->w_in;
     for (uint64_t i = 0; i < count; i++)
         dx[i] = 0;
@@ -234,6 +244,7 @@ static void FN(conv2d_bwd_x)(P *p, void *const *t)
                                     g * w[AT4(p->c_in, p->k, p->k, co, ci, ky, kx)];
                             }
                 }
+    FN(times_act_grad)(p, dx, x, count);
 }
 
 /* dy:[n,c_out,h_out,w_out] x:[n,c_in,h_in,w_in] -> dw:[c_out,c_in,k,k] db:[c_out] */
@@ -299,11 +310,12 @@ static void FN(convt2d)(P *p, void *const *t)
     }
 }
 
-/* dy:[n,c_out,h_out,w_out] w:[c_in,c_out,k,k] -> dx:[n,c_in,h_in,w_in] */
+/* dy:[n,c_out,h_out,w_out] w:[c_in,c_out,k,k] x:[n,c_in,h_in,w_in] ->
+ * dx:[n,c_in,h_in,w_in], times act'(x) */
 static void FN(convt2d_bwd_x)(P *p, void *const *t)
 {
-    const real *dy = t[0], *w = t[1];
-    real *dx = t[2];
+    const real *dy = t[0], *w = t[1], *x = t[2];
+    real *dx = t[3];
     for (uint32_t s = 0; s < p->n; s++)
         for (uint32_t ci = 0; ci < p->c_in; ci++)
             for (uint32_t iy = 0; iy < p->h_in; iy++)
@@ -321,6 +333,7 @@ static void FN(convt2d_bwd_x)(P *p, void *const *t)
                             }
                     dx[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)] = acc;
                 }
+    FN(times_act_grad)(p, dx, x, (uint64_t)p->n * p->c_in * p->h_in * p->w_in);
 }
 
 /* dy:[n,c_out,h_out,w_out] x:[n,c_in,h_in,w_in] -> dw:[c_in,c_out,k,k] db:[c_out] */

@@ -1,4 +1,4 @@
-// conv2d_bwd_x: dy:[n,c_out,h_out,w_out] w:[c_out,c_in,k,k] -> dx:[n,c_in,h_in,w_in]
+// conv2d_bwd_x: dy:[n,c_out,h_out,w_out] w:[c_out,c_in,k,k] x:[n,c_in,h_in,w_in] -> dx:[n,c_in,h_in,w_in], times act'(x)
 // One invocation per dx element gathers the outputs whose window covers it:
 // tap ky reaches iy from oy = (iy + pad - ky) / stride when that divides
 // exactly and lands inside the output. No atomics, so sums are ordered.
@@ -7,7 +7,8 @@
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
-layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 3) writeonly buffer DX { float dx[]; };
 void main()
 {
     uint i = element_index();
@@ -30,5 +31,5 @@ void main()
                        w[((co * P_C_IN + ci) * P_K + ky) * P_K + kx];
         }
     }
-    dx[i] = acc;
+    dx[i] = P_ACT != ACT_NONE ? acc * activate_grad(x[i]) : acc; // the activation below (ops.def)
 }

@@ -61,18 +61,21 @@ layout(std430, binding = 0) readonly buffer SRC { float src[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 #if CONV_BIAS
 layout(std430, binding = 2) readonly buffer B { float b[]; };
-layout(std430, binding = 3) writeonly buffer DST { float dst[]; };
-#else
-layout(std430, binding = 2) writeonly buffer DST { float dst[]; };
+#else /* an input gradient: x, the layer's input, for the activation below it */
+layout(std430, binding = 2) readonly buffer X { float x[]; };
 #endif
+layout(std430, binding = 3) writeonly buffer DST { float dst[]; };
 #endif
 
-float conv_epilogue(float v, uint c)
+/* What is stored at dst[at], channel c, for the product's value v: bias and
+ * activation (forward ops), or the derivative of the activation below
+ * (input gradients; ops.def). */
+float conv_epilogue(float v, uint c, uint at)
 {
 #if CONV_BIAS
     return activate(v + b[c]);
 #else
-    return v;
+    return P_ACT != ACT_NONE ? v * activate_grad(x[at]) : v;
 #endif
 }
 
@@ -118,8 +121,10 @@ float mm_b(uint k, uint c)
 
 void mm_store(uint m, uint c, float v)
 {
-    if (m < MM_M && c < GRID_C)
-        dst[((m / GRID) * GRID_C + c) * GRID + m % GRID] = conv_epilogue(v, c);
+    if (m < MM_M && c < GRID_C) {
+        uint at = ((m / GRID) * GRID_C + c) * GRID + m % GRID;
+        dst[at] = conv_epilogue(v, c, at);
+    }
 }
 
 #elif CONV_FAMILY == CONV_SCATTER
@@ -164,8 +169,10 @@ void mm_store(uint m, uint c, float v)
 {
     uvec4 ph = conv_phase();
     uint s = m / TT, t = m % TT, iy = ph.x + S * (t / TX), ix = ph.y + S * (t % TX);
-    if (m < MM_M && c < IMG_C && iy < IMG_H && ix < IMG_W)
-        dst[((s * IMG_C + c) * IMG_H + iy) * IMG_W + ix] = conv_epilogue(v, c);
+    if (m < MM_M && c < IMG_C && iy < IMG_H && ix < IMG_W) {
+        uint at = ((s * IMG_C + c) * IMG_H + iy) * IMG_W + ix;
+        dst[at] = conv_epilogue(v, c, at);
+    }
 }
 
 #elif CONV_FAMILY == CONV_WGRAD

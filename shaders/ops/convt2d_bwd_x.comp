@@ -1,4 +1,4 @@
-// convt2d_bwd_x: dy:[n,c_out,h_out,w_out] w:[c_in,c_out,k,k] -> dx:[n,c_in,h_in,w_in]
+// convt2d_bwd_x: dy:[n,c_out,h_out,w_out] w:[c_in,c_out,k,k] x:[n,c_in,h_in,w_in] -> dx:[n,c_in,h_in,w_in], times act'(x)
 // dx[s,ci,iy,ix] = sum over co, ky, kx of dy[s,co,iy*stride-pad+ky, ...] * w[ci,co,ky,kx],
 // taps outside the output skipped: a plain convolution of dy, one
 // invocation per dx element.
@@ -7,7 +7,8 @@
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
-layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 3) writeonly buffer DX { float dx[]; };
 void main()
 {
     uint i = element_index();
@@ -29,5 +30,5 @@ void main()
             }
         }
     }
-    dx[i] = acc;
+    dx[i] = P_ACT != ACT_NONE ? acc * activate_grad(x[i]) : acc; // the activation below (ops.def)
 }

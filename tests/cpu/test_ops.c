@@ -206,14 +206,12 @@ static void grad_layer(vkvae_op fop, vkvae_op bx, vkvae_op bw, vkvae_op_params p
         run64(VKVAE_OP_ACT_BWD, &pa, &f.push, ta);
     }
     /* the input gradient of this layer alone: no activation below it (the
-     * dense one's epilogue is plan_grad's to check, through whole plans) */
+     * derivative in the epilogue is plan_grad's to check, through whole
+     * plans) */
     vkvae_op_params px = p;
     px.act = VKVAE_ACT_NONE;
-    uint32_t dxb = bx == VKVAE_OP_DENSE_BWD_X ? 3 : 2;
-    double *dx = new_random(elems(bx, &px, dxb));
-    double *tx[VKVAE_MAX_BINDINGS] = { dz, f.t[1], dx };
-    if (bx == VKVAE_OP_DENSE_BWD_X)
-        tx[2] = f.t[0], tx[3] = dx;
+    double *dx = new_random(elems(bx, &px, 3));
+    double *tx[VKVAE_MAX_BINDINGS] = { dz, f.t[1], f.t[0], dx };
     run64(bx, &px, &f.push, tx);
     double *dw = new_random(elems(bw, &p, 2)), *db = new_random(elems(bw, &p, 3));
     double *tw[VKVAE_MAX_BINDINGS] = { dz, f.t[0], dw, db };

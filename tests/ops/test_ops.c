@@ -251,8 +251,8 @@ static int conv_cases(vkvae_context *ctx, vkvae_op op, int verbose, int *passed)
                         c.p.h_out = (c.p.h_in + 2 * pad - c.p.k) / stride + 1;
                         c.p.w_out = (c.p.w_in + 2 * pad - c.p.k) / stride + 1;
                     }
-                    if (fwd)
-                        c.p.act = (uint32_t)(cases % VKVAE_ACT_COUNT);
+                    if (fwd || op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_X)
+                        c.p.act = (uint32_t)(cases % VKVAE_ACT_COUNT); /* bwd_x: the one below */
                     const char *bad = vkvae_cpu_check_params(op, &c.p);
                     CHECK(bad == NULL, "conv case %zu of %s: %s", i, vkvae_cpu_op_name(op),
                           bad ? bad : "");

@@ -135,7 +135,7 @@ uint64_t vkvae_fast_conv_row_width(vkvae_op op, const vkvae_op_params *p, uint32
     case VKVAE_OP_CONV2D:
     case VKVAE_OP_CONVT2D: return b == 0 ? x : b == 3 ? y : 0;
     case VKVAE_OP_CONV2D_BWD_X:
-    case VKVAE_OP_CONVT2D_BWD_X: return b == 0 ? y : b == 2 ? x : 0;
+    case VKVAE_OP_CONVT2D_BWD_X: return b == 0 ? y : b >= 2 ? x : 0;
     default: return 0;
     }
 }
@@ -297,7 +297,7 @@ void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t,
     int forward = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D_BWD_X;
     int biased = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
     const float *src = t[0], *w = t[1], *bias = biased ? t[2] : NULL;
-    float *dst = t[biased ? 3 : 2];
+    float *dst = t[3]; /* the input gradients' x (t[2]) is fast_ops.c's to apply */
     for (uint64_t s0 = lo; s0 < hi; s0 += B) {
         uint32_t b = (uint32_t)(hi - s0 < B ? hi - s0 : B);
         uint64_t L = (uint64_t)b * v.grid;

@@ -345,8 +345,16 @@ static void dense_bwd_w_part(void *arg, uint32_t part, uint32_t parts)
 /* conv2d, conv2d_bwd_x, convt2d, convt2d_bwd_x on a block of images */
 static void conv_rows(const job *j, uint64_t lo, uint64_t hi)
 {
-    if (lo < hi)
-        vkvae_fast_conv_rows(j->op, j->p, j->t, j->fast->scratch[j->part], lo, hi);
+    const vkvae_op_params *p = j->p;
+    if (lo == hi)
+        return;
+    vkvae_fast_conv_rows(j->op, p, j->t, j->fast->scratch[j->part], lo, hi);
+    if ((j->op == VKVAE_OP_CONV2D_BWD_X || j->op == VKVAE_OP_CONVT2D_BWD_X) && p->act) {
+        /* times the derivative of the activation below (ops.def) */
+        uint64_t img = (uint64_t)p->c_in * p->h_in * p->w_in;
+        float *dx = (float *)j->t[3] + lo * img;
+        act_grad(dx, dx, (const float *)j->t[2] + lo * img, (hi - lo) * img, p->act, p->alpha);
+    }
 }
 
 /* conv2d_bwd_w, convt2d_bwd_w: a share of dw's columns and of db */
