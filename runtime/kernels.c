@@ -16,15 +16,21 @@
 #include "conv2d.spv.h"
 #include "conv2d_bwd_w.spv.h"
 #include "conv2d_bwd_w_mm.spv.h"
+#include "conv2d_bwd_w_mm_sg.spv.h"
 #include "conv2d_bwd_x.spv.h"
 #include "conv2d_bwd_x_mm.spv.h"
+#include "conv2d_bwd_x_mm_sg.spv.h"
 #include "conv2d_mm.spv.h"
+#include "conv2d_mm_sg.spv.h"
 #include "convt2d.spv.h"
 #include "convt2d_bwd_w.spv.h"
 #include "convt2d_bwd_w_mm.spv.h"
+#include "convt2d_bwd_w_mm_sg.spv.h"
 #include "convt2d_bwd_x.spv.h"
 #include "convt2d_bwd_x_mm.spv.h"
+#include "convt2d_bwd_x_mm_sg.spv.h"
 #include "convt2d_mm.spv.h"
+#include "convt2d_mm_sg.spv.h"
 #include "corrupt_gauss.spv.h"
 #include "corrupt_mask.spv.h"
 #include "dense.spv.h"
@@ -204,7 +210,21 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
     return 1;
 }
 
-/* The dense ops on CPU drivers (lavapipe): the VKVAE_MM_SUBGROUP build of
+/* The VKVAE_MM_SUBGROUP builds of the kernels on matmul.glsl: the dense ops
+ * and the convolutions' implicit products (shaders/meson.build). */
+static const op_kernel mm_sg_kernels[VKVAE_OP_COUNT] = {
+    K(DENSE, dense_sg),
+    K(DENSE_BWD_X, dense_bwd_x_sg),
+    K(DENSE_BWD_W, dense_bwd_w_sg),
+    K(CONV2D, conv2d_mm_sg),
+    K(CONV2D_BWD_X, conv2d_bwd_x_mm_sg),
+    K(CONV2D_BWD_W, conv2d_bwd_w_mm_sg),
+    K(CONVT2D, convt2d_mm_sg),
+    K(CONVT2D_BWD_X, convt2d_bwd_x_mm_sg),
+    K(CONVT2D_BWD_W, convt2d_bwd_w_mm_sg),
+};
+
+/* The matmul-based ops on CPU drivers (lavapipe): the VKVAE_MM_SUBGROUP build of
  * their kernels (<op>_sg.spv.h; shaders/ops/matmul.glsl says why). There
  * every load is a scalar loop over the SIMD lanes while subgroupShuffle is
  * a vector instruction, so the variant shares operands through shuffles,
@@ -212,9 +232,9 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
  * shared-memory tiles above are the fast path), shuffles in compute shaders,
  * and a power-of-two subgroup size from 4 to 64. Returns that size, or 0
  * for the tiled kernel (from the device's description, queried once). */
-static uint32_t dense_subgroup(vkvae_context *ctx, vkvae_op op)
+static uint32_t mm_subgroup(vkvae_context *ctx, vkvae_op op)
 {
-    if (op != VKVAE_OP_DENSE && op != VKVAE_OP_DENSE_BWD_X && op != VKVAE_OP_DENSE_BWD_W)
+    if (!mm_sg_kernels[op].spirv)
         return 0;
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
     uint32_t n = d->subgroup_size;
@@ -234,7 +254,7 @@ static uint32_t dense_subgroup(vkvae_context *ctx, vkvae_op op)
  * 8 x 4 less; their JIT stays near 0.2 s. Picked by least estimated time:
  * padded work over that rate, times a penalty when fewer than 8
  * workgroups share the threads. */
-static void dense_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_shape *s)
+static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_shape *s)
 {
     static const struct { uint32_t tm, tn, rate; } cand[] = {
         {64, 4, 13}, {32, 8, 13}, {32, 4, 10}, {16, 4, 8}, {8, 4, 5},
@@ -245,6 +265,8 @@ static void dense_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, m
         for (uint32_t tn = cand[i].tn; tn >= (kcont_b ? 1u : cand[i].tn); tn /= 2) {
             uint64_t bm = cand[i].tm, bn = (uint64_t)sg * tn;
             uint64_t gm = (s->rows + bm - 1) / bm, gn = (s->cols + bn - 1) / bn;
+            if (gm >= 65535 || gn > 65535)
+                continue; /* past Vulkan's guaranteed grid (db's extra row included) */
             double t = (double)(gm * bm) * (double)(gn * bn) / cand[i].rate;
             if (tn < cand[i].tn)
                 t *= 1.25; /* fewer columns per lane: more loads per FMA */
@@ -258,8 +280,10 @@ static void dense_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, m
                 break;
         }
     }
-    /* dense reads x and w along in; the backward ops also dy along out. */
-    s->vec4 = p->in % 4 == 0 && (op == VKVAE_OP_DENSE || p->out % 4 == 0);
+    /* dense reads x and w along in; the backward ops also dy along out.
+     * The convolutions gather their operands element by element. */
+    int dense = op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_BWD_W;
+    s->vec4 = dense && p->in % 4 == 0 && (op == VKVAE_OP_DENSE || p->out % 4 == 0);
 }
 
 /* Parameters per invocation of the optimizer kernels: 4 OPT_QUADS
@@ -311,17 +335,16 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
 void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, uint32_t groups[3])
 {
     mm_shape mm;
-    uint32_t sg = dense_subgroup(ctx, op);
-    if (sg && mm_tiles(op, p, &mm)) {
-        dense_sg_tiles(op, p, sg, &mm);
-        groups[0] = (mm.cols + sg * mm.tn - 1) / (sg * mm.tn);
-        groups[1] = (mm.rows + mm.tm - 1) / mm.tm;
-        groups[2] = 1;
-        return;
-    }
+    uint32_t sg = mm_subgroup(ctx, op);
     if (mm_tiles(op, p, &mm)) {
-        groups[0] = (mm.cols + MM_GRID * mm.tn - 1) / (MM_GRID * mm.tn);
-        groups[1] = (mm.rows + MM_GRID * mm.tm - 1) / (MM_GRID * mm.tm);
+        if (sg) {
+            mm_sg_tiles(op, p, sg, &mm);
+            groups[0] = (mm.cols + sg * mm.tn - 1) / (sg * mm.tn);
+            groups[1] = (mm.rows + mm.tm - 1) / mm.tm;
+        } else {
+            groups[0] = (mm.cols + MM_GRID * mm.tn - 1) / (MM_GRID * mm.tn);
+            groups[1] = (mm.rows + MM_GRID * mm.tm - 1) / (MM_GRID * mm.tm);
+        }
         groups[2] = 1;
         if (op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D)
             groups[2] = p->stride * p->stride; /* a stride phase each */
@@ -365,14 +388,11 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
     uint32_t spec[SPEC_WORDS] = {0};
     memcpy(spec, p, sizeof *p);
     mm_shape mm;
-    uint32_t sg = dense_subgroup(ctx, op);
+    uint32_t sg = mm_subgroup(ctx, op);
     if (sg && mm_tiles(op, p, &mm)) { /* constant_id 32, 33, 35, 36 (matmul.glsl) */
-        dense_sg_tiles(op, p, sg, &mm);
-        spirv = op == VKVAE_OP_DENSE ? dense_sg_spv
-                : op == VKVAE_OP_DENSE_BWD_X ? dense_bwd_x_sg_spv : dense_bwd_w_sg_spv;
-        words = (op == VKVAE_OP_DENSE ? sizeof dense_sg_spv
-                 : op == VKVAE_OP_DENSE_BWD_X ? sizeof dense_bwd_x_sg_spv
-                                              : sizeof dense_bwd_w_sg_spv) / sizeof(uint32_t);
+        mm_sg_tiles(op, p, sg, &mm);
+        spirv = mm_sg_kernels[op].spirv;
+        words = mm_sg_kernels[op].bytes / sizeof(uint32_t);
         spec[SPEC_TUNE + 0] = mm.tm;
         spec[SPEC_TUNE + 1] = mm.tn;
         spec[SPEC_TUNE + 3] = sg;

@@ -197,21 +197,22 @@ void mm_store(uint m, uint c, float v)
         dw[m * KC + c] = v;
 }
 
-/* db[c] for c = x, x + groups, ... of this last row of workgroups: the 64
- * invocations take strided shares of the n h_out w_out terms, then a fixed
- * tree in shared memory. */
+/* db[c] for c = x, x + groups, ... of this last row of workgroups: the
+ * workgroup's invocations (64, or the subgroup size in the subgroup build:
+ * a power of two up to 64) take strided shares of the n h_out w_out terms,
+ * then a fixed tree in shared memory. */
 shared float db_part[64];
 
 void conv_db()
 {
-    const uint HWO = P_H_OUT * P_W_OUT, t = gl_LocalInvocationID.x;
+    const uint HWO = P_H_OUT * P_W_OUT, t = gl_LocalInvocationID.x, WG = gl_WorkGroupSize.x;
     for (uint c = gl_WorkGroupID.x; c < P_C_OUT; c += gl_NumWorkGroups.x) {
         float acc = 0.0;
-        for (uint j = t; j < P_N * HWO; j += 64u)
+        for (uint j = t; j < P_N * HWO; j += WG)
             acc += dy[((j / HWO) * P_C_OUT + c) * HWO + j % HWO];
         db_part[t] = acc;
         barrier();
-        for (uint width = 32u; width > 0u; width >>= 1u) {
+        for (uint width = WG / 2u; width > 0u; width >>= 1u) {
             if (t < width)
                 db_part[t] += db_part[t + width];
             barrier();
@@ -225,6 +226,21 @@ void conv_db()
 #endif
 
 const bool MM_A_KCONT = false, MM_B_KCONT = false;
+
+#ifdef VKVAE_MM_SUBGROUP
+/* The subgroup build's whole-vec4 reads: A(m..m+3, k) and B(k, c..c+3). The
+ * gathers above go element by element anyway, so runtime/kernels.c leaves
+ * MM_VEC4 off for the convolutions and these only keep the module whole. */
+vec4 mm_a4(uint m, uint k)
+{
+    return vec4(mm_a(m, k), mm_a(m + 1u, k), mm_a(m + 2u, k), mm_a(m + 3u, k));
+}
+
+vec4 mm_b4(uint k, uint c)
+{
+    return vec4(mm_b(k, c), mm_b(k, c + 1u), mm_b(k, c + 2u), mm_b(k, c + 3u));
+}
+#endif
 
 #include "matmul.glsl"
 

@@ -3,11 +3,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#ifdef VKVAE_MM_SUBGROUP /* the build for CPU drivers (see matmul.glsl) */
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_shuffle : require
-#define VKVAE_LOCAL_SIZE_ID 35
-#endif
+#include "mm_subgroup.glsl"
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
