@@ -254,14 +254,24 @@ static uint32_t mm_subgroup(vkvae_context *ctx, vkvae_op op)
  * 8 x 4 less; their JIT stays near 0.2 s. Picked by least estimated time:
  * padded work over that rate, times a penalty when fewer than 8
  * workgroups share the threads. */
+/* The convolutions' blocks stop at 32 x 4: their operand gathers unroll
+ * into far more code than the dense ops' vec4 loads, and on vae_conv larger
+ * blocks ran no faster (302 against 303 ms a step) while doubling
+ * lavapipe's JIT time (36 conv2d op cases: 9.8 against 18.4 s); 16 x 4 is
+ * slower (468 ms). */
+enum { MAX_CONV_BLOCK = 128 };
+
 static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_shape *s)
 {
     static const struct { uint32_t tm, tn, rate; } cand[] = {
         {64, 4, 13}, {32, 8, 13}, {32, 4, 10}, {16, 4, 8}, {8, 4, 5},
     };
     int kcont_b = op == VKVAE_OP_DENSE; /* columns may then come one at a time */
+    int dense = op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_BWD_W;
     double best = 0;
     for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
+        if (!dense && cand[i].tm * cand[i].tn > MAX_CONV_BLOCK)
+            continue;
         for (uint32_t tn = cand[i].tn; tn >= (kcont_b ? 1u : cand[i].tn); tn /= 2) {
             uint64_t bm = cand[i].tm, bn = (uint64_t)sg * tn;
             uint64_t gm = (s->rows + bm - 1) / bm, gn = (s->cols + bn - 1) / bn;
@@ -282,7 +292,6 @@ static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_s
     }
     /* dense reads x and w along in; the backward ops also dy along out.
      * The convolutions gather their operands element by element. */
-    int dense = op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_BWD_W;
     s->vec4 = dense && p->in % 4 == 0 && (op == VKVAE_OP_DENSE || p->out % 4 == 0);
 }
 
