@@ -53,8 +53,8 @@ def make_set(folder, n=300, side=28, classes=10, label_count=None, truncate=Fals
         write_idx(f"{folder}/{prefix}-labels-idx1-ubyte.gz", (lc,), labels[:lc] + [0] * (lc - count if lc > count else 0))
 
 
-def run(vkvae, *args):
-    p = subprocess.run([vkvae, *args], capture_output=True, text=True)
+def run(vkvae, *args, env=None):
+    p = subprocess.run([vkvae, *args], capture_output=True, text=True, env=env)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -96,6 +96,38 @@ def errors(vkvae, tmp):
                  f"{tmp}/ae/checkpoint.safetensors", *quick)
     expect_error(vkvae, "a flag without its value", "option --epochs needs a value", "--epochs")
     expect_error(vkvae, "a bad number", "--seed 'x1' is not a whole number", "--seed", "x1")
+    blas_note(vkvae, tmp, quick)
+
+
+def avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((l.split() for l in f if l.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512f" in flags and "avx512vl" in flags
+
+
+def blas_note(vkvae, tmp, quick):
+    """The CPU backend says which OpenBLAS kernels run, and says once when
+    OPENBLAS_CORETYPE holds an AVX-512 CPU to older ones (BENCHMARKS.md)."""
+    args = ["train", "--device", "cpu", "--data", f"{tmp}/good", "--out", f"{tmp}/blas", *quick]
+    unset = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    rc, _, err = run(vkvae, *args, env=unset)
+    line = next((l for l in err.splitlines() if "on the CPU backend" in l), "")
+    check(rc == 0 and line, f"--device cpu trains and names its backend (exit {rc}: {line!r})")
+    if "OpenBLAS" not in line:
+        print("built without OpenBLAS: no kernel note to check")
+        return
+    notes = [l for l in err.splitlines() if "OPENBLAS_CORETYPE" in l]
+    check(not notes, f"no OPENBLAS_CORETYPE note when it is unset ({notes})")
+    rc, _, err = run(vkvae, *args, env=dict(unset, OPENBLAS_CORETYPE="Haswell"))
+    line = next((l for l in err.splitlines() if "on the CPU backend" in l), "")
+    notes = [l for l in err.splitlines() if "OPENBLAS_CORETYPE=Haswell" in l]
+    want = 1 if avx512() else 0
+    check(rc == 0 and "Haswell" in line and len(notes) == want,
+          f"with OPENBLAS_CORETYPE=Haswell: the backend line names Haswell, {want} note "
+          f"line(s) on this CPU (exit {rc}: {line!r} {notes})")
 
 
 def read_bytes(path):
