@@ -217,50 +217,6 @@ FAST_VEC static void col2im_add(const cgeom *g, float *restrict img, const float
     }
 }
 
-/* dst[count] = act(src + bias) (src may be dst) */
-FAST_VEC static void act_add(float *dst, const float *src, float bias, uint64_t count, uint32_t act,
-                             float alpha)
-{
-    switch (act) {
-    case VKVAE_ACT_RELU:
-        for (uint64_t i = 0; i < count; i++) {
-            float v = src[i] + bias;
-            dst[i] = v > 0 ? v : 0.0f;
-        }
-        break;
-    case VKVAE_ACT_LEAKY_RELU:
-        for (uint64_t i = 0; i < count; i++) {
-            float v = src[i] + bias;
-            dst[i] = v > 0 ? v : alpha * v;
-        }
-        break;
-    case VKVAE_ACT_TANH:
-        for (uint64_t i = 0; i < count; i++) {
-            float v = src[i] + bias;
-            float a = v < 0 ? -v : v;
-            float e = fm_expf(-2.0f * a); /* tanh|v| = (1 - e) / (1 + e) */
-            float th = (1.0f - e) / (1.0f + e);
-            dst[i] = v < 0 ? -th : th;
-        }
-        break;
-    case VKVAE_ACT_SIGMOID:
-        for (uint64_t i = 0; i < count; i++)
-            dst[i] = fm_sigmoidf(src[i] + bias);
-        break;
-    case VKVAE_ACT_SOFTPLUS:
-        for (uint64_t i = 0; i < count; i++) {
-            float v = src[i] + bias;
-            float a = v < 0 ? -v : v;
-            dst[i] = (v > 0 ? v : 0.0f) + fm_log1pf(fm_expf(-a));
-        }
-        break;
-    default:
-        for (uint64_t i = 0; i < count; i++)
-            dst[i] = src[i] + bias;
-        break;
-    }
-}
-
 FAST_VEC static float sum_floats(const float *restrict x, uint64_t count)
 {
     float lane[SUM_LANES] = {0}, acc = 0;
@@ -309,9 +265,9 @@ void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t,
                         1.0f, w, (int)v.kc, col, (int)L, 0.0f, oth, (int)L);
             for (uint32_t i = 0; i < b; i++)
                 for (uint32_t c = 0; c < v.other; c++)
-                    act_add(dst + (s0 + i) * oth_size + (uint64_t)c * v.grid,
-                            oth + c * L + (uint64_t)i * v.grid, bias ? bias[c] : 0.0f, v.grid,
-                            bias ? p->act : VKVAE_ACT_NONE, p->alpha);
+                    fm_act_bias(dst + (s0 + i) * oth_size + (uint64_t)c * v.grid,
+                                oth + c * L + (uint64_t)i * v.grid, NULL, bias ? bias[c] : 0.0f,
+                                v.grid, bias ? p->act : VKVAE_ACT_NONE, p->alpha);
         } else {
             gather_planes(oth, src + s0 * oth_size, b, v.other, v.grid, L);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.kc, (int)L, (int)v.other,
@@ -322,8 +278,8 @@ void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t,
                 col2im_add(g, img, col + (uint64_t)i * v.grid, L);
                 if (bias)
                     for (uint32_t c = 0; c < g->c; c++)
-                        act_add(img + (uint64_t)c * v.plane, img + (uint64_t)c * v.plane, bias[c],
-                                v.plane, p->act, p->alpha);
+                        fm_act_bias(img + (uint64_t)c * v.plane, img + (uint64_t)c * v.plane,
+                                    NULL, bias[c], v.plane, p->act, p->alpha);
             }
         }
     }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "plan.h"
+
 /* FAST_VEC on a loop-heavy function: gcc builds an AVX2/FMA clone beside
  * the baseline one and picks at load time, so one binary runs everywhere. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
@@ -91,6 +93,47 @@ static inline float fm_log1pf(float x)
 static inline float fm_sigmoidf(float x)
 {
     return 1.0f / (1.0f + fm_expf(-x));
+}
+
+/* tanh x = sign(x) (1 - e) / (1 + e), e = e^-2|x| */
+static inline float fm_tanhf(float x)
+{
+    float a = x < 0 ? -x : x;
+    float e = fm_expf(-2.0f * a);
+    float th = (1.0f - e) / (1.0f + e);
+    return x < 0 ? -th : th;
+}
+
+/* log(1 + e^x) = max(x, 0) + log(1 + e^-|x|) */
+static inline float fm_softplusf(float x)
+{
+    float a = x < 0 ? -x : x;
+    return (x > 0 ? x : 0.0f) + fm_log1pf(fm_expf(-a));
+}
+
+/* dst[i] = act(src[i] + bias), bias = bvec[i], or b0 when bvec is NULL; dst
+ * may be src. The products' epilogues (fast_ops.c: a row of a dense layer
+ * with its bias vector; fast_conv.c: a channel plane with its bias). One
+ * loop per activation so that each vectorizes; gcc unswitches the loops on
+ * bvec. */
+FAST_VEC static void fm_act_bias(float *dst, const float *src, const float *bvec, float b0,
+                                 uint64_t count, uint32_t act, float alpha)
+{
+#define ACT_LOOP(EXPR)                                      \
+    for (uint64_t i = 0; i < count; i++) {                  \
+        float v = src[i] + (bvec ? bvec[i] : b0);           \
+        dst[i] = (EXPR);                                    \
+    }                                                       \
+    break
+    switch (act) {
+    case VKVAE_ACT_RELU: ACT_LOOP(v > 0 ? v : 0.0f);
+    case VKVAE_ACT_LEAKY_RELU: ACT_LOOP(v > 0 ? v : alpha * v);
+    case VKVAE_ACT_TANH: ACT_LOOP(fm_tanhf(v));
+    case VKVAE_ACT_SIGMOID: ACT_LOOP(fm_sigmoidf(v));
+    case VKVAE_ACT_SOFTPLUS: ACT_LOOP(fm_softplusf(v));
+    default: ACT_LOOP(v);
+    }
+#undef ACT_LOOP
 }
 
 #endif

@@ -67,50 +67,11 @@ struct job {
 /* ---- elementwise kernels (vectorized) ---- */
 
 /* y[rows, cols] (row stride ldy) = act(y + b) */
-FAST_VEC static void bias_act(float *restrict y, const float *restrict b, uint64_t rows,
-                              uint32_t cols, uint32_t ldy, uint32_t act, float alpha)
+static void bias_act(float *y, const float *b, uint64_t rows, uint32_t cols, uint32_t ldy,
+                     uint32_t act, float alpha)
 {
-    for (uint64_t r = 0; r < rows; r++) {
-        float *restrict row = y + r * ldy;
-        switch (act) {
-        case VKVAE_ACT_RELU:
-            for (uint32_t o = 0; o < cols; o++) {
-                float v = row[o] + b[o];
-                row[o] = v > 0 ? v : 0.0f;
-            }
-            break;
-        case VKVAE_ACT_LEAKY_RELU:
-            for (uint32_t o = 0; o < cols; o++) {
-                float v = row[o] + b[o];
-                row[o] = v > 0 ? v : alpha * v;
-            }
-            break;
-        case VKVAE_ACT_TANH:
-            for (uint32_t o = 0; o < cols; o++) {
-                float v = row[o] + b[o];
-                float a = v < 0 ? -v : v;
-                float e = fm_expf(-2.0f * a); /* tanh|v| = (1 - e) / (1 + e) */
-                float th = (1.0f - e) / (1.0f + e);
-                row[o] = v < 0 ? -th : th;
-            }
-            break;
-        case VKVAE_ACT_SIGMOID:
-            for (uint32_t o = 0; o < cols; o++)
-                row[o] = fm_sigmoidf(row[o] + b[o]);
-            break;
-        case VKVAE_ACT_SOFTPLUS:
-            for (uint32_t o = 0; o < cols; o++) {
-                float v = row[o] + b[o];
-                float a = v < 0 ? -v : v;
-                row[o] = (v > 0 ? v : 0.0f) + fm_log1pf(fm_expf(-a));
-            }
-            break;
-        default:
-            for (uint32_t o = 0; o < cols; o++)
-                row[o] = row[o] + b[o];
-            break;
-        }
-    }
+    for (uint64_t r = 0; r < rows; r++)
+        fm_act_bias(y + r * ldy, y + r * ldy, b, 0.0f, cols, act, alpha);
 }
 
 /* dx = dy * act'(y), from the output y; dx may be dy (each element reads
