@@ -33,6 +33,17 @@ static double nmse(const float *a, const float *b, uint64_t n, double *max_abs)
 
 static void conv_step(vkvae_context *ctx);
 
+/* The same random data bytes and permutation on both backends. */
+static void same_data(const vkvae_plan *p, vkvae_cpu *cpu, vkvae_gpu_plan *gpu)
+{
+    vkvae_error err = { 0 };
+    int images = plan_tensor(p, "train.images"), perm = plan_tensor(p, "train.perm");
+    plan_fill_data(p, vkvae_cpu_tensor(cpu, (uint32_t)images).data, NULL,
+                   vkvae_cpu_tensor(cpu, (uint32_t)perm).data, 0, 99);
+    CHECK_OK(vkvae_gpu_plan_write(gpu, (uint32_t)images, vkvae_cpu_tensor(cpu, (uint32_t)images).data, &err), err);
+    CHECK_OK(vkvae_gpu_plan_write(gpu, (uint32_t)perm, vkvae_cpu_tensor(cpu, (uint32_t)perm).data, &err), err);
+}
+
 int main(void)
 {
     const vkvae_plan *p = vkvae_builtin_model("vae_mlp");
@@ -52,12 +63,8 @@ int main(void)
         vkvae_cpu_destroy(cpu);
         return test_finish(ctx);
     }
-    int images = plan_tensor(p, "train.images"), perm = plan_tensor(p, "train.perm");
     int params = plan_tensor(p, "params.all");
-    plan_fill_data(p, vkvae_cpu_tensor(cpu, (uint32_t)images).data, NULL,
-                   vkvae_cpu_tensor(cpu, (uint32_t)perm).data, 0, 99);
-    CHECK_OK(vkvae_gpu_plan_write(gpu, (uint32_t)images, vkvae_cpu_tensor(cpu, (uint32_t)images).data, &err), err);
-    CHECK_OK(vkvae_gpu_plan_write(gpu, (uint32_t)perm, vkvae_cpu_tensor(cpu, (uint32_t)perm).data, &err), err);
+    same_data(p, cpu, gpu);
     uint64_t np = p->tensors[params].elems;
     float *a = malloc(np * sizeof *a), *b = malloc(np * sizeof *b);
     CHECK_OK(vkvae_cpu_read_f32(cpu, (uint32_t)params, a, &err), err);
@@ -122,12 +129,8 @@ static void conv_step(vkvae_context *ctx)
         return;
     }
     CHECK_OK(vkvae_cpu_init_params(c64, 1, &err), err);
-    int images = plan_tensor(p, "train.images"), perm = plan_tensor(p, "train.perm");
     int params = plan_tensor(p, "params.all");
-    plan_fill_data(p, vkvae_cpu_tensor(c64, (uint32_t)images).data, NULL,
-                   vkvae_cpu_tensor(c64, (uint32_t)perm).data, 0, 99);
-    CHECK_OK(vkvae_gpu_plan_write(gpu, (uint32_t)images, vkvae_cpu_tensor(c64, (uint32_t)images).data, &err), err);
-    CHECK_OK(vkvae_gpu_plan_write(gpu, (uint32_t)perm, vkvae_cpu_tensor(c64, (uint32_t)perm).data, &err), err);
+    same_data(p, c64, gpu);
     uint64_t most = 0;
     for (uint32_t i = 0; i < p->n_tensors; i++)
         most = p->tensors[i].elems > most ? p->tensors[i].elems : most;
