@@ -214,9 +214,6 @@ static void aux_bind(gen_plan *pl, const gen_graph *a, int *map, int *pmap, cons
     }
 }
 
-/* encode, decode and sample from graph g (map: its tensors; prefix: NULL
- * for the main graph, whose tensors are all mapped, else the name prefix
- * of an auxiliary graph's activations). */
 /* The likelihood's mean, sigmoid(logits), into mean: folded into the
  * epilogue of the step that wrote the logits when that step applies an
  * activation to its output (dense, conv2d, convt2d: output last) and has
@@ -239,6 +236,9 @@ static void add_mean(gen_plan *pl, gen_program *pr, int logits, int mean, uint32
              &(vkvae_op_params){ .n = n, .in = features });
 }
 
+/* encode, decode and sample from graph g (map: its tensors; prefix: NULL
+ * for the main graph, whose tensors are all mapped, else the name prefix
+ * of an auxiliary graph's activations). */
 static void io_programs(gen_plan *pl, const gen_graph *g, int *map, const io_tensors *io,
                         bool vae, bool logits, uint32_t bact, const char *prefix)
 {

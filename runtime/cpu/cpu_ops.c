@@ -180,7 +180,9 @@ const char *vkvae_cpu_check_params(vkvae_op op, const vkvae_op_params *p)
             return "unknown activation";
         break;
     case VKVAE_OP_ACT_BWD:
-    case VKVAE_OP_DENSE_BWD_X:
+    case VKVAE_OP_DENSE_BWD_X: /* the *_bwd_x: the derivative of the activation below */
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONVT2D_BWD_X:
         if (p->act >= VKVAE_ACT_COUNT)
             return "unknown activation";
         if (p->act == VKVAE_ACT_LEAKY_RELU && !(p->alpha > 0))
