@@ -4,7 +4,7 @@
  * fails), the kernel run in fp32 on the device and the CPU op in fp64 on the
  * same inputs, and every binding the op writes compared by normalized mean
  * squared error (fp32: under 1e-7) and max abs error. Shapes are odd on
- * purpose (1, 3, 17, 129): no tile size divides them. Convolutions get their
+ * purpose (1, 3, 20, 129; see sizes): no tile size divides them. Convolutions get their
  * own shapes (conv_cases): odd images, strides 1 and 2, paddings 0 and 1,
  * narrow channel counts (1, 3, 5: the plain kernels) and wide ones across
  * matmul tile edges (the implicit products), out_pad for the transposed
