@@ -204,6 +204,7 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory creating the context");
     ctx->quiet_validation = desc->quiet_validation;
     ctx->on_validation_message = desc->on_validation_message;
+    ctx->mm_tiled = env_flag("VKVAE_MM_TILED");
     ctx->user = desc->user;
     ctx->timeout_ns = desc->timeout_ns;
     if (!ctx->timeout_ns) {

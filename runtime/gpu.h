@@ -68,6 +68,7 @@ struct vkvae_context {
     vkvae_message_fn on_validation_message;
     void *user;
     uint64_t timeout_ns;
+    int mm_tiled;                    /* $VKVAE_MM_TILED: the GPUs' matmul kernels on CPU drivers too */
     volatile uint32_t validation_messages;
 };
 

@@ -231,10 +231,12 @@ static const op_kernel mm_sg_kernels[VKVAE_OP_COUNT] = {
  * one subgroup per workgroup, and needs: a CPU device (on GPUs the
  * shared-memory tiles above are the fast path), shuffles in compute shaders,
  * and a power-of-two subgroup size from 4 to 64. Returns that size, or 0
- * for the tiled kernel (from the device's description, queried once). */
+ * for the tiled kernel (from the device's description, queried once).
+ * VKVAE_MM_TILED=1 keeps the tiled kernels on a CPU driver too, so the
+ * suite checks on lavapipe the kernels GPUs run (tests/ops: ops_tiled). */
 static uint32_t mm_subgroup(vkvae_context *ctx, vkvae_op op)
 {
-    if (!mm_sg_kernels[op].spirv)
+    if (!mm_sg_kernels[op].spirv || ctx->mm_tiled)
         return 0;
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
     uint32_t n = d->subgroup_size;

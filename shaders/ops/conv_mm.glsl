@@ -67,13 +67,14 @@ layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(std430, binding = 3) writeonly buffer DST { float dst[]; };
 #endif
 
-/* What is stored at dst[at], channel c, for the product's value v: bias and
- * activation (forward ops), or the derivative of the activation below
- * (input gradients; ops.def). */
+/* What is stored at dst[at], channel c, for the product's value v: the
+ * activation (forward ops, whose bias the accumulators start from: MM_BIAS
+ * below), or the derivative of the activation below (input gradients;
+ * ops.def). */
 float conv_epilogue(float v, uint c, uint at)
 {
 #if CONV_BIAS
-    return activate(v + b[c]);
+    return activate(v);
 #else
     return P_ACT != ACT_NONE ? v * activate_grad(x[at]) : v;
 #endif
@@ -226,6 +227,15 @@ void conv_db()
 #endif
 
 const bool MM_A_KCONT = false, MM_B_KCONT = false;
+
+#if CONV_BIAS /* columns are the output's channels in both families */
+#define MM_BIAS
+float mm_bias(uint c)
+{
+    float v = b[min(c, MM_C - 1u)];
+    return c < MM_C ? v : 0.0;
+}
+#endif
 
 #ifdef VKVAE_MM_SUBGROUP
 /* The subgroup build's whole-vec4 reads: A(m..m+3, k) and B(k, c..c+3). The

@@ -1,5 +1,6 @@
 // dense: x:[n,in] w:[out,in] b:[out] -> y:[n,out]; y = act(x w^T + b)
-// C = y: rows n, columns out, depth in; A = x, B = w^T (matmul.glsl).
+// C = y: rows n, columns out, depth in; A = x, B = w^T (matmul.glsl); the
+// bias is the accumulators' start (MM_BIAS), the activation the epilogue.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -41,10 +42,17 @@ vec4 mm_b4(uint k, uint c)
 }
 #endif
 
+#define MM_BIAS
+float mm_bias(uint c)
+{
+    float v = b[min(c, P_OUT - 1u)];
+    return c < P_OUT ? v : 0.0;
+}
+
 void mm_store(uint m, uint c, float v)
 {
     if (m < P_N && c < P_OUT)
-        y[m * P_OUT + c] = activate(v + b[c]);
+        y[m * P_OUT + c] = activate(v);
 }
 
 #include "matmul.glsl"

@@ -8,7 +8,13 @@
  *   float mm_b(uint k, uint c)   B, any k and c: 0 outside the matrix
  *   void  mm_store(uint m, uint c, float v)   the epilogue, bounds-checked
  * so transposes are folded into indexing, and bias and activation into the
- * epilogue.
+ * epilogue. A kernel that also defines MM_BIAS and
+ *   float mm_bias(uint c)   a value per column (0 outside the matrix)
+ * gets it as its accumulators' starting value: loaded once per column a
+ * block holds, not once per element in the epilogue (llvmpipe pays a scalar
+ * loop over the lanes for every load; the output-wide products with a short
+ * depth, such as the decoder's first, spent as long on the bias as on the
+ * product).
  *
  * The 64 invocations of a workgroup form an 8 x 8 grid; each computes an
  * MM_TM x MM_TN block of C held in registers, so a workgroup covers
@@ -48,8 +54,15 @@ void mm_run()
     const uint m0 = gl_WorkGroupID.y * MM_BM, c0 = gl_WorkGroupID.x * MM_BN;
 
     vec4 acc[MM_TM * MM_TN / 4u]; /* [i][j/4] */
+    vec4 start[MM_TN / 4u];
+    [[unroll]] for (uint j = 0; j < MM_TN; j++)
+#ifdef MM_BIAS
+        start[j / 4u][j % 4u] = mm_bias(c0 + tx * MM_TN + j);
+#else
+        start[j / 4u][j % 4u] = 0.0;
+#endif
     [[unroll]] for (uint i = 0; i < MM_TM * MM_TN / 4u; i++)
-        acc[i] = vec4(0.0);
+        acc[i] = start[i % (MM_TN / 4u)];
 
     for (uint k0 = 0; k0 < MM_K; k0 += MM_TK) {
         /* Stage: 4 consecutive m (or c) per write, one vec4. */
@@ -173,8 +186,15 @@ void mm_run()
     const uint m0 = gl_WorkGroupID.y * MM_TM, c0 = gl_WorkGroupID.x * MM_SG * MM_TN;
 
     float acc[MM_TM * MM_TN];
-    [[unroll]] for (uint i = 0; i < MM_TM * MM_TN; i++)
-        acc[i] = 0.0;
+    [[unroll]] for (uint j = 0; j < MM_TN; j++) {
+#ifdef MM_BIAS
+        float start = mm_bias(mm_column(c0, lane, j));
+#else
+        float start = 0.0;
+#endif
+        [[unroll]] for (uint i = 0; i < MM_TM; i++)
+            acc[i * MM_TN + j] = start;
+    }
 
     for (uint k = 0; k < MM_K; k += 4u) {
         /* A: a[q] = rows m0 + lane + MM_SG q at k..k+3, or a[kk MM_AQ + q] =

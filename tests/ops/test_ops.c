@@ -12,7 +12,7 @@
  * run with k past one workgroup (70) and at evaluation's k (5000), on log
  * weights large enough that a log-sum-exp without its max shift overflows.
  *
- *   test_ops [-o OP] [-v]     -o runs the cases of one op (name as in ops.def)
+ *   test_ops [-o OP[,OP...]] [-v]   -o runs the cases of these ops (names as in ops.def)
  */
 #include <math.h>
 
@@ -271,6 +271,16 @@ static int is_iwae(vkvae_op op)
            op == VKVAE_OP_IWAE_LOGW_BWD;
 }
 
+/* Whether name is one of the comma-separated names of list. */
+static int listed(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *only = NULL;
@@ -281,7 +291,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-v") == 0)
             verbose = 1;
         else {
-            fprintf(stderr, "usage: test_ops [-o OP] [-v]\n");
+            fprintf(stderr, "usage: test_ops [-o OP[,OP...]] [-v]\n");
             return 2;
         }
     }
@@ -291,7 +301,7 @@ int main(int argc, char **argv)
         size_t words;
         if (!vkvae_op_spirv((vkvae_op)op, &words))
             continue; /* no GPU kernel */
-        if (only && strcmp(only, vkvae_cpu_op_name((vkvae_op)op)) != 0)
+        if (only && !listed(only, vkvae_cpu_op_name((vkvae_op)op)))
             continue;
         if (is_conv((vkvae_op)op)) {
             cases += conv_cases(ctx, (vkvae_op)op, verbose, &passed);
