@@ -19,8 +19,9 @@
  * encoder output feeding the heads fc21 and fc22; the input of a decoder
  * layer and its log-variance twin) sums its two contributions in one
  * backward product: dx = [dy1 | dy2] [w1 ; w2], with the dy's and the
- * weights joined by concat steps (a weight concat with n = 1 stacks rows;
- * for a transposed conv's [c_in,c_out,k,k] with n = c_in it stacks c_out).
+ * weights joined by concat steps (a weight concat with n = 1 stacks rows,
+ * and is a view where plan.c finds the two weights back to back; for a
+ * transposed conv's [c_in,c_out,k,k] with n = c_in it stacks c_out).
  * Any other sum is reported as not generated yet.
  *
  * IWAE (ops.def's importance-weighting block): the loss is the negative

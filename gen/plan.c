@@ -1,8 +1,10 @@
 /* lower_plan: the differentiated graph as runtime/plan.h tables.
  *
  * Buffers by role, every tensor at a 256-byte aligned offset:
- *   params   PARAM   each parameter (PyTorch name), and "params.all" over the
- *                    whole buffer, padding included
+ *   params   PARAM   each parameter (PyTorch name), weights before biases,
+ *                    and "params.all" over the whole buffer, padding
+ *                    included; grad.c's weight concat of two parameters
+ *                    that lie back to back is a view of both instead
  *   grads    GRAD    the same layout: "grad.<param>" and "grads.all"
  *   optim    OPTIM   "adam.m" and "adam.v" (or "sgd.buf"), each a copy of that
  *                    layout, so the optimizer is one dispatch over .all
@@ -83,6 +85,30 @@ static int add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset,
     pl->t[pl->nt] = (vkvae_tensor_desc){ .name = name, .buffer = b, .offset = offset,
         .elems = elems, .rank = 1, .shape = { (uint32_t)elems } };
     return (int)pl->nt++;
+}
+
+static bool is_bias(const gen_tensor *t)
+{
+    size_t len = strlen(t->name);
+    return len >= 5 && strcmp(t->name + len - 5, ".bias") == 0;
+}
+
+/* A concat stacking two parameters (n = 1: a whole tensor after the other;
+ * grad.c's weight_cat) that already lie back to back in the params buffer
+ * is a view of both: map its output there and the step goes. */
+static bool stacks_adjacent(gen_plan *pl, const gen_graph *g, const gen_node *n, int *map)
+{
+    if (n->op != VKVAE_OP_CONCAT || n->p.n != 1)
+        return false;
+    int a = map[tensor_root(g, n->in[0])], b = map[tensor_root(g, n->in[1])];
+    if (a < 0 || b < 0 || g->t[tensor_root(g, n->in[0])].role != ROLE_PARAM ||
+        g->t[tensor_root(g, n->in[1])].role != ROLE_PARAM ||
+        pl->t[b].offset != pl->t[a].offset + 4 * pl->t[a].elems)
+        return false;
+    int out = tensor_root(g, n->out[0]);
+    map[out] = add_view(pl, pl->t[a].buffer, g->t[out].name, pl->t[a].offset,
+                        pl->t[a].elems + pl->t[b].elems);
+    return true;
 }
 
 static const char *unsupported(const gen_graph *g)
@@ -362,18 +388,21 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     for (size_t i = 0; i < g->nt; i++)
         map[i] = -1;
 
-    /* parameters, their gradients, the optimizer's state */
+    /* parameters, their gradients, the optimizer's state; weights first,
+     * so two layers reading one tensor (the encoder's heads) have theirs
+     * back to back, where their backward product can view them as one */
     uint32_t bp = add_buffer(pl, "params", VKVAE_ROLE_PARAM);
-    for (size_t i = 0; i < g->nt; i++)
-        if (g->t[i].role == ROLE_PARAM)
-            map[i] = add_ptensor(pl, bp, g->t[i].name, 0, &g->t[i].dims, 4);
+    uint32_t bg = add_buffer(pl, "grads", VKVAE_ROLE_GRAD);
+    for (int biases = 0; biases < 2; biases++)
+        for (size_t i = 0; i < g->nt; i++)
+            if (g->t[i].role == ROLE_PARAM && is_bias(&g->t[i]) == biases) {
+                map[i] = add_ptensor(pl, bp, g->t[i].name, 0, &g->t[i].dims, 4);
+                int d = g->t[i].grad;
+                map[d] = add_ptensor(pl, bg, g->t[d].name, 0, &g->t[i].dims, 4);
+            }
     pl->buf[bp].bytes = align256(pl->buf[bp].bytes);
     uint64_t pbytes = pl->buf[bp].bytes, pfloats = pbytes / 4;
     int params_all = add_view(pl, bp, "params.all", 0, pfloats);
-    uint32_t bg = add_buffer(pl, "grads", VKVAE_ROLE_GRAD);
-    for (size_t i = 0; i < g->nt; i++)
-        if (g->t[i].role == ROLE_PARAM)
-            map[g->t[i].grad] = add_ptensor(pl, bg, g->t[g->t[i].grad].name, 0, &g->t[i].dims, 4);
     pl->buf[bg].bytes = pbytes;
     int grads_all = add_view(pl, bg, "grads.all", 0, pfloats);
     uint32_t bo = add_buffer(pl, "optim", VKVAE_ROLE_OPTIM);
@@ -417,6 +446,11 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     uint32_t bacc = add_buffer(pl, "accum", VKVAE_ROLE_ACCUM);
     map[g->loss] = add_ptensor(pl, bacc, "loss.acc", 0, &(gen_dims){ 1, { 4, 0, 0, 0 } }, 4);
 
+    /* weight concats of parameters already back to back: views */
+    bool *as_view = xmalloc(g->nn ? g->nn : 1);
+    for (size_t i = 0; i < g->nn; i++)
+        as_view[i] = stacks_adjacent(pl, g, &g->n[i], map);
+
     /* activations, loss terms, constants, activation gradients */
     uint32_t bact = add_buffer(pl, "act", VKVAE_ROLE_ACTIVATION);
     for (size_t i = 0; i < g->nt; i++) {
@@ -433,7 +467,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     gen_program *train = new_program(pl, VKVAE_PROGRAM_TRAIN, "train");
     gen_program *eval = new_program(pl, VKVAE_PROGRAM_EVAL, "eval");
     for (size_t i = 0; i < g->nn; i++) {
-        if (g->n[i].op == GEN_OP_VIEW)
+        if (g->n[i].op == GEN_OP_VIEW || as_view[i])
             continue;
         add_node_step(pl, train, g, &g->n[i], map);
         if (i < g->n_fwd)
@@ -475,6 +509,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     }
     for (size_t b = 0; b < pl->nb; b++)
         pl->buf[b].bytes = align256(pl->buf[b].bytes);
+    xfree(as_view);
     xfree(map);
 
     for (int p = 0; p < pl->n_prog; p++) {
