@@ -7,8 +7,8 @@
  *   float mm_a(uint m, uint k)   A, any m and k: 0 outside the matrix
  *   float mm_b(uint k, uint c)   B, any k and c: 0 outside the matrix
  *   void  mm_store(uint m, uint c, float v)   the epilogue, bounds-checked
- * so transposes are folded into indexing, and bias and activation into the
- * epilogue. A kernel that also defines MM_BIAS and
+ * so transposes are folded into indexing, and the activation (or its
+ * derivative) into the epilogue. A kernel that also defines MM_BIAS and
  *   float mm_bias(uint c)   a value per column (0 outside the matrix)
  * gets it as its accumulators' starting value: loaded once per column a
  * block holds, not once per element in the epilogue (llvmpipe pays a scalar
