@@ -102,9 +102,7 @@ static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
         double elems = (double)info.elems;
         if (elems == 0) /* the data set: only the rows gathered are read */
             elems = n * (in ? in : 1);
-        int bwd_x = op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_CONV2D_BWD_X ||
-                    op == VKVAE_OP_CONVT2D_BWD_X;
-        if (bwd_x && b == 2 && !p->act)
+        if (vkvae_cpu_is_bwd_x(op) && b == 2 && !p->act)
             continue; /* x, read only for the derivative of the activation below */
         c.bytes += elems * size;
         if (info.written) {

@@ -100,9 +100,9 @@ static bool stacks_adjacent(gen_plan *pl, const gen_graph *g, const gen_node *n,
 {
     if (n->op != VKVAE_OP_CONCAT || n->p.n != 1)
         return false;
-    int a = map[tensor_root(g, n->in[0])], b = map[tensor_root(g, n->in[1])];
-    if (a < 0 || b < 0 || g->t[tensor_root(g, n->in[0])].role != ROLE_PARAM ||
-        g->t[tensor_root(g, n->in[1])].role != ROLE_PARAM ||
+    int ra = tensor_root(g, n->in[0]), rb = tensor_root(g, n->in[1]);
+    int a = map[ra], b = map[rb];
+    if (g->t[ra].role != ROLE_PARAM || g->t[rb].role != ROLE_PARAM ||
         pl->t[b].offset != pl->t[a].offset + 4 * pl->t[a].elems)
         return false;
     int out = tensor_root(g, n->out[0]);

@@ -246,6 +246,13 @@ static uint32_t mm_subgroup(vkvae_context *ctx, vkvae_op op)
     return n;
 }
 
+/* The convolutions' blocks stop at 32 x 4: their operand gathers unroll
+ * into far more code than the dense ops' vec4 loads, and on vae_conv larger
+ * blocks ran no faster (302 against 303 ms a step) while doubling
+ * lavapipe's JIT time (36 conv2d op cases: 9.8 against 18.4 s); 16 x 4 is
+ * slower (468 ms). */
+enum { MAX_CONV_BLOCK = 128 };
+
 /* The subgroup variant's block per workgroup: tm rows by sg * tn columns
  * (constant_id 32, 33; 35 is the workgroup size, sg; 36 says the rows
  * along each operand's contiguous dimension are whole vec4s). Loads cost
@@ -256,13 +263,6 @@ static uint32_t mm_subgroup(vkvae_context *ctx, vkvae_op op)
  * 8 x 4 less; their JIT stays near 0.2 s. Picked by least estimated time:
  * padded work over that rate, times a penalty when fewer than 8
  * workgroups share the threads. */
-/* The convolutions' blocks stop at 32 x 4: their operand gathers unroll
- * into far more code than the dense ops' vec4 loads, and on vae_conv larger
- * blocks ran no faster (302 against 303 ms a step) while doubling
- * lavapipe's JIT time (36 conv2d op cases: 9.8 against 18.4 s); 16 x 4 is
- * slower (468 ms). */
-enum { MAX_CONV_BLOCK = 128 };
-
 static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_shape *s)
 {
     static const struct { uint32_t tm, tn, rate; } cand[] = {

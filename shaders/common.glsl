@@ -86,6 +86,11 @@ float sigmoid(float x)
     return 1.0 / (1.0 + exp(-x));
 }
 
+vec4 sigmoid(vec4 x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
 float softplus(float x)
 {
     return max(x, 0.0) + log(1.0 + exp(-abs(x)));
@@ -110,6 +115,12 @@ float activate_grad(float y)
     if (P_ACT == ACT_SIGMOID) return y * (1.0 - y);
     if (P_ACT == ACT_SOFTPLUS) return 1.0 - exp(-y);
     return 1.0;
+}
+
+/* The same for a vec4 of outputs (the ROW_VEC and vec4 epilogue paths). */
+vec4 activate_grad(vec4 y)
+{
+    return vec4(activate_grad(y.x), activate_grad(y.y), activate_grad(y.z), activate_grad(y.w));
 }
 
 #endif

@@ -32,6 +32,22 @@ const char *vkvae_cpu_op_name(vkvae_op op)
     return (uint32_t)op < VKVAE_OP_COUNT ? op_names[op] : "?";
 }
 
+vkvae_op vkvae_cpu_bwd_x_op(vkvae_op layer)
+{
+    switch (layer) {
+    case VKVAE_OP_DENSE: return VKVAE_OP_DENSE_BWD_X;
+    case VKVAE_OP_CONV2D: return VKVAE_OP_CONV2D_BWD_X;
+    case VKVAE_OP_CONVT2D: return VKVAE_OP_CONVT2D_BWD_X;
+    default: return VKVAE_OP_COUNT;
+    }
+}
+
+int vkvae_cpu_is_bwd_x(vkvae_op op)
+{
+    return op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_CONV2D_BWD_X ||
+           op == VKVAE_OP_CONVT2D_BWD_X;
+}
+
 const char *vkvae_cpu_act_name(uint32_t act)
 {
     return act < VKVAE_ACT_COUNT ? act_names[act] : "?";

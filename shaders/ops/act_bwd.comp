@@ -13,11 +13,8 @@ void main()
 {
     uint i = element_index() * ROW_VEC;
     if (i >= P_N * P_IN) return;
-    if (ROW_VEC == 4u) {
-        vec4 yv = y4[i / 4u];
-        dx4[i / 4u] = dy4[i / 4u] * vec4(activate_grad(yv.x), activate_grad(yv.y),
-                                         activate_grad(yv.z), activate_grad(yv.w));
-    } else {
+    if (ROW_VEC == 4u)
+        dx4[i / 4u] = dy4[i / 4u] * activate_grad(y4[i / 4u]);
+    else
         dx[i] = dy[i] * activate_grad(y[i]);
-    }
 }

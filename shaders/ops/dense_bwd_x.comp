@@ -49,10 +49,8 @@ void mm_store4(uint m, uint c, vec4 v)
 {
     if (m < P_N && c < P_IN) {
         uint at = (m * P_IN + c) / 4u;
-        if (P_ACT != ACT_NONE) {
-            vec4 y = x4[at];
-            v *= vec4(activate_grad(y.x), activate_grad(y.y), activate_grad(y.z), activate_grad(y.w));
-        }
+        if (P_ACT != ACT_NONE)
+            v *= activate_grad(x4[at]);
         dx4[at] = v;
     }
 }

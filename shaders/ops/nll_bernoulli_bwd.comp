@@ -15,7 +15,7 @@ void main()
     if (i >= P_N * P_IN) return;
     bool valid = i / P_IN < valid_rows();
     if (ROW_VEC == 4u)
-        dl4[i / 4u] = valid ? pc.grad_scale * (1.0 / (1.0 + exp(-l4[i / 4u])) - x4[i / 4u])
+        dl4[i / 4u] = valid ? pc.grad_scale * (sigmoid(l4[i / 4u]) - x4[i / 4u])
                             : vec4(0.0);
     else
         dl[i] = valid ? pc.grad_scale * (sigmoid(l[i]) - x[i]) : 0.0;
