@@ -102,7 +102,7 @@ static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
         double elems = (double)info.elems;
         if (elems == 0) /* the data set: only the rows gathered are read */
             elems = n * (in ? in : 1);
-        if (vkvae_cpu_is_bwd_x(op) && b == 2 && !p->act)
+        if (vkvae_cpu_is_bwd_x(op) && b + 2 == vkvae_cpu_op_bindings(op) && !p->act)
             continue; /* x, read only for the derivative of the activation below */
         c.bytes += elems * size;
         if (info.written) {
@@ -123,6 +123,18 @@ static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
         break;
     case VKVAE_OP_DENSE_BWD_W: /* and the bias gradient's column sums */
         c.flops = 2 * n * in * out + n * out;
+        c.exact = 1;
+        break;
+    case VKVAE_OP_DENSE_PAIR: /* the same for both layers */
+        c.flops = 2 * n * in * (out + p->in2) + n * (out + p->in2) * (p->act ? 2 : 1);
+        c.exact = 1;
+        break;
+    case VKVAE_OP_DENSE_PAIR_BWD_X:
+        c.flops = 2 * n * in * (out + p->in2) + (p->act ? n * in : 0);
+        c.exact = 1;
+        break;
+    case VKVAE_OP_DENSE_PAIR_BWD_W:
+        c.flops = 2 * n * in * (out + p->in2) + n * (out + p->in2);
         c.exact = 1;
         break;
     case VKVAE_OP_CONV2D: /* each output pixel: c_in k k multiply-adds per channel */
@@ -426,6 +438,10 @@ static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
     int w = snprintf(out, size, "%s n=%u in=%u", vkvae_cpu_op_name(st->op), p->n, p->in);
     if (p->out && w > 0 && (size_t)w < size)
         w += snprintf(out + w, size - (size_t)w, " out=%u", p->out);
+    int pair = st->op == VKVAE_OP_DENSE_PAIR || st->op == VKVAE_OP_DENSE_PAIR_BWD_X ||
+               st->op == VKVAE_OP_DENSE_PAIR_BWD_W;
+    if (pair && w > 0 && (size_t)w < size) /* the second layer's width */
+        w += snprintf(out + w, size - (size_t)w, "+%u", p->in2);
     if (p->act && w > 0 && (size_t)w < size)
         snprintf(out + w, size - (size_t)w, " %s", vkvae_cpu_act_name(p->act));
 }

@@ -21,6 +21,10 @@
  *                    zero from creation
  * A view (flatten/reshape) is its root's plan tensor.
  *
+ * Every program then goes through pair.c, which makes two dense products of
+ * one input (the gaussian head's) one dispatch where their weights lie
+ * back to back.
+ *
  * Programs, each an ordered list of steps, barriers placed by
  * runtime/hazard.c (the train step cyclically, as it is recorded back to
  * back):
@@ -79,7 +83,7 @@ static int add_ptensor(gen_plan *pl, uint32_t b, const char *name, uint64_t rows
 }
 
 /* A tensor viewing a range of a buffer already laid out. */
-static int add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset, uint64_t elems)
+int plan_add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset, uint64_t elems)
 {
     GROW(pl->t, pl->cap_t, pl->nt + 1);
     pl->t[pl->nt] = (vkvae_tensor_desc){ .name = name, .buffer = b, .offset = offset,
@@ -101,13 +105,13 @@ static bool stacks_adjacent(gen_plan *pl, const gen_graph *g, const gen_node *n,
     if (n->op != VKVAE_OP_CONCAT || n->p.n != 1)
         return false;
     int ra = tensor_root(g, n->in[0]), rb = tensor_root(g, n->in[1]);
-    int a = map[ra], b = map[rb];
-    if (g->t[ra].role != ROLE_PARAM || g->t[rb].role != ROLE_PARAM ||
-        pl->t[b].offset != pl->t[a].offset + 4 * pl->t[a].elems)
+    if (g->t[ra].role != ROLE_PARAM || g->t[rb].role != ROLE_PARAM)
         return false;
     int out = tensor_root(g, n->out[0]);
-    map[out] = add_view(pl, pl->t[a].buffer, g->t[out].name, pl->t[a].offset,
-                        pl->t[a].elems + pl->t[b].elems);
+    int v = stacked_view(pl, map[ra], map[rb], g->t[out].name);
+    if (v < 0)
+        return false;
+    map[out] = v;
     return true;
 }
 
@@ -402,13 +406,13 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
             }
     pl->buf[bp].bytes = align256(pl->buf[bp].bytes);
     uint64_t pbytes = pl->buf[bp].bytes, pfloats = pbytes / 4;
-    int params_all = add_view(pl, bp, "params.all", 0, pfloats);
+    int params_all = plan_add_view(pl, bp, "params.all", 0, pfloats);
     pl->buf[bg].bytes = pbytes;
-    int grads_all = add_view(pl, bg, "grads.all", 0, pfloats);
+    int grads_all = plan_add_view(pl, bg, "grads.all", 0, pfloats);
     uint32_t bo = add_buffer(pl, "optim", VKVAE_ROLE_OPTIM);
     bool sgd = s->optim == OPTIM_SGD;
-    int opt_m = add_view(pl, bo, sgd ? "sgd.buf" : "adam.m", 0, pfloats);
-    int opt_v = sgd ? -1 : add_view(pl, bo, "adam.v", pbytes, pfloats);
+    int opt_m = plan_add_view(pl, bo, sgd ? "sgd.buf" : "adam.m", 0, pfloats);
+    int opt_v = sgd ? -1 : plan_add_view(pl, bo, "adam.v", pbytes, pfloats);
     pl->buf[bo].bytes = sgd ? pbytes : 2 * pbytes;
 
     /* the data set */
@@ -521,6 +525,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
                                pr->steps[i].n_tensors, vkvae_cpu_op_bindings(pr->steps[i].op));
                 return false;
             }
+        pair_products(pl, pr);
         vkvae_hazard_place_barriers(pr->steps, (uint32_t)pr->n, pl->t,
                                     pr->kind == VKVAE_PROGRAM_TRAIN);
     }

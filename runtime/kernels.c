@@ -38,6 +38,12 @@
 #include "dense_bwd_w_sg.spv.h"
 #include "dense_bwd_x.spv.h"
 #include "dense_bwd_x_sg.spv.h"
+#include "dense_pair.spv.h"
+#include "dense_pair_bwd_w.spv.h"
+#include "dense_pair_bwd_w_sg.spv.h"
+#include "dense_pair_bwd_x.spv.h"
+#include "dense_pair_bwd_x_sg.spv.h"
+#include "dense_pair_sg.spv.h"
 #include "dense_sg.spv.h"
 #include "gather.spv.h"
 #include "gather_onehot.spv.h"
@@ -87,6 +93,9 @@ static const op_kernel kernels[VKVAE_OP_COUNT] = {
     K(DENSE, dense),
     K(DENSE_BWD_X, dense_bwd_x),
     K(DENSE_BWD_W, dense_bwd_w),
+    K(DENSE_PAIR, dense_pair),
+    K(DENSE_PAIR_BWD_X, dense_pair_bwd_x),
+    K(DENSE_PAIR_BWD_W, dense_pair_bwd_w),
     K(ACT_BWD, act_bwd),
     K(CONCAT, concat),
     K(SLICE_BWD, slice_bwd),
@@ -132,7 +141,8 @@ const uint32_t *vkvae_op_spirv(vkvae_op op, size_t *words)
  * sizes chosen per shape, passed as specialization constants 32.. and
  * matched by the grid. C is rows x cols over depth (see each kernel's
  * header): dense y[n,out] over in, dense_bwd_x dx[n,in] over out,
- * dense_bwd_w [dw|db][out,in+1] over n. */
+ * dense_bwd_w [dw|db][out,in+1] over n; a dense_pair* the same with both
+ * layers' out + in2 for out. */
 enum { MM_GRID = 8, SPEC_TUNE = 32, SPEC_WORDS = 40 }; /* 8 x 8 invocations */
 
 typedef struct mm_shape {
@@ -194,6 +204,13 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
     case VKVAE_OP_DENSE: *s = (mm_shape){.rows = p->n, .cols = p->out, .depth = p->in}; break;
     case VKVAE_OP_DENSE_BWD_X: *s = (mm_shape){.rows = p->n, .cols = p->in, .depth = p->out}; break;
     case VKVAE_OP_DENSE_BWD_W: *s = (mm_shape){.rows = p->out, .cols = p->in + 1, .depth = p->n}; break;
+    case VKVAE_OP_DENSE_PAIR: *s = (mm_shape){.rows = p->n, .cols = p->out + p->in2, .depth = p->in}; break;
+    case VKVAE_OP_DENSE_PAIR_BWD_X:
+        *s = (mm_shape){.rows = p->n, .cols = p->in, .depth = p->out + p->in2};
+        break;
+    case VKVAE_OP_DENSE_PAIR_BWD_W:
+        *s = (mm_shape){.rows = p->out + p->in2, .cols = p->in + 1, .depth = p->n};
+        break;
     default: return 0;
     }
     /* Operands per FMA is what bounds a CPU driver (each per-invocation
@@ -216,6 +233,9 @@ static const op_kernel mm_sg_kernels[VKVAE_OP_COUNT] = {
     K(DENSE, dense_sg),
     K(DENSE_BWD_X, dense_bwd_x_sg),
     K(DENSE_BWD_W, dense_bwd_w_sg),
+    K(DENSE_PAIR, dense_pair_sg),
+    K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_sg),
+    K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_sg),
     K(CONV2D, conv2d_mm_sg),
     K(CONV2D_BWD_X, conv2d_bwd_x_mm_sg),
     K(CONV2D_BWD_W, conv2d_bwd_w_mm_sg),
@@ -268,8 +288,12 @@ static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_s
     static const struct { uint32_t tm, tn, rate; } cand[] = {
         {64, 4, 13}, {32, 8, 13}, {32, 4, 10}, {16, 4, 8}, {8, 4, 5},
     };
-    int kcont_b = op == VKVAE_OP_DENSE; /* columns may then come one at a time */
-    int dense = op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_BWD_W;
+    /* dense: columns may then come one at a time */
+    int kcont_b = op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_PAIR;
+    int pair = op == VKVAE_OP_DENSE_PAIR || op == VKVAE_OP_DENSE_PAIR_BWD_X ||
+               op == VKVAE_OP_DENSE_PAIR_BWD_W;
+    int dense = pair || op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X ||
+                op == VKVAE_OP_DENSE_BWD_W;
     double best = 0;
     for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
         if (!dense && cand[i].tm * cand[i].tn > MAX_CONV_BLOCK)
@@ -292,9 +316,11 @@ static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_s
                 break;
         }
     }
-    /* dense reads x and w along in; the backward ops also dy along out.
+    /* dense reads x and w along in; the backward ops also dy along out (a
+     * pair's dy2 along in2, and its vec4s must not straddle dy and dy2).
      * The convolutions gather their operands element by element. */
-    s->vec4 = dense && p->in % 4 == 0 && (op == VKVAE_OP_DENSE || p->out % 4 == 0);
+    s->vec4 = dense && p->in % 4 == 0 &&
+              (kcont_b || (p->out % 4 == 0 && (!pair || p->in2 % 4 == 0)));
 }
 
 /* Parameters per invocation of the optimizer kernels: 4 OPT_QUADS

@@ -44,8 +44,8 @@ vkvae_op vkvae_cpu_bwd_x_op(vkvae_op layer)
 
 int vkvae_cpu_is_bwd_x(vkvae_op op)
 {
-    return op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_CONV2D_BWD_X ||
-           op == VKVAE_OP_CONVT2D_BWD_X;
+    return op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_PAIR_BWD_X ||
+           op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_X;
 }
 
 const char *vkvae_cpu_act_name(uint32_t act)
@@ -55,7 +55,7 @@ const char *vkvae_cpu_act_name(uint32_t act)
 
 vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, uint32_t b)
 {
-    uint64_t n = p->n, in = p->in, out = p->out;
+    uint64_t n = p->n, in = p->in, out = p->out, in2 = p->in2;
     uint64_t S = p->samples ? p->samples : 1;
     uint64_t x_conv = n * p->c_in * p->h_in * p->w_in;
     uint64_t y_conv = n * p->c_out * p->h_out * p->w_out;
@@ -85,6 +85,17 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
         break;
     case VKVAE_OP_DENSE_BWD_W:
         nin = 2, e[0] = n * out, e[1] = n * in, e[2] = out * in, e[3] = out;
+        break;
+    case VKVAE_OP_DENSE_PAIR:
+        nin = 4, e[0] = n * in, e[1] = (out + in2) * in, e[2] = out, e[3] = in2, e[4] = n * out,
+        e[5] = n * in2;
+        break;
+    case VKVAE_OP_DENSE_PAIR_BWD_X:
+        nin = 4, e[0] = n * out, e[1] = n * in2, e[2] = (out + in2) * in, e[3] = e[4] = n * in;
+        break;
+    case VKVAE_OP_DENSE_PAIR_BWD_W:
+        nin = 3, e[0] = n * out, e[1] = n * in2, e[2] = n * in, e[3] = (out + in2) * in,
+        e[4] = out, e[5] = in2;
         break;
     case VKVAE_OP_ACT_BWD:
         nin = 2, e[0] = e[1] = e[2] = n * in;
@@ -190,6 +201,7 @@ const char *vkvae_cpu_check_params(vkvae_op op, const vkvae_op_params *p)
 {
     switch (op) {
     case VKVAE_OP_DENSE:
+    case VKVAE_OP_DENSE_PAIR:
     case VKVAE_OP_CONV2D:
     case VKVAE_OP_CONVT2D:
         if (p->act >= VKVAE_ACT_COUNT)
@@ -197,6 +209,7 @@ const char *vkvae_cpu_check_params(vkvae_op op, const vkvae_op_params *p)
         break;
     case VKVAE_OP_ACT_BWD:
     case VKVAE_OP_DENSE_BWD_X: /* the *_bwd_x: the derivative of the activation below */
+    case VKVAE_OP_DENSE_PAIR_BWD_X:
     case VKVAE_OP_CONV2D_BWD_X:
     case VKVAE_OP_CONVT2D_BWD_X:
         if (p->act >= VKVAE_ACT_COUNT)

@@ -179,6 +179,53 @@ static void FN(dense_bwd_w)(P *p, void *const *t)
     }
 }
 
+/* The pair ops are the single ones on each layer's share of the stacked
+ * weights: rows [0, out) of w (or dw) belong to the first layer, the next
+ * in2 rows to the second. */
+static vkvae_op_params FN(second_layer)(P *p)
+{
+    vkvae_op_params q = *p;
+    q.out = p->in2;
+    return q;
+}
+
+/* x:[n,in] w:[out+in2,in] b:[out] b2:[in2] -> y:[n,out] y2:[n,in2] */
+static void FN(dense_pair)(P *p, void *const *t)
+{
+    vkvae_op_params q = FN(second_layer)(p);
+    real *w2 = (real *)t[1] + (uint64_t)p->out * p->in;
+    FN(dense)(p, (void *const[]){ t[0], t[1], t[2], t[4] });
+    FN(dense)(&q, (void *const[]){ t[0], w2, t[3], t[5] });
+}
+
+/* dy:[n,out] dy2:[n,in2] w:[out+in2,in] x:[n,in] -> dx:[n,in]; dx = (dy w[0:out] +
+ * dy2 w[out:]) * act'(x) */
+static void FN(dense_pair_bwd_x)(P *p, void *const *t)
+{
+    const real *dy = t[0], *dy2 = t[1], *w = t[2], *x = t[3];
+    const real *w2 = w + (uint64_t)p->out * p->in;
+    real *dx = t[4];
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t i = 0; i < p->in; i++) {
+            real acc = 0;
+            for (uint32_t o = 0; o < p->out; o++)
+                acc += dy[(uint64_t)r * p->out + o] * w[(uint64_t)o * p->in + i];
+            for (uint32_t o = 0; o < p->in2; o++)
+                acc += dy2[(uint64_t)r * p->in2 + o] * w2[(uint64_t)o * p->in + i];
+            dx[(uint64_t)r * p->in + i] = acc;
+        }
+    FN(times_act_grad)(p, dx, x, (uint64_t)p->n * p->in);
+}
+
+/* dy:[n,out] dy2:[n,in2] x:[n,in] -> dw:[out+in2,in] db:[out] db2:[in2] */
+static void FN(dense_pair_bwd_w)(P *p, void *const *t)
+{
+    vkvae_op_params q = FN(second_layer)(p);
+    real *dw2 = (real *)t[3] + (uint64_t)p->out * p->in;
+    FN(dense_bwd_w)(p, (void *const[]){ t[0], t[2], t[3], t[4] });
+    FN(dense_bwd_w)(&q, (void *const[]){ t[1], t[2], dw2, t[5] });
+}
+
 /* dy:[n,in] y:[n,in] -> dx:[n,in]; dx = dy * act'(y) */
 static void FN(act_bwd)(P *p, void *const *t)
 {
@@ -793,6 +840,9 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_DENSE: FN(dense)(p, t); break;
     case VKVAE_OP_DENSE_BWD_X: FN(dense_bwd_x)(p, t); break;
     case VKVAE_OP_DENSE_BWD_W: FN(dense_bwd_w)(p, t); break;
+    case VKVAE_OP_DENSE_PAIR: FN(dense_pair)(p, t); break;
+    case VKVAE_OP_DENSE_PAIR_BWD_X: FN(dense_pair_bwd_x)(p, t); break;
+    case VKVAE_OP_DENSE_PAIR_BWD_W: FN(dense_pair_bwd_w)(p, t); break;
     case VKVAE_OP_ACT_BWD: FN(act_bwd)(p, t); break;
     case VKVAE_OP_CONV2D: FN(conv2d)(p, t); break;
     case VKVAE_OP_CONV2D_BWD_X: FN(conv2d_bwd_x)(p, t); break;

@@ -1,71 +1,8 @@
-// dense_bwd_w: dy:[n,out] x:[n,in] -> dw:[out,in] db:[out]; dw = dy^T x, db = sum_rows dy
-// C = [dw | db]: rows out, columns in + 1, depth n; A = dy^T, B = [x | 1]
-// (matmul.glsl): the bias gradient is the product with a column of ones, so
-// it rides along in the same kernel.
+// dense_bwd_w: the contract in runtime/ops.def; the kernel in dense_bwd_w.glsl
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "mm_subgroup.glsl"
 #include "common.glsl"
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
-layout(std430, binding = 3) writeonly buffer DB { float db[]; };
-
-const uint MM_M = P_OUT, MM_C = P_IN + 1u, MM_K = P_N;
-
-float mm_a(uint m, uint k)
-{
-    float v = dy[min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 1u)];
-    return m < P_OUT && k < P_N ? v : 0.0;
-}
-
-float mm_b(uint k, uint c)
-{
-    float v = x[min(k, P_N - 1u) * P_IN + min(c, P_IN - 1u)];
-    return k >= P_N || c > P_IN ? 0.0 : c < P_IN ? v : 1.0;
-}
-
-const bool MM_A_KCONT = false, MM_B_KCONT = false; /* dy rows run along out, x rows along in */
-
-#ifdef VKVAE_MM_SUBGROUP
-layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
-layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
-layout(std430, binding = 2) writeonly buffer DW4 { vec4 dw4[]; };
-
-vec4 mm_a4(uint m, uint k)
-{
-    return dy4[(min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 4u)) / 4u];
-}
-
-/* Columns from P_IN on: the column of ones, then zeros. */
-vec4 mm_b4(uint k, uint c)
-{
-    vec4 v = x4[(min(k, P_N - 1u) * P_IN + min(c, P_IN - 4u)) / 4u];
-    return c < P_IN ? v : vec4(c == P_IN ? 1.0 : 0.0, 0.0, 0.0, 0.0);
-}
-
-#define MM_STORE4
-void mm_store4(uint m, uint c, vec4 v)
-{
-    if (m < P_OUT && c < P_IN)
-        dw4[(m * P_IN + c) / 4u] = v;
-    else if (m < P_OUT && c == P_IN)
-        db[m] = v.x;
-}
-#endif
-
-void mm_store(uint m, uint c, float v)
-{
-    if (m < P_OUT && c < P_IN)
-        dw[m * P_IN + c] = v;
-    else if (m < P_OUT && c == P_IN)
-        db[m] = v;
-}
-
-#include "matmul.glsl"
-
-void main()
-{
-    mm_run();
-}
+#define DENSE_PAIR 0
+#include "dense_bwd_w.glsl"

@@ -1,70 +1,8 @@
-// dense_bwd_x: dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in]; dx = (dy w) * act'(x)
-// C = dx: rows n, columns in, depth out; A = dy, B = w (matmul.glsl); the
-// epilogue multiplies by the derivative of the activation below the layer,
-// from its output x (act_bwd's job, saved a dispatch and a pass).
+// dense_bwd_x: the contract in runtime/ops.def; the kernel in dense_bwd_x.glsl
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "mm_subgroup.glsl"
 #include "common.glsl"
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) readonly buffer W { float w[]; };
-layout(std430, binding = 2) readonly buffer X { float x[]; };
-layout(std430, binding = 3) writeonly buffer DX { float dx[]; };
-
-const uint MM_M = P_N, MM_C = P_IN, MM_K = P_OUT;
-
-float mm_a(uint m, uint k)
-{
-    float v = dy[min(m, P_N - 1u) * P_OUT + min(k, P_OUT - 1u)];
-    return m < P_N && k < P_OUT ? v : 0.0;
-}
-
-float mm_b(uint k, uint c)
-{
-    float v = w[min(k, P_OUT - 1u) * P_IN + min(c, P_IN - 1u)];
-    return k < P_OUT && c < P_IN ? v : 0.0;
-}
-
-const bool MM_A_KCONT = true, MM_B_KCONT = false; /* dy rows run along out, w rows along in */
-
-#ifdef VKVAE_MM_SUBGROUP
-layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
-layout(std430, binding = 1) readonly buffer W4 { vec4 w4[]; };
-layout(std430, binding = 2) readonly buffer X4 { vec4 x4[]; };
-layout(std430, binding = 3) writeonly buffer DX4 { vec4 dx4[]; };
-
-vec4 mm_a4(uint m, uint k)
-{
-    return dy4[(min(m, P_N - 1u) * P_OUT + min(k, P_OUT - 4u)) / 4u];
-}
-
-vec4 mm_b4(uint k, uint c)
-{
-    return w4[(min(k, P_OUT - 1u) * P_IN + min(c, P_IN - 4u)) / 4u];
-}
-
-#define MM_STORE4
-void mm_store4(uint m, uint c, vec4 v)
-{
-    if (m < P_N && c < P_IN) {
-        uint at = (m * P_IN + c) / 4u;
-        if (P_ACT != ACT_NONE)
-            v *= activate_grad(x4[at]);
-        dx4[at] = v;
-    }
-}
-#endif
-
-void mm_store(uint m, uint c, float v)
-{
-    if (m < P_N && c < P_IN)
-        dx[m * P_IN + c] = P_ACT != ACT_NONE ? v * activate_grad(x[m * P_IN + c]) : v;
-}
-
-#include "matmul.glsl"
-
-void main()
-{
-    mm_run();
-}
+#define DENSE_PAIR 0
+#include "dense_bwd_x.glsl"

@@ -199,6 +199,10 @@ static void run_ops(void)
                 op_case(VKVAE_OP_DENSE, d, pu, threads);
                 op_case(VKVAE_OP_DENSE_BWD_X, d, pu, threads);
                 op_case(VKVAE_OP_DENSE_BWD_W, d, pu, threads);
+                d.in2 = out % 7 + 1; /* a pair's second layer, odd and narrow */
+                op_case(VKVAE_OP_DENSE_PAIR, d, pu, threads);
+                op_case(VKVAE_OP_DENSE_PAIR_BWD_X, d, pu, threads);
+                op_case(VKVAE_OP_DENSE_PAIR_BWD_W, d, pu, threads);
             }
             vkvae_op_params e = {.n = n, .in = in, .act = VKVAE_ACT_RELU, .alpha = 0.1f,
                                  .stream = VKVAE_STREAM_EPS};

@@ -43,17 +43,21 @@ static uint64_t relu_pattern(vkvae_cpu *cpu, const vkvae_plan *p, uint8_t *pat, 
     uint64_t at = 0, flips = 0;
     for (uint32_t s = 0; s < ev->n_steps; s++) {
         const vkvae_step_desc *st = &ev->steps[s];
-        if ((st->op != VKVAE_OP_DENSE && st->op != VKVAE_OP_CONV2D && st->op != VKVAE_OP_CONVT2D) ||
+        int pair = st->op == VKVAE_OP_DENSE_PAIR;
+        if ((!pair && st->op != VKVAE_OP_DENSE && st->op != VKVAE_OP_CONV2D &&
+             st->op != VKVAE_OP_CONVT2D) ||
             (st->p.act != VKVAE_ACT_RELU && st->p.act != VKVAE_ACT_LEAKY_RELU))
             continue;
-        vkvae_cpu_view v = vkvae_cpu_tensor(cpu, st->tensors[3]);
-        const double *y = v.data;
-        for (uint64_t i = 0; i < v.elems; i++, at++) {
-            uint8_t on = y[i] > 0;
-            if (ref && ref[at] != on)
-                flips++;
-            if (pat)
-                pat[at] = on;
+        for (uint32_t o = pair ? 4 : 3; o <= (pair ? 5u : 3u); o++) { /* the outputs */
+            vkvae_cpu_view v = vkvae_cpu_tensor(cpu, st->tensors[o]);
+            const double *y = v.data;
+            for (uint64_t i = 0; i < v.elems; i++, at++) {
+                uint8_t on = y[i] > 0;
+                if (ref && ref[at] != on)
+                    flips++;
+                if (pat)
+                    pat[at] = on;
+            }
         }
     }
     return flips;

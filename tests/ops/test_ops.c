@@ -307,15 +307,20 @@ int main(int argc, char **argv)
             cases += conv_cases(ctx, (vkvae_op)op, verbose, &passed);
             continue;
         }
-        if (op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_BWD_W) {
-            /* in and out multiples of 4 as well: the subgroup matmul reads
-             * them as vec4s on CPU drivers (kernels.c), with n (bwd_w's
-             * depth) odd or not */
-            static const uint32_t mult4[][3] = {
-                {1, 4, 4}, {18, 12, 20}, {130, 44, 28}, {7, 400, 20}};
+        int pair = op == VKVAE_OP_DENSE_PAIR || op == VKVAE_OP_DENSE_PAIR_BWD_X ||
+                   op == VKVAE_OP_DENSE_PAIR_BWD_W;
+        if (pair || op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X ||
+            op == VKVAE_OP_DENSE_BWD_W) {
+            /* in and out (and a pair's in2) multiples of 4 as well: the
+             * subgroup matmul reads them as vec4s on CPU drivers (kernels.c),
+             * with n (bwd_w's depth) odd or not; the last is the gaussian
+             * head's shape (in2 only read by the pairs) */
+            static const uint32_t mult4[][4] = {
+                {1, 4, 4, 8}, {18, 12, 20, 4}, {130, 44, 28, 12}, {7, 400, 20, 20}};
             for (size_t i = 0; i < 4; i++) {
                 op_case c = {.op = (vkvae_op)op};
                 c.p = (vkvae_op_params){.n = mult4[i][0], .in = mult4[i][1], .out = mult4[i][2],
+                                        .in2 = pair ? mult4[i][3] : 0,
                                         .act = (uint32_t)(i % VKVAE_ACT_COUNT), .alpha = 0.2f};
                 c.push = (vkvae_push){.rows = c.p.n, .kl_weight = 1, .grad_scale = 1};
                 cases++;
@@ -348,6 +353,8 @@ int main(int argc, char **argv)
                     c.p.mode = (uint32_t)(b % 2);
                 if (op == VKVAE_OP_GATHER_ONEHOT)
                     c.p.out = c.p.classes = 10;
+                if (pair) /* a second layer narrower, wider, or as wide */
+                    c.p.in2 = sizes[(a + 2 * b) % 4];
                 if (op == VKVAE_OP_CONCAT) {
                     c.p.in2 = sizes[(a + 2) % 4];
                     c.p.out = c.p.in + c.p.in2;

@@ -8,6 +8,8 @@
  *   dense_bwd_x  dx[n,in] = dy w: sgemm(N, N) on a block of rows or columns
  *   dense_bwd_w  dw[out,in] = dy^T x: sgemm(T, N) on a block of dw's rows or
  *                columns; db = column sums of dy on a block of out
+ *   dense_pair*  the same on each layer's rows of the stacked weights (the
+ *                input gradient: a second sgemm adding into the first)
  *   conv2d, convt2d and their backward ops: im2col / col2im and one sgemm
  *                per chunk of images (fast_conv.c); the forward and input-
  *                gradient ops on a block of images, the weight gradients on
@@ -249,6 +251,54 @@ static void dense_bwd_x_rows(const job *j, uint64_t lo, uint64_t hi)
 #endif
 }
 
+/* The pair ops (ops.def dense_pair*): each layer's share of the stacked
+ * weights, rows [0, out) the first's, the next in2 the second's. */
+static vkvae_op_params second_layer(const vkvae_op_params *p)
+{
+    vkvae_op_params q = *p;
+    q.out = p->in2;
+    return q;
+}
+
+/* x w b b2 -> y y2: dense on each layer's rows of w */
+static void dense_pair_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p, q = second_layer(p);
+    const float *w2 = (const float *)j->t[1] + (uint64_t)p->out * p->in;
+    job a = *j, b = *j;
+    a.t = (void *const[]){j->t[0], j->t[1], j->t[2], j->t[4]};
+    b.p = &q, b.t = (void *const[]){j->t[0], (void *)w2, j->t[3], j->t[5]};
+    dense_rows(&a, lo, hi);
+    dense_rows(&b, lo, hi);
+}
+
+/* dy dy2 w x -> dx = (dy w[0:out] + dy2 w[out:]) * act'(x) */
+static void dense_pair_bwd_x_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *dy = j->t[0], *dy2 = j->t[1], *w = j->t[2], *x = j->t[3];
+    float *dx = j->t[4];
+    if (lo == hi)
+        return;
+#if VKVAE_HAVE_OPENBLAS
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in, (int)p->out,
+                1.0f, dy + lo * p->out, (int)p->out, w, (int)p->in, 0.0f, dx + lo * p->in,
+                (int)p->in);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in,
+                (int)p->in2, 1.0f, dy2 + lo * p->in2, (int)p->in2, w + (uint64_t)p->out * p->in,
+                (int)p->in, 1.0f, dx + lo * p->in, (int)p->in);
+    if (p->act)
+        act_grad(dx + lo * p->in, dx + lo * p->in, x + lo * p->in, (hi - lo) * p->in, p->act,
+                 p->alpha);
+#else
+    vkvae_op_params q = *p;
+    q.n = (uint32_t)(hi - lo);
+    void *t[5] = {(void *)(dy + lo * p->out), (void *)(dy2 + lo * p->in2), (void *)w,
+                  (void *)(x + lo * p->in), dx + lo * p->in};
+    vkvae_cpu_op_f32(VKVAE_OP_DENSE_PAIR_BWD_X, &q, j->push, t);
+#endif
+}
+
 #if VKVAE_HAVE_OPENBLAS
 /* dense alone: a block of rows when there are at least as many rows as
  * columns (sampling's 10,000 rows), else a block of columns, so that each
@@ -300,6 +350,21 @@ static void dense_bwd_w_part(void *arg, uint32_t part, uint32_t parts)
     vkvae_pool_split(p->out, ROW_ALIGN, part, parts, &lo, &hi);
     if (lo < hi)
         column_sums(db + lo, dy + lo, p->n, (uint32_t)(hi - lo), p->out);
+}
+#endif
+
+#if VKVAE_HAVE_OPENBLAS
+/* dy dy2 x -> dw db db2: dense_bwd_w's shares of each layer's gradients */
+static void dense_pair_bwd_w_part(void *arg, uint32_t part, uint32_t parts)
+{
+    const job *j = arg;
+    const vkvae_op_params *p = j->p, q = second_layer(p);
+    float *dw2 = (float *)j->t[3] + (uint64_t)p->out * p->in;
+    job a = *j, b = *j;
+    a.t = (void *const[]){j->t[0], j->t[2], j->t[3], j->t[4]};
+    b.p = &q, b.t = (void *const[]){j->t[1], j->t[2], dw2, j->t[5]};
+    dense_bwd_w_part(&a, part, parts);
+    dense_bwd_w_part(&b, part, parts);
 }
 #endif
 
@@ -516,6 +581,8 @@ static rows_fn row_version(const vkvae_fast *fast, vkvae_op op, const vkvae_op_p
     case VKVAE_OP_GATHER: return p->mode == 0 ? gather_rows : NULL;
     case VKVAE_OP_DENSE: return dense_rows;
     case VKVAE_OP_DENSE_BWD_X: return dense_bwd_x_rows;
+    case VKVAE_OP_DENSE_PAIR: return dense_pair_rows;
+    case VKVAE_OP_DENSE_PAIR_BWD_X: return dense_pair_bwd_x_rows;
     case VKVAE_OP_ACT_BWD: return act_bwd_rows;
     case VKVAE_OP_NLL_BERNOULLI: return samples(p) == 1 ? nll_bernoulli_rows : NULL;
     case VKVAE_OP_NLL_BERNOULLI_BWD: return samples(p) == 1 ? nll_bernoulli_bwd_rows : NULL;
@@ -539,6 +606,7 @@ static vkvae_pool_fn split_version(const vkvae_fast *fast, vkvae_op op,
     case VKVAE_OP_CONVT2D_BWD_W: return conv_fits(fast, op, p) ? conv_bwd_w_part : NULL;
 #if VKVAE_HAVE_OPENBLAS
     case VKVAE_OP_DENSE_BWD_W: return dense_bwd_w_part;
+    case VKVAE_OP_DENSE_PAIR_BWD_W: return dense_pair_bwd_w_part;
 #endif
     case VKVAE_OP_ADAM: return adam_part;
     default: return NULL;
@@ -554,6 +622,8 @@ static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
     case VKVAE_OP_GATHER: return b == 2 ? p->in : 0;
     case VKVAE_OP_DENSE: return b == 0 ? p->in : b == 3 ? p->out : 0;
     case VKVAE_OP_DENSE_BWD_X: return b == 0 ? p->out : b >= 2 ? p->in : 0;
+    case VKVAE_OP_DENSE_PAIR: return b == 0 ? p->in : b == 4 ? p->out : b == 5 ? p->in2 : 0;
+    case VKVAE_OP_DENSE_PAIR_BWD_X: return b == 0 ? p->out : b == 1 ? p->in2 : b >= 3 ? p->in : 0;
     case VKVAE_OP_NLL_BERNOULLI: return b == 2 ? 1 : p->in;
     case VKVAE_OP_KL_GAUSS: return b == 2 ? 1 : p->in;
     case VKVAE_OP_REPARAM: return b >= 2 ? S * p->in : p->in;
@@ -674,6 +744,9 @@ static double work_ns(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_DENSE:
     case VKVAE_OP_DENSE_BWD_X:
     case VKVAE_OP_DENSE_BWD_W: return 2.0 * p->n * p->in * p->out / 50.0; /* ~50 GFLOP/s */
+    case VKVAE_OP_DENSE_PAIR:
+    case VKVAE_OP_DENSE_PAIR_BWD_X:
+    case VKVAE_OP_DENSE_PAIR_BWD_W: return 2.0 * p->n * p->in * ((double)p->out + p->in2) / 50.0;
     case VKVAE_OP_CONV2D:
     case VKVAE_OP_CONV2D_BWD_X:
     case VKVAE_OP_CONV2D_BWD_W:

@@ -1,0 +1,111 @@
+/* dense_bwd_w: dy:[n,out] x:[n,in] -> dw:[out,in] db:[out]; dw = dy^T x, db = sum_rows dy
+ * C = [dw | db]: rows out, columns in + 1, depth n; A = dy^T, B = [x | 1]
+ * (matmul.glsl): the bias gradient is the product with a column of ones, so
+ * it rides along in the same kernel.
+ *
+ * With DENSE_PAIR 1, dense_pair_bwd_w: the parameter gradients of
+ * dense_pair, rows out + in2 of dy^T then dy2^T over the same x: dw is both
+ * layers' (stacked as their weights), db and db2 their biases'. A's 4-row
+ * reads never straddle the two (vec4 reads only when out is a multiple of
+ * 4; runtime/kernels.c).
+ * Included by dense_bwd_w.comp and dense_pair_bwd_w.comp, after common.glsl.
+ */
+#if DENSE_PAIR
+layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, binding = 1) readonly buffer DY2 { float dy2[]; };
+layout(std430, binding = 2) readonly buffer X { float x[]; };
+layout(std430, binding = 3) writeonly buffer DW { float dw[]; };
+layout(std430, binding = 4) writeonly buffer DB { float db[]; };
+layout(std430, binding = 5) writeonly buffer DB2 { float db2[]; };
+#define BIND_X 2
+const uint D_OUT = P_OUT + P_IN2; /* rows of dw: both layers' */
+#else
+layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
+layout(std430, binding = 3) writeonly buffer DB { float db[]; };
+#define BIND_X 1
+const uint D_OUT = P_OUT;
+#endif
+
+const uint MM_M = D_OUT, MM_C = P_IN + 1u, MM_K = P_N;
+
+float mm_a(uint m, uint k)
+{
+#if DENSE_PAIR
+    if (m >= P_OUT) {
+        float v = dy2[min(k, P_N - 1u) * P_IN2 + min(m - P_OUT, P_IN2 - 1u)];
+        return m < D_OUT && k < P_N ? v : 0.0;
+    }
+#endif
+    float v = dy[min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 1u)];
+    return m < P_OUT && k < P_N ? v : 0.0;
+}
+
+float mm_b(uint k, uint c)
+{
+    float v = x[min(k, P_N - 1u) * P_IN + min(c, P_IN - 1u)];
+    return k >= P_N || c > P_IN ? 0.0 : c < P_IN ? v : 1.0;
+}
+
+const bool MM_A_KCONT = false, MM_B_KCONT = false; /* dy rows run along out, x rows along in */
+
+void db_store(uint m, float v)
+{
+#if DENSE_PAIR
+    if (m >= P_OUT) {
+        db2[m - P_OUT] = v;
+        return;
+    }
+#endif
+    db[m] = v;
+}
+
+#ifdef VKVAE_MM_SUBGROUP
+layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
+#if DENSE_PAIR
+layout(std430, binding = 1) readonly buffer DY24 { vec4 dy24[]; };
+#endif
+layout(std430, binding = BIND_X) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = BIND_X + 1) writeonly buffer DW4 { vec4 dw4[]; };
+
+vec4 mm_a4(uint m, uint k)
+{
+#if DENSE_PAIR
+    if (m >= P_OUT)
+        return dy24[(min(k, P_N - 1u) * P_IN2 + min(m - P_OUT, P_IN2 - 4u)) / 4u];
+#endif
+    return dy4[(min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 4u)) / 4u];
+}
+
+/* Columns from P_IN on: the column of ones, then zeros. */
+vec4 mm_b4(uint k, uint c)
+{
+    vec4 v = x4[(min(k, P_N - 1u) * P_IN + min(c, P_IN - 4u)) / 4u];
+    return c < P_IN ? v : vec4(c == P_IN ? 1.0 : 0.0, 0.0, 0.0, 0.0);
+}
+
+#define MM_STORE4
+void mm_store4(uint m, uint c, vec4 v)
+{
+    if (m < D_OUT && c < P_IN)
+        dw4[(m * P_IN + c) / 4u] = v;
+    else if (m < D_OUT && c == P_IN)
+        db_store(m, v.x);
+}
+#endif
+
+void mm_store(uint m, uint c, float v)
+{
+    if (m < D_OUT && c < P_IN)
+        dw[m * P_IN + c] = v;
+    else if (m < D_OUT && c == P_IN)
+        db_store(m, v);
+}
+
+#include "matmul.glsl"
+
+void main()
+{
+    mm_run();
+}

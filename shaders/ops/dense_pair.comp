@@ -1,0 +1,8 @@
+// dense_pair: the contract in runtime/ops.def; the kernel in dense.glsl
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "mm_subgroup.glsl"
+#include "common.glsl"
+#define DENSE_PAIR 1
+#include "dense.glsl"
