@@ -106,6 +106,11 @@ float activate(float x)
     return x;
 }
 
+vec4 activate(vec4 x)
+{
+    return vec4(activate(x.x), activate(x.y), activate(x.z), activate(x.w));
+}
+
 /* The activation's derivative from its output y (see ops.def). */
 float activate_grad(float y)
 {

@@ -39,9 +39,27 @@ float mm_b(uint k, uint c)
 
 const bool MM_A_KCONT = true, MM_B_KCONT = true; /* x and w rows run along in */
 
+void mm_store(uint m, uint c, float v)
+{
+    if (m < P_N && c < P_OUT)
+        y[m * P_OUT + c] = activate(v);
+#if DENSE_PAIR
+    else if (m < P_N && c < D_OUT)
+        y2[m * P_IN2 + c - P_OUT] = activate(v);
+#endif
+}
+
 #ifdef VKVAE_MM_SUBGROUP
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer W4 { vec4 w4[]; };
+#if DENSE_PAIR
+layout(std430, binding = 4) writeonly buffer Y4 { vec4 y4[]; };
+layout(std430, binding = 5) writeonly buffer Y24 { vec4 y24[]; };
+const bool ROWS4 = (P_OUT | P_IN2) % 4u == 0u; /* both, as one constant (llvmpipe rejects a spec-constant &&) */
+#else
+layout(std430, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
+const bool ROWS4 = P_OUT % 4u == 0u;
+#endif
 
 vec4 mm_a4(uint m, uint k)
 {
@@ -51,6 +69,24 @@ vec4 mm_a4(uint m, uint k)
 vec4 mm_b4(uint k, uint c)
 {
     return w4[(min(c, D_OUT - 1u) * P_IN + min(k, P_IN - 4u)) / 4u];
+}
+
+/* Columns c..c+3 of row m: one vec4 where the output rows are whole vec4s
+ * (c < P_OUT then means c + 3 < P_OUT; a pair's first layer ends on a vec4) */
+#define MM_STORE4
+void mm_store4(uint m, uint c, vec4 v)
+{
+    if (!ROWS4) {
+        [[unroll]] for (uint i = 0; i < 4u; i++)
+            mm_store(m, c + i, v[i]);
+        return;
+    }
+    if (m < P_N && c < P_OUT)
+        y4[(m * P_OUT + c) / 4u] = activate(v);
+#if DENSE_PAIR
+    else if (m < P_N && c < D_OUT)
+        y24[(m * P_IN2 + c - P_OUT) / 4u] = activate(v);
+#endif
 }
 #endif
 
@@ -63,16 +99,6 @@ float mm_bias(uint c)
 #endif
     float v = b[min(c, P_OUT - 1u)];
     return c < P_OUT ? v : 0.0;
-}
-
-void mm_store(uint m, uint c, float v)
-{
-    if (m < P_N && c < P_OUT)
-        y[m * P_OUT + c] = activate(v);
-#if DENSE_PAIR
-    else if (m < P_N && c < D_OUT)
-        y2[m * P_IN2 + c - P_OUT] = activate(v);
-#endif
 }
 
 #include "matmul.glsl"

@@ -133,11 +133,16 @@ void mm_run()
  * which clamp both indices into the matrix (rows and columns past the edge
  * give any finite values; their results are never stored; the depth is
  * handled here). Without MM_VEC4, 4 calls of mm_a / mm_b (zero outside).
- * Lane l's columns: c0 + l + MM_SG j when B is contiguous along k (one vec4
- * per column), else c0 + 4 l + 4 MM_SG (j / 4) + j % 4 (one vec4 per 4
- * columns and k); then, with MM_VEC4, a kernel that defines MM_STORE4 gets
- * them as vec4s in void mm_store4(uint m, uint c, vec4 v) (c a multiple of
- * 4; bounds-checked there like mm_store).
+ * Lane l's columns: c0 + 4 l + 4 MM_SG (j / 4) + j % 4, 4 adjacent ones per
+ * 4 j (B contiguous along k: one vec4 per column; else one per 4 columns and
+ * k), or c0 + l + MM_SG j when B is contiguous along k and a lane has fewer
+ * than 4. A kernel that defines MM_STORE4 gets a lane's 4 adjacent columns
+ * as a vec4 in void mm_store4(uint m, uint c, vec4 v) (c a multiple of 4;
+ * bounds-checked there like mm_store), with MM_VEC4, or with MM_B_KCONT,
+ * whose kernel (dense) checks itself that its rows are whole vec4s: each
+ * store is a loop over the lanes too, so one vec4 costs about what one
+ * float does (dense with a short depth, like the decoder's first product,
+ * spent most of its time in scalar stores).
  */
 layout(constant_id = 32) const uint MM_TM = 32; /* rows per subgroup */
 layout(constant_id = 33) const uint MM_TN = 4;  /* columns per lane: 4k unless MM_B_KCONT */
@@ -177,7 +182,9 @@ vec4 mm_fetch_b(uint k, uint c)
 
 uint mm_column(uint c0, uint lane, uint j)
 {
-    return MM_B_KCONT ? c0 + lane + MM_SG * j : c0 + 4u * lane + 4u * MM_SG * (j / 4u) + j % 4u;
+    if (MM_B_KCONT && MM_TN < 4u)
+        return c0 + lane + MM_SG * j;
+    return c0 + 4u * lane + 4u * MM_SG * (j / 4u) + j % 4u;
 }
 
 void mm_run()
@@ -230,9 +237,8 @@ void mm_run()
     }
 
 #ifdef MM_STORE4
-    /* Each store is a loop over the lanes too: whole vec4s where a lane's
-     * 4 columns are adjacent and aligned. */
-    if (!MM_B_KCONT && MM_VEC4) {
+    /* Whole vec4s where a lane's 4 columns are adjacent and aligned. */
+    if (MM_TN % 4u == 0u && (MM_B_KCONT || MM_VEC4)) {
         [[unroll]] for (uint i = 0; i < MM_TM; i++)
             [[unroll]] for (uint j = 0; j < MM_TN; j += 4u)
                 mm_store4(m0 + i, mm_column(c0, lane, j),

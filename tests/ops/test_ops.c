@@ -313,11 +313,13 @@ int main(int argc, char **argv)
             op == VKVAE_OP_DENSE_BWD_W) {
             /* in and out (and a pair's in2) multiples of 4 as well: the
              * subgroup matmul reads them as vec4s on CPU drivers (kernels.c),
-             * with n (bwd_w's depth) odd or not; the last is the gaussian
-             * head's shape (in2 only read by the pairs) */
+             * with n (bwd_w's depth) odd or not; the gaussian head's shape
+             * (in2 only read by the pairs); and the decoder's first, wide
+             * enough for 4 or more columns a lane and dense's vec4 stores */
             static const uint32_t mult4[][4] = {
-                {1, 4, 4, 8}, {18, 12, 20, 4}, {130, 44, 28, 12}, {7, 400, 20, 20}};
-            for (size_t i = 0; i < 4; i++) {
+                {1, 4, 4, 8}, {18, 12, 20, 4}, {130, 44, 28, 12}, {7, 400, 20, 20},
+                {9, 20, 400, 8}};
+            for (size_t i = 0; i < sizeof mult4 / sizeof *mult4; i++) {
                 op_case c = {.op = (vkvae_op)op};
                 c.p = (vkvae_op_params){.n = mult4[i][0], .in = mult4[i][1], .out = mult4[i][2],
                                         .in2 = pair ? mult4[i][3] : 0,
