@@ -438,9 +438,7 @@ static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
     int w = snprintf(out, size, "%s n=%u in=%u", vkvae_cpu_op_name(st->op), p->n, p->in);
     if (p->out && w > 0 && (size_t)w < size)
         w += snprintf(out + w, size - (size_t)w, " out=%u", p->out);
-    int pair = st->op == VKVAE_OP_DENSE_PAIR || st->op == VKVAE_OP_DENSE_PAIR_BWD_X ||
-               st->op == VKVAE_OP_DENSE_PAIR_BWD_W;
-    if (pair && w > 0 && (size_t)w < size) /* the second layer's width */
+    if (vkvae_cpu_is_pair(st->op) && w > 0 && (size_t)w < size) /* the second layer's width */
         w += snprintf(out + w, size - (size_t)w, "+%u", p->in2);
     if (p->act && w > 0 && (size_t)w < size)
         snprintf(out + w, size - (size_t)w, " %s", vkvae_cpu_act_name(p->act));

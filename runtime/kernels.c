@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cpu/cpu_ops.h"
 #include "gpu.h"
 
 #include "act_bwd.spv.h"
@@ -194,6 +195,7 @@ static int conv_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
 
 static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
 {
+    uint32_t out = p->out + (vkvae_cpu_is_pair(op) ? p->in2 : 0); /* a pair: both layers */
     switch (op) {
     case VKVAE_OP_CONV2D:
     case VKVAE_OP_CONV2D_BWD_X:
@@ -201,16 +203,12 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
     case VKVAE_OP_CONVT2D:
     case VKVAE_OP_CONVT2D_BWD_X:
     case VKVAE_OP_CONVT2D_BWD_W: return conv_tiles(op, p, s);
-    case VKVAE_OP_DENSE: *s = (mm_shape){.rows = p->n, .cols = p->out, .depth = p->in}; break;
-    case VKVAE_OP_DENSE_BWD_X: *s = (mm_shape){.rows = p->n, .cols = p->in, .depth = p->out}; break;
-    case VKVAE_OP_DENSE_BWD_W: *s = (mm_shape){.rows = p->out, .cols = p->in + 1, .depth = p->n}; break;
-    case VKVAE_OP_DENSE_PAIR: *s = (mm_shape){.rows = p->n, .cols = p->out + p->in2, .depth = p->in}; break;
-    case VKVAE_OP_DENSE_PAIR_BWD_X:
-        *s = (mm_shape){.rows = p->n, .cols = p->in, .depth = p->out + p->in2};
-        break;
-    case VKVAE_OP_DENSE_PAIR_BWD_W:
-        *s = (mm_shape){.rows = p->out + p->in2, .cols = p->in + 1, .depth = p->n};
-        break;
+    case VKVAE_OP_DENSE:
+    case VKVAE_OP_DENSE_PAIR: *s = (mm_shape){.rows = p->n, .cols = out, .depth = p->in}; break;
+    case VKVAE_OP_DENSE_BWD_X:
+    case VKVAE_OP_DENSE_PAIR_BWD_X: *s = (mm_shape){.rows = p->n, .cols = p->in, .depth = out}; break;
+    case VKVAE_OP_DENSE_BWD_W:
+    case VKVAE_OP_DENSE_PAIR_BWD_W: *s = (mm_shape){.rows = out, .cols = p->in + 1, .depth = p->n}; break;
     default: return 0;
     }
     /* Operands per FMA is what bounds a CPU driver (each per-invocation
@@ -290,8 +288,7 @@ static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_s
     };
     /* dense: columns may then come one at a time */
     int kcont_b = op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_PAIR;
-    int pair = op == VKVAE_OP_DENSE_PAIR || op == VKVAE_OP_DENSE_PAIR_BWD_X ||
-               op == VKVAE_OP_DENSE_PAIR_BWD_W;
+    int pair = vkvae_cpu_is_pair(op);
     int dense = pair || op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X ||
                 op == VKVAE_OP_DENSE_BWD_W;
     double best = 0;

@@ -48,6 +48,12 @@ int vkvae_cpu_is_bwd_x(vkvae_op op)
            op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_X;
 }
 
+int vkvae_cpu_is_pair(vkvae_op op)
+{
+    return op == VKVAE_OP_DENSE_PAIR || op == VKVAE_OP_DENSE_PAIR_BWD_X ||
+           op == VKVAE_OP_DENSE_PAIR_BWD_W;
+}
+
 const char *vkvae_cpu_act_name(uint32_t act)
 {
     return act < VKVAE_ACT_COUNT ? act_names[act] : "?";

@@ -31,10 +31,13 @@ const char *vkvae_cpu_op_name(vkvae_op op);          /* "dense_bwd_w" */
 const char *vkvae_cpu_act_name(uint32_t act);        /* "tanh" */
 
 /* The input-gradient op of a layer op (dense, conv2d, convt2d: their
- * *_bwd_x), or VKVAE_OP_COUNT; and whether op is one of those, which read
- * their x (binding 2) only for the derivative of the activation below. */
+ * *_bwd_x), or VKVAE_OP_COUNT; and whether op is one of those (or
+ * dense_pair_bwd_x), which read their x (the last input) only for the
+ * derivative of the activation below. */
 vkvae_op vkvae_cpu_bwd_x_op(vkvae_op layer);
 int vkvae_cpu_is_bwd_x(vkvae_op op);
+/* Whether op is one of the dense_pair ops (two layers; in2 the second's width). */
+int vkvae_cpu_is_pair(vkvae_op op);
 
 /* What binding b of op with parameters p must be. */
 vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, uint32_t b);

@@ -145,19 +145,32 @@ static void FN(dense)(P *p, void *const *t)
         }
 }
 
-/* dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in]; dx = (dy w) * act'(x) */
-static void FN(dense_bwd_x)(P *p, void *const *t)
+/* dy:[n,out] dy2:[n,in2] w:[out+in2,in] x:[n,in] -> dx:[n,in]; dx = (dy w[0:out] +
+ * dy2 w[out:]) * act'(x); dy2 unread when in2 = 0 */
+static void FN(dense_pair_bwd_x)(P *p, void *const *t)
 {
-    const real *dy = t[0], *w = t[1], *x = t[2];
-    real *dx = t[3];
+    const real *dy = t[0], *dy2 = t[1], *w = t[2], *x = t[3];
+    const real *w2 = w + (uint64_t)p->out * p->in;
+    real *dx = t[4];
     for (uint32_t r = 0; r < p->n; r++)
         for (uint32_t i = 0; i < p->in; i++) {
             real acc = 0;
             for (uint32_t o = 0; o < p->out; o++)
                 acc += dy[(uint64_t)r * p->out + o] * w[(uint64_t)o * p->in + i];
+            for (uint32_t o = 0; o < p->in2; o++)
+                acc += dy2[(uint64_t)r * p->in2 + o] * w2[(uint64_t)o * p->in + i];
             dx[(uint64_t)r * p->in + i] = acc;
         }
     FN(times_act_grad)(p, dx, x, (uint64_t)p->n * p->in);
+}
+
+/* dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in]; dx = (dy w) * act'(x): the
+ * pair's input gradient with no second layer */
+static void FN(dense_bwd_x)(P *p, void *const *t)
+{
+    vkvae_op_params q = *p;
+    q.in2 = 0;
+    FN(dense_pair_bwd_x)(&q, (void *const[]){ t[0], NULL, t[1], t[2], t[3] });
 }
 
 /* dy:[n,out] x:[n,in] -> dw:[out,in] db:[out] */
@@ -179,9 +192,10 @@ static void FN(dense_bwd_w)(P *p, void *const *t)
     }
 }
 
-/* The pair ops are the single ones on each layer's share of the stacked
- * weights: rows [0, out) of w (or dw) belong to the first layer, the next
- * in2 rows to the second. */
+/* dense_pair and dense_pair_bwd_w are the single ops on each layer's share
+ * of the stacked weights: rows [0, out) of w (or dw) belong to the first
+ * layer, the next in2 rows to the second (dense_pair_bwd_x, above, sums
+ * both layers' products). */
 static vkvae_op_params FN(second_layer)(P *p)
 {
     vkvae_op_params q = *p;
@@ -196,25 +210,6 @@ static void FN(dense_pair)(P *p, void *const *t)
     real *w2 = (real *)t[1] + (uint64_t)p->out * p->in;
     FN(dense)(p, (void *const[]){ t[0], t[1], t[2], t[4] });
     FN(dense)(&q, (void *const[]){ t[0], w2, t[3], t[5] });
-}
-
-/* dy:[n,out] dy2:[n,in2] w:[out+in2,in] x:[n,in] -> dx:[n,in]; dx = (dy w[0:out] +
- * dy2 w[out:]) * act'(x) */
-static void FN(dense_pair_bwd_x)(P *p, void *const *t)
-{
-    const real *dy = t[0], *dy2 = t[1], *w = t[2], *x = t[3];
-    const real *w2 = w + (uint64_t)p->out * p->in;
-    real *dx = t[4];
-    for (uint32_t r = 0; r < p->n; r++)
-        for (uint32_t i = 0; i < p->in; i++) {
-            real acc = 0;
-            for (uint32_t o = 0; o < p->out; o++)
-                acc += dy[(uint64_t)r * p->out + o] * w[(uint64_t)o * p->in + i];
-            for (uint32_t o = 0; o < p->in2; o++)
-                acc += dy2[(uint64_t)r * p->in2 + o] * w2[(uint64_t)o * p->in + i];
-            dx[(uint64_t)r * p->in + i] = acc;
-        }
-    FN(times_act_grad)(p, dx, x, (uint64_t)p->n * p->in);
 }
 
 /* dy:[n,out] dy2:[n,in2] x:[n,in] -> dw:[out+in2,in] db:[out] db2:[in2] */

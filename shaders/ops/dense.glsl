@@ -13,15 +13,15 @@
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float b[]; };
+/* A pair's b2 is binding 3 and its y2 the last; y shifts by DENSE_PAIR. */
 #if DENSE_PAIR
 layout(std430, binding = 3) readonly buffer B2 { float b2[]; };
-layout(std430, binding = 4) writeonly buffer Y { float y[]; };
 layout(std430, binding = 5) writeonly buffer Y2 { float y2[]; };
 const uint D_OUT = P_OUT + P_IN2; /* rows of w: both layers' */
 #else
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 const uint D_OUT = P_OUT;
 #endif
+layout(std430, binding = 3 + DENSE_PAIR) writeonly buffer Y { float y[]; };
 
 const uint MM_M = P_N, MM_C = D_OUT, MM_K = P_IN;
 
@@ -52,12 +52,11 @@ void mm_store(uint m, uint c, float v)
 #ifdef VKVAE_MM_SUBGROUP
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer W4 { vec4 w4[]; };
+layout(std430, binding = 3 + DENSE_PAIR) writeonly buffer Y4 { vec4 y4[]; };
 #if DENSE_PAIR
-layout(std430, binding = 4) writeonly buffer Y4 { vec4 y4[]; };
 layout(std430, binding = 5) writeonly buffer Y24 { vec4 y24[]; };
 const bool ROWS4 = (P_OUT | P_IN2) % 4u == 0u; /* both, as one constant (llvmpipe rejects a spec-constant &&) */
 #else
-layout(std430, binding = 3) writeonly buffer Y4 { vec4 y4[]; };
 const bool ROWS4 = P_OUT % 4u == 0u;
 #endif
 

@@ -10,23 +10,19 @@
  * 4; runtime/kernels.c).
  * Included by dense_bwd_w.comp and dense_pair_bwd_w.comp, after common.glsl.
  */
-#if DENSE_PAIR
+/* A pair's dy2 is binding 1 and its db2 the last; the others shift by
+ * DENSE_PAIR. */
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+#if DENSE_PAIR
 layout(std430, binding = 1) readonly buffer DY2 { float dy2[]; };
-layout(std430, binding = 2) readonly buffer X { float x[]; };
-layout(std430, binding = 3) writeonly buffer DW { float dw[]; };
-layout(std430, binding = 4) writeonly buffer DB { float db[]; };
 layout(std430, binding = 5) writeonly buffer DB2 { float db2[]; };
-#define BIND_X 2
 const uint D_OUT = P_OUT + P_IN2; /* rows of dw: both layers' */
 #else
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 2) writeonly buffer DW { float dw[]; };
-layout(std430, binding = 3) writeonly buffer DB { float db[]; };
-#define BIND_X 1
 const uint D_OUT = P_OUT;
 #endif
+layout(std430, binding = 1 + DENSE_PAIR) readonly buffer X { float x[]; };
+layout(std430, binding = 2 + DENSE_PAIR) writeonly buffer DW { float dw[]; };
+layout(std430, binding = 3 + DENSE_PAIR) writeonly buffer DB { float db[]; };
 
 const uint MM_M = D_OUT, MM_C = P_IN + 1u, MM_K = P_N;
 
@@ -66,8 +62,8 @@ layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
 #if DENSE_PAIR
 layout(std430, binding = 1) readonly buffer DY24 { vec4 dy24[]; };
 #endif
-layout(std430, binding = BIND_X) readonly buffer X4 { vec4 x4[]; };
-layout(std430, binding = BIND_X + 1) writeonly buffer DW4 { vec4 dw4[]; };
+layout(std430, binding = 1 + DENSE_PAIR) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 2 + DENSE_PAIR) writeonly buffer DW4 { vec4 dw4[]; };
 
 vec4 mm_a4(uint m, uint k)
 {

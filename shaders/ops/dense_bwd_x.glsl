@@ -10,24 +10,17 @@
  * reads is uniform over the subgroup.
  * Included by dense_bwd_x.comp and dense_pair_bwd_x.comp, after common.glsl.
  */
-#if DENSE_PAIR
+/* A pair's dy2 is binding 1; the later bindings shift by DENSE_PAIR. */
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+#if DENSE_PAIR
 layout(std430, binding = 1) readonly buffer DY2 { float dy2[]; };
-layout(std430, binding = 2) readonly buffer W { float w[]; };
-layout(std430, binding = 3) readonly buffer X { float x[]; };
-layout(std430, binding = 4) writeonly buffer DX { float dx[]; };
-#define BIND_W 2
-#define BIND_X 3
 const uint D_OUT = P_OUT + P_IN2; /* the product's depth: both layers' outputs */
 #else
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
-layout(std430, binding = 1) readonly buffer W { float w[]; };
-layout(std430, binding = 2) readonly buffer X { float x[]; };
-layout(std430, binding = 3) writeonly buffer DX { float dx[]; };
-#define BIND_W 1
-#define BIND_X 2
 const uint D_OUT = P_OUT;
 #endif
+layout(std430, binding = 1 + DENSE_PAIR) readonly buffer W { float w[]; };
+layout(std430, binding = 2 + DENSE_PAIR) readonly buffer X { float x[]; };
+layout(std430, binding = 3 + DENSE_PAIR) writeonly buffer DX { float dx[]; };
 
 const uint MM_M = P_N, MM_C = P_IN, MM_K = D_OUT;
 
@@ -56,9 +49,9 @@ layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
 #if DENSE_PAIR
 layout(std430, binding = 1) readonly buffer DY24 { vec4 dy24[]; };
 #endif
-layout(std430, binding = BIND_W) readonly buffer W4 { vec4 w4[]; };
-layout(std430, binding = BIND_X) readonly buffer X4 { vec4 x4[]; };
-layout(std430, binding = BIND_X + 1) writeonly buffer DX4 { vec4 dx4[]; };
+layout(std430, binding = 1 + DENSE_PAIR) readonly buffer W4 { vec4 w4[]; };
+layout(std430, binding = 2 + DENSE_PAIR) readonly buffer X4 { vec4 x4[]; };
+layout(std430, binding = 3 + DENSE_PAIR) writeonly buffer DX4 { vec4 dx4[]; };
 
 vec4 mm_a4(uint m, uint k)
 {

@@ -307,8 +307,7 @@ int main(int argc, char **argv)
             cases += conv_cases(ctx, (vkvae_op)op, verbose, &passed);
             continue;
         }
-        int pair = op == VKVAE_OP_DENSE_PAIR || op == VKVAE_OP_DENSE_PAIR_BWD_X ||
-                   op == VKVAE_OP_DENSE_PAIR_BWD_W;
+        int pair = vkvae_cpu_is_pair((vkvae_op)op);
         if (pair || op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X ||
             op == VKVAE_OP_DENSE_BWD_W) {
             /* in and out (and a pair's in2) multiples of 4 as well: the

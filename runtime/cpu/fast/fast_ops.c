@@ -227,27 +227,41 @@ static void dense_rows(const job *j, uint64_t lo, uint64_t hi)
 #endif
 }
 
-/* dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in] = (dy w) * act'(x): the
- * product, then the activation's derivative while the block is in cache */
+/* dense_bwd_x: dy:[n,out] w:[out,in] x:[n,in] -> dx:[n,in] = (dy w) * act'(x);
+ * dense_pair_bwd_x: dy dy2 w x -> dx, the second layer's product added
+ * into the first's. The products, then the activation's derivative while
+ * the block is in cache. */
 static void dense_bwd_x_rows(const job *j, uint64_t lo, uint64_t hi)
 {
     const vkvae_op_params *p = j->p;
-    const float *dy = j->t[0], *w = j->t[1], *x = j->t[2];
-    float *dx = j->t[3];
+    uint32_t pair = j->op == VKVAE_OP_DENSE_PAIR_BWD_X; /* bindings shift by one */
+    const float *dy = j->t[0], *dy2 = pair ? j->t[1] : NULL, *w = j->t[1 + pair];
+    const float *x = j->t[2 + pair];
+    float *dx = j->t[3 + pair];
     if (lo == hi)
         return;
 #if VKVAE_HAVE_OPENBLAS
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in, (int)p->out,
                 1.0f, dy + lo * p->out, (int)p->out, w, (int)p->in, 0.0f, dx + lo * p->in,
                 (int)p->in);
+    if (pair)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in,
+                    (int)p->in2, 1.0f, dy2 + lo * p->in2, (int)p->in2,
+                    w + (uint64_t)p->out * p->in, (int)p->in, 1.0f, dx + lo * p->in, (int)p->in);
     if (p->act)
         act_grad(dx + lo * p->in, dx + lo * p->in, x + lo * p->in, (hi - lo) * p->in, p->act,
                  p->alpha);
 #else
     vkvae_op_params q = *p;
     q.n = (uint32_t)(hi - lo);
-    void *t[4] = {(void *)(dy + lo * p->out), (void *)w, (void *)(x + lo * p->in), dx + lo * p->in};
-    vkvae_cpu_op_f32(VKVAE_OP_DENSE_BWD_X, &q, j->push, t);
+    void *t[5], **at = t;
+    *at++ = (void *)(dy + lo * p->out);
+    if (pair)
+        *at++ = (void *)(dy2 + lo * p->in2);
+    *at++ = (void *)w;
+    *at++ = (void *)(x + lo * p->in);
+    *at = dx + lo * p->in;
+    vkvae_cpu_op_f32(j->op, &q, j->push, t);
 #endif
 }
 
@@ -270,33 +284,6 @@ static void dense_pair_rows(const job *j, uint64_t lo, uint64_t hi)
     b.p = &q, b.t = (void *const[]){j->t[0], (void *)w2, j->t[3], j->t[5]};
     dense_rows(&a, lo, hi);
     dense_rows(&b, lo, hi);
-}
-
-/* dy dy2 w x -> dx = (dy w[0:out] + dy2 w[out:]) * act'(x) */
-static void dense_pair_bwd_x_rows(const job *j, uint64_t lo, uint64_t hi)
-{
-    const vkvae_op_params *p = j->p;
-    const float *dy = j->t[0], *dy2 = j->t[1], *w = j->t[2], *x = j->t[3];
-    float *dx = j->t[4];
-    if (lo == hi)
-        return;
-#if VKVAE_HAVE_OPENBLAS
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in, (int)p->out,
-                1.0f, dy + lo * p->out, (int)p->out, w, (int)p->in, 0.0f, dx + lo * p->in,
-                (int)p->in);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)p->in,
-                (int)p->in2, 1.0f, dy2 + lo * p->in2, (int)p->in2, w + (uint64_t)p->out * p->in,
-                (int)p->in, 1.0f, dx + lo * p->in, (int)p->in);
-    if (p->act)
-        act_grad(dx + lo * p->in, dx + lo * p->in, x + lo * p->in, (hi - lo) * p->in, p->act,
-                 p->alpha);
-#else
-    vkvae_op_params q = *p;
-    q.n = (uint32_t)(hi - lo);
-    void *t[5] = {(void *)(dy + lo * p->out), (void *)(dy2 + lo * p->in2), (void *)w,
-                  (void *)(x + lo * p->in), dx + lo * p->in};
-    vkvae_cpu_op_f32(VKVAE_OP_DENSE_PAIR_BWD_X, &q, j->push, t);
-#endif
 }
 
 #if VKVAE_HAVE_OPENBLAS
@@ -582,7 +569,7 @@ static rows_fn row_version(const vkvae_fast *fast, vkvae_op op, const vkvae_op_p
     case VKVAE_OP_DENSE: return dense_rows;
     case VKVAE_OP_DENSE_BWD_X: return dense_bwd_x_rows;
     case VKVAE_OP_DENSE_PAIR: return dense_pair_rows;
-    case VKVAE_OP_DENSE_PAIR_BWD_X: return dense_pair_bwd_x_rows;
+    case VKVAE_OP_DENSE_PAIR_BWD_X: return dense_bwd_x_rows;
     case VKVAE_OP_ACT_BWD: return act_bwd_rows;
     case VKVAE_OP_NLL_BERNOULLI: return samples(p) == 1 ? nll_bernoulli_rows : NULL;
     case VKVAE_OP_NLL_BERNOULLI_BWD: return samples(p) == 1 ? nll_bernoulli_bwd_rows : NULL;
