@@ -76,6 +76,9 @@ static double flops_per_element(vkvae_op op)
     case VKVAE_OP_REPARAM_BWD: return 4;
     case VKVAE_OP_KL_GAUSS:
     case VKVAE_OP_KL_GAUSS_BWD: return 6;
+    case VKVAE_OP_REPARAM_KL:
+    case VKVAE_OP_REPARAM_KL_BWD: return 10;
+    case VKVAE_OP_NLL_BERNOULLI_GRAD: return 11; /* per element of the gradient */
     case VKVAE_OP_NLL_BERNOULLI:
     case VKVAE_OP_NLL_BERNOULLI_BWD:
     case VKVAE_OP_NLL_GAUSS:

@@ -105,7 +105,7 @@ static objective eval_objective(const vkvae_plan *plan)
             continue;
         for (uint32_t i = 0; i < pr->n_steps; i++) {
             const vkvae_step_desc *st = &pr->steps[i];
-            ob.kl |= st->op == VKVAE_OP_KL_GAUSS;
+            ob.kl |= st->op == VKVAE_OP_KL_GAUSS || st->op == VKVAE_OP_REPARAM_KL;
             if (st->op == VKVAE_OP_IWAE_LSE)
                 ob.iwae_k = (int)st->p.samples;
             if (st->op == VKVAE_OP_GATHER && st->p.mode == 1)

@@ -6,7 +6,7 @@
  *   shape.c   gen_spec     -> gen_graph (forward graph, every shape, params)
  *   grad.c    forward graph -> backward ops appended to the graph
  *   plan.c    graph -> runtime/plan.h tables (buffers, tensors, programs)
- *   pair.c    plan steps: two dense products of one input as one dispatch
+ *   fuse.c    plan steps: two steps' work in one dispatch (dense pairs, loss terms)
  *   emit_c.c  plan -> one <model>_plan.c, and the built-in model registry
  *   diag.c    diagnostics: path:line:col: error: message, source, caret
  *   mem.c     memory: xmalloc and friends, gen_free_all
@@ -329,12 +329,15 @@ enum { GEN_DEFAULT_DATA_ROWS = 60000 };
 bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why);
 /* A tensor viewing elems floats of buffer b from offset (plan.c). */
 int plan_add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset, uint64_t elems);
-/* pair.c: the view of plan tensor a then b when b lies right after a (an
+/* fuse.c: the view of plan tensor a then b when b lies right after a (an
  * existing tensor of that range, or a new one named name), else -1; and the
- * pass that makes two dense products of one input one dispatch (ops.def's
- * dense_pair ops) in program pr. */
+ * passes over program pr that do two steps' work in one dispatch: two dense
+ * products of one input (ops.def's dense_pair ops), and a loss term with
+ * the pass over its inputs another step makes (reparam_kl, reparam_kl_bwd,
+ * nll_bernoulli_grad). */
 int stacked_view(gen_plan *pl, int a, int b, const char *name);
 void pair_products(gen_plan *pl, gen_program *pr);
+void fuse_loss_terms(gen_plan *pl, gen_program *pr);
 /* --explain's second half: buffers, programs step by step, FLOPs and bytes. */
 void explain_plan(const gen_plan *pl, FILE *out);
 

@@ -22,7 +22,7 @@
  * weights joined by concat steps (a weight concat with n = 1 stacks rows,
  * and is a view where plan.c finds the two weights back to back; for a
  * transposed conv's [c_in,c_out,k,k] with n = c_in it stacks c_out);
- * gen/pair.c then makes the dense case one dense_pair_bwd_x, concat-free.
+ * gen/fuse.c then makes the dense case one dense_pair_bwd_x, concat-free.
  * Any other sum is reported as not generated yet.
  *
  * IWAE (ops.def's importance-weighting block): the loss is the negative

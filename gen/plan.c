@@ -21,9 +21,10 @@
  *                    zero from creation
  * A view (flatten/reshape) is its root's plan tensor.
  *
- * Every program then goes through pair.c, which makes two dense products of
+ * Every program then goes through fuse.c, which makes two dense products of
  * one input (the gaussian head's) one dispatch where their weights lie
- * back to back.
+ * back to back, and folds the KL term and the likelihood's gradient into
+ * the passes over the same inputs (reparam, reparam_bwd, the likelihood).
  *
  * Programs, each an ordered list of steps, barriers placed by
  * runtime/hazard.c (the train step cyclically, as it is recorded back to
@@ -526,6 +527,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
                 return false;
             }
         pair_products(pl, pr);
+        fuse_loss_terms(pl, pr);
         vkvae_hazard_place_barriers(pr->steps, (uint32_t)pr->n, pl->t,
                                     pr->kind == VKVAE_PROGRAM_TRAIN);
     }
@@ -590,7 +592,7 @@ void explain_plan(const gen_plan *pl, FILE *out)
                 diag_thousands(a, bytes));
         for (size_t i = 0; i < pr->n; i++) {
             const vkvae_step_desc *s = &pr->steps[i];
-            fprintf(out, "  %3zu %s %-17s", i, s->barrier ? "|" : " ", gen_op_names[s->op]);
+            fprintf(out, "  %3zu %s %-18s", i, s->barrier ? "|" : " ", gen_op_names[s->op]);
             for (uint32_t k = 0; k < s->n_tensors; k++)
                 fprintf(out, "%s %s", k == op_inputs[s->op] ? " ->" : "", pl->t[s->tensors[k]].name);
             if (s->p.act)

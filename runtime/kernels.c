@@ -59,11 +59,15 @@
 #include "loss_accum.spv.h"
 #include "nll_bernoulli.spv.h"
 #include "nll_bernoulli_bwd.spv.h"
+#include "nll_bernoulli_grad.spv.h"
+#include "nll_bernoulli_grad_sg.spv.h"
 #include "nll_gauss.spv.h"
 #include "nll_gauss_bwd.spv.h"
 #include "prior.spv.h"
 #include "reparam.spv.h"
 #include "reparam_bwd.spv.h"
+#include "reparam_kl.spv.h"
+#include "reparam_kl_bwd.spv.h"
 #include "sample_bernoulli.spv.h"
 #include "repeat_rows.spv.h"
 #include "scale_rows.spv.h"
@@ -102,11 +106,14 @@ static const op_kernel kernels[VKVAE_OP_COUNT] = {
     K(SLICE_BWD, slice_bwd),
     K(REPARAM, reparam),
     K(REPARAM_BWD, reparam_bwd),
+    K(REPARAM_KL, reparam_kl),
+    K(REPARAM_KL_BWD, reparam_kl_bwd),
     K(PRIOR, prior),
     K(KL_GAUSS, kl_gauss),
     K(KL_GAUSS_BWD, kl_gauss_bwd),
     K(NLL_BERNOULLI, nll_bernoulli),
     K(NLL_BERNOULLI_BWD, nll_bernoulli_bwd),
+    K(NLL_BERNOULLI_GRAD, nll_bernoulli_grad),
     K(NLL_GAUSS, nll_gauss),
     K(NLL_GAUSS_BWD, nll_gauss_bwd),
     K(L2, l2),
@@ -225,9 +232,10 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
     return 1;
 }
 
-/* The VKVAE_MM_SUBGROUP builds of the kernels on matmul.glsl: the dense ops
- * and the convolutions' implicit products (shaders/meson.build). */
-static const op_kernel mm_sg_kernels[VKVAE_OP_COUNT] = {
+/* The VKVAE_SUBGROUP builds (shaders/meson.build): the kernels on
+ * matmul.glsl (the dense ops and the convolutions' implicit products) and
+ * nll_bernoulli_grad's row sums. */
+static const op_kernel sg_kernels[VKVAE_OP_COUNT] = {
     K(DENSE, dense_sg),
     K(DENSE_BWD_X, dense_bwd_x_sg),
     K(DENSE_BWD_W, dense_bwd_w_sg),
@@ -240,28 +248,39 @@ static const op_kernel mm_sg_kernels[VKVAE_OP_COUNT] = {
     K(CONVT2D, convt2d_mm_sg),
     K(CONVT2D_BWD_X, convt2d_bwd_x_mm_sg),
     K(CONVT2D_BWD_W, convt2d_bwd_w_mm_sg),
+    K(NLL_BERNOULLI_GRAD, nll_bernoulli_grad_sg),
 };
 
-/* The matmul-based ops on CPU drivers (lavapipe): the VKVAE_MM_SUBGROUP build of
- * their kernels (<op>_sg.spv.h; shaders/ops/matmul.glsl says why). There
- * every load is a scalar loop over the SIMD lanes while subgroupShuffle is
- * a vector instruction, so the variant shares operands through shuffles,
- * one subgroup per workgroup, and needs: a CPU device (on GPUs the
- * shared-memory tiles above are the fast path), shuffles in compute shaders,
- * and a power-of-two subgroup size from 4 to 64. Returns that size, or 0
- * for the tiled kernel (from the device's description, queried once).
- * VKVAE_MM_TILED=1 keeps the tiled kernels on a CPU driver too, so the
- * suite checks on lavapipe the kernels GPUs run (tests/ops: ops_tiled). */
-static uint32_t mm_subgroup(vkvae_context *ctx, vkvae_op op)
+/* The ops with a subgroup build, on CPU drivers (lavapipe): there every
+ * load is a scalar loop over the SIMD lanes and every barrier a switch
+ * between the lanes' coroutines, while subgroupShuffle and subgroupAdd are
+ * vector instructions. So the matmul-based ops share operands through
+ * shuffles (shaders/ops/matmul.glsl says how) and nll_bernoulli_grad sums
+ * a row with subgroupAdd, one subgroup per workgroup. The build needs: a
+ * CPU device (on GPUs the shared-memory kernels are the fast path), the
+ * subgroup operations it uses in compute shaders, and a power-of-two
+ * subgroup size from 4 to 64. Returns that size, or 0 for the
+ * shared-memory kernel (from the device's description, queried once).
+ * VKVAE_MM_TILED=1 keeps the shared-memory kernels on a CPU driver too, so
+ * the suite checks on lavapipe the kernels GPUs run (tests/ops: ops_tiled). */
+static uint32_t subgroup_build(vkvae_context *ctx, vkvae_op op)
 {
-    if (!mm_sg_kernels[op].spirv || ctx->mm_tiled)
+    if (!sg_kernels[op].spirv || ctx->mm_tiled)
         return 0;
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
     uint32_t n = d->subgroup_size;
-    if (ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU || !d->subgroup_shuffle || n < 4 ||
-        n > 64 || (n & (n - 1)))
+    int ops = op == VKVAE_OP_NLL_BERNOULLI_GRAD ? d->subgroup_arithmetic : d->subgroup_shuffle;
+    if (ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU || !ops || n < 4 || n > 64 ||
+        (n & (n - 1)))
         return 0;
     return n;
+}
+
+/* The row sums' subgroup build: its size, the workgroup's, one row each;
+ * 0 for the shared-memory tree over 64 invocations. */
+static uint32_t row_subgroup(vkvae_context *ctx, vkvae_op op)
+{
+    return op == VKVAE_OP_NLL_BERNOULLI_GRAD ? subgroup_build(ctx, op) : 0;
 }
 
 /* The convolutions' blocks stop at 32 x 4: their operand gathers unroll
@@ -345,6 +364,7 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_REPARAM:
     case VKVAE_OP_REPEAT_ROWS: return n * samples * in;
     case VKVAE_OP_KL_GAUSS:
+    case VKVAE_OP_REPARAM_KL:
     case VKVAE_OP_NLL_BERNOULLI:
     case VKVAE_OP_NLL_GAUSS:
     case VKVAE_OP_L2: return n;
@@ -359,7 +379,8 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
         return ((uint64_t)p->c_out * p->c_in * p->k * p->k + p->c_out) * 64;
     case VKVAE_OP_IWAE_LOGW: return n * samples;
     case VKVAE_OP_IWAE_LSE:
-    case VKVAE_OP_IWAE_WEIGHTS: return n * 64; /* a workgroup per example */
+    case VKVAE_OP_IWAE_WEIGHTS:
+    case VKVAE_OP_NLL_BERNOULLI_GRAD: return n * 64; /* a workgroup per row */
     case VKVAE_OP_ADAM:
     case VKVAE_OP_SGD: return (in + OPT_PARAMS - 1) / OPT_PARAMS;
     default: return n * in / row_vec(op, p);
@@ -369,7 +390,7 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
 void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, uint32_t groups[3])
 {
     mm_shape mm;
-    uint32_t sg = mm_subgroup(ctx, op);
+    uint32_t sg = subgroup_build(ctx, op);
     if (mm_tiles(op, p, &mm)) {
         if (sg) {
             mm_sg_tiles(op, p, sg, &mm);
@@ -386,7 +407,8 @@ void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, 
             groups[1] += 1; /* db */
         return;
     }
-    uint64_t g = (op_invocations(op, p) + 63) / 64;
+    /* a row's workgroup is one subgroup in the subgroup build */
+    uint64_t g = row_subgroup(ctx, op) ? p->n : (op_invocations(op, p) + 63) / 64;
     if (g == 0)
         g = 1;
     /* Fold a long grid into rows of at most 65535 groups; the shader's
@@ -422,11 +444,15 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
     uint32_t spec[SPEC_WORDS] = {0};
     memcpy(spec, p, sizeof *p);
     mm_shape mm;
-    uint32_t sg = mm_subgroup(ctx, op);
-    if (sg && mm_tiles(op, p, &mm)) { /* constant_id 32, 33, 35, 36 (matmul.glsl) */
+    uint32_t sg = subgroup_build(ctx, op);
+    if (row_subgroup(ctx, op)) { /* a row per subgroup: constant_id 35, its size */
+        spirv = sg_kernels[op].spirv;
+        words = sg_kernels[op].bytes / sizeof(uint32_t);
+        spec[SPEC_TUNE + 3] = sg;
+    } else if (sg && mm_tiles(op, p, &mm)) { /* constant_id 32, 33, 35, 36 (matmul.glsl) */
         mm_sg_tiles(op, p, sg, &mm);
-        spirv = mm_sg_kernels[op].spirv;
-        words = mm_sg_kernels[op].bytes / sizeof(uint32_t);
+        spirv = sg_kernels[op].spirv;
+        words = sg_kernels[op].bytes / sizeof(uint32_t);
         spec[SPEC_TUNE + 0] = mm.tm;
         spec[SPEC_TUNE + 1] = mm.tn;
         spec[SPEC_TUNE + 3] = sg;

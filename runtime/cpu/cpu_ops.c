@@ -136,6 +136,12 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
     case VKVAE_OP_REPARAM_BWD:
         nin = 3, e[0] = e[1] = n * S * in, e[2] = e[3] = e[4] = n * in;
         break;
+    case VKVAE_OP_REPARAM_KL:
+        nin = 2, e[0] = e[1] = n * in, e[2] = e[3] = n * S * in, e[4] = n;
+        break;
+    case VKVAE_OP_REPARAM_KL_BWD:
+        nin = 4, e[0] = e[1] = n * S * in, e[2] = e[3] = e[4] = e[5] = n * in;
+        break;
     case VKVAE_OP_PRIOR:
         nin = 0, e[0] = n * in;
         break;
@@ -152,6 +158,9 @@ vkvae_cpu_binding_info vkvae_cpu_binding(vkvae_op op, const vkvae_op_params *p, 
     case VKVAE_OP_NLL_BERNOULLI_BWD:
     case VKVAE_OP_L2_BWD:
         nin = 2, e[0] = e[1] = e[2] = n * in;
+        break;
+    case VKVAE_OP_NLL_BERNOULLI_GRAD:
+        nin = 2, e[0] = e[1] = e[3] = n * in, e[2] = n;
         break;
     case VKVAE_OP_NLL_GAUSS:
         nin = 3, e[0] = n * in, e[1] = lv_elems, e[2] = n * in, e[3] = n;

@@ -546,6 +546,38 @@ static void FN(nll_bernoulli_bwd)(P *p, PUSH *push, void *const *t)
         }
 }
 
+/* The fused loss ops (gen/fuse_loss.c) are the single ops in turn; the KL
+ * term is over the n examples, whatever reparam's samples. */
+static vkvae_op_params FN(per_example)(P *p)
+{
+    vkvae_op_params q = *p;
+    q.samples = 0;
+    return q;
+}
+
+/* mu lv -> z eps kl */
+static void FN(reparam_kl)(P *p, PUSH *push, void *const *t)
+{
+    vkvae_op_params q = FN(per_example)(p);
+    FN(reparam)(p, push, t);
+    FN(kl_gauss)(&q, push, (void *const[]){ t[0], t[1], t[4] });
+}
+
+/* dz eps mu lv -> dmu dlv */
+static void FN(reparam_kl_bwd)(P *p, PUSH *push, void *const *t)
+{
+    vkvae_op_params q = FN(per_example)(p);
+    FN(reparam_bwd)(p, (void *const[]){ t[0], t[1], t[3], t[4], t[5] });
+    FN(kl_gauss_bwd)(&q, push, (void *const[]){ t[2], t[3], t[4], t[5] });
+}
+
+/* logits x -> nll dl */
+static void FN(nll_bernoulli_grad)(P *p, PUSH *push, void *const *t)
+{
+    FN(nll_bernoulli)(p, push, t);
+    FN(nll_bernoulli_bwd)(p, push, (void *const[]){ t[0], t[1], t[3] });
+}
+
 /* Which element of lv serves element (r, j): one for all, one per output,
  * or one per element (mode 0, 1, 2). */
 static uint32_t FN(lv_index)(P *p, uint32_t r, uint32_t j)
@@ -849,11 +881,14 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_SLICE_BWD: FN(slice_bwd)(p, t); break;
     case VKVAE_OP_REPARAM: FN(reparam)(p, push, t); break;
     case VKVAE_OP_REPARAM_BWD: FN(reparam_bwd)(p, t); break;
+    case VKVAE_OP_REPARAM_KL: FN(reparam_kl)(p, push, t); break;
+    case VKVAE_OP_REPARAM_KL_BWD: FN(reparam_kl_bwd)(p, push, t); break;
     case VKVAE_OP_PRIOR: FN(prior)(p, push, t); break;
     case VKVAE_OP_KL_GAUSS: FN(kl_gauss)(p, push, t); break;
     case VKVAE_OP_KL_GAUSS_BWD: FN(kl_gauss_bwd)(p, push, t); break;
     case VKVAE_OP_NLL_BERNOULLI: FN(nll_bernoulli)(p, push, t); break;
     case VKVAE_OP_NLL_BERNOULLI_BWD: FN(nll_bernoulli_bwd)(p, push, t); break;
+    case VKVAE_OP_NLL_BERNOULLI_GRAD: FN(nll_bernoulli_grad)(p, push, t); break;
     case VKVAE_OP_NLL_GAUSS: FN(nll_gauss)(p, push, t); break;
     case VKVAE_OP_NLL_GAUSS_BWD: FN(nll_gauss_bwd)(p, push, t); break;
     case VKVAE_OP_L2: FN(l2)(p, push, t); break;

@@ -49,7 +49,7 @@ void mm_store(uint m, uint c, float v)
 #endif
 }
 
-#ifdef VKVAE_MM_SUBGROUP
+#ifdef VKVAE_SUBGROUP
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer W4 { vec4 w4[]; };
 layout(std430, binding = 3 + DENSE_PAIR) writeonly buffer Y4 { vec4 y4[]; };

@@ -57,7 +57,7 @@ void db_store(uint m, float v)
     db[m] = v;
 }
 
-#ifdef VKVAE_MM_SUBGROUP
+#ifdef VKVAE_SUBGROUP
 layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
 #if DENSE_PAIR
 layout(std430, binding = 1) readonly buffer DY24 { vec4 dy24[]; };

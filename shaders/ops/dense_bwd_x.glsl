@@ -44,7 +44,7 @@ float mm_b(uint k, uint c)
 
 const bool MM_A_KCONT = true, MM_B_KCONT = false; /* dy rows run along out, w rows along in */
 
-#ifdef VKVAE_MM_SUBGROUP
+#ifdef VKVAE_SUBGROUP
 layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
 #if DENSE_PAIR
 layout(std430, binding = 1) readonly buffer DY24 { vec4 dy24[]; };

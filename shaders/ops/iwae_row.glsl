@@ -1,36 +1,8 @@
 // The max and sum of exp(logw - max) over one example's k samples, shared
 // by iwae_lse and iwae_weights: one workgroup per example, its 64
-// invocations take strided shares of the samples, then trees in shared
-// memory combine them in a fixed order. Every invocation returns the result.
-shared float row_partial[64];
-
-float row_tree_max(float v, uint t)
-{
-    row_partial[t] = v;
-    barrier();
-    for (uint width = 32u; width > 0u; width >>= 1u) {
-        if (t < width)
-            row_partial[t] = max(row_partial[t], row_partial[t + width]);
-        barrier();
-    }
-    float result = row_partial[0];
-    barrier();
-    return result;
-}
-
-float row_tree_sum(float v, uint t)
-{
-    row_partial[t] = v;
-    barrier();
-    for (uint width = 32u; width > 0u; width >>= 1u) {
-        if (t < width)
-            row_partial[t] += row_partial[t + width];
-        barrier();
-    }
-    float result = row_partial[0];
-    barrier();
-    return result;
-}
+// invocations take strided shares of the samples, then row_tree.glsl
+// combines them. Every invocation returns the result.
+#include "row_tree.glsl"
 
 /* Over logw[r*k .. r*k+k): returns the sum, m the max. */
 float row_sum_exp(uint r, uint t, out float m)

@@ -31,12 +31,12 @@
  * and sizes the grid to match; MM_TM and MM_TN multiples of 4).
  *
  * CPU drivers get a second build of each dense kernel, with
- * VKVAE_MM_SUBGROUP defined (shaders/meson.build): see mm_run below.
+ * VKVAE_SUBGROUP defined (shaders/meson.build): see mm_run below.
  */
 #ifndef VKVAE_MATMUL_GLSL
 #define VKVAE_MATMUL_GLSL
 
-#ifndef VKVAE_MM_SUBGROUP
+#ifndef VKVAE_SUBGROUP
 
 layout(constant_id = 32) const uint MM_TM = 8;  /* rows per invocation */
 layout(constant_id = 33) const uint MM_TN = 8;  /* columns per invocation */
@@ -103,7 +103,7 @@ void mm_run()
             mm_store(m0 + ty * MM_TM + i, c0 + tx * MM_TN + j, acc[i * (MM_TN / 4u) + j / 4u][j % 4u]);
 }
 
-#else /* VKVAE_MM_SUBGROUP */
+#else /* VKVAE_SUBGROUP */
 
 /* The variant for CPU drivers. lavapipe (Mesa 22.3 llvmpipe) runs each
  * subgroup as one SIMD batch (8 lanes of 256-bit vectors) and compiles every
@@ -252,6 +252,6 @@ void mm_run()
             mm_store(m0 + i, mm_column(c0, lane, j), acc[i * MM_TN + j]);
 }
 
-#endif /* VKVAE_MM_SUBGROUP */
+#endif /* VKVAE_SUBGROUP */
 
 #endif

@@ -139,11 +139,12 @@ static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t th
             double *d = malloc((n[b] ? n[b] : 1) * sizeof *d);
             float *f = malloc((n[b] ? n[b] : 1) * sizeof *f);
             /* logits up to +-12 exercise both tails of exp and log1p */
-            double scale = op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD ||
-                                   op == VKVAE_OP_SIGMOID ? 12.0 : 1.0;
+            int nll = op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD ||
+                      op == VKVAE_OP_NLL_BERNOULLI_GRAD;
+            double scale = nll || op == VKVAE_OP_SIGMOID ? 12.0 : 1.0;
             for (uint64_t i = 0; i < n[b]; i++) {
                 d[i] = rnd_sym(scale);
-                if ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD) && b == 1)
+                if (nll && b == 1)
                     d[i] = (float)rnd01(); /* targets in [0, 1] */
                 if (op == VKVAE_OP_ADAM && b == 3)
                     d[i] = (float)(d[i] * d[i]); /* v >= 0 */
@@ -209,11 +210,14 @@ static void run_ops(void)
             op_case(VKVAE_OP_ACT_BWD, e, pu, threads);
             op_case(VKVAE_OP_NLL_BERNOULLI, e, pu, threads);
             op_case(VKVAE_OP_NLL_BERNOULLI_BWD, e, pu, threads);
+            op_case(VKVAE_OP_NLL_BERNOULLI_GRAD, e, pu, threads);
             op_case(VKVAE_OP_SIGMOID, e, pu, threads);
             op_case(VKVAE_OP_GATHER, e, pu, threads);
             op_case(VKVAE_OP_PRIOR, (vkvae_op_params){.n = n, .in = in, .stream = VKVAE_STREAM_PRIOR},
                     pu, threads);
             op_case(VKVAE_OP_REPARAM, e, pu, threads);
+            op_case(VKVAE_OP_REPARAM_KL, e, pu, threads);
+            op_case(VKVAE_OP_REPARAM_KL_BWD, e, pu, threads);
             op_case(VKVAE_OP_ADAM, (vkvae_op_params){.in = n * in, .lr = 1e-3f, .beta1 = 0.9f,
                                                      .beta2 = 0.999f, .eps = 1e-8f},
                     pu, threads);

@@ -120,7 +120,8 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
                 double v = rnd();
                 if (c->op == VKVAE_OP_ADAM && b == 3)
                     v = fabs(v); /* second moments are never negative */
-                if (c->op == VKVAE_OP_NLL_BERNOULLI && b == 1)
+                if ((c->op == VKVAE_OP_NLL_BERNOULLI || c->op == VKVAE_OP_NLL_BERNOULLI_GRAD) &&
+                    b == 1)
                     v = (v + 1) / 2; /* targets in [0, 1] */
                 if ((c->op == VKVAE_OP_IWAE_LSE || c->op == VKVAE_OP_IWAE_WEIGHTS) && b == 0)
                     v *= 200; /* exp overflows fp32 past 88: needs the max shift */
@@ -335,6 +336,22 @@ int main(int argc, char **argv)
                 op_case c = {.op = (vkvae_op)op};
                 c.p = (vkvae_op_params){.n = big[i][0], .in = big[i][1], .samples = big[i][2]};
                 c.push = (vkvae_push){.rows = big[i][0] - (uint32_t)i, .grad_scale = 0.5f};
+                cases++;
+                passed += run_case(ctx, &c, verbose);
+            }
+        }
+        if (op == VKVAE_OP_NLL_BERNOULLI_GRAD || op == VKVAE_OP_REPARAM_KL ||
+            op == VKVAE_OP_REPARAM_KL_BWD) {
+            /* the fused loss ops on the models' shapes: image rows of 784
+             * (more than one workgroup's 64 vec4s a row) and latents of 20,
+             * each batch short by 3 rows */
+            static const uint32_t model[][2] = {{131, 784}, {128, 20}}; /* n, in */
+            for (size_t i = 0; i < 2; i++) {
+                op_case c = {.op = (vkvae_op)op};
+                c.p = (vkvae_op_params){.n = model[i][0], .in = model[i][1],
+                                        .stream = VKVAE_STREAM_EPS};
+                c.push = (vkvae_push){.seed = 3, .step = 11, .rows = model[i][0] - 3,
+                                      .kl_weight = 0.5f, .grad_scale = 1.0f / 128};
                 cases++;
                 passed += run_case(ctx, &c, verbose);
             }

@@ -111,18 +111,26 @@ FAST_VEC static void act_grad(float *dx, const float *dy, const float *restrict 
 
 /* sum_j max(l,0) - l x + log1p(exp(-|l|)) over one row: the terms in
  * chunks of CHUNK (a plain loop, vectorized like the others), each chunk
- * summed in LANES partial sums. */
+ * summed in LANES partial sums. With dl, also the row's gradient
+ * dl = g (sigmoid(l) - x), sharing exp(-|l|): sigmoid(l) = (l >= 0 ? 1 : e) / (1 + e). */
 enum { CHUNK = 256 };
 FAST_VEC static float nll_bernoulli_row(const float *restrict l, const float *restrict x,
-                                        uint32_t in)
+                                        uint32_t in, float *restrict dl, float g)
 {
     float term[CHUNK], lane[LANES] = {0}, acc = 0;
     for (uint32_t c = 0; c < in; c += CHUNK) {
         uint32_t len = in - c < CHUNK ? in - c : CHUNK;
-        for (uint32_t j = 0; j < len; j++) {
-            float v = l[c + j], a = v < 0 ? -v : v;
-            term[j] = (v > 0 ? v : 0.0f) - v * x[c + j] + fm_log1pf(fm_expf(-a));
-        }
+        if (dl)
+            for (uint32_t j = 0; j < len; j++) {
+                float v = l[c + j], a = v < 0 ? -v : v, e = fm_expf(-a);
+                dl[c + j] = g * ((v >= 0 ? 1.0f : e) / (1.0f + e) - x[c + j]);
+                term[j] = (v > 0 ? v : 0.0f) - v * x[c + j] + fm_log1pf(e);
+            }
+        else
+            for (uint32_t j = 0; j < len; j++) {
+                float v = l[c + j], a = v < 0 ? -v : v;
+                term[j] = (v > 0 ? v : 0.0f) - v * x[c + j] + fm_log1pf(fm_expf(-a));
+            }
         uint32_t j = 0;
         for (; j + LANES <= len; j += LANES)
             for (uint32_t k = 0; k < LANES; k++)
@@ -136,8 +144,8 @@ FAST_VEC static float nll_bernoulli_row(const float *restrict l, const float *re
 }
 
 /* dl = g (sigmoid(l) - x) */
-FAST_VEC static void nll_bernoulli_grad(float *restrict dl, const float *restrict l,
-                                        const float *restrict x, uint64_t count, float g)
+FAST_VEC static void nll_bernoulli_dl(float *restrict dl, const float *restrict l,
+                                      const float *restrict x, uint64_t count, float g)
 {
     for (uint64_t i = 0; i < count; i++)
         dl[i] = g * (fm_sigmoidf(l[i]) - x[i]);
@@ -386,15 +394,25 @@ static void act_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
              b - a, p->act, p->alpha);
 }
 
-/* logits:[n,in] x:[n,in] -> nll:[n] */
+/* logits:[n,in] x:[n,in] -> nll:[n] (nll_bernoulli), and dl:[n,in]
+ * (nll_bernoulli_grad; zero past the valid rows) */
 static void nll_bernoulli_rows(const job *j, uint64_t lo, uint64_t hi)
 {
     const vkvae_op_params *p = j->p;
     const float *l = j->t[0], *x = j->t[1];
-    float *nll = j->t[2];
+    float *nll = j->t[2], *dl = j->op == VKVAE_OP_NLL_BERNOULLI_GRAD ? j->t[3] : NULL;
     uint32_t valid = valid_rows(p, j->push);
-    for (uint64_t r = lo; r < hi; r++)
-        nll[r] = r < valid ? nll_bernoulli_row(l + r * p->in, x + r * p->in, p->in) : 0.0f;
+    for (uint64_t r = lo; r < hi; r++) {
+        uint64_t at = r * p->in;
+        if (r < valid) {
+            nll[r] = nll_bernoulli_row(l + at, x + at, p->in, dl ? dl + at : NULL,
+                                       j->push->grad_scale);
+        } else {
+            nll[r] = 0.0f;
+            if (dl)
+                memset(dl + at, 0, (size_t)p->in * sizeof *dl);
+        }
+    }
 }
 
 /* logits x -> dl:[n,in] = grad_scale (sigmoid(l) - x), 0 past the valid rows */
@@ -404,7 +422,7 @@ static void nll_bernoulli_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
     uint64_t valid = valid_rows(p, j->push), mid = valid < lo ? lo : valid > hi ? hi : valid;
     uint64_t a = lo * p->in, m = mid * p->in, b = hi * p->in;
     float *dl = j->t[2];
-    nll_bernoulli_grad(dl + a, (const float *)j->t[0] + a, (const float *)j->t[1] + a, m - a,
+    nll_bernoulli_dl(dl + a, (const float *)j->t[0] + a, (const float *)j->t[1] + a, m - a,
                        j->push->grad_scale);
     if (b > m)
         memset(dl + m, 0, (b - m) * sizeof *dl);
@@ -512,6 +530,36 @@ static void kl_gauss_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
     }
 }
 
+/* The fused KL ops: the single ops on the same block of rows, the KL term
+ * over the block's examples (reparam's samples do not apply to it). */
+static job per_example(const job *j, vkvae_op_params *q, void *const *t)
+{
+    job k = *j;
+    *q = *j->p;
+    q->samples = 0;
+    k.p = q, k.t = t;
+    return k;
+}
+
+/* mu lv -> z eps kl */
+static void reparam_kl_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    vkvae_op_params q;
+    job kl = per_example(j, &q, (void *const[]){ j->t[0], j->t[1], j->t[4] });
+    reparam_rows(j, lo, hi);
+    kl_gauss_rows(&kl, lo, hi);
+}
+
+/* dz eps mu lv -> dmu dlv */
+static void reparam_kl_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    vkvae_op_params q;
+    job re = *j, kl = per_example(j, &q, (void *const[]){ j->t[2], j->t[3], j->t[4], j->t[5] });
+    re.t = (void *const[]){ j->t[0], j->t[1], j->t[3], j->t[4], j->t[5] };
+    reparam_bwd_rows(&re, lo, hi);
+    kl_gauss_bwd_rows(&kl, lo, hi);
+}
+
 /* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
 static void concat_rows(const job *j, uint64_t lo, uint64_t hi)
 {
@@ -573,12 +621,15 @@ static rows_fn row_version(const vkvae_fast *fast, vkvae_op op, const vkvae_op_p
     case VKVAE_OP_ACT_BWD: return act_bwd_rows;
     case VKVAE_OP_NLL_BERNOULLI: return samples(p) == 1 ? nll_bernoulli_rows : NULL;
     case VKVAE_OP_NLL_BERNOULLI_BWD: return samples(p) == 1 ? nll_bernoulli_bwd_rows : NULL;
+    case VKVAE_OP_NLL_BERNOULLI_GRAD: return samples(p) == 1 ? nll_bernoulli_rows : NULL;
     case VKVAE_OP_SIGMOID: return sigmoid_rows;
     case VKVAE_OP_PRIOR: return prior_rows;
     case VKVAE_OP_REPARAM: return reparam_rows;
     case VKVAE_OP_REPARAM_BWD: return reparam_bwd_rows;
     case VKVAE_OP_KL_GAUSS: return samples(p) == 1 ? kl_gauss_rows : NULL;
     case VKVAE_OP_KL_GAUSS_BWD: return samples(p) == 1 ? kl_gauss_bwd_rows : NULL;
+    case VKVAE_OP_REPARAM_KL: return reparam_kl_rows;
+    case VKVAE_OP_REPARAM_KL_BWD: return reparam_kl_bwd_rows;
     case VKVAE_OP_CONCAT: return concat_rows;
     default: return NULL;
     }
@@ -612,9 +663,12 @@ static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
     case VKVAE_OP_DENSE_PAIR: return b == 0 ? p->in : b == 4 ? p->out : b == 5 ? p->in2 : 0;
     case VKVAE_OP_DENSE_PAIR_BWD_X: return b == 0 ? p->out : b == 1 ? p->in2 : b >= 3 ? p->in : 0;
     case VKVAE_OP_NLL_BERNOULLI: return b == 2 ? 1 : p->in;
+    case VKVAE_OP_NLL_BERNOULLI_GRAD: return b == 2 ? 1 : p->in;
     case VKVAE_OP_KL_GAUSS: return b == 2 ? 1 : p->in;
     case VKVAE_OP_REPARAM: return b >= 2 ? S * p->in : p->in;
     case VKVAE_OP_REPARAM_BWD: return b <= 1 ? S * p->in : p->in;
+    case VKVAE_OP_REPARAM_KL: return b == 4 ? 1 : b >= 2 ? S * p->in : p->in;
+    case VKVAE_OP_REPARAM_KL_BWD: return b <= 1 ? S * p->in : p->in;
     case VKVAE_OP_CONCAT: return b == 0 ? p->in : b == 1 ? p->in2 : (uint64_t)p->in + p->in2;
     case VKVAE_OP_CONV2D:
     case VKVAE_OP_CONV2D_BWD_X:
@@ -741,11 +795,14 @@ static double work_ns(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_CONVT2D_BWD_X:
     case VKVAE_OP_CONVT2D_BWD_W: return 2.0 * vkvae_fast_conv_macs(op, p) / 50.0;
     case VKVAE_OP_NLL_BERNOULLI: return 2.5 * elems;
+    case VKVAE_OP_NLL_BERNOULLI_GRAD: return 3.0 * elems;
     case VKVAE_OP_PRIOR:
     case VKVAE_OP_REPARAM: return 25.0 * elems; /* a Philox normal */
+    case VKVAE_OP_REPARAM_KL: return 27.0 * elems;
     case VKVAE_OP_KL_GAUSS:
     case VKVAE_OP_KL_GAUSS_BWD:
     case VKVAE_OP_REPARAM_BWD: return 2.0 * elems;
+    case VKVAE_OP_REPARAM_KL_BWD: return 4.0 * elems;
     case VKVAE_OP_ADAM: return 0.4 * p->in;
     default: return 0.5 * elems;
     }

@@ -1,12 +1,15 @@
-/* pair_products: two dense layers that read the same input, as one dispatch.
+/* Step fusion: passes over every program's steps that do the work of two
+ * steps in one dispatch. Steps that do not match stay as they are: the
+ * passes only ever save dispatches (and, with them, barriers).
  *
+ * pair_products: two dense layers that read the same input.
  * The gaussian head's mu and logvar layers are two products of the same x,
  * each 20 columns wide: on lavapipe each costs about a dispatch's overhead,
  * and their backward needs a concat of the two gradients before the input
  * gradient's product. ops.def's pair ops do each pair of products in one
  * dispatch over the two layers' stacked weights, which plan.c lays out back
  * to back (parameters in layer order, weights before biases), so the stack
- * is a view. This pass rewrites, in every program, consecutive steps
+ * is a view. The pass rewrites consecutive steps
  *   dense(x, w1, b1) -> y1;  dense(x, w2, b2) -> y2
  *       as dense_pair(x, [w1;w2], b1, b2) -> y1, y2
  *   dense_bwd_w(dy1, x) -> dw1 db1;  dense_bwd_w(dy2, x) -> dw2 db2
@@ -15,8 +18,20 @@
  *       merged_bwd_x; d read by nothing else)
  *       as dense_pair_bwd_x(dy1, dy2, [w1;w2], x) -> dx
  * where the two layers agree on every parameter but their width, and
- * neither step of a pair reads what the other writes. Steps that do not
- * match stay as they are: the pass only ever saves dispatches.
+ * neither step of a pair reads what the other writes.
+ *
+ * fuse_loss_terms: a loss term and the pass over the same inputs that
+ * another step makes anyway. The lowering emits each term and each
+ * gradient as its own step (grad.c differentiates them one by one); here a
+ * later step b joins an earlier step a:
+ *   reparam(mu, lv) -> z eps  ...  kl_gauss(mu, lv) -> kl
+ *       as reparam_kl(mu, lv) -> z eps kl
+ *   nll_bernoulli(l, x) -> nll  ...  nll_bernoulli_bwd(l, x) -> dl
+ *       as nll_bernoulli_grad(l, x) -> nll dl
+ *   reparam_bwd(dz, eps, lv) -> dmu dlv  ...  kl_gauss_bwd(mu, lv) -> dmu dlv (+=)
+ *       as reparam_kl_bwd(dz, eps, mu, lv) -> dmu dlv
+ * at a's place, when no step between them touches what b writes or writes
+ * what b reads (so b could have run right after a).
  */
 #include <string.h>
 
@@ -131,4 +146,49 @@ void pair_products(gen_plan *pl, gen_program *pr)
         }
     }
     pr->n = k;
+}
+
+/* ---- loss terms ---- */
+
+/* The fused step of a then b (ops.def's fused loss ops), if b's inputs are
+ * a's as the fusion needs; else false. */
+static bool fused_loss(const vkvae_step_desc *a, const vkvae_step_desc *b, vkvae_step_desc *out)
+{
+    const uint32_t *ta = a->tensors, *tb = b->tensors;
+    if (a->p.n != b->p.n || a->p.in != b->p.in)
+        return false;
+    if (a->op == VKVAE_OP_REPARAM && b->op == VKVAE_OP_KL_GAUSS && ta[0] == tb[0] && ta[1] == tb[1])
+        *out = pair_step(VKVAE_OP_REPARAM_KL, &a->p, 0,
+                         (uint32_t[]){ ta[0], ta[1], ta[2], ta[3], tb[2] }, 5);
+    else if (a->op == VKVAE_OP_NLL_BERNOULLI && b->op == VKVAE_OP_NLL_BERNOULLI_BWD &&
+             ta[0] == tb[0] && ta[1] == tb[1] && memcmp(&a->p, &b->p, sizeof a->p) == 0)
+        *out = pair_step(VKVAE_OP_NLL_BERNOULLI_GRAD, &a->p, 0,
+                         (uint32_t[]){ ta[0], ta[1], ta[2], tb[2] }, 4);
+    else if (a->op == VKVAE_OP_REPARAM_BWD && b->op == VKVAE_OP_KL_GAUSS_BWD && ta[2] == tb[1] &&
+             ta[3] == tb[2] && ta[4] == tb[3])
+        *out = pair_step(VKVAE_OP_REPARAM_KL_BWD, &a->p, 0,
+                         (uint32_t[]){ ta[0], ta[1], tb[0], ta[2], ta[3], ta[4] }, 6);
+    else
+        return false;
+    out->p.in2 = a->p.in2;
+    return true;
+}
+
+void fuse_loss_terms(gen_plan *pl, gen_program *pr)
+{
+    for (size_t a = 0; a < pr->n; a++)
+        for (size_t b = a + 1; b < pr->n; b++) {
+            vkvae_step_desc fused;
+            if (!fused_loss(&pr->steps[a], &pr->steps[b], &fused))
+                continue;
+            bool free_to_move = true; /* b may run right after a */
+            for (size_t s = a + 1; s < b && free_to_move; s++)
+                free_to_move = !depends(pl, &pr->steps[s], &pr->steps[b]);
+            if (!free_to_move)
+                continue;
+            pr->steps[a] = fused;
+            memmove(&pr->steps[b], &pr->steps[b + 1], (pr->n - b - 1) * sizeof *pr->steps);
+            pr->n--;
+            break;
+        }
 }
