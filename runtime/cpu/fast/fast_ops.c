@@ -111,26 +111,18 @@ FAST_VEC static void act_grad(float *dx, const float *dy, const float *restrict 
 
 /* sum_j max(l,0) - l x + log1p(exp(-|l|)) over one row: the terms in
  * chunks of CHUNK (a plain loop, vectorized like the others), each chunk
- * summed in LANES partial sums. With dl, also the row's gradient
- * dl = g (sigmoid(l) - x), sharing exp(-|l|): sigmoid(l) = (l >= 0 ? 1 : e) / (1 + e). */
+ * summed in LANES partial sums. */
 enum { CHUNK = 256 };
 FAST_VEC static float nll_bernoulli_row(const float *restrict l, const float *restrict x,
-                                        uint32_t in, float *restrict dl, float g)
+                                        uint32_t in)
 {
     float term[CHUNK], lane[LANES] = {0}, acc = 0;
     for (uint32_t c = 0; c < in; c += CHUNK) {
         uint32_t len = in - c < CHUNK ? in - c : CHUNK;
-        if (dl)
-            for (uint32_t j = 0; j < len; j++) {
-                float v = l[c + j], a = v < 0 ? -v : v, e = fm_expf(-a);
-                dl[c + j] = g * ((v >= 0 ? 1.0f : e) / (1.0f + e) - x[c + j]);
-                term[j] = (v > 0 ? v : 0.0f) - v * x[c + j] + fm_log1pf(e);
-            }
-        else
-            for (uint32_t j = 0; j < len; j++) {
-                float v = l[c + j], a = v < 0 ? -v : v;
-                term[j] = (v > 0 ? v : 0.0f) - v * x[c + j] + fm_log1pf(fm_expf(-a));
-            }
+        for (uint32_t j = 0; j < len; j++) {
+            float v = l[c + j], a = v < 0 ? -v : v;
+            term[j] = (v > 0 ? v : 0.0f) - v * x[c + j] + fm_log1pf(fm_expf(-a));
+        }
         uint32_t j = 0;
         for (; j + LANES <= len; j += LANES)
             for (uint32_t k = 0; k < LANES; k++)
@@ -405,8 +397,11 @@ static void nll_bernoulli_rows(const job *j, uint64_t lo, uint64_t hi)
     for (uint64_t r = lo; r < hi; r++) {
         uint64_t at = r * p->in;
         if (r < valid) {
-            nll[r] = nll_bernoulli_row(l + at, x + at, p->in, dl ? dl + at : NULL,
-                                       j->push->grad_scale);
+            nll[r] = nll_bernoulli_row(l + at, x + at, p->in);
+            /* a second pass over the row while it is in L1: one loop
+             * computing both (sharing exp(-|l|)) did not vectorize */
+            if (dl)
+                nll_bernoulli_dl(dl + at, l + at, x + at, p->in, j->push->grad_scale);
         } else {
             nll[r] = 0.0f;
             if (dl)
