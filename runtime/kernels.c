@@ -370,8 +370,10 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_L2: return n;
     case VKVAE_OP_NLL_GAUSS_BWD: return n * in + in;
     case VKVAE_OP_LOSS_ACCUM: return 64; /* one workgroup reduces */
-    case VKVAE_OP_CONV2D:
-    case VKVAE_OP_CONVT2D: return n * p->c_out * p->h_out * p->w_out;
+    case VKVAE_OP_CONV2D: return n * p->c_out * p->h_out * p->w_out;
+    case VKVAE_OP_CONVT2D: /* per stride phase: groups[2] holds the phases */
+        return n * p->c_out * ((p->h_out + p->stride - 1) / p->stride) *
+               ((p->w_out + p->stride - 1) / p->stride);
     case VKVAE_OP_CONV2D_BWD_X:
     case VKVAE_OP_CONVT2D_BWD_X: return n * p->c_in * p->h_in * p->w_in;
     case VKVAE_OP_CONV2D_BWD_W:
@@ -416,7 +418,7 @@ void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, 
     uint64_t rows = (g + 65534) / 65535;
     groups[0] = (uint32_t)(rows > 1 ? (g + rows - 1) / rows : g);
     groups[1] = (uint32_t)rows;
-    groups[2] = 1;
+    groups[2] = op == VKVAE_OP_CONVT2D ? p->stride * p->stride : 1; /* a stride phase each */
 }
 
 vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
