@@ -82,8 +82,9 @@ static bool depends(const gen_plan *pl, const vkvae_step_desc *a, const vkvae_st
     return false;
 }
 
-static vkvae_step_desc pair_step(vkvae_op op, const vkvae_op_params *p, uint32_t in2,
-                                 const uint32_t *t, uint32_t n)
+/* A step of op over tensors t[0..n), with p's parameters but in2. */
+static vkvae_step_desc fused_step(vkvae_op op, const vkvae_op_params *p, uint32_t in2,
+                                  const uint32_t *t, uint32_t n)
 {
     vkvae_step_desc s = { .op = op, .n_tensors = n, .p = *p };
     s.p.in2 = in2;
@@ -103,7 +104,7 @@ static bool pair_at(gen_plan *pl, const gen_program *pr, size_t i, vkvae_step_de
                     return false;
         vkvae_op_params p = b->p;
         p.out = a->p.in;
-        *out = pair_step(VKVAE_OP_DENSE_PAIR_BWD_X, &p, a->p.in2,
+        *out = fused_step(VKVAE_OP_DENSE_PAIR_BWD_X, &p, a->p.in2,
                          (uint32_t[]){ a->tensors[0], a->tensors[1], b->tensors[1],
                                        b->tensors[2], b->tensors[3] }, 5);
         return true;
@@ -125,10 +126,10 @@ static bool pair_at(gen_plan *pl, const gen_program *pr, size_t i, vkvae_step_de
         return false;
     const uint32_t *ta = a->tensors, *tb = b->tensors;
     if (a->op == VKVAE_OP_DENSE)
-        *out = pair_step(VKVAE_OP_DENSE_PAIR, &a->p, b->p.out,
+        *out = fused_step(VKVAE_OP_DENSE_PAIR, &a->p, b->p.out,
                          (uint32_t[]){ ta[0], (uint32_t)w, ta[2], tb[2], ta[3], tb[3] }, 6);
     else
-        *out = pair_step(VKVAE_OP_DENSE_PAIR_BWD_W, &a->p, b->p.out,
+        *out = fused_step(VKVAE_OP_DENSE_PAIR_BWD_W, &a->p, b->p.out,
                          (uint32_t[]){ ta[0], tb[0], ta[1], (uint32_t)w, ta[3], tb[3] }, 6);
     return true;
 }
@@ -158,19 +159,18 @@ static bool fused_loss(const vkvae_step_desc *a, const vkvae_step_desc *b, vkvae
     if (a->p.n != b->p.n || a->p.in != b->p.in)
         return false;
     if (a->op == VKVAE_OP_REPARAM && b->op == VKVAE_OP_KL_GAUSS && ta[0] == tb[0] && ta[1] == tb[1])
-        *out = pair_step(VKVAE_OP_REPARAM_KL, &a->p, 0,
+        *out = fused_step(VKVAE_OP_REPARAM_KL, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], ta[2], ta[3], tb[2] }, 5);
     else if (a->op == VKVAE_OP_NLL_BERNOULLI && b->op == VKVAE_OP_NLL_BERNOULLI_BWD &&
              ta[0] == tb[0] && ta[1] == tb[1] && memcmp(&a->p, &b->p, sizeof a->p) == 0)
-        *out = pair_step(VKVAE_OP_NLL_BERNOULLI_GRAD, &a->p, 0,
+        *out = fused_step(VKVAE_OP_NLL_BERNOULLI_GRAD, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], ta[2], tb[2] }, 4);
     else if (a->op == VKVAE_OP_REPARAM_BWD && b->op == VKVAE_OP_KL_GAUSS_BWD && ta[2] == tb[1] &&
              ta[3] == tb[2] && ta[4] == tb[3])
-        *out = pair_step(VKVAE_OP_REPARAM_KL_BWD, &a->p, 0,
+        *out = fused_step(VKVAE_OP_REPARAM_KL_BWD, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], tb[0], ta[2], ta[3], ta[4] }, 6);
     else
         return false;
-    out->p.in2 = a->p.in2;
     return true;
 }
 

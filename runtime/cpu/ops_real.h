@@ -546,7 +546,7 @@ static void FN(nll_bernoulli_bwd)(P *p, PUSH *push, void *const *t)
         }
 }
 
-/* The fused loss ops (gen/fuse_loss.c) are the single ops in turn; the KL
+/* The fused loss ops (gen/fuse.c) are the single ops in turn; the KL
  * term is over the n examples, whatever reparam's samples. */
 static vkvae_op_params FN(per_example)(P *p)
 {
