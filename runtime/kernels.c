@@ -263,13 +263,20 @@ static const op_kernel sg_kernels[VKVAE_OP_COUNT] = {
  * shared-memory kernel (from the device's description, queried once).
  * VKVAE_MM_TILED=1 keeps the shared-memory kernels on a CPU driver too, so
  * the suite checks on lavapipe the kernels GPUs run (tests/ops: ops_tiled). */
+/* The ops whose subgroup build sums rows (subgroupAdd), not a matrix
+ * product's (subgroupShuffle). */
+static int sums_rows(vkvae_op op)
+{
+    return op == VKVAE_OP_NLL_BERNOULLI_GRAD;
+}
+
 static uint32_t subgroup_build(vkvae_context *ctx, vkvae_op op)
 {
     if (!sg_kernels[op].spirv || ctx->mm_tiled)
         return 0;
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
     uint32_t n = d->subgroup_size;
-    int ops = op == VKVAE_OP_NLL_BERNOULLI_GRAD ? d->subgroup_arithmetic : d->subgroup_shuffle;
+    int ops = sums_rows(op) ? d->subgroup_arithmetic : d->subgroup_shuffle;
     if (ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU || !ops || n < 4 || n > 64 ||
         (n & (n - 1)))
         return 0;
@@ -280,7 +287,7 @@ static uint32_t subgroup_build(vkvae_context *ctx, vkvae_op op)
  * 0 for the shared-memory tree over 64 invocations. */
 static uint32_t row_subgroup(vkvae_context *ctx, vkvae_op op)
 {
-    return op == VKVAE_OP_NLL_BERNOULLI_GRAD ? subgroup_build(ctx, op) : 0;
+    return sums_rows(op) ? subgroup_build(ctx, op) : 0;
 }
 
 /* The convolutions' blocks stop at 32 x 4: their operand gathers unroll

@@ -5,20 +5,14 @@
  *
  * With DENSE_PAIR 1, dense_pair_bwd_w: the parameter gradients of
  * dense_pair, rows out + in2 of dy^T then dy2^T over the same x: dw is both
- * layers' (stacked as their weights), db and db2 their biases'. A's 4-row
- * reads never straddle the two (vec4 reads only when out is a multiple of
- * 4; runtime/kernels.c).
+ * layers' (stacked as their weights), db and db2 their biases' (A read by
+ * dense_dy.glsl).
  * Included by dense_bwd_w.comp and dense_pair_bwd_w.comp, after common.glsl.
  */
-/* A pair's dy2 is binding 1 and its db2 the last; the others shift by
- * DENSE_PAIR. */
-layout(std430, binding = 0) readonly buffer DY { float dy[]; };
+#include "dense_dy.glsl"
+/* A pair's db2 is the last binding (D_OUT: rows of dw, both layers'). */
 #if DENSE_PAIR
-layout(std430, binding = 1) readonly buffer DY2 { float dy2[]; };
 layout(std430, binding = 5) writeonly buffer DB2 { float db2[]; };
-const uint D_OUT = P_OUT + P_IN2; /* rows of dw: both layers' */
-#else
-const uint D_OUT = P_OUT;
 #endif
 layout(std430, binding = 1 + DENSE_PAIR) readonly buffer X { float x[]; };
 layout(std430, binding = 2 + DENSE_PAIR) writeonly buffer DW { float dw[]; };
@@ -28,14 +22,7 @@ const uint MM_M = D_OUT, MM_C = P_IN + 1u, MM_K = P_N;
 
 float mm_a(uint m, uint k)
 {
-#if DENSE_PAIR
-    if (m >= P_OUT) {
-        float v = dy2[min(k, P_N - 1u) * P_IN2 + min(m - P_OUT, P_IN2 - 1u)];
-        return m < D_OUT && k < P_N ? v : 0.0;
-    }
-#endif
-    float v = dy[min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 1u)];
-    return m < P_OUT && k < P_N ? v : 0.0;
+    return dense_dy(k, m); /* A = dy^T */
 }
 
 float mm_b(uint k, uint c)
@@ -58,20 +45,12 @@ void db_store(uint m, float v)
 }
 
 #ifdef VKVAE_SUBGROUP
-layout(std430, binding = 0) readonly buffer DY4 { vec4 dy4[]; };
-#if DENSE_PAIR
-layout(std430, binding = 1) readonly buffer DY24 { vec4 dy24[]; };
-#endif
 layout(std430, binding = 1 + DENSE_PAIR) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2 + DENSE_PAIR) writeonly buffer DW4 { vec4 dw4[]; };
 
 vec4 mm_a4(uint m, uint k)
 {
-#if DENSE_PAIR
-    if (m >= P_OUT)
-        return dy24[(min(k, P_N - 1u) * P_IN2 + min(m - P_OUT, P_IN2 - 4u)) / 4u];
-#endif
-    return dy4[(min(k, P_N - 1u) * P_OUT + min(m, P_OUT - 4u)) / 4u];
+    return dense_dy4(k, m);
 }
 
 /* Columns from P_IN on: the column of ones, then zeros. */
