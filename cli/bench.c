@@ -35,6 +35,7 @@ static const char bench_usage[] =
     "it implies and the sampling throughput.\n"
     "\n"
     "  --device D        Vulkan device index or name substring (default: the best)\n"
+    "  --precision P     fp32 (default) or fp16: which build of the products to time\n"
     "  --runs N          timed runs per figure, the median is reported (default 20)\n"
     "  --json FILE       also write the figures as JSON\n";
 
@@ -452,6 +453,7 @@ static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
 typedef struct bench_opts {
     const char *model, *device, *json;
     uint32_t runs;
+    vkvae_precision precision;
 } bench_opts;
 
 static int parse_args(int argc, char **argv, bench_opts *o)
@@ -474,6 +476,11 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         i++;
         if (strcmp(a, "--device") == 0)
             o->device = v;
+        else if (strcmp(a, "--precision") == 0) {
+            int bad = cli_parse_precision(a, v, &o->precision);
+            if (bad)
+                return bad;
+        }
         else if (strcmp(a, "--json") == 0)
             o->json = v;
         else if (strcmp(a, "--runs") == 0) {
@@ -520,8 +527,9 @@ int cmd_bench(int argc, char **argv)
         return cli_fail(VKVAE_BAD_INPUT, "bench: times Vulkan kernels; --device cpu has none "
                                          "(vkvae train --device cpu reports its own speed)");
     bench b = {.runs = o.runs};
-    if (vkvae_context_create(&(vkvae_context_desc){.device = o.device}, &b.ctx, &b.err))
-        return cli_fail(b.err.status, "%s", b.err.message);
+    r = cli_context("bench", o.device, o.precision, &b.ctx);
+    if (r)
+        return r;
     uint32_t n_dev;
     const vkvae_device_info *dev = vkvae_context_devices(b.ctx, &n_dev);
     dev += vkvae_context_device_index(b.ctx);
@@ -529,8 +537,10 @@ int cmd_bench(int argc, char **argv)
     if (dev->timestamp_period_ns <= 0)
         s = vkvae_fail(&b.err, VKVAE_UNSUPPORTED,
                        "%s has no timestamps on its compute queue: nothing to time", dev->name);
-    printf("vkvae bench: %s on %s (%s), median of %u runs\n", plan->model, dev->name,
-           dev->driver_info[0] ? dev->driver_info : dev->driver_name, b.runs);
+    const char *precision = o.precision == VKVAE_PRECISION_FP16 ? "fp16" : "fp32";
+    printf("vkvae bench: %s on %s (%s), %s products, median of %u runs\n", plan->model,
+           dev->name, dev->driver_info[0] ? dev->driver_info : dev->driver_name, precision,
+           b.runs);
 
     roofs roof = {0};
     const uint32_t mm_n = 1024;
@@ -659,8 +669,9 @@ int cmd_bench(int argc, char **argv)
         if (!f) {
             s = vkvae_fail(&b.err, VKVAE_IO, "%s: cannot write", o.json);
         } else {
-            fprintf(f, "{\n  \"model\": \"%s\",\n  \"device\": \"%s\",\n  \"runs\": %u,\n",
-                    plan->model, dev->name, b.runs);
+            fprintf(f, "{\n  \"model\": \"%s\",\n  \"device\": \"%s\",\n  \"precision\": \"%s\",\n"
+                       "  \"runs\": %u,\n",
+                    plan->model, dev->name, precision, b.runs);
             fprintf(f, "  \"roofs\": {\"copy_gbs\": %.3f, \"fma_gflops\": %.3f, "
                        "\"matmul_1024_gflops\": %.3f, \"matmul_1024_ms\": %.3f},\n",
                     roof.copy_gbs, roof.fma_gflops, roof.matmul_gflops, roof.matmul_s * 1e3);

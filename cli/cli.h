@@ -14,6 +14,14 @@ int cli_fail(vkvae_status s, const char *fmt, ...) VKVAE_PRINTF(2, 3);
 int cli_parse_u32(const char *flag, const char *text, uint32_t *out);
 int cli_parse_float(const char *flag, const char *text, float *out);
 
+/* Parses --precision's value: fp32 or fp16; 0 on success. */
+int cli_parse_precision(const char *flag, const char *text, vkvae_precision *out);
+/* The Vulkan context of --device D and --precision P, or none (*out NULL)
+ * for D = 'cpu', the CPU backend, which is fp32 only. Non-zero: the exit
+ * status, the error printed ("cmd: ..."). */
+int cli_context(const char *cmd, const char *device, vkvae_precision precision,
+                vkvae_context **out);
+
 /* Resolves a model name or spec path to a built-in plan; non-zero: the exit
  * status, the error already printed. */
 int cli_model(const char *arg, const vkvae_plan **out);
@@ -25,7 +33,8 @@ typedef struct cli_model_handle {
     vkvae_session *session;
     uint32_t seed;            /* the training seed */
 } cli_model_handle;
-int cli_model_open(const char *ckpt, const char *device, cli_model_handle *out);
+int cli_model_open(const char *cmd, const char *ckpt, const char *device,
+                   vkvae_precision precision, cli_model_handle *out);
 /* Closes it; non-zero (the exit status) if validation reported messages. */
 int cli_model_close(cli_model_handle *m);
 

@@ -183,7 +183,7 @@ int cmd_eval(int argc, char **argv)
         return r;
     double start = now_s();
     cli_model_handle m;
-    r = cli_model_open(o.ckpt, o.device, &m);
+    r = cli_model_open("eval", o.ckpt, o.device, VKVAE_PRECISION_FP32, &m);
     if (r)
         return r;
     const vkvae_plan *plan = m.plan;

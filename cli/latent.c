@@ -22,6 +22,7 @@ typedef struct latent_opts {
     const char *ckpt, *device, *out, *data, *split, *dims;
     uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class;
     float range, strength;
+    vkvae_precision precision;
     int mean, slerp, has_seed, has_label, has_from, has_to, has_item, has_from_class,
         has_to_class;
 } latent_opts;
@@ -37,6 +38,7 @@ static const char latent_usage[] =
     "\n"
     "common options:\n"
     "  --device D      Vulkan device index or name substring, or 'cpu'\n"
+    "  --precision P   fp32 (default) or fp16: the products' arithmetic on a Vulkan device\n"
     "  --seed S        seed of the draws (default: the checkpoint's training seed)\n"
     "  --data DIR      IDX data set (default /usr/share/datasets/fashion-mnist)\n"
     "  --split S       test (default) or train: which images items index\n"
@@ -74,6 +76,8 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
             o->out = v;
         else if (strcmp(a, "--device") == 0)
             o->device = v;
+        else if (strcmp(a, "--precision") == 0)
+            bad = cli_parse_precision(a, v, &o->precision);
         else if (strcmp(a, "--data") == 0)
             o->data = v;
         else if (strcmp(a, "--split") == 0)
@@ -230,7 +234,7 @@ static int run_job(const char *cmd, int argc, char **argv, latent_opts defaults,
     if (access(dir, W_OK | X_OK) != 0)
         return cli_fail(VKVAE_IO, "%s: cannot write there: %s", o.out, strerror(errno));
     cli_model_handle m;
-    r = cli_model_open(o.ckpt, o.device, &m);
+    r = cli_model_open(cmd, o.ckpt, o.device, o.precision, &m);
     if (r)
         return r;
     if (!o.has_seed)

@@ -16,7 +16,8 @@ static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkva
     return vkvae_session_write(user, tensor, src, err);
 }
 
-int cli_model_open(const char *ckpt, const char *device, cli_model_handle *out)
+int cli_model_open(const char *cmd, const char *ckpt, const char *device,
+                   vkvae_precision precision, cli_model_handle *out)
 {
     memset(out, 0, sizeof *out);
     vkvae_error err = {0};
@@ -36,12 +37,10 @@ int cli_model_open(const char *ckpt, const char *device, cli_model_handle *out)
                         ckpt);
     if (!plan)
         return cli_fail(VKVAE_BAD_INPUT, "%s: model '%s' is not built into this vkvae", ckpt, name);
-    int on_cpu = device && strcmp(device, "cpu") == 0;
-    vkvae_status s = VKVAE_OK;
-    if (!on_cpu)
-        s = vkvae_context_create(&(vkvae_context_desc){.device = device}, &out->ctx, &err);
-    if (!s)
-        s = vkvae_session_create(&(vkvae_session_desc){.plan = plan, .ctx = out->ctx},
+    int r = cli_context(cmd, device, precision, &out->ctx);
+    if (r)
+        return r;
+    vkvae_status s = vkvae_session_create(&(vkvae_session_desc){.plan = plan, .ctx = out->ctx},
                                  &out->session, &err);
     vkvae_train_state state = {0};
     if (!s)

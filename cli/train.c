@@ -38,6 +38,8 @@ static const char train_usage[] =
     "  --lr X            learning rate (default: the spec's)\n"
     "  --seed S          seed of initialisation, shuffles and draws (default: the spec's)\n"
     "  --device D        Vulkan device index or name substring, or 'cpu' (default: the best)\n"
+    "  --precision P     fp32 (default) or fp16: the matrix products' arithmetic on a Vulkan\n"
+    "                    device with fp16 (vkvae info); buffers and the optimizer stay fp32\n"
     "  --out DIR         output folder (default runs/MODEL)\n"
     "  --resume CKPT     continue from a checkpoint written by vkvae train\n"
     "  --limit N         train on the first N images only (quick runs and tests)\n"
@@ -48,6 +50,7 @@ typedef struct train_opts {
     const char *model, *data, *device, *out, *resume;
     uint32_t epochs, batch, seed, limit, test_limit, samples;
     float lr;
+    vkvae_precision precision;
     int has_epochs, has_seed, has_batch;
 } train_opts;
 
@@ -170,6 +173,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
             o->data = v;
         else if (strcmp(a, "--device") == 0)
             o->device = v;
+        else if (strcmp(a, "--precision") == 0)
+            bad = cli_parse_precision(a, v, &o->precision);
         else if (strcmp(a, "--out") == 0)
             o->out = v;
         else if (strcmp(a, "--resume") == 0)
@@ -231,20 +236,22 @@ int cmd_train(int argc, char **argv)
         data.test_images.count = data.test_labels.count = o.test_limit;
 
     vkvae_context *ctx = NULL;
-    int on_cpu = o.device && strcmp(o.device, "cpu") == 0;
-    if (!on_cpu && vkvae_context_create(&(vkvae_context_desc){.device = o.device}, &ctx, &err)) {
+    r = cli_context("train", o.device, o.precision, &ctx);
+    if (r) {
         vkvae_idx_dataset_destroy(&data);
-        return cli_fail(err.status, "%s", err.message);
+        return r;
     }
     if (ctx) {
         uint32_t n;
         const vkvae_device_info *d = vkvae_context_devices(ctx, &n);
         d += vkvae_context_device_index(ctx);
-        fprintf(stderr, "vkvae: training %s on %s (%s)\n", plan->model, d->name,
-                vkvae_device_type_name(d->type));
+        int fp16 = o.precision == VKVAE_PRECISION_FP16;
+        fprintf(stderr, "vkvae: training %s on %s (%s)%s\n", plan->model, d->name,
+                vkvae_device_type_name(d->type), fp16 ? ", fp16 products" : "");
         if (d->type == VKVAE_DEVICE_CPU)
             fprintf(stderr, "vkvae: note: this device is a CPU driver; --device cpu (vkvae's "
-                            "own CPU backend) may be faster here\n");
+                            "own CPU backend) may be faster here%s\n",
+                    fp16 ? ", and fp16 runs slower than fp32 on it" : "");
     } else {
         const char *blas = vkvae_fast_blas(), *advice = vkvae_fast_blas_advice();
         fprintf(stderr, "vkvae: training %s on the CPU backend (%s)\n", plan->model,

@@ -1,5 +1,6 @@
-/* Small helpers the subcommands share: the one-line error and strict
- * parsing of flag values (a whole number, nothing trailing). */
+/* Small helpers the subcommands share: the one-line error, strict parsing
+ * of flag values (a whole number, nothing trailing), the model argument and
+ * the context for --device and --precision. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -41,6 +42,34 @@ int cli_parse_float(const char *flag, const char *text, float *out)
     if (end == text || *end != '\0' || errno || !isfinite(v))
         return cli_fail(VKVAE_BAD_INPUT, "%s '%s' is not a number", flag, text);
     *out = (float)v;
+    return 0;
+}
+
+int cli_parse_precision(const char *flag, const char *text, vkvae_precision *out)
+{
+    if (strcmp(text, "fp32") == 0)
+        *out = VKVAE_PRECISION_FP32;
+    else if (strcmp(text, "fp16") == 0)
+        *out = VKVAE_PRECISION_FP16;
+    else
+        return cli_fail(VKVAE_BAD_INPUT, "%s '%s': expected fp32 or fp16", flag, text);
+    return 0;
+}
+
+int cli_context(const char *cmd, const char *device, vkvae_precision precision,
+                vkvae_context **out)
+{
+    *out = NULL;
+    if (device && strcmp(device, "cpu") == 0) {
+        if (precision != VKVAE_PRECISION_FP32)
+            return cli_fail(VKVAE_BAD_INPUT, "%s: --precision fp16 is for Vulkan devices; "
+                                             "--device cpu computes in fp32", cmd);
+        return 0;
+    }
+    vkvae_error err = {0};
+    if (vkvae_context_create(&(vkvae_context_desc){.device = device, .precision = precision},
+                             out, &err))
+        return cli_fail(err.status, "%s", err.message);
     return 0;
 }
 

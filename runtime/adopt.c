@@ -6,7 +6,10 @@
  * and, through models, its buffers and pipelines.
  *
  * The device needs no feature or extension: vkvae's kernels use core
- * Vulkan 1.1 only, so whatever the application enabled is enough.
+ * Vulkan 1.1 only, so whatever the application enabled is enough; the one
+ * exception is VKVAE_PRECISION_FP16, which needs shaderFloat16 enabled
+ * (checked against what the device reports, not what was enabled: Vulkan
+ * has no query for that; the validation layers would say).
  */
 #include <stdlib.h>
 

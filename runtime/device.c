@@ -169,9 +169,39 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
     };
+    /* fp16 products: shaderFloat16, from VK_KHR_shader_float16_int8 before
+     * Vulkan 1.2 (precision_check has seen the device report it). */
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+        .shaderFloat16 = VK_TRUE,
+    };
+    const char *f16_ext = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+    if (ctx->precision == VKVAE_PRECISION_FP16) {
+        info.pNext = &f16;
+        if (ctx->props.apiVersion < VK_API_VERSION_1_2) {
+            info.enabledExtensionCount = 1;
+            info.ppEnabledExtensionNames = &f16_ext;
+        }
+    }
     VKVAE_VK_CHECK(err, ctx->vki.vkCreateDevice(ctx->physical, &info, NULL, &ctx->device));
     vkvae_device_table_load(&ctx->vk, ctx->vki.vkGetDeviceProcAddr, ctx->device);
     ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+    return VKVAE_OK;
+}
+
+/* A precision the desc asks for must be one the device can run. */
+static vkvae_status precision_check(const vkvae_context *ctx, vkvae_error *err)
+{
+    const vkvae_device_info *d = &ctx->devices[ctx->device_index];
+    if (ctx->precision == VKVAE_PRECISION_FP32)
+        return VKVAE_OK;
+    if (ctx->precision != VKVAE_PRECISION_FP16)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "precision %d is not fp32 (0) or fp16 (1)",
+                          (int)ctx->precision);
+    if (!d->fp16)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED,
+                          "device '%s' has no fp16 arithmetic (shaderFloat16): use precision fp32",
+                          d->name);
     return VKVAE_OK;
 }
 
@@ -205,6 +235,7 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
     ctx->quiet_validation = desc->quiet_validation;
     ctx->on_validation_message = desc->on_validation_message;
     ctx->mm_tiled = env_flag("VKVAE_MM_TILED");
+    ctx->precision = desc->precision;
     ctx->user = desc->user;
     ctx->timeout_ns = desc->timeout_ns;
     if (!ctx->timeout_ns) {
@@ -225,6 +256,8 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
     }
     if (desc->adopt.device) {
         vkvae_status s = vkvae_context_adopt(ctx, &desc->adopt, err);
+        if (!s)
+            s = precision_check(ctx, err);
         if (!s)
             s = vkvae_context_finish(ctx, err);
         if (s) {
@@ -252,7 +285,9 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
             ctx->physical = physical[chosen];
             ctx->vki.vkGetPhysicalDeviceProperties(ctx->physical, &ctx->props);
             ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical, &ctx->mem_props);
-            s = device_create(ctx, err);
+            s = precision_check(ctx, err);
+            if (!s)
+                s = device_create(ctx, err);
         }
     }
     free(physical);
@@ -300,6 +335,11 @@ const vkvae_device_info *vkvae_context_devices(const vkvae_context *ctx, uint32_
 {
     *count = ctx->device_count;
     return ctx->devices;
+}
+
+vkvae_precision vkvae_context_precision(const vkvae_context *ctx)
+{
+    return ctx->precision;
 }
 
 uint32_t vkvae_context_device_index(const vkvae_context *ctx)

@@ -17,34 +17,46 @@
 #include "conv2d.spv.h"
 #include "conv2d_bwd_w.spv.h"
 #include "conv2d_bwd_w_mm.spv.h"
+#include "conv2d_bwd_w_mm_f16.spv.h"
 #include "conv2d_bwd_w_mm_sg.spv.h"
 #include "conv2d_bwd_x.spv.h"
 #include "conv2d_bwd_x_mm.spv.h"
+#include "conv2d_bwd_x_mm_f16.spv.h"
 #include "conv2d_bwd_x_mm_sg.spv.h"
 #include "conv2d_mm.spv.h"
+#include "conv2d_mm_f16.spv.h"
 #include "conv2d_mm_sg.spv.h"
 #include "convt2d.spv.h"
 #include "convt2d_bwd_w.spv.h"
 #include "convt2d_bwd_w_mm.spv.h"
+#include "convt2d_bwd_w_mm_f16.spv.h"
 #include "convt2d_bwd_w_mm_sg.spv.h"
 #include "convt2d_bwd_x.spv.h"
 #include "convt2d_bwd_x_mm.spv.h"
+#include "convt2d_bwd_x_mm_f16.spv.h"
 #include "convt2d_bwd_x_mm_sg.spv.h"
 #include "convt2d_mm.spv.h"
+#include "convt2d_mm_f16.spv.h"
 #include "convt2d_mm_sg.spv.h"
 #include "corrupt_gauss.spv.h"
 #include "corrupt_mask.spv.h"
 #include "dense.spv.h"
 #include "dense_bwd_w.spv.h"
+#include "dense_bwd_w_f16.spv.h"
 #include "dense_bwd_w_sg.spv.h"
 #include "dense_bwd_x.spv.h"
+#include "dense_bwd_x_f16.spv.h"
 #include "dense_bwd_x_sg.spv.h"
 #include "dense_pair.spv.h"
 #include "dense_pair_bwd_w.spv.h"
+#include "dense_pair_bwd_w_f16.spv.h"
 #include "dense_pair_bwd_w_sg.spv.h"
 #include "dense_pair_bwd_x.spv.h"
+#include "dense_pair_bwd_x_f16.spv.h"
 #include "dense_pair_bwd_x_sg.spv.h"
+#include "dense_pair_f16.spv.h"
 #include "dense_pair_sg.spv.h"
+#include "dense_f16.spv.h"
 #include "dense_sg.spv.h"
 #include "gather.spv.h"
 #include "gather_onehot.spv.h"
@@ -259,8 +271,9 @@ static const op_kernel sg_kernels[VKVAE_OP_COUNT] = {
  * a row with subgroupAdd, one subgroup per workgroup. The build needs: a
  * CPU device (on GPUs the shared-memory kernels are the fast path), the
  * subgroup operations it uses in compute shaders, and a power-of-two
- * subgroup size from 4 to 64. Returns that size, or 0 for the
- * shared-memory kernel (from the device's description, queried once).
+ * subgroup size from 4 to 64, and fp32 products. Returns that size, or 0
+ * for the shared-memory kernel (from the device's description, queried
+ * once).
  * VKVAE_MM_TILED=1 keeps the shared-memory kernels on a CPU driver too, so
  * the suite checks on lavapipe the kernels GPUs run (tests/ops: ops_tiled). */
 /* The ops whose subgroup build sums rows (subgroupAdd), not a matrix
@@ -270,9 +283,33 @@ static int sums_rows(vkvae_op op)
     return op == VKVAE_OP_NLL_BERNOULLI_GRAD;
 }
 
+/* The VKVAE_FP16 builds (shaders/meson.build) of the kernels on
+ * matmul.glsl's shared-memory product, for VKVAE_PRECISION_FP16: on every
+ * device, CPU drivers included (the subgroup build has no fp16 variant),
+ * so lavapipe runs what GPUs run. */
+static const op_kernel f16_kernels[VKVAE_OP_COUNT] = {
+    K(DENSE, dense_f16),
+    K(DENSE_BWD_X, dense_bwd_x_f16),
+    K(DENSE_BWD_W, dense_bwd_w_f16),
+    K(DENSE_PAIR, dense_pair_f16),
+    K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_f16),
+    K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_f16),
+    K(CONV2D, conv2d_mm_f16),
+    K(CONV2D_BWD_X, conv2d_bwd_x_mm_f16),
+    K(CONV2D_BWD_W, conv2d_bwd_w_mm_f16),
+    K(CONVT2D, convt2d_mm_f16),
+    K(CONVT2D_BWD_X, convt2d_bwd_x_mm_f16),
+    K(CONVT2D_BWD_W, convt2d_bwd_w_mm_f16),
+};
+
+static int fp16_build(const vkvae_context *ctx, vkvae_op op)
+{
+    return ctx->precision == VKVAE_PRECISION_FP16 && f16_kernels[op].spirv;
+}
+
 static uint32_t subgroup_build(vkvae_context *ctx, vkvae_op op)
 {
-    if (!sg_kernels[op].spirv || ctx->mm_tiled)
+    if (!sg_kernels[op].spirv || ctx->mm_tiled || fp16_build(ctx, op))
         return 0;
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
     uint32_t n = d->subgroup_size;
@@ -467,6 +504,10 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
         spec[SPEC_TUNE + 3] = sg;
         spec[SPEC_TUNE + 4] = mm.vec4;
     } else if (mm_tiles(op, p, &mm)) {
+        if (fp16_build(ctx, op)) { /* the same product with fp16 tiles (matmul.glsl) */
+            spirv = f16_kernels[op].spirv;
+            words = f16_kernels[op].bytes / sizeof(uint32_t);
+        }
         spec[SPEC_TUNE + 0] = mm.tm;
         spec[SPEC_TUNE + 1] = mm.tn;
         spec[SPEC_TUNE + 2] = mm.tk;

@@ -73,17 +73,27 @@ typedef struct vkvae_vulkan_device {
                                                          vkvae loads every function through it */
     VkInstance instance;             /* created with apiVersion >= VK_API_VERSION_1_1 */
     VkPhysicalDevice physical_device;
-    VkDevice device;                 /* no particular features or extensions needed */
+    VkDevice device;                 /* no features or extensions needed, but
+                                        shaderFloat16 for VKVAE_PRECISION_FP16 */
     uint32_t queue_family;           /* must have VK_QUEUE_COMPUTE_BIT; record into command
                                         buffers of this family */
     VkQueue queue;                   /* of queue_family: where vkvae's own uploads and the
                                         host conveniences submit (and wait) */
 } vkvae_vulkan_device;
 
+/* The arithmetic of the matrix products (dense layers, and convolutions
+ * wide enough for the implicit product; docs/api.md, "Precision"). */
+typedef enum vkvae_precision {
+    VKVAE_PRECISION_FP32, /* fp32 throughout */
+    VKVAE_PRECISION_FP16, /* operands rounded to fp16, products summed in fp16 over tiles of
+                             8 to 16 and the tiles in fp32; buffers, losses and the optimizer
+                             stay fp32. Needs the device's shaderFloat16 */
+} vkvae_precision;
+
 typedef struct vkvae_context_desc {
     vkvae_vulkan_device adopt; /* .device set: adopt these objects (the fields below but
-                                  timeout_ns are then ignored: validation is the application's
-                                  affair); zero: create our own */
+                                  timeout_ns and precision are then ignored: validation is the
+                                  application's affair); zero: create our own */
     const char *device;      /* device index or name substring; NULL: $VKVAE_DEVICE, else the best */
     int validation;          /* 1: Khronos validation with synchronization validation;
                                 0: on if $VKVAE_VALIDATION=1; -1: off */
@@ -92,6 +102,8 @@ typedef struct vkvae_context_desc {
                                 else 60 s */
     vkvae_message_fn on_validation_message; /* also called during destroy; NULL: none */
     void *user;              /* passed to on_validation_message */
+    vkvae_precision precision; /* FP32 (0); FP16 fails with UNSUPPORTED on a device without
+                                  shaderFloat16, and an adopted device must have it enabled */
 } vkvae_context_desc;
 
 /* Creates the Vulkan instance and device and picks one compute queue, or
@@ -108,6 +120,8 @@ void vkvae_context_destroy(vkvae_context *ctx);
 /* The Vulkan objects the context uses (its own or the adopted ones), e.g.
  * to record vkvae_record_* calls on a device vkvae created. */
 void vkvae_context_vulkan(const vkvae_context *ctx, vkvae_vulkan_device *out);
+/* The precision the context was created with. */
+vkvae_precision vkvae_context_precision(const vkvae_context *ctx);
 /* 1 if the context adopted an application's device. */
 int vkvae_context_adopted(const vkvae_context *ctx);
 

@@ -3,7 +3,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#include "mm_subgroup.glsl"
+#include "mm_build.glsl"
 #include "common.glsl"
 #define CONV_T 0
 #define CONV_FAMILY CONV_GATHER

@@ -24,14 +24,22 @@
  * vec4s for MM_TM * MM_TN FMAs. On SIMD-on-CPU drivers (lavapipe) every
  * per-invocation load is a scalar loop over the SIMD lanes, so operands per
  * FMA is what counts; a vec4 read costs about one scalar read there.
- * No subgroup operations; shared memory 4 MM_TK (8 MM_TM + 8 MM_TN) bytes,
- * at most 16 KiB by construction in runtime/kernels.c.
+ * No subgroup operations; shared memory 4 MM_TK (8 MM_TM + 8 MM_TN) bytes
+ * (half that in the VKVAE_FP16 build below), at most 16 KiB by construction
+ * in runtime/kernels.c.
  *
  * Tuning constants (constant_id >= 32; runtime/kernels.c picks them per shape
  * and sizes the grid to match; MM_TM and MM_TN multiples of 4).
  *
  * CPU drivers get a second build of each dense kernel, with
  * VKVAE_SUBGROUP defined (shaders/meson.build): see mm_run below.
+ *
+ * The VKVAE_FP16 build (vkvae_precision FP16; the device's shaderFloat16)
+ * stages the tiles in shared memory as f16vec4s, half the bytes, and sums
+ * each MM_TK-deep tile's products in fp16 (packed: twice fp32's rate on most
+ * GPUs), then adds the tile's sum to fp32 accumulators: rounding is that of
+ * the operands (2^-11 relative) and of at most MM_TK fp16 additions, not of
+ * the whole depth. Values past fp16's range (65504) overflow to inf.
  */
 #ifndef VKVAE_MATMUL_GLSL
 #define VKVAE_MATMUL_GLSL
@@ -44,8 +52,14 @@ layout(constant_id = 34) const uint MM_TK = 16; /* depth of a shared tile */
 
 const uint MM_BM = 8u * MM_TM, MM_BN = 8u * MM_TN; /* the workgroup's block of C */
 
-shared vec4 mm_as[MM_TK * MM_BM / 4u]; /* [k][m] */
-shared vec4 mm_bs[MM_TK * MM_BN / 4u]; /* [k][c] */
+#ifdef VKVAE_FP16
+#define MM_TILE f16vec4
+#else
+#define MM_TILE vec4
+#endif
+
+shared MM_TILE mm_as[MM_TK * MM_BM / 4u]; /* [k][m] */
+shared MM_TILE mm_bs[MM_TK * MM_BN / 4u]; /* [k][c] */
 
 void mm_run()
 {
@@ -71,30 +85,42 @@ void mm_run()
             if (MM_TK * MM_BM / 4u % 64u == 0u || e < MM_TK * MM_BM / 4u) {
                 uint k = e % MM_TK, m = e / MM_TK * 4u;
                 mm_as[k * (MM_BM / 4u) + m / 4u] =
-                    vec4(mm_a(m0 + m, k0 + k), mm_a(m0 + m + 1u, k0 + k),
-                         mm_a(m0 + m + 2u, k0 + k), mm_a(m0 + m + 3u, k0 + k));
+                    MM_TILE(mm_a(m0 + m, k0 + k), mm_a(m0 + m + 1u, k0 + k),
+                            mm_a(m0 + m + 2u, k0 + k), mm_a(m0 + m + 3u, k0 + k));
             }
         }
         [[unroll]] for (uint i = 0; i < (MM_TK * MM_BN / 4u + 63u) / 64u; i++) {
             uint e = i * 64u + lane;
             if (MM_TK * MM_BN / 4u % 64u == 0u || e < MM_TK * MM_BN / 4u) {
                 uint c = e % (MM_BN / 4u) * 4u, k = e / (MM_BN / 4u);
-                mm_bs[e] = vec4(mm_b(k0 + k, c0 + c), mm_b(k0 + k, c0 + c + 1u),
-                                mm_b(k0 + k, c0 + c + 2u), mm_b(k0 + k, c0 + c + 3u));
+                mm_bs[e] = MM_TILE(mm_b(k0 + k, c0 + c), mm_b(k0 + k, c0 + c + 1u),
+                                   mm_b(k0 + k, c0 + c + 2u), mm_b(k0 + k, c0 + c + 3u));
             }
         }
         barrier();
+#ifdef VKVAE_FP16
+        f16vec4 part[MM_TM * MM_TN / 4u]; /* this tile's sums */
+        [[unroll]] for (uint i = 0; i < MM_TM * MM_TN / 4u; i++)
+            part[i] = f16vec4(0.0);
+#define MM_SUM part
+#else
+#define MM_SUM acc
+#endif
         [[unroll]] for (uint k = 0; k < MM_TK; k++) {
-            vec4 a[MM_TM / 4u], b[MM_TN / 4u];
+            MM_TILE a[MM_TM / 4u], b[MM_TN / 4u];
             [[unroll]] for (uint i = 0; i < MM_TM / 4u; i++)
                 a[i] = mm_as[k * (MM_BM / 4u) + ty * (MM_TM / 4u) + i];
             [[unroll]] for (uint j = 0; j < MM_TN / 4u; j++)
                 b[j] = mm_bs[k * (MM_BN / 4u) + tx * (MM_TN / 4u) + j];
             [[unroll]] for (uint i = 0; i < MM_TM; i++)
                 [[unroll]] for (uint j = 0; j < MM_TN / 4u; j++)
-                    acc[i * (MM_TN / 4u) + j] =
-                        fma(vec4(a[i / 4u][i % 4u]), b[j], acc[i * (MM_TN / 4u) + j]);
+                    MM_SUM[i * (MM_TN / 4u) + j] =
+                        fma(MM_TILE(a[i / 4u][i % 4u]), b[j], MM_SUM[i * (MM_TN / 4u) + j]);
         }
+#ifdef VKVAE_FP16
+        [[unroll]] for (uint i = 0; i < MM_TM * MM_TN / 4u; i++)
+            acc[i] += vec4(part[i]);
+#endif
         barrier();
     }
 

@@ -37,7 +37,7 @@ static inline void test_on_message(const char *message, void *user)
     test_messages++;
 }
 
-static inline vkvae_context *test_context_quiet(int quiet)
+static inline vkvae_context *test_context_desc(int quiet, vkvae_precision precision)
 {
     vkvae_error err = {0};
     vkvae_context *ctx = NULL;
@@ -45,13 +45,23 @@ static inline vkvae_context *test_context_quiet(int quiet)
         .validation = 1,
         .quiet_validation = quiet,
         .on_validation_message = test_on_message,
+        .precision = precision,
     };
     if (vkvae_context_create(&desc, &ctx, &err)) {
+        if (precision != VKVAE_PRECISION_FP32 && err.status == VKVAE_UNSUPPORTED) {
+            fprintf(stderr, "skipped: %s\n", err.message); /* no fp16 on this device */
+            exit(77);
+        }
         const char *allow = getenv("VKVAE_ALLOW_NO_DEVICE");
         fprintf(stderr, "no Vulkan device: %s\n", err.message);
         exit(allow && strcmp(allow, "1") == 0 && err.status == VKVAE_NO_DRIVER ? 77 : 1);
     }
     return ctx;
+}
+
+static inline vkvae_context *test_context_quiet(int quiet)
+{
+    return test_context_desc(quiet, VKVAE_PRECISION_FP32);
 }
 
 static inline vkvae_context *test_context(void)
