@@ -61,6 +61,37 @@ static void buffers(vkvae_context *ctx)
     printf("huge buffer: %s\n", e3.message);
 }
 
+/* The precisions: FP32 is every context's; FP16 makes a context exactly
+ * where the device reports shaderFloat16 (with it enabled: the validation
+ * layer is on and would report its use otherwise, in tests/ops ops_fp16),
+ * and fails as UNSUPPORTED naming the device where not; anything else is
+ * BAD_INPUT. */
+static void precisions(vkvae_context *ctx, const vkvae_device_info *d)
+{
+    CHECK(vkvae_context_precision(ctx) == VKVAE_PRECISION_FP32, "the default precision is fp32");
+    vkvae_context *f16 = NULL;
+    vkvae_error err = {0};
+    vkvae_status s = vkvae_context_create(
+        &(vkvae_context_desc){.validation = 1, .on_validation_message = test_on_message,
+                              .precision = VKVAE_PRECISION_FP16},
+        &f16, &err);
+    if (d->fp16)
+        CHECK(s == VKVAE_OK && vkvae_context_precision(f16) == VKVAE_PRECISION_FP16,
+              "an fp16 context on a device with fp16: %s", err.message);
+    else
+        CHECK(s == VKVAE_UNSUPPORTED && !f16 && strstr(err.message, d->name) &&
+                  strstr(err.message, "shaderFloat16"),
+              "no fp16 context without fp16: %s", err.message);
+    printf("fp16 context: %s\n", s ? err.message : "created");
+    vkvae_context_destroy(f16);
+    vkvae_context *bad = NULL;
+    vkvae_error e2 = {0};
+    CHECK(vkvae_context_create(&(vkvae_context_desc){.validation = 1, .precision = 7}, &bad,
+                               &e2) == VKVAE_BAD_INPUT &&
+              !bad && strstr(e2.message, "precision 7"),
+          "precision 7 is bad input: %s", e2.message);
+}
+
 int main(void)
 {
     selection_rules();
@@ -74,5 +105,6 @@ int main(void)
     CHECK(d[i].subgroup_size >= 1, "subgroup size %u", d[i].subgroup_size);
     CHECK(d[i].heap_count >= 1, "heaps");
     buffers(ctx);
+    precisions(ctx, &d[i]);
     return test_finish(ctx);
 }
