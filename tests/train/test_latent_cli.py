@@ -7,6 +7,8 @@ interpolate, traverse, edit, encode) on a briefly trained model:
   reconstructions of those items), and traversal's centre column is the
   item's reconstruction;
 - encode writes a NumPy file of the stated layout;
+- sample --precision fp16 (fp16 products) gives the fp32 picture within 2
+  grey levels, but not the same bytes (the fp16 kernels did run);
 - a wrong item index, a label out of range, an unreadable checkpoint and an
   unwritable output path each fail with one line and exit status 1.
 
@@ -73,6 +75,23 @@ def tile(png, col, row, side=28, pad=1):
     return b"".join(rows[y][x0:x0 + side] for y in range(y0, y0 + side))
 
 
+def fp16(vkvae, t, ck):
+    mean = ["-n", "16", "--mean", "--seed", "7", "--pad", "1"]
+    run(vkvae, "sample", ck, *mean, "-o", f"{t}/m32.png")
+    rc, err = run(vkvae, "sample", ck, *mean, "--precision", "fp16", "-o", f"{t}/m16.png")
+    if rc == 11 and "no fp16 arithmetic" in err:
+        print("skipped: fp16 sampling (the device has no fp16)")
+        return
+    check(rc == 0, f"sample --precision fp16 (exit {rc}: {err.strip()[-200:]})")
+    if rc:
+        return
+    a, b = read_png(f"{t}/m32.png")[2], read_png(f"{t}/m16.png")[2]
+    diff = [abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)]
+    check(len(a) == len(b) and 0 < max(diff) <= 2,
+          f"fp16 decoder means within 2 grey levels of fp32's, not identical (max "
+          f"{max(diff)}, {sum(1 for d in diff if d)} of {len(diff)} pixels differ)")
+
+
 def main():
     vkvae = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="vkvae-latent-") as t:
@@ -90,6 +109,7 @@ def main():
         check(s[0] != s[2], "another --seed gives another picture")
         rc, _ = run(vkvae, "sample", cck, "--label", "7", "-n", "8", "-o", f"{t}/c7.png")
         check(rc == 0, "sample --label 7 on the conditional model")
+        fp16(vkvae, t, ck)
 
         pad = ["--pad", "1"]
         run(vkvae, "reconstruct", ck, "-n", "4", "--cols", "2", "-o", f"{t}/r.png", *pad)
