@@ -169,8 +169,11 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
     };
-    /* fp16 products: shaderFloat16, from VK_KHR_shader_float16_int8 before
-     * Vulkan 1.2 (precision_check has seen the device report it). */
+    /* fp16 products: shaderFloat16 (precision_check has seen the device
+     * report it). Our instance asks for Vulkan 1.1, and a device offers no
+     * more than its instance's version, so the feature comes with its
+     * extension, VK_KHR_shader_float16_int8, wherever the device lists it
+     * (1.2 drivers still do). */
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
         .shaderFloat16 = VK_TRUE,
@@ -178,7 +181,7 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
     const char *f16_ext = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
     if (ctx->precision == VKVAE_PRECISION_FP16) {
         info.pNext = &f16;
-        if (ctx->props.apiVersion < VK_API_VERSION_1_2) {
+        if (vkvae_physical_device_has_extension(&ctx->vki, ctx->physical, f16_ext)) {
             info.enabledExtensionCount = 1;
             info.ppEnabledExtensionNames = &f16_ext;
         }

@@ -84,6 +84,9 @@ vkvae_status vkvae_physical_devices_describe(const vkvae_instance_table *vki, Vk
                                              VkPhysicalDevice **physical,
                                              vkvae_device_info **infos, uint32_t *count,
                                              vkvae_error *err);
+/* Whether pd lists the device extension name. */
+int vkvae_physical_device_has_extension(const vkvae_instance_table *vki, VkPhysicalDevice pd,
+                                        const char *name);
 /* Describes one physical device (what vkvae_device_info holds). */
 void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalDevice pd,
                                     vkvae_device_info *d);

@@ -176,6 +176,20 @@ static int has_extension(const VkExtensionProperties *exts, uint32_t n, const ch
     return 0;
 }
 
+int vkvae_physical_device_has_extension(const vkvae_instance_table *vki, VkPhysicalDevice pd,
+                                        const char *name)
+{
+    uint32_t n = 0;
+    vki->vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL);
+    VkExtensionProperties *exts = calloc(n ? n : 1, sizeof *exts);
+    if (!exts)
+        return 0;
+    vki->vkEnumerateDeviceExtensionProperties(pd, NULL, &n, exts);
+    int has = has_extension(exts, n, name);
+    free(exts);
+    return has;
+}
+
 static vkvae_device_type device_type(VkPhysicalDeviceType t)
 {
     switch (t) {
