@@ -13,7 +13,11 @@
  *
  * submits once, waits, and compares every pixel with the CPU backend's
  * host decode of the same codes (fp32: max abs error 1e-4; RGBA8: within
- * one level). Pixels outside the grids must keep the clear colour. Any
+ * one level). Pixels outside the grids must keep the clear colour. Where
+ * the device has shaderFloat16 the application enables it, and a second
+ * context adopts the device with fp16 products: its host decodes of vae_mlp
+ * and vae_conv stay within 2e-3 of the CPU's (3.2e-4 and 2.3e-5 seen on
+ * lavapipe) and differ from the fp32 context's. Any
  * validation message fails the test. It uses only the public header and
  * the Vulkan loader, as an application would.
  */
@@ -77,6 +81,7 @@ typedef struct app {
     VkQueue queue;
     VkCommandPool pool;
     VkPhysicalDeviceMemoryProperties mem;
+    int fp16; /* shaderFloat16 enabled, for an fp16 context (docs/api.md, Precision) */
 } app;
 
 typedef struct buffer {
@@ -164,6 +169,29 @@ static void app_create(app *a)
     VkDeviceCreateInfo di = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                              .queueCreateInfoCount = 1,
                              .pQueueCreateInfos = &q};
+    /* shaderFloat16 where the device has it, as an application that wants
+     * vkvae's fp16 products enables it (a Vulkan 1.1 instance: through
+     * VK_KHR_shader_float16_int8). */
+    const char *f16_ext = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+    VkExtensionProperties exts[256];
+    uint32_t n_ext = 256;
+    vkEnumerateDeviceExtensionProperties(a->physical, NULL, &n_ext, exts);
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+    VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    for (uint32_t i = 0; i < n_ext; i++)
+        if (strcmp(exts[i].extensionName, f16_ext) == 0)
+            feats.pNext = &f16;
+    vkGetPhysicalDeviceFeatures2(a->physical, &feats);
+    if (feats.pNext && f16.shaderFloat16) {
+        f16 = (VkPhysicalDeviceShaderFloat16Int8Features){
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+            .shaderFloat16 = VK_TRUE};
+        di.pNext = &f16;
+        di.enabledExtensionCount = 1;
+        di.ppEnabledExtensionNames = &f16_ext;
+        a->fp16 = 1;
+    }
     VK(vkCreateDevice(a->physical, &di, NULL, &a->device));
     vkGetDeviceQueue(a->device, a->family, 0, &a->queue);
     VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -345,6 +373,43 @@ int main(void)
         vkvae_model_destroy(m2);
         CHECK(vkvae_validation_message_count(own) == 0, "vkvae's own context saw messages");
         vkvae_context_destroy(own);
+    }
+
+    /* A second context on the same device with fp16 products: decodes
+     * of vae_mlp and of vae_conv's transposed-conv decoder near the CPU's
+     * (fp16's rounding), and not equal to the fp32 context's (it ran). */
+    if (a.fp16) {
+        vkvae_context *c16 = NULL;
+        vkvae_context_desc d16 = cd;
+        d16.precision = VKVAE_PRECISION_FP16;
+        OK(vkvae_context_create(&d16, &c16, &err));
+        vkvae_model *m16 = NULL, *v16 = NULL;
+        OK(vkvae_model_create(&(vkvae_model_desc){.context = c16, .name = "vae_mlp",
+                                                  .init_seed = 7},
+                              &m16, &err));
+        OK(vkvae_model_create(&(vkvae_model_desc){.context = c16, .name = "vae_conv",
+                                                  .init_seed = 2},
+                              &v16, &err));
+        enum { N16 = 4 };
+        static float z16[N16 * 20], h16[N16 * 784], h32[N16 * 784], ref[N16 * 784];
+        fill_latents(z16, (size_t)N16 * L, 5);
+        vkvae_model *gpu[2] = {model, conv}, *gpu16[2] = {m16, v16}, *host[2] = {cpu, conv_cpu};
+        for (int i = 0; i < 2; i++) {
+            OK(vkvae_model_decode(gpu16[i], z16, NULL, N16, h16, &err));
+            OK(vkvae_model_decode(gpu[i], z16, NULL, N16, h32, &err));
+            OK(vkvae_model_decode(host[i], z16, NULL, N16, ref, &err));
+            double d16 = max_abs_diff(h16, ref, (size_t)N16 * F);
+            double d32 = max_abs_diff(h32, ref, (size_t)N16 * F);
+            double apart = max_abs_diff(h16, h32, (size_t)N16 * F);
+            CHECK(d16 <= 2e-3 && apart > 0, "%s, fp16 products on the adopted device: %.3g "
+                  "from the CPU's decode (fp32: %.3g), %.3g from fp32's",
+                  i ? "vae_conv" : "vae_mlp", d16, d32, apart);
+            printf("fp16 decode of %s: max abs error %.3g (fp32 %.3g)\n",
+                   i ? "vae_conv" : "vae_mlp", d16, d32);
+        }
+        vkvae_model_destroy(m16);
+        vkvae_model_destroy(v16);
+        vkvae_context_destroy(c16);
     }
 
     /* ---- the application's resources ---- */
