@@ -387,6 +387,10 @@ static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_s
  * (shaders/common.glsl). */
 enum { OPT_PARAMS = 16 };
 
+/* Adjacent pixels of a stride phase's row per invocation of the plain
+ * convt2d kernel (shaders/ops/convt2d.comp: CONVT_PX). */
+enum { CONVT_PIXELS = 8 };
+
 /* Elements of a row per invocation of the row-wise elementwise kernels: 4
  * when rows are whole vec4s (ROW_VEC, shaders/common.glsl). */
 static uint64_t row_vec(vkvae_op op, const vkvae_op_params *p)
@@ -415,9 +419,12 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_NLL_GAUSS_BWD: return n * in + in;
     case VKVAE_OP_LOSS_ACCUM: return 64; /* one workgroup reduces */
     case VKVAE_OP_CONV2D: return n * p->c_out * p->h_out * p->w_out;
-    case VKVAE_OP_CONVT2D: /* per stride phase: groups[2] holds the phases */
+    case VKVAE_OP_CONVT2D: { /* per stride phase (groups[2] holds the phases): rows of
+                                CONVT_PIXELS-pixel blocks */
+        uint64_t qw = (p->w_out + p->stride - 1) / p->stride;
         return n * p->c_out * ((p->h_out + p->stride - 1) / p->stride) *
-               ((p->w_out + p->stride - 1) / p->stride);
+               ((qw + CONVT_PIXELS - 1) / CONVT_PIXELS);
+    }
     case VKVAE_OP_CONV2D_BWD_X:
     case VKVAE_OP_CONVT2D_BWD_X: return n * p->c_in * p->h_in * p->w_in;
     case VKVAE_OP_CONV2D_BWD_W:
