@@ -256,19 +256,52 @@ static int host_buffer(gfx *g, VkDeviceSize size, VkBufferUsageFlags usage, VkBu
     return 0;
 }
 
-static int create_device(gfx *g)
+/* Whether the device lists extension name. */
+static int has_extension(VkPhysicalDevice pd, const char *name)
+{
+    VkExtensionProperties exts[512];
+    uint32_t n = 512;
+    vkEnumerateDeviceExtensionProperties(pd, NULL, &n, exts);
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(exts[i].extensionName, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int create_device(gfx *g, int fp16)
 {
     float priority = 1;
     VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
                                  .queueFamilyIndex = g->family,
                                  .queueCount = 1,
                                  .pQueuePriorities = &priority};
-    const char *ext = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
+    const char *ext[2] = {VK_KHR_SWAPCHAIN_EXTENSION_NAME,
+                          VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME};
     VkDeviceCreateInfo di = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                              .queueCreateInfoCount = 1,
                              .pQueueCreateInfos = &q,
                              .enabledExtensionCount = 1,
-                             .ppEnabledExtensionNames = &ext};
+                             .ppEnabledExtensionNames = ext};
+    /* vkvae's fp16 products need shaderFloat16 (docs/api.md, Precision);
+     * this Vulkan 1.1 instance reaches it through the extension. */
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+    if (fp16) {
+        VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                           .pNext = &f16};
+        if (has_extension(g->physical, ext[1]))
+            vkGetPhysicalDeviceFeatures2(g->physical, &feats);
+        if (!f16.shaderFloat16) {
+            fprintf(stderr, "latent_walk: --precision fp16: %s has no fp16 arithmetic "
+                            "(shaderFloat16)\n", g->props.deviceName);
+            return -1;
+        }
+        f16 = (VkPhysicalDeviceShaderFloat16Int8Features){
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+            .shaderFloat16 = VK_TRUE};
+        di.pNext = &f16;
+        di.enabledExtensionCount = 2;
+    }
     VK(vkCreateDevice(g->physical, &di, NULL, &g->device));
     vkGetDeviceQueue(g->device, g->family, 0, &g->queue);
     VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -704,7 +737,7 @@ int gfx_create(gfx *g, const gfx_desc *desc)
     if (create_instance(g, desc->validation))
         return -1;
     VK(glfwCreateWindowSurface(g->instance, g->window, NULL, &g->surface));
-    if (pick_device(g, desc->device) || create_device(g) || create_swapchain(g) ||
+    if (pick_device(g, desc->device) || create_device(g, desc->fp16) || create_swapchain(g) ||
         create_pipeline(g) || create_decoded_image(g, desc->image_width, desc->image_height) ||
         create_frames(g, desc->latent_floats))
         return -1;

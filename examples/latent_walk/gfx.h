@@ -43,6 +43,8 @@ typedef struct gfx_desc {
     const char *device;      /* physical device index or name substring; NULL: the best */
     int validation;          /* 1: Khronos validation with synchronization validation */
     int vsync;               /* 1: FIFO; 0: IMMEDIATE or MAILBOX where offered */
+    int fp16;                /* 1: enable shaderFloat16, for vkvae's fp16 products; fails
+                                on a device without it */
     uint32_t image_width, image_height; /* the decoded image */
     uint32_t latent_floats;  /* floats per frame's latents buffer */
 } gfx_desc;

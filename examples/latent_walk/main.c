@@ -47,6 +47,8 @@ static const char usage[] =
     "  --speed X           walk speed; at 1 the slowest turn takes 8 s (default 1)\n"
     "  --device D          Vulkan device index or name substring (default $VKVAE_DEVICE, else\n"
     "                      the best that can present)\n"
+    "  --precision P       fp32 (default) or fp16: the decoder's matrix products in fp16, on\n"
+    "                      a device with shaderFloat16 (the window enables it for vkvae)\n"
     "  --size WxH          window size (default: the grid magnified to about 600 pixels)\n"
     "  --no-vsync          present without waiting for the display\n"
     "\n"
@@ -78,7 +80,7 @@ typedef struct options {
     uint32_t grid, seed, label, width, height;
     double speed, seconds;
     uint64_t frames;
-    int vsync;
+    int vsync, fp16;
     shot shots[MAX_SHOTS];
     int shot_count;
     press presses[MAX_PRESSES];
@@ -162,7 +164,13 @@ static int parse_args(int argc, char **argv, options *o)
             o->model = v;
         else if (strcmp(a, "--device") == 0)
             o->device = v;
-        else if (strcmp(a, "--grid") == 0)
+        else if (strcmp(a, "--precision") == 0) {
+            o->fp16 = strcmp(v, "fp16") == 0;
+            if (!o->fp16 && strcmp(v, "fp32") != 0) {
+                fprintf(stderr, "latent_walk: --precision '%s': expected fp32 or fp16\n", v);
+                return -1;
+            }
+        } else if (strcmp(a, "--grid") == 0)
             bad = parse_u32(a, v, 1, 32, &o->grid);
         else if (strcmp(a, "--seed") == 0)
             bad = parse_u32(a, v, 0, UINT32_MAX, &o->seed);
@@ -526,7 +534,9 @@ static int setup(app *a)
                                .device = a->g.device,
                                .queue_family = a->g.family,
                                .queue = a->g.queue};
-    if (vkvae_context_create(&(vkvae_context_desc){.adopt = dev}, &a->ctx, &err) != VKVAE_OK ||
+    vkvae_precision precision = o->fp16 ? VKVAE_PRECISION_FP16 : VKVAE_PRECISION_FP32;
+    if (vkvae_context_create(&(vkvae_context_desc){.adopt = dev, .precision = precision}, &a->ctx,
+                             &err) != VKVAE_OK ||
         vkvae_model_create(&(vkvae_model_desc){.context = a->ctx,
                                                .checkpoint = o->checkpoint,
                                                .name = o->model,
@@ -646,6 +656,7 @@ int main(int argc, char **argv)
                                      .device = device,
                                      .validation = validation && strcmp(validation, "1") == 0,
                                      .vsync = o->vsync,
+                                     .fp16 = o->fp16,
                                      .image_width = iw,
                                      .image_height = ih,
                                      .latent_floats = o->grid * o->grid * a.info.latent}))
@@ -657,11 +668,11 @@ int main(int argc, char **argv)
     glfwSetKeyCallback(a.window, on_key);
     glfwSetFramebufferSizeCallback(a.window, on_resize);
     if (!o->frames && !o->seconds)
-        printf("latent_walk: %s (%s) on %s: %u walkers, %u latent dimensions%s\n"
+        printf("latent_walk: %s (%s) on %s: %u walkers, %u latent dimensions%s%s\n"
                "keys: space pause, R reseed, %s+ / - speed, Esc quit\n",
                a.info.name, o->checkpoint ? o->checkpoint : "untrained", a.g.props.deviceName,
                o->grid * o->grid, a.info.latent, a.info.classes ? ", conditional" : "",
-               a.info.classes ? "C / 0-9 class, " : "");
+               o->fp16 ? ", fp16 products" : "", a.info.classes ? "C / 0-9 class, " : "");
     status = run(&a) ? 1 : 0;
 done:
     teardown(&a);

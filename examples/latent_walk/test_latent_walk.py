@@ -11,6 +11,9 @@ xvfb-run on the Vulkan device (lavapipe here), with the validation layer
     content, and the two captures differ (the walk moves);
   * the window shows vkvae's decoded image exactly: magnified 2x with
     nearest filtering, centred, the clear colour around it;
+  * with --precision fp16 (the window enables shaderFloat16, vkvae's
+    decoder multiplies in fp16) frame 45's decoded image is within 2 levels
+    of fp32's, and not equal to it (skipped on a device without fp16);
 - an untrained built-in conditional model (--model cvae_mlp --class 3)
   also renders, non-blank; keys typed through --press act: space pauses
   (two frames equal) and resumes (they differ), C changes the class and R
@@ -178,6 +181,25 @@ def main():
                       and b[2][y][x] != corner)
         check(outside == 0 and all(abs(u - v) <= 1 for u, v in zip(corner, (20, 20, 26))),
               "the clear colour %s surrounds the image (%d other pixels)" % (corner, outside))
+
+        # ---- the same walk with the decoder's products in fp16 ----
+        dec16 = os.path.join(tmp, "dec16.png")
+        p = run_walker(os.path.join(run, "checkpoint.safetensors"), "--grid", "3",
+                       "--size", "256x200", "--frames", "45", "--precision", "fp16",
+                       "--decoded", dec16)
+        if p.returncode == 1 and "no fp16 arithmetic" in p.stderr:
+            print("skipped: --precision fp16 (%s)" % p.stderr.strip())
+        else:
+            check(p.returncode == 0 and "validation" not in p.stderr,
+                  "45 frames with fp16 products: exit %d %s" % (p.returncode,
+                                                                p.stderr.strip()[-2000:]))
+            if p.returncode == 0:
+                h = read_png(dec16)
+                diff = [abs(u - v) for r1, r2 in zip(d[2], h[2]) for p1, p2 in zip(r1, r2)
+                        for u, v in zip(p1, p2)]
+                check(h[:2] == d[:2] and 0 < max(diff) <= 2,
+                      "fp16's decoded frame is within 2 levels of fp32's, not equal (max %d, "
+                      "%d values differ)" % (max(diff), sum(1 for v in diff if v)))
 
         # ---- an untrained conditional built-in model, and the keys ----
         # Typed through --press, as the keyboard would: space at frame 6
