@@ -18,7 +18,7 @@ int cli_parse_float(const char *flag, const char *text, float *out);
 int cli_parse_precision(const char *flag, const char *text, vkvae_precision *out);
 /* The Vulkan context of --device D and --precision P, or none (*out NULL)
  * for D = 'cpu', the CPU backend, which is fp32 only. Non-zero: the exit
- * status, the error printed ("cmd: ..."). */
+ * status, the error printed (cmd names the command in its own errors). */
 int cli_context(const char *cmd, const char *device, vkvae_precision precision,
                 vkvae_context **out);
 

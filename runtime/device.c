@@ -169,11 +169,8 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
     };
-    /* fp16 products: shaderFloat16 (precision_check has seen the device
-     * report it). Our instance asks for Vulkan 1.1, and a device offers no
-     * more than its instance's version, so the feature comes with its
-     * extension, VK_KHR_shader_float16_int8, wherever the device lists it
-     * (1.2 drivers still do). */
+    /* fp16 products: shaderFloat16 and its extension (precision_check has
+     * seen the device list both). */
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
         .shaderFloat16 = VK_TRUE,
@@ -181,10 +178,8 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
     const char *f16_ext = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
     if (ctx->precision == VKVAE_PRECISION_FP16) {
         info.pNext = &f16;
-        if (vkvae_physical_device_has_extension(&ctx->vki, ctx->physical, f16_ext)) {
-            info.enabledExtensionCount = 1;
-            info.ppEnabledExtensionNames = &f16_ext;
-        }
+        info.enabledExtensionCount = 1;
+        info.ppEnabledExtensionNames = &f16_ext;
     }
     VKVAE_VK_CHECK(err, ctx->vki.vkCreateDevice(ctx->physical, &info, NULL, &ctx->device));
     vkvae_device_table_load(&ctx->vk, ctx->vki.vkGetDeviceProcAddr, ctx->device);
@@ -192,18 +187,21 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
     return VKVAE_OK;
 }
 
-/* A precision the desc asks for must be one the device can run. */
+/* fp16 products need the device's shaderFloat16. A device vkvae creates
+ * gets it through VK_KHR_shader_float16_int8 (device_create): our instance
+ * asks for Vulkan 1.1, so core 1.2's version of the feature is not ours to
+ * use. An adopted device is the application's to have enabled it. */
 static vkvae_status precision_check(const vkvae_context *ctx, vkvae_error *err)
 {
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
     if (ctx->precision == VKVAE_PRECISION_FP32)
         return VKVAE_OK;
-    if (ctx->precision != VKVAE_PRECISION_FP16)
-        return vkvae_fail(err, VKVAE_BAD_INPUT, "precision %d is not fp32 (0) or fp16 (1)",
-                          (int)ctx->precision);
-    if (!d->fp16)
+    if (!d->fp16 || (ctx->owns_device && !vkvae_physical_device_has_extension(
+                                             &ctx->vki, ctx->physical,
+                                             VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)))
         return vkvae_fail(err, VKVAE_UNSUPPORTED,
-                          "device '%s' has no fp16 arithmetic (shaderFloat16): use precision fp32",
+                          "device '%s' has no fp16 arithmetic (shaderFloat16 through "
+                          "VK_KHR_shader_float16_int8): use precision fp32",
                           d->name);
     return VKVAE_OK;
 }
@@ -232,6 +230,9 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
     if (!desc)
         desc = &defaults;
     *out = NULL;
+    if (desc->precision != VKVAE_PRECISION_FP32 && desc->precision != VKVAE_PRECISION_FP16)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "precision %d is not fp32 (0) or fp16 (1)",
+                          (int)desc->precision);
     vkvae_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory creating the context");

@@ -244,38 +244,42 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
     return 1;
 }
 
-/* The VKVAE_SUBGROUP builds (shaders/meson.build): the kernels on
- * matmul.glsl (the dense ops and the convolutions' implicit products) and
- * nll_bernoulli_grad's row sums. */
-static const op_kernel sg_kernels[VKVAE_OP_COUNT] = {
-    K(DENSE, dense_sg),
-    K(DENSE_BWD_X, dense_bwd_x_sg),
-    K(DENSE_BWD_W, dense_bwd_w_sg),
-    K(DENSE_PAIR, dense_pair_sg),
-    K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_sg),
-    K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_sg),
-    K(CONV2D, conv2d_mm_sg),
-    K(CONV2D_BWD_X, conv2d_bwd_x_mm_sg),
-    K(CONV2D_BWD_W, conv2d_bwd_w_mm_sg),
-    K(CONVT2D, convt2d_mm_sg),
-    K(CONVT2D_BWD_X, convt2d_bwd_x_mm_sg),
-    K(CONVT2D_BWD_W, convt2d_bwd_w_mm_sg),
-    K(NLL_BERNOULLI_GRAD, nll_bernoulli_grad_sg),
+/* The builds of the kernels on matmul.glsl (the dense ops and the
+ * convolutions' implicit products), and nll_bernoulli_grad's subgroup
+ * build (shaders/meson.build), by vkvae_kernel_build; PLAIN is the
+ * kernels table above. TILED is the shared-memory product GPUs run: the
+ * dense ops' own <op>.comp, the convolutions' <op>_mm.comp (their <op>.comp
+ * is the plain kernel for shapes too narrow for a product). */
+static const op_kernel builds[][VKVAE_OP_COUNT] = {
+    [VKVAE_BUILD_TILED] = {
+        K(DENSE, dense), K(DENSE_BWD_X, dense_bwd_x), K(DENSE_BWD_W, dense_bwd_w),
+        K(DENSE_PAIR, dense_pair), K(DENSE_PAIR_BWD_X, dense_pair_bwd_x),
+        K(DENSE_PAIR_BWD_W, dense_pair_bwd_w),
+        K(CONV2D, conv2d_mm), K(CONV2D_BWD_X, conv2d_bwd_x_mm), K(CONV2D_BWD_W, conv2d_bwd_w_mm),
+        K(CONVT2D, convt2d_mm), K(CONVT2D_BWD_X, convt2d_bwd_x_mm),
+        K(CONVT2D_BWD_W, convt2d_bwd_w_mm),
+    },
+    [VKVAE_BUILD_SUBGROUP] = {
+        K(DENSE, dense_sg), K(DENSE_BWD_X, dense_bwd_x_sg), K(DENSE_BWD_W, dense_bwd_w_sg),
+        K(DENSE_PAIR, dense_pair_sg), K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_sg),
+        K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_sg),
+        K(CONV2D, conv2d_mm_sg), K(CONV2D_BWD_X, conv2d_bwd_x_mm_sg),
+        K(CONV2D_BWD_W, conv2d_bwd_w_mm_sg),
+        K(CONVT2D, convt2d_mm_sg), K(CONVT2D_BWD_X, convt2d_bwd_x_mm_sg),
+        K(CONVT2D_BWD_W, convt2d_bwd_w_mm_sg),
+        K(NLL_BERNOULLI_GRAD, nll_bernoulli_grad_sg),
+    },
+    [VKVAE_BUILD_FP16] = {
+        K(DENSE, dense_f16), K(DENSE_BWD_X, dense_bwd_x_f16), K(DENSE_BWD_W, dense_bwd_w_f16),
+        K(DENSE_PAIR, dense_pair_f16), K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_f16),
+        K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_f16),
+        K(CONV2D, conv2d_mm_f16), K(CONV2D_BWD_X, conv2d_bwd_x_mm_f16),
+        K(CONV2D_BWD_W, conv2d_bwd_w_mm_f16),
+        K(CONVT2D, convt2d_mm_f16), K(CONVT2D_BWD_X, convt2d_bwd_x_mm_f16),
+        K(CONVT2D_BWD_W, convt2d_bwd_w_mm_f16),
+    },
 };
 
-/* The ops with a subgroup build, on CPU drivers (lavapipe): there every
- * load is a scalar loop over the SIMD lanes and every barrier a switch
- * between the lanes' coroutines, while subgroupShuffle and subgroupAdd are
- * vector instructions. So the matmul-based ops share operands through
- * shuffles (shaders/ops/matmul.glsl says how) and nll_bernoulli_grad sums
- * a row with subgroupAdd, one subgroup per workgroup. The build needs: a
- * CPU device (on GPUs the shared-memory kernels are the fast path), the
- * subgroup operations it uses in compute shaders, and a power-of-two
- * subgroup size from 4 to 64, and fp32 products. Returns that size, or 0
- * for the shared-memory kernel (from the device's description, queried
- * once).
- * VKVAE_MM_TILED=1 keeps the shared-memory kernels on a CPU driver too, so
- * the suite checks on lavapipe the kernels GPUs run (tests/ops: ops_tiled). */
 /* The ops whose subgroup build sums rows (subgroupAdd), not a matrix
  * product's (subgroupShuffle). */
 static int sums_rows(vkvae_op op)
@@ -283,48 +287,39 @@ static int sums_rows(vkvae_op op)
     return op == VKVAE_OP_NLL_BERNOULLI_GRAD;
 }
 
-/* The VKVAE_FP16 builds (shaders/meson.build) of the kernels on
- * matmul.glsl's shared-memory product, for VKVAE_PRECISION_FP16: on every
- * device, CPU drivers included (the subgroup build has no fp16 variant),
- * so lavapipe runs what GPUs run. */
-static const op_kernel f16_kernels[VKVAE_OP_COUNT] = {
-    K(DENSE, dense_f16),
-    K(DENSE_BWD_X, dense_bwd_x_f16),
-    K(DENSE_BWD_W, dense_bwd_w_f16),
-    K(DENSE_PAIR, dense_pair_f16),
-    K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_f16),
-    K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_f16),
-    K(CONV2D, conv2d_mm_f16),
-    K(CONV2D_BWD_X, conv2d_bwd_x_mm_f16),
-    K(CONV2D_BWD_W, conv2d_bwd_w_mm_f16),
-    K(CONVT2D, convt2d_mm_f16),
-    K(CONVT2D_BWD_X, convt2d_bwd_x_mm_f16),
-    K(CONVT2D_BWD_W, convt2d_bwd_w_mm_f16),
-};
-
-static int fp16_build(const vkvae_context *ctx, vkvae_op op)
+/* The subgroup builds, on CPU drivers (lavapipe): there every load is a
+ * scalar loop over the SIMD lanes and every barrier a switch between the
+ * lanes' coroutines, while subgroupShuffle and subgroupAdd are vector
+ * instructions. So the matmul-based ops share operands through shuffles
+ * (shaders/ops/matmul.glsl says how) and nll_bernoulli_grad sums a row
+ * with subgroupAdd, one subgroup per workgroup. They need: a CPU device
+ * (on GPUs the shared-memory kernels are the fast path), the subgroup
+ * operations they use in compute shaders, and a power-of-two subgroup size
+ * from 4 to 64. Returns that size, or 0 (from the device's description,
+ * queried once). VKVAE_MM_TILED=1 keeps the shared-memory kernels on a CPU
+ * driver too, so the suite checks on lavapipe the kernels GPUs run
+ * (tests/ops: ops_tiled). */
+static uint32_t subgroup_size(vkvae_context *ctx, vkvae_op op)
 {
-    return ctx->precision == VKVAE_PRECISION_FP16 && f16_kernels[op].spirv;
-}
-
-static uint32_t subgroup_build(vkvae_context *ctx, vkvae_op op)
-{
-    if (!sg_kernels[op].spirv || ctx->mm_tiled || fp16_build(ctx, op))
-        return 0;
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
     uint32_t n = d->subgroup_size;
     int ops = sums_rows(op) ? d->subgroup_arithmetic : d->subgroup_shuffle;
-    if (ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU || !ops || n < 4 || n > 64 ||
-        (n & (n - 1)))
+    if (ctx->mm_tiled || ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU || !ops || n < 4 ||
+        n > 64 || (n & (n - 1)))
         return 0;
     return n;
 }
 
-/* The row sums' subgroup build: its size, the workgroup's, one row each;
- * 0 for the shared-memory tree over 64 invocations. */
-static uint32_t row_subgroup(vkvae_context *ctx, vkvae_op op)
+vkvae_kernel_build vkvae_op_build(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p)
 {
-    return sums_rows(op) ? subgroup_build(ctx, op) : 0;
+    mm_shape mm;
+    if (sums_rows(op))
+        return subgroup_size(ctx, op) ? VKVAE_BUILD_SUBGROUP : VKVAE_BUILD_PLAIN;
+    if (!mm_tiles(op, p, &mm))
+        return VKVAE_BUILD_PLAIN;
+    if (ctx->precision == VKVAE_PRECISION_FP16) /* on CPU drivers too: no fp16 subgroup build */
+        return VKVAE_BUILD_FP16;
+    return subgroup_size(ctx, op) ? VKVAE_BUILD_SUBGROUP : VKVAE_BUILD_TILED;
 }
 
 /* The convolutions' blocks stop at 32 x 4: their operand gathers unroll
@@ -443,8 +438,9 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
 void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, uint32_t groups[3])
 {
     mm_shape mm;
-    uint32_t sg = subgroup_build(ctx, op);
-    if (mm_tiles(op, p, &mm)) {
+    vkvae_kernel_build build = vkvae_op_build(ctx, op, p);
+    uint32_t sg = build == VKVAE_BUILD_SUBGROUP ? subgroup_size(ctx, op) : 0;
+    if (build != VKVAE_BUILD_PLAIN && mm_tiles(op, p, &mm)) {
         if (sg) {
             mm_sg_tiles(op, p, sg, &mm);
             groups[0] = (mm.cols + sg * mm.tn - 1) / (sg * mm.tn);
@@ -461,7 +457,7 @@ void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, 
         return;
     }
     /* a row's workgroup is one subgroup in the subgroup build */
-    uint64_t g = row_subgroup(ctx, op) ? p->n : (op_invocations(op, p) + 63) / 64;
+    uint64_t g = sg ? p->n : (op_invocations(op, p) + 63) / 64;
     if (g == 0)
         g = 1;
     /* Fold a long grid into rows of at most 65535 groups; the shader's
@@ -475,50 +471,30 @@ void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, 
 vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
                                     vkvae_kernel *out, vkvae_error *err)
 {
-    size_t words = 0;
-    const uint32_t *spirv = vkvae_op_spirv(op, &words);
-    mm_shape conv;
-    if (spirv && conv_tiles(op, p, &conv)) { /* the convolution's implicit product */
-        static const op_kernel mm[VKVAE_OP_COUNT] = {
-            K(CONV2D, conv2d_mm),
-            K(CONV2D_BWD_X, conv2d_bwd_x_mm),
-            K(CONV2D_BWD_W, conv2d_bwd_w_mm),
-            K(CONVT2D, convt2d_mm),
-            K(CONVT2D_BWD_X, convt2d_bwd_x_mm),
-            K(CONVT2D_BWD_W, convt2d_bwd_w_mm),
-        };
-        if (mm[op].spirv)
-            spirv = mm[op].spirv, words = mm[op].bytes / sizeof(uint32_t);
-    }
-    if (!spirv)
+    if ((unsigned)op >= VKVAE_OP_COUNT || !kernels[op].spirv)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "op %d has no GPU kernel yet", (int)op);
-    /* constant_id 0..25: the params; 32..: the matmul's tiles (ids the
+    vkvae_kernel_build build = vkvae_op_build(ctx, op, p);
+    const op_kernel *k = build == VKVAE_BUILD_PLAIN ? &kernels[op] : &builds[build][op];
+    /* constant_id 0..25: the params; 32..: the build's tuning (ids the
      * module lacks are ignored). */
     uint32_t spec[SPEC_WORDS] = {0};
     memcpy(spec, p, sizeof *p);
     mm_shape mm;
-    uint32_t sg = subgroup_build(ctx, op);
-    if (row_subgroup(ctx, op)) { /* a row per subgroup: constant_id 35, its size */
-        spirv = sg_kernels[op].spirv;
-        words = sg_kernels[op].bytes / sizeof(uint32_t);
+    uint32_t sg = build == VKVAE_BUILD_SUBGROUP ? subgroup_size(ctx, op) : 0;
+    if (sg && sums_rows(op)) { /* a row per subgroup: constant_id 35, its size */
         spec[SPEC_TUNE + 3] = sg;
     } else if (sg && mm_tiles(op, p, &mm)) { /* constant_id 32, 33, 35, 36 (matmul.glsl) */
         mm_sg_tiles(op, p, sg, &mm);
-        spirv = sg_kernels[op].spirv;
-        words = sg_kernels[op].bytes / sizeof(uint32_t);
         spec[SPEC_TUNE + 0] = mm.tm;
         spec[SPEC_TUNE + 1] = mm.tn;
         spec[SPEC_TUNE + 3] = sg;
         spec[SPEC_TUNE + 4] = mm.vec4;
-    } else if (mm_tiles(op, p, &mm)) {
-        if (fp16_build(ctx, op)) { /* the same product with fp16 tiles (matmul.glsl) */
-            spirv = f16_kernels[op].spirv;
-            words = f16_kernels[op].bytes / sizeof(uint32_t);
-        }
+    } else if (build != VKVAE_BUILD_PLAIN && mm_tiles(op, p, &mm)) { /* TILED, FP16: 32, 33, 34 */
         spec[SPEC_TUNE + 0] = mm.tm;
         spec[SPEC_TUNE + 1] = mm.tn;
         spec[SPEC_TUNE + 2] = mm.tk;
     }
-    return vkvae_kernel_create(ctx, spirv, words, spec, SPEC_WORDS, "op", out, err);
+    return vkvae_kernel_create(ctx, k->spirv, k->bytes / sizeof(uint32_t), spec, SPEC_WORDS, "op",
+                               out, err);
 }
 #undef K

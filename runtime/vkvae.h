@@ -86,8 +86,8 @@ typedef struct vkvae_vulkan_device {
 typedef enum vkvae_precision {
     VKVAE_PRECISION_FP32, /* fp32 throughout */
     VKVAE_PRECISION_FP16, /* operands rounded to fp16, products summed in fp16 over tiles of
-                             8 to 16 and the tiles in fp32; buffers, losses and the optimizer
-                             stay fp32. Needs the device's shaderFloat16 */
+                             8 and the tiles in fp32; buffers, losses and the optimizer stay
+                             fp32. Needs the device's shaderFloat16 */
 } vkvae_precision;
 
 typedef struct vkvae_context_desc {

@@ -36,10 +36,12 @@
  *
  * The VKVAE_FP16 build (vkvae_precision FP16; the device's shaderFloat16)
  * stages the tiles in shared memory as f16vec4s, half the bytes, and sums
- * each MM_TK-deep tile's products in fp16 (packed: twice fp32's rate on most
- * GPUs), then adds the tile's sum to fp32 accumulators: rounding is that of
- * the operands (2^-11 relative) and of at most MM_TK fp16 additions, not of
- * the whole depth. Values past fp16's range (65504) overflow to inf.
+ * each MM_TK-deep tile's products in fp16 (packed math, where a GPU has it,
+ * runs at twice fp32's rate), then adds the tile's sum to fp32
+ * accumulators: rounding is that of the operands (2^-11 relative) and of at
+ * most MM_TK fp16 additions, not of the whole depth. Operands, products or
+ * tile sums past fp16's range (65504) become inf or 65504 (the device's
+ * rounding decides), and ones under 6.1e-5 lose bits or flush to zero.
  */
 #ifndef VKVAE_MATMUL_GLSL
 #define VKVAE_MATMUL_GLSL
