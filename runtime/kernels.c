@@ -383,7 +383,7 @@ static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_s
 enum { OPT_PARAMS = 16 };
 
 /* Adjacent pixels of a stride phase's row per invocation of the plain
- * convt2d kernel (shaders/ops/convt2d.comp: CONVT_PX). */
+ * convt2d kernel (shaders/ops/convt2d.comp: CONVT_PX, constant_id 32). */
 enum { CONVT_PIXELS = 8 };
 
 /* Elements of a row per invocation of the row-wise elementwise kernels: 4
@@ -493,6 +493,8 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
         spec[SPEC_TUNE + 0] = mm.tm;
         spec[SPEC_TUNE + 1] = mm.tn;
         spec[SPEC_TUNE + 2] = mm.tk;
+    } else if (op == VKVAE_OP_CONVT2D) { /* the plain kernel's pixels per invocation */
+        spec[SPEC_TUNE + 0] = CONVT_PIXELS;
     }
     return vkvae_kernel_create(ctx, k->spirv, k->bytes / sizeof(uint32_t), spec, SPEC_WORDS, "op",
                                out, err);

@@ -16,7 +16,8 @@
 // multiply-adds instead of 2 per one, which is what bounds it on CPU
 // drivers (a load is a scalar loop over the SIMD lanes there): 16-20 ms a
 // step on lavapipe before, 6.7 with 4 pixels, 5.0 with 8.
-// runtime/kernels.c (CONVT_PIXELS) sizes the grid to match.
+// CONVT_PX comes from runtime/kernels.c (CONVT_PIXELS), which sizes the
+// grid to match.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -25,7 +26,7 @@ layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) readonly buffer B { float b[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-const uint CONVT_PX = 8u; /* pixels per invocation */
+layout(constant_id = 32) const uint CONVT_PX = 8; /* pixels per invocation */
 const uint S = P_STRIDE, KS = (P_K + S - 1u) / S; /* taps per phase and axis, at most */
 const uint QH = (P_H_OUT + S - 1u) / S, QW = (P_W_OUT + S - 1u) / S, QB = (QW + CONVT_PX - 1u) / CONVT_PX;
 void main()

@@ -257,20 +257,21 @@ static const uint32_t sizes[] = {1, 3, 20, 129};
 
 /* Convolution shapes: {n, c_in, h_in, w_in, c_out, k}, each run with
  * strides 1 and 2 and paddings 0 and 1 (and, transposed, every out_pad).
- * The first four are narrow (the plain kernels, runtime/kernels.c); the
- * others run as implicit matrix products: channel counts past a 32- or
+ * The first four and the last are narrow (the plain kernels,
+ * runtime/kernels.c; the last's rows span three of the plain convt2d's
+ * 8-pixel blocks); the others run as implicit matrix products: channel counts past a 32- or
  * 64-wide block (9, 12, 33, 70), products deeper than a tile, k = 3 with
  * stride 2 (stride phases with different tap counts), and one product
  * large enough for 128-row blocks. */
 static const uint32_t conv_shapes[][6] = {
     {1, 1, 5, 7, 3, 3},     {3, 3, 9, 6, 5, 4},    {2, 5, 7, 7, 1, 1},  {2, 3, 28, 28, 5, 4},
     {2, 9, 11, 13, 70, 3},  {3, 33, 7, 7, 12, 4},  {1, 8, 17, 15, 40, 5}, {2, 12, 7, 7, 9, 3},
-    {4, 32, 20, 20, 64, 3},
+    {4, 32, 20, 20, 64, 3},  {2, 3, 23, 19, 2, 4},
 };
 static const uint32_t convt_shapes[][6] = {
     {1, 1, 3, 4, 3, 3},    {3, 3, 4, 5, 5, 4},   {2, 5, 7, 6, 1, 1},  {2, 5, 7, 7, 3, 4},
     {2, 9, 5, 6, 70, 3},   {3, 33, 4, 4, 12, 4}, {1, 40, 7, 6, 8, 5}, {2, 12, 4, 4, 9, 3},
-    {4, 64, 10, 10, 32, 4},
+    {4, 64, 10, 10, 32, 4},  {2, 3, 9, 21, 2, 4},
 };
 
 /* Runs every conv case of op; returns the number of cases, *passed the

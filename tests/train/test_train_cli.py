@@ -12,7 +12,8 @@ resume  2 epochs straight, and 1 epoch then --resume for the second, give
 curve   200 steps on a 1,000-image subset: the GPU's per-epoch train loss
         follows the CPU backend's within 1e-3 relative.
 fp16    the same with --precision fp16 (fp16 products): within 1e-2 relative
-        (lavapipe: 2.1e-3 seen); skipped (77) on a device without fp16.
+        (lavapipe: 2.1e-3 seen), and not equal to the fp32 GPU run's curve
+        (the fp16 kernels ran); skipped (77) on a device without fp16.
 """
 import csv
 import gzip
@@ -178,6 +179,11 @@ def curve(vkvae, tmp, precision="fp32", bound=1e-3):
           f"GPU loss curve ({precision} products) follows the CPU's: worst relative difference "
           f"{worst:.2e} < {bound:.0e} (first {gpu[0]:.3f}/{cpu[0]:.3f}, "
           f"last {gpu[-1]:.3f}/{cpu[-1]:.3f})")
+    if precision != "fp32":
+        rc3, _, e3 = run(vkvae, "train", "--out", f"{tmp}/gpu32", *common)
+        fp32 = train_losses(f"{tmp}/gpu32/metrics.csv") if rc3 == 0 else []
+        check(rc3 == 0 and fp32 != gpu, f"the {precision} curve is not the fp32 GPU run's "
+              f"(exit {rc3}; last {gpu[-1]:.4f} against {fp32[-1] if fp32 else 0:.4f})")
 
 
 def fp16(vkvae, tmp):
