@@ -390,11 +390,17 @@ int main(void)
         OK(vkvae_model_create(&(vkvae_model_desc){.context = c16, .name = "vae_conv",
                                                   .init_seed = 2},
                               &v16, &err));
-        enum { N16 = 4 };
-        static float z16[N16 * 20], h16[N16 * 784], h32[N16 * 784], ref[N16 * 784];
-        fill_latents(z16, (size_t)N16 * L, 5);
+        enum { N16 = 4, MAX_LATENT = 64 };
+        static float z16[N16 * MAX_LATENT], h16[N16 * 784], h32[N16 * 784], ref[N16 * 784];
         vkvae_model *gpu[2] = {model, conv}, *gpu16[2] = {m16, v16}, *host[2] = {cpu, conv_cpu};
         for (int i = 0; i < 2; i++) {
+            vkvae_model_info mi = vkvae_model_query(gpu[i]); /* vae_conv: 32 latents */
+            CHECK(mi.latent <= MAX_LATENT && mi.channels * mi.height * mi.width == F,
+                  "model %d: %u latents, %u outputs", i, mi.latent,
+                  mi.channels * mi.height * mi.width);
+            if (mi.latent > MAX_LATENT)
+                break;
+            fill_latents(z16, (size_t)N16 * mi.latent, 5);
             OK(vkvae_model_decode(gpu16[i], z16, NULL, N16, h16, &err));
             OK(vkvae_model_decode(gpu[i], z16, NULL, N16, h32, &err));
             OK(vkvae_model_decode(host[i], z16, NULL, N16, ref, &err));
