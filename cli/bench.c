@@ -448,6 +448,15 @@ static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
         snprintf(out + w, size - (size_t)w, " %s", vkvae_cpu_act_name(p->act));
 }
 
+/* Which build of its kernel a step runs (runtime/kernels.c, vkvae_op_build). */
+static const char *build_name(vkvae_context *ctx, const vkvae_step_desc *st)
+{
+    static const char *const names[] = {
+        [VKVAE_BUILD_PLAIN] = "plain", [VKVAE_BUILD_TILED] = "tiled",
+        [VKVAE_BUILD_SUBGROUP] = "sg", [VKVAE_BUILD_FP16] = "fp16"};
+    return names[vkvae_op_build(ctx, st->op, &st->p)];
+}
+
 /* ---- the command ---- */
 
 typedef struct bench_opts {
@@ -585,8 +594,8 @@ int cmd_bench(int argc, char **argv)
         for (uint32_t i = 0; i < n; i++)
             barriers += m.prog->steps[i].barrier != 0;
         printf(", %u barriers\n", barriers);
-        printf("  %3s %-44s %9s %11s %10s %8s %8s %6s\n", "#", "kernel", "time us", "MFLOP",
-               "MB", "GFLOP/s", "GB/s", "roof%");
+        printf("  %3s %-44s %-5s %9s %11s %10s %8s %8s %6s\n", "#", "kernel", "build", "time us",
+               "MFLOP", "MB", "GFLOP/s", "GB/s", "roof%");
         for (uint32_t i = 0; i < n; i++) {
             const vkvae_step_desc *st = &m.prog->steps[i];
             cost[i] = cost_of(st->op, &st->p);
@@ -595,9 +604,9 @@ int cmd_bench(int argc, char **argv)
             double gf = cost[i].flops / t[i] * 1e-9, gb = cost[i].bytes / t[i] * 1e-9;
             /* Against whichever roof binds this kernel. */
             double roofpct = 100 * fmax(gf / roof.fma_gflops, gb / roof.copy_gbs);
-            printf("  %3u %-44s %9.1f %10.2f%s %10.3f %8.2f %8.2f %6.1f\n", i, name, t[i] * 1e6,
-                   cost[i].flops * 1e-6, cost[i].exact ? " " : "~", cost[i].bytes * 1e-6, gf, gb,
-                   roofpct);
+            printf("  %3u %-44s %-5s %9.1f %10.2f%s %10.3f %8.2f %8.2f %6.1f\n", i, name,
+                   build_name(b.ctx, st), t[i] * 1e6, cost[i].flops * 1e-6,
+                   cost[i].exact ? " " : "~", cost[i].bytes * 1e-6, gf, gb, roofpct);
             sum_t += t[i];
             sum_flops += cost[i].flops;
             sum_bytes += cost[i].bytes;
@@ -606,11 +615,11 @@ int cmd_bench(int argc, char **argv)
                 mm_flops += cost[i].flops;
             }
         }
-        printf("  %3s %-44s %9.1f %10.2f  %10.3f %8.2f %8.2f\n", "", "sum of dispatches",
+        printf("  %3s %-44s %-5s %9.1f %10.2f  %10.3f %8.2f %8.2f\n", "", "sum of dispatches", "",
                sum_t * 1e6, sum_flops * 1e-6, sum_bytes * 1e-6, sum_flops / sum_t * 1e-9,
                sum_bytes / sum_t * 1e-9);
-        printf("  %3s %-44s %9.1f %10.2f  %10s %8.2f   (%.0f%% of the step's kernel time)\n", "",
-               "dense kernels", mm_t * 1e6, mm_flops * 1e-6, "", mm_flops / mm_t * 1e-9,
+        printf("  %3s %-44s %-5s %9.1f %10.2f  %10s %8.2f   (%.0f%% of the step's kernel time)\n",
+               "", "dense kernels", "", mm_t * 1e6, mm_flops * 1e-6, "", mm_flops / mm_t * 1e-9,
                100 * mm_t / sum_t);
     }
 
@@ -691,10 +700,11 @@ int cmd_bench(int argc, char **argv)
                 const vkvae_step_desc *st = &train->steps[i];
                 fprintf(f,
                         "    {\"step\": %u, \"op\": \"%s\", \"n\": %u, \"in\": %u, \"out\": %u, "
-                        "\"act\": \"%s\", \"us\": %.2f, \"flops\": %.0f, \"flops_exact\": %s, "
-                        "\"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f}%s\n",
+                        "\"act\": \"%s\", \"build\": \"%s\", \"us\": %.2f, \"flops\": %.0f, "
+                        "\"flops_exact\": %s, \"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f}%s\n",
                         i, vkvae_cpu_op_name(st->op), st->p.n, st->p.in, st->p.out,
-                        vkvae_cpu_act_name(st->p.act), t[i] * 1e6, cost[i].flops,
+                        vkvae_cpu_act_name(st->p.act), build_name(b.ctx, st), t[i] * 1e6,
+                        cost[i].flops,
                         cost[i].exact ? "true" : "false", cost[i].bytes,
                         cost[i].flops / t[i] * 1e-9, cost[i].bytes / t[i] * 1e-9,
                         i + 1 < n ? "," : "");
