@@ -490,8 +490,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
             int bad = cli_parse_precision(a, v, &o->precision);
             if (bad)
                 return bad;
-        }
-        else if (strcmp(a, "--json") == 0)
+        } else if (strcmp(a, "--json") == 0)
             o->json = v;
         else if (strcmp(a, "--runs") == 0) {
             int bad = cli_parse_u32(a, v, &o->runs);

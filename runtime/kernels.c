@@ -249,36 +249,21 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
  * build (shaders/meson.build), by vkvae_kernel_build; PLAIN is the
  * kernels table above. TILED is the shared-memory product GPUs run: the
  * dense ops' own <op>.comp, the convolutions' <op>_mm.comp (their <op>.comp
- * is the plain kernel for shapes too narrow for a product). */
+ * is the plain kernel for shapes too narrow for a product); the other
+ * builds add their suffix to those names. */
+#define MM_KERNELS(sfx)                                                                      \
+    K(DENSE, dense##sfx), K(DENSE_BWD_X, dense_bwd_x##sfx), K(DENSE_BWD_W, dense_bwd_w##sfx), \
+        K(DENSE_PAIR, dense_pair##sfx), K(DENSE_PAIR_BWD_X, dense_pair_bwd_x##sfx),           \
+        K(DENSE_PAIR_BWD_W, dense_pair_bwd_w##sfx), K(CONV2D, conv2d_mm##sfx),                \
+        K(CONV2D_BWD_X, conv2d_bwd_x_mm##sfx), K(CONV2D_BWD_W, conv2d_bwd_w_mm##sfx),         \
+        K(CONVT2D, convt2d_mm##sfx), K(CONVT2D_BWD_X, convt2d_bwd_x_mm##sfx),                 \
+        K(CONVT2D_BWD_W, convt2d_bwd_w_mm##sfx)
 static const op_kernel builds[][VKVAE_OP_COUNT] = {
-    [VKVAE_BUILD_TILED] = {
-        K(DENSE, dense), K(DENSE_BWD_X, dense_bwd_x), K(DENSE_BWD_W, dense_bwd_w),
-        K(DENSE_PAIR, dense_pair), K(DENSE_PAIR_BWD_X, dense_pair_bwd_x),
-        K(DENSE_PAIR_BWD_W, dense_pair_bwd_w),
-        K(CONV2D, conv2d_mm), K(CONV2D_BWD_X, conv2d_bwd_x_mm), K(CONV2D_BWD_W, conv2d_bwd_w_mm),
-        K(CONVT2D, convt2d_mm), K(CONVT2D_BWD_X, convt2d_bwd_x_mm),
-        K(CONVT2D_BWD_W, convt2d_bwd_w_mm),
-    },
-    [VKVAE_BUILD_SUBGROUP] = {
-        K(DENSE, dense_sg), K(DENSE_BWD_X, dense_bwd_x_sg), K(DENSE_BWD_W, dense_bwd_w_sg),
-        K(DENSE_PAIR, dense_pair_sg), K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_sg),
-        K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_sg),
-        K(CONV2D, conv2d_mm_sg), K(CONV2D_BWD_X, conv2d_bwd_x_mm_sg),
-        K(CONV2D_BWD_W, conv2d_bwd_w_mm_sg),
-        K(CONVT2D, convt2d_mm_sg), K(CONVT2D_BWD_X, convt2d_bwd_x_mm_sg),
-        K(CONVT2D_BWD_W, convt2d_bwd_w_mm_sg),
-        K(NLL_BERNOULLI_GRAD, nll_bernoulli_grad_sg),
-    },
-    [VKVAE_BUILD_FP16] = {
-        K(DENSE, dense_f16), K(DENSE_BWD_X, dense_bwd_x_f16), K(DENSE_BWD_W, dense_bwd_w_f16),
-        K(DENSE_PAIR, dense_pair_f16), K(DENSE_PAIR_BWD_X, dense_pair_bwd_x_f16),
-        K(DENSE_PAIR_BWD_W, dense_pair_bwd_w_f16),
-        K(CONV2D, conv2d_mm_f16), K(CONV2D_BWD_X, conv2d_bwd_x_mm_f16),
-        K(CONV2D_BWD_W, conv2d_bwd_w_mm_f16),
-        K(CONVT2D, convt2d_mm_f16), K(CONVT2D_BWD_X, convt2d_bwd_x_mm_f16),
-        K(CONVT2D_BWD_W, convt2d_bwd_w_mm_f16),
-    },
+    [VKVAE_BUILD_TILED] = {MM_KERNELS()},
+    [VKVAE_BUILD_SUBGROUP] = {MM_KERNELS(_sg), K(NLL_BERNOULLI_GRAD, nll_bernoulli_grad_sg)},
+    [VKVAE_BUILD_FP16] = {MM_KERNELS(_f16)},
 };
+#undef MM_KERNELS
 
 /* The ops whose subgroup build sums rows (subgroupAdd), not a matrix
  * product's (subgroupShuffle). */
@@ -308,18 +293,6 @@ static uint32_t subgroup_size(vkvae_context *ctx, vkvae_op op)
         n > 64 || (n & (n - 1)))
         return 0;
     return n;
-}
-
-vkvae_kernel_build vkvae_op_build(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p)
-{
-    mm_shape mm;
-    if (sums_rows(op))
-        return subgroup_size(ctx, op) ? VKVAE_BUILD_SUBGROUP : VKVAE_BUILD_PLAIN;
-    if (!mm_tiles(op, p, &mm))
-        return VKVAE_BUILD_PLAIN;
-    if (ctx->precision == VKVAE_PRECISION_FP16) /* on CPU drivers too: no fp16 subgroup build */
-        return VKVAE_BUILD_FP16;
-    return subgroup_size(ctx, op) ? VKVAE_BUILD_SUBGROUP : VKVAE_BUILD_TILED;
 }
 
 /* The convolutions' blocks stop at 32 x 4: their operand gathers unroll
@@ -376,6 +349,43 @@ static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_s
      * The convolutions gather their operands element by element. */
     s->vec4 = dense && p->in % 4 == 0 &&
               (kcont_b || (p->out % 4 == 0 && (!pair || p->in2 % 4 == 0)));
+}
+
+/* What runs for op with params p on ctx, decided once for the grid and the
+ * pipeline: the build, the subgroup size of a SUBGROUP build (0 otherwise)
+ * and, when the kernel is a matrix product (product), its shape and tiles. */
+typedef struct kernel_choice {
+    vkvae_kernel_build build;
+    uint32_t sg;
+    int product;
+    mm_shape mm;
+} kernel_choice;
+
+static kernel_choice choose(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p)
+{
+    kernel_choice c = {.build = VKVAE_BUILD_PLAIN};
+    if (sums_rows(op)) { /* a row per subgroup, or the shared-memory tree */
+        c.sg = subgroup_size(ctx, op);
+        c.build = c.sg ? VKVAE_BUILD_SUBGROUP : VKVAE_BUILD_PLAIN;
+        return c;
+    }
+    if (!mm_tiles(op, p, &c.mm))
+        return c;
+    c.product = 1;
+    if (ctx->precision == VKVAE_PRECISION_FP16) { /* on CPU drivers too: no fp16 subgroup build */
+        c.build = VKVAE_BUILD_FP16;
+    } else if ((c.sg = subgroup_size(ctx, op))) {
+        c.build = VKVAE_BUILD_SUBGROUP;
+        mm_sg_tiles(op, p, c.sg, &c.mm);
+    } else {
+        c.build = VKVAE_BUILD_TILED;
+    }
+    return c;
+}
+
+vkvae_kernel_build vkvae_op_build(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p)
+{
+    return choose(ctx, op, p).build;
 }
 
 /* Parameters per invocation of the optimizer kernels: 4 OPT_QUADS
@@ -437,18 +447,12 @@ static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
 
 void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, uint32_t groups[3])
 {
-    mm_shape mm;
-    vkvae_kernel_build build = vkvae_op_build(ctx, op, p);
-    uint32_t sg = build == VKVAE_BUILD_SUBGROUP ? subgroup_size(ctx, op) : 0;
-    if (build != VKVAE_BUILD_PLAIN && mm_tiles(op, p, &mm)) {
-        if (sg) {
-            mm_sg_tiles(op, p, sg, &mm);
-            groups[0] = (mm.cols + sg * mm.tn - 1) / (sg * mm.tn);
-            groups[1] = (mm.rows + mm.tm - 1) / mm.tm;
-        } else {
-            groups[0] = (mm.cols + MM_GRID * mm.tn - 1) / (MM_GRID * mm.tn);
-            groups[1] = (mm.rows + MM_GRID * mm.tm - 1) / (MM_GRID * mm.tm);
-        }
+    kernel_choice c = choose(ctx, op, p);
+    if (c.product) { /* a block of C per workgroup: tm x sg tn, or 8 tm x 8 tn */
+        uint32_t bm = c.sg ? c.mm.tm : MM_GRID * c.mm.tm;
+        uint32_t bn = (c.sg ? c.sg : MM_GRID) * c.mm.tn;
+        groups[0] = (c.mm.cols + bn - 1) / bn;
+        groups[1] = (c.mm.rows + bm - 1) / bm;
         groups[2] = 1;
         if (op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D)
             groups[2] = p->stride * p->stride; /* a stride phase each */
@@ -457,7 +461,7 @@ void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p, 
         return;
     }
     /* a row's workgroup is one subgroup in the subgroup build */
-    uint64_t g = sg ? p->n : (op_invocations(op, p) + 63) / 64;
+    uint64_t g = c.sg ? p->n : (op_invocations(op, p) + 63) / 64;
     if (g == 0)
         g = 1;
     /* Fold a long grid into rows of at most 65535 groups; the shader's
@@ -473,26 +477,23 @@ vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae
 {
     if ((unsigned)op >= VKVAE_OP_COUNT || !kernels[op].spirv)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "op %d has no GPU kernel yet", (int)op);
-    vkvae_kernel_build build = vkvae_op_build(ctx, op, p);
-    const op_kernel *k = build == VKVAE_BUILD_PLAIN ? &kernels[op] : &builds[build][op];
+    kernel_choice c = choose(ctx, op, p);
+    const op_kernel *k = c.build == VKVAE_BUILD_PLAIN ? &kernels[op] : &builds[c.build][op];
     /* constant_id 0..25: the params; 32..: the build's tuning (ids the
      * module lacks are ignored). */
     uint32_t spec[SPEC_WORDS] = {0};
     memcpy(spec, p, sizeof *p);
-    mm_shape mm;
-    uint32_t sg = build == VKVAE_BUILD_SUBGROUP ? subgroup_size(ctx, op) : 0;
-    if (sg && sums_rows(op)) { /* a row per subgroup: constant_id 35, its size */
-        spec[SPEC_TUNE + 3] = sg;
-    } else if (sg && mm_tiles(op, p, &mm)) { /* constant_id 32, 33, 35, 36 (matmul.glsl) */
-        mm_sg_tiles(op, p, sg, &mm);
-        spec[SPEC_TUNE + 0] = mm.tm;
-        spec[SPEC_TUNE + 1] = mm.tn;
-        spec[SPEC_TUNE + 3] = sg;
-        spec[SPEC_TUNE + 4] = mm.vec4;
-    } else if (build != VKVAE_BUILD_PLAIN && mm_tiles(op, p, &mm)) { /* TILED, FP16: 32, 33, 34 */
-        spec[SPEC_TUNE + 0] = mm.tm;
-        spec[SPEC_TUNE + 1] = mm.tn;
-        spec[SPEC_TUNE + 2] = mm.tk;
+    if (c.product) { /* matmul.glsl: 32, 33, and 34 (shared memory) or 35, 36 (subgroup) */
+        spec[SPEC_TUNE + 0] = c.mm.tm;
+        spec[SPEC_TUNE + 1] = c.mm.tn;
+        if (c.sg) {
+            spec[SPEC_TUNE + 3] = c.sg;
+            spec[SPEC_TUNE + 4] = c.mm.vec4;
+        } else {
+            spec[SPEC_TUNE + 2] = c.mm.tk;
+        }
+    } else if (c.sg) { /* a row per subgroup: constant_id 35, its size */
+        spec[SPEC_TUNE + 3] = c.sg;
     } else if (op == VKVAE_OP_CONVT2D) { /* the plain kernel's pixels per invocation */
         spec[SPEC_TUNE + 0] = CONVT_PIXELS;
     }
