@@ -23,8 +23,9 @@
 
 #include "bench_fma.spv.h"
 #include "cli.h"
-#include "cpu/cpu_ops.h"
-#include "gpu_plan.h"
+#include "gpu/gpu_plan.h"
+#include "gpu/kernels.h"
+#include "plan/op_info.h"
 
 static const char bench_usage[] =
     "usage: vkvae bench [MODEL | path/to/spec.vae] [options]\n"
@@ -67,94 +68,22 @@ typedef struct op_cost {
     int exact; /* 0: FLOPs are a per-element estimate */
 } op_cost;
 
-/* Rough FLOPs per written element of the element-wise ops (an exp, log or
- * divide counted as one). */
-static double flops_per_element(vkvae_op op)
-{
-    switch (op) {
-    case VKVAE_OP_ADAM: return 12;
-    case VKVAE_OP_SGD: return 4;
-    case VKVAE_OP_REPARAM:
-    case VKVAE_OP_REPARAM_BWD: return 4;
-    case VKVAE_OP_KL_GAUSS:
-    case VKVAE_OP_KL_GAUSS_BWD: return 6;
-    case VKVAE_OP_REPARAM_KL:
-    case VKVAE_OP_REPARAM_KL_BWD: return 10;
-    case VKVAE_OP_NLL_BERNOULLI_GRAD: return 11; /* per element of the gradient */
-    case VKVAE_OP_NLL_BERNOULLI:
-    case VKVAE_OP_NLL_BERNOULLI_BWD:
-    case VKVAE_OP_NLL_GAUSS:
-    case VKVAE_OP_NLL_GAUSS_BWD: return 6;
-    case VKVAE_OP_ACT_BWD:
-    case VKVAE_OP_SIGMOID: return 3;
-    case VKVAE_OP_GATHER:
-    case VKVAE_OP_GATHER_ONEHOT:
-    case VKVAE_OP_CONCAT:
-    case VKVAE_OP_SLICE_BWD: return 0;
-    default: return 2;
-    }
-}
-
 static op_cost cost_of(vkvae_op op, const vkvae_op_params *p)
 {
-    op_cost c = {0, 0, 0};
-    double n = p->n, in = p->in, out = p->out;
-    uint32_t nb = vkvae_cpu_op_bindings(op);
-    double written = 0;
+    op_cost c = {vkvae_op_flops(op, p), 0, (vkvae_op_flags(op) & VKVAE_OPF_PRODUCT) != 0};
+    double n = p->n, in = p->in;
+    uint32_t nb = vkvae_op_bindings(op);
     for (uint32_t b = 0; b < nb; b++) {
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, p, b);
-        double size = info.elem == VKVAE_CPU_ELEM_U8 ? 1 : 4;
+        vkvae_op_binding_info info = vkvae_op_binding(op, p, b);
+        double size = info.elem == VKVAE_ELEM_U8 ? 1 : 4;
         double elems = (double)info.elems;
         if (elems == 0) /* the data set: only the rows gathered are read */
             elems = n * (in ? in : 1);
-        if (vkvae_cpu_is_bwd_x(op) && b + 2 == vkvae_cpu_op_bindings(op) && !p->act)
+        if (vkvae_op_is_bwd_x(op) && b + 2 == nb && !p->act)
             continue; /* x, read only for the derivative of the activation below */
         c.bytes += elems * size;
-        if (info.written) {
-            written += elems;
-            if (op == VKVAE_OP_ADAM || op == VKVAE_OP_SGD || op == VKVAE_OP_LOSS_ACCUM ||
-                op == VKVAE_OP_KL_GAUSS_BWD)
-                c.bytes += elems * size; /* read, then written back */
-        }
-    }
-    switch (op) {
-    case VKVAE_OP_DENSE: /* product, bias, activation */
-        c.flops = 2 * n * in * out + n * out + (p->act ? n * out : 0);
-        c.exact = 1;
-        break;
-    case VKVAE_OP_DENSE_BWD_X: /* and the derivative's multiply */
-        c.flops = 2 * n * in * out + (p->act ? n * in : 0);
-        c.exact = 1;
-        break;
-    case VKVAE_OP_DENSE_BWD_W: /* and the bias gradient's column sums */
-        c.flops = 2 * n * in * out + n * out;
-        c.exact = 1;
-        break;
-    case VKVAE_OP_DENSE_PAIR: /* the same for both layers */
-        c.flops = 2 * n * in * (out + p->in2) + n * (out + p->in2) * (p->act ? 2 : 1);
-        c.exact = 1;
-        break;
-    case VKVAE_OP_DENSE_PAIR_BWD_X:
-        c.flops = 2 * n * in * (out + p->in2) + (p->act ? n * in : 0);
-        c.exact = 1;
-        break;
-    case VKVAE_OP_DENSE_PAIR_BWD_W:
-        c.flops = 2 * n * in * (out + p->in2) + n * (out + p->in2);
-        c.exact = 1;
-        break;
-    case VKVAE_OP_CONV2D: /* each output pixel: c_in k k multiply-adds per channel */
-    case VKVAE_OP_CONV2D_BWD_X:
-    case VKVAE_OP_CONV2D_BWD_W:
-        c.flops = 2.0 * n * p->c_in * p->c_out * p->k * p->k * p->h_out * p->w_out;
-        c.exact = 1;
-        break;
-    case VKVAE_OP_CONVT2D: /* each input pixel scatters to c_out k k outputs */
-    case VKVAE_OP_CONVT2D_BWD_X:
-    case VKVAE_OP_CONVT2D_BWD_W:
-        c.flops = 2.0 * n * p->c_in * p->c_out * p->k * p->k * p->h_in * p->w_in;
-        c.exact = 1;
-        break;
-    default: c.flops = written * flops_per_element(op);
+        if (info.written && vkvae_op_reads_outputs(op))
+            c.bytes += elems * size; /* read, then written back */
     }
     return c;
 }
@@ -440,13 +369,13 @@ static vkvae_status time_steps(bench *b, model_bench *m, double *seconds)
 static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
 {
     const vkvae_op_params *p = &st->p;
-    int w = snprintf(out, size, "%s n=%u in=%u", vkvae_cpu_op_name(st->op), p->n, p->in);
+    int w = snprintf(out, size, "%s n=%u in=%u", vkvae_op_name(st->op), p->n, p->in);
     if (p->out && w > 0 && (size_t)w < size)
         w += snprintf(out + w, size - (size_t)w, " out=%u", p->out);
-    if (vkvae_cpu_is_pair(st->op) && w > 0 && (size_t)w < size) /* the second layer's width */
+    if (vkvae_op_is_pair(st->op) && w > 0 && (size_t)w < size) /* the second layer's width */
         w += snprintf(out + w, size - (size_t)w, "+%u", p->in2);
     if (p->act && w > 0 && (size_t)w < size)
-        snprintf(out + w, size - (size_t)w, " %s", vkvae_cpu_act_name(p->act));
+        snprintf(out + w, size - (size_t)w, " %s", vkvae_act_name(p->act));
 }
 
 /* Which build of its kernel a step runs (runtime/kernels.c, vkvae_op_build). */
@@ -702,8 +631,8 @@ int cmd_bench(int argc, char **argv)
                         "    {\"step\": %u, \"op\": \"%s\", \"n\": %u, \"in\": %u, \"out\": %u, "
                         "\"act\": \"%s\", \"build\": \"%s\", \"us\": %.2f, \"flops\": %.0f, "
                         "\"flops_exact\": %s, \"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f}%s\n",
-                        i, vkvae_cpu_op_name(st->op), st->p.n, st->p.in, st->p.out,
-                        vkvae_cpu_act_name(st->p.act), build_name(b.ctx, st), t[i] * 1e6,
+                        i, vkvae_op_name(st->op), st->p.n, st->p.in, st->p.out,
+                        vkvae_act_name(st->p.act), build_name(b.ctx, st), t[i] * 1e6,
                         cost[i].flops,
                         cost[i].exact ? "true" : "false", cost[i].bytes,
                         cost[i].flops / t[i] * 1e-9, cost[i].bytes / t[i] * 1e-9,

@@ -3,8 +3,8 @@
 #ifndef VKVAE_CLI_H
 #define VKVAE_CLI_H
 
-#include "plan.h"
-#include "session.h"
+#include "plan/plan.h"
+#include "session/session.h"
 #include "vkvae.h"
 
 /* Prints "vkvae: error: <message>" and returns the status's exit code. */

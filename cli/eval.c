@@ -16,7 +16,7 @@
 
 #include "cli.h"
 #include "io/idx.h"
-#include "philox.h"
+#include "plan/philox.h"
 
 static const char eval_usage[] =
     "usage: vkvae eval CKPT [options]\n"

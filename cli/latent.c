@@ -16,7 +16,7 @@
 #include "io/atomic.h"
 #include "io/idx.h"
 #include "io/png.h"
-#include "philox.h"
+#include "plan/philox.h"
 
 typedef struct latent_opts {
     const char *ckpt, *device, *out, *data, *split, *dims;

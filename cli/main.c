@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "models.h"
+#include "plan/models.h"
 #include "vkvae.h"
 
 static const char usage[] =

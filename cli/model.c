@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "checkpoint.h"
 #include "cli.h"
 #include "io/safetensors.h"
-#include "models.h"
+#include "plan/models.h"
+#include "session/checkpoint.h"
 
 static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkvae_error *err)
 {

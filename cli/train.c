@@ -16,14 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "cpu/fast/fast_ops.h"
 #include "cli.h"
+#include "cpu/fast/fast_ops.h"
 #include "io/atomic.h"
 #include "io/idx.h"
 #include "io/png.h"
-#include "models.h"
-#include "session.h"
+#include "plan/models.h"
+#include "session/checkpoint.h"
+#include "session/session.h"
 
 static const char train_usage[] =
     "usage: vkvae train [MODEL | path/to/spec.vae] [options]\n"

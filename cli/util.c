@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "models.h"
+#include "plan/models.h"
 
 int cli_fail(vkvae_status s, const char *fmt, ...)
 {

@@ -15,8 +15,8 @@
  *     and loading that again gives the same bits in every tensor. */
 #include <math.h>
 
-#include "checkpoint.h"
 #include "fuzz_file.h"
+#include "session/checkpoint.h"
 
 extern const vkvae_plan fuzz_plan_tiny_ae, fuzz_plan_tiny_vae;
 static const vkvae_plan *const plans[] = { &fuzz_plan_tiny_ae, &fuzz_plan_tiny_vae };

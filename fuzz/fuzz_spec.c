@@ -22,7 +22,7 @@
 #include "cpu/cpu_backend.h"
 #include "fuzz_file.h"
 #include "gen.h"
-#include "hazard.h"
+#include "plan/hazard.h"
 
 /* Plans whose buffers need more host memory than this skip the CPU
  * backend's contract check (it allocates every buffer). */

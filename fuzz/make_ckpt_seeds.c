@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "checkpoint.h"
 #include "cpu/cpu_backend.h"
-#include "shuffle.h"
+#include "plan/shuffle.h"
+#include "session/checkpoint.h"
 
 extern const vkvae_plan fuzz_plan_tiny_ae, fuzz_plan_tiny_vae;
 

@@ -35,8 +35,8 @@
  */
 #include <string.h>
 
-#include "cpu/cpu_ops.h"
 #include "gen.h"
+#include "plan/op_info.h"
 
 /* The view of tensors a then b, if b lies right after a in the same buffer;
  * -1 otherwise. An existing tensor with that range is reused. */
@@ -71,11 +71,11 @@ static bool overlap(const gen_plan *pl, uint32_t a, uint32_t b)
 /* Whether step b reads or writes what step a writes, or a reads what b writes. */
 static bool depends(const gen_plan *pl, const vkvae_step_desc *a, const vkvae_step_desc *b)
 {
-    uint32_t na = vkvae_cpu_op_bindings(a->op), nb = vkvae_cpu_op_bindings(b->op);
+    uint32_t na = vkvae_op_bindings(a->op), nb = vkvae_op_bindings(b->op);
     for (uint32_t i = 0; i < na; i++)
         for (uint32_t j = 0; j < nb; j++) {
-            bool wa = vkvae_cpu_binding(a->op, &a->p, i).written;
-            bool wb = vkvae_cpu_binding(b->op, &b->p, j).written;
+            bool wa = vkvae_op_binding(a->op, &a->p, i).written;
+            bool wb = vkvae_op_binding(b->op, &b->p, j).written;
             if ((wa || wb) && overlap(pl, a->tensors[i], b->tensors[j]))
                 return true;
         }

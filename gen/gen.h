@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "plan.h"
+#include "plan/plan.h"
 
 #if defined(__GNUC__)
 #define GEN_PRINTF(f, a) __attribute__((format(printf, f, a)))

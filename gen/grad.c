@@ -37,8 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/cpu_ops.h"
 #include "gen.h"
+#include "plan/op_info.h"
 
 typedef struct gbuild {
     gen_graph *g;
@@ -157,7 +157,7 @@ static int merged_bwd_x(gbuild *b, int t, int c1, int c2)
     else
         p.c_out = n1.p.c_out + n2.p.c_out;
     int dx = grad_like(g, t, "");
-    add_node(g, vkvae_cpu_bwd_x_op((vkvae_op)n1.op), xprintf("%s_bwd_x", tag), loc, (int[]){ dy, w, n1.in[0], -1 },
+    add_node(g, vkvae_op_bwd_x((vkvae_op)n1.op), xprintf("%s_bwd_x", tag), loc, (int[]){ dy, w, n1.in[0], -1 },
              (int[]){ dx, -1 }, p);
     return dx;
 }
@@ -186,7 +186,7 @@ static int pull(gbuild *b, int t)
             p.act = VKVAE_ACT_NONE, p.alpha = 0;
             dx = grad_like(g, t, "");
             int dy = b->dpre[c[0]];
-            add_node(g, vkvae_cpu_bwd_x_op((vkvae_op)n.op), xprintf("%s_bwd_x", n.name), n.loc,
+            add_node(g, vkvae_op_bwd_x((vkvae_op)n.op), xprintf("%s_bwd_x", n.name), n.loc,
                      (int[]){ dy, n.in[1], n.in[0], -1 }, (int[]){ dx, -1 }, p);
         }
     } else if (count == 2 && is_layer(g->n[c[0]].op)) {
@@ -234,7 +234,7 @@ static int bwd_x_writing(const gen_graph *g, int d)
     for (size_t i = g->nn; i-- > 0;)
         if (g->n[i].nout > 0 && tensor_root(g, g->n[i].out[0]) == d) {
             const gen_node *n = &g->n[i];
-            bool bwd_x = n->op < VKVAE_OP_COUNT && vkvae_cpu_is_bwd_x((vkvae_op)n->op);
+            bool bwd_x = n->op < VKVAE_OP_COUNT && vkvae_op_is_bwd_x((vkvae_op)n->op);
             return bwd_x && n->p.act == VKVAE_ACT_NONE ? (int)i : -1;
         }
     return -1;

@@ -48,9 +48,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu/cpu_ops.h"
 #include "gen.h"
-#include "hazard.h"
+#include "plan/hazard.h"
+#include "plan/op_info.h"
 
 static uint64_t align256(uint64_t v) { return (v + 255) & ~(uint64_t)255; }
 
@@ -520,10 +520,10 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     for (int p = 0; p < pl->n_prog; p++) {
         gen_program *pr = &pl->prog[p];
         for (size_t i = 0; i < pr->n; i++)
-            if (pr->steps[i].n_tensors != vkvae_cpu_op_bindings(pr->steps[i].op)) {
+            if (pr->steps[i].n_tensors != vkvae_op_bindings(pr->steps[i].op)) {
                 *why = xprintf("%s step %zu (%s): %u bindings, the op has %u (internal)",
                                pr->name, i, gen_op_names[pr->steps[i].op],
-                               pr->steps[i].n_tensors, vkvae_cpu_op_bindings(pr->steps[i].op));
+                               pr->steps[i].n_tensors, vkvae_op_bindings(pr->steps[i].op));
                 return false;
             }
         pair_products(pl, pr);
@@ -540,8 +540,8 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
 /* ---- --explain ---- */
 
 static const uint8_t op_inputs[] = {
-#define OP(e, name, nin, nout, contract) nin,
-#include "ops.def"
+#define OP(e, name, nin, ...) nin,
+#include "plan/ops.def"
 #undef OP
 };
 
@@ -554,12 +554,12 @@ static uint64_t step_bytes(const vkvae_step_desc *s)
 {
     uint64_t bytes = 0;
     for (uint32_t b = 0; b < s->n_tensors; b++) {
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(s->op, &s->p, b);
+        vkvae_op_binding_info info = vkvae_op_binding(s->op, &s->p, b);
         uint64_t e = info.elems;
-        if (s->op == VKVAE_OP_GATHER || s->op == VKVAE_OP_GATHER_ONEHOT)
+        if (vkvae_op_flags(s->op) & VKVAE_OPF_DATA)
             e = b == 0 ? (uint64_t)s->p.n * (s->op == VKVAE_OP_GATHER ? s->p.in : 1)
               : b == 1 ? s->p.n : e;
-        uint64_t size = info.elem == VKVAE_CPU_ELEM_U8 ? 1 : 4;
+        uint64_t size = info.elem == VKVAE_ELEM_U8 ? 1 : 4;
         unsigned acc = vkvae_hazard_access(s->op, &s->p, b);
         bytes += e * size * ((acc & VKVAE_HAZARD_READ ? 1u : 0u) + (acc & VKVAE_HAZARD_WRITE ? 1u : 0u));
     }

@@ -37,8 +37,8 @@
 #include "gen.h"
 
 const char *const gen_op_names[GEN_OP_COUNT] = {
-#define OP(e, name, nin, nout, contract) [VKVAE_OP_##e] = name,
-#include "ops.def"
+#define OP(e, name, ...) [VKVAE_OP_##e] = name,
+#include "plan/ops.def"
 #undef OP
     [GEN_OP_VIEW] = "view",
 };

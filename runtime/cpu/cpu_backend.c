@@ -9,14 +9,14 @@
  * Memory layout (cpu_backend.h): real buffers widen the plan's 4-byte
  * elements to sizeof(real); DATA buffers stay raw bytes.
  */
-#include "cpu_backend.h"
+#include "cpu/cpu_backend.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_ops.h"
-#include "fast/fast_ops.h"
-#include "init.h"
+#include "cpu/cpu_ops.h"
+#include "cpu/fast/fast_ops.h"
+#include "plan/init.h"
 
 struct vkvae_cpu {
     const vkvae_plan *plan;
@@ -33,9 +33,9 @@ static int is_data(const vkvae_plan *plan, uint32_t buffer)
     return plan->buffers[buffer].role == VKVAE_ROLE_DATA;
 }
 
-static const char *elem_name(vkvae_cpu_elem e)
+static const char *elem_name(vkvae_elem e)
 {
-    return e == VKVAE_CPU_ELEM_U8 ? "u8" : e == VKVAE_CPU_ELEM_U32 ? "u32" : "real";
+    return e == VKVAE_ELEM_U8 ? "u8" : e == VKVAE_ELEM_U32 ? "u32" : "real";
 }
 
 static vkvae_status check_step(const vkvae_plan *plan, const vkvae_program_desc *prog, uint32_t s,
@@ -46,12 +46,12 @@ static vkvae_status check_step(const vkvae_plan *plan, const vkvae_program_desc 
     if ((uint32_t)st->op >= VKVAE_OP_COUNT)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s': program %s step %u: unknown op %u",
                           plan->model, pname, s, (unsigned)st->op);
-    const char *op = vkvae_cpu_op_name(st->op);
-    uint32_t nb = vkvae_cpu_op_bindings(st->op);
+    const char *op = vkvae_op_name(st->op);
+    uint32_t nb = vkvae_op_bindings(st->op);
     if (st->n_tensors != nb)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s': program %s step %u (%s): %u bindings, the op has %u",
                           plan->model, pname, s, op, st->n_tensors, nb);
-    const char *msg = vkvae_cpu_check_params(st->op, &st->p);
+    const char *msg = vkvae_op_check_params(st->op, &st->p);
     if (msg)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s': program %s step %u (%s): %s",
                           plan->model, pname, s, op, msg);
@@ -61,8 +61,8 @@ static vkvae_status check_step(const vkvae_plan *plan, const vkvae_program_desc 
             return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s': program %s step %u (%s): binding %u: tensor %u out of range",
                               plan->model, pname, s, op, b, ti);
         const vkvae_tensor_desc *t = &plan->tensors[ti];
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(st->op, &st->p, b);
-        int want_data = info.elem != VKVAE_CPU_ELEM_REAL;
+        vkvae_op_binding_info info = vkvae_op_binding(st->op, &st->p, b);
+        int want_data = info.elem != VKVAE_ELEM_REAL;
         if (want_data != is_data(plan, t->buffer))
             return vkvae_fail(err, VKVAE_BAD_INPUT,
                               "plan '%s': program %s step %u (%s): binding %u '%s' is %s but its buffer '%s' is %sa DATA buffer",
@@ -74,7 +74,7 @@ static vkvae_status check_step(const vkvae_plan *plan, const vkvae_program_desc 
                               plan->model, pname, s, op, b, t->name, (unsigned long long)t->elems,
                               (unsigned long long)info.elems);
     }
-    if (st->op == VKVAE_OP_GATHER || st->op == VKVAE_OP_GATHER_ONEHOT) {
+    if (vkvae_op_flags(st->op) & VKVAE_OPF_DATA) {
         /* rows of the data set = entries of the permutation */
         uint64_t rows = plan->tensors[st->tensors[1]].elems;
         uint64_t width = st->op == VKVAE_OP_GATHER ? st->p.in : 1;
@@ -112,7 +112,7 @@ static vkvae_status check_plan(const vkvae_plan *plan, vkvae_error *err)
     for (uint32_t p = 0; p < plan->n_programs; p++)
         for (uint32_t s = 0; s < plan->programs[p].n_steps; s++) {
             const vkvae_step_desc *st = &plan->programs[p].steps[s];
-            if (st->op != VKVAE_OP_GATHER && st->op != VKVAE_OP_GATHER_ONEHOT)
+            if (!(vkvae_op_flags(st->op) & VKVAE_OPF_DATA))
                 continue;
             const vkvae_tensor_desc *t = &plan->tensors[st->tensors[1]];
             if (t->elems * 4 > plan->buffers[t->buffer].bytes - t->offset)
@@ -212,12 +212,12 @@ static vkvae_status check_gather(vkvae_cpu *cpu, const vkvae_program_desc *prog,
     uint32_t valid = push->rows < st->p.n ? push->rows : st->p.n;
     if ((uint64_t)push->base + valid > entries)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "program %s step %u (%s): rows %u..%u beyond the %llu-entry permutation",
-                          prog->name, s, vkvae_cpu_op_name(st->op), push->base, push->base + valid,
+                          prog->name, s, vkvae_op_name(st->op), push->base, push->base + valid,
                           (unsigned long long)entries);
     for (uint32_t r = 0; r < valid; r++)
         if (perm[push->base + r] >= entries)
             return vkvae_fail(err, VKVAE_BAD_INPUT, "program %s step %u (%s): permutation entry %u is %u, the data has %llu rows",
-                              prog->name, s, vkvae_cpu_op_name(st->op), push->base + r,
+                              prog->name, s, vkvae_op_name(st->op), push->base + r,
                               perm[push->base + r], (unsigned long long)entries);
     return VKVAE_OK;
 }
@@ -226,7 +226,7 @@ static vkvae_status run_step(vkvae_cpu *cpu, const vkvae_program_desc *prog, uin
                              const vkvae_push *push, vkvae_error *err)
 {
     const vkvae_step_desc *st = &prog->steps[s];
-    if (st->op == VKVAE_OP_GATHER || st->op == VKVAE_OP_GATHER_ONEHOT) {
+    if (vkvae_op_flags(st->op) & VKVAE_OPF_DATA) {
         vkvae_status status = check_gather(cpu, prog, s, push, err);
         if (status != VKVAE_OK)
             return status;
@@ -251,7 +251,7 @@ vkvae_status vkvae_cpu_run(vkvae_cpu *cpu, vkvae_program_kind kind, const vkvae_
     /* Check every gather first, so that a bad push writes nothing. */
     for (uint32_t s = 0; s < prog->n_steps; s++) {
         vkvae_op op = prog->steps[s].op;
-        if (op == VKVAE_OP_GATHER || op == VKVAE_OP_GATHER_ONEHOT) {
+        if (vkvae_op_flags(op) & VKVAE_OPF_DATA) {
             vkvae_status st = check_gather(cpu, prog, s, push, err);
             if (st != VKVAE_OK)
                 return st;

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 typedef enum vkvae_cpu_precision {
     VKVAE_CPU_F32, /* float: the GPU's arithmetic, the fallback backend */

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <tgmath.h>
 
-#include "cpu_ops.h"
-#include "philox.h"
+#include "cpu/cpu_ops.h"
+#include "plan/philox.h"
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
 #include "cpu/cpu_backend.h"
-#include "init.h"
 #include "io/safetensors.h"
-#include "shuffle.h"
+#include "plan/init.h"
+#include "plan/shuffle.h"
+#include "session/checkpoint.h"
 #include "tiny_plan.h"
 
 static int failures;

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "cpu/cpu_backend.h"
-#include "init.h"
-#include "shuffle.h"
+#include "plan/init.h"
+#include "plan/shuffle.h"
 #include "tiny_plan.h"
 
 static int failures;

@@ -34,8 +34,8 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/fast/fast_ops.h"
-#include "models.h"
-#include "session.h"
+#include "plan/models.h"
+#include "session/session.h"
 
 static int failures, cases;
 static const char *filter;
@@ -103,32 +103,32 @@ static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t th
 {
     char name[256];
     int len = snprintf(name, sizeof name, "FAST_");
-    for (const char *c = vkvae_cpu_op_name(op); *c; c++)
+    for (const char *c = vkvae_op_name(op); *c; c++)
         name[len++] = (char)toupper((unsigned char)*c);
     if (p.k) /* a convolution */
         snprintf(name + len, sizeof name - (size_t)len,
                  "(n=%u,x=%ux%ux%u,y=%ux%ux%u,k=%u,stride=%u,pad=%u,out_pad=%u,act=%s,threads=%u)",
                  p.n, p.c_in, p.h_in, p.w_in, p.c_out, p.h_out, p.w_out, p.k, p.stride, p.pad,
-                 p.out_pad, vkvae_cpu_act_name(p.act), threads);
+                 p.out_pad, vkvae_act_name(p.act), threads);
     else
         snprintf(name + len, sizeof name - (size_t)len,
                  "(n=%u,in=%u,out=%u,rows=%u,act=%s,mode=%u,threads=%u)", p.n, p.in, p.out,
-                 push.rows, vkvae_cpu_act_name(p.act), p.mode, threads);
+                 push.rows, vkvae_act_name(p.act), p.mode, threads);
     if (!wanted(name))
         return;
-    uint32_t nb = vkvae_cpu_op_bindings(op);
+    uint32_t nb = vkvae_op_bindings(op);
     void *t64[VKVAE_MAX_BINDINGS] = {0}, *t32[VKVAE_MAX_BINDINGS] = {0};
     uint64_t n[VKVAE_MAX_BINDINGS] = {0};
     uint32_t data_rows = push.base + p.n + 3;
     for (uint32_t b = 0; b < nb; b++) {
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, &p, b);
-        if (info.elem == VKVAE_CPU_ELEM_U8) {
+        vkvae_op_binding_info info = vkvae_op_binding(op, &p, b);
+        if (info.elem == VKVAE_ELEM_U8) {
             n[b] = (uint64_t)data_rows * p.in;
             uint8_t *d = malloc(n[b]);
             for (uint64_t i = 0; i < n[b]; i++)
                 d[i] = (uint8_t)(rnd01() * 256);
             t64[b] = t32[b] = d;
-        } else if (info.elem == VKVAE_CPU_ELEM_U32) {
+        } else if (info.elem == VKVAE_ELEM_U32) {
             n[b] = data_rows;
             uint32_t *perm = malloc(n[b] * sizeof *perm);
             for (uint32_t i = 0; i < data_rows; i++)
@@ -162,8 +162,8 @@ static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t th
     int ran = vkvae_fast_op(fast_for(threads), op, &p, &push, t32);
     double worst = 0;
     for (uint32_t b = 0; b < nb; b++) {
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, &p, b);
-        if (!info.written || info.elem != VKVAE_CPU_ELEM_REAL)
+        vkvae_op_binding_info info = vkvae_op_binding(op, &p, b);
+        if (!info.written || info.elem != VKVAE_ELEM_REAL)
             continue;
         double e = nmse(t64[b], t32[b], n[b]);
         worst = e > worst || isnan(e) ? e : worst;
@@ -265,7 +265,7 @@ static void conv_family(int transposed, vkvae_op_params p, vkvae_push push, uint
     const char *msg = NULL;
     for (int i = 0; i < 3; i++)
         if (!msg)
-            msg = vkvae_cpu_check_params(ops[transposed][i], &p);
+            msg = vkvae_op_check_params(ops[transposed][i], &p);
     if (msg) { /* a bad shape in this table, not in the code under test */
         printf("conv shape n=%u c_in=%u %ux%u c_out=%u k=%u: %s\n", p.n, p.c_in, p.h_in, p.w_in,
                p.c_out, p.k, msg);
@@ -480,7 +480,7 @@ static void run_perf(void)
         plain_total += t32;
         char shape[40];
         snprintf(shape, sizeof shape, "%ux%ux%u", st->p.n, st->p.in, st->p.out);
-        printf("%-4u %-18s %-16s %10.1f %10.1f\n", s, vkvae_cpu_op_name(st->op), shape,
+        printf("%-4u %-18s %-16s %10.1f %10.1f\n", s, vkvae_op_name(st->op), shape,
                1e6 * tf[REPS / 2], 1e6 * t32);
     }
     double whole[REPS];

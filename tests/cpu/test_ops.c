@@ -81,7 +81,7 @@ static int wanted(const char *name)
 static void case_name(char *buf, size_t size, const char *prefix, vkvae_op op, const vkvae_op_params *p)
 {
     int len = snprintf(buf, size, "%s", prefix ? prefix : "");
-    for (const char *c = vkvae_cpu_op_name(op); *c && (size_t)len + 1 < size; c++)
+    for (const char *c = vkvae_op_name(op); *c && (size_t)len + 1 < size; c++)
         buf[len++] = (char)toupper((unsigned char)*c);
     buf[len] = 0;
     const struct { const char *name; uint32_t v; int always; } f[] = {
@@ -98,7 +98,7 @@ static void case_name(char *buf, size_t size, const char *prefix, vkvae_op op, c
             sep = ',';
         }
     if (p->act)
-        len += snprintf(buf + len, size - (size_t)len, "%cact=%s", sep, vkvae_cpu_act_name(p->act)), sep = ',';
+        len += snprintf(buf + len, size - (size_t)len, "%cact=%s", sep, vkvae_act_name(p->act)), sep = ',';
     snprintf(buf + len, size - (size_t)len, "%s", sep == '(' ? "()" : ")");
 }
 
@@ -112,7 +112,7 @@ static void run64(vkvae_op op, const vkvae_op_params *p, const vkvae_push *push,
 
 static uint64_t elems(vkvae_op op, const vkvae_op_params *p, uint32_t b)
 {
-    return vkvae_cpu_binding(op, p, b).elems;
+    return vkvae_op_binding(op, p, b).elems;
 }
 
 /* ---- gradient checks ---- */
@@ -188,7 +188,7 @@ static void grad_layer(vkvae_op fop, vkvae_op bx, vkvae_op bw, vkvae_op_params p
     char name[256], prefix[64];
     snprintf(prefix, sizeof prefix, "%s", p.act ? "ACT_BWD+" : "");
     case_name(name, sizeof name, prefix, bx, &p);
-    if (!wanted(name) && !wanted(vkvae_cpu_op_name(bw)) && !wanted(vkvae_cpu_op_name(fop)))
+    if (!wanted(name) && !wanted(vkvae_op_name(bw)) && !wanted(vkvae_op_name(fop)))
         return;
     fwd f = { .op = fop, .p = p, .out = 3 };
     for (uint32_t b = 0; b < 4; b++)
@@ -308,7 +308,7 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
     case_name(name, sizeof name, NULL, bop, &p);
     if (!wanted(name))
         return;
-    uint32_t nb = vkvae_cpu_op_bindings(fop), nin = nb - 1;
+    uint32_t nb = vkvae_op_bindings(fop), nin = nb - 1;
     fwd f = { .op = fop, .p = p, .push = push, .out = nin };
     for (uint32_t b = 0; b < nb; b++)
         f.t[b] = new_random(elems(fop, &p, b));
@@ -321,7 +321,7 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
     f.r = r;
 
     /* backward: inputs as the forward's, then the gradients */
-    uint32_t bnb = vkvae_cpu_op_bindings(bop);
+    uint32_t bnb = vkvae_op_bindings(bop);
     double *t[VKVAE_MAX_BINDINGS] = { 0 }, *before[VKVAE_MAX_BINDINGS] = { 0 };
     for (uint32_t b = 0; b < bnb; b++) {
         if (b < nin) {
@@ -499,15 +499,15 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
                         uint64_t *n, uint32_t nb, uint32_t data_rows)
 {
     for (uint32_t b = 0; b < nb; b++) {
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, p, b);
-        if (info.elem == VKVAE_CPU_ELEM_U8) {
+        vkvae_op_binding_info info = vkvae_op_binding(op, p, b);
+        if (info.elem == VKVAE_ELEM_U8) {
             uint64_t width = op == VKVAE_OP_GATHER ? p->in : 1;
             n[b] = data_rows * width;
             uint8_t *d = malloc(n[b]);
             for (uint64_t i = 0; i < n[b]; i++)
                 d[i] = (uint8_t)(op == VKVAE_OP_GATHER ? rnd01() * 256 : rnd01() * p->out);
             t64[b] = d;
-        } else if (info.elem == VKVAE_CPU_ELEM_U32) {
+        } else if (info.elem == VKVAE_ELEM_U32) {
             n[b] = data_rows;
             uint32_t *perm = malloc(n[b] * sizeof *perm);
             for (uint32_t i = 0; i < data_rows; i++)
@@ -548,14 +548,14 @@ static void nmse_case(vkvae_op op, vkvae_op_params p, vkvae_push push)
     case_name(name, sizeof name, NULL, op, &p);
     if (!wanted(name))
         return;
-    uint32_t nb = vkvae_cpu_op_bindings(op);
+    uint32_t nb = vkvae_op_bindings(op);
     void *t64[VKVAE_MAX_BINDINGS] = { 0 }, *t32[VKVAE_MAX_BINDINGS] = { 0 };
     uint64_t n[VKVAE_MAX_BINDINGS] = { 0 };
     uint32_t data_rows = push.base + p.n + 3;
     fill_for_op(op, &p, &push, t64, n, nb, data_rows);
     for (uint32_t b = 0; b < nb; b++) {
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, &p, b);
-        if (info.elem != VKVAE_CPU_ELEM_REAL) {
+        vkvae_op_binding_info info = vkvae_op_binding(op, &p, b);
+        if (info.elem != VKVAE_ELEM_REAL) {
             t32[b] = t64[b]; /* raw data is shared */
             continue;
         }
@@ -568,8 +568,8 @@ static void nmse_case(vkvae_op op, vkvae_op_params p, vkvae_push push)
     vkvae_cpu_op_f32(op, &p, &push, t32);
     double worst = 0;
     for (uint32_t b = 0; b < nb; b++) {
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(op, &p, b);
-        if (!info.written || info.elem != VKVAE_CPU_ELEM_REAL)
+        vkvae_op_binding_info info = vkvae_op_binding(op, &p, b);
+        if (!info.written || info.elem != VKVAE_ELEM_REAL)
             continue;
         if (op == VKVAE_OP_NLL_GAUSS_BWD && b == 4 && p.mode == 0)
             continue;

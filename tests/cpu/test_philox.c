@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "philox.h"
+#include "plan/philox.h"
 
 static int failures;
 

@@ -19,7 +19,7 @@
 #ifndef VKVAE_TESTS_TINY_PLAN_H
 #define VKVAE_TESTS_TINY_PLAN_H
 
-#include "plan.h"
+#include "plan/plan.h"
 
 enum { N = 10, IN = 6, HID = 4, B = 3 };
 

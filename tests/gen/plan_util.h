@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "plan.h"
+#include "plan/plan.h"
 
 static inline int plan_tensor(const vkvae_plan *p, const char *name)
 {

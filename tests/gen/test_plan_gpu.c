@@ -11,9 +11,9 @@
  */
 #include <math.h>
 
-#include "cpu_backend.h"
-#include "gpu_plan.h"
-#include "models.h"
+#include "cpu/cpu_backend.h"
+#include "gpu/gpu_plan.h"
+#include "plan/models.h"
 #include "plan_util.h"
 #include "test_util.h"
 

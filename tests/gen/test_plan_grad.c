@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cpu_backend.h"
-#include "models.h"
+#include "cpu/cpu_backend.h"
+#include "plan/models.h"
 #include "plan_util.h"
 
 static int failures;

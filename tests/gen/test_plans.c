@@ -5,9 +5,9 @@
  */
 #include <stdio.h>
 
-#include "cpu_backend.h"
-#include "hazard.h"
-#include "models.h"
+#include "cpu/cpu_backend.h"
+#include "plan/hazard.h"
+#include "plan/models.h"
 #include "plan_util.h"
 
 static int failures;

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cpu/cpu_ops.h"
-#include "hazard.h"
 #include "../cpu/tiny_plan.h"
+#include "plan/hazard.h"
+#include "plan/op_info.h"
 
 static int failures;
 
@@ -132,7 +132,7 @@ static void test_access(void)
         p.mode = cases[i].mode;
         unsigned got = vkvae_hazard_access(cases[i].op, &p, cases[i].b);
         if (got != cases[i].want) {
-            printf("  %s mode %u binding %u: access %u, want %u\n", vkvae_cpu_op_name(cases[i].op),
+            printf("  %s mode %u binding %u: access %u, want %u\n", vkvae_op_name(cases[i].op),
                    cases[i].mode, cases[i].b, got, cases[i].want);
             ok = 0;
         }

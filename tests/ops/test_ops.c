@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "cpu/cpu_ops.h"
+#include "gpu/kernels.h"
 #include "test_util.h"
 
 typedef struct op_case {
@@ -38,25 +39,11 @@ static double rnd(void) /* uniform in [-1, 1) */
     return (double)(rng_state >> 11) / 4503599627370496.0 - 1.0;
 }
 
-/* Ops that read what they write (+= or in place): their outputs start as
- * random data like the inputs, not as NaN. */
-static int reads_outputs(vkvae_op op)
-{
-    return op == VKVAE_OP_KL_GAUSS_BWD || op == VKVAE_OP_LOSS_ACCUM || op == VKVAE_OP_ADAM ||
-           op == VKVAE_OP_SGD || op == VKVAE_OP_IWAE_LOGW_BWD || op == VKVAE_OP_SCALE_ROWS;
-}
-
-static int is_conv(vkvae_op op)
-{
-    return op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONV2D_BWD_W ||
-           op == VKVAE_OP_CONVT2D || op == VKVAE_OP_CONVT2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_W;
-}
-
 static void describe(const op_case *c, char *out, size_t size)
 {
     const vkvae_op_params *p = &c->p;
     char name[64];
-    snprintf(name, sizeof name, "%s", vkvae_cpu_op_name(c->op));
+    snprintf(name, sizeof name, "%s", vkvae_op_name(c->op));
     for (char *s = name; *s; s++)
         *s = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
     int w = snprintf(out, size, "%s(n=%u", name, p->n);
@@ -74,7 +61,7 @@ static void describe(const op_case *c, char *out, size_t size)
     if (p->in2)
         w += snprintf(out + w, size - (size_t)w, ",in2=%u", p->in2);
     if (p->act)
-        w += snprintf(out + w, size - (size_t)w, ",act=%s", vkvae_cpu_act_name(p->act));
+        w += snprintf(out + w, size - (size_t)w, ",act=%s", vkvae_act_name(p->act));
     if (p->samples > 1)
         w += snprintf(out + w, size - (size_t)w, ",samples=%u", p->samples);
     if (p->mode)
@@ -103,10 +90,10 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
     vkvae_error err = {0};
     char id[160];
     describe(c, id, sizeof id);
-    uint32_t nb = vkvae_cpu_op_bindings(c->op);
+    uint32_t nb = vkvae_op_bindings(c->op);
     uint32_t nin = nb;
     for (uint32_t b = 0; b < nb; b++)
-        if (vkvae_cpu_binding(c->op, &c->p, b).written && nin == nb)
+        if (vkvae_op_binding(c->op, &c->p, b).written && nin == nb)
             nin = b;
     uint32_t dataset = 200; /* rows of a synthetic data set for gather ops */
 
@@ -114,22 +101,22 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
     double *ref[VKVAE_MAX_BINDINGS] = {0};  /* the same values for the CPU */
     void *cpu_t[VKVAE_MAX_BINDINGS] = {0};
     uint64_t elems[VKVAE_MAX_BINDINGS] = {0};
-    vkvae_cpu_binding_info info[VKVAE_MAX_BINDINGS];
+    vkvae_op_binding_info info[VKVAE_MAX_BINDINGS];
     vkvae_buffer buf[VKVAE_MAX_BINDINGS] = {0};
     vkvae_binding bind[VKVAE_MAX_BINDINGS] = {0};
     int ok = 1;
 
     for (uint32_t b = 0; b < nb; b++) {
-        info[b] = vkvae_cpu_binding(c->op, &c->p, b);
+        info[b] = vkvae_op_binding(c->op, &c->p, b);
         elems[b] = info[b].elems;
-        if (info[b].elem == VKVAE_CPU_ELEM_U8)
+        if (info[b].elem == VKVAE_ELEM_U8)
             elems[b] = (uint64_t)dataset * (c->op == VKVAE_OP_GATHER ? c->p.in : 1);
-        if (info[b].elem == VKVAE_CPU_ELEM_U32)
+        if (info[b].elem == VKVAE_ELEM_U32)
             elems[b] = dataset;
-        size_t esize = info[b].elem == VKVAE_CPU_ELEM_U8 ? 1 : 4;
+        size_t esize = info[b].elem == VKVAE_ELEM_U8 ? 1 : 4;
         host[b] = calloc(elems[b] + 4, esize);
-        int poison = info[b].written && !(reads_outputs(c->op));
-        if (info[b].elem == VKVAE_CPU_ELEM_REAL) {
+        int poison = info[b].written && !vkvae_op_reads_outputs(c->op); /* "+=": random data */
+        if (info[b].elem == VKVAE_ELEM_REAL) {
             ref[b] = calloc(elems[b] + 1, sizeof(double));
             float *h = host[b];
             for (uint64_t i = 0; i < elems[b]; i++) {
@@ -145,7 +132,7 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
                 ref[b][i] = h[i];
             }
             cpu_t[b] = ref[b];
-        } else if (info[b].elem == VKVAE_CPU_ELEM_U8) {
+        } else if (info[b].elem == VKVAE_ELEM_U8) {
             uint8_t *h = host[b];
             for (uint64_t i = 0; i < elems[b]; i++)
                 h[i] = (uint8_t)(c->op == VKVAE_OP_GATHER_ONEHOT ? (rnd() + 1) * 0.5 * c->p.out
@@ -191,7 +178,7 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
         void *abs_t[VKVAE_MAX_BINDINGS];
         for (uint32_t b = 0; b < nb; b++) {
             abs_t[b] = cpu_t[b];
-            if (info[b].elem != VKVAE_CPU_ELEM_REAL)
+            if (info[b].elem != VKVAE_ELEM_REAL)
                 continue;
             mag[b] = calloc(elems[b] + 1, sizeof(double));
             for (uint64_t i = 0; i < elems[b]; i++)
@@ -207,7 +194,7 @@ static int run_case(vkvae_context *ctx, const op_case *c, int verbose)
     char report[512] = "";
     size_t used = 0;
     for (uint32_t b = 0; b < nb && !s; b++) {
-        if (!info[b].written || info[b].elem != VKVAE_CPU_ELEM_REAL)
+        if (!info[b].written || info[b].elem != VKVAE_ELEM_REAL)
             continue;
         float *gpu = malloc(elems[b] * sizeof *gpu);
         CHECK_OK(vkvae_buffer_download(ctx, &buf[b], 0, gpu, elems[b] * sizeof *gpu, &err), err);
@@ -299,8 +286,8 @@ static int conv_cases(vkvae_context *ctx, vkvae_op op, int verbose, int *passed)
                     }
                     if (fwd || op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D_BWD_X)
                         c.p.act = (uint32_t)(cases % VKVAE_ACT_COUNT); /* bwd_x: the one below */
-                    const char *bad = vkvae_cpu_check_params(op, &c.p);
-                    CHECK(bad == NULL, "conv case %zu of %s: %s", i, vkvae_cpu_op_name(op),
+                    const char *bad = vkvae_op_check_params(op, &c.p);
+                    CHECK(bad == NULL, "conv case %zu of %s: %s", i, vkvae_op_name(op),
                           bad ? bad : "");
                     if (bad)
                         continue;
@@ -352,13 +339,13 @@ int main(int argc, char **argv)
         size_t words;
         if (!vkvae_op_spirv((vkvae_op)op, &words))
             continue; /* no GPU kernel */
-        if (only && !listed(only, vkvae_cpu_op_name((vkvae_op)op)))
+        if (only && !listed(only, vkvae_op_name((vkvae_op)op)))
             continue;
-        if (is_conv((vkvae_op)op)) {
+        if (vkvae_op_flags((vkvae_op)op) & VKVAE_OPF_CONV) {
             cases += conv_cases(ctx, (vkvae_op)op, verbose, &passed);
             continue;
         }
-        int pair = vkvae_cpu_is_pair((vkvae_op)op);
+        int pair = vkvae_op_is_pair((vkvae_op)op);
         if (pair || op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X ||
             op == VKVAE_OP_DENSE_BWD_W) {
             /* in and out (and a pair's in2) multiples of 4 as well: the
@@ -456,7 +443,7 @@ int main(int argc, char **argv)
         for (int op = 0; op < VKVAE_OP_COUNT; op++)
             CHECK(fp16_count[op] == 0 || fp16_worst[op] > 1e-10,
                   "%s: its fp16 cases are as exact as fp32's (worst nmse %.1e): did the fp16 "
-                  "build run?", vkvae_cpu_op_name((vkvae_op)op), fp16_worst[op]);
+                  "build run?", vkvae_op_name((vkvae_op)op), fp16_worst[op]);
     }
     CHECK(passed == cases, "%d case(s) failed", cases - passed);
     return test_finish(ctx);

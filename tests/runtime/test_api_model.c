@@ -9,9 +9,9 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "models.h"
-#include "session.h"
+#include "plan/models.h"
+#include "session/checkpoint.h"
+#include "session/session.h"
 #include "test_util.h"
 
 static vkvae_status read_cb(void *user, uint32_t tensor, float *dst, vkvae_error *err)

@@ -11,9 +11,9 @@
 
 #include "../cpu/tiny_plan.h"
 #include "cpu/cpu_backend.h"
-#include "gpu_plan.h"
-#include "hazard.h"
-#include "shuffle.h"
+#include "gpu/gpu_plan.h"
+#include "plan/hazard.h"
+#include "plan/shuffle.h"
 #include "test_util.h"
 
 static const vkvae_buffer_desc buffers[] = {TINY_BUFFERS};

@@ -12,9 +12,9 @@
  */
 #include <math.h>
 
-#include "models.h"
-#include "philox.h"
-#include "session.h"
+#include "plan/models.h"
+#include "plan/philox.h"
+#include "session/session.h"
 #include "test_util.h"
 
 #define LOG_2PI 1.8378770664093453

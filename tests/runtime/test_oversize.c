@@ -8,7 +8,7 @@
  */
 #include <inttypes.h>
 
-#include "gpu_plan.h"
+#include "gpu/gpu_plan.h"
 #include "test_util.h"
 
 static void expect_oom(vkvae_context *ctx, const vkvae_plan *plan, const char *want1,

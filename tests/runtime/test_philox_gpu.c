@@ -8,7 +8,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "philox.h"
+#include "plan/philox.h"
+#include "plan/plan.h"
 #include "test_philox.spv.h"
 #include "test_util.h"
 

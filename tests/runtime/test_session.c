@@ -5,8 +5,8 @@
  */
 #include <math.h>
 
-#include "models.h"
-#include "session.h"
+#include "plan/models.h"
+#include "session/session.h"
 #include "test_util.h"
 
 static double nmse(const float *got, const float *want, size_t n)

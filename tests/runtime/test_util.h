@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu.h"
+#include "vulkan/context.h"
 
 static int test_failures;
 static unsigned test_messages;

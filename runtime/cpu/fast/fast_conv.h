@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "plan.h"
+#include "plan/plan.h"
 
 /* Floats of scratch one part needs for op, 0 if op has no fast version
  * (not a convolution, or no BLAS). */

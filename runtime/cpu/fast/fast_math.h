@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "plan.h"
+#include "plan/plan.h"
 
 /* FAST_VEC on a loop-heavy function: gcc builds an AVX2/FMA clone beside
  * the baseline one and picks at load time, so one binary runs everywhere. */

@@ -36,7 +36,7 @@
 #include "cpu/cpu_ops.h"
 #include "fast_conv.h"
 #include "fast_math.h"
-#include "philox.h"
+#include "plan/philox.h"
 #include "pool.h"
 
 #if VKVAE_HAVE_OPENBLAS
@@ -859,7 +859,7 @@ static uint32_t step_accesses(const vkvae_fast *fast, const vkvae_plan *plan,
     int row = row_version(fast, st->op, &st->p) != NULL;
     for (uint32_t b = 0; b < st->n_tensors; b++) {
         const vkvae_tensor_desc *t = &plan->tensors[st->tensors[b]];
-        vkvae_cpu_binding_info info = vkvae_cpu_binding(st->op, &st->p, b);
+        vkvae_op_binding_info info = vkvae_op_binding(st->op, &st->p, b);
         uint64_t bytes = plan->buffers[t->buffer].role == VKVAE_ROLE_DATA
                              ? plan->buffers[t->buffer].bytes - t->offset
                              : t->elems * 4;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 typedef struct vkvae_fast vkvae_fast;
 

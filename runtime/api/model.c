@@ -1,0 +1,240 @@
+/* Public models (vkvae.h): a built-in plan, its weights from a checkpoint
+ * or a fresh initialisation, on a device or the CPU, with the host
+ * conveniences of session.c.
+ *
+ * On a device a model runs only encode, decode and sample, so it keeps a
+ * copy of the plan with just those programs and with every buffer they do
+ * not touch emptied: the training set (47 MB for Fashion-MNIST), gradients
+ * and optimizer state are never allocated on an application's GPU. Tensor
+ * indices stay those of the built-in plan, so checkpoints load through it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model.h"
+#include "io/safetensors.h"
+#include "plan/models.h"
+#include "session/checkpoint.h"
+
+const char *vkvae_model_name(uint32_t index)
+{
+    return index < vkvae_builtin_model_count ? vkvae_builtin_models[index]->model : NULL;
+}
+
+/* The model a checkpoint names in its metadata ("model"). */
+static vkvae_status checkpoint_model(const char *path, char *name, size_t size, vkvae_error *err)
+{
+    vkvae_safetensors st;
+    vkvae_status s = vkvae_st_read(&st, path, err);
+    if (s)
+        return s;
+    name[0] = '\0';
+    for (size_t i = 0; i < st.meta_count; i++)
+        if (strcmp(st.meta[i].key, "model") == 0)
+            snprintf(name, size, "%s", st.meta[i].value);
+    vkvae_st_destroy(&st);
+    if (!name[0])
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "%s: not a vkvae checkpoint (no 'model' in its metadata)", path);
+    return VKVAE_OK;
+}
+
+static int is_inference(vkvae_program_kind k)
+{
+    return k == VKVAE_PROGRAM_ENCODE || k == VKVAE_PROGRAM_DECODE || k == VKVAE_PROGRAM_SAMPLE;
+}
+
+/* m->plan: m->source with its inference programs and the buffers they use. */
+static vkvae_status inference_plan(vkvae_model *m, vkvae_error *err)
+{
+    const vkvae_plan *src = m->source;
+    m->plan = *src;
+    m->buffers = calloc(src->n_buffers ? src->n_buffers : 1, sizeof *m->buffers);
+    if (!m->buffers)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    uint32_t n = 0;
+    for (uint32_t p = 0; p < src->n_programs && n < VKVAE_PROGRAM_COUNT; p++)
+        if (is_inference(src->programs[p].kind))
+            m->programs[n++] = src->programs[p];
+    for (uint32_t b = 0; b < src->n_buffers; b++) {
+        m->buffers[b] = src->buffers[b];
+        m->buffers[b].bytes = 0;
+    }
+    for (uint32_t p = 0; p < n; p++)
+        for (uint32_t i = 0; i < m->programs[p].n_steps; i++) {
+            const vkvae_step_desc *st = &m->programs[p].steps[i];
+            for (uint32_t t = 0; t < st->n_tensors && t < VKVAE_MAX_BINDINGS; t++) {
+                uint32_t b = src->tensors[st->tensors[t]].buffer;
+                if (b < src->n_buffers)
+                    m->buffers[b].bytes = src->buffers[b].bytes;
+            }
+        }
+    m->plan.buffers = m->buffers;
+    m->plan.programs = m->programs;
+    m->plan.n_programs = n;
+    return VKVAE_OK;
+}
+
+static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkvae_error *err)
+{
+    return vkvae_session_write(user, tensor, src, err);
+}
+
+static int has_program(const vkvae_plan *plan, vkvae_program_kind kind)
+{
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        if (plan->programs[p].kind == kind)
+            return 1;
+    return 0;
+}
+
+static vkvae_status describe(vkvae_model *m, uint32_t seed, uint32_t max_latents,
+                             vkvae_error *err)
+{
+    const vkvae_plan *plan = m->source;
+    m->t_z = vkvae_plan_find_tensor(plan, "io.z");
+    m->t_mean = vkvae_plan_find_tensor(plan, "io.mean");
+    m->t_x = vkvae_plan_find_tensor(plan, "io.x");
+    m->t_mu = vkvae_plan_find_tensor(plan, "io.mu");
+    m->t_logvar = vkvae_plan_find_tensor(plan, "io.logvar");
+    m->t_y = vkvae_plan_find_tensor(plan, "io.y");
+    vkvae_model_info *i = &m->info;
+    i->name = plan->model;
+    i->latent = vkvae_session_latent(m->session);
+    i->classes = plan->classes;
+    i->channels = plan->input_c;
+    i->height = plan->input_h;
+    i->width = plan->input_w;
+    i->batch = plan->batch;
+    i->has_prior = has_program(plan, VKVAE_PROGRAM_SAMPLE);
+    i->on_gpu = m->ctx != NULL;
+    i->seed = seed;
+    i->max_latents = max_latents ? max_latents : plan->batch;
+    uint64_t features = (uint64_t)i->channels * i->height * i->width;
+    if (m->t_z == UINT32_MAX || m->t_mean == UINT32_MAX || i->latent == 0 ||
+        plan->tensors[m->t_mean].elems != features * plan->batch ||
+        plan->tensors[m->t_z].elems != (uint64_t)i->latent * plan->batch)
+        return vkvae_fail(err, VKVAE_INTERNAL,
+                          "model %s: its plan lacks a decoder of %ux%ux%u images", plan->model,
+                          i->channels, i->height, i->width);
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
+                                vkvae_error *err)
+{
+    *out = NULL;
+    if (!desc || (!desc->name && !desc->checkpoint))
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "vkvae_model_create needs a checkpoint, a built-in model name or both");
+    char name[128];
+    snprintf(name, sizeof name, "%s", desc->name ? desc->name : "");
+    if (desc->checkpoint) {
+        char named[128];
+        vkvae_status s = checkpoint_model(desc->checkpoint, named, sizeof named, err);
+        if (s)
+            return s;
+        if (desc->name && strcmp(desc->name, named) != 0)
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a checkpoint of model '%s', not '%s'",
+                              desc->checkpoint, named, desc->name);
+        snprintf(name, sizeof name, "%s", named);
+    }
+    const vkvae_plan *source = vkvae_builtin_model(name);
+    if (!source) {
+        char list[256] = "";
+        for (uint32_t i = 0; vkvae_model_name(i); i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     vkvae_model_name(i));
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "%s%smodel '%s' is not built into this vkvae (%s)",
+                          desc->checkpoint ? desc->checkpoint : "", desc->checkpoint ? ": " : "",
+                          name, list);
+    }
+
+    vkvae_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    m->ctx = desc->context;
+    m->source = source;
+    vkvae_status s = m->ctx ? inference_plan(m, err) : VKVAE_OK;
+    if (!s)
+        s = vkvae_session_create(&(vkvae_session_desc){.plan = m->ctx ? &m->plan : source,
+                                                       .ctx = m->ctx},
+                                 &m->session, err);
+    uint32_t seed = desc->init_seed ? desc->init_seed : source->seed;
+    if (!s && desc->checkpoint) {
+        vkvae_train_state state = {0};
+        s = vkvae_checkpoint_load(desc->checkpoint, source, write_cb, m->session, &state, 0, err);
+        seed = state.seed;
+    } else if (!s) {
+        s = vkvae_session_init_params(m->session, seed, err);
+    }
+    if (!s)
+        s = describe(m, seed, desc->max_latents, err);
+    if (!s && m->ctx) {
+        m->gpu = vkvae_session_gpu(m->session);
+        s = vkvae_buffer_create(m->ctx, (VkDeviceSize)m->info.max_latents * m->info.latent * 4,
+                                &m->upload, err);
+        if (!s)
+            s = vkvae_pack_layout_create(m, err);
+    }
+    if (s) {
+        vkvae_model_destroy(m);
+        return s;
+    }
+    *out = m;
+    return VKVAE_OK;
+}
+
+void vkvae_model_destroy(vkvae_model *m)
+{
+    if (!m)
+        return;
+    if (m->ctx) {
+        vkvae_pack_destroy(m);
+        vkvae_buffer_destroy(m->ctx, &m->upload);
+    }
+    vkvae_session_destroy(m->session);
+    free(m->buffers);
+    free(m);
+}
+
+vkvae_model_info vkvae_model_query(const vkvae_model *m)
+{
+    return m->info;
+}
+
+vkvae_status vkvae_model_decode(vkvae_model *m, const float *z, const uint32_t *labels,
+                                uint32_t n, float *out, vkvae_error *err)
+{
+    return vkvae_session_decode(m->session, z, labels, n, out, err);
+}
+
+vkvae_status vkvae_model_sample(vkvae_model *m, uint32_t seed, uint32_t label, uint32_t n,
+                                float *out, vkvae_error *err)
+{
+    return vkvae_session_sample(m->session, seed, n, label, out, err);
+}
+
+vkvae_status vkvae_model_encode(vkvae_model *m, const float *x, const uint32_t *labels,
+                                uint32_t n, float *mu, float *logvar, vkvae_error *err)
+{
+    return vkvae_session_encode(m->session, x, labels, n, mu, logvar, err);
+}
+
+vkvae_status vkvae_model_upload_latents(vkvae_model *m, const float *z, uint32_t n,
+                                        vkvae_error *err)
+{
+    if (!m->ctx)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED,
+                          "model %s runs on the CPU backend: upload_latents is for record calls",
+                          m->info.name);
+    if (n > m->info.max_latents)
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "%u latent codes exceed the model's upload buffer of %u (max_latents)",
+                          n, m->info.max_latents);
+    vkvae_status s = vkvae_buffer_upload(m->ctx, &m->upload, 0, z,
+                                         (VkDeviceSize)n * m->info.latent * sizeof *z, err);
+    m->uploaded = s ? 0 : n;
+    return s;
+}

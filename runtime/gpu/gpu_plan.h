@@ -1,0 +1,53 @@
+/* A plan on a Vulkan device: its buffers allocated, a pipeline for every
+ * distinct (op, parameters) of its programs, and one descriptor set per
+ * step, all made once at creation. Recording a program is then a walk over
+ * its steps: barrier where the plan says, push constants, bind, dispatch.
+ * The GPU counterpart of runtime/cpu/cpu_backend.h, with the same tensor
+ * indices, so tests compare the two tensor by tensor.
+ */
+#ifndef VKVAE_GPU_PLAN_H
+#define VKVAE_GPU_PLAN_H
+
+#include "plan/plan.h"
+#include "vulkan/context.h"
+
+typedef struct vkvae_gpu_plan vkvae_gpu_plan;
+
+/* Allocates the plan's buffers (zeroed) and builds its pipelines and
+ * descriptor sets. The plan must outlive the result. */
+vkvae_status vkvae_gpu_plan_create(vkvae_context *ctx, const vkvae_plan *plan,
+                                   vkvae_gpu_plan **out, vkvae_error *err);
+void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g); /* NULL is fine */
+
+/* Records one run of the program of that kind into c (which must have been
+ * begun); the caller adds whatever barrier its own use of the results needs. */
+vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_program_kind kind,
+                                   const vkvae_push *push, vkvae_error *err);
+/* Records, submits and waits for one run of the program. */
+vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
+                                const vkvae_push *push, vkvae_error *err);
+
+/* Called after each submission completes with the number of runs done. A
+ * non-zero return stops (the status to return). */
+typedef vkvae_status (*vkvae_runs_done_fn)(void *user, uint32_t done, vkvae_error *err);
+
+/* Runs the program n times, the i-th with pushes[i], back to back on the
+ * queue. Runs are grouped into submissions of bounded GPU time (target_ms,
+ * measured as it goes: some drivers lose the device when one submission
+ * runs too long, and a desktop shares the GPU with the screen); the next
+ * submission is recorded and queued while the previous one runs, so the
+ * GPU never waits for the host. */
+vkvae_status vkvae_gpu_plan_run_many(vkvae_gpu_plan *g, vkvae_program_kind kind,
+                                     const vkvae_push *pushes, uint32_t n, double target_ms,
+                                     vkvae_runs_done_fn done, void *user, vkvae_error *err);
+
+/* Copies a whole tensor (fp32, or raw bytes for DATA-role buffers) in or out. */
+vkvae_status vkvae_gpu_plan_write(vkvae_gpu_plan *g, uint32_t tensor, const void *src,
+                                  vkvae_error *err);
+vkvae_status vkvae_gpu_plan_read(vkvae_gpu_plan *g, uint32_t tensor, void *dst, vkvae_error *err);
+/* Bytes a tensor occupies on the device. */
+uint64_t vkvae_gpu_plan_tensor_bytes(const vkvae_gpu_plan *g, uint32_t tensor);
+/* The device buffer behind a plan buffer (for recording copies around it). */
+const vkvae_buffer *vkvae_gpu_plan_buffer(const vkvae_gpu_plan *g, uint32_t buffer);
+
+#endif

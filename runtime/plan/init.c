@@ -1,0 +1,84 @@
+/* PyTorch's default initialisation with Philox draws (see init.h). */
+#include "plan/init.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "plan/philox.h"
+
+uint64_t vkvae_init_fan_in(const vkvae_tensor_desc *weight)
+{
+    if (weight->rank < 2)
+        return 0;
+    uint64_t fan_in = weight->shape[1];
+    for (uint32_t d = 2; d < weight->rank && d < 4; d++)
+        fan_in *= weight->shape[d];
+    return fan_in;
+}
+
+uint32_t vkvae_init_stream_step(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *c = name ? name : ""; *c; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    return h;
+}
+
+static int ends_with(const char *s, const char *suffix, size_t *prefix_len)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    if (ls < lx || strcmp(s + ls - lx, suffix) != 0)
+        return 0;
+    *prefix_len = ls - lx;
+    return 1;
+}
+
+int vkvae_init_is_layer_param(const char *name)
+{
+    size_t prefix;
+    return name && (ends_with(name, ".weight", &prefix) || ends_with(name, ".bias", &prefix));
+}
+
+/* The weight of the layer whose bias is named "<prefix>.bias". */
+static const vkvae_tensor_desc *find_weight(const vkvae_plan *plan, const char *bias, size_t prefix_len)
+{
+    for (uint32_t i = 0; i < plan->n_tensors; i++) {
+        const char *name = plan->tensors[i].name;
+        if (name && strncmp(name, bias, prefix_len) == 0 && strcmp(name + prefix_len, ".weight") == 0)
+            return &plan->tensors[i];
+    }
+    return NULL;
+}
+
+vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tensor,
+                               uint32_t seed, vkvae_error *err)
+{
+    if (tensor >= plan->n_tensors)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "init: tensor %u out of range", tensor);
+    const vkvae_tensor_desc *t = &plan->tensors[tensor];
+    const char *name = t->name ? t->name : "";
+    const vkvae_tensor_desc *weight = NULL;
+    size_t prefix;
+    if (ends_with(name, ".weight", &prefix)) {
+        weight = t;
+    } else if (ends_with(name, ".bias", &prefix)) {
+        weight = find_weight(plan, name, prefix);
+        if (!weight)
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "init: bias '%s' has no weight '%.*s.weight'",
+                              name, (int)prefix, name);
+    } else {
+        memset(dst, 0, t->elems * sizeof *dst);
+        return VKVAE_OK;
+    }
+    uint64_t fan_in = vkvae_init_fan_in(weight);
+    if (fan_in == 0)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "init: weight '%s' needs rank >= 2 and a nonzero shape",
+                          weight->name);
+    float bound = (float)(1.0 / sqrt((double)fan_in));
+    uint32_t step = vkvae_init_stream_step(name);
+    for (uint64_t i = 0; i < t->elems; i++) {
+        float u = vkvae_rand_uniform(seed, VKVAE_STREAM_INIT, step, (uint32_t)i);
+        dst[i] = bound * (2.0f * u - 1.0f);
+    }
+    return VKVAE_OK;
+}

@@ -1,0 +1,601 @@
+/* A model's plan on one backend (see session.h). The session owns a copy
+ * of the plan's tables where flags override the spec (the learning rate is
+ * a constant of the optimizer step), the permutation on the host, and the
+ * schedule of push constants: one per train step, with the global step
+ * counter (Philox's and Adam's t), the batch's first row and its valid rows.
+ *
+ * Data sets live on the device as bytes in the plan's DATA tensors, sized
+ * by the generator (--data-rows); evaluation puts the test set in the same
+ * place and the training set back afterwards, a plain copy on unified memory.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu_backend.h"
+#include "gpu/gpu_plan.h"
+#include "plan/init.h"
+#include "plan/op_info.h"
+#include "plan/shuffle.h"
+#include "session/session.h"
+
+struct vkvae_session {
+    vkvae_plan plan;                          /* a copy, programs patched */
+    vkvae_program_desc programs[VKVAE_PROGRAM_COUNT];
+    vkvae_step_desc *steps[VKVAE_PROGRAM_COUNT];
+    vkvae_context *ctx;
+    vkvae_gpu_plan *gpu;
+    vkvae_cpu *cpu;
+    uint32_t t_images, t_labels, t_perm, t_acc, t_mean, t_params;
+    uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
+    uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
+    uint32_t rows, features, latent, batch;
+    uint8_t *images, *labels;                 /* host copies, rows long */
+    uint32_t *perm;
+    const vkvae_idx *train_images, *train_labels;
+    double submit_ms;
+    int by_kind_sample;                       /* the plan has a sample program */
+};
+
+uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name)
+{
+    for (uint32_t t = 0; t < plan->n_tensors; t++)
+        if (strcmp(plan->tensors[t].name, name) == 0)
+            return t;
+    return UINT32_MAX;
+}
+
+const vkvae_plan *vkvae_session_plan(const vkvae_session *s)
+{
+    return &s->plan;
+}
+
+uint32_t vkvae_session_features(const vkvae_session *s)
+{
+    return s->features;
+}
+
+uint32_t vkvae_session_latent(const vkvae_session *s)
+{
+    return s->latent;
+}
+
+static vkvae_status need_tensor(const vkvae_plan *plan, const char *name, uint32_t *out,
+                                vkvae_error *err)
+{
+    *out = vkvae_plan_find_tensor(plan, name);
+    if (*out == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_INTERNAL, "model %s: its plan has no tensor '%s'",
+                          plan->model, name);
+    return VKVAE_OK;
+}
+
+/* Copies the plan's programs so flags can change their constants. */
+static vkvae_status copy_programs(vkvae_session *s, const vkvae_plan *plan, float lr,
+                                  vkvae_error *err)
+{
+    s->plan = *plan;
+    if (plan->n_programs > VKVAE_PROGRAM_COUNT)
+        return vkvae_fail(err, VKVAE_INTERNAL, "model %s: %u programs", plan->model,
+                          plan->n_programs);
+    for (uint32_t p = 0; p < plan->n_programs; p++) {
+        const vkvae_program_desc *src = &plan->programs[p];
+        vkvae_step_desc *steps = malloc((src->n_steps ? src->n_steps : 1) * sizeof *steps);
+        if (!steps)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        memcpy(steps, src->steps, src->n_steps * sizeof *steps);
+        for (uint32_t i = 0; i < src->n_steps; i++)
+            if (lr > 0 && (vkvae_op_flags(steps[i].op) & VKVAE_OPF_OPTIMIZER))
+                steps[i].p.lr = lr;
+        s->steps[p] = steps;
+        s->programs[p] = *src;
+        s->programs[p].steps = steps;
+    }
+    s->plan.programs = s->programs;
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session **out,
+                                  vkvae_error *err)
+{
+    *out = NULL;
+    vkvae_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    s->ctx = desc->ctx;
+    s->submit_ms = desc->submit_ms > 0 ? desc->submit_ms : 50.0;
+    vkvae_status st = copy_programs(s, desc->plan, desc->lr, err);
+    const vkvae_plan *plan = &s->plan;
+    if (!st)
+        st = need_tensor(plan, "train.images", &s->t_images, err);
+    if (!st)
+        st = need_tensor(plan, "train.perm", &s->t_perm, err);
+    if (!st)
+        st = need_tensor(plan, "loss.acc", &s->t_acc, err);
+    if (!st)
+        st = need_tensor(plan, "params.all", &s->t_params, err);
+    s->t_labels = vkvae_plan_find_tensor(plan, "train.labels");
+    s->t_mean = vkvae_plan_find_tensor(plan, "io.mean");
+    s->t_x = vkvae_plan_find_tensor(plan, "io.x");
+    s->t_y = vkvae_plan_find_tensor(plan, "io.y");
+    s->t_mu = vkvae_plan_find_tensor(plan, "io.mu");
+    s->t_logvar = vkvae_plan_find_tensor(plan, "io.logvar");
+    s->t_z = vkvae_plan_find_tensor(plan, "io.z");
+    s->t_iwae_x = vkvae_plan_find_tensor(plan, "io.iwae_x");
+    s->t_iwae_y = vkvae_plan_find_tensor(plan, "io.iwae_y");
+    s->t_logw = vkvae_plan_find_tensor(plan, "io.logw");
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        s->by_kind_sample |= plan->programs[p].kind == VKVAE_PROGRAM_SAMPLE;
+    if (!st) {
+        const vkvae_tensor_desc *img = &plan->tensors[s->t_images];
+        s->rows = img->shape[0];
+        s->features = s->rows ? (uint32_t)(img->elems / s->rows) : 0;
+        s->batch = plan->batch;
+        uint32_t z = vkvae_plan_find_tensor(plan, "io.z");
+        s->latent = z != UINT32_MAX ? plan->tensors[z].shape[plan->tensors[z].rank - 1] : 0;
+        s->images = calloc((size_t)s->rows * s->features, 1);
+        s->labels = calloc(s->rows, 1);
+        s->perm = calloc(s->rows, sizeof *s->perm);
+        if (!s->images || !s->labels || !s->perm)
+            st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for the data set");
+    }
+    if (!st)
+        st = s->ctx ? vkvae_gpu_plan_create(s->ctx, plan, &s->gpu, err)
+                    : vkvae_cpu_create(plan, VKVAE_CPU_FAST, &s->cpu, err);
+    if (st) {
+        vkvae_session_destroy(s);
+        return st;
+    }
+    *out = s;
+    return VKVAE_OK;
+}
+
+void vkvae_session_destroy(vkvae_session *s)
+{
+    if (!s)
+        return;
+    vkvae_gpu_plan_destroy(s->gpu);
+    vkvae_cpu_destroy(s->cpu);
+    for (int p = 0; p < VKVAE_PROGRAM_COUNT; p++)
+        free(s->steps[p]);
+    free(s->images);
+    free(s->labels);
+    free(s->perm);
+    free(s);
+}
+
+vkvae_status vkvae_session_read(vkvae_session *s, uint32_t tensor, float *dst, vkvae_error *err)
+{
+    return s->gpu ? vkvae_gpu_plan_read(s->gpu, tensor, dst, err)
+                  : vkvae_cpu_read_f32(s->cpu, tensor, dst, err);
+}
+
+vkvae_status vkvae_session_write(vkvae_session *s, uint32_t tensor, const float *src,
+                                 vkvae_error *err)
+{
+    return s->gpu ? vkvae_gpu_plan_write(s->gpu, tensor, src, err)
+                  : vkvae_cpu_write_f32(s->cpu, tensor, src, err);
+}
+
+/* DATA tensors hold raw bytes on both backends. */
+static vkvae_status write_raw(vkvae_session *s, uint32_t tensor, const void *src, size_t bytes,
+                              vkvae_error *err)
+{
+    if (s->gpu)
+        return vkvae_gpu_plan_write(s->gpu, tensor, src, err);
+    vkvae_cpu_view v = vkvae_cpu_tensor(s->cpu, tensor);
+    if (!v.data || v.bytes < bytes)
+        return vkvae_fail(err, VKVAE_INTERNAL, "data tensor %u is too small", tensor);
+    memcpy(v.data, src, bytes);
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_error *err)
+{
+    if (s->cpu)
+        return vkvae_cpu_init_params(s->cpu, seed, err);
+    const vkvae_plan *plan = &s->plan;
+    vkvae_status st = VKVAE_OK;
+    for (uint32_t t = 0; !st && t < plan->n_tensors; t++) {
+        const vkvae_tensor_desc *d = &plan->tensors[t];
+        if (plan->buffers[d->buffer].role != VKVAE_ROLE_PARAM ||
+            !vkvae_init_is_layer_param(d->name))
+            continue;
+        float *v = malloc(d->elems * sizeof *v);
+        if (!v)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        st = vkvae_init_tensor(v, plan, t, seed, err);
+        if (!st)
+            st = vkvae_gpu_plan_write(s->gpu, t, v, err);
+        free(v);
+    }
+    return st;
+}
+
+static vkvae_status put_data(vkvae_session *s, const vkvae_idx *images, const vkvae_idx *labels,
+                             vkvae_error *err)
+{
+    uint64_t features = (uint64_t)images->rows * images->cols;
+    if (features != s->features)
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "%s: images are %ux%u (%llu values), model %s takes %u values per image",
+                          images->path, images->rows, images->cols, (unsigned long long)features,
+                          s->plan.model, s->features);
+    if (images->count > s->rows)
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "%s: %u images, model %s was built for at most %u (vkvae-gen "
+                          "--data-rows)",
+                          images->path, images->count, s->plan.model, s->rows);
+    if (s->t_labels != UINT32_MAX && !labels)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: it needs labels",
+                          s->plan.model);
+    memset(s->images, 0, (size_t)s->rows * s->features);
+    memcpy(s->images, images->data, (size_t)images->count * s->features);
+    vkvae_status st = write_raw(s, s->t_images, s->images, (size_t)s->rows * s->features, err);
+    if (!st && s->t_labels != UINT32_MAX) {
+        memset(s->labels, 0, s->rows);
+        memcpy(s->labels, labels->data, labels->count);
+        st = write_raw(s, s->t_labels, s->labels, s->rows, err);
+    }
+    return st;
+}
+
+vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *images,
+                                          const vkvae_idx *labels, vkvae_error *err)
+{
+    vkvae_status st = put_data(s, images, labels, err);
+    if (!st) {
+        s->train_images = images;
+        s->train_labels = labels;
+    }
+    return st;
+}
+
+typedef struct run_state {
+    vkvae_session *s;
+    uint32_t steps;
+    vkvae_progress_fn progress;
+    void *user;
+} run_state;
+
+static vkvae_status read_losses(vkvae_session *s, vkvae_losses *out, vkvae_error *err)
+{
+    float acc[4];
+    vkvae_status st = vkvae_session_read(s, s->t_acc, acc, err);
+    if (!st)
+        *out = (vkvae_losses){acc[0], acc[1], acc[2], acc[3]};
+    return st;
+}
+
+static vkvae_status on_runs_done(void *user, uint32_t done, vkvae_error *err)
+{
+    run_state *r = user;
+    if (!r->progress)
+        return VKVAE_OK;
+    vkvae_losses so_far;
+    vkvae_status st = read_losses(r->s, &so_far, err);
+    if (!st)
+        r->progress(r->user, done, r->steps, &so_far);
+    return st;
+}
+
+/* Runs program kind once per push, on either backend, reporting progress. */
+static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkvae_push *pushes,
+                            uint32_t n, vkvae_progress_fn progress, void *user, vkvae_error *err)
+{
+    run_state r = {s, n, progress, user};
+    if (s->gpu)
+        return vkvae_gpu_plan_run_many(s->gpu, kind, pushes, n, s->submit_ms, on_runs_done, &r,
+                                       err);
+    vkvae_status st = VKVAE_OK;
+    for (uint32_t i = 0; !st && i < n; i++) {
+        st = vkvae_cpu_run(s->cpu, kind, &pushes[i], err);
+        if (!st && (i % 16 == 15 || i + 1 == n))
+            st = on_runs_done(&r, i + 1, err);
+    }
+    return st;
+}
+
+/* The pushes of one pass over count rows in batches. */
+static vkvae_push *schedule(const vkvae_session *s, uint32_t count, uint32_t seed,
+                            uint32_t first_step, float kl_weight, uint32_t *n)
+{
+    *n = (count + s->batch - 1) / s->batch;
+    vkvae_push *p = calloc(*n ? *n : 1, sizeof *p);
+    for (uint32_t i = 0; p && i < *n; i++) {
+        uint32_t base = i * s->batch;
+        p[i] = (vkvae_push){
+            .seed = seed,
+            .step = first_step + i,
+            .base = base,
+            .rows = count - base < s->batch ? count - base : s->batch,
+            .kl_weight = kl_weight,
+            .grad_scale = 1.0f, /* losses are summed over the batch, as PyTorch's example */
+        };
+    }
+    return p;
+}
+
+static vkvae_status zero_losses(vkvae_session *s, vkvae_error *err)
+{
+    const float zero[4] = {0, 0, 0, 0};
+    return vkvae_session_write(s, s->t_acc, zero, err);
+}
+
+vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t epoch,
+                                       uint32_t *step, float kl_weight, vkvae_progress_fn progress,
+                                       void *user, vkvae_losses *out, vkvae_error *err)
+{
+    if (!s->train_images)
+        return vkvae_fail(err, VKVAE_INTERNAL, "no training data set");
+    uint32_t count = s->train_images->count;
+    for (uint32_t i = 0; i < s->rows; i++)
+        s->perm[i] = i;
+    vkvae_shuffle(s->perm, count, seed, epoch);
+    vkvae_status st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
+    if (!st)
+        st = zero_losses(s, err);
+    uint32_t n = 0;
+    vkvae_push *pushes = st ? NULL : schedule(s, count, seed, *step, kl_weight, &n);
+    if (!st && !pushes)
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!st)
+        st = run_all(s, VKVAE_PROGRAM_TRAIN, pushes, n, progress, user, err);
+    free(pushes);
+    if (!st) {
+        *step += n;
+        st = read_losses(s, out, err);
+    }
+    return st;
+}
+
+vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
+                                    const vkvae_idx *labels, uint32_t seed, float kl_weight,
+                                    vkvae_losses *out, vkvae_error *err)
+{
+    vkvae_status st = put_data(s, images, labels, err);
+    for (uint32_t i = 0; i < s->rows; i++)
+        s->perm[i] = i;
+    if (!st)
+        st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
+    if (!st)
+        st = zero_losses(s, err);
+    uint32_t n = 0;
+    /* Evaluation draws its ε at steps training never reaches. */
+    vkvae_push *pushes = st ? NULL : schedule(s, images->count, seed, 0x80000000u, kl_weight, &n);
+    if (!st && !pushes)
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!st)
+        st = run_all(s, VKVAE_PROGRAM_EVAL, pushes, n, NULL, NULL, err);
+    free(pushes);
+    if (!st)
+        st = read_losses(s, out, err);
+    if (!st && s->train_images && s->train_images != images)
+        st = put_data(s, s->train_images, s->train_labels, err);
+    return st;
+}
+
+uint32_t vkvae_session_classes(const vkvae_session *s)
+{
+    return s->plan.classes;
+}
+
+vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s)
+{
+    return s->gpu;
+}
+
+/* Writes the one-hot condition of rows [0, rows) into tensor t_y of
+ * capacity rows (the rest zero). */
+static vkvae_status put_labels(vkvae_session *s, uint32_t t_y, uint32_t capacity,
+                               const uint32_t *labels, uint32_t fixed, uint32_t rows,
+                               vkvae_error *err)
+{
+    if (t_y == UINT32_MAX)
+        return VKVAE_OK;
+    uint32_t classes = s->plan.classes;
+    float *y = calloc((size_t)capacity * classes, sizeof *y);
+    if (!y)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t r = 0; r < rows; r++) {
+        uint32_t label = labels ? labels[r] : fixed;
+        if (label >= classes) {
+            free(y);
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "label %u is out of range: model %s has %u "
+                              "classes (0..%u)", label, s->plan.model, classes, classes - 1);
+        }
+        y[(size_t)r * classes + label] = 1.0f;
+    }
+    vkvae_status st = vkvae_session_write(s, t_y, y, err);
+    free(y);
+    return st;
+}
+
+/* Runs program kind over n rows in batches: `in` (n * in_width floats) goes
+ * to tensor t_in and outputs t_out[k] (out_width[k] floats per row) come
+ * back into out[k]. */
+static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint32_t seed,
+                                uint32_t t_in, const float *in, uint32_t in_width,
+                                const uint32_t *labels, uint32_t fixed_label, uint32_t n,
+                                const uint32_t *t_out, float *const *out,
+                                const uint32_t *out_width, uint32_t n_out, vkvae_error *err)
+{
+    size_t widest = in_width;
+    for (uint32_t k = 0; k < n_out; k++)
+        widest = out_width[k] > widest ? out_width[k] : widest;
+    float *buf = calloc((size_t)s->batch * widest, sizeof *buf);
+    if (!buf)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    vkvae_status st = VKVAE_OK;
+    for (uint32_t done = 0, i = 0; !st && done < n; i++) {
+        uint32_t rows = n - done < s->batch ? n - done : s->batch;
+        if (in) {
+            memset(buf, 0, (size_t)s->batch * in_width * sizeof *buf);
+            memcpy(buf, in + (size_t)done * in_width, (size_t)rows * in_width * sizeof *buf);
+            st = vkvae_session_write(s, t_in, buf, err);
+        }
+        if (!st)
+            st = put_labels(s, s->t_y, s->batch, labels ? labels + done : NULL, fixed_label,
+                            rows, err);
+        vkvae_push push = {.seed = seed, .step = i, .rows = s->batch, .grad_scale = 1.0f};
+        if (!st)
+            st = run_all(s, kind, &push, 1, NULL, NULL, err);
+        for (uint32_t k = 0; !st && k < n_out; k++) {
+            st = vkvae_session_read(s, t_out[k], buf, err);
+            if (!st)
+                memcpy(out[k] + (size_t)done * out_width[k], buf,
+                       (size_t)rows * out_width[k] * sizeof *buf);
+        }
+        done += rows;
+    }
+    free(buf);
+    return st;
+}
+
+vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32_t *labels,
+                                  uint32_t n, float *mu, float *logvar, vkvae_error *err)
+{
+    if (s->t_x == UINT32_MAX || s->t_mu == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no encode program",
+                          s->plan.model);
+    uint32_t t_out[2] = {s->t_mu, s->t_logvar};
+    float *out[2] = {mu, logvar};
+    uint32_t width[2] = {s->latent, s->latent};
+    uint32_t n_out = logvar && s->t_logvar != UINT32_MAX ? 2 : 1;
+    return run_batched(s, VKVAE_PROGRAM_ENCODE, 0, s->t_x, x, s->features, labels, 0, n, t_out,
+                       out, width, n_out, err);
+}
+
+vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
+                                  uint32_t n, float *mean, vkvae_error *err)
+{
+    if (s->t_z == UINT32_MAX || s->t_mean == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no decode program",
+                          s->plan.model);
+    return run_batched(s, VKVAE_PROGRAM_DECODE, 0, s->t_z, z, s->latent, labels, 0, n,
+                       &s->t_mean, &mean, &s->features, 1, err);
+}
+
+vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, uint32_t label,
+                                  float *out, vkvae_error *err)
+{
+    if (s->t_mean == UINT32_MAX || !s->by_kind_sample)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program (an "
+                          "autoencoder has no prior)", s->plan.model);
+    return run_batched(s, VKVAE_PROGRAM_SAMPLE, seed, UINT32_MAX, NULL, 0, NULL, label, n,
+                       &s->t_mean, &out, &s->features, 1, err);
+}
+
+/* Running log-sum-exp of one item's log weights, in double: the weights
+ * of thousands of samples span far more than a float's range. */
+typedef struct lse {
+    double max, sum; /* sum of exp(logw - max) */
+} lse;
+
+static void lse_add(lse *a, const float *logw, uint32_t count)
+{
+    double m = a->max;
+    for (uint32_t i = 0; i < count; i++) {
+        if (isnan(logw[i])) { /* the estimate is NaN from here on */
+            a->max = a->sum = NAN;
+            return;
+        }
+        m = logw[i] > m ? logw[i] : m;
+    }
+    if (m > a->max) {
+        a->sum *= exp(a->max - m); /* 0 while max is still -inf */
+        a->max = m;
+    }
+    if (a->max == -INFINITY) /* every weight 0 so far: exp(-inf - -inf) is NaN */
+        return;
+    for (uint32_t i = 0; i < count; i++)
+        a->sum += exp(logw[i] - a->max);
+}
+
+/* IWAE draws come at steps from here on, apart from training's (from 0)
+ * and evaluation's (from 2^31). */
+static const uint32_t IWAE_FIRST_STEP = 0xC0000000u;
+
+vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
+                                          const uint32_t *labels, uint32_t n, uint32_t k,
+                                          uint32_t seed, vkvae_items_progress_fn progress,
+                                          void *user, double *log_px, vkvae_error *err)
+{
+    if (s->t_iwae_x == UINT32_MAX || s->t_logw == UINT32_MAX)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no IWAE estimate (only a model "
+                          "with a Gaussian latent has a likelihood to estimate)", s->plan.model);
+    if (k == 0)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "the IWAE estimate needs at least 1 sample");
+    if (s->plan.classes && !labels)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: it needs labels",
+                          s->plan.model);
+    /* E items per run, C samples of each: io.logw holds sample c of item r
+     * at r*C + c. */
+    uint32_t E = s->plan.tensors[s->t_iwae_x].shape[0];
+    uint32_t C = (uint32_t)(s->plan.tensors[s->t_logw].elems / E);
+    uint32_t chunks = k / C + (k % C != 0);
+    float *xb = calloc((size_t)E * s->features, sizeof *xb);
+    float *logw = calloc((size_t)E * C, sizeof *logw);
+    lse *acc = calloc(E, sizeof *acc);
+    vkvae_status st = VKVAE_OK;
+    if (!xb || !logw || !acc)
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    uint32_t step = IWAE_FIRST_STEP;
+    for (uint32_t done = 0; !st && done < n;) {
+        uint32_t rows = n - done < E ? n - done : E;
+        memset(xb, 0, (size_t)E * s->features * sizeof *xb);
+        memcpy(xb, x + (size_t)done * s->features, (size_t)rows * s->features * sizeof *xb);
+        st = vkvae_session_write(s, s->t_iwae_x, xb, err);
+        if (!st)
+            st = put_labels(s, s->t_iwae_y, E, labels ? labels + done : NULL, 0, rows, err);
+        for (uint32_t r = 0; r < E; r++)
+            acc[r] = (lse){-INFINITY, 0.0};
+        for (uint32_t c = 0; !st && c < chunks; c++) {
+            vkvae_push push = {.seed = seed, .step = step++, .rows = rows, .grad_scale = 1.0f};
+            st = run_all(s, VKVAE_PROGRAM_IWAE, &push, 1, NULL, NULL, err);
+            if (!st)
+                st = vkvae_session_read(s, s->t_logw, logw, err);
+            uint32_t take = k - c * C < C ? k - c * C : C; /* the last chunk may be partial */
+            for (uint32_t r = 0; !st && r < rows; r++)
+                lse_add(&acc[r], logw + (size_t)r * C, take);
+        }
+        for (uint32_t r = 0; !st && r < rows; r++)
+            log_px[done + r] = acc[r].max + log(acc[r].sum) - log((double)k);
+        done += rows;
+        if (!st && progress)
+            progress(user, done, n);
+    }
+    free(xb);
+    free(logw);
+    free(acc);
+    return st;
+}
+
+int vkvae_session_params_finite(vkvae_session *s, const char **bad, vkvae_error *err)
+{
+    const vkvae_plan *plan = &s->plan;
+    const vkvae_tensor_desc *all = &plan->tensors[s->t_params];
+    float *v = malloc(all->elems * sizeof *v);
+    *bad = NULL;
+    if (!v || vkvae_session_read(s, s->t_params, v, err)) {
+        free(v);
+        *bad = "(unreadable)";
+        return 0;
+    }
+    uint64_t at = UINT64_MAX;
+    for (uint64_t i = 0; i < all->elems && at == UINT64_MAX; i++)
+        if (!isfinite(v[i]))
+            at = i;
+    free(v);
+    if (at == UINT64_MAX)
+        return 1;
+    uint64_t byte = all->offset + at * 4;
+    *bad = "(padding)";
+    for (uint32_t t = 0; t < plan->n_tensors; t++) {
+        const vkvae_tensor_desc *d = &plan->tensors[t];
+        if (t != s->t_params && d->buffer == all->buffer && byte >= d->offset &&
+            byte < d->offset + d->elems * 4)
+            *bad = d->name;
+    }
+    return 0;
+}

@@ -1,0 +1,114 @@
+/* A session: one model's plan running on one backend (a Vulkan device or
+ * the CPU), with what training and sampling need around the plan: the data
+ * set on the device, parameter initialisation, the per-epoch shuffle,
+ * loss readback and the per-epoch schedule of run-time values. The
+ * command line and the C API drive models through it; tests compare its two
+ * backends.
+ */
+#ifndef VKVAE_SESSION_H
+#define VKVAE_SESSION_H
+
+#include <stdint.h>
+
+#include "io/idx.h"
+#include "plan/plan.h"
+#include "vulkan/context.h"
+
+typedef struct vkvae_session vkvae_session;
+
+typedef struct vkvae_session_desc {
+    const vkvae_plan *plan;
+    vkvae_context *ctx;      /* NULL: the CPU backend (float) */
+    float lr;                /* 0: the spec's learning rate */
+    double submit_ms;        /* GPU time per submission; 0: 50 ms */
+} vkvae_session_desc;
+
+/* Loss sums over the rows seen: reconstruction, KL, total (reconstruction
+ * plus the weighted KL), and the number of rows. */
+typedef struct vkvae_losses {
+    double recon, kl, total, rows;
+} vkvae_losses;
+
+/* Progress of an epoch, called after each completed submission. */
+typedef void (*vkvae_progress_fn)(void *user, uint32_t steps_done, uint32_t steps,
+                                  const vkvae_losses *so_far);
+
+vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session **out,
+                                  vkvae_error *err);
+void vkvae_session_destroy(vkvae_session *s);
+
+const vkvae_plan *vkvae_session_plan(const vkvae_session *s);
+/* Values per example the model reads (C*H*W) and its latent size. */
+uint32_t vkvae_session_features(const vkvae_session *s);
+uint32_t vkvae_session_latent(const vkvae_session *s);
+
+/* PyTorch's default initialisation of every layer, drawn from seed. */
+vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_error *err);
+
+/* Puts a data set on the device for training (labels may be NULL when the
+ * model has no condition). Checks the image size against the model's input. */
+vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *images,
+                                          const vkvae_idx *labels, vkvae_error *err);
+
+/* One epoch over the training set: Philox shuffle keyed by (seed, epoch),
+ * then one train step per batch (the last one short, not dropped); *step
+ * is the global step counter, advanced. kl_weight is the KL term's weight
+ * for this epoch (beta times the warm-up factor). */
+vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t epoch,
+                                       uint32_t *step, float kl_weight, vkvae_progress_fn progress,
+                                       void *user, vkvae_losses *out, vkvae_error *err);
+
+/* The negative ELBO terms over a data set (the eval program; ε drawn with
+ * seed at step 0, so the figure is reproducible). The training set is put
+ * back on the device afterwards. */
+vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
+                                    const vkvae_idx *labels, uint32_t seed, float kl_weight,
+                                    vkvae_losses *out, vkvae_error *err);
+
+/* Draws n images from the prior and decodes them (the Bernoulli mean, or
+ * the Gaussian mean): out holds n * features floats in [0, 1]. label is the
+ * class of a conditional model (ignored otherwise). */
+vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, uint32_t label,
+                                  float *out, vkvae_error *err);
+
+/* Encodes n images (n * features floats in [0, 1]) into their codes:
+ * mu (and logvar, for a Gaussian latent; may be NULL) hold n * latent
+ * floats. labels (class indices, NULL for unconditional models) give the
+ * condition. Runs in batches of the plan's batch size. */
+vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32_t *labels,
+                                  uint32_t n, float *mu, float *logvar, vkvae_error *err);
+/* Decodes n codes (n * latent floats) into the likelihood's mean images. */
+vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
+                                  uint32_t n, float *mean, vkvae_error *err);
+/* Progress of a call over items: done of total finished. */
+typedef void (*vkvae_items_progress_fn)(void *user, uint32_t done, uint32_t total);
+
+/* The importance-weighted estimate of log p(x) (Burda et al. 2016) for n
+ * items (n * features floats in [0, 1]; labels as encode's): for each,
+ * log p(x) ~ logmeanexp over k draws z_s ~ q(z|x) of
+ * log p(x|z_s) + log p(z_s) - log q(z_s|x), in nats, into log_px[n]. The
+ * plan's iwae program gives the log weights of a chunk of samples for a
+ * few items per run, each run with fresh draws (seed, at steps training and
+ * evaluation never reach); chunks combine in double, so any k fits the
+ * plan's memory. progress (may be NULL) follows the items. UNSUPPORTED for
+ * a model without the program (an autoencoder has no likelihood). */
+vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
+                                          const uint32_t *labels, uint32_t n, uint32_t k,
+                                          uint32_t seed, vkvae_items_progress_fn progress,
+                                          void *user, double *log_px, vkvae_error *err);
+/* 1 if the model has an encoder/decoder condition (a label). */
+uint32_t vkvae_session_classes(const vkvae_session *s);
+/* The plan on the device (NULL on the CPU backend), for recording its
+ * programs into other command buffers (runtime/api_record.c). */
+struct vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s);
+
+/* A plan tensor by name (index), or UINT32_MAX. */
+uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name);
+/* fp32 tensor copies to and from the backend (checkpoints use these). */
+vkvae_status vkvae_session_read(vkvae_session *s, uint32_t tensor, float *dst, vkvae_error *err);
+vkvae_status vkvae_session_write(vkvae_session *s, uint32_t tensor, const float *src,
+                                 vkvae_error *err);
+/* 1 if every parameter is finite; else 0 and the first bad tensor's name. */
+int vkvae_session_params_finite(vkvae_session *s, const char **bad, vkvae_error *err);
+
+#endif
