@@ -12,18 +12,20 @@
  * which were all visited before it:
  *   dense/conv/convt consumer   *_bwd_x(dpre, w), dpre = act_bwd(dy, y) or dy
  *   concat consumer (first in)  slice_bwd(d out)
+ *   add consumer (either in)    d out itself, shared (no act fused into it)
  * Some nodes write gradients directly when visited: the loss gradients
  * (nll_bernoulli_bwd, l2_bwd, nll_gauss_bwd) and reparam_bwd, after which
  * kl_gauss_bwd adds the KL term into the same dmu, dlv (its "+=").
- * ops.def has no elementwise add, so a tensor read by two layers (the
- * encoder output feeding the heads fc21 and fc22; the input of a decoder
- * layer and its log-variance twin) sums its two contributions in one
- * backward product: dx = [dy1 | dy2] [w1 ; w2], with the dy's and the
- * weights joined by concat steps (a weight concat with n = 1 stacks rows,
- * and is a view where plan.c finds the two weights back to back; for a
- * transposed conv's [c_in,c_out,k,k] with n = c_in it stacks c_out);
- * gen/fuse.c then makes the dense case one dense_pair_bwd_x, concat-free.
- * Any other sum is reported as not generated yet.
+ * A tensor read by two layers of one kind (the encoder output feeding the
+ * heads fc21 and fc22; the input of a decoder layer and its log-variance
+ * twin) sums its two contributions in one backward product: dx = [dy1 |
+ * dy2] [w1 ; w2], with the dy's and the weights joined by concat steps (a
+ * weight concat with n = 1 stacks rows, and is a view where plan.c finds
+ * the two weights back to back; for a transposed conv's [c_in,c_out,k,k]
+ * with n = c_in it stacks c_out); gen/fuse.c then makes the dense case one
+ * dense_pair_bwd_x, concat-free. Any other sum of contributions (a residual
+ * block's input feeds its layer and the add) is formed one contribution at
+ * a time and summed by add steps.
  *
  * IWAE (ops.def's importance-weighting block): the loss is the negative
  * bound per example, iwae_lse of the log weights. Visiting iwae_lse forms
@@ -98,21 +100,35 @@ static bool is_layer(int op)
 }
 
 /* Forward consumers of root tensor t through which a gradient flows back to
- * t: layers and concats reading it as their first input. */
+ * t: layers and concats reading it as their first input, adds reading it as
+ * either (an add of t and t counts twice). */
 static int pull_consumers(const gen_graph *g, int t, int *out, int max)
 {
     int count = 0;
     for (size_t i = 0; i < g->n_fwd; i++) {
         const gen_node *n = &g->n[i];
-        if (n->op == GEN_OP_VIEW || !(is_layer(n->op) || n->op == VKVAE_OP_CONCAT))
-            continue;
-        if (tensor_root(g, n->in[0]) == t) {
+        int reads = 0;
+        if (n->op == VKVAE_OP_ADD)
+            reads = (tensor_root(g, n->in[0]) == t) + (tensor_root(g, n->in[1]) == t);
+        else if (n->op != GEN_OP_VIEW && (is_layer(n->op) || n->op == VKVAE_OP_CONCAT))
+            reads = tensor_root(g, n->in[0]) == t;
+        for (; reads > 0; reads--) {
             if (count < max)
                 out[count] = (int)i;
             count++;
         }
     }
     return count;
+}
+
+/* Whether gradient tensor d is the gradient of more than one tensor (an
+ * add passes its output's gradient to its inputs as it is). */
+static bool shared_grad(const gen_graph *g, int d)
+{
+    int users = 0;
+    for (size_t i = 0; i < g->nt; i++)
+        users += g->t[i].grad == d;
+    return users > 1;
 }
 
 static uint64_t weight_elems(const gen_graph *g, const gen_node *n)
@@ -162,6 +178,30 @@ static int merged_bwd_x(gbuild *b, int t, int c1, int c2)
     return dx;
 }
 
+static int pull(gbuild *b, int t);
+
+/* Consumer c's contribution to the gradient of root tensor t: an add's
+ * output gradient as it is, the rest in a new tensor. */
+static int contribution(gbuild *b, int t, int c)
+{
+    gen_graph *g = b->g;
+    gen_node n = g->n[c];
+    if (n.op == VKVAE_OP_ADD)
+        return pull(b, tensor_root(g, n.out[0]));
+    int dx = grad_like(g, t, "");
+    if (n.op == VKVAE_OP_CONCAT) {
+        int dy = g->t[tensor_root(g, n.out[0])].grad;
+        add_node(g, VKVAE_OP_SLICE_BWD, xprintf("%s_bwd", n.name), n.loc, (int[]){ dy, -1 },
+                 (int[]){ dx, -1 }, n.p);
+    } else {
+        vkvae_op_params p = n.p;
+        p.act = VKVAE_ACT_NONE, p.alpha = 0;
+        add_node(g, vkvae_op_bwd_x((vkvae_op)n.op), xprintf("%s_bwd_x", n.name), n.loc,
+                 (int[]){ b->dpre[c], n.in[1], n.in[0], -1 }, (int[]){ dx, -1 }, p);
+    }
+    return dx;
+}
+
 /* The gradient of root tensor t, formed now from its consumers if no node
  * wrote it directly. */
 static int pull(gbuild *b, int t)
@@ -169,31 +209,30 @@ static int pull(gbuild *b, int t)
     gen_graph *g = b->g;
     if (g->t[t].grad >= 0)
         return g->t[t].grad;
-    int c[3];
-    int count = pull_consumers(g, t, c, 3);
+    enum { MAX_CONSUMERS = 8 };
+    int c[MAX_CONSUMERS];
+    int count = pull_consumers(g, t, c, MAX_CONSUMERS);
     int dx = -1;
     if (count == 0) {
         fail(b, xprintf("no gradient reaches '%s' (internal)", g->t[t].name));
-    } else if (count == 1) {
-        gen_node n = g->n[c[0]];
-        if (n.op == VKVAE_OP_CONCAT) {
-            int dy = g->t[tensor_root(g, n.out[0])].grad;
-            dx = grad_like(g, t, "");
-            add_node(g, VKVAE_OP_SLICE_BWD, xprintf("%s_bwd", n.name), n.loc, (int[]){ dy, -1 },
-                     (int[]){ dx, -1 }, n.p);
-        } else {
-            vkvae_op_params p = n.p;
-            p.act = VKVAE_ACT_NONE, p.alpha = 0;
-            dx = grad_like(g, t, "");
-            int dy = b->dpre[c[0]];
-            add_node(g, vkvae_op_bwd_x((vkvae_op)n.op), xprintf("%s_bwd_x", n.name), n.loc,
-                     (int[]){ dy, n.in[1], n.in[0], -1 }, (int[]){ dx, -1 }, p);
-        }
-    } else if (count == 2 && is_layer(g->n[c[0]].op)) {
+    } else if (count == 2 && is_layer(g->n[c[0]].op) && is_layer(g->n[c[1]].op)) {
         dx = merged_bwd_x(b, t, c[0], c[1]);
+    } else if (count > MAX_CONSUMERS) {
+        fail(b, xprintf("gradient of '%s' sums %d contributions: more than %d is not "
+                        "generated yet", g->t[t].name, count, MAX_CONSUMERS));
     } else {
-        fail(b, xprintf("gradient of '%s' sums %d contributions: not generated yet",
-                        g->t[t].name, count));
+        dx = contribution(b, t, c[0]);
+        for (int k = 1; k < count && dx >= 0; k++) {
+            int part = contribution(b, t, c[k]);
+            if (part < 0)
+                return -1;
+            int sum = grad_like(g, t, xprintf(".sum%d", k));
+            add_node(g, VKVAE_OP_ADD, xprintf("%s_grad_sum", g->t[t].name), g->n[c[k]].loc,
+                     (int[]){ dx, part, -1 }, (int[]){ sum, -1 },
+                     (vkvae_op_params){ .n = (uint32_t)((uint64_t)g->batch * g->t[t].rows),
+                                        .in = (uint32_t)dims_count(&g->t[t].dims) });
+            dx = sum;
+        }
     }
     if (dx >= 0)
         g->t[t].grad = dx;
@@ -249,7 +288,8 @@ static void layer_bwd(gbuild *b, int i)
     if (dy < 0)
         return;
     int dpre = dy;
-    int writer = bwd_x_writing(g, dy);
+    /* a shared gradient (an add's) is read as it is by the add's other input */
+    int writer = shared_grad(g, dy) ? -1 : bwd_x_writing(g, dy);
     if (n.p.act != VKVAE_ACT_NONE && writer >= 0) {
         /* the derivative joins the product's epilogue (the *_bwd_x of the
          * layer above reads this layer's output as its x): dy is then the
@@ -378,6 +418,12 @@ bool build_backward(gen_graph *g, char **why)
         case VKVAE_OP_CONCAT:
             /* its output's gradient now, for the slice its first input pulls */
             if (g->t[tensor_root(g, n.in[0])].needs_grad)
+                pull(&b, tensor_root(g, n.out[0]));
+            break;
+        case VKVAE_OP_ADD:
+            /* its output's gradient now: each input's contribution */
+            if (g->t[tensor_root(g, n.in[0])].needs_grad ||
+                g->t[tensor_root(g, n.in[1])].needs_grad)
                 pull(&b, tensor_root(g, n.out[0]));
             break;
         default:

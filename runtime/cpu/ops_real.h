@@ -410,6 +410,15 @@ static void FN(convt2d_bwd_w)(P *p, void *const *t)
     }
 }
 
+/* a:[n,in] b:[n,in] -> y:[n,in] = a + b */
+static void FN(add)(P *p, void *const *t)
+{
+    const real *a = t[0], *b = t[1];
+    real *y = t[2];
+    for (uint64_t i = 0; i < (uint64_t)p->n * p->in; i++)
+        y[i] = a[i] + b[i];
+}
+
 /* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
 static void FN(concat)(P *p, void *const *t)
 {
@@ -877,6 +886,7 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_CONVT2D: FN(convt2d)(p, t); break;
     case VKVAE_OP_CONVT2D_BWD_X: FN(convt2d_bwd_x)(p, t); break;
     case VKVAE_OP_CONVT2D_BWD_W: FN(convt2d_bwd_w)(p, t); break;
+    case VKVAE_OP_ADD: FN(add)(p, t); break;
     case VKVAE_OP_CONCAT: FN(concat)(p, t); break;
     case VKVAE_OP_SLICE_BWD: FN(slice_bwd)(p, t); break;
     case VKVAE_OP_REPARAM: FN(reparam)(p, push, t); break;

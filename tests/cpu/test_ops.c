@@ -626,6 +626,7 @@ static void run_nmse(void)
             nmse_case(VKVAE_OP_CONVT2D_BWD_X, t, push);
             nmse_case(VKVAE_OP_CONVT2D_BWD_W, t, push);
         }
+    nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
     nmse_case(VKVAE_OP_CONCAT, (vkvae_op_params){ .n = 3, .in = 17, .in2 = 10, .out = 27 }, push);
     nmse_case(VKVAE_OP_SLICE_BWD, (vkvae_op_params){ .n = 3, .in = 17, .out = 27 }, push);
     nmse_case(VKVAE_OP_REPARAM, (vkvae_op_params){ .n = 3, .in = 5, .samples = 3, .stream = VKVAE_STREAM_EPS }, push);
@@ -728,6 +729,16 @@ static void run_check(void)
         c.stride = 2, c.pad = 1;
         run64(VKVAE_OP_CONV2D, &c, &push, t);
         check(y[0] == 1.5 && y[1] == 5.5 && y[2] == 11.5 && y[3] == 28.5, "CONV2D_HAND(k=2,stride=2,pad=1)", y[0]);
+    }
+    if (wanted("ADD_HAND")) {
+        /* every row of both inputs, padding rows too: an add has no loss rows */
+        vkvae_op_params p = { .n = 2, .in = 3 };
+        double a[6] = { 1, 2, 3, 4, 5, 6 }, b[6] = { 0.5, -2, 0, 8, -5, 0.25 }, y[6];
+        double *t[VKVAE_MAX_BINDINGS] = { a, b, y };
+        vkvae_push push = { .rows = 1 };
+        run64(VKVAE_OP_ADD, &p, &push, t);
+        check(y[0] == 1.5 && y[1] == 0 && y[2] == 3 && y[3] == 12 && y[4] == 0 && y[5] == 6.25,
+              "ADD_HAND", y[5]);
     }
     if (wanted("ADAM_FIRST_STEP")) {
         /* From zero moments, Adam's first step is lr * g / (|g| + eps). */
