@@ -39,6 +39,24 @@ const char *const gen_objective_names[] = { "elbo", "iwae", "ae", "dae", NULL };
 const char *const gen_optim_names[] = { "adam", "adamw", "sgd", NULL };
 const char *const gen_init_names[] = { "pytorch", "xavier_uniform", "kaiming_normal", NULL };
 
+/* Dimensions as the spec writes them (1x28x28): counted and printed here,
+ * where they are read; the later stages use both. */
+uint64_t dims_count(const gen_dims *dims)
+{
+    uint64_t c = 1;
+    for (int i = 0; i < dims->rank; i++)
+        c *= dims->d[i];
+    return c;
+}
+
+void dims_format(char *buf, size_t size, const gen_dims *dims)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < dims->rank && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, i ? "x%u" : "%u", dims->d[i]);
+}
+
 static const char *const top_words[] = {
     "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train", NULL };
 static const char *const layer_words[] = {

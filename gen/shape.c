@@ -51,22 +51,6 @@ typedef struct builder {
     int label;          /* one-hot label tensor or -1 */
 } builder;
 
-uint64_t dims_count(const gen_dims *dims)
-{
-    uint64_t c = 1;
-    for (int i = 0; i < dims->rank; i++)
-        c *= dims->d[i];
-    return c;
-}
-
-void dims_format(char *buf, size_t size, const gen_dims *dims)
-{
-    size_t o = 0;
-    buf[0] = 0;
-    for (int i = 0; i < dims->rank && o < size; i++)
-        o += (size_t)snprintf(buf + o, size - o, i ? "x%u" : "%u", dims->d[i]);
-}
-
 static gen_dims flat(uint64_t n) { return (gen_dims){ 1, { (uint32_t)n, 0, 0, 0 } }; }
 
 static int add_tensor(gen_graph *g, char *name, gen_role role, uint32_t rows, gen_dims dims)
