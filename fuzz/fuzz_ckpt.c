@@ -1,4 +1,4 @@
-/* libFuzzer target: the checkpoint loader (runtime/checkpoint.c,
+/* libFuzzer target: the checkpoint loader (runtime/session/checkpoint.c,
  * vkvae_checkpoint_load) against real generated plans: tests/specs/golden's
  * tiny_ae (SGD with momentum) and tiny_vae (AdamW, conditional), emitted by
  * vkvae-gen at build time (fuzz/meson.build). Every input is loaded into

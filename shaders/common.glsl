@@ -1,8 +1,8 @@
 /* What every op kernel shares: the op's static parameters as specialization
  * constants, the run-time push constants, element indexing and the
- * activations. The layouts mirror runtime/plan.h: constant_id i is the i-th
+ * activations. The layouts mirror runtime/plan/plan.h: constant_id i is the i-th
  * 4-byte field of struct vkvae_op_params, and Push is struct vkvae_push
- * (runtime/kernels.c asserts both on the C side). Dimensions are therefore
+ * (runtime/gpu/kernels.c asserts both on the C side). Dimensions are therefore
  * constants when the driver compiles the pipeline, and one SPIR-V module per
  * op serves every shape.
  */
@@ -54,14 +54,16 @@ layout(push_constant) uniform Push {
     float grad_scale;
 } pc;
 
-/* Elementwise kernels over [n, in] rows (gather, act_bwd, nll_bernoulli_bwd)
- * take ROW_VEC adjacent elements of a row per invocation: 4, one vec4, when
- * rows are whole vec4s, else 1; runtime/kernels.c (row_vec) sizes their
- * grids by the same rule. Lavapipe pays per load instruction, not per byte. */
+/* Elementwise kernels over [n, in] rows (ops.def's ROW_VEC: gather,
+ * act_bwd, nll_bernoulli_bwd, add) take ROW_VEC adjacent elements of a row
+ * per invocation: 4, one vec4, when rows are whole vec4s, else 1;
+ * runtime/gpu/kernels.c sizes their grids by the same rule. Lavapipe pays
+ * per load instruction, not per byte. */
 const uint ROW_VEC = P_IN % 4u == 0u ? 4u : 1u;
 
 /* The optimizer kernels (adam, sgd) update OPT_QUADS vec4s of parameters per
- * invocation; runtime/kernels.c (OPT_PARAMS) sizes their grids to match. */
+ * invocation; ops.def counts their invocations by the same number
+ * (VKVAE_OPT_PARAMS, runtime/plan/plan.h). */
 const uint OPT_QUADS = 4u;
 
 const uint ACT_NONE = 0u, ACT_RELU = 1u, ACT_LEAKY_RELU = 2u, ACT_TANH = 3u, ACT_SIGMOID = 4u,

@@ -1,5 +1,5 @@
 /* Philox 4x32-10 and vkvae's draws in GLSL 450: the same definition as
- * runtime/philox.h, bit for bit for the words and the uniforms (see there).
+ * runtime/plan/philox.h, bit for bit for the words and the uniforms (see there).
  *   key = (seed, stream), counter = (index, step, 0, 0)
  *   uniform = ((word0 >> 9) + 0.5) * 2^-23 in (0, 1)
  *   normal  = sqrt(-2 ln u0) * cos(pi * (2 u1 - 1))

@@ -3,7 +3,7 @@
  *   out[6i+0..3] = Philox4x32-10(ctr = (i, step, 0, 0), key = (seed, stream))
  *   out[6i+4]    = floatBitsToUint(vkvae_rand_uniform(seed, stream, step, i))
  *   out[6i+5]    = floatBitsToUint(vkvae_rand_normal(seed, stream, step, i))
- * The words and the uniform must equal runtime/philox.h bit for bit; the
+ * The words and the uniform must equal runtime/plan/philox.h bit for bit; the
  * normal agrees up to the device's log and cos (compare with a tolerance).
  * seed = stream = step = 0 makes element 0 the Random123 zero known answer
  * 6627e8d5 e169c58d bc57ac4c 9b00dbd8. out holds 6 * count words.

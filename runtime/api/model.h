@@ -1,7 +1,7 @@
 /* The public model (vkvae.h) inside: a session on one backend, and on a
  * device the pieces the record calls need (the plan on the device, the
  * tensors they copy in and out, the upload buffer, the image pipelines).
- * api_model.c makes it, api_record.c records with it, image_target.c owns
+ * model.c makes it, record.c records with it, image_target.c owns
  * the image pipelines and targets.
  */
 #ifndef VKVAE_API_MODEL_H

@@ -1,7 +1,7 @@
 /* The CPU backend: one host allocation per plan buffer, a pointer per
  * tensor, and a loop over a program's steps that hands each step's tensor
  * pointers to the op (cpu_ops.h). All checking happens once in
- * vkvae_cpu_create, against the binding table of cpu_ops.c, so that a plan
+ * vkvae_cpu_create, against the binding table of plan/op_info.c (ops.def), so that a plan
  * the backend accepts cannot make an op index out of bounds; the only
  * run-time checks are on the values a gather reads (base, rows, and the
  * permutation's entries), which the host supplies per run.

@@ -1,7 +1,7 @@
 // adam: p:[in] g:[in] m:[in] v:[in], in place; torch.optim.Adam (mode 0) or
 // AdamW (mode 1), t = step+1, in the order of PyTorch's _single_tensor_adam.
 // One invocation updates 4 OPT_QUADS consecutive parameters (common.glsl;
-// runtime/kernels.c sizes the grid to match) with whole vec4 loads and
+// ops.def counts the invocations to match) with whole vec4 loads and
 // stores: the update is bound by memory traffic, and CPU drivers (lavapipe)
 // pay per load instruction and per invocation, not per byte (16 parameters
 // an invocation run the vae_mlp update 1.8x as fast there as 1). The last,

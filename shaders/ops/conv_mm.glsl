@@ -239,7 +239,7 @@ float mm_bias(uint c)
 
 #ifdef VKVAE_SUBGROUP
 /* The subgroup build's whole-vec4 reads: A(m..m+3, k) and B(k, c..c+3). The
- * gathers above go element by element anyway, so runtime/kernels.c leaves
+ * gathers above go element by element anyway, so runtime/gpu/kernels.c leaves
  * MM_VEC4 off for the convolutions and these only keep the module whole. */
 vec4 mm_a4(uint m, uint k)
 {

@@ -16,8 +16,8 @@
 // multiply-adds instead of 2 per one, which is what bounds it on CPU
 // drivers (a load is a scalar loop over the SIMD lanes there): 16-20 ms a
 // step on lavapipe before, 6.7 with 4 pixels, 5.0 with 8.
-// CONVT_PX comes from runtime/kernels.c (CONVT_PIXELS), which sizes the
-// grid to match.
+// CONVT_PX is VKVAE_CONVT_PIXELS (runtime/plan/plan.h), by which ops.def
+// counts the invocations too.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require

@@ -1,4 +1,4 @@
-// dense: the contract in runtime/ops.def; the kernel in dense.glsl
+// dense: the contract in runtime/plan/ops.def; the kernel in dense.glsl
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require

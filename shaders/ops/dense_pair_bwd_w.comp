@@ -1,4 +1,4 @@
-// dense_pair_bwd_w: the contract in runtime/ops.def; the kernel in dense_bwd_w.glsl
+// dense_pair_bwd_w: the contract in runtime/plan/ops.def; the kernel in dense_bwd_w.glsl
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require

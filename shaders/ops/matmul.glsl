@@ -26,9 +26,9 @@
  * FMA is what counts; a vec4 read costs about one scalar read there.
  * No subgroup operations; shared memory 4 MM_TK (8 MM_TM + 8 MM_TN) bytes
  * (half that in the VKVAE_FP16 build below), at most 16 KiB by construction
- * in runtime/kernels.c.
+ * in runtime/gpu/kernels.c.
  *
- * Tuning constants (constant_id >= 32; runtime/kernels.c picks them per shape
+ * Tuning constants (constant_id >= 32; runtime/gpu/kernels.c picks them per shape
  * and sizes the grid to match; MM_TM and MM_TN multiples of 4).
  *
  * CPU drivers get a second build of each dense kernel, with
@@ -154,7 +154,7 @@ void mm_run()
  * The including kernel says which dimension of A and of B is contiguous in
  * memory (MM_A_KCONT: A(m, k..k+3) are adjacent, else A(m..m+3, k); MM_B_KCONT
  * likewise for B(k..k+3, c), else B(k, c..c+3)) and, when MM_VEC4 (the
- * contiguous dimensions are multiples of 4; runtime/kernels.c), reads those 4
+ * contiguous dimensions are multiples of 4; runtime/gpu/kernels.c), reads those 4
  * values as one vec4 in
  *   vec4 mm_a4(uint m, uint k), vec4 mm_b4(uint k, uint c)
  * whose starting index along the contiguous dimension is a multiple of 4 and

@@ -3,7 +3,7 @@
  *
  * VKVAE_SUBGROUP, the build for CPU drivers (<op>_sg.spv.h): the subgroup
  * extensions of matmul.glsl's variant and a workgroup size from
- * constant_id 35, the device's subgroup size (runtime/kernels.c).
+ * constant_id 35, the device's subgroup size (runtime/gpu/kernels.c).
  * VKVAE_FP16, the fp16 build (<op>_f16.spv.h): fp16 types, for the tiles
  * and the tile sums (the device's shaderFloat16 feature).
  */

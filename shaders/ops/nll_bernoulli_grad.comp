@@ -3,7 +3,7 @@
 // its invocations take strided ROW_VEC-wide pieces of the row (common.glsl),
 // write their gradient and sum their terms. The row's sum: row_tree.glsl's
 // tree in shared memory over 64 invocations, or in the VKVAE_SUBGROUP build
-// for CPU drivers (runtime/kernels.c) one subgroup per workgroup and
+// for CPU drivers (runtime/gpu/kernels.c) one subgroup per workgroup and
 // subgroupAdd, without the barriers llvmpipe pays dearly for.
 // Both terms share e = exp(-|l|): sigmoid(l) = (l >= 0 ? 1 : e) / (1 + e).
 // Padding rows get a zero term and a zero gradient.

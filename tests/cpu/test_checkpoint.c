@@ -1,4 +1,4 @@
-/* Checkpoints (runtime/checkpoint.c) with the tiny plan on the CPU backend:
+/* Checkpoints (runtime/session/checkpoint.c) with the tiny plan on the CPU backend:
  * a save/load round trip is bit for bit; training 2 steps, saving, loading
  * into a fresh backend and training 2 more equals 4 straight steps bit for
  * bit; the file holds the parameters under their names and shapes, the

@@ -1,4 +1,4 @@
-/* Barrier placement and the plan hazard check (runtime/hazard.c) on small
+/* Barrier placement and the plan hazard check (runtime/plan/hazard.c) on small
  * hand-written programs: the 6-4-6 autoencoder's training step
  * (tests/cpu/tiny_plan.h), its variants with a barrier removed or added,
  * aliasing tensors, byte-sized data, and cyclic programs whose last steps

@@ -243,7 +243,7 @@ static const uint32_t sizes[] = {1, 3, 20, 129};
 /* Convolution shapes: {n, c_in, h_in, w_in, c_out, k}, each run with
  * strides 1 and 2 and paddings 0 and 1 (and, transposed, every out_pad).
  * The first four and the last are narrow (the plain kernels,
- * runtime/kernels.c; the last's rows span three of the plain convt2d's
+ * runtime/gpu/kernels.c; the last's rows span three of the plain convt2d's
  * 8-pixel blocks); the others run as implicit matrix products: channel
  * counts past a 32- or 64-wide block (9, 12, 33, 70), products deeper than
  * a tile, k = 3 with stride 2 (stride phases with different tap counts),

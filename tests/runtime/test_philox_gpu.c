@@ -1,6 +1,6 @@
 /* Philox on the GPU equals Philox on the CPU: shaders/test_philox.comp
  * writes, per element, the four Philox words, the bits of the uniform and of
- * the normal; the words and the uniform must equal runtime/philox.h bit for
+ * the normal; the words and the uniform must equal runtime/plan/philox.h bit for
  * bit (so every backend draws the same ε, masks and shuffles), the normal
  * within the device's log/cos accuracy. Element 0 with zero key and counter
  * is Random123's published known answer.
