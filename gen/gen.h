@@ -150,6 +150,8 @@ typedef struct gen_layer {
     gen_loc act_loc;
     char *name;                 /* 'name' clause, or NULL: generated */
     gen_loc name_loc;
+    bool residual;              /* 'residual': the input added to the output */
+    gen_loc residual_loc;
 } gen_layer;
 
 typedef struct gen_stack {

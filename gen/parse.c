@@ -79,6 +79,7 @@ static const struct { const char *word, *line; } stray_clauses[] = {
     { "seed", "train" }, { "init", "train" },
     { "kernel", "conv2d' or 'convt2d" }, { "stride", "conv2d' or 'convt2d" },
     { "pad", "conv2d' or 'convt2d" }, { "out_pad", "convt2d" },
+    { "residual", "dense', 'conv2d' or 'convt2d" },
 };
 
 typedef struct parser {
@@ -663,10 +664,21 @@ static bool read_name(parser *p, const gen_token *t, gen_layer *l)
     return true;
 }
 
+/* 'residual': the layer's input is added to its output (x + act(layer(x))) */
+static bool read_residual(parser *p, const gen_token *t, const char *line, gen_layer *l)
+{
+    const gen_token *seen = l->residual ? t : NULL;
+    if (!once(p, t, &seen, line))
+        return false;
+    l->residual = true;
+    l->residual_loc = t->loc;
+    return true;
+}
+
 static bool layer_dense(parser *p, const gen_token *kw)
 {
     static const char *const clauses[] = {
-        "name", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+        "name", "residual", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
     gen_layer *l = add_layer(p, kw, LAYER_DENSE);
     if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
         return false;
@@ -679,6 +691,9 @@ static bool layer_dense(parser *p, const gen_token *kw)
         } else if (tok_is(t, "name")) {
             if (!once(p, t, &seen_name, "dense") || !read_name(p, t, l))
                 return false;
+        } else if (tok_is(t, "residual")) {
+            if (!read_residual(p, t, "dense", l))
+                return false;
         } else {
             return unknown_clause(p, t, "dense", clauses);
         }
@@ -689,7 +704,7 @@ static bool layer_dense(parser *p, const gen_token *kw)
 static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
 {
     static const char *const clauses[] = { "kernel", "stride", "pad", "out_pad", "name",
-        "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+        "residual", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
     const char *line = transposed ? "convt2d" : "conv2d";
     gen_layer *l = add_layer(p, kw, transposed ? LAYER_CONVT2D : LAYER_CONV2D);
     if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
@@ -698,8 +713,13 @@ static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
     while (!at_eol(p)) {
         const gen_token *t = next(p);
         int c = word_index(t, clauses);
-        if (c >= 5) {
+        if (c >= 6) {
             if (!read_act(p, t, l))
+                return false;
+            continue;
+        }
+        if (c == 5) {
+            if (!read_residual(p, t, line, l))
                 return false;
             continue;
         }

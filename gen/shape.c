@@ -262,6 +262,34 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
     return out;
 }
 
+/* A residual layer's output: its input added back, out + in, where the two
+ * have one shape (a block of ResNet's kind, its activation on the layer). */
+static int residual_add(builder *b, const gen_layer *l, int in, int out, const char *name)
+{
+    gen_graph *g = b->g;
+    const gen_dims xd = g->t[in].dims, yd = g->t[out].dims;
+    bool same = xd.rank == yd.rank;
+    for (int i = 0; same && i < xd.rank; i++)
+        same = xd.d[i] == yd.d[i];
+    if (!same) {
+        char x[64], y[64];
+        dims_format(x, sizeof x, &xd);
+        dims_format(y, sizeof y, &yd);
+        diag_error(b->d, l->residual_loc, "'residual' adds layer '%s''s input %s to its "
+                   "output %s: they must have one shape", name, x, y);
+        return -1;
+    }
+    int sum = add_tensor(g, xprintf("%s.residual", name), ROLE_ACT, g->t[out].rows, yd);
+    int nd = add_node(b, VKVAE_OP_ADD, xprintf("%s_residual", name), l->residual_loc,
+                      (int[]){ out, in, -1 }, (int[]){ sum, -1 });
+    uint64_t values = rows_of(b, out) * dims_count(&yd);
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, out),
+                                    .in = (uint32_t)dims_count(&yd) };
+    g->n[nd].flops_fwd = values;
+    g->n[nd].flops_bwd = g->t[sum].needs_grad ? values : 0; /* the gradients' sum */
+    return sum;
+}
+
 static char *auto_name(builder *b, const gen_layer *l)
 {
     char *gen = l->kind == LAYER_DENSE    ? xprintf("fc%d", ++b->fc)
@@ -316,6 +344,14 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             cur = param_layer(b, l, in, name, false);
             if (cur >= 0 && twin_lv && (int)i == last_param)
                 *lv = param_layer(b, l, in, xprintf("%s_logvar", name), true);
+            if (cur >= 0 && l->residual && twin_lv && (int)i == last_param) {
+                diag_error(b->d, l->residual_loc, "'residual' on the %s's last layer, which "
+                           "predicts the variance too: put the residual layer before it",
+                           which);
+                return -1;
+            }
+            if (cur >= 0 && l->residual)
+                cur = residual_add(b, l, in, cur, name);
             break;
         }
         case LAYER_FLATTEN:
@@ -355,6 +391,12 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         case LAYER_ACT: {
             int pn = root_producer(g, cur);
             gen_node *n = pn >= (int)first_node ? &g->n[pn] : NULL;
+            if (n && n->op == VKVAE_OP_ADD) {
+                diag_error(b->d, l->loc, "'%s' after residual layer '%s' would apply to the "
+                           "sum: write it on the layer's line, where it comes before the sum",
+                           gen_act_names[l->act], g->n[root_producer(g, n->in[0])].name);
+                return -1;
+            }
             if (!n || (n->op != VKVAE_OP_DENSE && n->op != VKVAE_OP_CONV2D &&
                        n->op != VKVAE_OP_CONVT2D)) {
                 diag_error(b->d, l->loc, "'%s' has no layer to apply to: activations fuse into "
