@@ -524,6 +524,186 @@ static int loss_node(builder *b, int op, const char *name, gen_loc loc, const in
     return out;
 }
 
+/* The data the step reads: x gathered from the data set (binarized if the
+ * spec says), the one-hot label of a conditional model, and a denoising
+ * AE's corrupted x. Returns what the encoder reads. */
+static int data_nodes(builder *b, uint32_t n)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    uint64_t in_n = dims_count(&s->input);
+    int data = add_tensor(g, xprintf("data"), ROLE_DATA, 0, s->input);
+    g->t[data].dtype = "u8";
+    int perm = add_tensor(g, xprintf("perm"), ROLE_DATA, 0, (gen_dims){ 0 });
+    g->t[perm].dtype = "u32";
+    int x = add_tensor(g, xprintf("x"), ROLE_ACT, 1, s->input);
+    int nd = add_node(b, VKVAE_OP_GATHER, "x", s->input_loc, (int[]){ data, perm, -1 },
+                      (int[]){ x, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n, .mode = s->binarize,
+        .stream = s->binarize ? VKVAE_STREAM_BINARIZE : 0 };
+    g->x = x;
+    if (s->has_condition) {
+        int labels = add_tensor(g, xprintf("labels"), ROLE_DATA, 0, (gen_dims){ 0 });
+        g->t[labels].dtype = "u8";
+        b->label = g->label = add_tensor(g, xprintf("y"), ROLE_ACT, 1, flat(s->classes));
+        nd = add_node(b, VKVAE_OP_GATHER_ONEHOT, "y", s->condition_loc,
+                      (int[]){ labels, perm, -1 }, (int[]){ b->label, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .classes = s->classes, .out = s->classes };
+    }
+    if (s->obj != OBJ_DAE)
+        return x;
+    int xt = add_tensor(g, xprintf("x_tilde"), ROLE_ACT, 1, s->input);
+    int op = s->corrupt == CORRUPT_MASK ? VKVAE_OP_CORRUPT_MASK : VKVAE_OP_CORRUPT_GAUSS;
+    nd = add_node(b, op, "corrupt", s->corrupt_loc, (int[]){ x, -1 }, (int[]){ xt, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n,
+        .alpha = (float)s->corrupt_value, .stream = VKVAE_STREAM_CORRUPT };
+    return xt;
+}
+
+/* The encoder and the head the latent asks for: mu, logvar and z = reparam
+ * with k samples per row (g->mu, g->logvar, g->z; eps in *eps) for a VAE,
+ * one dense layer to the code (g->z) otherwise. False after an error. */
+static bool encoder_nodes(builder *b, int in, uint32_t n, uint32_t k, bool vae, int *eps)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    g->enc_in = in;
+    int none = -1;
+    int cur = run_stack(b, &s->enc, in, "encoder", false, &none);
+    if (cur < 0)
+        return false;
+    if (g->t[cur].dims.rank != 1) {
+        char sh[64];
+        dims_format(sh, sizeof sh, &g->t[cur].dims);
+        diag_error(b->d, s->enc.n ? s->enc.layers[s->enc.n - 1].loc : s->enc.loc,
+                   "encoder ends with %s; add 'flatten' to feed the latent head", sh);
+        return false;
+    }
+    gen_layer head = { .kind = LAYER_DENSE, .loc = s->latent_loc, .units = s->latent };
+    int j = ++b->fc;
+    if (!vae) {
+        g->z = param_layer(b, &head, cur, xprintf("fc%d", j), true);
+        g->t[g->z].name = xprintf("code");
+        g->mu = g->z;
+        return true;
+    }
+    int mu = param_layer(b, &head, cur, xprintf("fc%d1", j), true);
+    int lv = param_layer(b, &head, cur, xprintf("fc%d2", j), true);
+    g->t[mu].name = xprintf("mu");
+    g->t[lv].name = xprintf("logvar");
+    int z = add_tensor(g, xprintf("z"), ROLE_ACT, k, flat(s->latent));
+    *eps = add_tensor(g, xprintf("eps"), ROLE_ACT, k, flat(s->latent));
+    int nd = add_node(b, VKVAE_OP_REPARAM, "reparam", s->latent_loc,
+                      (int[]){ mu, lv, -1 }, (int[]){ z, *eps, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n, .in = s->latent, .samples = k,
+                                    .stream = VKVAE_STREAM_EPS };
+    g->t[*eps].needs_grad = false;
+    simple_flops(b, nd);
+    g->n[nd].flops_fwd = 3ull * n * k * s->latent;
+    g->mu = mu, g->logvar = lv, g->z = z;
+    return true;
+}
+
+/* The decoder over n*k rows (the label repeated beside z's samples), checked
+ * to end in the input's shape, as logits where the loss takes them; a
+ * predicted variance's twin output in *out_lv. Returns its output or -1. */
+static int decoder_nodes(builder *b, uint32_t k, bool vae, bool logits, int *out_lv)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    if (b->label >= 0 && k > 1)
+        b->label = repeat_rows(b, b->label, k, "y_rep", s->condition_loc);
+    bool predicted = vae && s->lik == LIK_GAUSSIAN && s->variance == VAR_PREDICTED;
+    int y = run_stack(b, &s->dec, g->z, "decoder", predicted, out_lv);
+    if (y < 0)
+        return -1;
+    char got[64], want[64];
+    dims_format(got, sizeof got, &g->t[y].dims);
+    dims_format(want, sizeof want, &s->input);
+    gen_loc dec_end = s->dec.n ? s->dec.layers[s->dec.n - 1].loc : s->dec.loc;
+    if (g->t[y].dims.rank != s->input.rank ||
+        memcmp(g->t[y].dims.d, s->input.d, sizeof(uint32_t) * (size_t)s->input.rank) != 0) {
+        if (dims_count(&g->t[y].dims) == dims_count(&s->input))
+            diag_error(b->d, dec_end, "decoder produces %s, input is %s; add 'reshape %s'", got,
+                       want, want);
+        else
+            diag_error(b->d, dec_end, "decoder produces %s, input is %s", got, want);
+        return -1;
+    }
+    if (predicted && *out_lv < 0) {
+        diag_error(b->d, s->variance_loc, "'variance predicted' needs a dense, conv2d or "
+                   "convt2d layer in the decoder to predict it");
+        return -1;
+    }
+    if (logits && ends_in_sigmoid(g, y)) {
+        diag_error(b->d, sigmoid_loc(&s->dec), "the decoder ends in 'sigmoid', but %s takes "
+                   "logits and applies the sigmoid itself; drop it",
+                   vae ? "likelihood bernoulli" : "loss bce");
+        return -1;
+    }
+    g->dec_out = y;
+    return y;
+}
+
+/* The loss per row: the likelihood or reconstruction term against the
+ * clean x (repeated to the k sample rows), the KL (elbo) or the importance-
+ * weighted bound (iwae), and loss_accum summing them (g->recon, g->kl,
+ * g->loss). */
+static void loss_nodes(builder *b, uint32_t n, uint32_t k, bool vae, bool logits, int eps,
+                       int out_lv)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    int x = g->x, y = g->dec_out;
+    vkvae_op_params lp = { .n = n * k, .in = (uint32_t)dims_count(&s->input), .samples = k };
+    int recon, kl = -1;
+    if (k > 1)
+        x = repeat_rows(b, x, k, "x_rep", s->dec.loc);
+    if (logits) {
+        recon = loss_node(b, VKVAE_OP_NLL_BERNOULLI, "nll", s->dec.loc, (int[]){ y, x, -1 }, k, lp);
+    } else if (!vae) {
+        recon = loss_node(b, VKVAE_OP_L2, "l2", s->dec.loc, (int[]){ y, x, -1 }, k, lp);
+    } else {
+        int var;
+        if (s->variance == VAR_FIXED) {
+            var = add_tensor(g, xprintf("x_logvar"), ROLE_CONST, 0, flat(1));
+            g->t[var].init_value = (float)log(s->variance_value);
+        } else if (s->variance == VAR_LEARNED) {
+            var = add_param(b, "x", "logvar", s->input, 0);
+            g->t[var].init = INIT_ZERO;
+        } else {
+            var = out_lv;
+        }
+        lp.mode = s->variance;
+        recon = loss_node(b, VKVAE_OP_NLL_GAUSS, "nll", s->dec.loc, (int[]){ y, var, x, -1 },
+                          k, lp);
+    }
+    if (s->obj == OBJ_ELBO) {
+        kl = loss_node(b, VKVAE_OP_KL_GAUSS, "kl", s->objective_loc,
+                       (int[]){ g->mu, g->logvar, -1 }, 1,
+                       (vkvae_op_params){ .n = n, .in = s->latent });
+    } else if (s->obj == OBJ_IWAE) {
+        vkvae_op_params ip = { .n = n, .in = s->latent, .samples = k };
+        g->logw = loss_node(b, VKVAE_OP_IWAE_LOGW, "logw", s->objective_loc,
+                            (int[]){ recon, g->z, eps, g->logvar, -1 }, k, ip);
+        recon = loss_node(b, VKVAE_OP_IWAE_LSE, "iwae", s->objective_loc,
+                          (int[]){ g->logw, -1 }, 1, ip);
+    }
+    if (kl < 0) {
+        /* loss_accum sums (recon, kl) per row: without a KL term, zeros */
+        kl = add_tensor(g, xprintf("kl_zero"), ROLE_CONST, 1, (gen_dims){ 0 });
+    }
+    g->loss = add_tensor(g, xprintf("loss_acc"), ROLE_LOSS, 0, flat(4));
+    int nd = add_node(b, VKVAE_OP_LOSS_ACCUM, "loss", s->objective_loc,
+                      (int[]){ recon, kl, -1 }, (int[]){ g->loss, -1 });
+    g->recon = recon;
+    g->kl = kl;
+    g->n[nd].p = (vkvae_op_params){ .n = n };
+    simple_flops(b, nd);
+}
+
+/* The forward graph of spec s with every shape, checked; false after an
+ * error (reported to d). */
 bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
 {
     int before = d->errors;
@@ -533,163 +713,20 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
     check_combinations(s, d);
     bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
+    bool logits = vae ? s->lik == LIK_BERNOULLI : s->loss == LOSS_BCE;
     uint32_t k = s->obj == OBJ_IWAE ? s->k : 1;
     uint32_t n = s->batch;
-    uint64_t in_n = dims_count(&s->input);
     if ((uint64_t)n * k > GEN_MAX_BATCH * 16u)
         diag_error(d, s->objective_loc, "batch %u times k %u is more than %d rows", n, k,
                    GEN_MAX_BATCH * 16);
     if (d->errors != before)
         return false;
 
-    /* data */
-    int data = add_tensor(g, xprintf("data"), ROLE_DATA, 0, s->input);
-    g->t[data].dtype = "u8";
-    int perm = add_tensor(g, xprintf("perm"), ROLE_DATA, 0, (gen_dims){ 0 });
-    g->t[perm].dtype = "u32";
-    int x = add_tensor(g, xprintf("x"), ROLE_ACT, 1, s->input);
-    int nd = add_node(&b, VKVAE_OP_GATHER, "x", s->input_loc, (int[]){ data, perm, -1 },
-                      (int[]){ x, -1 });
-    g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n, .mode = s->binarize,
-        .stream = s->binarize ? VKVAE_STREAM_BINARIZE : 0 };
-    g->x = x;
-    if (s->has_condition) {
-        int labels = add_tensor(g, xprintf("labels"), ROLE_DATA, 0, (gen_dims){ 0 });
-        g->t[labels].dtype = "u8";
-        b.label = g->label = add_tensor(g, xprintf("y"), ROLE_ACT, 1, flat(s->classes));
-        nd = add_node(&b, VKVAE_OP_GATHER_ONEHOT, "y", s->condition_loc,
-                      (int[]){ labels, perm, -1 }, (int[]){ b.label, -1 });
-        g->n[nd].p = (vkvae_op_params){ .n = n, .classes = s->classes, .out = s->classes };
-    }
-    int cur = x;
-    if (s->obj == OBJ_DAE) {
-        int xt = add_tensor(g, xprintf("x_tilde"), ROLE_ACT, 1, s->input);
-        int op = s->corrupt == CORRUPT_MASK ? VKVAE_OP_CORRUPT_MASK : VKVAE_OP_CORRUPT_GAUSS;
-        nd = add_node(&b, op, "corrupt", s->corrupt_loc, (int[]){ x, -1 }, (int[]){ xt, -1 });
-        g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n,
-            .alpha = (float)s->corrupt_value, .stream = VKVAE_STREAM_CORRUPT };
-        cur = xt;
-    }
-
-    /* encoder and head */
-    g->enc_in = cur;
-    int none = -1;
-    cur = run_stack(&b, &s->enc, cur, "encoder", false, &none);
-    if (cur < 0)
+    int eps = -1, out_lv = -1;
+    if (!encoder_nodes(&b, data_nodes(&b, n), n, k, vae, &eps) ||
+        decoder_nodes(&b, k, vae, logits, &out_lv) < 0)
         return false;
-    if (g->t[cur].dims.rank != 1) {
-        char sh[64];
-        dims_format(sh, sizeof sh, &g->t[cur].dims);
-        diag_error(d, s->enc.n ? s->enc.layers[s->enc.n - 1].loc : s->enc.loc,
-                   "encoder ends with %s; add 'flatten' to feed the latent head", sh);
-        return false;
-    }
-    gen_layer head = { .kind = LAYER_DENSE, .loc = s->latent_loc, .units = s->latent };
-    int j = ++b.fc, z, mu = -1, lv = -1, eps = -1;
-    if (vae) {
-        mu = param_layer(&b, &head, cur, xprintf("fc%d1", j), true);
-        lv = param_layer(&b, &head, cur, xprintf("fc%d2", j), true);
-        g->t[mu].name = xprintf("mu");
-        g->t[lv].name = xprintf("logvar");
-        z = add_tensor(g, xprintf("z"), ROLE_ACT, k, flat(s->latent));
-        eps = add_tensor(g, xprintf("eps"), ROLE_ACT, k, flat(s->latent));
-        nd = add_node(&b, VKVAE_OP_REPARAM, "reparam", s->latent_loc,
-                      (int[]){ mu, lv, -1 }, (int[]){ z, eps, -1 });
-        g->n[nd].p = (vkvae_op_params){ .n = n, .in = s->latent, .samples = k,
-                                        .stream = VKVAE_STREAM_EPS };
-        g->t[eps].needs_grad = false;
-        simple_flops(&b, nd);
-        g->n[nd].flops_fwd = 3ull * n * k * s->latent;
-    } else {
-        z = param_layer(&b, &head, cur, xprintf("fc%d", j), true);
-        g->t[z].name = xprintf("code");
-    }
-
-    /* decoder: over n*k rows, the label repeated beside z's samples */
-    if (b.label >= 0 && k > 1)
-        b.label = repeat_rows(&b, b.label, k, "y_rep", s->condition_loc);
-    bool predicted = vae && s->lik == LIK_GAUSSIAN && s->variance == VAR_PREDICTED;
-    int out_lv = -1;
-    int y = run_stack(&b, &s->dec, z, "decoder", predicted, &out_lv);
-    if (y < 0)
-        return false;
-    char got[64], want[64];
-    dims_format(got, sizeof got, &g->t[y].dims);
-    dims_format(want, sizeof want, &s->input);
-    gen_loc dec_end = s->dec.n ? s->dec.layers[s->dec.n - 1].loc : s->dec.loc;
-    if (g->t[y].dims.rank != s->input.rank ||
-        memcmp(g->t[y].dims.d, s->input.d, sizeof(uint32_t) * (size_t)s->input.rank) != 0) {
-        if (dims_count(&g->t[y].dims) == in_n)
-            diag_error(d, dec_end, "decoder produces %s, input is %s; add 'reshape %s'", got,
-                       want, want);
-        else
-            diag_error(d, dec_end, "decoder produces %s, input is %s", got, want);
-        return false;
-    }
-    if (predicted && out_lv < 0) {
-        diag_error(d, s->variance_loc, "'variance predicted' needs a dense, conv2d or convt2d "
-                   "layer in the decoder to predict it");
-        return false;
-    }
-    bool logits = vae ? s->lik == LIK_BERNOULLI : s->loss == LOSS_BCE;
-    if (logits && ends_in_sigmoid(g, y)) {
-        diag_error(d, sigmoid_loc(&s->dec), "the decoder ends in 'sigmoid', but %s takes "
-                   "logits and applies the sigmoid itself; drop it",
-                   vae ? "likelihood bernoulli" : "loss bce");
-        return false;
-    }
-
-    /* losses */
-    vkvae_op_params lp = { .n = n * k, .in = (uint32_t)in_n, .samples = k };
-    int recon, kl = -1;
-    if (k > 1)
-        x = repeat_rows(&b, x, k, "x_rep", s->dec.loc);
-    if (logits) {
-        recon = loss_node(&b, VKVAE_OP_NLL_BERNOULLI, "nll", s->dec.loc, (int[]){ y, x, -1 }, k, lp);
-    } else if (!vae) {
-        recon = loss_node(&b, VKVAE_OP_L2, "l2", s->dec.loc, (int[]){ y, x, -1 }, k, lp);
-    } else {
-        int var;
-        if (s->variance == VAR_FIXED) {
-            var = add_tensor(g, xprintf("x_logvar"), ROLE_CONST, 0, flat(1));
-            g->t[var].init_value = (float)log(s->variance_value);
-        } else if (s->variance == VAR_LEARNED) {
-            var = add_param(&b, "x", "logvar", s->input, 0);
-            g->t[var].init = INIT_ZERO;
-        } else {
-            var = out_lv;
-        }
-        lp.mode = s->variance;
-        recon = loss_node(&b, VKVAE_OP_NLL_GAUSS, "nll", s->dec.loc, (int[]){ y, var, x, -1 },
-                          k, lp);
-    }
-    vkvae_op_params ap = { .n = n };
-    if (s->obj == OBJ_ELBO) {
-        kl = loss_node(&b, VKVAE_OP_KL_GAUSS, "kl", s->objective_loc, (int[]){ mu, lv, -1 }, 1,
-                       (vkvae_op_params){ .n = n, .in = s->latent });
-    } else if (s->obj == OBJ_IWAE) {
-        vkvae_op_params ip = { .n = n, .in = s->latent, .samples = k };
-        g->logw = loss_node(&b, VKVAE_OP_IWAE_LOGW, "logw", s->objective_loc,
-                            (int[]){ recon, z, eps, lv, -1 }, k, ip);
-        recon = loss_node(&b, VKVAE_OP_IWAE_LSE, "iwae", s->objective_loc,
-                          (int[]){ g->logw, -1 }, 1, ip);
-    }
-    if (kl < 0) {
-        /* loss_accum sums (recon, kl) per row: without a KL term, zeros */
-        kl = add_tensor(g, xprintf("kl_zero"), ROLE_CONST, 1, (gen_dims){ 0 });
-    }
-    g->loss = add_tensor(g, xprintf("loss_acc"), ROLE_LOSS, 0, flat(4));
-    nd = add_node(&b, VKVAE_OP_LOSS_ACCUM, "loss", s->objective_loc,
-                  (int[]){ recon, kl, -1 }, (int[]){ g->loss, -1 });
-    g->mu = vae ? mu : z;
-    g->logvar = lv;
-    g->z = z;
-    g->dec_out = y;
-    g->recon = recon;
-    g->kl = kl;
-    g->n[nd].p = ap;
-    simple_flops(&b, nd);
-
+    loss_nodes(&b, n, k, vae, logits, eps, out_lv);
     check_names(g, d);
 
     uint64_t per = s->optim == OPTIM_SGD ? 2 + (s->momentum > 0 ? 2 : 0) : 12;
