@@ -1,6 +1,6 @@
 /* Public models (vkvae.h): a built-in plan, its weights from a checkpoint
  * or a fresh initialisation, on a device or the CPU, with the host
- * conveniences of session.c.
+ * conveniences of session/session.c.
  *
  * On a device a model runs only encode, decode and sample, so it keeps a
  * copy of the plan with just those programs and with every buffer they do

@@ -1,7 +1,9 @@
 /* A plan on a Vulkan device (see gpu_plan.h). Pipelines are shared by every
  * step with the same op and parameters (a train step's two dense layers of
  * equal shape use one), and descriptor sets are written once: recording an
- * epoch of steps binds, it never allocates.
+ * epoch of steps binds, it never allocates. Creation makes the buffers,
+ * then the pipelines, then the sets (each needs the one before); a failure
+ * part way is undone by vkvae_gpu_plan_destroy, which frees what exists.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -116,73 +118,70 @@ static uint32_t find_or_add_kernel(vkvae_gpu_plan *g, const vkvae_step_desc *s)
     return g->n_kernels++;
 }
 
-vkvae_status vkvae_gpu_plan_create(vkvae_context *ctx, const vkvae_plan *plan,
-                                   vkvae_gpu_plan **out, vkvae_error *err)
+/* The plan's buffers, zeroed, once check_memory says they fit. */
+static vkvae_status buffers_create(vkvae_gpu_plan *g, vkvae_error *err)
 {
-    *out = NULL;
-    uint32_t total_steps = 0;
-    for (uint32_t p = 0; p < plan->n_programs; p++)
-        total_steps += plan->programs[p].n_steps;
-    vkvae_gpu_plan *g = calloc(1, sizeof *g);
-    if (!g)
-        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    g->ctx = ctx;
-    g->plan = plan;
-    g->buffers = calloc(plan->n_buffers ? plan->n_buffers : 1, sizeof *g->buffers);
-    g->kernels = calloc(total_steps ? total_steps : 1, sizeof *g->kernels);
-    g->kernel_op = calloc(total_steps ? total_steps : 1, sizeof *g->kernel_op);
-    g->kernel_params = calloc(total_steps ? total_steps : 1, sizeof *g->kernel_params);
-    vkvae_status s = VKVAE_OK;
-    if (!g->buffers || !g->kernels || !g->kernel_op || !g->kernel_params)
-        s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    if (!s)
-        s = check_memory(ctx, plan, err);
-
+    const vkvae_plan *plan = g->plan;
+    vkvae_status s = check_memory(g->ctx, plan, err);
     for (uint32_t b = 0; !s && b < plan->n_buffers; b++) {
-        s = vkvae_buffer_create(ctx, plan->buffers[b].bytes, &g->buffers[b], err);
+        s = vkvae_buffer_create(g->ctx, plan->buffers[b].bytes, &g->buffers[b], err);
         if (!s)
-            s = vkvae_buffer_fill(ctx, &g->buffers[b], 0, err);
+            s = vkvae_buffer_fill(g->ctx, &g->buffers[b], 0, err);
     }
+    return s;
+}
 
-    /* Pipelines: one per distinct (op, params). */
-    for (uint32_t p = 0; !s && p < plan->n_programs; p++) {
+/* A pipeline per distinct (op, params), and each step's kernel index; the
+ * steps' tensors are checked against their buffers on the way. */
+static vkvae_status pipelines_create(vkvae_gpu_plan *g, vkvae_error *err)
+{
+    const vkvae_plan *plan = g->plan;
+    for (uint32_t p = 0; p < plan->n_programs; p++) {
         const vkvae_program_desc *prog = &plan->programs[p];
-        if ((unsigned)prog->kind >= VKVAE_PROGRAM_COUNT || g->by_kind[prog->kind]) {
-            s = vkvae_fail(err, VKVAE_INTERNAL, "plan %s: program %s has a bad or repeated kind",
-                           plan->model, prog->name);
-            break;
-        }
+        if ((unsigned)prog->kind >= VKVAE_PROGRAM_COUNT || g->by_kind[prog->kind])
+            return vkvae_fail(err, VKVAE_INTERNAL, "plan %s: program %s has a bad or repeated kind",
+                              plan->model, prog->name);
         g->by_kind[prog->kind] = prog;
         program_sets *ps = &g->programs[prog->kind];
         ps->sets = calloc(prog->n_steps ? prog->n_steps : 1, sizeof *ps->sets);
         ps->kernel = calloc(prog->n_steps ? prog->n_steps : 1, sizeof *ps->kernel);
-        if (!ps->sets || !ps->kernel) {
-            s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-            break;
-        }
-        for (uint32_t i = 0; !s && i < prog->n_steps; i++) {
+        if (!ps->sets || !ps->kernel)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        for (uint32_t i = 0; i < prog->n_steps; i++) {
             const vkvae_step_desc *step = &prog->steps[i];
+            vkvae_status s = VKVAE_OK;
             for (uint32_t t = 0; !s && t < step->n_tensors; t++)
                 s = check_tensor(plan, step->tensors[t], err);
             if (s)
-                break;
+                return s;
             uint32_t before = g->n_kernels;
             uint32_t k = find_or_add_kernel(g, step);
             ps->kernel[i] = k;
-            if (k == before) {
-                s = vkvae_op_kernel_create(ctx, step->op, &step->p, &g->kernels[k], err);
-                if (!s && g->kernels[k].binding_count != step->n_tensors)
-                    s = vkvae_fail(err, VKVAE_INTERNAL,
-                                   "plan %s: %s step %u binds %u tensors, its kernel has %u",
-                                   plan->model, prog->name, i, step->n_tensors,
-                                   g->kernels[k].binding_count);
-            }
+            if (k != before)
+                continue;
+            s = vkvae_op_kernel_create(g->ctx, step->op, &step->p, &g->kernels[k], err);
+            if (!s && g->kernels[k].binding_count != step->n_tensors)
+                s = vkvae_fail(err, VKVAE_INTERNAL,
+                               "plan %s: %s step %u binds %u tensors, its kernel has %u",
+                               plan->model, prog->name, i, step->n_tensors,
+                               g->kernels[k].binding_count);
+            if (s)
+                return s;
         }
     }
+    return VKVAE_OK;
+}
 
-    /* Descriptor sets: one per step, written now and only bound later. */
-    if (!s && total_steps)
-        s = vkvae_descriptor_pool_create(ctx, total_steps, VKVAE_MAX_BINDINGS, 0, &g->pool, err);
+/* One descriptor set per step, written now and only bound later. */
+static vkvae_status descriptor_sets_write(vkvae_gpu_plan *g, uint32_t total_steps,
+                                          vkvae_error *err)
+{
+    vkvae_context *ctx = g->ctx;
+    const vkvae_plan *plan = g->plan;
+    if (!total_steps)
+        return VKVAE_OK;
+    vkvae_status s =
+        vkvae_descriptor_pool_create(ctx, total_steps, VKVAE_MAX_BINDINGS, 0, &g->pool, err);
     for (uint32_t p = 0; !s && p < plan->n_programs; p++) {
         const vkvae_program_desc *prog = &plan->programs[p];
         program_sets *ps = &g->programs[prog->kind];
@@ -213,8 +212,37 @@ vkvae_status vkvae_gpu_plan_create(vkvae_context *ctx, const vkvae_plan *plan,
             ctx->vk.vkUpdateDescriptorSets(ctx->device, step->n_tensors, writes, 0, NULL);
         }
     }
+    return s;
+}
+
+vkvae_status vkvae_gpu_plan_create(vkvae_context *ctx, const vkvae_plan *plan,
+                                   vkvae_gpu_plan **out, vkvae_error *err)
+{
+    *out = NULL;
+    uint32_t total_steps = 0;
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        total_steps += plan->programs[p].n_steps;
+    vkvae_gpu_plan *g = calloc(1, sizeof *g);
+    if (!g)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    g->ctx = ctx;
+    g->plan = plan;
+    /* Room for a kernel per step, the most there can be (no two alike). */
+    g->buffers = calloc(plan->n_buffers ? plan->n_buffers : 1, sizeof *g->buffers);
+    g->kernels = calloc(total_steps ? total_steps : 1, sizeof *g->kernels);
+    g->kernel_op = calloc(total_steps ? total_steps : 1, sizeof *g->kernel_op);
+    g->kernel_params = calloc(total_steps ? total_steps : 1, sizeof *g->kernel_params);
+    vkvae_status s = VKVAE_OK;
+    if (!g->buffers || !g->kernels || !g->kernel_op || !g->kernel_params)
+        s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!s)
+        s = buffers_create(g, err);
+    if (!s)
+        s = pipelines_create(g, err);
+    if (!s)
+        s = descriptor_sets_write(g, total_steps, err);
     if (s) {
-        vkvae_gpu_plan_destroy(g);
+        vkvae_gpu_plan_destroy(g); /* frees whatever was made before the failure */
         return s;
     }
     *out = g;

@@ -110,11 +110,12 @@ static int mm_tiles(vkvae_op op, const vkvae_op_params *p, mm_shape *s)
     }
     /* Operands per FMA is what bounds a CPU driver (each per-invocation
      * load is a scalar loop over SIMD lanes): larger blocks win there, but
-     * the unrolled inner loop's JIT time grows with them (lavapipe: about
-     * 1 s for 8 x 8, 3 s for 16 x 8, paid once per shape, then the shader
-     * cache). So 16 x 8 blocks (128 x 64 per workgroup) only for products
-     * of 16M multiply-adds and more, where they pay for themselves; 8 x 8
-     * (64 x 64) otherwise. Shared memory: 4 tk (8 tm + 8 tn) bytes, 6 KiB. */
+     * the unrolled inner loop's JIT time grows with them (on lavapipe 16 x 8
+     * takes several times 8 x 8's, paid once per shape, then the shader
+     * cache; measured in BENCHMARKS.md). So 16 x 8 blocks (128 x 64 per
+     * workgroup) only for products of 16M multiply-adds and more, where they
+     * pay for themselves; 8 x 8 (64 x 64) otherwise. Shared memory:
+     * 4 tk (8 tm + 8 tn) bytes, 6 KiB. */
     uint64_t macs = (uint64_t)s->rows * s->cols * s->depth;
     s->tm = s->rows >= 128 && macs >= (1u << 24) ? 16 : 8;
     s->tn = 8;
@@ -167,9 +168,8 @@ static uint32_t subgroup_size(vkvae_context *ctx, vkvae_op op)
 
 /* The convolutions' blocks stop at 32 x 4: their operand gathers unroll
  * into far more code than the dense ops' vec4 loads, and on vae_conv larger
- * blocks ran no faster (302 against 303 ms a step) while doubling
- * lavapipe's JIT time (36 conv2d op cases: 9.8 against 18.4 s); 16 x 4 is
- * slower (468 ms). */
+ * blocks ran no faster a step while about doubling lavapipe's JIT time;
+ * 16 x 4 is slower (measured in BENCHMARKS.md). */
 enum { MAX_CONV_BLOCK = 128 };
 
 /* The subgroup variant's block per workgroup: tm rows by sg * tn columns
@@ -177,11 +177,11 @@ enum { MAX_CONV_BLOCK = 128 };
  * along each operand's contiguous dimension are whole vec4s). Loads cost
  * most there: per 4-deep step a lane loads tm / sg + tn vec4s (bwd_w:
  * 4 ceil(tm / 4 sg) + tn) for 4 tm tn FMAs, so bigger blocks amortise
- * them. Measured on lavapipe (Zen 4, 1024^3, CPU time per product):
- * 64 x 4 and 32 x 8 run 1.1-1.3x as fast as 32 x 4, 16 x 4 about 0.8x,
- * 8 x 4 less; their JIT stays near 0.2 s. Picked by least estimated time:
- * padded work over that rate, times a penalty when fewer than 8
- * workgroups share the threads. */
+ * them. On lavapipe (Zen 4, 1024^3, CPU time per product; measured in
+ * BENCHMARKS.md) 64 x 4 and 32 x 8 run 1.1-1.3x as fast as 32 x 4, 16 x 4
+ * about 0.8x, 8 x 4 less, and none takes long to JIT. Picked by least
+ * estimated time: padded work over that rate, times a penalty when fewer
+ * than 8 workgroups share the threads. */
 static void mm_sg_tiles(vkvae_op op, const vkvae_op_params *p, uint32_t sg, mm_shape *s)
 {
     static const struct { uint32_t tm, tn, rate; } cand[] = {

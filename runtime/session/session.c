@@ -1,12 +1,21 @@
-/* A model's plan on one backend (see session.h). The session owns a copy
- * of the plan's tables where flags override the spec (the learning rate is
- * a constant of the optimizer step), the permutation on the host, and the
+/* A model's plan on one backend (see session.h): the device's
+ * (gpu/gpu_plan.c) when the desc has a context, else the CPU's
+ * (cpu/cpu_backend.c); every call here works on either, with the same
+ * tensor indices. The session owns a copy of the plan's program and step
+ * tables, patched where flags override the spec (the learning rate is a
+ * constant of the optimizer steps), the permutation on the host, and the
  * schedule of push constants: one per train step, with the global step
  * counter (Philox's and Adam's t), the batch's first row and its valid rows.
  *
- * Data sets live on the device as bytes in the plan's DATA tensors, sized
- * by the generator (--data-rows); evaluation puts the test set in the same
- * place and the training set back afterwards, a plain copy on unified memory.
+ * Data sets live with the plan as bytes in its DATA tensors (on the device,
+ * or in the CPU backend's memory), sized by the generator (--data-rows) and
+ * written whole from zero-padded host copies; evaluation puts the test set
+ * in the same place and the training set back afterwards, a plain copy on
+ * unified memory.
+ *
+ * Philox steps keep each use's draws apart: training's from 0 (the global
+ * step), evaluation's from 2^31, the IWAE estimate's from 3 * 2^30; encode,
+ * decode and sample count batches from 0, as api/record.c's passes do.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -103,9 +112,16 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     if (!s)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     s->ctx = desc->ctx;
+    /* Short enough that no driver's watchdog fires and a desktop sharing
+     * the GPU stays responsive, long enough that submitting costs little. */
     s->submit_ms = desc->submit_ms > 0 ? desc->submit_ms : 50.0;
+    /* Everything below reads the copy: its optimizer steps carry the
+     * flag's learning rate. */
     vkvae_status st = copy_programs(s, desc->plan, desc->lr, err);
     const vkvae_plan *plan = &s->plan;
+    /* Every plan trains, so these four must exist; the rest belong to some
+     * models only (labels: conditional ones; io.*: the inference programs)
+     * and stay UINT32_MAX where absent, which the calls check. */
     if (!st)
         st = need_tensor(plan, "train.images", &s->t_images, err);
     if (!st)
@@ -127,6 +143,9 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     for (uint32_t p = 0; p < plan->n_programs; p++)
         s->by_kind_sample |= plan->programs[p].kind == VKVAE_PROGRAM_SAMPLE;
     if (!st) {
+        /* The data set's capacity is the generator's --data-rows, read off
+         * the images tensor; the host copies are that long so a smaller set
+         * can be padded (put_data). */
         const vkvae_tensor_desc *img = &plan->tensors[s->t_images];
         s->rows = img->shape[0];
         s->features = s->rows ? (uint32_t)(img->elems / s->rows) : 0;
@@ -229,6 +248,8 @@ static vkvae_status put_data(vkvae_session *s, const vkvae_idx *images, const vk
     if (s->t_labels != UINT32_MAX && !labels)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: it needs labels",
                           s->plan.model);
+    /* Tensors are written whole, so the copy is padded to the capacity;
+     * with zeros, so nothing of an earlier, larger set lingers in it. */
     memset(s->images, 0, (size_t)s->rows * s->features);
     memcpy(s->images, images->data, (size_t)images->count * s->features);
     vkvae_status st = write_raw(s, s->t_images, s->images, (size_t)s->rows * s->features, err);
@@ -329,10 +350,15 @@ vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t
     if (!s->train_images)
         return vkvae_fail(err, VKVAE_INTERNAL, "no training data set");
     uint32_t count = s->train_images->count;
+    /* Only the first count entries are shuffled and read (the last batch is
+     * short); the rest stay in range for the whole-tensor write. Keyed by
+     * (seed, epoch), the order is the same on both backends. */
     for (uint32_t i = 0; i < s->rows; i++)
         s->perm[i] = i;
     vkvae_shuffle(s->perm, count, seed, epoch);
     vkvae_status st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
+    /* The steps add into loss.acc: the epoch's sums, which progress reads
+     * part way. */
     if (!st)
         st = zero_losses(s, err);
     uint32_t n = 0;
@@ -343,7 +369,7 @@ vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t
         st = run_all(s, VKVAE_PROGRAM_TRAIN, pushes, n, progress, user, err);
     free(pushes);
     if (!st) {
-        *step += n;
+        *step += n; /* across epochs, so no two steps draw the same ε */
         st = read_losses(s, out, err);
     }
     return st;
@@ -354,6 +380,8 @@ vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
                                     vkvae_losses *out, vkvae_error *err)
 {
     vkvae_status st = put_data(s, images, labels, err);
+    /* The eval program reads rows through the permutation as training
+     * does: the identity, so every row is seen once, in order. */
     for (uint32_t i = 0; i < s->rows; i++)
         s->perm[i] = i;
     if (!st)
@@ -370,6 +398,7 @@ vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
     free(pushes);
     if (!st)
         st = read_losses(s, out, err);
+    /* The next epoch expects the training set where the test set now is. */
     if (!st && s->train_images && s->train_images != images)
         st = put_data(s, s->train_images, s->train_labels, err);
     return st;
@@ -420,6 +449,7 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
                                 const uint32_t *t_out, float *const *out,
                                 const uint32_t *out_width, uint32_t n_out, vkvae_error *err)
 {
+    /* One batch-sized host buffer serves the input and every output. */
     size_t widest = in_width;
     for (uint32_t k = 0; k < n_out; k++)
         widest = out_width[k] > widest ? out_width[k] : widest;
@@ -429,6 +459,8 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
     vkvae_status st = VKVAE_OK;
     for (uint32_t done = 0, i = 0; !st && done < n; i++) {
         uint32_t rows = n - done < s->batch ? n - done : s->batch;
+        /* The plan runs whole batches: the last one's input is padded with
+         * zeros and its padding rows' outputs are not copied out. */
         if (in) {
             memset(buf, 0, (size_t)s->batch * in_width * sizeof *buf);
             memcpy(buf, in + (size_t)done * in_width, (size_t)rows * in_width * sizeof *buf);
@@ -437,6 +469,8 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
         if (!st)
             st = put_labels(s, s->t_y, s->batch, labels ? labels + done : NULL, fixed_label,
                             rows, err);
+        /* The batch number is the Philox step, as api/record.c's pass
+         * number: a seed draws the same samples on both paths. */
         vkvae_push push = {.seed = seed, .step = i, .rows = s->batch, .grad_scale = 1.0f};
         if (!st)
             st = run_all(s, kind, &push, 1, NULL, NULL, err);
@@ -533,6 +567,8 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
      * at r*C + c. */
     uint32_t E = s->plan.tensors[s->t_iwae_x].shape[0];
     uint32_t C = (uint32_t)(s->plan.tensors[s->t_logw].elems / E);
+    /* The plan's memory holds C samples an item; more come as more runs
+     * over the same items, each a fresh step and so fresh draws. */
     uint32_t chunks = k / C + (k % C != 0);
     float *xb = calloc((size_t)E * s->features, sizeof *xb);
     float *logw = calloc((size_t)E * C, sizeof *logw);
@@ -559,6 +595,7 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
             for (uint32_t r = 0; !st && r < rows; r++)
                 lse_add(&acc[r], logw + (size_t)r * C, take);
         }
+        /* log of the mean weight: logsumexp minus log k. */
         for (uint32_t r = 0; !st && r < rows; r++)
             log_px[done + r] = acc[r].max + log(acc[r].sum) - log((double)k);
         done += rows;
@@ -573,6 +610,9 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
 
 int vkvae_session_params_finite(vkvae_session *s, const char **bad, vkvae_error *err)
 {
+    /* One read of params.all, the optimizer's view of every parameter,
+     * rather than one per tensor; a bad value is then traced back to the
+     * tensor whose bytes hold it, for the message. */
     const vkvae_plan *plan = &s->plan;
     const vkvae_tensor_desc *all = &plan->tensors[s->t_params];
     float *v = malloc(all->elems * sizeof *v);
@@ -590,7 +630,7 @@ int vkvae_session_params_finite(vkvae_session *s, const char **bad, vkvae_error 
     if (at == UINT64_MAX)
         return 1;
     uint64_t byte = all->offset + at * 4;
-    *bad = "(padding)";
+    *bad = "(padding)"; /* in none: the alignment gaps between tensors */
     for (uint32_t t = 0; t < plan->n_tensors; t++) {
         const vkvae_tensor_desc *d = &plan->tensors[t];
         if (t != s->t_params && d->buffer == all->buffer && byte >= d->offset &&

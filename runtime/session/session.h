@@ -1,6 +1,6 @@
 /* A session: one model's plan running on one backend (a Vulkan device or
  * the CPU), with what training and sampling need around the plan: the data
- * set on the device, parameter initialisation, the per-epoch shuffle,
+ * set in the plan's tensors, parameter initialisation, the per-epoch shuffle,
  * loss readback and the per-epoch schedule of run-time values. The
  * command line and the C API drive models through it; tests compare its two
  * backends.
@@ -45,8 +45,9 @@ uint32_t vkvae_session_latent(const vkvae_session *s);
 /* PyTorch's default initialisation of every layer, drawn from seed. */
 vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_error *err);
 
-/* Puts a data set on the device for training (labels may be NULL when the
- * model has no condition). Checks the image size against the model's input. */
+/* Puts a data set in the plan's DATA tensors for training (labels may be
+ * NULL when the model has no condition). Checks the image size against the
+ * model's input. */
 vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *images,
                                           const vkvae_idx *labels, vkvae_error *err);
 
@@ -59,8 +60,8 @@ vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t
                                        void *user, vkvae_losses *out, vkvae_error *err);
 
 /* The negative ELBO terms over a data set (the eval program; ε drawn with
- * seed at step 0, so the figure is reproducible). The training set is put
- * back on the device afterwards. */
+ * seed at steps from 2^31, which training never reaches, so the figure is
+ * reproducible). The training set is put back afterwards. */
 vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
                                     const vkvae_idx *labels, uint32_t seed, float kl_weight,
                                     vkvae_losses *out, vkvae_error *err);
@@ -96,10 +97,11 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
                                           const uint32_t *labels, uint32_t n, uint32_t k,
                                           uint32_t seed, vkvae_items_progress_fn progress,
                                           void *user, double *log_px, vkvae_error *err);
-/* 1 if the model has an encoder/decoder condition (a label). */
+/* The classes of a conditional model's label (the one-hot width), 0 for a
+ * model without a condition. */
 uint32_t vkvae_session_classes(const vkvae_session *s);
 /* The plan on the device (NULL on the CPU backend), for recording its
- * programs into other command buffers (runtime/api_record.c). */
+ * programs into other command buffers (api/record.c). */
 struct vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s);
 
 /* A plan tensor by name (index), or UINT32_MAX. */

@@ -3,7 +3,8 @@
  * application's own vkGetInstanceProcAddr (so its loader, layers and
  * messenger see every call vkvae makes). Nothing adopted is ever destroyed:
  * the context creates and destroys only its command pool, pipeline cache
- * and, through models, its buffers and pipelines.
+ * (both made by vkvae_context_finish in context.c, which adoption ends
+ * with) and, through models, its buffers and pipelines.
  *
  * The device needs no feature or extension: vkvae's kernels use core
  * Vulkan 1.1 only, so whatever the application enabled is enough; the one
@@ -65,22 +66,6 @@ vkvae_status vkvae_context_adopt(vkvae_context *ctx, const vkvae_vulkan_device *
                           "vkGetDeviceProcAddr found no device functions: is the device from "
                           "this instance?");
     ctx->device = app->device;
-    return VKVAE_OK;
-}
-
-void vkvae_context_vulkan(const vkvae_context *ctx, vkvae_vulkan_device *out)
-{
-    *out = (vkvae_vulkan_device){
-        .get_instance_proc_addr = ctx->get_instance_proc_addr,
-        .instance = ctx->instance,
-        .physical_device = ctx->physical,
-        .device = ctx->device,
-        .queue_family = ctx->queue_family,
-        .queue = ctx->queue,
-    };
-}
-
-int vkvae_context_adopted(const vkvae_context *ctx)
-{
-    return !ctx->owns_device;
+    s = vkvae_context_precision_check(ctx, err);
+    return s ? s : vkvae_context_finish(ctx, err);
 }

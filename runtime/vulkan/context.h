@@ -70,7 +70,7 @@ struct vkvae_context {
     void *user;
     uint64_t timeout_ns;
     int mm_tiled;                    /* $VKVAE_MM_TILED: the GPUs' matmul kernels on CPU drivers too */
-    vkvae_precision precision;       /* FP16: the fp16 builds of the products (kernels.c) */
+    vkvae_precision precision;       /* FP16: the fp16 builds of the products (gpu/kernels.c) */
     volatile uint32_t validation_messages;
 };
 
@@ -98,13 +98,20 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
 void vkvae_device_table_load(struct VolkDeviceTable *table, PFN_vkGetDeviceProcAddr gdpa,
                              VkDevice device);
 
+/* ---- context.c ---- */
+/* UNSUPPORTED when the context asks for fp16 and its device lacks it (for
+ * an owned device, also VK_KHR_shader_float16_int8, the way vkvae enables
+ * it). Both kinds of context check before they finish. */
+vkvae_status vkvae_context_precision_check(const vkvae_context *ctx, vkvae_error *err);
+/* The command pool and pipeline cache both kinds of context make once the
+ * device and queue exist; vkvae_context_destroy tears either kind down. */
+vkvae_status vkvae_context_finish(vkvae_context *ctx, vkvae_error *err);
+
 /* ---- adopt.c ---- */
-/* Fills ctx (allocated, defaults set) from the application's objects. */
+/* Fills ctx (allocated, defaults set) from the application's objects and
+ * finishes it (context.c); on failure the caller destroys ctx. */
 vkvae_status vkvae_context_adopt(vkvae_context *ctx, const vkvae_vulkan_device *app,
                                  vkvae_error *err);
-/* The command pool, pipeline cache and queue family checks both kinds of
- * context share once the device exists. */
-vkvae_status vkvae_context_finish(vkvae_context *ctx, vkvae_error *err);
 
 /* ---- memory.c ---- */
 typedef struct vkvae_buffer {

@@ -1,7 +1,9 @@
-/* The context: instance, device selection, the logical device with one
- * compute queue and its per-device function table, and teardown. An
- * adopted context (adopt.c) shares the second half: vkvae_context_finish
- * and the teardown, which destroys only what vkvae created.
+/* vkvae_context_create, and the device vkvae creates for a context that
+ * does not adopt one: the instance (instance.c), the choice of physical
+ * device, and the logical device with one compute queue and its own
+ * function table. An adopting context is handed to adopt.c instead; both
+ * kinds end in context.c (vkvae_context_finish), which also tears either
+ * down. Calls go only down: device.c -> adopt.c -> context.c.
  *
  * Selection prefers a discrete GPU, then integrated, virtual, CPU; a
  * selector (--device, $VKVAE_DEVICE) overrides it by index or by a
@@ -135,8 +137,8 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
     };
-    /* fp16 products: shaderFloat16 and its extension (precision_check has
-     * seen the device list both). */
+    /* fp16 products: shaderFloat16 and its extension, both of which the
+     * device lists (vkvae_context_precision_check saw to that). */
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
         .shaderFloat16 = VK_TRUE,
@@ -153,40 +155,65 @@ static vkvae_status device_create(vkvae_context *ctx, vkvae_error *err)
     return VKVAE_OK;
 }
 
-/* fp16 products need the device's shaderFloat16. A device vkvae creates
- * gets it through VK_KHR_shader_float16_int8 (device_create): our instance
- * asks for Vulkan 1.1, so core 1.2's version of the feature is not ours to
- * use. An adopted device is the application's to have enabled it. */
-static vkvae_status precision_check(const vkvae_context *ctx, vkvae_error *err)
-{
-    const vkvae_device_info *d = &ctx->devices[ctx->device_index];
-    if (ctx->precision == VKVAE_PRECISION_FP32)
-        return VKVAE_OK;
-    if (!d->fp16 || (ctx->owns_device && !vkvae_physical_device_has_extension(
-                                             &ctx->vki, ctx->physical,
-                                             VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)))
-        return vkvae_fail(err, VKVAE_UNSUPPORTED,
-                          "device '%s' has no fp16 arithmetic (shaderFloat16 through "
-                          "VK_KHR_shader_float16_int8): use precision fp32",
-                          d->name);
-    return VKVAE_OK;
-}
-
-vkvae_status vkvae_context_finish(vkvae_context *ctx, vkvae_error *err)
-{
-    VkCommandPoolCreateInfo pool = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-        .queueFamilyIndex = ctx->queue_family,
-    };
-    VKVAE_VK_CHECK(err, ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &ctx->command_pool));
-    return vkvae_pipeline_cache_open(ctx, err);
-}
-
 static int env_flag(const char *name)
 {
     const char *v = getenv(name);
     return v && *v && strcmp(v, "0") != 0;
+}
+
+/* The bound on every wait of the context: the desc's, else $VKVAE_TIMEOUT
+ * seconds, else 60 s, since a CPU driver under load can need that long for
+ * one submission of a large model. */
+static vkvae_status timeout_choose(uint64_t given_ns, uint64_t *out, vkvae_error *err)
+{
+    *out = given_ns;
+    if (given_ns)
+        return VKVAE_OK;
+    double seconds = 60;
+    const char *v = getenv("VKVAE_TIMEOUT");
+    if (v && *v) {
+        char *end;
+        seconds = strtod(v, &end);
+        if (*end || !(seconds > 0 && seconds < 1e9))
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "VKVAE_TIMEOUT='%s': expected a "
+                              "number of seconds above 0", v);
+    }
+    *out = (uint64_t)(seconds * 1e9);
+    return VKVAE_OK;
+}
+
+/* A context on a device of its own: the instance, the chosen physical
+ * device (desc's selector, else $VKVAE_DEVICE, else the best kind), the
+ * device on it, and what every context makes (context.c). The precision is
+ * checked before the device exists, so an fp16 request on a device without
+ * it fails with its own message rather than vkCreateDevice's. */
+static vkvae_status device_open(vkvae_context *ctx, const vkvae_context_desc *desc,
+                                vkvae_error *err)
+{
+    ctx->owns_device = 1;
+    int validation = desc->validation > 0 || (desc->validation == 0 && env_flag("VKVAE_VALIDATION"));
+    VkPhysicalDevice *physical = NULL;
+    vkvae_status s = vkvae_instance_create(ctx, validation, err);
+    if (!s)
+        s = vkvae_physical_devices_describe(&ctx->vki, ctx->instance, &physical, &ctx->devices,
+                                            &ctx->device_count, err);
+    if (!s) {
+        const char *selector = desc->device ? desc->device : getenv("VKVAE_DEVICE");
+        int chosen = vkvae_device_choose(ctx->devices, ctx->device_count, selector, err);
+        if (chosen < 0)
+            s = err ? err->status : VKVAE_NO_DEVICE;
+        else {
+            ctx->device_index = (uint32_t)chosen;
+            ctx->physical = physical[chosen];
+            ctx->vki.vkGetPhysicalDeviceProperties(ctx->physical, &ctx->props);
+            ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical, &ctx->mem_props);
+            s = vkvae_context_precision_check(ctx, err);
+            if (!s)
+                s = device_create(ctx, err);
+        }
+    }
+    free(physical);
+    return s ? s : vkvae_context_finish(ctx, err);
 }
 
 vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context **out,
@@ -207,117 +234,15 @@ vkvae_status vkvae_context_create(const vkvae_context_desc *desc, vkvae_context 
     ctx->mm_tiled = env_flag("VKVAE_MM_TILED");
     ctx->precision = desc->precision;
     ctx->user = desc->user;
-    ctx->timeout_ns = desc->timeout_ns;
-    if (!ctx->timeout_ns) {
-        /* $VKVAE_TIMEOUT seconds, else 60 s: a CPU driver under load can
-         * need longer for one submission of a large model. */
-        double seconds = 60;
-        const char *v = getenv("VKVAE_TIMEOUT");
-        if (v && *v) {
-            char *end;
-            seconds = strtod(v, &end);
-            if (*end || !(seconds > 0 && seconds < 1e9)) {
-                free(ctx);
-                return vkvae_fail(err, VKVAE_BAD_INPUT, "VKVAE_TIMEOUT='%s': expected a "
-                                  "number of seconds above 0", v);
-            }
-        }
-        ctx->timeout_ns = (uint64_t)(seconds * 1e9);
-    }
-    if (desc->adopt.device) {
-        vkvae_status s = vkvae_context_adopt(ctx, &desc->adopt, err);
-        if (!s)
-            s = precision_check(ctx, err);
-        if (!s)
-            s = vkvae_context_finish(ctx, err);
-        if (s) {
-            vkvae_context_destroy(ctx);
-            return s;
-        }
-        *out = ctx;
-        return VKVAE_OK;
-    }
-    ctx->owns_device = 1;
-    int validation = desc->validation > 0 || (desc->validation == 0 && env_flag("VKVAE_VALIDATION"));
-
-    VkPhysicalDevice *physical = NULL;
-    vkvae_status s = vkvae_instance_create(ctx, validation, err);
+    vkvae_status s = timeout_choose(desc->timeout_ns, &ctx->timeout_ns, err);
     if (!s)
-        s = vkvae_physical_devices_describe(&ctx->vki, ctx->instance, &physical, &ctx->devices,
-                                            &ctx->device_count, err);
-    if (!s) {
-        const char *selector = desc->device ? desc->device : getenv("VKVAE_DEVICE");
-        int chosen = vkvae_device_choose(ctx->devices, ctx->device_count, selector, err);
-        if (chosen < 0)
-            s = err ? err->status : VKVAE_NO_DEVICE;
-        else {
-            ctx->device_index = (uint32_t)chosen;
-            ctx->physical = physical[chosen];
-            ctx->vki.vkGetPhysicalDeviceProperties(ctx->physical, &ctx->props);
-            ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical, &ctx->mem_props);
-            s = precision_check(ctx, err);
-            if (!s)
-                s = device_create(ctx, err);
-        }
-    }
-    free(physical);
-    if (!s)
-        s = vkvae_context_finish(ctx, err);
+        s = desc->adopt.device ? vkvae_context_adopt(ctx, &desc->adopt, err)
+                               : device_open(ctx, desc, err);
     if (s) {
+        /* Whatever exists so far, and only what vkvae made (context.c). */
         vkvae_context_destroy(ctx);
         return s;
     }
     *out = ctx;
     return VKVAE_OK;
-}
-
-void vkvae_context_destroy(vkvae_context *ctx)
-{
-    if (!ctx)
-        return;
-    if (ctx->device && ctx->owns_device && vkvae_queue_drain(ctx, NULL) != VKVAE_OK) {
-        /* The GPU is still busy after a timeout: destroying the device
-         * under it could hang or crash, so it and the instance are left to
-         * the process's exit. */
-        free(ctx->devices);
-        free(ctx);
-        return;
-    }
-    if (ctx->device) {
-        /* An adopted device may be busy with the application's own work, and
-         * vkDeviceWaitIdle would need every queue externally synchronized:
-         * vkvae's own submissions have all been waited for already. An owned
-         * one was drained above, within the timeout (vkDeviceWaitIdle has
-         * none). */
-        vkvae_pipeline_cache_close(ctx);
-        if (ctx->command_pool)
-            ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
-        if (ctx->owns_device)
-            ctx->vk.vkDestroyDevice(ctx->device, NULL);
-    }
-    if (ctx->owns_device)
-        vkvae_instance_destroy(ctx);
-    free(ctx->devices);
-    free(ctx);
-}
-
-const vkvae_device_info *vkvae_context_devices(const vkvae_context *ctx, uint32_t *count)
-{
-    *count = ctx->device_count;
-    return ctx->devices;
-}
-
-vkvae_precision vkvae_context_precision(const vkvae_context *ctx)
-{
-    return ctx->precision;
-}
-
-uint32_t vkvae_context_device_index(const vkvae_context *ctx)
-{
-    return ctx->device_index;
-}
-
-uint32_t vkvae_validation_message_count(const vkvae_context *ctx)
-{
-    return ctx->validation_messages;
 }

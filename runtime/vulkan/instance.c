@@ -3,9 +3,12 @@
  * prints and counts every warning and error, and a description of each
  * physical device for selection and `vkvae info`.
  *
- * Instance-level calls go through the context's own table (gpu.h), never
- * volk's globals: only the loader-level entry points (vkCreateInstance and
- * the instance enumerations, which volkInitialize sets once) are global.
+ * Instance-level calls go through the context's own table (vkvae_instance_table
+ * in context.h), never volk's globals: only the loader-level entry points
+ * (vkCreateInstance and the instance enumerations, which volkInitialize sets
+ * once) are global. The table loader and the device descriptions take the
+ * table, not a context, because adopt.c uses them on the application's
+ * instance too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,9 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlag
 {
     (void)type;
     vkvae_context *ctx = user;
+    /* Counted even when quiet: the tests and the command line read the
+     * count (vkvae_validation_message_count) to fail a run that raised any,
+     * printed or not. */
     ctx->validation_messages++;
     if (!ctx->quiet_validation)
         fprintf(stderr, "vkvae: validation %s: %s\n",
@@ -29,7 +35,7 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlag
                 data->pMessage);
     if (ctx->on_validation_message)
         ctx->on_validation_message(data->pMessage, ctx->user);
-    return VK_FALSE;
+    return VK_FALSE; /* the spec reserves VK_TRUE (abort the call) for layer development */
 }
 
 static int has_layer(const char *name)
@@ -46,6 +52,9 @@ static int has_layer(const char *name)
     return found;
 }
 
+/* Loads libvulkan once per process: vkvae_devices_query and every owned
+ * context share it, and an application that has initialised volk itself
+ * keeps its loader. */
 static vkvae_status loader_init(vkvae_error *err)
 {
     if (volkGetInstanceVersion() != 0)
@@ -62,18 +71,26 @@ vkvae_status vkvae_instance_create(vkvae_context *ctx, int validation, vkvae_err
     vkvae_status s = loader_init(err);
     if (s)
         return s;
+    /* Asked before vkCreateInstance, whose VK_ERROR_LAYER_NOT_PRESENT would
+     * not say which package to install. */
     if (validation && !has_layer(validation_layer))
         return vkvae_fail(err, VKVAE_UNSUPPORTED,
                           "validation requested but %s is not installed (Debian: "
                           "vulkan-validationlayers)",
                           validation_layer);
 
+    /* 1.1 is what the runtime needs (Properties2 and subgroup operations
+     * are core there); anything later comes through an extension (device.c's
+     * fp16), so a 1.1 driver is enough. */
     VkApplicationInfo app = {
         .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
         .pApplicationName = "vkvae",
         .pEngineName = "vkvae",
         .apiVersion = VK_API_VERSION_1_1,
     };
+    /* Synchronization validation checks the plan's barriers: the recorder
+     * adds none of its own (commands.c), so a missing one would otherwise
+     * show only as wrong results, and only on some GPUs. */
     VkValidationFeatureEnableEXT enables[] = {
         VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT,
     };
@@ -82,6 +99,9 @@ vkvae_status vkvae_instance_create(vkvae_context *ctx, int validation, vkvae_err
         .enabledValidationFeatureCount = 1,
         .pEnabledValidationFeatures = enables,
     };
+    /* Warnings and errors only: info and verbose messages would flood the
+     * count that tests assert is zero. Chained into vkCreateInstance too,
+     * so instance creation and destruction report through it as well. */
     VkDebugUtilsMessengerCreateInfoEXT messenger = {
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
         .pNext = &features,
@@ -105,12 +125,17 @@ vkvae_status vkvae_instance_create(vkvae_context *ctx, int validation, vkvae_err
         .ppEnabledExtensionNames = extensions,
     };
     VkResult r = vkCreateInstance(&info, NULL, &ctx->instance);
+    /* NO_DRIVER, not VULKAN: a machine without Vulkan is a state a caller
+     * can act on (tests skip there when VKVAE_ALLOW_NO_DEVICE=1). */
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
         return vkvae_fail(err, VKVAE_NO_DRIVER,
                           "no Vulkan driver found (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER); "
                           "install one, e.g. Debian's mesa-vulkan-drivers");
     VKVAE_VK_CHECK(err, r);
-    ctx->get_instance_proc_addr = vkGetInstanceProcAddr; /* the loader's, from volkInitialize */
+    /* The loader's, from volkInitialize; the table is loaded through it
+     * rather than volkLoadInstance, which would repoint volk's globals that
+     * an adopted context or the application may rely on. */
+    ctx->get_instance_proc_addr = vkGetInstanceProcAddr;
     s = vkvae_instance_table_load(&ctx->vki, ctx->get_instance_proc_addr, ctx->instance, err);
     if (s)
         return s;
@@ -222,6 +247,10 @@ static int is_unified(const VkPhysicalDeviceMemoryProperties *m)
 void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalDevice pd,
                                     vkvae_device_info *d)
 {
+    /* The extension list decides which structs may be chained below: a
+     * struct of an extension the device lacks is invalid usage. Without the
+     * list (out of host memory) only structs core in the device's version
+     * are chained. */
     uint32_t n_ext = 0;
     vki->vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, NULL);
     VkExtensionProperties *exts = calloc(n_ext ? n_ext : 1, sizeof *exts);
@@ -237,6 +266,9 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
     int has_size_control = has_extension(exts, n_ext, "VK_EXT_subgroup_size_control") ||
                            props.apiVersion >= VK_API_VERSION_1_3;
 
+    /* The subgroup properties (core 1.1, always chained) decide the
+     * kernels' subgroup builds (gpu/kernels.c); the driver's name and the
+     * size-control range are for `vkvae info` and bug reports. */
     VkPhysicalDeviceDriverProperties driver = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
     VkPhysicalDeviceSubgroupSizeControlPropertiesEXT size_control = {
@@ -257,6 +289,8 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &subgroup};
     vki->vkGetPhysicalDeviceProperties2(pd, &props2);
 
+    /* What the device can do, not what a device made on it enables: the
+     * fp16 check (context.c) and `vkvae info` read these. */
     VkPhysicalDeviceShaderFloat16Int8Features f16i8 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
     VkPhysicalDevice16BitStorageFeatures storage16 = {
@@ -281,7 +315,7 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
     d->driver_version = props.driverVersion;
     d->vendor_id = props.vendorID;
     d->device_id = props.deviceID;
-    d->heap_count = mem.memoryHeapCount < 16 ? mem.memoryHeapCount : 16;
+    d->heap_count = mem.memoryHeapCount < 16 ? mem.memoryHeapCount : 16; /* VK_MAX_MEMORY_HEAPS */
     for (uint32_t h = 0; h < d->heap_count; h++) {
         d->heap_size[h] = mem.memoryHeaps[h].size;
         d->heap_device_local[h] = !!(mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT);
@@ -305,7 +339,9 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
                           (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BASIC_BIT) &&
                           (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
 
-    /* Timestamps are usable when the first compute queue family has valid bits. */
+    /* Timestamps are usable when the first compute queue family has valid
+     * bits. This runs before a queue is chosen: device.c prefers a
+     * compute-only family, which may differ from the first one here. */
     uint32_t n_fam = 0;
     vki->vkGetPhysicalDeviceQueueFamilyProperties(pd, &n_fam, NULL);
     VkQueueFamilyProperties *fam = calloc(n_fam ? n_fam : 1, sizeof *fam);
@@ -340,6 +376,8 @@ vkvae_status vkvae_physical_devices_describe(const vkvae_instance_table *vki, Vk
         free(d);
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory listing devices");
     }
+    /* VK_INCOMPLETE: a device appeared since the count; the n returned are
+     * still valid and described. */
     VkResult r = vki->vkEnumeratePhysicalDevices(instance, &n, pds);
     if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
         free(pds);
@@ -350,6 +388,7 @@ vkvae_status vkvae_physical_devices_describe(const vkvae_instance_table *vki, Vk
         vkvae_physical_device_describe(vki, pds[i], &d[i]);
     *count = n;
     *infos = d;
+    /* vkvae_devices_query wants only the descriptions. */
     if (physical)
         *physical = pds;
     else

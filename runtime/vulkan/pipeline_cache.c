@@ -1,5 +1,5 @@
 /* The pipeline cache, kept across runs in $XDG_CACHE_HOME/vkvae (else
- * ~/.cache/vkvae), one file per device and driver. A cache file is trusted
+ * ~/.cache/vkvae), one file per device (vendor and device ID). A file is trusted
  * only when our own header (magic, length, checksum) and Vulkan's header
  * (version, vendor, device, pipelineCacheUUID) both match this device;
  * anything else (corrupt, truncated, another GPU's or driver's) is ignored

@@ -5,7 +5,7 @@
  * adopted device never needs volk's globals, so two contexts (ours and an
  * application's, or two GPUs) never overwrite each other's loaders.
  * volk.c's static generator is reachable because it is included here.
- * This file is compiled with volk's warnings off (runtime/meson.build).
+ * This file is compiled with volk's warnings off (runtime/vulkan/meson.build).
  */
 #include <volk.c>
 
