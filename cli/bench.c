@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "gpu/gpu_plan.h"
 #include "gpu/kernels.h"
+#include "options.h"
 #include "plan/op_info.h"
 
 static const char bench_usage[] =
@@ -397,41 +398,17 @@ typedef struct bench_opts {
 
 static int parse_args(int argc, char **argv, bench_opts *o)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(bench_usage, stdout);
-            return 0;
-        }
-        if (a[0] != '-') {
-            if (o->model)
-                return cli_fail(VKVAE_BAD_INPUT, "bench: more than one model given ('%s', '%s')",
-                                o->model, a);
-            o->model = a;
-            continue;
-        }
-        if (!v)
-            return cli_fail(VKVAE_BAD_INPUT, "bench: option %s needs a value", a);
-        i++;
-        if (strcmp(a, "--device") == 0)
-            o->device = v;
-        else if (strcmp(a, "--precision") == 0) {
-            int bad = cli_parse_precision(a, v, &o->precision);
-            if (bad)
-                return bad;
-        } else if (strcmp(a, "--json") == 0)
-            o->json = v;
-        else if (strcmp(a, "--runs") == 0) {
-            int bad = cli_parse_u32(a, v, &o->runs);
-            if (bad)
-                return bad;
-            if (o->runs < 1 || o->runs > 10000)
-                return cli_fail(VKVAE_BAD_INPUT, "bench: --runs %s is outside 1..10000", v);
-        } else
-            return cli_fail(VKVAE_BAD_INPUT, "bench: unknown option '%s' (see vkvae bench --help)",
-                            a);
-    }
-    return -1;
+    const cli_option options[] = {
+        {CLI_STRING("--device", &o->device)},
+        {CLI_PRECISION("--precision", &o->precision)},
+        {CLI_STRING("--json", &o->json)},
+        {CLI_U32("--runs", &o->runs), .min = 1, .max = 10000},
+        {NULL},
+    };
+    return cli_options_parse(&(cli_command_line){.cmd = "bench", .usage = bench_usage,
+                                                 .options = options, .arg = &o->model,
+                                                 .second_arg = "more than one model given"},
+                             argc, argv);
 }
 
 static vkvae_status init_params(model_bench *m, vkvae_error *err)
@@ -451,200 +428,263 @@ static vkvae_status init_params(model_bench *m, vkvae_error *err)
     return s;
 }
 
+/* The options, the model and the device; -1 to go on, else the exit
+ * status. */
+static int open_bench(int argc, char **argv, bench_opts *o, const vkvae_plan **plan, bench *b)
+{
+    int r = parse_args(argc, argv, o);
+    if (r >= 0)
+        return r;
+    r = cli_model(o->model ? o->model : "vae_mlp", plan);
+    if (r)
+        return r;
+    if (o->device && strcmp(o->device, "cpu") == 0)
+        return cli_fail(VKVAE_BAD_INPUT, "bench: times Vulkan kernels; --device cpu has none "
+                                         "(vkvae train --device cpu reports its own speed)");
+    b->runs = o->runs;
+    r = cli_context("bench", o->device, o->precision, &b->ctx);
+    return r ? r : -1;
+}
+
+/* The device's roofs, which every kernel below is judged against. */
+static vkvae_status measure_roofs(bench *b, roofs *roof)
+{
+    const uint32_t mm_n = 1024;
+    vkvae_status s = measure_copy(b, roof);
+    if (!s)
+        s = measure_fma(b, roof);
+    if (!s)
+        s = measure_matmul(b, mm_n, b->runs < 5 ? b->runs : 5, &roof->matmul_s);
+    if (s)
+        return s;
+    roof->matmul_gflops = 2.0 * mm_n * mm_n * mm_n / roof->matmul_s * 1e-9;
+    printf("\nroofs\n");
+    printf("  %-34s %9.1f GB/s\n", "buffer copy 64 MiB (read+write)", roof->copy_gbs);
+    printf("  %-34s %9.1f GFLOP/s\n", "FMA loop", roof->fma_gflops);
+    printf("  %-34s %9.1f GFLOP/s  %.1f ms  %.0f%% of FMA roof\n", "dense 1024x1024x1024",
+           roof->matmul_gflops, roof->matmul_s * 1e3, 100 * roof->matmul_gflops / roof->fma_gflops);
+    return VKVAE_OK;
+}
+
+/* The model's train program on its own buffers, ready to record. */
+static vkvae_status open_model(bench *b, model_bench *m)
+{
+    m->prog = find_program(m->plan, VKVAE_PROGRAM_TRAIN);
+    if (!m->prog)
+        return vkvae_fail(&b->err, VKVAE_UNSUPPORTED, "model %s has no train program",
+                          m->plan->model);
+    vkvae_status s = vkvae_gpu_plan_create(b->ctx, m->plan, &m->g, &b->err);
+    if (!s)
+        s = init_params(m, &b->err);
+    if (!s)
+        s = kernels_create(m, &b->err);
+    return s;
+}
+
+/* Everything cmd_bench measures, printed as it comes and written to --json
+ * at the end. */
+typedef struct bench_figures {
+    const vkvae_device_info *dev;
+    const char *precision;     /* "fp32" or "fp16" */
+    roofs roof;
+    const vkvae_program_desc *train;
+    uint32_t n, barriers;      /* the train step's dispatches and barriers */
+    double *t;                 /* [n]: each dispatch's seconds, timed alone */
+    op_cost *cost;             /* [n] */
+    double sum_t, sum_flops, sum_bytes, mm_t, mm_flops; /* mm: the dense (exact) kernels */
+    double step_s;             /* the whole step, back to back */
+    uint32_t steps_per_epoch;
+    double sample_s;
+    uint32_t sample_rows;      /* 0: no sample program */
+} bench_figures;
+
+/* Each dispatch of the train step timed alone, as a table against the
+ * roof that binds it, with the sums and the dense kernels' share. */
+static vkvae_status time_kernels(bench *b, model_bench *m, bench_figures *f)
+{
+    vkvae_status s = time_steps(b, m, f->t);
+    if (s)
+        return s;
+    uint32_t n = f->n;
+    printf("\ntrain step: %u dispatches", n);
+    for (uint32_t i = 0; i < n; i++)
+        f->barriers += m->prog->steps[i].barrier != 0;
+    printf(", %u barriers\n", f->barriers);
+    printf("  %3s %-44s %-5s %9s %11s %10s %8s %8s %6s\n", "#", "kernel", "build", "time us",
+           "MFLOP", "MB", "GFLOP/s", "GB/s", "roof%");
+    for (uint32_t i = 0; i < n; i++) {
+        const vkvae_step_desc *st = &m->prog->steps[i];
+        const double t = f->t[i];
+        op_cost *c = &f->cost[i];
+        *c = cost_of(st->op, &st->p);
+        char name[96];
+        describe_step(st, name, sizeof name);
+        double gf = c->flops / t * 1e-9, gb = c->bytes / t * 1e-9;
+        /* Against whichever roof binds this kernel. */
+        double roofpct = 100 * fmax(gf / f->roof.fma_gflops, gb / f->roof.copy_gbs);
+        printf("  %3u %-44s %-5s %9.1f %10.2f%s %10.3f %8.2f %8.2f %6.1f\n", i, name,
+               build_name(b->ctx, st), t * 1e6, c->flops * 1e-6, c->exact ? " " : "~",
+               c->bytes * 1e-6, gf, gb, roofpct);
+        f->sum_t += t;
+        f->sum_flops += c->flops;
+        f->sum_bytes += c->bytes;
+        if (c->exact) {
+            f->mm_t += t;
+            f->mm_flops += c->flops;
+        }
+    }
+    printf("  %3s %-44s %-5s %9.1f %10.2f  %10.3f %8.2f %8.2f\n", "", "sum of dispatches", "",
+           f->sum_t * 1e6, f->sum_flops * 1e-6, f->sum_bytes * 1e-6, f->sum_flops / f->sum_t * 1e-9,
+           f->sum_bytes / f->sum_t * 1e-9);
+    printf("  %3s %-44s %-5s %9.1f %10.2f  %10s %8.2f   (%.0f%% of the step's kernel time)\n", "",
+           "dense kernels", "", f->mm_t * 1e6, f->mm_flops * 1e-6, "", f->mm_flops / f->mm_t * 1e-9,
+           100 * f->mm_t / f->sum_t);
+    return VKVAE_OK;
+}
+
+/* The whole step as training records it: back to back, no timestamps
+ * between dispatches; what it leaves between kernels, and the epoch it
+ * implies. */
+static vkvae_status time_whole_step(bench *b, model_bench *m, bench_figures *f)
+{
+    const vkvae_plan *plan = m->plan;
+    m->repeat = STEPS_PER_BATCH;
+    double t10 = time_gpu(b, f->n * m->repeat, record_program, m, b->runs);
+    if (!(t10 > 0))
+        return b->err.status;
+    f->step_s = t10 / m->repeat;
+    double step_s = f->step_s;
+    printf("\nwhole step   %9.3f ms  (%u steps back to back per recording; %.1f GFLOP/s "
+           "over the plan's %.0f MFLOP)\n",
+           step_s * 1e3, STEPS_PER_BATCH, (double)plan->step_flops / step_s * 1e-9,
+           (double)plan->step_flops * 1e-6);
+    if (step_s > f->sum_t)
+        printf("gaps         %9.1f us per dispatch (whole step minus its kernels timed "
+               "alone)\n",
+               (step_s - f->sum_t) / f->n * 1e6);
+    else
+        printf("gaps         none measurable (the step ran faster than its kernels timed "
+               "alone: noise, or overlap)\n");
+    printf("epoch        %9.2f s   (estimate: %u steps of batch %u, %u images; %.0f img/s)\n",
+           step_s * f->steps_per_epoch, f->steps_per_epoch, plan->batch, TRAIN_SET,
+           plan->batch / step_s);
+    return VKVAE_OK;
+}
+
+/* Sampling: the sample program, one batch of prior draws decoded; m's
+ * train kernels give way to the sample program's. */
+static vkvae_status time_sampling(bench *b, model_bench *m, bench_figures *f)
+{
+    kernels_destroy(m);
+    m->prog = find_program(m->plan, VKVAE_PROGRAM_SAMPLE);
+    if (!m->prog) {
+        printf("sampling     (model %s has no sample program)\n", m->plan->model);
+        return VKVAE_OK;
+    }
+    m->repeat = 1;
+    for (uint32_t i = 0; i < m->prog->n_steps; i++)
+        if (m->prog->steps[i].p.n > f->sample_rows)
+            f->sample_rows = m->prog->steps[i].p.n;
+    vkvae_status s = kernels_create(m, &b->err);
+    if (!s) {
+        f->sample_s = time_gpu(b, m->prog->n_steps, record_program, m, b->runs);
+        s = f->sample_s > 0 ? VKVAE_OK : b->err.status;
+    }
+    if (!s)
+        printf("sampling     %9.3f ms per %u images (%u dispatches): %.0f images/s\n",
+               f->sample_s * 1e3, f->sample_rows, m->prog->n_steps,
+               f->sample_rows / f->sample_s);
+    kernels_destroy(m);
+    return s;
+}
+
+/* The figures as JSON at path, for scripts that compare runs. */
+static vkvae_status write_json(bench *b, const vkvae_plan *plan, const bench_figures *f,
+                               const char *path)
+{
+    FILE *out = fopen(path, "w");
+    if (!out)
+        return vkvae_fail(&b->err, VKVAE_IO, "%s: cannot write", path);
+    fprintf(out, "{\n  \"model\": \"%s\",\n  \"device\": \"%s\",\n  \"precision\": \"%s\",\n"
+                 "  \"runs\": %u,\n",
+            plan->model, f->dev->name, f->precision, b->runs);
+    fprintf(out, "  \"roofs\": {\"copy_gbs\": %.3f, \"fma_gflops\": %.3f, "
+                 "\"matmul_1024_gflops\": %.3f, \"matmul_1024_ms\": %.3f},\n",
+            f->roof.copy_gbs, f->roof.fma_gflops, f->roof.matmul_gflops, f->roof.matmul_s * 1e3);
+    fprintf(out, "  \"train_step\": {\"dispatches\": %u, \"barriers\": %u, "
+                 "\"step_ms\": %.4f, \"kernel_sum_ms\": %.4f, \"dense_ms\": %.4f, "
+                 "\"dense_gflops\": %.3f, \"plan_flops\": %llu, \"epoch_s\": %.3f, "
+                 "\"images_per_s\": %.1f},\n",
+            f->n, f->barriers, f->step_s * 1e3, f->sum_t * 1e3, f->mm_t * 1e3,
+            f->mm_flops / f->mm_t * 1e-9, (unsigned long long)plan->step_flops,
+            f->step_s * f->steps_per_epoch, plan->batch / f->step_s);
+    if (f->sample_rows)
+        fprintf(out, "  \"sample\": {\"rows\": %u, \"ms\": %.4f, \"images_per_s\": %.1f},\n",
+                f->sample_rows, f->sample_s * 1e3, f->sample_rows / f->sample_s);
+    fprintf(out, "  \"kernels\": [\n");
+    for (uint32_t i = 0; i < f->n; i++) {
+        const vkvae_step_desc *st = &f->train->steps[i];
+        const op_cost *c = &f->cost[i];
+        fprintf(out,
+                "    {\"step\": %u, \"op\": \"%s\", \"n\": %u, \"in\": %u, \"out\": %u, "
+                "\"act\": \"%s\", \"build\": \"%s\", \"us\": %.2f, \"flops\": %.0f, "
+                "\"flops_exact\": %s, \"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f}%s\n",
+                i, vkvae_op_name(st->op), st->p.n, st->p.in, st->p.out, vkvae_act_name(st->p.act),
+                build_name(b->ctx, st), f->t[i] * 1e6, c->flops, c->exact ? "true" : "false",
+                c->bytes, c->flops / f->t[i] * 1e-9, c->bytes / f->t[i] * 1e-9,
+                i + 1 < f->n ? "," : "");
+    }
+    fprintf(out, "  ]\n}\n");
+    if (fclose(out) != 0)
+        return vkvae_fail(&b->err, VKVAE_IO, "%s: write failed", path);
+    return VKVAE_OK;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     bench_opts o = {.runs = 20};
-    int r = parse_args(argc, argv, &o);
+    const vkvae_plan *plan = NULL;
+    bench b = {0};
+    int r = open_bench(argc, argv, &o, &plan, &b);
     if (r >= 0)
         return r;
-    const vkvae_plan *plan = NULL;
-    r = cli_model(o.model ? o.model : "vae_mlp", &plan);
-    if (r)
-        return r;
-    if (o.device && strcmp(o.device, "cpu") == 0)
-        return cli_fail(VKVAE_BAD_INPUT, "bench: times Vulkan kernels; --device cpu has none "
-                                         "(vkvae train --device cpu reports its own speed)");
-    bench b = {.runs = o.runs};
-    r = cli_context("bench", o.device, o.precision, &b.ctx);
-    if (r)
-        return r;
+    bench_figures f = {.precision = o.precision == VKVAE_PRECISION_FP16 ? "fp16" : "fp32",
+                       .steps_per_epoch = (TRAIN_SET + plan->batch - 1) / plan->batch};
     uint32_t n_dev;
-    const vkvae_device_info *dev = vkvae_context_devices(b.ctx, &n_dev);
-    dev += vkvae_context_device_index(b.ctx);
+    f.dev = vkvae_context_devices(b.ctx, &n_dev) + vkvae_context_device_index(b.ctx);
     vkvae_status s = VKVAE_OK;
-    if (dev->timestamp_period_ns <= 0)
+    if (f.dev->timestamp_period_ns <= 0)
         s = vkvae_fail(&b.err, VKVAE_UNSUPPORTED,
-                       "%s has no timestamps on its compute queue: nothing to time", dev->name);
-    const char *precision = o.precision == VKVAE_PRECISION_FP16 ? "fp16" : "fp32";
+                       "%s has no timestamps on its compute queue: nothing to time", f.dev->name);
     printf("vkvae bench: %s on %s (%s), %s products, median of %u runs\n", plan->model,
-           dev->name, dev->driver_info[0] ? dev->driver_info : dev->driver_name, precision,
-           b.runs);
+           f.dev->name, f.dev->driver_info[0] ? f.dev->driver_info : f.dev->driver_name,
+           f.precision, b.runs);
 
-    roofs roof = {0};
-    const uint32_t mm_n = 1024;
-    if (!s)
-        s = measure_copy(&b, &roof);
-    if (!s)
-        s = measure_fma(&b, &roof);
-    if (!s)
-        s = measure_matmul(&b, mm_n, b.runs < 5 ? b.runs : 5, &roof.matmul_s);
-    if (!s) {
-        roof.matmul_gflops = 2.0 * mm_n * mm_n * mm_n / roof.matmul_s * 1e-9;
-        printf("\nroofs\n");
-        printf("  %-34s %9.1f GB/s\n", "buffer copy 64 MiB (read+write)", roof.copy_gbs);
-        printf("  %-34s %9.1f GFLOP/s\n", "FMA loop", roof.fma_gflops);
-        printf("  %-34s %9.1f GFLOP/s  %.1f ms  %.0f%% of FMA roof\n", "dense 1024x1024x1024",
-               roof.matmul_gflops, roof.matmul_s * 1e3, 100 * roof.matmul_gflops / roof.fma_gflops);
-    }
-
+    /* Each step runs only if the ones before succeeded; the first error
+     * is the one reported, after everything opened is closed. */
     model_bench m = {.ctx = b.ctx, .plan = plan, .repeat = 1,
                      .push = {.seed = 1, .step = 0, .base = 0, .rows = plan->batch,
                               .kl_weight = 1, .grad_scale = 1}};
-    m.prog = find_program(plan, VKVAE_PROGRAM_TRAIN);
-    if (!s && !m.prog)
-        s = vkvae_fail(&b.err, VKVAE_UNSUPPORTED, "model %s has no train program", plan->model);
     if (!s)
-        s = vkvae_gpu_plan_create(b.ctx, plan, &m.g, &b.err);
+        s = measure_roofs(&b, &f.roof);
     if (!s)
-        s = init_params(&m, &b.err);
-    if (!s)
-        s = kernels_create(&m, &b.err);
-
-    uint32_t n = m.prog ? m.prog->n_steps : 0, barriers = 0;
-    double *t = calloc(n ? n : 1, sizeof *t);
-    op_cost *cost = calloc(n ? n : 1, sizeof *cost);
-    if (!s && (!t || !cost))
+        s = open_model(&b, &m);
+    f.train = m.prog;
+    f.n = m.prog ? m.prog->n_steps : 0;
+    f.t = calloc(f.n ? f.n : 1, sizeof *f.t);
+    f.cost = calloc(f.n ? f.n : 1, sizeof *f.cost);
+    if (!s && (!f.t || !f.cost))
         s = vkvae_fail(&b.err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     if (!s)
-        s = time_steps(&b, &m, t);
-    double sum_t = 0, sum_flops = 0, sum_bytes = 0, mm_t = 0, mm_flops = 0;
-    if (!s) {
-        printf("\ntrain step: %u dispatches", n);
-        for (uint32_t i = 0; i < n; i++)
-            barriers += m.prog->steps[i].barrier != 0;
-        printf(", %u barriers\n", barriers);
-        printf("  %3s %-44s %-5s %9s %11s %10s %8s %8s %6s\n", "#", "kernel", "build", "time us",
-               "MFLOP", "MB", "GFLOP/s", "GB/s", "roof%");
-        for (uint32_t i = 0; i < n; i++) {
-            const vkvae_step_desc *st = &m.prog->steps[i];
-            cost[i] = cost_of(st->op, &st->p);
-            char name[96];
-            describe_step(st, name, sizeof name);
-            double gf = cost[i].flops / t[i] * 1e-9, gb = cost[i].bytes / t[i] * 1e-9;
-            /* Against whichever roof binds this kernel. */
-            double roofpct = 100 * fmax(gf / roof.fma_gflops, gb / roof.copy_gbs);
-            printf("  %3u %-44s %-5s %9.1f %10.2f%s %10.3f %8.2f %8.2f %6.1f\n", i, name,
-                   build_name(b.ctx, st), t[i] * 1e6, cost[i].flops * 1e-6,
-                   cost[i].exact ? " " : "~", cost[i].bytes * 1e-6, gf, gb, roofpct);
-            sum_t += t[i];
-            sum_flops += cost[i].flops;
-            sum_bytes += cost[i].bytes;
-            if (cost[i].exact) {
-                mm_t += t[i];
-                mm_flops += cost[i].flops;
-            }
-        }
-        printf("  %3s %-44s %-5s %9.1f %10.2f  %10.3f %8.2f %8.2f\n", "", "sum of dispatches", "",
-               sum_t * 1e6, sum_flops * 1e-6, sum_bytes * 1e-6, sum_flops / sum_t * 1e-9,
-               sum_bytes / sum_t * 1e-9);
-        printf("  %3s %-44s %-5s %9.1f %10.2f  %10s %8.2f   (%.0f%% of the step's kernel time)\n",
-               "", "dense kernels", "", mm_t * 1e6, mm_flops * 1e-6, "", mm_flops / mm_t * 1e-9,
-               100 * mm_t / sum_t);
-    }
-
-    /* The whole step as training records it: back to back, no timestamps
-     * between dispatches. */
-    double step_s = 0;
-    if (!s) {
-        m.repeat = STEPS_PER_BATCH;
-        double t10 = time_gpu(&b, n * m.repeat, record_program, &m, b.runs);
-        s = t10 > 0 ? VKVAE_OK : b.err.status;
-        step_s = t10 / m.repeat;
-    }
-    uint32_t steps_per_epoch = (TRAIN_SET + plan->batch - 1) / plan->batch;
-    if (!s) {
-        printf("\nwhole step   %9.3f ms  (%u steps back to back per recording; %.1f GFLOP/s "
-               "over the plan's %.0f MFLOP)\n",
-               step_s * 1e3, STEPS_PER_BATCH, (double)plan->step_flops / step_s * 1e-9,
-               (double)plan->step_flops * 1e-6);
-        if (step_s > sum_t)
-            printf("gaps         %9.1f us per dispatch (whole step minus its kernels timed "
-                   "alone)\n",
-                   (step_s - sum_t) / n * 1e6);
-        else
-            printf("gaps         none measurable (the step ran faster than its kernels timed "
-                   "alone: noise, or overlap)\n");
-        printf("epoch        %9.2f s   (estimate: %u steps of batch %u, %u images; %.0f img/s)\n",
-               step_s * steps_per_epoch, steps_per_epoch, plan->batch, TRAIN_SET,
-               plan->batch / step_s);
-    }
-
-    /* Sampling: the sample program, one batch of prior draws decoded. */
-    kernels_destroy(&m);
-    double sample_s = 0;
-    uint32_t sample_rows = 0;
-    m.prog = s ? NULL : find_program(plan, VKVAE_PROGRAM_SAMPLE);
-    if (m.prog) {
-        m.repeat = 1;
-        for (uint32_t i = 0; i < m.prog->n_steps; i++)
-            if (m.prog->steps[i].p.n > sample_rows)
-                sample_rows = m.prog->steps[i].p.n;
-        s = kernels_create(&m, &b.err);
-        if (!s) {
-            sample_s = time_gpu(&b, m.prog->n_steps, record_program, &m, b.runs);
-            s = sample_s > 0 ? VKVAE_OK : b.err.status;
-        }
-        if (!s)
-            printf("sampling     %9.3f ms per %u images (%u dispatches): %.0f images/s\n",
-                   sample_s * 1e3, sample_rows, m.prog->n_steps, sample_rows / sample_s);
-        kernels_destroy(&m);
-    } else if (!s) {
-        printf("sampling     (model %s has no sample program)\n", plan->model);
-    }
-
-    if (!s && o.json) {
-        FILE *f = fopen(o.json, "w");
-        if (!f) {
-            s = vkvae_fail(&b.err, VKVAE_IO, "%s: cannot write", o.json);
-        } else {
-            fprintf(f, "{\n  \"model\": \"%s\",\n  \"device\": \"%s\",\n  \"precision\": \"%s\",\n"
-                       "  \"runs\": %u,\n",
-                    plan->model, dev->name, precision, b.runs);
-            fprintf(f, "  \"roofs\": {\"copy_gbs\": %.3f, \"fma_gflops\": %.3f, "
-                       "\"matmul_1024_gflops\": %.3f, \"matmul_1024_ms\": %.3f},\n",
-                    roof.copy_gbs, roof.fma_gflops, roof.matmul_gflops, roof.matmul_s * 1e3);
-            fprintf(f, "  \"train_step\": {\"dispatches\": %u, \"barriers\": %u, "
-                       "\"step_ms\": %.4f, \"kernel_sum_ms\": %.4f, \"dense_ms\": %.4f, "
-                       "\"dense_gflops\": %.3f, \"plan_flops\": %llu, \"epoch_s\": %.3f, "
-                       "\"images_per_s\": %.1f},\n",
-                    n, barriers, step_s * 1e3, sum_t * 1e3, mm_t * 1e3, mm_flops / mm_t * 1e-9,
-                    (unsigned long long)plan->step_flops, step_s * steps_per_epoch,
-                    plan->batch / step_s);
-            if (sample_rows)
-                fprintf(f, "  \"sample\": {\"rows\": %u, \"ms\": %.4f, \"images_per_s\": %.1f},\n",
-                        sample_rows, sample_s * 1e3, sample_rows / sample_s);
-            fprintf(f, "  \"kernels\": [\n");
-            const vkvae_program_desc *train = find_program(plan, VKVAE_PROGRAM_TRAIN);
-            for (uint32_t i = 0; i < n; i++) {
-                const vkvae_step_desc *st = &train->steps[i];
-                fprintf(f,
-                        "    {\"step\": %u, \"op\": \"%s\", \"n\": %u, \"in\": %u, \"out\": %u, "
-                        "\"act\": \"%s\", \"build\": \"%s\", \"us\": %.2f, \"flops\": %.0f, "
-                        "\"flops_exact\": %s, \"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f}%s\n",
-                        i, vkvae_op_name(st->op), st->p.n, st->p.in, st->p.out,
-                        vkvae_act_name(st->p.act), build_name(b.ctx, st), t[i] * 1e6,
-                        cost[i].flops,
-                        cost[i].exact ? "true" : "false", cost[i].bytes,
-                        cost[i].flops / t[i] * 1e-9, cost[i].bytes / t[i] * 1e-9,
-                        i + 1 < n ? "," : "");
-            }
-            fprintf(f, "  ]\n}\n");
-            if (fclose(f) != 0)
-                s = vkvae_fail(&b.err, VKVAE_IO, "%s: write failed", o.json);
-        }
-    }
-    free(t);
-    free(cost);
+        s = time_kernels(&b, &m, &f);
+    if (!s)
+        s = time_whole_step(&b, &m, &f);
+    if (!s)
+        s = time_sampling(&b, &m, &f);
+    if (!s && o.json)
+        s = write_json(&b, plan, &f, o.json);
+    free(f.t);
+    free(f.cost);
     kernels_destroy(&m);
     vkvae_gpu_plan_destroy(m.g);
     uint32_t messages = vkvae_validation_message_count(b.ctx);

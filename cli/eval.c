@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "io/idx.h"
+#include "options.h"
 #include "plan/philox.h"
 
 static const char eval_usage[] =
@@ -47,38 +48,19 @@ static double now_s(void)
 
 static int parse_args(int argc, char **argv, eval_opts *o)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(eval_usage, stdout);
-            return 0;
-        }
-        if (a[0] != '-') {
-            if (o->ckpt)
-                return cli_fail(VKVAE_BAD_INPUT, "eval: unexpected argument '%s'", a);
-            o->ckpt = a;
-            continue;
-        }
-        if (!v)
-            return cli_fail(VKVAE_BAD_INPUT, "eval: option %s needs a value", a);
-        i++;
-        int bad = 0;
-        if (strcmp(a, "--data") == 0)
-            o->data = v;
-        else if (strcmp(a, "--device") == 0)
-            o->device = v;
-        else if (strcmp(a, "--limit") == 0)
-            bad = cli_parse_u32(a, v, &o->limit);
-        else if (strcmp(a, "--iwae") == 0)
-            bad = cli_parse_u32(a, v, &o->iwae), o->has_iwae = 1;
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u32(a, v, &o->seed), o->has_seed = 1;
-        else
-            return cli_fail(VKVAE_BAD_INPUT, "eval: unknown option '%s' (see vkvae eval --help)",
-                            a);
-        if (bad)
-            return bad;
-    }
+    const cli_option options[] = {
+        {CLI_STRING("--data", &o->data)},
+        {CLI_STRING("--device", &o->device)},
+        {CLI_U32("--limit", &o->limit)},
+        {CLI_U32("--iwae", &o->iwae), .given = &o->has_iwae},
+        {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
+        {NULL},
+    };
+    int r = cli_options_parse(&(cli_command_line){.cmd = "eval", .usage = eval_usage,
+                                                  .options = options, .arg = &o->ckpt},
+                              argc, argv);
+    if (r >= 0)
+        return r;
     if (!o->ckpt)
         return cli_fail(VKVAE_BAD_INPUT, "eval: which checkpoint? (vkvae eval CKPT ...)");
     if (o->has_iwae && o->iwae == 0)

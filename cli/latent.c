@@ -16,6 +16,7 @@
 #include "io/atomic.h"
 #include "io/idx.h"
 #include "io/png.h"
+#include "options.h"
 #include "plan/philox.h"
 
 typedef struct latent_opts {
@@ -46,67 +47,37 @@ static const char latent_usage[] =
 
 static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(latent_usage, stdout);
-            return 0;
-        }
-        if (a[0] != '-') {
-            if (o->ckpt)
-                return cli_fail(VKVAE_BAD_INPUT, "%s: unexpected argument '%s'", cmd, a);
-            o->ckpt = a;
-            continue;
-        }
-        if (strcmp(a, "--mean") == 0) {
-            o->mean = 1;
-            continue;
-        }
-        if (strcmp(a, "--slerp") == 0) {
-            o->slerp = 1;
-            continue;
-        }
-        if (!v)
-            return cli_fail(VKVAE_BAD_INPUT, "%s: option %s needs a value", cmd, a);
-        i++;
-        int bad = 0;
-#define U32(flag, field) else if (strcmp(a, flag) == 0) bad = cli_parse_u32(a, v, &o->field)
-#define HAS(flag, field, has) else if (strcmp(a, flag) == 0) bad = cli_parse_u32(a, v, &o->field), o->has = 1
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0)
-            o->out = v;
-        else if (strcmp(a, "--device") == 0)
-            o->device = v;
-        else if (strcmp(a, "--precision") == 0)
-            bad = cli_parse_precision(a, v, &o->precision);
-        else if (strcmp(a, "--data") == 0)
-            o->data = v;
-        else if (strcmp(a, "--split") == 0)
-            o->split = v;
-        else if (strcmp(a, "--dims") == 0)
-            o->dims = v;
-        else if (strcmp(a, "--range") == 0)
-            bad = cli_parse_float(a, v, &o->range);
-        else if (strcmp(a, "--strength") == 0)
-            bad = cli_parse_float(a, v, &o->strength);
-        U32("-n", n);
-        U32("--steps", steps);
-        U32("--cols", cols);
-        U32("--scale", scale);
-        U32("--pad", pad);
-        HAS("--seed", seed, has_seed);
-        HAS("--label", label, has_label);
-        HAS("--from", from, has_from);
-        HAS("--to", to, has_to);
-        HAS("--item", item, has_item);
-        HAS("--from-class", from_class, has_from_class);
-        HAS("--to-class", to_class, has_to_class);
-        else return cli_fail(VKVAE_BAD_INPUT, "%s: unknown option '%s' (see vkvae %s --help)",
-                             cmd, a, cmd);
-#undef U32
-#undef HAS
-        if (bad)
-            return bad;
-    }
+    const cli_option options[] = {
+        {CLI_FLAG("--mean", &o->mean)},
+        {CLI_FLAG("--slerp", &o->slerp)},
+        {CLI_STRING("-o", &o->out)},
+        {CLI_STRING("--out", &o->out)},
+        {CLI_STRING("--device", &o->device)},
+        {CLI_PRECISION("--precision", &o->precision)},
+        {CLI_STRING("--data", &o->data)},
+        {CLI_STRING("--split", &o->split)},
+        {CLI_STRING("--dims", &o->dims)},
+        {CLI_FLOAT("--range", &o->range)},
+        {CLI_FLOAT("--strength", &o->strength)},
+        {CLI_U32("-n", &o->n)},
+        {CLI_U32("--steps", &o->steps)},
+        {CLI_U32("--cols", &o->cols)},
+        {CLI_U32("--scale", &o->scale)},
+        {CLI_U32("--pad", &o->pad)},
+        {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
+        {CLI_U32("--label", &o->label), .given = &o->has_label},
+        {CLI_U32("--from", &o->from), .given = &o->has_from},
+        {CLI_U32("--to", &o->to), .given = &o->has_to},
+        {CLI_U32("--item", &o->item), .given = &o->has_item},
+        {CLI_U32("--from-class", &o->from_class), .given = &o->has_from_class},
+        {CLI_U32("--to-class", &o->to_class), .given = &o->has_to_class},
+        {NULL},
+    };
+    int r = cli_options_parse(&(cli_command_line){.cmd = cmd, .usage = latent_usage,
+                                                  .options = options, .arg = &o->ckpt},
+                              argc, argv);
+    if (r >= 0)
+        return r;
     if (!o->ckpt)
         return cli_fail(VKVAE_BAD_INPUT, "%s: which checkpoint? (vkvae %s CKPT ...)", cmd, cmd);
     if (o->n == 0 && (strcmp(cmd, "sample") == 0 || strcmp(cmd, "reconstruct") == 0))

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 #include "cpu/fast/fast_ops.h"
 #include "io/atomic.h"
 #include "io/idx.h"
@@ -151,102 +152,102 @@ static vkvae_status write_samples(vkvae_session *s, const char *path, uint32_t n
 
 static int parse_args(int argc, char **argv, train_opts *o)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(train_usage, stdout);
-            return 0;
-        }
-        if (a[0] != '-') {
-            if (o->model)
-                return cli_fail(VKVAE_BAD_INPUT, "train: more than one model given ('%s', '%s')",
-                                o->model, a);
-            o->model = a;
-            continue;
-        }
-        if (!v)
-            return cli_fail(VKVAE_BAD_INPUT, "train: option %s needs a value", a);
-        i++;
-        int bad = 0;
-        if (strcmp(a, "--data") == 0)
-            o->data = v;
-        else if (strcmp(a, "--device") == 0)
-            o->device = v;
-        else if (strcmp(a, "--precision") == 0)
-            bad = cli_parse_precision(a, v, &o->precision);
-        else if (strcmp(a, "--out") == 0)
-            o->out = v;
-        else if (strcmp(a, "--resume") == 0)
-            o->resume = v;
-        else if (strcmp(a, "--epochs") == 0)
-            bad = cli_parse_u32(a, v, &o->epochs), o->has_epochs = 1;
-        else if (strcmp(a, "--batch") == 0)
-            bad = cli_parse_u32(a, v, &o->batch), o->has_batch = 1;
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u32(a, v, &o->seed), o->has_seed = 1;
-        else if (strcmp(a, "--limit") == 0)
-            bad = cli_parse_u32(a, v, &o->limit);
-        else if (strcmp(a, "--test-limit") == 0)
-            bad = cli_parse_u32(a, v, &o->test_limit);
-        else if (strcmp(a, "--samples") == 0)
-            bad = cli_parse_u32(a, v, &o->samples);
-        else if (strcmp(a, "--lr") == 0) {
-            bad = cli_parse_float(a, v, &o->lr);
-            if (!bad && !(o->lr > 0 && o->lr < 10))
-                return cli_fail(VKVAE_BAD_INPUT, "train: --lr %s is outside (0, 10)", v);
-        } else
-            return cli_fail(VKVAE_BAD_INPUT, "train: unknown option '%s' (see vkvae train --help)",
-                            a);
-        if (bad)
-            return bad;
-    }
-    return -1; /* parsed; go on */
+    const cli_option options[] = {
+        {CLI_STRING("--data", &o->data)},
+        {CLI_STRING("--device", &o->device)},
+        {CLI_PRECISION("--precision", &o->precision)},
+        {CLI_STRING("--out", &o->out)},
+        {CLI_STRING("--resume", &o->resume)},
+        {CLI_U32("--epochs", &o->epochs), .given = &o->has_epochs},
+        {CLI_U32("--batch", &o->batch), .given = &o->has_batch},
+        {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
+        {CLI_U32("--limit", &o->limit)},
+        {CLI_U32("--test-limit", &o->test_limit)},
+        {CLI_U32("--samples", &o->samples)},
+        {CLI_FLOAT("--lr", &o->lr), .min = 0, .max = 10},
+        {NULL},
+    };
+    return cli_options_parse(&(cli_command_line){.cmd = "train", .usage = train_usage,
+                                                 .options = options, .arg = &o->model,
+                                                 .second_arg = "more than one model given"},
+                             argc, argv);
 }
 
-int cmd_train(int argc, char **argv)
+/* ---- the run: one function per step, sharing this ---- */
+
+typedef struct train_run {
+    train_opts o;
+    const vkvae_plan *plan;
+    const vkvae_plan *sp; /* the session's plan, which checkpoints describe */
+    uint32_t epochs, seed, epochs_run;
+    vkvae_idx_dataset data;
+    vkvae_context *ctx;   /* NULL on the CPU backend */
+    vkvae_session *s;
+    vkvae_train_state state;
+    FILE *metrics;
+    char out_dir[512], metrics_path[600], ckpt_path[600], samples_path[600], curve_path[600];
+    vkvae_error err;
+} train_run;
+
+/* The options, and what follows from them and the model before anything
+ * is opened, so that a bad flag fails at once: -1 to go on, else the exit
+ * status. */
+static int setup_run(train_run *t, int argc, char **argv)
 {
-    train_opts o = {.data = "/usr/share/datasets/fashion-mnist", .samples = 64};
-    int r = parse_args(argc, argv, &o);
+    int r = parse_args(argc, argv, &t->o);
     if (r >= 0)
         return r;
-    vkvae_error err = {0};
-    const vkvae_plan *plan = NULL;
-    r = cli_model(o.model ? o.model : "vae_mlp", &plan);
+    const train_opts *o = &t->o;
+    r = cli_model(o->model ? o->model : "vae_mlp", &t->plan);
     if (r)
         return r;
-    if (o.has_batch && o.batch != plan->batch)
+    const vkvae_plan *plan = t->plan;
+    if (o->has_batch && o->batch != plan->batch)
         return cli_fail(VKVAE_BAD_INPUT,
                         "train: --batch %u: model %s is built for batch %u (the spec's `train ... "
                         "batch`; the batch is a constant of its kernels)",
-                        o.batch, plan->model, plan->batch);
-    uint32_t epochs = o.has_epochs ? o.epochs : plan->epochs ? plan->epochs : 10;
-    uint32_t seed = o.has_seed ? o.seed : plan->seed;
-    char out_dir[512];
-    snprintf(out_dir, sizeof out_dir, "%s", o.out ? o.out : "runs");
-    if (!o.out)
-        snprintf(out_dir, sizeof out_dir, "runs/%s", plan->model);
+                        o->batch, plan->model, plan->batch);
+    t->epochs = o->has_epochs ? o->epochs : plan->epochs ? plan->epochs : 10;
+    t->seed = o->has_seed ? o->seed : plan->seed;
+    if (o->out)
+        snprintf(t->out_dir, sizeof t->out_dir, "%s", o->out);
+    else
+        snprintf(t->out_dir, sizeof t->out_dir, "runs/%s", plan->model);
+    snprintf(t->metrics_path, sizeof t->metrics_path, "%s/metrics.csv", t->out_dir);
+    snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.safetensors", t->out_dir);
+    snprintf(t->curve_path, sizeof t->curve_path, "%s/curve.png", t->out_dir);
+    if (o->samples)
+        snprintf(t->samples_path, sizeof t->samples_path, "%s/samples.png", t->out_dir);
+    return -1;
+}
 
-    vkvae_idx_dataset data;
-    if (vkvae_idx_dataset_load(&data, o.data, plan->classes, &err))
-        return cli_fail(err.status, "%s", err.message);
-    if (o.limit && o.limit < data.train_images.count)
-        data.train_images.count = data.train_labels.count = o.limit;
-    if (o.test_limit && o.test_limit < data.test_images.count)
-        data.test_images.count = data.test_labels.count = o.test_limit;
+/* The data set, cut to --limit and --test-limit; non-zero: the exit status. */
+static int load_data(train_run *t)
+{
+    if (vkvae_idx_dataset_load(&t->data, t->o.data, t->plan->classes, &t->err))
+        return cli_fail(t->err.status, "%s", t->err.message);
+    vkvae_idx_dataset *d = &t->data;
+    if (t->o.limit && t->o.limit < d->train_images.count)
+        d->train_images.count = d->train_labels.count = t->o.limit;
+    if (t->o.test_limit && t->o.test_limit < d->test_images.count)
+        d->test_images.count = d->test_labels.count = t->o.test_limit;
+    return 0;
+}
 
-    vkvae_context *ctx = NULL;
-    r = cli_context("train", o.device, o.precision, &ctx);
-    if (r) {
-        vkvae_idx_dataset_destroy(&data);
+/* The device (or the CPU backend), named on stderr with advice where
+ * another choice would likely train faster; non-zero: the exit status. */
+static int open_device(train_run *t)
+{
+    int r = cli_context("train", t->o.device, t->o.precision, &t->ctx);
+    if (r)
         return r;
-    }
-    if (ctx) {
+    const char *model = t->plan->model;
+    if (t->ctx) {
         uint32_t n;
-        const vkvae_device_info *d = vkvae_context_devices(ctx, &n);
-        d += vkvae_context_device_index(ctx);
-        int fp16 = o.precision == VKVAE_PRECISION_FP16;
-        fprintf(stderr, "vkvae: training %s on %s (%s)%s\n", plan->model, d->name,
+        const vkvae_device_info *d = vkvae_context_devices(t->ctx, &n);
+        d += vkvae_context_device_index(t->ctx);
+        int fp16 = t->o.precision == VKVAE_PRECISION_FP16;
+        fprintf(stderr, "vkvae: training %s on %s (%s)%s\n", model, d->name,
                 vkvae_device_type_name(d->type), fp16 ? ", fp16 products" : "");
         if (d->type == VKVAE_DEVICE_CPU)
             fprintf(stderr, "vkvae: note: this device is a CPU driver; --device cpu (vkvae's "
@@ -254,140 +255,198 @@ int cmd_train(int argc, char **argv)
                     fp16 ? ", and fp16 runs slower than fp32 on it" : "");
     } else {
         const char *blas = vkvae_fast_blas(), *advice = vkvae_fast_blas_advice();
-        fprintf(stderr, "vkvae: training %s on the CPU backend (%s)\n", plan->model,
+        fprintf(stderr, "vkvae: training %s on the CPU backend (%s)\n", model,
                 blas ? blas : "no BLAS: plain float products");
         if (advice)
             fprintf(stderr, "vkvae: note: %s\n", advice);
     }
+    return 0;
+}
 
-    vkvae_session *s = NULL;
+/* The session with its parameters (fresh from the seed, or --resume's with
+ * its epoch, step and seed) and the training images. */
+static vkvae_status open_session(train_run *t)
+{
     vkvae_status st = vkvae_session_create(
-        &(vkvae_session_desc){.plan = plan, .ctx = ctx, .lr = o.lr}, &s, &err);
-    const vkvae_plan *sp = st ? NULL : vkvae_session_plan(s);
-    vkvae_train_state state = {.seed = seed};
-    if (!st && make_dirs(out_dir) != 0)
-        st = vkvae_fail(&err, VKVAE_IO, "%s: cannot create the output folder: %s", out_dir,
-                        strerror(errno));
-    if (!st && o.resume) {
-        st = vkvae_checkpoint_load(o.resume, sp, session_write_cb, s, &state, 1, &err);
+        &(vkvae_session_desc){.plan = t->plan, .ctx = t->ctx, .lr = t->o.lr}, &t->s, &t->err);
+    if (st)
+        return st;
+    t->sp = vkvae_session_plan(t->s);
+    t->state = (vkvae_train_state){.seed = t->seed};
+    if (make_dirs(t->out_dir) != 0)
+        return vkvae_fail(&t->err, VKVAE_IO, "%s: cannot create the output folder: %s",
+                          t->out_dir, strerror(errno));
+    if (t->o.resume) {
+        st = vkvae_checkpoint_load(t->o.resume, t->sp, session_write_cb, t->s, &t->state, 1,
+                                   &t->err);
         if (!st)
-            seed = state.seed;
-    } else if (!st)
-        st = vkvae_session_init_params(s, seed, &err);
+            t->seed = t->state.seed;
+    } else
+        st = vkvae_session_init_params(t->s, t->seed, &t->err);
     if (!st)
-        st = vkvae_session_set_train_data(s, &data.train_images,
-                                          plan->classes ? &data.train_labels : NULL, &err);
+        st = vkvae_session_set_train_data(t->s, &t->data.train_images,
+                                          t->plan->classes ? &t->data.train_labels : NULL,
+                                          &t->err);
+    return st;
+}
 
-    char metrics_path[600], ckpt_path[600], samples_path[600] = "", curve_path[600];
-    snprintf(metrics_path, sizeof metrics_path, "%s/metrics.csv", out_dir);
-    snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.safetensors", out_dir);
-    snprintf(curve_path, sizeof curve_path, "%s/curve.png", out_dir);
-    if (o.samples)
-        snprintf(samples_path, sizeof samples_path, "%s/samples.png", out_dir);
-    if (!st) {
-        /* A run killed mid-write (SIGKILL, power loss) leaves its temporary
-         * files; this run owns the folder now, so they go. */
-        char samples_any[600];
-        snprintf(samples_any, sizeof samples_any, "%s/samples.png", out_dir);
-        int stale = vkvae_atomic_remove_stale(ckpt_path) +
-                    vkvae_atomic_remove_stale(curve_path) + vkvae_atomic_remove_stale(samples_any);
-        if (stale)
-            fprintf(stderr, "vkvae: removed %d temporary file(s) of an interrupted run in %s\n",
-                    stale, out_dir);
-    }
-    FILE *metrics = NULL;
-    if (!st) {
-        /* A run killed before its first line reached the file leaves it
-         * empty; appending to that would lose the header. */
-        struct stat ms;
-        int fresh = !o.resume || stat(metrics_path, &ms) != 0 || ms.st_size == 0;
-        metrics = fopen(metrics_path, fresh ? "w" : "a");
-        if (!metrics)
-            st = vkvae_fail(&err, VKVAE_IO, "%s: %s", metrics_path, strerror(errno));
-        else if (fresh)
-            fprintf(metrics, "epoch,step,train_loss,train_recon,train_kl,test_loss,test_recon,"
-                             "test_kl,seconds,images_per_s\n");
-    }
+/* The output folder taken over: an interrupted run's temporary files
+ * removed, metrics.csv opened (appended to on --resume). */
+static vkvae_status open_outputs(train_run *t)
+{
+    /* A run killed mid-write (SIGKILL, power loss) leaves its temporary
+     * files; this run owns the folder now, so they go. */
+    char samples_any[600];
+    snprintf(samples_any, sizeof samples_any, "%s/samples.png", t->out_dir);
+    int stale = vkvae_atomic_remove_stale(t->ckpt_path) +
+                vkvae_atomic_remove_stale(t->curve_path) + vkvae_atomic_remove_stale(samples_any);
+    if (stale)
+        fprintf(stderr, "vkvae: removed %d temporary file(s) of an interrupted run in %s\n",
+                stale, t->out_dir);
+    /* A run killed before its first line reached the file leaves it
+     * empty; appending to that would lose the header. */
+    struct stat ms;
+    int fresh = !t->o.resume || stat(t->metrics_path, &ms) != 0 || ms.st_size == 0;
+    t->metrics = fopen(t->metrics_path, fresh ? "w" : "a");
+    if (!t->metrics)
+        return vkvae_fail(&t->err, VKVAE_IO, "%s: %s", t->metrics_path, strerror(errno));
+    if (fresh)
+        fprintf(t->metrics, "epoch,step,train_loss,train_recon,train_kl,test_loss,test_recon,"
+                            "test_kl,seconds,images_per_s\n");
+    return VKVAE_OK;
+}
 
-    uint32_t step = (uint32_t)state.step, epochs_run = 0;
-    progress prog = {.tty = isatty(2), .epochs = epochs, .batch = plan->batch};
-    for (uint32_t epoch = (uint32_t)state.epoch; !st && epoch < epochs; epoch++) {
-        float kl_weight = plan->kl_beta;
-        if (plan->kl_warmup_epochs)
-            kl_weight *= fminf(1.0f, (float)(epoch + 1) / (float)plan->kl_warmup_epochs);
-        vkvae_losses train, test;
-        prog.epoch = epoch + 1;
-        prog.start = prog.last_print = now_s();
-        uint32_t first_step = step;
-        st = vkvae_session_train_epoch(s, seed, epoch, &step, kl_weight, on_progress, &prog,
-                                       &train, &err);
-        double seconds = now_s() - prog.start;
-        if (prog.tty)
-            fputc('\n', stderr);
-        if (!st && !isfinite(train.total)) {
-            st = vkvae_fail(&err, VKVAE_DIVERGED,
-                            "training diverged in epoch %u (steps %u..%u): the loss is %g; the "
-                            "last good checkpoint is %s",
-                            epoch + 1, first_step, step - 1, train.total, ckpt_path);
-            break;
-        }
-        const char *bad = NULL;
-        if (!st && !vkvae_session_params_finite(s, &bad, &err)) {
-            st = vkvae_fail(&err, VKVAE_DIVERGED,
-                            "training diverged in epoch %u (steps %u..%u): parameter %s holds a "
-                            "NaN or Inf; the last good checkpoint is %s",
-                            epoch + 1, first_step, step - 1, bad, ckpt_path);
-            break;
-        }
-        if (!st)
-            st = vkvae_session_evaluate(s, &data.test_images,
-                                        plan->classes ? &data.test_labels : NULL, seed, kl_weight,
-                                        &test, &err);
-        if (st)
-            break;
-        double n_train = train.rows > 0 ? train.rows : 1, n_test = test.rows > 0 ? test.rows : 1;
-        printf("epoch %u: train %.2f (recon %.2f, kl %.2f)  test %.2f (recon %.2f, kl %.2f) "
-               "nats/image  %.1fs, %.0f img/s\n",
-               epoch + 1, train.total / n_train, train.recon / n_train, train.kl / n_train,
-               test.total / n_test, test.recon / n_test, test.kl / n_test, seconds,
-               train.rows / seconds);
-        fflush(stdout);
-        fprintf(metrics, "%u,%u,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", epoch + 1, step,
-                train.total / n_train, train.recon / n_train, train.kl / n_train,
-                test.total / n_test, test.recon / n_test, test.kl / n_test, seconds,
-                train.rows / seconds);
-        fflush(metrics);
-        state = (vkvae_train_state){.epoch = epoch + 1, .step = step, .seed = seed};
-        st = vkvae_checkpoint_save(ckpt_path, sp, session_read_cb, s, &state, &err);
-        epochs_run += !st;
-    }
-    if (metrics)
-        fclose(metrics);
-    if (!st && o.samples) {
-        st = write_samples(s, samples_path, o.samples, seed, &err);
+/* One epoch's figures per image, on stdout and as a line of metrics.csv. */
+static void report_epoch(train_run *t, uint32_t epoch, uint32_t step, const vkvae_losses *train,
+                         const vkvae_losses *test, double seconds)
+{
+    double n_train = train->rows > 0 ? train->rows : 1, n_test = test->rows > 0 ? test->rows : 1;
+    printf("epoch %u: train %.2f (recon %.2f, kl %.2f)  test %.2f (recon %.2f, kl %.2f) "
+           "nats/image  %.1fs, %.0f img/s\n",
+           epoch + 1, train->total / n_train, train->recon / n_train, train->kl / n_train,
+           test->total / n_test, test->recon / n_test, test->kl / n_test, seconds,
+           train->rows / seconds);
+    fflush(stdout);
+    fprintf(t->metrics, "%u,%u,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", epoch + 1, step,
+            train->total / n_train, train->recon / n_train, train->kl / n_train,
+            test->total / n_test, test->recon / n_test, test->kl / n_test, seconds,
+            train->rows / seconds);
+    fflush(t->metrics);
+}
+
+/* Trains one epoch, stops at a NaN or Inf in the loss or the parameters
+ * (the checkpoint on disk is still the last good one), evaluates, reports
+ * and checkpoints. */
+static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, progress *prog)
+{
+    const vkvae_plan *plan = t->plan;
+    float kl_weight = plan->kl_beta;
+    if (plan->kl_warmup_epochs)
+        kl_weight *= fminf(1.0f, (float)(epoch + 1) / (float)plan->kl_warmup_epochs);
+    vkvae_losses train, test;
+    prog->epoch = epoch + 1;
+    prog->start = prog->last_print = now_s();
+    uint32_t first_step = *step;
+    vkvae_status st = vkvae_session_train_epoch(t->s, t->seed, epoch, step, kl_weight, on_progress,
+                                                prog, &train, &t->err);
+    double seconds = now_s() - prog->start;
+    if (prog->tty)
+        fputc('\n', stderr);
+    if (st)
+        return st;
+    if (!isfinite(train.total))
+        return vkvae_fail(&t->err, VKVAE_DIVERGED,
+                          "training diverged in epoch %u (steps %u..%u): the loss is %g; the "
+                          "last good checkpoint is %s",
+                          epoch + 1, first_step, *step - 1, train.total, t->ckpt_path);
+    const char *bad = NULL;
+    if (!vkvae_session_params_finite(t->s, &bad, &t->err))
+        return vkvae_fail(&t->err, VKVAE_DIVERGED,
+                          "training diverged in epoch %u (steps %u..%u): parameter %s holds a "
+                          "NaN or Inf; the last good checkpoint is %s",
+                          epoch + 1, first_step, *step - 1, bad, t->ckpt_path);
+    st = vkvae_session_evaluate(t->s, &t->data.test_images,
+                                plan->classes ? &t->data.test_labels : NULL, t->seed, kl_weight,
+                                &test, &t->err);
+    if (st)
+        return st;
+    report_epoch(t, epoch, *step, &train, &test, seconds);
+    t->state = (vkvae_train_state){.epoch = epoch + 1, .step = *step, .seed = t->seed};
+    st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state, &t->err);
+    t->epochs_run += !st;
+    return st;
+}
+
+/* The epochs left: from the resumed epoch (0 for a fresh run) to --epochs. */
+static vkvae_status train_epochs(train_run *t)
+{
+    vkvae_status st = VKVAE_OK;
+    uint32_t step = (uint32_t)t->state.step;
+    progress prog = {.tty = isatty(2), .epochs = t->epochs, .batch = t->plan->batch};
+    for (uint32_t epoch = (uint32_t)t->state.epoch; !st && epoch < t->epochs; epoch++)
+        st = train_epoch(t, epoch, &step, &prog);
+    return st;
+}
+
+/* samples.png and curve.png after training, and the list of what was
+ * written. */
+static vkvae_status write_results(train_run *t)
+{
+    vkvae_status st = VKVAE_OK;
+    if (t->o.samples) {
+        st = write_samples(t->s, t->samples_path, t->o.samples, t->seed, &t->err);
         if (st == VKVAE_UNSUPPORTED) { /* an autoencoder has no prior to sample */
-            fprintf(stderr, "vkvae: no samples: %s\n", err.message);
+            fprintf(stderr, "vkvae: no samples: %s\n", t->err.message);
             st = VKVAE_OK;
-            err = (vkvae_error){0};
-            samples_path[0] = '\0';
+            t->err = (vkvae_error){0};
+            t->samples_path[0] = '\0';
         }
     }
     /* A run that trained nothing (resumed at its last epoch) keeps the
      * curve it has. */
-    if (!epochs_run)
-        curve_path[0] = '\0';
-    if (!st && epochs_run)
-        st = cli_plot_metrics(metrics_path, curve_path, CLI_PLOT_WIDTH, CLI_PLOT_HEIGHT, &err);
+    if (!t->epochs_run)
+        t->curve_path[0] = '\0';
+    if (!st && t->epochs_run)
+        st = cli_plot_metrics(t->metrics_path, t->curve_path, CLI_PLOT_WIDTH, CLI_PLOT_HEIGHT,
+                              &t->err);
     if (!st)
-        fprintf(stderr, "vkvae: wrote %s, %s%s%s%s%s\n", metrics_path, ckpt_path,
-                samples_path[0] ? ", " : "", samples_path, curve_path[0] ? ", " : "",
-                curve_path);
-    vkvae_session_destroy(s);
-    uint32_t messages = ctx ? vkvae_validation_message_count(ctx) : 0;
-    vkvae_context_destroy(ctx);
-    vkvae_idx_dataset_destroy(&data);
+        fprintf(stderr, "vkvae: wrote %s, %s%s%s%s%s\n", t->metrics_path, t->ckpt_path,
+                t->samples_path[0] ? ", " : "", t->samples_path, t->curve_path[0] ? ", " : "",
+                t->curve_path);
+    return st;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_run t = {.o = {.data = "/usr/share/datasets/fashion-mnist", .samples = 64}};
+    int r = setup_run(&t, argc, argv);
+    if (r >= 0)
+        return r;
+    r = load_data(&t);
+    if (r)
+        return r;
+    r = open_device(&t);
+    if (r) {
+        vkvae_idx_dataset_destroy(&t.data);
+        return r;
+    }
+    /* Each step runs only if the ones before succeeded; the first error
+     * is the one reported, after everything opened is closed. */
+    vkvae_status st = open_session(&t);
+    if (!st)
+        st = open_outputs(&t);
+    if (!st)
+        st = train_epochs(&t);
+    if (t.metrics)
+        fclose(t.metrics);
+    if (!st)
+        st = write_results(&t);
+    vkvae_session_destroy(t.s);
+    uint32_t messages = t.ctx ? vkvae_validation_message_count(t.ctx) : 0;
+    vkvae_context_destroy(t.ctx);
+    vkvae_idx_dataset_destroy(&t.data);
     if (st)
-        return cli_fail(err.status, "%s", err.message);
+        return cli_fail(t.err.status, "%s", t.err.message);
     if (messages)
         return cli_fail(VKVAE_VALIDATION, "the validation layer reported %u message(s)", messages);
     return 0;
