@@ -1,9 +1,10 @@
 /* libFuzzer target: the spec compiler (gen/) on the text of a .vae, as
  * vkvae-gen --check and --explain run it: source_load, the lexer, the
- * parser and shape inference; for a spec that checks, also the backward
- * graph and the plan lowering, and then the runtime's own checks of the
- * plan it produced (the CPU backend's op contracts when its buffers are
- * small enough to allocate, and the hazard check of every program).
+ * parser and shape inference; for a spec that checks, also the stages
+ * compile_plan drives (gen/compile.c: the backward graph, the lowering,
+ * fusion and barriers), and then the runtime's own checks of the plan it
+ * produced (the CPU backend's op contracts when its buffers are small
+ * enough to allocate, and the hazard check of every program).
  *
  * Properties checked besides "no sanitizer report":
  *   - a spec fails with at least one diagnostic and prints only lines of
@@ -174,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(diag_len == 0 && d.errors == 0);
         explain_graph(&graph, sink);
         char *why = NULL;
-        if (lower_plan(&graph, FUZZ_DATA_ROWS, &plan, &why)) {
+        if (compile_plan(&graph, FUZZ_DATA_ROWS, &plan, &why)) {
             explain_plan(&plan, sink);
             check_plan(&plan);
         } else {

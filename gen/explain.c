@@ -1,8 +1,10 @@
 /* --explain: a readable, deterministic dump of the forward graph (every
  * node with its inputs and outputs and their shapes including the batch),
  * the parameter tensors under their PyTorch names with counts and init, and
- * FLOPs per training step. Shapes print as [rows,dims...]: rows are the
- * batch n, n*k for IWAE samples, N for the data set; parameters have none.
+ * FLOPs per training step; then of the plan compile.c made (buffers, every
+ * program step by step with its barriers, bytes moved). Shapes print as
+ * [rows,dims...]: rows are the batch n, n*k for IWAE samples, N for the
+ * data set; parameters have none.
  * Counting rule (docs/spec.md): dense and conv layers count 2 FLOPs per
  * multiply-add for the forward product and each of the two backward
  * products (the input gradient only where one flows), plus one per output
@@ -13,6 +15,8 @@
 #include <string.h>
 
 #include "gen.h"
+#include "plan/hazard.h"
+#include "plan/op_info.h"
 
 static void shape(char *buf, size_t size, const gen_graph *g, int ti)
 {
@@ -143,4 +147,74 @@ void explain_graph(const gen_graph *g, FILE *out)
     total = total < g->flops_fwd ? UINT64_MAX : total;
     total = total + g->flops_optim < total ? UINT64_MAX : total + g->flops_optim;
     fprintf(out, "  total     %s\n", diag_thousands(a, total));
+}
+
+/* ---- the plan ---- */
+
+static const uint8_t op_inputs[] = {
+#define OP(e, name, nin, ...) nin,
+#include "plan/ops.def"
+#undef OP
+};
+
+static const char *const role_names[] = { "param", "grad", "optim", "activation", "data", "io",
+                                          "accum" };
+
+/* Bytes a step moves: every binding read or written once, as the contract
+ * sizes it (a gather's data: the rows it reads). */
+static uint64_t step_bytes(const vkvae_step_desc *s)
+{
+    uint64_t bytes = 0;
+    for (uint32_t b = 0; b < s->n_tensors; b++) {
+        vkvae_op_binding_info info = vkvae_op_binding(s->op, &s->p, b);
+        uint64_t e = info.elems;
+        if (vkvae_op_flags(s->op) & VKVAE_OPF_DATA)
+            e = b == 0 ? (uint64_t)s->p.n * (s->op == VKVAE_OP_GATHER ? s->p.in : 1)
+              : b == 1 ? s->p.n : e;
+        uint64_t size = info.elem == VKVAE_ELEM_U8 ? 1 : 4;
+        unsigned acc = vkvae_hazard_access(s->op, &s->p, b);
+        bytes += e * size * ((acc & VKVAE_HAZARD_READ ? 1u : 0u) + (acc & VKVAE_HAZARD_WRITE ? 1u : 0u));
+    }
+    return bytes;
+}
+
+void explain_plan(const gen_plan *pl, FILE *out)
+{
+    char a[32], b[32];
+    fprintf(out, "\nplan (batch %u, data rows %u; one SPIR-V per op, specialised per step)\n",
+            pl->batch, pl->data_rows);
+    fprintf(out, "buffers\n");
+    uint64_t total = 0;
+    for (size_t i = 0; i < pl->nb; i++) {
+        fprintf(out, "  %zu %-14s %-10s %16s bytes\n", i, pl->buf[i].name,
+                role_names[pl->buf[i].role], diag_thousands(a, pl->buf[i].bytes));
+        total += pl->buf[i].bytes;
+    }
+    fprintf(out, "  total %s bytes\n", diag_thousands(a, total));
+    for (int p = 0; p < pl->n_prog; p++) {
+        const gen_program *pr = &pl->prog[p];
+        uint32_t barriers = 0;
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < pr->n; i++) {
+            barriers += pr->steps[i].barrier;
+            bytes += step_bytes(&pr->steps[i]);
+        }
+        fprintf(out, "\nprogram %s (%zu steps, %u barriers%s, %s bytes moved)\n", pr->name,
+                pr->n, barriers, pr->kind == VKVAE_PROGRAM_TRAIN ? ", cyclic" : "",
+                diag_thousands(a, bytes));
+        for (size_t i = 0; i < pr->n; i++) {
+            const vkvae_step_desc *s = &pr->steps[i];
+            fprintf(out, "  %3zu %s %-18s", i, s->barrier ? "|" : " ", gen_op_names[s->op]);
+            for (uint32_t k = 0; k < s->n_tensors; k++)
+                fprintf(out, "%s %s", k == op_inputs[s->op] ? " ->" : "", pl->t[s->tensors[k]].name);
+            if (s->p.act)
+                fprintf(out, " %s", gen_act_names[s->p.act]);
+            fprintf(out, "\n");
+        }
+    }
+    uint64_t train_bytes = 0;
+    for (size_t i = 0; i < pl->prog[0].n; i++)
+        train_bytes += step_bytes(&pl->prog[0].steps[i]);
+    fprintf(out, "\none training step: %s FLOPs, %s bytes moved (\"|\": a barrier before the "
+            "step)\n", diag_thousands(a, pl->step_flops), diag_thousands(b, train_bytes));
 }

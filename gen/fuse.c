@@ -1,6 +1,8 @@
 /* Step fusion: passes over every program's steps that do the work of two
  * steps in one dispatch. Steps that do not match stay as they are: the
- * passes only ever save dispatches (and, with them, barriers).
+ * passes only ever save dispatches (and, with them, barriers). The driver
+ * (compile.c) runs them on each lowered program, before it places the
+ * barriers.
  *
  * pair_products: two dense layers that read the same input.
  * The gaussian head's mu and logvar layers are two products of the same x,
@@ -9,7 +11,7 @@
  * gradient's product. ops.def's pair ops do each pair of products in one
  * dispatch over the two layers' stacked weights, which plan.c lays out back
  * to back (parameters in layer order, weights before biases), so the stack
- * is a view. The pass rewrites consecutive steps
+ * is a view (view.c's stacked_view). The pass rewrites consecutive steps
  *   dense(x, w1, b1) -> y1;  dense(x, w2, b2) -> y2
  *       as dense_pair(x, [w1;w2], b1, b2) -> y1, y2
  *   dense_bwd_w(dy1, x) -> dw1 db1;  dense_bwd_w(dy2, x) -> dw2 db2
@@ -37,21 +39,6 @@
 
 #include "gen.h"
 #include "plan/op_info.h"
-
-/* The view of tensors a then b, if b lies right after a in the same buffer;
- * -1 otherwise. An existing tensor with that range is reused. */
-int stacked_view(gen_plan *pl, int a, int b, const char *name)
-{
-    const vkvae_tensor_desc *ta = &pl->t[a], *tb = &pl->t[b];
-    if (ta->buffer != tb->buffer || tb->offset != ta->offset + 4 * ta->elems)
-        return -1;
-    uint32_t buf = ta->buffer;
-    uint64_t offset = ta->offset, elems = ta->elems + tb->elems;
-    for (size_t i = 0; i < pl->nt; i++)
-        if (pl->t[i].buffer == buf && pl->t[i].offset == offset && pl->t[i].elems == elems)
-            return (int)i;
-    return plan_add_view(pl, buf, name, offset, elems);
-}
 
 /* Whether two layer steps differ only in their width (out). */
 static bool same_but_width(const vkvae_step_desc *a, const vkvae_step_desc *b)

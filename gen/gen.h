@@ -1,32 +1,40 @@
 /* vkvae-gen's internal header: every stage of the spec compiler shares these
- * types. The pipeline is
+ * types. The stages, in the order they run:
  *
  *   lex.c     source text  -> tokens (each with file, line, column)
  *   parse.c   tokens       -> gen_spec (the AST: one field per spec line)
  *   shape.c   gen_spec     -> gen_graph (forward graph, every shape, params)
  *   grad.c    forward graph -> backward ops appended to the graph
- *   plan.c    graph -> runtime/plan.h tables (buffers, tensors, programs)
+ *   plan.c    graph -> plan/plan.h tables (buffers, tensors, programs)
  *   fuse.c    plan steps: two steps' work in one dispatch (dense pairs, loss terms)
+ *   (runtime/plan/hazard.c places each program's barriers)
  *   emit_c.c  plan -> one <model>_plan.c, and the built-in model registry
+ *   explain.c --explain: the graph and the plan, readable
+ * The drivers call them in turn:
+ *   main.c    the command line: lex, parse, shapes, compile_plan, emit
+ *   compile.c compile_plan: grad, plan, fuse, barriers (fuzz_spec.c calls it too)
+ * A stage calls no later stage (plan.c reads earlier ones' graphs and may
+ * build a second with infer_shapes) and none calls back into another.
+ * Helpers any stage may call:
+ *   view.c    plan tensors viewing part of a buffer (plan.c and fuse.c)
  *   diag.c    diagnostics: path:line:col: error: message, source, caret
  *   mem.c     memory: xmalloc and friends, gen_free_all
- *   main.c    the command line
  *
- * The graph's ops are runtime/ops.def's ops (enum vkvae_op) plus a few
- * generator-only ops numbered after VKVAE_OP_COUNT (views, which lower to no
- * dispatch, and ops whose ops.def row has not landed yet). A node's
- * vkvae_op_params are filled as ops.def's contract names them, so lowering
- * a forward node to a vkvae_step_desc is a copy. Memory is rarely freed: the
- * generator is a short-lived process, and every allocation goes through
- * xmalloc (mem.c), which keeps it reachable and exits cleanly on
- * exhaustion.
+ * The graph's ops are runtime/plan/ops.def's ops (enum vkvae_op) plus
+ * generator-only ops numbered after VKVAE_OP_COUNT (views, which lower to
+ * no dispatch). A node's vkvae_op_params are filled as ops.def's contract
+ * names them, so lowering a forward node to a vkvae_step_desc is a copy.
+ * Memory is rarely freed: the generator is a short-lived process, and
+ * every allocation goes through xmalloc (mem.c), which keeps it reachable
+ * and exits cleanly on exhaustion.
  *
- * No emit_glsl.c: every op has one hand-written kernel (shaders/ops/) that
- * runtime/kernels.c specialises per step with the step's vkvae_op_params as
- * specialization constants, so dimensions are still baked into each pipeline
- * and one SPIR-V per op serves every shape. A plan's kernel table is
- * therefore empty (n_kernels = 0) and a step's `kernel` field unused.
- * Fused kernels generated as GLSL arrive with step 8.
+ * The generator writes no GLSL: every op, the fused ones fuse.c makes
+ * included, has hand-written kernels (shaders/ops/) that
+ * runtime/gpu/kernels.c specialises per step with the step's
+ * vkvae_op_params as specialization constants, so dimensions are still
+ * baked into each pipeline and one SPIR-V per op serves every shape. A
+ * plan's kernel table is therefore empty (n_kernels = 0) and a step's
+ * `kernel` field unused.
  */
 #ifndef VKVAE_GEN_H
 #define VKVAE_GEN_H
@@ -326,21 +334,30 @@ typedef struct gen_plan {
 
 enum { GEN_DEFAULT_DATA_ROWS = 60000 };
 
-/* Differentiates g and lowers it to plan tables; false with *why (a plain
- * sentence naming the part not generated yet) if some part has no lowering. */
+/* The stages after shapes, in order (compile.c): gradients, lowering,
+ * fusion, barriers. False with *why a plain sentence naming the part not
+ * generated yet (or an internal failure) if some part has no lowering. */
+bool compile_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why);
+/* NULL if lower_plan covers every part of g's spec, else a sentence naming
+ * the part generated later (plan.c). */
+const char *lower_unsupported(const gen_graph *g);
+/* Lowers a graph build_backward differentiated to plan tables: buffers,
+ * tensors, and each program's steps, one per node, not fused and with no
+ * barriers yet; false with *why only on an internal failure. */
 bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why);
-/* A tensor viewing elems floats of buffer b from offset (plan.c). */
+/* view.c: a tensor viewing elems floats of buffer b from offset; and the
+ * view of plan tensor a then b when b lies right after a (an existing
+ * tensor of that range, or a new one named name), else -1. */
 int plan_add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset, uint64_t elems);
-/* fuse.c: the view of plan tensor a then b when b lies right after a (an
- * existing tensor of that range, or a new one named name), else -1; and the
- * passes over program pr that do two steps' work in one dispatch: two dense
- * products of one input (ops.def's dense_pair ops), and a loss term with
- * the pass over its inputs another step makes (reparam_kl, reparam_kl_bwd,
- * nll_bernoulli_grad). */
 int stacked_view(gen_plan *pl, int a, int b, const char *name);
+/* fuse.c: the passes over program pr that do two steps' work in one
+ * dispatch: two dense products of one input (ops.def's dense_pair ops), and
+ * a loss term with the pass over its inputs another step makes (reparam_kl,
+ * reparam_kl_bwd, nll_bernoulli_grad). */
 void pair_products(gen_plan *pl, gen_program *pr);
 void fuse_loss_terms(gen_plan *pl, gen_program *pr);
-/* --explain's second half: buffers, programs step by step, FLOPs and bytes. */
+/* --explain's second half (explain.c): buffers, programs step by step,
+ * FLOPs and bytes. */
 void explain_plan(const gen_plan *pl, FILE *out);
 
 /* ---- C emission (emit_c.c) ---- */

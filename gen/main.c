@@ -10,9 +10,13 @@
  * (every error reported on stderr as path:line:col), 2 an unreadable file.
  * Nothing is written unless every check passed, so no partial output can
  * exist; emitters write whole files atomically, and only when they change.
- * A spec that checks but has a part with no lowering yet (IWAE before step
- * 6) explains with "plan: not generated: <why>" and fails --emit-c with
- * that sentence.
+ * A spec that checks but has a part with no lowering yet (an input range
+ * other than 0..1, say) explains with "plan: not generated: <why>" and
+ * fails --emit-c with that sentence.
+ *
+ * main drives the stages in order: source_load, lex_source, parse_spec,
+ * infer_shapes (then explain_graph), compile_plan (compile.c: gradients,
+ * lowering, fusion, barriers; then explain_plan), emit_c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +138,7 @@ int main(int argc, char **argv)
     if (explain || emit) {
         gen_plan plan;
         char *why = NULL;
-        bool lowered = lower_plan(&graph, data_rows, &plan, &why);
+        bool lowered = compile_plan(&graph, data_rows, &plan, &why);
         if (explain) {
             if (lowered)
                 explain_plan(&plan, stdout);

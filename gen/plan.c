@@ -1,4 +1,6 @@
-/* lower_plan: the differentiated graph as runtime/plan.h tables.
+/* lower_plan: the differentiated graph as plan/plan.h tables (buffers,
+ * tensors, and every program's steps, one per node). The driver
+ * (compile.c) runs it after grad.c and before fuse.c and the barriers.
  *
  * Buffers by role, every tensor at a 256-byte aligned offset:
  *   params   PARAM   each parameter (PyTorch name), weights before biases,
@@ -21,13 +23,9 @@
  *                    zero from creation
  * A view (flatten/reshape) is its root's plan tensor.
  *
- * Every program then goes through fuse.c, which makes two dense products of
- * one input (the gaussian head's) one dispatch where their weights lie
- * back to back, and folds the KL term and the likelihood's gradient into
- * the passes over the same inputs (reparam, reparam_bwd, the likelihood).
- *
- * Programs, each an ordered list of steps, barriers placed by
- * runtime/hazard.c (the train step cyclically, as it is recorded back to
+ * Programs, each an ordered list of steps (which fuse.c then joins where
+ * one dispatch does two steps' work, and runtime/plan/hazard.c separates
+ * with barriers, the train step's cyclically, as it is recorded back to
  * back):
  *   train   gather [gather_onehot] [corrupt], forward, loss terms,
  *           loss_accum, backward, one optimizer step
@@ -49,7 +47,6 @@
 #include <string.h>
 
 #include "gen.h"
-#include "plan/hazard.h"
 #include "plan/op_info.h"
 
 static uint64_t align256(uint64_t v) { return (v + 255) & ~(uint64_t)255; }
@@ -83,15 +80,6 @@ static int add_ptensor(gen_plan *pl, uint32_t b, const char *name, uint64_t rows
     return (int)pl->nt++;
 }
 
-/* A tensor viewing a range of a buffer already laid out. */
-int plan_add_view(gen_plan *pl, uint32_t b, const char *name, uint64_t offset, uint64_t elems)
-{
-    GROW(pl->t, pl->cap_t, pl->nt + 1);
-    pl->t[pl->nt] = (vkvae_tensor_desc){ .name = name, .buffer = b, .offset = offset,
-        .elems = elems, .rank = 1, .shape = { (uint32_t)elems } };
-    return (int)pl->nt++;
-}
-
 static bool is_bias(const gen_tensor *t)
 {
     size_t len = strlen(t->name);
@@ -116,7 +104,7 @@ static bool stacks_adjacent(gen_plan *pl, const gen_graph *g, const gen_node *n,
     return true;
 }
 
-static const char *unsupported(const gen_graph *g)
+const char *lower_unsupported(const gen_graph *g)
 {
     const gen_spec *s = g->spec;
     if (s->lo != 0 || s->hi != 1)
@@ -193,7 +181,9 @@ static gen_program *new_program(gen_plan *pl, vkvae_program_kind kind, const cha
 
 /* ---- encode, decode, sample, and the IWAE estimate ---- */
 
+/* The io buffer and its tensors (-1: absent). */
 typedef struct io_tensors {
+    uint32_t buffer;
     int x, y, mu, lv, z, mean;
 } io_tensors;
 
@@ -339,8 +329,7 @@ static int io_rows(gen_plan *pl, int t, const char *name, uint32_t rows)
  * activations. */
 enum { EST_EXAMPLES = 8, EST_ROWS = 1024, EST_BYTES = 64 << 20 };
 
-static bool estimate_program(gen_plan *pl, const gen_spec *s, int io_x, int io_y, uint32_t bio,
-                             uint32_t bact)
+static bool estimate_program(gen_plan *pl, const gen_spec *s, const io_tensors *io, uint32_t bact)
 {
     uint32_t E = pl->batch < EST_EXAMPLES ? pl->batch : EST_EXAMPLES;
     gen_graph *probe = aux_graph(s, OBJ_IWAE, 1, 1);
@@ -360,10 +349,10 @@ static bool estimate_program(gen_plan *pl, const gen_spec *s, int io_x, int io_y
     bool *take = xmalloc(a->n_fwd);
     memset(take, 0, a->n_fwd);
     int enc_in = tensor_root(a, a->enc_in), label = a->label;
-    map[enc_in] = io_rows(pl, io_x, "io.iwae_x", E);
+    map[enc_in] = io_rows(pl, io->x, "io.iwae_x", E);
     if (label >= 0)
-        map[label] = io_rows(pl, io_y, "io.iwae_y", E);
-    map[a->logw] = add_ptensor(pl, bio, "io.logw", (uint64_t)E * C, &(gen_dims){ 0 }, 4);
+        map[label] = io_rows(pl, io->y, "io.iwae_y", E);
+    map[a->logw] = add_ptensor(pl, io->buffer, "io.logw", (uint64_t)E * C, &(gen_dims){ 0 }, 4);
     select_nodes(a, (int[]){ a->logw, -1 }, (int[]){ enc_in, label, -1 }, take);
     aux_bind(pl, a, map, map, take, bact, "iwae");
     gen_program *pr = new_program(pl, VKVAE_PROGRAM_IWAE, "iwae");
@@ -375,27 +364,23 @@ static bool estimate_program(gen_plan *pl, const gen_spec *s, int io_x, int io_y
     return true;
 }
 
-bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
-{
-    const gen_spec *s = g->spec;
-    *pl = (gen_plan){ .g = g, .model = s->model, .batch = g->batch, .data_rows = data_rows,
-                      .n_params = g->n_params };
-    const char *no = unsupported(g);
-    if (no) {
-        *why = xprintf("%s", no);
-        return false;
-    }
-    if (!build_backward(g, why))
-        return false;
-    bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
-    uint32_t B = g->batch;
-    int *map = xmalloc(g->nt * sizeof(int));
-    for (size_t i = 0; i < g->nt; i++)
-        map[i] = -1;
+/* ---- lowering the main graph ---- */
 
-    /* parameters, their gradients, the optimizer's state; weights first,
-     * so two layers reading one tensor (the encoder's heads) have theirs
-     * back to back, where their backward product can view them as one */
+static bool is_vae(const gen_spec *s) { return s->obj == OBJ_ELBO || s->obj == OBJ_IWAE; }
+
+/* What the optimizer step reads: views over the whole of params, grads and
+ * optim (m, and v for Adam; -1 for SGD), floats long each. */
+typedef struct state_tensors {
+    int params, grads, m, v;
+    uint64_t floats;
+} state_tensors;
+
+/* Lays out params, grads and optim in one layout, so the optimizer is one
+ * dispatch over their .all views; weights first, so two layers reading one
+ * tensor (the encoder's heads) have theirs back to back, where their
+ * backward product can view them as one. */
+static state_tensors param_buffers(gen_plan *pl, const gen_graph *g, int *map)
+{
     uint32_t bp = add_buffer(pl, "params", VKVAE_ROLE_PARAM);
     uint32_t bg = add_buffer(pl, "grads", VKVAE_ROLE_GRAD);
     for (int biases = 0; biases < 2; biases++)
@@ -406,17 +391,23 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
                 map[d] = add_ptensor(pl, bg, g->t[d].name, 0, &g->t[i].dims, 4);
             }
     pl->buf[bp].bytes = align256(pl->buf[bp].bytes);
-    uint64_t pbytes = pl->buf[bp].bytes, pfloats = pbytes / 4;
-    int params_all = plan_add_view(pl, bp, "params.all", 0, pfloats);
+    uint64_t pbytes = pl->buf[bp].bytes;
+    state_tensors st = { .floats = pbytes / 4 };
+    st.params = plan_add_view(pl, bp, "params.all", 0, st.floats);
     pl->buf[bg].bytes = pbytes;
-    int grads_all = plan_add_view(pl, bg, "grads.all", 0, pfloats);
+    st.grads = plan_add_view(pl, bg, "grads.all", 0, st.floats);
     uint32_t bo = add_buffer(pl, "optim", VKVAE_ROLE_OPTIM);
-    bool sgd = s->optim == OPTIM_SGD;
-    int opt_m = plan_add_view(pl, bo, sgd ? "sgd.buf" : "adam.m", 0, pfloats);
-    int opt_v = sgd ? -1 : plan_add_view(pl, bo, "adam.v", pbytes, pfloats);
+    bool sgd = g->spec->optim == OPTIM_SGD;
+    st.m = plan_add_view(pl, bo, sgd ? "sgd.buf" : "adam.m", 0, st.floats);
+    st.v = sgd ? -1 : plan_add_view(pl, bo, "adam.v", pbytes, st.floats);
     pl->buf[bo].bytes = sgd ? pbytes : 2 * pbytes;
+    return st;
+}
 
-    /* the data set */
+/* Lays out the data set, a buffer for each part the host uploads (images,
+ * labels for a condition, the epoch's permutation), data_rows long. */
+static void data_buffers(gen_plan *pl, const gen_graph *g, int *map)
+{
     int data = -1, perm = -1, labels = -1;
     for (size_t i = 0; i < g->nt; i++)
         if (g->t[i].role == ROLE_DATA) {
@@ -429,46 +420,76 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
                 labels = (int)i;
         }
     uint32_t bd = add_buffer(pl, "train.images", VKVAE_ROLE_DATA);
-    map[data] = add_ptensor(pl, bd, "train.images", data_rows, &s->input, 1);
+    map[data] = add_ptensor(pl, bd, "train.images", pl->data_rows, &g->spec->input, 1);
     if (labels >= 0) {
         uint32_t bl = add_buffer(pl, "train.labels", VKVAE_ROLE_DATA);
-        map[labels] = add_ptensor(pl, bl, "train.labels", data_rows, &(gen_dims){ 0 }, 1);
+        map[labels] = add_ptensor(pl, bl, "train.labels", pl->data_rows, &(gen_dims){ 0 }, 1);
     }
     uint32_t bperm = add_buffer(pl, "train.perm", VKVAE_ROLE_DATA);
-    map[perm] = add_ptensor(pl, bperm, "train.perm", data_rows, &(gen_dims){ 0 }, 4);
+    map[perm] = add_ptensor(pl, bperm, "train.perm", pl->data_rows, &(gen_dims){ 0 }, 4);
+}
 
-    /* program inputs and outputs */
-    uint32_t bio = add_buffer(pl, "io", VKVAE_ROLE_IO);
+/* Lays out what the host reads and writes besides the data set: the
+ * programs' inputs and outputs (io) and the loss sums (accum). */
+static io_tensors io_buffers(gen_plan *pl, const gen_graph *g, int *map)
+{
+    const gen_spec *s = g->spec;
+    uint32_t B = g->batch;
+    io_tensors io = { .buffer = add_buffer(pl, "io", VKVAE_ROLE_IO) };
     gen_dims lat = { 1, { s->latent, 0, 0, 0 } };
-    int io_x = add_ptensor(pl, bio, "io.x", B, &s->input, 4);
-    int io_y = s->has_condition
-        ? add_ptensor(pl, bio, "io.y", B, &(gen_dims){ 1, { s->classes, 0, 0, 0 } }, 4) : -1;
-    int io_mu = add_ptensor(pl, bio, "io.mu", B, &lat, 4);
-    int io_lv = vae ? add_ptensor(pl, bio, "io.logvar", B, &lat, 4) : -1;
-    int io_z = add_ptensor(pl, bio, "io.z", B, &lat, 4);
-    int io_mean = add_ptensor(pl, bio, "io.mean", B, &s->input, 4);
+    io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
+    io.y = s->has_condition
+        ? add_ptensor(pl, io.buffer, "io.y", B, &(gen_dims){ 1, { s->classes, 0, 0, 0 } }, 4)
+        : -1;
+    io.mu = add_ptensor(pl, io.buffer, "io.mu", B, &lat, 4);
+    io.lv = is_vae(s) ? add_ptensor(pl, io.buffer, "io.logvar", B, &lat, 4) : -1;
+    io.z = add_ptensor(pl, io.buffer, "io.z", B, &lat, 4);
+    io.mean = add_ptensor(pl, io.buffer, "io.mean", B, &s->input, 4);
 
     uint32_t bacc = add_buffer(pl, "accum", VKVAE_ROLE_ACCUM);
     map[g->loss] = add_ptensor(pl, bacc, "loss.acc", 0, &(gen_dims){ 1, { 4, 0, 0, 0 } }, 4);
+    return io;
+}
 
-    /* weight concats of parameters already back to back: views */
+/* Marks the weight concats of parameters already back to back, which
+ * become views (no step); before act_buffer, which would give their
+ * outputs a region of their own. */
+static bool *concat_views(gen_plan *pl, const gen_graph *g, int *map)
+{
     bool *as_view = xmalloc(g->nn ? g->nn : 1);
     for (size_t i = 0; i < g->nn; i++)
         as_view[i] = stacks_adjacent(pl, g, &g->n[i], map);
+    return as_view;
+}
 
-    /* activations, loss terms, constants, activation gradients */
+/* Lays out every tensor not placed yet (activations, loss terms, constants,
+ * activation gradients) in act, one region each; returns act. */
+static uint32_t act_buffer(gen_plan *pl, const gen_graph *g, int *map)
+{
     uint32_t bact = add_buffer(pl, "act", VKVAE_ROLE_ACTIVATION);
     for (size_t i = 0; i < g->nt; i++) {
         const gen_tensor *t = &g->t[i];
         if (map[i] >= 0 || t->alias >= 0 || t->role == ROLE_PARAM || t->role == ROLE_GRAD ||
             t->role == ROLE_DATA)
             continue;
-        map[i] = add_ptensor(pl, bact, t->name, (uint64_t)t->rows * B, &t->dims, 4);
+        map[i] = add_ptensor(pl, bact, t->name, (uint64_t)t->rows * g->batch, &t->dims, 4);
     }
+    return bact;
+}
+
+/* Rounds every buffer up to 256 bytes, the alignment of every tensor. */
+static void align_buffers(gen_plan *pl)
+{
     for (size_t b = 0; b < pl->nb; b++)
         pl->buf[b].bytes = align256(pl->buf[b].bytes);
+}
 
-    /* train and eval */
+/* train (every node, then the optimizer step over the .all views) and eval
+ * (the forward nodes): the programs over the main graph's own tensors. */
+static void train_eval_programs(gen_plan *pl, const gen_graph *g, const int *map,
+                                const bool *as_view, const state_tensors *st)
+{
+    const gen_spec *s = g->spec;
     gen_program *train = new_program(pl, VKVAE_PROGRAM_TRAIN, "train");
     gen_program *eval = new_program(pl, VKVAE_PROGRAM_EVAL, "eval");
     for (size_t i = 0; i < g->nn; i++) {
@@ -478,47 +499,47 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
         if (i < g->n_fwd)
             add_node_step(pl, eval, g, &g->n[i], map);
     }
-    vkvae_op_params op = { .in = (uint32_t)pfloats, .lr = (float)s->lr,
+    vkvae_op_params op = { .in = (uint32_t)st->floats, .lr = (float)s->lr,
                            .weight_decay = (float)s->weight_decay };
-    if (sgd) {
+    if (s->optim == OPTIM_SGD) {
         op.momentum = (float)s->momentum;
-        add_step(pl, train, VKVAE_OP_SGD, (int[]){ params_all, grads_all, opt_m }, 3, &op);
+        add_step(pl, train, VKVAE_OP_SGD, (int[]){ st->params, st->grads, st->m }, 3, &op);
     } else {
         op.mode = s->optim == OPTIM_ADAMW;
         op.beta1 = (float)s->beta1, op.beta2 = (float)s->beta2, op.eps = (float)s->eps;
-        add_step(pl, train, VKVAE_OP_ADAM, (int[]){ params_all, grads_all, opt_m, opt_v }, 4,
+        add_step(pl, train, VKVAE_OP_ADAM, (int[]){ st->params, st->grads, st->m, st->v }, 4,
                  &op);
     }
+}
 
-    /* encode, decode, sample: the forward nodes they need, on io tensors.
-     * An IWAE graph's decoder runs over n*k rows; these programs take theirs
-     * from the same spec with one sample per row. */
+/* encode, decode, sample: the forward nodes they need, on io tensors. An
+ * IWAE graph's decoder runs over n*k rows; these programs take theirs from
+ * the same spec with one sample per row. */
+static bool encode_decode_programs(gen_plan *pl, gen_graph *g, int *map, const io_tensors *io,
+                                   uint32_t bact, char **why)
+{
+    const gen_spec *s = g->spec;
+    bool vae = is_vae(s);
     bool logits = vae ? s->lik == LIK_BERNOULLI : s->loss == LOSS_BCE;
-    io_tensors io = { .x = io_x, .y = io_y, .mu = io_mu, .lv = io_lv, .z = io_z,
-                      .mean = io_mean };
-    if (s->obj == OBJ_IWAE) {
-        gen_graph *one = aux_graph(s, OBJ_ELBO, 1, B);
-        if (!one) {
-            *why = xprintf("the one-sample graph of the encode and decode programs (internal)");
-            return false;
-        }
-        io_programs(pl, one, aux_map(pl, one), &io, vae, logits, bact, "k1");
-    } else {
-        io_programs(pl, g, map, &io, vae, logits, bact, NULL);
+    if (s->obj != OBJ_IWAE) {
+        io_programs(pl, g, map, io, vae, logits, bact, NULL);
+        return true;
     }
-
-    /* iwae: the log weights of a chunk of samples for a few examples */
-    if (vae && !estimate_program(pl, s, io_x, io_y, bio, bact)) {
-        *why = xprintf("the graph of the iwae estimate program (internal)");
+    gen_graph *one = aux_graph(s, OBJ_ELBO, 1, g->batch);
+    if (!one) {
+        *why = xprintf("the one-sample graph of the encode and decode programs (internal)");
         return false;
     }
-    for (size_t b = 0; b < pl->nb; b++)
-        pl->buf[b].bytes = align256(pl->buf[b].bytes);
-    xfree(as_view);
-    xfree(map);
+    io_programs(pl, one, aux_map(pl, one), io, vae, logits, bact, "k1");
+    return true;
+}
 
+/* Every step binds as many tensors as its op has: a slip of the lowering
+ * is reported here, not run as a plan that reads the wrong tensors. */
+static bool check_bindings(const gen_plan *pl, char **why)
+{
     for (int p = 0; p < pl->n_prog; p++) {
-        gen_program *pr = &pl->prog[p];
+        const gen_program *pr = &pl->prog[p];
         for (size_t i = 0; i < pr->n; i++)
             if (pr->steps[i].n_tensors != vkvae_op_bindings(pr->steps[i].op)) {
                 *why = xprintf("%s step %zu (%s): %u bindings, the op has %u (internal)",
@@ -526,83 +547,47 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
                                pr->steps[i].n_tensors, vkvae_op_bindings(pr->steps[i].op));
                 return false;
             }
-        pair_products(pl, pr);
-        fuse_loss_terms(pl, pr);
-        vkvae_hazard_place_barriers(pr->steps, (uint32_t)pr->n, pl->t,
-                                    pr->kind == VKVAE_PROGRAM_TRAIN);
     }
-    uint64_t f = g->flops_fwd + g->flops_bwd;
-    f = f < g->flops_fwd ? UINT64_MAX : f;
-    pl->step_flops = f + g->flops_optim < f ? UINT64_MAX : f + g->flops_optim;
     return true;
 }
 
-/* ---- --explain ---- */
-
-static const uint8_t op_inputs[] = {
-#define OP(e, name, nin, ...) nin,
-#include "plan/ops.def"
-#undef OP
-};
-
-static const char *const role_names[] = { "param", "grad", "optim", "activation", "data", "io",
-                                          "accum" };
-
-/* Bytes a step moves: every binding read or written once, as the contract
- * sizes it (a gather's data: the rows it reads). */
-static uint64_t step_bytes(const vkvae_step_desc *s)
+/* FLOPs of one training step (forward, backward, optimizer), saturating. */
+static uint64_t train_step_flops(const gen_graph *g)
 {
-    uint64_t bytes = 0;
-    for (uint32_t b = 0; b < s->n_tensors; b++) {
-        vkvae_op_binding_info info = vkvae_op_binding(s->op, &s->p, b);
-        uint64_t e = info.elems;
-        if (vkvae_op_flags(s->op) & VKVAE_OPF_DATA)
-            e = b == 0 ? (uint64_t)s->p.n * (s->op == VKVAE_OP_GATHER ? s->p.in : 1)
-              : b == 1 ? s->p.n : e;
-        uint64_t size = info.elem == VKVAE_ELEM_U8 ? 1 : 4;
-        unsigned acc = vkvae_hazard_access(s->op, &s->p, b);
-        bytes += e * size * ((acc & VKVAE_HAZARD_READ ? 1u : 0u) + (acc & VKVAE_HAZARD_WRITE ? 1u : 0u));
-    }
-    return bytes;
+    uint64_t f = g->flops_fwd + g->flops_bwd;
+    f = f < g->flops_fwd ? UINT64_MAX : f;
+    return f + g->flops_optim < f ? UINT64_MAX : f + g->flops_optim;
 }
 
-void explain_plan(const gen_plan *pl, FILE *out)
+bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
 {
-    char a[32], b[32];
-    fprintf(out, "\nplan (batch %u, data rows %u; one SPIR-V per op, specialised per step)\n",
-            pl->batch, pl->data_rows);
-    fprintf(out, "buffers\n");
-    uint64_t total = 0;
-    for (size_t i = 0; i < pl->nb; i++) {
-        fprintf(out, "  %zu %-14s %-10s %16s bytes\n", i, pl->buf[i].name,
-                role_names[pl->buf[i].role], diag_thousands(a, pl->buf[i].bytes));
-        total += pl->buf[i].bytes;
+    const gen_spec *s = g->spec;
+    *pl = (gen_plan){ .g = g, .model = s->model, .batch = g->batch, .data_rows = data_rows,
+                      .n_params = g->n_params };
+    int *map = xmalloc(g->nt * sizeof(int));
+    for (size_t i = 0; i < g->nt; i++)
+        map[i] = -1;
+
+    state_tensors st = param_buffers(pl, g, map);
+    data_buffers(pl, g, map);
+    io_tensors io = io_buffers(pl, g, map);
+    bool *as_view = concat_views(pl, g, map);
+    uint32_t bact = act_buffer(pl, g, map);
+    align_buffers(pl);
+
+    train_eval_programs(pl, g, map, as_view, &st);
+    if (!encode_decode_programs(pl, g, map, &io, bact, why))
+        return false;
+    /* iwae: the log weights of a chunk of samples for a few examples */
+    if (is_vae(s) && !estimate_program(pl, s, &io, bact)) {
+        *why = xprintf("the graph of the iwae estimate program (internal)");
+        return false;
     }
-    fprintf(out, "  total %s bytes\n", diag_thousands(a, total));
-    for (int p = 0; p < pl->n_prog; p++) {
-        const gen_program *pr = &pl->prog[p];
-        uint32_t barriers = 0;
-        uint64_t bytes = 0;
-        for (size_t i = 0; i < pr->n; i++) {
-            barriers += pr->steps[i].barrier;
-            bytes += step_bytes(&pr->steps[i]);
-        }
-        fprintf(out, "\nprogram %s (%zu steps, %u barriers%s, %s bytes moved)\n", pr->name,
-                pr->n, barriers, pr->kind == VKVAE_PROGRAM_TRAIN ? ", cyclic" : "",
-                diag_thousands(a, bytes));
-        for (size_t i = 0; i < pr->n; i++) {
-            const vkvae_step_desc *s = &pr->steps[i];
-            fprintf(out, "  %3zu %s %-18s", i, s->barrier ? "|" : " ", gen_op_names[s->op]);
-            for (uint32_t k = 0; k < s->n_tensors; k++)
-                fprintf(out, "%s %s", k == op_inputs[s->op] ? " ->" : "", pl->t[s->tensors[k]].name);
-            if (s->p.act)
-                fprintf(out, " %s", gen_act_names[s->p.act]);
-            fprintf(out, "\n");
-        }
-    }
-    uint64_t train_bytes = 0;
-    for (size_t i = 0; i < pl->prog[0].n; i++)
-        train_bytes += step_bytes(&pl->prog[0].steps[i]);
-    fprintf(out, "\none training step: %s FLOPs, %s bytes moved (\"|\": a barrier before the "
-            "step)\n", diag_thousands(a, pl->step_flops), diag_thousands(b, train_bytes));
+    align_buffers(pl); /* the second graphs' activations */
+    xfree(as_view);
+    xfree(map);
+    if (!check_bindings(pl, why))
+        return false;
+    pl->step_flops = train_step_flops(g);
+    return true;
 }
