@@ -151,12 +151,6 @@ void explain_graph(const gen_graph *g, FILE *out)
 
 /* ---- the plan ---- */
 
-static const uint8_t op_inputs[] = {
-#define OP(e, name, nin, ...) nin,
-#include "plan/ops.def"
-#undef OP
-};
-
 static const char *const role_names[] = { "param", "grad", "optim", "activation", "data", "io",
                                           "accum" };
 
@@ -206,7 +200,7 @@ void explain_plan(const gen_plan *pl, FILE *out)
             const vkvae_step_desc *s = &pr->steps[i];
             fprintf(out, "  %3zu %s %-18s", i, s->barrier ? "|" : " ", gen_op_names[s->op]);
             for (uint32_t k = 0; k < s->n_tensors; k++)
-                fprintf(out, "%s %s", k == op_inputs[s->op] ? " ->" : "", pl->t[s->tensors[k]].name);
+                fprintf(out, "%s %s", k == vkvae_op_inputs(s->op) ? " ->" : "", pl->t[s->tensors[k]].name);
             if (s->p.act)
                 fprintf(out, " %s", gen_act_names[s->p.act]);
             fprintf(out, "\n");
