@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "materialize.h"
 
 typedef struct sbuf {
     char *p;
@@ -211,16 +212,12 @@ int emit_c(const gen_plan *pl, const char *symbol, const char *spec_name,
     put(&s, "    .buffers = buffers,\n    .tensors = tensors,\n    .kernels = 0,\n"
         "    .programs = programs,\n");
     /* The spec's training settings, which the runtime schedules from. */
-    const gen_spec *spec = pl->g->spec;
-    double kl_beta = spec->obj == OBJ_ELBO ? spec->beta : spec->obj == OBJ_IWAE ? 1.0 : 0.0;
-    const gen_dims *in = &spec->input;
-    uint32_t c = in->rank == 3 ? in->d[0] : 1, h = in->rank == 3 ? in->d[1] : 1;
-    uint32_t w = in->rank == 3 ? in->d[2] : in->d[0];
+    gen_plan_settings set = plan_settings(pl);
     put(&s, "    .epochs = %u,\n    .seed = %u,\n    .kl_beta = (float)%.17g,\n"
         "    .kl_warmup_epochs = %u,\n    .classes = %u,\n",
-        spec->epochs, spec->seed, kl_beta, spec->obj == OBJ_ELBO ? spec->warmup : 0,
-        spec->has_condition ? spec->classes : 0);
-    put(&s, "    .input_c = %u,\n    .input_h = %u,\n    .input_w = %u,\n", c, h, w);
+        set.epochs, set.seed, set.kl_beta, set.kl_warmup_epochs, set.classes);
+    put(&s, "    .input_c = %u,\n    .input_h = %u,\n    .input_w = %u,\n", set.input_c,
+        set.input_h, set.input_w);
     put(&s, "    .n_params = %lluu,\n    .step_flops = %lluu,\n};\n",
         (unsigned long long)pl->n_params, (unsigned long long)pl->step_flops);
     int rc = write_if_changed(path, s.p, s.n);

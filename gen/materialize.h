@@ -1,0 +1,44 @@
+/* A compiled plan in memory: the vkvae_plan emit_c.c would write as C, built
+ * at run time instead, so a user's own spec runs without a build step.
+ *
+ * gen_plan_materialize copies every table out of the generator's memory
+ * into one malloc'd block the caller owns: it stays valid after the
+ * generator's memory is released (gen_free_all, or whatever the compile's
+ * entry point frees), and gen_plan_materialize_free releases it. The values
+ * are exactly the ones emit_c writes, table by table and field by field, so
+ * a built-in model compiled at run time equals its build-time plan
+ * (tests/gen/test_runtime_plan.c checks every one).
+ */
+#ifndef VKVAE_GEN_MATERIALIZE_H
+#define VKVAE_GEN_MATERIALIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gen.h"
+
+/* The spec's training settings a plan carries (vkvae_plan's fields of the
+ * same names), as emit_c writes them; kl_beta is the spec's double, which
+ * the plan holds as a float. */
+typedef struct gen_plan_settings {
+    uint32_t epochs, seed;
+    double kl_beta;             /* elbo: beta; iwae: 1; an autoencoder: 0 */
+    uint32_t kl_warmup_epochs;  /* elbo only */
+    uint32_t classes;           /* a conditional model's; else 0 */
+    uint32_t input_c, input_h, input_w; /* flat inputs: c = h = 1 */
+} gen_plan_settings;
+
+gen_plan_settings plan_settings(const gen_plan *pl);
+
+/* pl (a plan compile_plan finished) as a vkvae_plan in one heap block, with
+ * spec_size bytes of spec_text (the spec it was compiled from) copied and
+ * NUL-terminated as its spec_text. As emit_c writes it: no kernels, steps'
+ * kernel and groups 0, binding slots past n_tensors 0, -0.0f parameters as
+ * 0. NULL when out of memory, or for a plan no C table could hold (a count
+ * over UINT32_MAX, a step over VKVAE_MAX_BINDINGS tensors). Nothing of pl
+ * is referenced afterwards. */
+vkvae_plan *gen_plan_materialize(const gen_plan *pl, const char *spec_text, size_t spec_size);
+/* Frees what gen_plan_materialize returned (NULL: nothing). */
+void gen_plan_materialize_free(vkvae_plan *plan);
+
+#endif
