@@ -10,7 +10,8 @@
  *                      fused steps need (train's cyclically)
  *
  * main.c (vkvae-gen) and fuzz/fuzz_spec.c parse, infer shapes, call this,
- * then explain or emit the plan.
+ * then explain or emit the plan, all inside gen_try (mem.c): the plan lives
+ * in the caller's arena, and out of memory jumps past this to gen_try.
  */
 #include "gen.h"
 #include "plan/hazard.h"

@@ -5,13 +5,18 @@
  *     ^~~~ under the column (and the token's length)
  *
  * so editors can jump to it and tests can compare the first line verbatim.
- * Nothing is buffered and nothing stops: callers keep going where they can
- * recover and the process exits 1 when d->errors > 0 (at once after
- * GEN_MAX_ERRORS, which is safe: nothing has been written yet). Control bytes in the
- * echoed line print as '?', so a fuzzed spec cannot drive the terminal.
+ * They print on d->out, the caller's stream: stderr in vkvae-gen, any FILE
+ * (open_memstream, say) where a library caller wants the text. Nothing is
+ * buffered and nothing stops: callers keep going where they can recover
+ * and fail when d->errors > 0. After GEN_MAX_ERRORS a binary or badly
+ * broken file would only bury the first errors, so the next one prints
+ * "FILE: error: too many errors, stopping" instead, sets d->gave_up, and
+ * later ones are only counted; the stages run on to their end and return,
+ * since nothing here exits. No state but *d: diagnostics of two compiles
+ * never mix. Control bytes in the echoed line print as '?', so a fuzzed
+ * spec cannot drive the terminal.
  */
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gen.h"
@@ -42,14 +47,12 @@ static void echo_line(const gen_diag *d, gen_loc at)
 void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...)
 {
     va_list ap;
-    if (d->errors == GEN_MAX_ERRORS) {
-        /* a binary or badly broken file: more would only bury the first */
-        fprintf(d->out, "%s: error: too many errors, stopping\n", at.file ? at.file : "?");
-        if (d->give_up)
-            d->give_up(d);
-        exit(1);
+    if (d->errors++ >= GEN_MAX_ERRORS) {
+        if (!d->gave_up)
+            fprintf(d->out, "%s: error: too many errors, stopping\n", at.file ? at.file : "?");
+        d->gave_up = true;
+        return;
     }
-    d->errors++;
     fprintf(d->out, "%s:%d:%d: error: ", at.file ? at.file : "?", at.line, at.col);
     va_start(ap, fmt);
     vfprintf(d->out, fmt, ap);

@@ -123,17 +123,18 @@ static void put_params(sbuf *s, const vkvae_op_params *p)
 
 static int write_if_changed(const char *path, const char *text, size_t len)
 {
+    /* allocated first: running out of memory jumps out (mem.c), past an fclose */
+    char *old = xmalloc(len + 1), *tmp = xprintf("%s.tmp", path);
+    bool same = false;
     FILE *f = fopen(path, "rb");
     if (f) {
-        char *old = xmalloc(len + 1);
         size_t got = fread(old, 1, len + 1, f);
         fclose(f);
-        bool same = got == len && memcmp(old, text, len) == 0;
-        xfree(old);
-        if (same)
-            return 0;
+        same = got == len && memcmp(old, text, len) == 0;
     }
-    char *tmp = xprintf("%s.tmp", path);
+    xfree(old);
+    if (same)
+        return 0;
     f = fopen(tmp, "wb");
     if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
         fprintf(stderr, "vkvae-gen: error: cannot write '%s'\n", tmp);

@@ -18,15 +18,18 @@
  * Helpers any stage may call:
  *   view.c    plan tensors viewing part of a buffer (plan.c and fuse.c)
  *   diag.c    diagnostics: path:line:col: error: message, source, caret
- *   mem.c     memory: xmalloc and friends, gen_free_all
+ *   mem.c     memory: the per-call arena, gen_try, xmalloc and friends
  *
  * The graph's ops are runtime/plan/ops.def's ops (enum vkvae_op) plus
  * generator-only ops numbered after VKVAE_OP_COUNT (views, which lower to
  * no dispatch). A node's vkvae_op_params are filled as ops.def's contract
  * names them, so lowering a forward node to a vkvae_step_desc is a copy.
- * Memory is rarely freed: the generator is a short-lived process, and
- * every allocation goes through xmalloc (mem.c), which keeps it reachable
- * and exits cleanly on exhaustion.
+ * The generator runs inside a library as well as in vkvae-gen, so it keeps
+ * no global state and never exits: a driver runs one compile through
+ * gen_try (mem.c), every allocation goes into that call's arena and is
+ * rarely freed before the arena is, exhaustion returns false from gen_try,
+ * and diagnostics go to the caller's FILE (diag.c), errors past
+ * GEN_MAX_ERRORS counted but not printed.
  *
  * The generator writes no GLSL: every op, the fused ones fuse.c makes
  * included, has hand-written kernels (shaders/ops/) that
@@ -64,11 +67,28 @@ enum {
     GEN_MAX_ERRORS = 50,           /* diagnostics before giving up */
 };
 
-/* ---- memory (mem.c): every block stays reachable until xfree or
- * gen_free_all; never pass these pointers to free() ---- */
+/* ---- memory (mem.c) ----
+ * One compile's memory is one arena: gen_try makes it this thread's
+ * current arena while fn runs, xmalloc and friends allocate into it, and
+ * gen_arena_free releases every block at once. Never pass these pointers
+ * to free(); an arena must not move while it holds blocks. */
+typedef struct gen_arena {
+    union gen_block *first;     /* its blocks, newest first; zero: empty */
+} gen_arena;
+
+/* Runs fn(ctx) with a as the thread's current arena (the previous one is
+ * restored after, so calls nest) and returns true. Out of memory inside fn
+ * longjmps back here instead: every block of a is freed, and false is
+ * returned for the caller to report. On true the blocks stay in a until
+ * gen_arena_free(a), so a second gen_try on a can go on where one ended. */
+bool gen_try(gen_arena *a, void (*fn)(void *ctx), void *ctx);
+void gen_arena_free(gen_arena *a);
+/* Allocate in the current call's arena; out of memory jumps to its gen_try. */
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 void xfree(void *p);
+/* Transitional, for a driver that calls the stages outside gen_try: frees
+ * the thread's loose arena those calls allocate in. */
 void gen_free_all(void);
 char *xstrndup(const char *s, size_t n);
 char *xprintf(const char *fmt, ...) GEN_PRINTF(1, 2);
@@ -93,14 +113,18 @@ typedef struct gen_source {
 
 typedef struct gen_diag {
     const gen_source *src;
+    /* Where diagnostics print: stderr for vkvae-gen; a library caller's
+     * own stream (open_memstream) to get them as text. */
     FILE *out;
-    int errors;
-    /* Called instead of exit(1) after GEN_MAX_ERRORS; must not return (the
-     * spec fuzz target longjmps out). NULL: exit. */
-    void (*give_up)(struct gen_diag *d);
+    int errors;         /* errors found, printed or not */
+    /* GEN_MAX_ERRORS were printed and another came: the line "FILE: error:
+     * too many errors, stopping" ended the stream, and later errors are
+     * only counted. The stages go on and return; the caller prints no count. */
+    bool gave_up;
 } gen_diag;
 
-/* path:line:col: error: message, then the source line and a caret. */
+/* path:line:col: error: message, then the source line and a caret; after
+ * GEN_MAX_ERRORS, the give-up line once and then nothing. */
 void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...) GEN_PRINTF(3, 4);
 /* The candidate nearest to word by edit distance, or NULL if none is close. */
 const char *diag_nearest(const char *word, size_t len, const char *const *cands);
@@ -124,7 +148,8 @@ typedef struct gen_token {
     double num;         /* TK_NUM only */
 } gen_token;
 
-/* Loads path into src (exit status 2 on I/O failure, reported on d). */
+/* Loads path into src; false on I/O failure, reported on d (vkvae-gen's
+ * exit status 2). */
 bool source_load(gen_source *src, const char *path, gen_diag *d);
 /* Tokens of the whole source, lines separated by TK_EOL, ended by TK_EOF. */
 gen_token *lex_source(const gen_source *src, gen_diag *d, size_t *count);

@@ -18,13 +18,14 @@ bool source_load(gen_source *src, const char *path, gen_diag *d)
 {
     memset(src, 0, sizeof *src);
     src->path = path;
+    /* allocated first: running out of memory jumps out (mem.c), past an fclose */
+    char *buf = xmalloc(GEN_MAX_SOURCE + 1);
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(d->out, "%s: error: cannot open: %s\n", path, strerror(errno));
         d->errors++;
         return false;
     }
-    char *buf = xmalloc(GEN_MAX_SOURCE + 1);
     size_t n = fread(buf, 1, GEN_MAX_SOURCE + 1, f);
     bool bad = ferror(f);
     fclose(f);

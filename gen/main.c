@@ -14,9 +14,12 @@
  * other than 0..1, say) explains with "plan: not generated: <why>" and
  * fails --emit-c with that sentence.
  *
- * main drives the stages in order: source_load, lex_source, parse_spec,
- * infer_shapes (then explain_graph), compile_plan (compile.c: gradients,
- * lowering, fusion, barriers; then explain_plan), emit_c.
+ * main reads the flags, then compile_spec drives the stages in order:
+ * source_load, lex_source, parse_spec, infer_shapes (then explain_graph),
+ * compile_plan (compile.c: gradients, lowering, fusion, barriers; then
+ * explain_plan), emit_c. It runs through gen_try in one arena (gen/mem.c),
+ * as --registry's emit_registry does, so out of memory comes back here as
+ * "vkvae-gen: error: out of memory" and status 1.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,87 @@ static bool is_ident(const char *s)
     return true;
 }
 
+typedef struct job {
+    const char *path, *emit, *symbol, *registry;
+    char *const *names;
+    int n_names;
+    bool explain;
+    uint32_t batch, data_rows;
+    int status; /* the exit status */
+} job;
+
+static void compile_spec(void *ctx)
+{
+    job *r = ctx;
+    const char *path = r->path, *emit = r->emit;
+    gen_diag d = { .out = stderr };
+    gen_source src;
+    r->status = 2;
+    if (!source_load(&src, path, &d))
+        return;
+    r->status = 1;
+    d.src = &src;
+    size_t ntok;
+    gen_token *toks = lex_source(&src, &d, &ntok);
+    gen_spec spec;
+    bool ok = parse_spec(toks, ntok, &spec, &d) && d.errors == 0;
+    if (ok && r->batch)
+        spec.batch = r->batch;
+    gen_graph graph;
+    /* shapes only on a spec that parsed: errors on half-read lines would cascade */
+    if (ok)
+        ok = infer_shapes(&spec, &graph, &d);
+    if (!ok || d.errors) {
+        if (!d.gave_up) /* else its last line said so */
+            fprintf(stderr, "%s: %d error%s\n", path, d.errors, d.errors == 1 ? "" : "s");
+        return;
+    }
+    if (r->explain)
+        explain_graph(&graph, stdout);
+    if (r->explain || emit) {
+        gen_plan plan;
+        char *why = NULL;
+        bool lowered = compile_plan(&graph, r->data_rows, &plan, &why);
+        if (r->explain) {
+            if (lowered)
+                explain_plan(&plan, stdout);
+            else
+                printf("\nplan: not generated: %s\n", why);
+        }
+        if (emit && !lowered) {
+            fprintf(stderr, "%s: model '%s' is not generated yet: %s\n", path, spec.model, why);
+            return;
+        }
+        if (emit) {
+            const char *base = strrchr(path, '/');
+            base = base ? base + 1 : path;
+            r->status = emit_c(&plan, r->symbol ? r->symbol : xprintf("vkvae_model_%s", spec.model),
+                               base, src.text, src.size, emit);
+            if (r->status)
+                return;
+        }
+    }
+    r->status = 0;
+}
+
+static void write_registry(void *ctx)
+{
+    job *r = ctx;
+    r->status = emit_registry(r->registry, r->names, r->n_names);
+}
+
+/* Runs fn in an arena of its own; out of memory reported, status 1. */
+static int run(void (*fn)(void *), job *r)
+{
+    gen_arena arena = { 0 };
+    if (!gen_try(&arena, fn, r)) {
+        fputs("vkvae-gen: error: out of memory\n", stderr);
+        return 1;
+    }
+    gen_arena_free(&arena);
+    return r->status;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL, *emit = NULL, *symbol = NULL;
@@ -78,7 +162,8 @@ int main(int argc, char **argv)
                         argv[i]);
                 return 1;
             }
-        return emit_registry(argv[2], argv + 3, argc - 3);
+        job r = { .registry = argv[2], .names = argv + 3, .n_names = argc - 3 };
+        return run(write_registry, &r);
     }
     for (int i = 1; i < argc; i++) {
         bool has_arg = i + 1 < argc;
@@ -114,50 +199,11 @@ int main(int argc, char **argv)
     if (!path || !(check || explain || emit))
         return usage();
 
-    gen_diag d = { .out = stderr };
-    gen_source src;
-    if (!source_load(&src, path, &d))
-        return 2;
-    d.src = &src;
-    size_t ntok;
-    gen_token *toks = lex_source(&src, &d, &ntok);
-    gen_spec spec;
-    bool ok = parse_spec(toks, ntok, &spec, &d) && d.errors == 0;
-    if (ok && batch)
-        spec.batch = batch;
-    gen_graph graph;
-    /* shapes only on a spec that parsed: errors on half-read lines would cascade */
-    if (ok)
-        ok = infer_shapes(&spec, &graph, &d);
-    if (!ok || d.errors) {
-        fprintf(stderr, "%s: %d error%s\n", path, d.errors, d.errors == 1 ? "" : "s");
-        return 1;
-    }
-    if (explain)
-        explain_graph(&graph, stdout);
-    if (explain || emit) {
-        gen_plan plan;
-        char *why = NULL;
-        bool lowered = compile_plan(&graph, data_rows, &plan, &why);
-        if (explain) {
-            if (lowered)
-                explain_plan(&plan, stdout);
-            else
-                printf("\nplan: not generated: %s\n", why);
-        }
-        if (emit && !lowered) {
-            fprintf(stderr, "%s: model '%s' is not generated yet: %s\n", path, spec.model, why);
-            return 1;
-        }
-        if (emit) {
-            const char *base = strrchr(path, '/');
-            base = base ? base + 1 : path;
-            int rc = emit_c(&plan, symbol ? symbol : xprintf("vkvae_model_%s", spec.model), base,
-                            src.text, src.size, emit);
-            if (rc)
-                return rc;
-        }
-    }
+    job r = { .path = path, .emit = emit, .symbol = symbol, .explain = explain,
+                  .batch = batch, .data_rows = data_rows };
+    int status = run(compile_spec, &r);
+    if (status)
+        return status;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "vkvae-gen: error: cannot write output\n");
         return 2;

@@ -1,11 +1,27 @@
-/* The generator's memory. vkvae-gen is a short-lived process and frees
- * little on purpose, so every block is linked into one list: the memory
- * stays reachable until exit (LeakSanitizer reports nothing in the
- * sanitized build, .ci/sanitize) and gen_free_all() releases all of it at
- * once (the spec fuzz target calls it after each input). Blocks carry the
- * list links in a header in front of the pointer handed out; xfree, never
- * free, releases one. Exhaustion exits cleanly with status 1.
+/* The generator's memory: one arena per compile. The generator frees little
+ * on purpose, so every block of a compile is linked into that compile's
+ * gen_arena (a header in front of the pointer handed out carries the
+ * links) and gen_arena_free releases them all at once; xfree, never free,
+ * releases one early, and a block stays in its arena when it grows.
+ *
+ * A driver (vkvae-gen's main, the spec fuzz target, a library entry
+ * point) runs the compile through gen_try, which makes the arena current
+ * through a _Thread_local pointer and restores the previous one when it
+ * returns, so calls nest. The state is per call and per thread: two
+ * threads can compile at once, and nothing outlives the call but what the
+ * caller keeps in its arena until it frees it (copy out what must last
+ * longer, as gen_plan_materialize does). Nothing here prints or exits:
+ * exhaustion longjmps back into gen_try, which frees the arena and returns
+ * false, and the driver reports it. A jump skips the stages' cleanup, so a
+ * stage holds nothing but arena memory (no open FILE) across an
+ * allocation.
+ *
+ * Transitional: a driver that still calls the stages outside gen_try
+ * (tests/gen/test_runtime_plan.c) allocates into its thread's loose
+ * arena, which gen_free_all frees; out of memory there has no caller to
+ * return to and aborts. Both go once every driver uses gen_try.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -13,34 +29,69 @@
 
 #include "gen.h"
 
-typedef union block {
+typedef union gen_block {
     struct {
-        union block *prev, *next;
+        union gen_block *next;  /* the arena's next block, or NULL */
+        union gen_block **pprev; /* what points here: a block's next or the arena's first */
     } link;
     max_align_t align; /* what follows the header is aligned as malloc's is */
 } block;
 
-static block all = { .link = { &all, &all } };
+typedef struct gen_call {
+    jmp_buf jump;
+    gen_arena *arena;
+} gen_call;
 
-static void out_of_memory(void)
+static _Thread_local gen_call *current;
+static _Thread_local gen_arena loose;
+
+static _Noreturn void out_of_memory(void)
 {
-    fputs("vkvae-gen: error: out of memory\n", stderr);
-    exit(1);
+    if (!current) {
+        fputs("vkvae-gen: error: out of memory outside gen_try\n", stderr);
+        abort();
+    }
+    longjmp(current->jump, 1);
+}
+
+bool gen_try(gen_arena *a, void (*fn)(void *ctx), void *ctx)
+{
+    gen_call call = { .arena = a };
+    gen_call *outer = current;
+    current = &call;
+    if (setjmp(call.jump)) {
+        current = outer;
+        gen_arena_free(a);
+        return false;
+    }
+    fn(ctx);
+    current = outer;
+    return true;
+}
+
+void gen_arena_free(gen_arena *a)
+{
+    while (a->first) {
+        block *b = a->first;
+        a->first = b->link.next;
+        free(b);
+    }
+}
+
+void gen_free_all(void)
+{
+    gen_arena_free(&loose);
 }
 
 static void *attach(block *b)
 {
-    b->link.prev = &all;
-    b->link.next = all.link.next;
-    all.link.next->link.prev = b;
-    all.link.next = b;
+    gen_arena *a = current ? current->arena : &loose;
+    b->link.next = a->first;
+    b->link.pprev = &a->first;
+    if (a->first)
+        a->first->link.pprev = &b->link.next;
+    a->first = b;
     return b + 1;
-}
-
-static void detach(block *b)
-{
-    b->link.prev->link.next = b->link.next;
-    b->link.next->link.prev = b->link.prev;
 }
 
 void *xmalloc(size_t n)
@@ -59,12 +110,15 @@ void *xrealloc(void *p, size_t n)
         return xmalloc(n);
     if (n > SIZE_MAX - sizeof(block))
         out_of_memory();
-    block *b = (block *)p - 1;
-    detach(b);
-    block *nb = realloc(b, sizeof(block) + (n ? n : 1));
-    if (!nb)
+    /* on failure the old block is untouched and still linked */
+    block *b = realloc((block *)p - 1, sizeof(block) + (n ? n : 1));
+    if (!b)
         out_of_memory();
-    return attach(nb);
+    /* the links moved with the header: point the neighbours at the new place */
+    *b->link.pprev = b;
+    if (b->link.next)
+        b->link.next->link.pprev = &b->link.next;
+    return b + 1;
 }
 
 void xfree(void *p)
@@ -72,17 +126,10 @@ void xfree(void *p)
     if (!p)
         return;
     block *b = (block *)p - 1;
-    detach(b);
+    *b->link.pprev = b->link.next;
+    if (b->link.next)
+        b->link.next->link.pprev = b->link.pprev;
     free(b);
-}
-
-void gen_free_all(void)
-{
-    while (all.link.next != &all) {
-        block *b = all.link.next;
-        detach(b);
-        free(b);
-    }
 }
 
 char *xstrndup(const char *s, size_t n)
