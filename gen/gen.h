@@ -87,9 +87,6 @@ void gen_arena_free(gen_arena *a);
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 void xfree(void *p);
-/* Transitional, for a driver that calls the stages outside gen_try: frees
- * the thread's loose arena those calls allocate in. */
-void gen_free_all(void);
 char *xstrndup(const char *s, size_t n);
 char *xprintf(const char *fmt, ...) GEN_PRINTF(1, 2);
 /* Grows *arr (elements of elem bytes, capacity *cap) to hold need elements. */
@@ -151,6 +148,10 @@ typedef struct gen_token {
 /* Loads path into src; false on I/O failure, reported on d (vkvae-gen's
  * exit status 2). */
 bool source_load(gen_source *src, const char *path, gen_diag *d);
+/* The same for text the caller holds (a checkpoint's spec, a string from
+ * the C API); path names it in diagnostics. The text is copied. */
+bool source_text(gen_source *src, const char *path, const char *text, size_t size,
+                 gen_diag *d);
 /* Tokens of the whole source, lines separated by TK_EOL, ended by TK_EOF. */
 gen_token *lex_source(const gen_source *src, gen_diag *d, size_t *count);
 bool tok_is(const gen_token *t, const char *word);

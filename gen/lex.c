@@ -14,6 +14,34 @@
 
 #include "gen.h"
 
+bool source_text(gen_source *src, const char *path, const char *text, size_t size,
+                 gen_diag *d)
+{
+    memset(src, 0, sizeof *src);
+    src->path = path;
+    if (size > GEN_MAX_SOURCE) {
+        fprintf(d->out, "%s: error: spec is larger than %d bytes\n", path, GEN_MAX_SOURCE);
+        d->errors++;
+        return false;
+    }
+    char *buf = xmalloc(size + 1); /* the lexer reads up to a terminating NUL */
+    memcpy(buf, text, size);
+    buf[size] = 0;
+    src->text = buf;
+    src->size = size;
+    size_t cap = 0;
+    GROW(src->line_start, cap, 1);
+    src->line_start[src->n_lines++] = 0;
+    for (size_t i = 0; i < size; i++) {
+        bool nl = buf[i] == '\n' || (buf[i] == '\r' && (i + 1 >= size || buf[i + 1] != '\n'));
+        if (nl && i + 1 < size) {
+            GROW(src->line_start, cap, (size_t)src->n_lines + 1);
+            src->line_start[src->n_lines++] = i + 1;
+        }
+    }
+    return true;
+}
+
 bool source_load(gen_source *src, const char *path, gen_diag *d)
 {
     memset(src, 0, sizeof *src);
@@ -34,26 +62,9 @@ bool source_load(gen_source *src, const char *path, gen_diag *d)
         d->errors++;
         return false;
     }
-    if (n > GEN_MAX_SOURCE) {
-        fprintf(d->out, "%s: error: spec is larger than %d bytes\n", path, GEN_MAX_SOURCE);
-        d->errors++;
-        return false;
-    }
-    buf[n] = 0;
-    src->text = buf;
-    src->size = n;
-    size_t cap = 0;
-    src->line_start = NULL;
-    GROW(src->line_start, cap, 1);
-    src->line_start[src->n_lines++] = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool nl = buf[i] == '\n' || (buf[i] == '\r' && (i + 1 >= n || buf[i + 1] != '\n'));
-        if (nl && i + 1 < n) {
-            GROW(src->line_start, cap, (size_t)src->n_lines + 1);
-            src->line_start[src->n_lines++] = i + 1;
-        }
-    }
-    return true;
+    bool ok = source_text(src, path, buf, n, d);
+    xfree(buf);
+    return ok;
 }
 
 bool tok_is(const gen_token *t, const char *word)

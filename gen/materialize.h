@@ -3,8 +3,7 @@
  *
  * gen_plan_materialize copies every table out of the generator's memory
  * into one malloc'd block the caller owns: it stays valid after the
- * generator's memory is released (gen_free_all, or whatever the compile's
- * entry point frees), and gen_plan_materialize_free releases it. The values
+ * generator's memory is released (the compile's arena, gen/mem.c), and gen_plan_materialize_free releases it. The values
  * are exactly the ones emit_c writes, table by table and field by field, so
  * a built-in model compiled at run time equals its build-time plan
  * (tests/gen/test_runtime_plan.c checks every one).
@@ -40,5 +39,21 @@ gen_plan_settings plan_settings(const gen_plan *pl);
 vkvae_plan *gen_plan_materialize(const gen_plan *pl, const char *spec_text, size_t spec_size);
 /* Frees what gen_plan_materialize returned (NULL: nothing). */
 void gen_plan_materialize_free(vkvae_plan *plan);
+
+/* ---- library.c: the whole compile in one call ---- */
+typedef enum gen_compile_status {
+    GEN_COMPILE_OK,
+    GEN_COMPILE_BAD_SPEC,      /* diagnostics as vkvae-gen --check prints them */
+    GEN_COMPILE_NOT_GENERATED, /* checks, but a part has no lowering yet: one line says */
+    GEN_COMPILE_OUT_OF_MEMORY,
+} gen_compile_status;
+
+/* size bytes of spec text (path names it in diagnostics) compiled for batch
+ * rows (0: the spec's) and data_rows rows of data set (0: the default) into
+ * a plan the caller frees with gen_plan_materialize_free; NULL otherwise,
+ * *status saying why and diag holding what vkvae-gen would print on stderr.
+ * Uses an arena of its own, freed before it returns. */
+vkvae_plan *gen_compile_text(const char *path, const char *text, size_t size, uint32_t batch,
+                             uint32_t data_rows, FILE *diag, gen_compile_status *status);
 
 #endif

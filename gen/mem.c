@@ -14,13 +14,10 @@
  * exhaustion longjmps back into gen_try, which frees the arena and returns
  * false, and the driver reports it. A jump skips the stages' cleanup, so a
  * stage holds nothing but arena memory (no open FILE) across an
- * allocation.
- *
- * Transitional: a driver that still calls the stages outside gen_try
- * (tests/gen/test_runtime_plan.c) allocates into its thread's loose
- * arena, which gen_free_all frees; out of memory there has no caller to
- * return to and aborts. Both go once every driver uses gen_try.
+ * allocation. Allocating outside gen_try is a driver's bug (a debug
+ * assertion says so).
  */
+#include <assert.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,14 +40,10 @@ typedef struct gen_call {
 } gen_call;
 
 static _Thread_local gen_call *current;
-static _Thread_local gen_arena loose;
 
 static _Noreturn void out_of_memory(void)
 {
-    if (!current) {
-        fputs("vkvae-gen: error: out of memory outside gen_try\n", stderr);
-        abort();
-    }
+    assert(current && "the generator allocates only inside gen_try");
     longjmp(current->jump, 1);
 }
 
@@ -78,14 +71,10 @@ void gen_arena_free(gen_arena *a)
     }
 }
 
-void gen_free_all(void)
-{
-    gen_arena_free(&loose);
-}
-
 static void *attach(block *b)
 {
-    gen_arena *a = current ? current->arena : &loose;
+    assert(current && "the generator allocates only inside gen_try");
+    gen_arena *a = current->arena;
     b->link.next = a->first;
     b->link.pprev = &a->first;
     if (a->first)

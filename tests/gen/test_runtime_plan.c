@@ -164,35 +164,25 @@ static bool same_plan(const vkvae_plan *a, const vkvae_plan *b)
 
 /* The spec at path through the stages as gen/main.c runs them, then
  * materialized; NULL after a message on failure. */
+/* The spec at path compiled as libvkvae compiles a user's spec
+ * (gen_compile_text: its own arena, freed before it returns, so the plan
+ * can need nothing of the generator's memory). */
 static vkvae_plan *compile_spec(const char *path, uint32_t batch, uint32_t data_rows)
 {
-    gen_diag d = { .out = stderr };
-    gen_source src;
-    if (!source_load(&src, path, &d))
-        return NULL;
-    d.src = &src;
-    size_t ntok;
-    gen_token *toks = lex_source(&src, &d, &ntok);
-    gen_spec spec;
-    bool ok = parse_spec(toks, ntok, &spec, &d) && d.errors == 0;
-    if (ok && batch)
-        spec.batch = batch;
-    gen_graph graph;
-    if (ok)
-        ok = infer_shapes(&spec, &graph, &d);
-    if (!ok || d.errors) {
-        fprintf(stderr, "%s: %d error%s\n", path, d.errors, d.errors == 1 ? "" : "s");
+    static char text[1 << 20];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(text, 1, sizeof text, f) : 0;
+    if (!f || ferror(f) || n == sizeof text) {
+        fprintf(stderr, "%s: cannot read the spec\n", path);
+        if (f)
+            fclose(f);
         return NULL;
     }
-    gen_plan plan;
-    char *why = NULL;
-    if (!compile_plan(&graph, data_rows, &plan, &why)) {
-        fprintf(stderr, "%s: model '%s' is not generated: %s\n", path, spec.model, why);
-        return NULL;
-    }
-    vkvae_plan *p = gen_plan_materialize(&plan, src.text, src.size);
+    fclose(f);
+    gen_compile_status status;
+    vkvae_plan *p = gen_compile_text(path, text, n, batch, data_rows, stderr, &status);
     if (!p)
-        fprintf(stderr, "%s: gen_plan_materialize failed\n", path);
+        fprintf(stderr, "%s: gen_compile_text failed (status %d)\n", path, (int)status);
     return p;
 }
 
@@ -227,8 +217,6 @@ int main(int argc, char **argv)
         }
         specs++;
         vkvae_plan *run = compile_spec(argv[i], batch, data_rows);
-        /* the plan must need nothing of the generator's memory */
-        gen_free_all();
         if (!run) {
             failures++;
             continue;

@@ -1,0 +1,69 @@
+/* The generator as one call, for libvkvae (runtime/spec/compile.c): a
+ * spec's text to a plan in heap memory, as vkvae-gen's --emit-c would give
+ * it (gen/materialize.c), with the diagnostics vkvae-gen prints written to
+ * the caller's stream instead of stderr. The whole compile runs in an arena
+ * of its own inside gen_try (mem.c) and the arena is freed before return:
+ * nothing of the generator outlives the call but the plan, which the caller
+ * frees with gen_plan_materialize_free.
+ */
+#include "gen.h"
+#include "materialize.h"
+
+typedef struct library_job {
+    const char *path, *text;
+    size_t size;
+    uint32_t batch, data_rows;
+    FILE *diag;
+    vkvae_plan *plan;
+    gen_compile_status status;
+} library_job;
+
+static void compile_text(void *ctx)
+{
+    library_job *j = ctx;
+    gen_diag d = { .out = j->diag };
+    gen_source src;
+    j->status = GEN_COMPILE_BAD_SPEC;
+    if (!source_text(&src, j->path, j->text, j->size, &d))
+        return;
+    d.src = &src;
+    size_t ntok;
+    gen_token *toks = lex_source(&src, &d, &ntok);
+    gen_spec spec;
+    bool ok = parse_spec(toks, ntok, &spec, &d) && d.errors == 0;
+    if (ok && j->batch)
+        spec.batch = j->batch;
+    gen_graph graph;
+    if (ok) /* shapes only on a spec that parsed, as vkvae-gen does */
+        ok = infer_shapes(&spec, &graph, &d);
+    if (!ok || d.errors) {
+        if (!d.gave_up)
+            fprintf(j->diag, "%s: %d error%s\n", j->path, d.errors, d.errors == 1 ? "" : "s");
+        return;
+    }
+    gen_plan plan;
+    char *why = NULL;
+    if (!compile_plan(&graph, j->data_rows, &plan, &why)) {
+        fprintf(j->diag, "%s: model '%s' is not generated yet: %s\n", j->path, spec.model, why);
+        j->status = GEN_COMPILE_NOT_GENERATED;
+        return;
+    }
+    j->plan = gen_plan_materialize(&plan, src.text, src.size);
+    j->status = j->plan ? GEN_COMPILE_OK : GEN_COMPILE_OUT_OF_MEMORY;
+}
+
+vkvae_plan *gen_compile_text(const char *path, const char *text, size_t size, uint32_t batch,
+                             uint32_t data_rows, FILE *diag, gen_compile_status *status)
+{
+    library_job j = { .path = path, .text = text, .size = size, .batch = batch,
+                      .data_rows = data_rows ? data_rows : GEN_DEFAULT_DATA_ROWS, .diag = diag };
+    gen_arena arena = { 0 };
+    if (!gen_try(&arena, compile_text, &j)) {
+        gen_plan_materialize_free(j.plan);
+        *status = GEN_COMPILE_OUT_OF_MEMORY;
+        return NULL;
+    }
+    gen_arena_free(&arena);
+    *status = j.status;
+    return j.plan;
+}
