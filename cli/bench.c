@@ -435,7 +435,7 @@ static int open_bench(int argc, char **argv, bench_opts *o, const vkvae_plan **p
     int r = parse_args(argc, argv, o);
     if (r >= 0)
         return r;
-    r = cli_model(o->model ? o->model : "vae_mlp", plan);
+    r = cli_model(o->model ? o->model : "vae_mlp", 0, plan);
     if (r)
         return r;
     if (o->device && strcmp(o->device, "cpu") == 0)
@@ -640,57 +640,66 @@ static vkvae_status write_json(bench *b, const vkvae_plan *plan, const bench_fig
     return VKVAE_OK;
 }
 
+static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b);
+
 int cmd_bench(int argc, char **argv)
 {
     bench_opts o = {.runs = 20};
     const vkvae_plan *plan = NULL;
     bench b = {0};
     int r = open_bench(argc, argv, &o, &plan, &b);
-    if (r >= 0)
-        return r;
-    bench_figures f = {.precision = o.precision == VKVAE_PRECISION_FP16 ? "fp16" : "fp32",
+    if (r < 0)
+        r = bench_model(&o, plan, &b);
+    cli_model_free(plan);
+    return r;
+}
+
+/* cmd_bench's measurements, once the model and the device are open. */
+static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b)
+{
+    bench_figures f = {.precision = o->precision == VKVAE_PRECISION_FP16 ? "fp16" : "fp32",
                        .steps_per_epoch = (TRAIN_SET + plan->batch - 1) / plan->batch};
     uint32_t n_dev;
-    f.dev = vkvae_context_devices(b.ctx, &n_dev) + vkvae_context_device_index(b.ctx);
+    f.dev = vkvae_context_devices(b->ctx, &n_dev) + vkvae_context_device_index(b->ctx);
     vkvae_status s = VKVAE_OK;
     if (f.dev->timestamp_period_ns <= 0)
-        s = vkvae_fail(&b.err, VKVAE_UNSUPPORTED,
+        s = vkvae_fail(&b->err, VKVAE_UNSUPPORTED,
                        "%s has no timestamps on its compute queue: nothing to time", f.dev->name);
     printf("vkvae bench: %s on %s (%s), %s products, median of %u runs\n", plan->model,
            f.dev->name, f.dev->driver_info[0] ? f.dev->driver_info : f.dev->driver_name,
-           f.precision, b.runs);
+           f.precision, b->runs);
 
     /* Each step runs only if the ones before succeeded; the first error
      * is the one reported, after everything opened is closed. */
-    model_bench m = {.ctx = b.ctx, .plan = plan, .repeat = 1,
+    model_bench m = {.ctx = b->ctx, .plan = plan, .repeat = 1,
                      .push = {.seed = 1, .step = 0, .base = 0, .rows = plan->batch,
                               .kl_weight = 1, .grad_scale = 1}};
     if (!s)
-        s = measure_roofs(&b, &f.roof);
+        s = measure_roofs(b, &f.roof);
     if (!s)
-        s = open_model(&b, &m);
+        s = open_model(b, &m);
     f.train = m.prog;
     f.n = m.prog ? m.prog->n_steps : 0;
     f.t = calloc(f.n ? f.n : 1, sizeof *f.t);
     f.cost = calloc(f.n ? f.n : 1, sizeof *f.cost);
     if (!s && (!f.t || !f.cost))
-        s = vkvae_fail(&b.err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        s = vkvae_fail(&b->err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     if (!s)
-        s = time_kernels(&b, &m, &f);
+        s = time_kernels(b, &m, &f);
     if (!s)
-        s = time_whole_step(&b, &m, &f);
+        s = time_whole_step(b, &m, &f);
     if (!s)
-        s = time_sampling(&b, &m, &f);
-    if (!s && o.json)
-        s = write_json(&b, plan, &f, o.json);
+        s = time_sampling(b, &m, &f);
+    if (!s && o->json)
+        s = write_json(b, plan, &f, o->json);
     free(f.t);
     free(f.cost);
     kernels_destroy(&m);
     vkvae_gpu_plan_destroy(m.g);
-    uint32_t messages = vkvae_validation_message_count(b.ctx);
-    vkvae_context_destroy(b.ctx);
+    uint32_t messages = vkvae_validation_message_count(b->ctx);
+    vkvae_context_destroy(b->ctx);
     if (s)
-        return cli_fail(b.err.status, "%s", b.err.message);
+        return cli_fail(b->err.status, "%s", b->err.message);
     if (messages)
         return cli_fail(VKVAE_VALIDATION, "the validation layer reported %u message(s)", messages);
     return 0;

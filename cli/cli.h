@@ -22,9 +22,14 @@ int cli_parse_precision(const char *flag, const char *text, vkvae_precision *out
 int cli_context(const char *cmd, const char *device, vkvae_precision precision,
                 vkvae_context **out);
 
-/* Resolves a model name or spec path to a built-in plan; non-zero: the exit
- * status, the error already printed. */
-int cli_model(const char *arg, const vkvae_plan **out);
+/* A model name or spec path (compiled at run time) as a plan, for batch
+ * rows (0: the spec's); non-zero: the exit status, the error or the spec's
+ * diagnostics already printed. */
+int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out);
+/* A spec's text (path names it in diagnostics) compiled as it is. */
+int cli_model_compile(const char *path, const char *text, const vkvae_plan **out);
+/* Frees a plan cli_model or cli_model_compile compiled (a built-in: nothing). */
+void cli_model_free(const vkvae_plan *plan);
 
 /* A trained model opened from a checkpoint (cli/model.c). */
 typedef struct cli_model_handle {

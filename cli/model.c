@@ -1,7 +1,9 @@
 /* Opening a trained model for the commands that use one (sample,
- * reconstruct, interpolate, traverse, edit, encode): the checkpoint names
- * its model, which must be built in; the session is created on the chosen
- * backend and the weights are loaded strictly.
+ * reconstruct, interpolate, traverse, edit, encode): the checkpoint carries
+ * its spec, which gives the plan (a built-in model's own plan when the text
+ * is that model's, else the spec compiled now, so a user's model opens in
+ * any vkvae); the session is created on the chosen backend and the weights
+ * are loaded strictly.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,22 +26,39 @@ int cli_model_open(const char *cmd, const char *ckpt, const char *device,
     vkvae_safetensors st;
     if (vkvae_st_read(&st, ckpt, &err))
         return cli_fail(err.status, "%s", err.message);
-    const char *model = NULL;
-    for (size_t i = 0; i < st.meta_count; i++)
+    const char *model = NULL, *spec = NULL;
+    for (size_t i = 0; i < st.meta_count; i++) {
         if (strcmp(st.meta[i].key, "model") == 0)
             model = st.meta[i].value;
+        if (strcmp(st.meta[i].key, "spec") == 0)
+            spec = st.meta[i].value;
+    }
     const vkvae_plan *plan = model ? vkvae_builtin_model(model) : NULL;
+    int r = 0;
+    if (model && spec && (!plan || !plan->spec_text || strcmp(plan->spec_text, spec) != 0)) {
+        /* not this build's model of that name: the spec the checkpoint carries */
+        char where[1100];
+        snprintf(where, sizeof where, "%s (its spec)", ckpt);
+        plan = NULL;
+        r = cli_model_compile(where, spec, &plan);
+    }
     char name[128];
     snprintf(name, sizeof name, "%s", model ? model : "");
     vkvae_st_destroy(&st);
+    if (r)
+        return r;
     if (!model)
         return cli_fail(VKVAE_BAD_INPUT, "%s: not a vkvae checkpoint (no 'model' in its metadata)",
                         ckpt);
     if (!plan)
-        return cli_fail(VKVAE_BAD_INPUT, "%s: model '%s' is not built into this vkvae", ckpt, name);
-    int r = cli_context(cmd, device, precision, &out->ctx);
-    if (r)
+        return cli_fail(VKVAE_BAD_INPUT, "%s: model '%s' is not built into this vkvae, and the "
+                        "checkpoint carries no spec", ckpt, name);
+    out->plan = plan;
+    r = cli_context(cmd, device, precision, &out->ctx);
+    if (r) {
+        cli_model_close(out);
         return r;
+    }
     vkvae_status s = vkvae_session_create(&(vkvae_session_desc){.plan = plan, .ctx = out->ctx},
                                  &out->session, &err);
     vkvae_train_state state = {0};
@@ -50,7 +69,6 @@ int cli_model_open(const char *cmd, const char *ckpt, const char *device,
         cli_model_close(out);
         return cli_fail(err.status, "%s", err.message);
     }
-    out->plan = plan;
     out->seed = state.seed;
     return 0;
 }
@@ -58,6 +76,7 @@ int cli_model_open(const char *cmd, const char *ckpt, const char *device,
 int cli_model_close(cli_model_handle *m)
 {
     vkvae_session_destroy(m->session);
+    cli_model_free(m->plan);
     uint32_t messages = m->ctx ? vkvae_validation_message_count(m->ctx) : 0;
     vkvae_context_destroy(m->ctx);
     memset(m, 0, sizeof *m);

@@ -35,7 +35,7 @@ static const char train_usage[] =
     "\n"
     "  --data DIR        IDX data set folder (default /usr/share/datasets/fashion-mnist)\n"
     "  --epochs N        epochs (default: the spec's)\n"
-    "  --batch B         batch size; fixed by the spec at build time, checked\n"
+    "  --batch B         batch size (default: the spec's; the plan is made for it)\n"
     "  --lr X            learning rate (default: the spec's)\n"
     "  --seed S          seed of initialisation, shuffles and draws (default: the spec's)\n"
     "  --device D        Vulkan device index or name substring, or 'cpu' (default: the best)\n"
@@ -159,7 +159,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {CLI_STRING("--out", &o->out)},
         {CLI_STRING("--resume", &o->resume)},
         {CLI_U32("--epochs", &o->epochs), .given = &o->has_epochs},
-        {CLI_U32("--batch", &o->batch), .given = &o->has_batch},
+        {CLI_U32("--batch", &o->batch), .given = &o->has_batch, .min = 1, .max = 65536},
         {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
         {CLI_U32("--limit", &o->limit)},
         {CLI_U32("--test-limit", &o->test_limit)},
@@ -198,15 +198,10 @@ static int setup_run(train_run *t, int argc, char **argv)
     if (r >= 0)
         return r;
     const train_opts *o = &t->o;
-    r = cli_model(o->model ? o->model : "vae_mlp", &t->plan);
+    r = cli_model(o->model ? o->model : "vae_mlp", o->has_batch ? o->batch : 0, &t->plan);
     if (r)
         return r;
     const vkvae_plan *plan = t->plan;
-    if (o->has_batch && o->batch != plan->batch)
-        return cli_fail(VKVAE_BAD_INPUT,
-                        "train: --batch %u: model %s is built for batch %u (the spec's `train ... "
-                        "batch`; the batch is a constant of its kernels)",
-                        o->batch, plan->model, plan->batch);
     t->epochs = o->has_epochs ? o->epochs : plan->epochs ? plan->epochs : 10;
     t->seed = o->has_seed ? o->seed : plan->seed;
     if (o->out)
@@ -416,37 +411,47 @@ static vkvae_status write_results(train_run *t)
     return st;
 }
 
+static int train(train_run *t, int argc, char **argv);
+
 int cmd_train(int argc, char **argv)
 {
     train_run t = {.o = {.data = "/usr/share/datasets/fashion-mnist", .samples = 64}};
-    int r = setup_run(&t, argc, argv);
+    int r = train(&t, argc, argv);
+    cli_model_free(t.plan);
+    return r;
+}
+
+/* cmd_train's work; t->plan, once set, is freed by the caller. */
+static int train(train_run *t, int argc, char **argv)
+{
+    int r = setup_run(t, argc, argv);
     if (r >= 0)
         return r;
-    r = load_data(&t);
+    r = load_data(t);
     if (r)
         return r;
-    r = open_device(&t);
+    r = open_device(t);
     if (r) {
-        vkvae_idx_dataset_destroy(&t.data);
+        vkvae_idx_dataset_destroy(&t->data);
         return r;
     }
     /* Each step runs only if the ones before succeeded; the first error
      * is the one reported, after everything opened is closed. */
-    vkvae_status st = open_session(&t);
+    vkvae_status st = open_session(t);
     if (!st)
-        st = open_outputs(&t);
+        st = open_outputs(t);
     if (!st)
-        st = train_epochs(&t);
-    if (t.metrics)
-        fclose(t.metrics);
+        st = train_epochs(t);
+    if (t->metrics)
+        fclose(t->metrics);
     if (!st)
-        st = write_results(&t);
-    vkvae_session_destroy(t.s);
-    uint32_t messages = t.ctx ? vkvae_validation_message_count(t.ctx) : 0;
-    vkvae_context_destroy(t.ctx);
-    vkvae_idx_dataset_destroy(&t.data);
+        st = write_results(t);
+    vkvae_session_destroy(t->s);
+    uint32_t messages = t->ctx ? vkvae_validation_message_count(t->ctx) : 0;
+    vkvae_context_destroy(t->ctx);
+    vkvae_idx_dataset_destroy(&t->data);
     if (st)
-        return cli_fail(t.err.status, "%s", t.err.message);
+        return cli_fail(t->err.status, "%s", t->err.message);
     if (messages)
         return cli_fail(VKVAE_VALIDATION, "the validation layer reported %u message(s)", messages);
     return 0;

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "plan/models.h"
+#include "spec/compile.h"
 
 int cli_fail(vkvae_status s, const char *fmt, ...)
 {
@@ -73,14 +74,42 @@ int cli_context(const char *cmd, const char *device, vkvae_precision precision,
     return 0;
 }
 
-/* A model argument: a built-in model's name, or the path of a spec file
- * whose text is that of a built-in model (specs compile at build time;
- * compiling a user's spec at run time is a later step). */
-int cli_model(const char *arg, const vkvae_plan **out)
+/* The plan of a spec's text: compiled for batch rows (0: the spec's). A
+ * malformed spec prints its diagnostics as vkvae-gen does, nothing else. */
+static int compile(const char *path, const char *text, size_t size, uint32_t batch,
+                   const vkvae_plan **out)
 {
+    vkvae_plan *plan = NULL;
+    char *diagnostics = NULL;
+    vkvae_error err = {0};
+    vkvae_status s = vkvae_spec_compile(
+        &(vkvae_spec_desc){.path = path, .text = text, .size = size, .batch = batch}, &plan,
+        &diagnostics, &err);
+    if (s && s != VKVAE_OUT_OF_MEMORY && diagnostics) {
+        fputs(diagnostics, stderr);
+        free(diagnostics);
+        return vkvae_status_exit_code(s);
+    }
+    free(diagnostics);
+    if (s)
+        return cli_fail(s, "%s", err.message);
+    *out = plan;
+    return 0;
+}
+
+/* A model argument: a built-in model's name, or the path of a spec file,
+ * compiled here (a built-in model's very text gives that model's plan). A
+ * batch other than 0 and the plan's compiles the spec for that batch: the
+ * batch is a constant of the plan's kernels. Free it with cli_model_free. */
+int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out)
+{
+    *out = NULL;
     const int is_path = strchr(arg, '/') || strstr(arg, ".vae");
     if (!is_path) {
-        *out = vkvae_builtin_model(arg);
+        const vkvae_plan *p = vkvae_builtin_model(arg);
+        if (p && batch && batch != p->batch)
+            return compile(arg, p->spec_text, strlen(p->spec_text), batch, out);
+        *out = p;
         if (*out)
             return 0;
         char names[512] = "";
@@ -93,23 +122,41 @@ int cli_model(const char *arg, const vkvae_plan **out)
     FILE *f = fopen(arg, "rb");
     if (!f)
         return cli_fail(VKVAE_IO, "%s: %s", arg, strerror(errno));
-    char *text = malloc(1 << 20);
-    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    /* one byte past the generator's limit, so that it reports the size */
+    size_t cap = (1u << 20) + 1;
+    char *text = malloc(cap + 1);
+    size_t n = text ? fread(text, 1, cap, f) : 0;
+    int bad = ferror(f);
     fclose(f);
     if (!text)
         return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (bad) {
+        free(text);
+        return cli_fail(VKVAE_IO, "%s: cannot read", arg);
+    }
     text[n] = '\0';
     for (uint32_t i = 0; i < vkvae_builtin_model_count; i++) {
         const vkvae_plan *p = vkvae_builtin_models[i];
-        if (p->spec_text && strcmp(p->spec_text, text) == 0) {
+        if (p->spec_text && strcmp(p->spec_text, text) == 0 && (!batch || batch == p->batch)) {
             free(text);
             *out = p;
             return 0;
         }
     }
+    int r = compile(arg, text, n, batch, out);
     free(text);
-    return cli_fail(VKVAE_UNSUPPORTED,
-                    "%s: not a built-in model's spec; specs are compiled at build time: add it to "
-                    "models/ and models/meson.build, then rebuild",
-                    arg);
+    return r;
+}
+
+int cli_model_compile(const char *path, const char *text, const vkvae_plan **out)
+{
+    return compile(path, text, strlen(text), 0, out);
+}
+
+void cli_model_free(const vkvae_plan *plan)
+{
+    for (uint32_t i = 0; i < vkvae_builtin_model_count; i++)
+        if (vkvae_builtin_models[i] == plan)
+            return;
+    vkvae_spec_plan_free((vkvae_plan *)plan);
 }
