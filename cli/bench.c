@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_fma.spv.h"
 #include "cli.h"
@@ -27,6 +28,7 @@
 #include "gpu/kernels.h"
 #include "options.h"
 #include "plan/op_info.h"
+#include "spec/compile.h"
 
 static const char bench_usage[] =
     "usage: vkvae bench [MODEL | path/to/spec.vae] [options]\n"
@@ -496,7 +498,37 @@ typedef struct bench_figures {
     uint32_t steps_per_epoch;
     double sample_s;
     uint32_t sample_rows;      /* 0: no sample program */
+    double compile_s;          /* the spec compiled at run time (median) */
 } bench_figures;
+
+/* The model's spec compiled at run time, as a user's own spec or a
+ * checkpoint's is when it loads (runtime/spec): the median of runs,
+ * host time. */
+static vkvae_status time_compile(bench *b, const vkvae_plan *plan, bench_figures *f)
+{
+    double *t = calloc(b->runs, sizeof *t);
+    if (!t)
+        return vkvae_fail(&b->err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    vkvae_status s = VKVAE_OK;
+    for (uint32_t i = 0; i < b->runs && !s; i++) {
+        struct timespec t0, t1;
+        vkvae_plan *p = NULL;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        s = vkvae_spec_compile(&(vkvae_spec_desc){.path = plan->model, .text = plan->spec_text,
+                                                  .batch = plan->batch},
+                               &p, NULL, &b->err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        vkvae_spec_plan_free(p);
+        t[i] = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    }
+    if (!s) {
+        f->compile_s = median(t, b->runs);
+        printf("spec compiled at run time: %.2f ms (parse, shapes, gradients, plan)\n",
+               f->compile_s * 1e3);
+    }
+    free(t);
+    return s;
+}
 
 /* Each dispatch of the train step timed alone, as a table against the
  * roof that binds it, with the sums and the dense kernels' share. */
@@ -621,6 +653,8 @@ static vkvae_status write_json(bench *b, const vkvae_plan *plan, const bench_fig
     if (f->sample_rows)
         fprintf(out, "  \"sample\": {\"rows\": %u, \"ms\": %.4f, \"images_per_s\": %.1f},\n",
                 f->sample_rows, f->sample_s * 1e3, f->sample_rows / f->sample_s);
+    if (f->compile_s > 0)
+        fprintf(out, "  \"compile_ms\": %.3f,\n", f->compile_s * 1e3);
     fprintf(out, "  \"kernels\": [\n");
     for (uint32_t i = 0; i < f->n; i++) {
         const vkvae_step_desc *st = &f->train->steps[i];
@@ -690,6 +724,8 @@ static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b)
         s = time_whole_step(b, &m, &f);
     if (!s)
         s = time_sampling(b, &m, &f);
+    if (!s && plan->spec_text)
+        s = time_compile(b, plan, &f);
     if (!s && o->json)
         s = write_json(b, plan, &f, o->json);
     free(f.t);
