@@ -165,6 +165,10 @@ typedef struct vkvae_model_desc {
                                  initialised weights (PyTorch's default init) */
     uint32_t init_seed;       /* seed of that initialisation; 0: the spec's training seed */
     uint32_t max_latents;     /* rows vkvae_model_upload_latents holds; 0: the model's batch */
+    const char *spec;         /* a spec's text (docs/spec.md), compiled now, instead of a
+                                 built-in model: a malformed one is BAD_INPUT with its first
+                                 diagnostic (file "<spec>"); NULL: the name's, or the spec
+                                 the checkpoint carries when no built-in model has its text */
 } vkvae_model_desc;
 
 typedef struct vkvae_model_info {

@@ -16,6 +16,7 @@
 #include "io/safetensors.h"
 #include "plan/models.h"
 #include "session/checkpoint.h"
+#include "spec/compile.h"
 
 const char *vkvae_model_name(uint32_t index)
 {
@@ -23,21 +24,95 @@ const char *vkvae_model_name(uint32_t index)
 }
 
 /* The model a checkpoint names in its metadata ("model"). */
-static vkvae_status checkpoint_model(const char *path, char *name, size_t size, vkvae_error *err)
+/* The model a checkpoint names and (malloc'd, or NULL) the spec it carries. */
+static vkvae_status checkpoint_model(const char *path, char *name, size_t size, char **spec,
+                                     vkvae_error *err)
 {
     vkvae_safetensors st;
+    *spec = NULL;
     vkvae_status s = vkvae_st_read(&st, path, err);
     if (s)
         return s;
     name[0] = '\0';
-    for (size_t i = 0; i < st.meta_count; i++)
+    for (size_t i = 0; i < st.meta_count; i++) {
         if (strcmp(st.meta[i].key, "model") == 0)
             snprintf(name, size, "%s", st.meta[i].value);
+        if (strcmp(st.meta[i].key, "spec") == 0 && !*spec) {
+            size_t n = strlen(st.meta[i].value);
+            *spec = malloc(n + 1);
+            if (*spec)
+                memcpy(*spec, st.meta[i].value, n + 1);
+            else
+                s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        }
+    }
     vkvae_st_destroy(&st);
-    if (!name[0])
-        return vkvae_fail(err, VKVAE_BAD_INPUT,
-                          "%s: not a vkvae checkpoint (no 'model' in its metadata)", path);
-    return VKVAE_OK;
+    if (!s && !name[0])
+        s = vkvae_fail(err, VKVAE_BAD_INPUT,
+                       "%s: not a vkvae checkpoint (no 'model' in its metadata)", path);
+    if (s) {
+        free(*spec);
+        *spec = NULL;
+    }
+    return s;
+}
+
+/* The plan desc asks for: its spec compiled, the built-in model of its
+ * name, or the checkpoint's (its built-in model when this build has that
+ * very spec, else the spec it carries compiled); *owned when compiled. */
+static vkvae_status model_plan(const vkvae_model_desc *desc, const vkvae_plan **source,
+                               vkvae_plan **owned, vkvae_error *err)
+{
+    *source = NULL, *owned = NULL;
+    char name[128];
+    snprintf(name, sizeof name, "%s", desc->name ? desc->name : "");
+    char *ckpt_spec = NULL;
+    if (desc->checkpoint) {
+        char named[128];
+        vkvae_status s = checkpoint_model(desc->checkpoint, named, sizeof named, &ckpt_spec, err);
+        if (s)
+            return s;
+        if (desc->name && strcmp(desc->name, named) != 0) {
+            free(ckpt_spec);
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a checkpoint of model '%s', not '%s'",
+                              desc->checkpoint, named, desc->name);
+        }
+        snprintf(name, sizeof name, "%s", named);
+    }
+    const char *spec = desc->spec;
+    const vkvae_plan *builtin = spec ? NULL : vkvae_builtin_model(name);
+    if (!spec && ckpt_spec && (!builtin || !builtin->spec_text ||
+                               strcmp(builtin->spec_text, ckpt_spec) != 0))
+        spec = ckpt_spec; /* not this build's model of that name */
+    vkvae_status s = VKVAE_OK;
+    if (spec) {
+        s = vkvae_spec_compile(&(vkvae_spec_desc){.path = desc->spec ? "<spec>" : desc->checkpoint,
+                                                  .text = spec},
+                               owned, NULL, err);
+        if (!s && desc->name && strcmp((*owned)->model, desc->name) != 0)
+            s = vkvae_fail(err, VKVAE_BAD_INPUT, "the spec is of model '%s', not '%s'",
+                           (*owned)->model, desc->name);
+        if (!s && desc->checkpoint && strcmp((*owned)->model, name) != 0)
+            s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a checkpoint of model '%s', the spec is of "
+                           "'%s'", desc->checkpoint, name, (*owned)->model);
+        if (s) {
+            vkvae_spec_plan_free(*owned);
+            *owned = NULL;
+        }
+        *source = *owned;
+    } else if (!builtin) {
+        char list[256] = "";
+        for (uint32_t i = 0; vkvae_model_name(i); i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     vkvae_model_name(i));
+        s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s%smodel '%s' is not built into this vkvae (%s)",
+                       desc->checkpoint ? desc->checkpoint : "", desc->checkpoint ? ": " : "",
+                       name, list);
+    } else {
+        *source = builtin;
+    }
+    free(ckpt_spec);
+    return s;
 }
 
 static int is_inference(vkvae_program_kind k)
@@ -125,37 +200,23 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
                                 vkvae_error *err)
 {
     *out = NULL;
-    if (!desc || (!desc->name && !desc->checkpoint))
-        return vkvae_fail(err, VKVAE_BAD_INPUT,
-                          "vkvae_model_create needs a checkpoint, a built-in model name or both");
-    char name[128];
-    snprintf(name, sizeof name, "%s", desc->name ? desc->name : "");
-    if (desc->checkpoint) {
-        char named[128];
-        vkvae_status s = checkpoint_model(desc->checkpoint, named, sizeof named, err);
-        if (s)
-            return s;
-        if (desc->name && strcmp(desc->name, named) != 0)
-            return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a checkpoint of model '%s', not '%s'",
-                              desc->checkpoint, named, desc->name);
-        snprintf(name, sizeof name, "%s", named);
-    }
-    const vkvae_plan *source = vkvae_builtin_model(name);
-    if (!source) {
-        char list[256] = "";
-        for (uint32_t i = 0; vkvae_model_name(i); i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                     vkvae_model_name(i));
-        return vkvae_fail(err, VKVAE_BAD_INPUT, "%s%smodel '%s' is not built into this vkvae (%s)",
-                          desc->checkpoint ? desc->checkpoint : "", desc->checkpoint ? ": " : "",
-                          name, list);
-    }
+    if (!desc || (!desc->name && !desc->checkpoint && !desc->spec))
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "vkvae_model_create needs a checkpoint, a "
+                                                "built-in model name or a spec");
+    const vkvae_plan *source;
+    vkvae_plan *owned;
+    vkvae_status ps = model_plan(desc, &source, &owned, err);
+    if (ps)
+        return ps;
 
     vkvae_model *m = calloc(1, sizeof *m);
-    if (!m)
+    if (!m) {
+        vkvae_spec_plan_free(owned);
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    }
     m->ctx = desc->context;
     m->source = source;
+    m->owned = owned;
     vkvae_status s = m->ctx ? inference_plan(m, err) : VKVAE_OK;
     if (!s)
         s = vkvae_session_create(&(vkvae_session_desc){.plan = m->ctx ? &m->plan : source,
@@ -195,6 +256,7 @@ void vkvae_model_destroy(vkvae_model *m)
         vkvae_buffer_destroy(m->ctx, &m->upload);
     }
     vkvae_session_destroy(m->session);
+    vkvae_spec_plan_free(m->owned);
     free(m->buffers);
     free(m);
 }

@@ -21,7 +21,8 @@ typedef enum vkvae_pack_format {
 
 struct vkvae_model {
     vkvae_context *ctx;               /* NULL on the CPU backend */
-    const vkvae_plan *source;         /* the built-in plan */
+    const vkvae_plan *source;         /* the built-in plan, or owned */
+    vkvae_plan *owned;                /* a spec compiled for this model (runtime/spec), or NULL */
     vkvae_plan plan;                  /* on a device: the inference programs only */
     vkvae_buffer_desc *buffers;       /* ... and the buffers they use (others empty) */
     vkvae_program_desc programs[VKVAE_PROGRAM_COUNT];

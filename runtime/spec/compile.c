@@ -11,16 +11,11 @@
 
 #include "materialize.h"
 
-/* The last non-empty line of text, for a one-line error. */
-static void last_line(const char *text, char *out, size_t size)
+/* The first line of text, for a one-line error: the first diagnostic. */
+static void first_line(const char *text, char *out, size_t size)
 {
-    size_t n = strlen(text);
-    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        n--;
-    size_t start = n;
-    while (start && text[start - 1] != '\n')
-        start--;
-    snprintf(out, size, "%.*s", (int)(n - start), text + start);
+    size_t n = strcspn(text, "\r\n");
+    snprintf(out, size, "%.*s", (int)n, text);
 }
 
 vkvae_status vkvae_spec_compile(const vkvae_spec_desc *desc, vkvae_plan **out, char **diagnostics,
@@ -44,7 +39,7 @@ vkvae_status vkvae_spec_compile(const vkvae_spec_desc *desc, vkvae_plan **out, c
     fclose(diag); /* text holds what was written, NUL-terminated */
     vkvae_status s = VKVAE_OK;
     char line[512];
-    last_line(text ? text : "", line, sizeof line);
+    first_line(text ? text : "", line, sizeof line);
     switch (status) {
     case GEN_COMPILE_OK: break;
     case GEN_COMPILE_BAD_SPEC: s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s", line); break;

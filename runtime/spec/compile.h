@@ -25,7 +25,7 @@ typedef struct vkvae_spec_desc {
  * that equals what vkvae-gen would build into the library. A malformed spec:
  * BAD_INPUT, and *diagnostics (when diagnostics is not NULL; free() it)
  * holds every diagnostic as vkvae-gen prints them (path:line:col: error:
- * message, the source line, a caret; then the count), err the last line. A
+ * message, the source line, a caret; then the count), err the first. A
  * spec that checks but has a part with no lowering yet: UNSUPPORTED with
  * that reason. Compiling touches no device and writes nothing. */
 vkvae_status vkvae_spec_compile(const vkvae_spec_desc *desc, vkvae_plan **out, char **diagnostics,
