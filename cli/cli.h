@@ -26,6 +26,10 @@ int cli_context(const char *cmd, const char *device, vkvae_precision precision,
  * rows (0: the spec's); non-zero: the exit status, the error or the spec's
  * diagnostics already printed. */
 int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out);
+/* The spec file at path compiled for batch rows (0: the spec's) and
+ * dropped, explain getting vkvae-gen --explain's text (NULL: none); 0 when
+ * it compiles, else the exit status with the diagnostics printed. */
+int cli_spec_check(const char *path, uint32_t batch, FILE *explain);
 /* A spec's text (path names it in diagnostics) compiled as it is. */
 int cli_model_compile(const char *path, const char *text, const vkvae_plan **out);
 /* Frees a plan cli_model or cli_model_compile compiled (a built-in: nothing). */
@@ -52,6 +56,7 @@ int cmd_edit(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* The learning curve of metrics_path (vkvae train's metrics.csv) drawn as a
  * width x height PNG at png_path (cli/plot.c); train and plot share it. */

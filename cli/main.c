@@ -16,7 +16,8 @@ static const char usage[] =
     "commands:\n"
     "  info [--device D]   list the Vulkan devices and mark the one vkvae would use\n"
     "  models              list the built-in models: parameters, FLOPs per training step\n"
-    "  train [MODEL]       train a model (default vae_mlp on Fashion-MNIST); see train --help\n"
+    "  train [MODEL]       train a model (default vae_mlp on Fashion-MNIST) or your spec.vae\n"
+    "  check SPEC          check and compile a spec, as train would; --explain: graph, plan\n"
     "  sample CKPT         draw images from a trained model's prior\n"
     "  reconstruct CKPT    data items beside their reconstructions\n"
     "  interpolate CKPT    decode a path between two items' codes (--slerp: spherical)\n"
@@ -166,6 +167,7 @@ int main(int argc, char **argv)
         {"train", cmd_train},       {"sample", cmd_sample}, {"reconstruct", cmd_reconstruct},
         {"interpolate", cmd_interpolate}, {"traverse", cmd_traverse}, {"edit", cmd_edit},
         {"encode", cmd_encode},     {"eval", cmd_eval},     {"plot", cmd_plot},
+        {"check", cmd_check},
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0)

@@ -74,17 +74,42 @@ int cli_context(const char *cmd, const char *device, vkvae_precision precision,
     return 0;
 }
 
+/* A spec file's text, NUL-terminated (free() it); non-zero: the exit
+ * status, the error printed. */
+static int read_spec(const char *path, char **text, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_fail(VKVAE_IO, "%s: %s", path, strerror(errno));
+    /* one byte past the generator's limit, so that it reports the size */
+    size_t cap = (1u << 20) + 1;
+    char *t = malloc(cap + 1);
+    size_t n = t ? fread(t, 1, cap, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (!t)
+        return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (bad) {
+        free(t);
+        return cli_fail(VKVAE_IO, "%s: cannot read", path);
+    }
+    t[n] = '\0';
+    *text = t, *size = n;
+    return 0;
+}
+
 /* The plan of a spec's text: compiled for batch rows (0: the spec's). A
  * malformed spec prints its diagnostics as vkvae-gen does, nothing else. */
 static int compile(const char *path, const char *text, size_t size, uint32_t batch,
-                   const vkvae_plan **out)
+                   FILE *explain, const vkvae_plan **out)
 {
     vkvae_plan *plan = NULL;
     char *diagnostics = NULL;
     vkvae_error err = {0};
-    vkvae_status s = vkvae_spec_compile(
-        &(vkvae_spec_desc){.path = path, .text = text, .size = size, .batch = batch}, &plan,
-        &diagnostics, &err);
+    vkvae_status s = vkvae_spec_compile(&(vkvae_spec_desc){.path = path, .text = text,
+                                                           .size = size, .batch = batch,
+                                                           .explain = explain},
+                                        &plan, &diagnostics, &err);
     if (s && s != VKVAE_OUT_OF_MEMORY && diagnostics) {
         fputs(diagnostics, stderr);
         free(diagnostics);
@@ -108,7 +133,7 @@ int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out)
     if (!is_path) {
         const vkvae_plan *p = vkvae_builtin_model(arg);
         if (p && batch && batch != p->batch)
-            return compile(arg, p->spec_text, strlen(p->spec_text), batch, out);
+            return compile(arg, p->spec_text, strlen(p->spec_text), batch, NULL, out);
         *out = p;
         if (*out)
             return 0;
@@ -119,22 +144,11 @@ int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out)
                                      vkvae_builtin_models[i]->model);
         return cli_fail(VKVAE_BAD_INPUT, "unknown model '%s'; built-in models: %s", arg, names);
     }
-    FILE *f = fopen(arg, "rb");
-    if (!f)
-        return cli_fail(VKVAE_IO, "%s: %s", arg, strerror(errno));
-    /* one byte past the generator's limit, so that it reports the size */
-    size_t cap = (1u << 20) + 1;
-    char *text = malloc(cap + 1);
-    size_t n = text ? fread(text, 1, cap, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
-    if (!text)
-        return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
-    if (bad) {
-        free(text);
-        return cli_fail(VKVAE_IO, "%s: cannot read", arg);
-    }
-    text[n] = '\0';
+    size_t n;
+    char *text;
+    int r = read_spec(arg, &text, &n);
+    if (r)
+        return r;
     for (uint32_t i = 0; i < vkvae_builtin_model_count; i++) {
         const vkvae_plan *p = vkvae_builtin_models[i];
         if (p->spec_text && strcmp(p->spec_text, text) == 0 && (!batch || batch == p->batch)) {
@@ -143,14 +157,28 @@ int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out)
             return 0;
         }
     }
-    int r = compile(arg, text, n, batch, out);
+    r = compile(arg, text, n, batch, NULL, out);
     free(text);
+    return r;
+}
+
+int cli_spec_check(const char *path, uint32_t batch, FILE *explain)
+{
+    size_t n;
+    char *text;
+    int r = read_spec(path, &text, &n);
+    if (r)
+        return r;
+    const vkvae_plan *plan = NULL;
+    r = compile(path, text, n, batch, explain, &plan);
+    free(text);
+    vkvae_spec_plan_free((vkvae_plan *)plan);
     return r;
 }
 
 int cli_model_compile(const char *path, const char *text, const vkvae_plan **out)
 {
-    return compile(path, text, strlen(text), 0, out);
+    return compile(path, text, strlen(text), 0, NULL, out);
 }
 
 void cli_model_free(const vkvae_plan *plan)

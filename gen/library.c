@@ -14,6 +14,7 @@ typedef struct library_job {
     size_t size;
     uint32_t batch, data_rows;
     FILE *diag;
+    FILE *explain; /* vkvae-gen --explain's text goes here; NULL: none */
     vkvae_plan *plan;
     gen_compile_status status;
 } library_job;
@@ -41,22 +42,30 @@ static void compile_text(void *ctx)
             fprintf(j->diag, "%s: %d error%s\n", j->path, d.errors, d.errors == 1 ? "" : "s");
         return;
     }
+    if (j->explain)
+        explain_graph(&graph, j->explain);
     gen_plan plan;
     char *why = NULL;
     if (!compile_plan(&graph, j->data_rows, &plan, &why)) {
+        if (j->explain)
+            fprintf(j->explain, "\nplan: not generated: %s\n", why);
         fprintf(j->diag, "%s: model '%s' is not generated yet: %s\n", j->path, spec.model, why);
         j->status = GEN_COMPILE_NOT_GENERATED;
         return;
     }
+    if (j->explain)
+        explain_plan(&plan, j->explain);
     j->plan = gen_plan_materialize(&plan, src.text, src.size);
     j->status = j->plan ? GEN_COMPILE_OK : GEN_COMPILE_OUT_OF_MEMORY;
 }
 
 vkvae_plan *gen_compile_text(const char *path, const char *text, size_t size, uint32_t batch,
-                             uint32_t data_rows, FILE *diag, gen_compile_status *status)
+                             uint32_t data_rows, FILE *diag, FILE *explain,
+                             gen_compile_status *status)
 {
     library_job j = { .path = path, .text = text, .size = size, .batch = batch,
-                      .data_rows = data_rows ? data_rows : GEN_DEFAULT_DATA_ROWS, .diag = diag };
+                      .data_rows = data_rows ? data_rows : GEN_DEFAULT_DATA_ROWS, .diag = diag,
+                      .explain = explain };
     gen_arena arena = { 0 };
     if (!gen_try(&arena, compile_text, &j)) {
         gen_plan_materialize_free(j.plan);

@@ -52,8 +52,10 @@ typedef enum gen_compile_status {
  * rows (0: the spec's) and data_rows rows of data set (0: the default) into
  * a plan the caller frees with gen_plan_materialize_free; NULL otherwise,
  * *status saying why and diag holding what vkvae-gen would print on stderr.
+ * explain, when not NULL, gets what vkvae-gen --explain prints on stdout.
  * Uses an arena of its own, freed before it returns. */
 vkvae_plan *gen_compile_text(const char *path, const char *text, size_t size, uint32_t batch,
-                             uint32_t data_rows, FILE *diag, gen_compile_status *status);
+                             uint32_t data_rows, FILE *diag, FILE *explain,
+                             gen_compile_status *status);
 
 #endif

@@ -35,7 +35,7 @@ vkvae_status vkvae_spec_compile(const vkvae_spec_desc *desc, vkvae_plan **out, c
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     gen_compile_status status;
     vkvae_plan *plan = gen_compile_text(path, desc->text, size, desc->batch, desc->data_rows, diag,
-                                        &status);
+                                        desc->explain, &status);
     fclose(diag); /* text holds what was written, NUL-terminated */
     vkvae_status s = VKVAE_OK;
     char line[512];

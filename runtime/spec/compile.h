@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "error.h"
 #include "plan/plan.h"
@@ -19,6 +20,8 @@ typedef struct vkvae_spec_desc {
     size_t size;        /* its bytes (default strlen(text)) */
     uint32_t batch;     /* rows per step (default the spec's `train ... batch`) */
     uint32_t data_rows; /* rows of the on-device data set (default 60000) */
+    FILE *explain;      /* gets the forward graph, parameters, FLOPs and the plan step by
+                           step, as vkvae-gen --explain prints them; NULL: nothing */
 } vkvae_spec_desc;
 
 /* Compiles desc's spec into a plan (*out; free it with vkvae_spec_plan_free)

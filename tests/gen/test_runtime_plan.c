@@ -180,7 +180,7 @@ static vkvae_plan *compile_spec(const char *path, uint32_t batch, uint32_t data_
     }
     fclose(f);
     gen_compile_status status;
-    vkvae_plan *p = gen_compile_text(path, text, n, batch, data_rows, stderr, &status);
+    vkvae_plan *p = gen_compile_text(path, text, n, batch, data_rows, stderr, NULL, &status);
     if (!p)
         fprintf(stderr, "%s: gen_compile_text failed (status %d)\n", path, (int)status);
     return p;

@@ -9,8 +9,10 @@
   loss curves agree within 1e-3 relative, as the built-in models' do;
   sample and reconstruct work on their checkpoints, on both backends.
 - Every spec of the bad-spec corpus (tests/specs/bad) through `vkvae train`
-  prints exactly what `vkvae-gen --check` prints, exits 1 and writes no
-  output folder.
+  and `vkvae check` prints exactly what `vkvae-gen --check` prints, exits 1,
+  and train writes no output folder; `vkvae check --explain` prints what
+  `vkvae-gen --explain` does; a spec with a part not generated yet exits 11
+  with its reason.
 - --batch: a built-in model trains at another batch (the plan is made for
   it); one past the device's storage-buffer limit is refused naming it.
 """
@@ -118,15 +120,25 @@ def bad_corpus(vkvae, gen, root, tmp):
         out = f"{tmp}/bad-out"
         rc, _, e = run(vkvae, "train", spec, "--out", out)
         grc, _, ge = run(gen, spec, "--check")
-        ok = rc == 1 and grc == 1 and e == ge and not os.path.exists(out)
+        crc, _, ce = run(vkvae, "check", spec)
+        ok = rc == 1 and grc == 1 and crc == 1 and e == ge and ce == ge and not os.path.exists(out)
         if not ok:
             check(False, f"{os.path.basename(spec)}: vkvae train exit {rc}, vkvae-gen exit {grc}; "
                   f"train said {e.strip()[:200]!r}, vkvae-gen {ge.strip()[:200]!r}; "
                   f"out folder {'written' if os.path.exists(out) else 'absent'}")
         same += ok
     check(len(specs) > 70 and same == len(specs),
-          f"{same} of {len(specs)} bad specs: vkvae train prints vkvae-gen's diagnostics, "
-          "exits 1, writes nothing")
+          f"{same} of {len(specs)} bad specs: vkvae train and vkvae check print vkvae-gen's "
+          "diagnostics and exit 1, train writes nothing")
+    for model in ("vae_mlp", "vae_conv", "iwae_mlp", "cvae_mlp"):
+        spec = f"{root}/models/{model}.vae"
+        rc, out, _ = run(vkvae, "check", spec, "--explain")
+        grc, gout, _ = run(gen, spec, "--explain")
+        check(rc == 0 and grc == 0 and out == gout and "program train" in out,
+              f"vkvae check --explain {model}: vkvae-gen --explain's text ({len(out)} bytes)")
+    rc, _, e = run(vkvae, "check", f"{root}/tests/specs/good/gauss_fixed.vae")
+    check(rc == 11 and "is not generated yet: input range -1..1" in e,
+          f"a spec that checks but has no lowering yet: exit 11 with its reason ({e.strip()})")
 
 
 def batch(vkvae, tmp):
