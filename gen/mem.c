@@ -131,6 +131,10 @@ char *xstrndup(const char *s, size_t n)
 
 char *xprintf(const char *fmt, ...)
 {
+    /* never NULL; said here so that gcc's -Wformat-truncation, which sees
+     * the path UBSan's nonnull check adds, knows it too */
+    if (!fmt)
+        fmt = "";
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
