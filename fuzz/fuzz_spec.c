@@ -137,7 +137,7 @@ typedef struct fuzz_run {
 } fuzz_run;
 
 /* As vkvae-gen --check runs it. */
-static void check_spec(void *ctx)
+static void check_input(void *ctx)
 {
     fuzz_run *r = ctx;
     if (!source_load(&r->src, r->path, &r->d))
@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gen_arena arena = { 0 };
     /* out of memory (only where the sanitizer's allocator may return NULL):
      * nothing to check, and gen_try has freed the arena */
-    bool done = gen_try(&arena, check_spec, &r);
+    bool done = gen_try(&arena, check_input, &r);
     FUZZ_CHECK(fclose(out) == 0);
     if (done && !r.ok) {
         FUZZ_CHECK(r.d.errors >= 1);

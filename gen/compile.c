@@ -9,12 +9,33 @@
  *   vkvae_hazard_place_barriers  runtime/plan/hazard.c, the barriers the
  *                      fused steps need (train's cyclically)
  *
- * main.c (vkvae-gen) and fuzz/fuzz_spec.c parse, infer shapes, call this,
+ * check_spec is the front half before it (tokens, the spec, its shapes),
+ * which vkvae-gen (main.c) and the library (library.c) share; they, and
+ * fuzz/fuzz_spec.c with its own front half, parse, infer shapes, call this,
  * then explain or emit the plan, all inside gen_try (mem.c): the plan lives
  * in the caller's arena, and out of memory jumps past this to gen_try.
  */
 #include "gen.h"
 #include "plan/hazard.h"
+
+bool check_spec(const gen_source *src, gen_diag *d, uint32_t batch, gen_spec *spec,
+                gen_graph *g)
+{
+    d->src = src;
+    size_t ntok;
+    gen_token *toks = lex_source(src, d, &ntok);
+    bool ok = parse_spec(toks, ntok, spec, d) && d->errors == 0;
+    if (ok && batch)
+        spec->batch = batch;
+    /* shapes only on a spec that parsed: errors on half-read lines would cascade */
+    if (ok)
+        ok = infer_shapes(spec, g, d);
+    if (ok && !d->errors)
+        return true;
+    if (!d->gave_up) /* else its last line said so */
+        fprintf(d->out, "%s: %d error%s\n", src->path, d->errors, d->errors == 1 ? "" : "s");
+    return false;
+}
 
 bool compile_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
 {

@@ -363,6 +363,12 @@ enum { GEN_DEFAULT_DATA_ROWS = 60000 };
 /* The stages after shapes, in order (compile.c): gradients, lowering,
  * fusion, barriers. False with *why a plain sentence naming the part not
  * generated yet (or an internal failure) if some part has no lowering. */
+/* The front half: src's tokens parsed into *spec (batch, when not 0,
+ * replacing the spec's `train ... batch`) and its forward graph with every
+ * shape into *g; false after errors, their count line printed to d->out
+ * unless the diagnostics gave up. Sets d->src. */
+bool check_spec(const gen_source *src, gen_diag *d, uint32_t batch, gen_spec *spec,
+                gen_graph *g);
 bool compile_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why);
 /* NULL if lower_plan covers every part of g's spec, else a sentence naming
  * the part generated later (plan.c). */

@@ -27,21 +27,10 @@ static void compile_text(void *ctx)
     j->status = GEN_COMPILE_BAD_SPEC;
     if (!source_text(&src, j->path, j->text, j->size, &d))
         return;
-    d.src = &src;
-    size_t ntok;
-    gen_token *toks = lex_source(&src, &d, &ntok);
     gen_spec spec;
-    bool ok = parse_spec(toks, ntok, &spec, &d) && d.errors == 0;
-    if (ok && j->batch)
-        spec.batch = j->batch;
     gen_graph graph;
-    if (ok) /* shapes only on a spec that parsed, as vkvae-gen does */
-        ok = infer_shapes(&spec, &graph, &d);
-    if (!ok || d.errors) {
-        if (!d.gave_up)
-            fprintf(j->diag, "%s: %d error%s\n", j->path, d.errors, d.errors == 1 ? "" : "s");
+    if (!check_spec(&src, &d, j->batch, &spec, &graph))
         return;
-    }
     if (j->explain)
         explain_graph(&graph, j->explain);
     gen_plan plan;

@@ -15,7 +15,7 @@
  * fails --emit-c with that sentence.
  *
  * main reads the flags, then compile_spec drives the stages in order:
- * source_load, lex_source, parse_spec, infer_shapes (then explain_graph),
+ * source_load, check_spec (compile.c: tokens, spec, shapes; then explain_graph),
  * compile_plan (compile.c: gradients, lowering, fusion, barriers; then
  * explain_plan), emit_c. It runs through gen_try in one arena (gen/mem.c),
  * as --registry's emit_registry does, so out of memory comes back here as
@@ -86,22 +86,10 @@ static void compile_spec(void *ctx)
     if (!source_load(&src, path, &d))
         return;
     r->status = 1;
-    d.src = &src;
-    size_t ntok;
-    gen_token *toks = lex_source(&src, &d, &ntok);
     gen_spec spec;
-    bool ok = parse_spec(toks, ntok, &spec, &d) && d.errors == 0;
-    if (ok && r->batch)
-        spec.batch = r->batch;
     gen_graph graph;
-    /* shapes only on a spec that parsed: errors on half-read lines would cascade */
-    if (ok)
-        ok = infer_shapes(&spec, &graph, &d);
-    if (!ok || d.errors) {
-        if (!d.gave_up) /* else its last line said so */
-            fprintf(stderr, "%s: %d error%s\n", path, d.errors, d.errors == 1 ? "" : "s");
+    if (!check_spec(&src, &d, r->batch, &spec, &graph))
         return;
-    }
     if (r->explain)
         explain_graph(&graph, stdout);
     if (r->explain || emit) {
