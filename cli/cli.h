@@ -30,9 +30,7 @@ int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out);
  * dropped, explain getting vkvae-gen --explain's text (NULL: none); 0 when
  * it compiles, else the exit status with the diagnostics printed. */
 int cli_spec_check(const char *path, uint32_t batch, FILE *explain);
-/* A spec's text (path names it in diagnostics) compiled as it is. */
-int cli_model_compile(const char *path, const char *text, const vkvae_plan **out);
-/* Frees a plan cli_model or cli_model_compile compiled (a built-in: nothing). */
+/* Frees a plan cli_model or cli_model_open compiled (a built-in: nothing). */
 void cli_model_free(const vkvae_plan *plan);
 
 /* A trained model opened from a checkpoint (cli/model.c). */

@@ -1,16 +1,15 @@
 /* Opening a trained model for the commands that use one (sample,
- * reconstruct, interpolate, traverse, edit, encode): the checkpoint carries
- * its spec, which gives the plan (a built-in model's own plan when the text
- * is that model's, else the spec compiled now, so a user's model opens in
- * any vkvae); the session is created on the chosen backend and the weights
- * are loaded strictly.
+ * reconstruct, interpolate, traverse, edit, encode, eval): the plan is the
+ * checkpoint's (vkvae_checkpoint_plan: a built-in model with the very spec
+ * it carries, else that spec compiled, so a user's model opens in any
+ * vkvae); the session is created on the chosen backend and the weights are
+ * loaded strictly.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "io/safetensors.h"
-#include "plan/models.h"
 #include "session/checkpoint.h"
 
 static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkvae_error *err)
@@ -23,38 +22,19 @@ int cli_model_open(const char *cmd, const char *ckpt, const char *device,
 {
     memset(out, 0, sizeof *out);
     vkvae_error err = {0};
-    vkvae_safetensors st;
-    if (vkvae_st_read(&st, ckpt, &err))
-        return cli_fail(err.status, "%s", err.message);
-    const char *model = NULL, *spec = NULL;
-    for (size_t i = 0; i < st.meta_count; i++) {
-        if (strcmp(st.meta[i].key, "model") == 0)
-            model = st.meta[i].value;
-        if (strcmp(st.meta[i].key, "spec") == 0)
-            spec = st.meta[i].value;
-    }
-    const vkvae_plan *plan = model ? vkvae_builtin_model(model) : NULL;
-    int r = 0;
-    if (model && spec && (!plan || !plan->spec_text || strcmp(plan->spec_text, spec) != 0)) {
-        /* not this build's model of that name: the spec the checkpoint carries */
-        char where[1100];
-        snprintf(where, sizeof where, "%s (its spec)", ckpt);
-        plan = NULL;
-        r = cli_model_compile(where, spec, &plan);
-    }
-    char name[128];
-    snprintf(name, sizeof name, "%s", model ? model : "");
-    vkvae_st_destroy(&st);
-    if (r)
-        return r;
-    if (!model)
-        return cli_fail(VKVAE_BAD_INPUT, "%s: not a vkvae checkpoint (no 'model' in its metadata)",
-                        ckpt);
-    if (!plan)
-        return cli_fail(VKVAE_BAD_INPUT, "%s: model '%s' is not built into this vkvae, and the "
-                        "checkpoint carries no spec", ckpt, name);
+    char name[128], *diagnostics = NULL;
+    const vkvae_plan *plan;
+    vkvae_plan *owned;
+    vkvae_status ps = vkvae_checkpoint_plan(ckpt, NULL, name, sizeof name, &plan, &owned,
+                                            &diagnostics, &err);
+    int printed = ps && diagnostics; /* the carried spec's, as vkvae-gen prints them */
+    if (printed)
+        fputs(diagnostics, stderr);
+    free(diagnostics);
+    if (ps)
+        return printed ? vkvae_status_exit_code(ps) : cli_fail(err.status, "%s", err.message);
     out->plan = plan;
-    r = cli_context(cmd, device, precision, &out->ctx);
+    int r = cli_context(cmd, device, precision, &out->ctx);
     if (r) {
         cli_model_close(out);
         return r;

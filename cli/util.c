@@ -176,11 +176,6 @@ int cli_spec_check(const char *path, uint32_t batch, FILE *explain)
     return r;
 }
 
-int cli_model_compile(const char *path, const char *text, const vkvae_plan **out)
-{
-    return compile(path, text, strlen(text), 0, NULL, out);
-}
-
 void cli_model_free(const vkvae_plan *plan)
 {
     for (uint32_t i = 0; i < vkvae_builtin_model_count; i++)

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "api/model.h"
-#include "io/safetensors.h"
 #include "plan/models.h"
 #include "session/checkpoint.h"
 #include "spec/compile.h"
@@ -24,94 +23,41 @@ const char *vkvae_model_name(uint32_t index)
 }
 
 /* The model a checkpoint names in its metadata ("model"). */
-/* The model a checkpoint names and (malloc'd, or NULL) the spec it carries. */
-static vkvae_status checkpoint_model(const char *path, char *name, size_t size, char **spec,
-                                     vkvae_error *err)
-{
-    vkvae_safetensors st;
-    *spec = NULL;
-    vkvae_status s = vkvae_st_read(&st, path, err);
-    if (s)
-        return s;
-    name[0] = '\0';
-    for (size_t i = 0; i < st.meta_count; i++) {
-        if (strcmp(st.meta[i].key, "model") == 0)
-            snprintf(name, size, "%s", st.meta[i].value);
-        if (strcmp(st.meta[i].key, "spec") == 0 && !*spec) {
-            size_t n = strlen(st.meta[i].value);
-            *spec = malloc(n + 1);
-            if (*spec)
-                memcpy(*spec, st.meta[i].value, n + 1);
-            else
-                s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-        }
-    }
-    vkvae_st_destroy(&st);
-    if (!s && !name[0])
-        s = vkvae_fail(err, VKVAE_BAD_INPUT,
-                       "%s: not a vkvae checkpoint (no 'model' in its metadata)", path);
-    if (s) {
-        free(*spec);
-        *spec = NULL;
-    }
-    return s;
-}
-
-/* The plan desc asks for: its spec compiled, the built-in model of its
- * name, or the checkpoint's (its built-in model when this build has that
- * very spec, else the spec it carries compiled); *owned when compiled. */
+/* The plan desc asks for: the checkpoint's (vkvae_checkpoint_plan, with
+ * desc's spec instead of the carried one when given), its spec compiled, or
+ * the built-in model of its name; *owned when compiled. */
 static vkvae_status model_plan(const vkvae_model_desc *desc, const vkvae_plan **source,
                                vkvae_plan **owned, vkvae_error *err)
 {
     *source = NULL, *owned = NULL;
-    char name[128];
-    snprintf(name, sizeof name, "%s", desc->name ? desc->name : "");
-    char *ckpt_spec = NULL;
+    vkvae_status s = VKVAE_OK;
+    const char *want = desc->name;
     if (desc->checkpoint) {
         char named[128];
-        vkvae_status s = checkpoint_model(desc->checkpoint, named, sizeof named, &ckpt_spec, err);
-        if (s)
-            return s;
-        if (desc->name && strcmp(desc->name, named) != 0) {
-            free(ckpt_spec);
-            return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a checkpoint of model '%s', not '%s'",
-                              desc->checkpoint, named, desc->name);
-        }
-        snprintf(name, sizeof name, "%s", named);
-    }
-    const char *spec = desc->spec;
-    const vkvae_plan *builtin = spec ? NULL : vkvae_builtin_model(name);
-    if (!spec && ckpt_spec && (!builtin || !builtin->spec_text ||
-                               strcmp(builtin->spec_text, ckpt_spec) != 0))
-        spec = ckpt_spec; /* not this build's model of that name */
-    vkvae_status s = VKVAE_OK;
-    if (spec) {
-        s = vkvae_spec_compile(&(vkvae_spec_desc){.path = desc->spec ? "<spec>" : desc->checkpoint,
-                                                  .text = spec},
-                               owned, NULL, err);
-        if (!s && desc->name && strcmp((*owned)->model, desc->name) != 0)
-            s = vkvae_fail(err, VKVAE_BAD_INPUT, "the spec is of model '%s', not '%s'",
-                           (*owned)->model, desc->name);
-        if (!s && desc->checkpoint && strcmp((*owned)->model, name) != 0)
-            s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a checkpoint of model '%s', the spec is of "
-                           "'%s'", desc->checkpoint, name, (*owned)->model);
-        if (s) {
-            vkvae_spec_plan_free(*owned);
-            *owned = NULL;
-        }
+        s = vkvae_checkpoint_plan(desc->checkpoint, desc->spec, named, sizeof named, source,
+                                  owned, NULL, err);
+        if (!s && want && strcmp(want, named) != 0)
+            s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a checkpoint of model '%s', not '%s'",
+                           desc->checkpoint, named, want);
+    } else if (desc->spec) {
+        s = vkvae_spec_compile(&(vkvae_spec_desc){.path = "<spec>", .text = desc->spec}, owned,
+                               NULL, err);
         *source = *owned;
-    } else if (!builtin) {
+        if (!s && want && strcmp((*owned)->model, want) != 0)
+            s = vkvae_fail(err, VKVAE_BAD_INPUT, "the spec is of model '%s', not '%s'",
+                           (*owned)->model, want);
+    } else if (!(*source = vkvae_builtin_model(want))) {
         char list[256] = "";
         for (uint32_t i = 0; vkvae_model_name(i); i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                      vkvae_model_name(i));
-        s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s%smodel '%s' is not built into this vkvae (%s)",
-                       desc->checkpoint ? desc->checkpoint : "", desc->checkpoint ? ": " : "",
-                       name, list);
-    } else {
-        *source = builtin;
+        s = vkvae_fail(err, VKVAE_BAD_INPUT, "model '%s' is not built into this vkvae (%s)", want,
+                       list);
     }
-    free(ckpt_spec);
+    if (s) {
+        vkvae_spec_plan_free(*owned);
+        *source = NULL, *owned = NULL;
+    }
     return s;
 }
 

@@ -97,4 +97,16 @@ vkvae_status vkvae_checkpoint_load(const char *path, const vkvae_plan *plan,
                                    vkvae_train_state *state_out, int with_optimizer,
                                    vkvae_error *err);
 
+/* ---- checkpoint_plan.c ---- */
+/* The plan the checkpoint at path runs on: this build's model of the name
+ * its metadata gives (copied into name, size bytes) when that model has the
+ * very spec the checkpoint carries, or it carries none; else the carried
+ * spec, or spec when not NULL, compiled (*owned; free it with
+ * vkvae_spec_plan_free), which must be of the same model. A malformed spec:
+ * BAD_INPUT with its first diagnostic, all of them in *diagnostics when not
+ * NULL (free() it). No such model and no spec: BAD_INPUT. */
+vkvae_status vkvae_checkpoint_plan(const char *path, const char *spec, char *name, size_t size,
+                                   const vkvae_plan **plan, vkvae_plan **owned,
+                                   char **diagnostics, vkvae_error *err);
+
 #endif
