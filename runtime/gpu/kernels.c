@@ -1,8 +1,10 @@
 /* The GPU kernel of each op: SPIR-V compiled at build time from
  * shaders/ops/<op>.comp, specialised per step with the step's parameters
  * (constant_id i = the i-th 4-byte field of vkvae_op_params), and the
- * workgroup grid that covers the op's elements. Adding an op's kernel is
- * one row here and one .comp file.
+ * workgroup grid that covers the op's elements. The SPIR-V table comes from
+ * ops.def (shaders/op_kernels.py writes op_spirv.h) and the plain grid from
+ * its invocation counts, so a new op's kernel needs no edit here: only a
+ * different algorithm per device (the builds below) is decided here.
  */
 #include <stddef.h>
 #include <stdint.h>
