@@ -32,6 +32,11 @@ int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out);
 int cli_spec_check(const char *path, uint32_t batch, FILE *explain);
 /* Frees a plan cli_model or cli_model_open compiled (a built-in: nothing). */
 void cli_model_free(const vkvae_plan *plan);
+/* *plan replaced by the plan made for batch rows per step and data_rows
+ * rows of data set (either 0: as it is; vkvae_spec_plan_for), the old one
+ * freed when it was compiled; non-zero: the exit status, the error printed
+ * and *plan unchanged. */
+int cli_model_fit(const vkvae_plan **plan, uint32_t batch, uint32_t data_rows);
 
 /* A trained model opened from a checkpoint (cli/model.c). */
 typedef struct cli_model_handle {
@@ -40,7 +45,9 @@ typedef struct cli_model_handle {
     vkvae_session *session;
     uint32_t seed;            /* the training seed */
 } cli_model_handle;
-int cli_model_open(const char *cmd, const char *ckpt, const char *device,
+/* data_rows: the most images the command puts in the plan's data set (eval's
+ * test set); 0: none (the inference programs read no data set). */
+int cli_model_open(const char *cmd, const char *ckpt, uint32_t data_rows, const char *device,
                    vkvae_precision precision, cli_model_handle *out);
 /* Closes it; non-zero (the exit status) if validation reported messages. */
 int cli_model_close(cli_model_handle *m);

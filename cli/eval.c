@@ -164,26 +164,34 @@ int cmd_eval(int argc, char **argv)
     if (r >= 0)
         return r;
     double start = now_s();
-    cli_model_handle m;
-    r = cli_model_open("eval", o.ckpt, o.device, VKVAE_PRECISION_FP32, &m);
-    if (r)
-        return r;
-    const vkvae_plan *plan = m.plan;
-    if (o.has_iwae && !has_iwae_program(plan)) {
-        cli_model_close(&m);
-        return cli_fail(VKVAE_BAD_INPUT, "%s: --iwae: model %s has no likelihood to estimate (an "
-                        "autoencoder; the estimate needs a VAE's Gaussian latent)", o.ckpt,
-                        plan->model);
-    }
+    /* The data first: the model's plan is made for the test set's size;
+     * the labels are checked against the model's classes after. */
     vkvae_error err = {0};
     vkvae_idx_dataset ds;
-    if (vkvae_idx_dataset_load(&ds, o.data, plan->classes, &err)) {
-        cli_model_close(&m);
+    if (vkvae_idx_dataset_load(&ds, o.data, 0, &err))
         return cli_fail(err.status, "%s", err.message);
-    }
     vkvae_idx *images = &ds.test_images, *labels = &ds.test_labels;
     if (o.limit && o.limit < images->count)
         images->count = labels->count = o.limit;
+    cli_model_handle m;
+    r = cli_model_open("eval", o.ckpt, images->count, o.device, VKVAE_PRECISION_FP32, &m);
+    if (r) {
+        vkvae_idx_dataset_destroy(&ds);
+        return r;
+    }
+    const vkvae_plan *plan = m.plan;
+    vkvae_status bad = VKVAE_OK;
+    if (o.has_iwae && !has_iwae_program(plan))
+        bad = vkvae_fail(&err, VKVAE_BAD_INPUT, "%s: --iwae: model %s has no likelihood to "
+                         "estimate (an autoencoder; the estimate needs a VAE's Gaussian latent)",
+                         o.ckpt, plan->model);
+    if (!bad && plan->classes)
+        bad = vkvae_idx_check_pair(images, labels, plan->classes, &err);
+    if (bad) {
+        vkvae_idx_dataset_destroy(&ds);
+        cli_model_close(&m);
+        return cli_fail(err.status, "%s", err.message);
+    }
     uint32_t n = images->count, seed = o.has_seed ? o.seed : m.seed;
     const objective ob = eval_objective(plan);
     if (m.ctx) {

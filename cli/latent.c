@@ -205,7 +205,7 @@ static int run_job(const char *cmd, int argc, char **argv, latent_opts defaults,
     if (access(dir, W_OK | X_OK) != 0)
         return cli_fail(VKVAE_IO, "%s: cannot write there: %s", o.out, strerror(errno));
     cli_model_handle m;
-    r = cli_model_open(cmd, o.ckpt, o.device, o.precision, &m);
+    r = cli_model_open(cmd, o.ckpt, 0, o.device, o.precision, &m);
     if (r)
         return r;
     if (!o.has_seed)

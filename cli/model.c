@@ -17,7 +17,7 @@ static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkva
     return vkvae_session_write(user, tensor, src, err);
 }
 
-int cli_model_open(const char *cmd, const char *ckpt, const char *device,
+int cli_model_open(const char *cmd, const char *ckpt, uint32_t data_rows, const char *device,
                    vkvae_precision precision, cli_model_handle *out)
 {
     memset(out, 0, sizeof *out);
@@ -34,12 +34,16 @@ int cli_model_open(const char *cmd, const char *ckpt, const char *device,
     if (ps)
         return printed ? vkvae_status_exit_code(ps) : cli_fail(err.status, "%s", err.message);
     out->plan = plan;
-    int r = cli_context(cmd, device, precision, &out->ctx);
+    /* The data set is sized for what the command puts there: no training
+     * set's worth of memory for a sample. */
+    int r = cli_model_fit(&out->plan, 0, data_rows ? data_rows : 1);
+    if (!r)
+        r = cli_context(cmd, device, precision, &out->ctx);
     if (r) {
         cli_model_close(out);
         return r;
     }
-    vkvae_status s = vkvae_session_create(&(vkvae_session_desc){.plan = plan, .ctx = out->ctx},
+    vkvae_status s = vkvae_session_create(&(vkvae_session_desc){.plan = out->plan, .ctx = out->ctx},
                                  &out->session, &err);
     vkvae_train_state state = {0};
     if (!s)

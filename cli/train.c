@@ -226,7 +226,14 @@ static int load_data(train_run *t)
         d->train_images.count = d->train_labels.count = t->o.limit;
     if (t->o.test_limit && t->o.test_limit < d->test_images.count)
         d->test_images.count = d->test_labels.count = t->o.test_limit;
-    return 0;
+    /* The plan holds the training set, and the test set while evaluating:
+     * it is made for the larger of the two. */
+    uint32_t rows = d->train_images.count > d->test_images.count ? d->train_images.count
+                                                                  : d->test_images.count;
+    int r = cli_model_fit(&t->plan, 0, rows);
+    if (r)
+        vkvae_idx_dataset_destroy(d);
+    return r;
 }
 
 /* The device (or the CPU backend), named on stderr with advice where
@@ -335,9 +342,7 @@ static void report_epoch(train_run *t, uint32_t epoch, uint32_t step, const vkva
 static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, progress *prog)
 {
     const vkvae_plan *plan = t->plan;
-    float kl_weight = plan->kl_beta;
-    if (plan->kl_warmup_epochs)
-        kl_weight *= fminf(1.0f, (float)(epoch + 1) / (float)plan->kl_warmup_epochs);
+    float kl_weight = vkvae_plan_kl_weight(plan, epoch);
     vkvae_losses train, test;
     prog->epoch = epoch + 1;
     prog->start = prog->last_print = now_s();

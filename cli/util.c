@@ -131,12 +131,9 @@ int cli_model(const char *arg, uint32_t batch, const vkvae_plan **out)
     *out = NULL;
     const int is_path = strchr(arg, '/') || strstr(arg, ".vae");
     if (!is_path) {
-        const vkvae_plan *p = vkvae_builtin_model(arg);
-        if (p && batch && batch != p->batch)
-            return compile(arg, p->spec_text, strlen(p->spec_text), batch, NULL, out);
-        *out = p;
+        *out = vkvae_builtin_model(arg);
         if (*out)
-            return 0;
+            return cli_model_fit(out, batch, 0);
         char names[512] = "";
         size_t used = 0;
         for (uint32_t i = 0; i < vkvae_builtin_model_count && used < sizeof names; i++)
@@ -182,4 +179,18 @@ void cli_model_free(const vkvae_plan *plan)
         if (vkvae_builtin_models[i] == plan)
             return;
     vkvae_spec_plan_free((vkvae_plan *)plan);
+}
+
+int cli_model_fit(const vkvae_plan **plan, uint32_t batch, uint32_t data_rows)
+{
+    const vkvae_plan *fit;
+    vkvae_plan *owned;
+    vkvae_error err = {0};
+    if (vkvae_spec_plan_for(*plan, batch, data_rows, &fit, &owned, &err))
+        return cli_fail(err.status, "%s", err.message);
+    if (owned) {
+        cli_model_free(*plan);
+        *plan = fit;
+    }
+    return 0;
 }

@@ -169,6 +169,12 @@ typedef struct vkvae_model_desc {
                                  built-in model: a malformed one is BAD_INPUT with its first
                                  diagnostic (file "<spec>"); NULL: the name's, or the spec
                                  the checkpoint carries when no built-in model has its text */
+    uint32_t batch;           /* rows per training step and per GPU pass; 0: the spec's (the
+                                 plan is made for it) */
+    uint32_t data_rows;       /* > 0: the model trains and evaluates (vkvae_model_set_data and
+                                 friends, below), on data sets of at most this many images;
+                                 a checkpoint's optimizer state and epoch are loaded too.
+                                 0: inference only (on a device, no training buffers) */
 } vkvae_model_desc;
 
 typedef struct vkvae_model_info {
@@ -182,6 +188,9 @@ typedef struct vkvae_model_info {
     int on_gpu;               /* 0: the CPU backend */
     uint32_t seed;            /* the checkpoint's training seed, or the init seed */
     uint32_t max_latents;     /* capacity of vkvae_model_upload_latents, in rows */
+    uint32_t data_rows;       /* the desc's: 0 for an inference-only model */
+    uint32_t epoch;           /* epochs trained (the checkpoint's, then this model's) */
+    uint64_t step;            /* optimizer steps taken */
 } vkvae_model_info;
 
 vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
@@ -216,6 +225,77 @@ vkvae_status vkvae_model_encode(vkvae_model *m, const float *x, const uint32_t *
  * recording that reads the uploaded latents meanwhile. */
 vkvae_status vkvae_model_upload_latents(vkvae_model *m, const float *z, uint32_t n,
                                         vkvae_error *err);
+
+/* ---- Training --------------------------------------------------------------
+ * A model created with data_rows > 0 trains in-process, as `vkvae train`
+ * does: the same plan, shuffles, draws and schedule, so the same seed gives
+ * the same weights as the command line on the same backend. */
+
+/* Images as bytes: what a data set holds on disk and in the model. */
+typedef struct vkvae_data {
+    const uint8_t *images;    /* count*channels*height*width bytes, NCHW; byte b is the value
+                                 b/255 */
+    const uint32_t *labels;   /* count class indices for a conditional model; NULL: none */
+    uint32_t count;
+    uint32_t channels, height, width; /* C*H*W must be the model's */
+} vkvae_data;
+
+/* A data set read from disk: a folder holding the four IDX files of the
+ * MNIST layout (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; each raw or .gz). */
+typedef struct vkvae_dataset vkvae_dataset;
+vkvae_status vkvae_dataset_load(const char *path, vkvae_dataset **out, vkvae_error *err);
+void vkvae_dataset_destroy(vkvae_dataset *d); /* NULL is fine */
+/* Its training split (test 0) or its test split (test 1), valid until
+ * vkvae_dataset_destroy. */
+vkvae_data vkvae_dataset_split(const vkvae_dataset *d, int test);
+
+/* The loss per image over the images a call saw. */
+typedef struct vkvae_loss {
+    double total;             /* the objective: a VAE's negative ELBO in nats (with the
+                                 epoch's KL weight while training), an autoencoder's loss */
+    double recon, kl;         /* its terms */
+    uint32_t images;
+} vkvae_loss;
+
+/* Called after each submission of an epoch: steps done of steps, the loss
+ * so far. */
+typedef void (*vkvae_train_progress_fn)(void *user, uint32_t steps_done, uint32_t steps,
+                                        const vkvae_loss *so_far);
+
+typedef struct vkvae_epoch_desc {
+    vkvae_train_progress_fn progress; /* NULL: none */
+    void *user;
+} vkvae_epoch_desc;
+
+/* The training set: copied into the model (count <= data_rows), so data
+ * may go away after the call. BAD_INPUT for a size other than the model's,
+ * a missing or out-of-range label. */
+vkvae_status vkvae_model_set_data(vkvae_model *m, const vkvae_data *train, vkvae_error *err);
+/* Trains the next epoch over the training set: a Philox shuffle keyed by
+ * (seed, epoch), one optimizer step per batch (the last one short), the
+ * spec's KL weight and warm-up for that epoch. desc may be NULL. A loss or
+ * a parameter that turns NaN or Inf is DIVERGED, naming the epoch and
+ * steps; the weights are then unusable (recreate the model from the last
+ * saved checkpoint). */
+vkvae_status vkvae_model_train_epoch(vkvae_model *m, const vkvae_epoch_desc *desc,
+                                     vkvae_loss *out, vkvae_error *err);
+/* The loss over data (count <= data_rows) without training: for a VAE the
+ * negative ELBO with KL weight 1, as `vkvae eval` reports it; its draws are
+ * fixed by the seed, so the figure is reproducible. */
+vkvae_status vkvae_model_evaluate(vkvae_model *m, const vkvae_data *data, vkvae_loss *out,
+                                  vkvae_error *err);
+/* Writes a checkpoint (weights, optimizer state, epoch, step, seed and the
+ * spec) atomically: every vkvae command opens it, `vkvae train --resume`
+ * continues it, and vkvae_model_desc.checkpoint loads it. */
+vkvae_status vkvae_model_save(vkvae_model *m, const char *path, vkvae_error *err);
+
+/* Writes count images (count*channels*height*width floats in [0, 1], NCHW,
+ * as decode and sample return them) as one PNG: a grid of columns per row
+ * (0: about square), 2 pixels apart. channels: 1 (grey) or 3 (RGB). */
+vkvae_status vkvae_write_png_grid(const char *path, const float *images, uint32_t count,
+                                  uint32_t channels, uint32_t height, uint32_t width,
+                                  uint32_t columns, vkvae_error *err);
 
 /* ---- Recording into the application's command buffer ----------------------
  * An image target: the application's storage image, seen through its view.

@@ -1,12 +1,13 @@
 /* Public models (vkvae.h): a built-in plan, its weights from a checkpoint
  * or a fresh initialisation, on a device or the CPU, with the host
- * conveniences of session/session.c.
+ * conveniences of session/session.c; api/train.c trains them.
  *
- * On a device a model runs only encode, decode and sample, so it keeps a
- * copy of the plan with just those programs and with every buffer they do
- * not touch emptied: the training set (47 MB for Fashion-MNIST), gradients
- * and optimizer state are never allocated on an application's GPU. Tensor
- * indices stay those of the built-in plan, so checkpoints load through it.
+ * On a device a model that does not train runs only encode, decode and
+ * sample, so it keeps a copy of the plan with just those programs and with
+ * every buffer they do not touch emptied: gradients, optimizer state and
+ * the data set are never allocated on an application's GPU. Tensor indices
+ * stay those of the full plan, so checkpoints load through it. A model that
+ * trains (desc.data_rows) has the whole plan, made for its data set's size.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,7 @@ static vkvae_status describe(vkvae_model *m, uint32_t seed, uint32_t max_latents
     i->on_gpu = m->ctx != NULL;
     i->seed = seed;
     i->max_latents = max_latents ? max_latents : plan->batch;
+    i->data_rows = m->training ? vkvae_plan_data_rows(plan) : 0;
     uint64_t features = (uint64_t)i->channels * i->height * i->width;
     if (m->t_z == UINT32_MAX || m->t_mean == UINT32_MAX || i->latent == 0 ||
         plan->tensors[m->t_mean].elems != features * plan->batch ||
@@ -155,6 +157,19 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
     if (ps)
         return ps;
 
+    /* The plan is made for the batch and data set asked (one row when the
+     * model only infers: no training set's worth of memory). */
+    const vkvae_plan *fit;
+    vkvae_plan *refit;
+    ps = vkvae_spec_plan_for(source, desc->batch, desc->data_rows ? desc->data_rows : 1, &fit,
+                             &refit, err);
+    if (ps || refit) {
+        vkvae_spec_plan_free(owned);
+        if (ps)
+            return ps;
+        source = owned = refit;
+    }
+
     vkvae_model *m = calloc(1, sizeof *m);
     if (!m) {
         vkvae_spec_plan_free(owned);
@@ -163,16 +178,22 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
     m->ctx = desc->context;
     m->source = source;
     m->owned = owned;
-    vkvae_status s = m->ctx ? inference_plan(m, err) : VKVAE_OK;
+    m->training = desc->data_rows > 0;
+    m->plan = *source;
+    vkvae_status s = m->ctx && !m->training ? inference_plan(m, err) : VKVAE_OK;
     if (!s)
-        s = vkvae_session_create(&(vkvae_session_desc){.plan = m->ctx ? &m->plan : source,
-                                                       .ctx = m->ctx},
+        s = vkvae_session_create(&(vkvae_session_desc){.plan = &m->plan, .ctx = m->ctx},
                                  &m->session, err);
     uint32_t seed = desc->init_seed ? desc->init_seed : source->seed;
     if (!s && desc->checkpoint) {
+        /* A model that trains goes on where the checkpoint stopped: the
+         * optimizer's state, epoch and step too. */
         vkvae_train_state state = {0};
-        s = vkvae_checkpoint_load(desc->checkpoint, source, write_cb, m->session, &state, 0, err);
+        s = vkvae_checkpoint_load(desc->checkpoint, source, write_cb, m->session, &state,
+                                  m->training, err);
         seed = state.seed;
+        m->info.epoch = state.epoch;
+        m->info.step = state.step;
     } else if (!s) {
         s = vkvae_session_init_params(m->session, seed, err);
     }
@@ -202,6 +223,7 @@ void vkvae_model_destroy(vkvae_model *m)
         vkvae_buffer_destroy(m->ctx, &m->upload);
     }
     vkvae_session_destroy(m->session);
+    vkvae_model_data_free(m);
     vkvae_spec_plan_free(m->owned);
     free(m->buffers);
     free(m);

@@ -8,7 +8,11 @@
 #define VKVAE_API_MODEL_H
 
 #include "gpu/gpu_plan.h"
+#include "io/idx.h"
 #include "session/session.h"
+
+/* Frees what vkvae_model_set_data copied (api/train.c). */
+void vkvae_model_data_free(vkvae_model *m);
 
 /* The storage-image formats image_pack_<format>.comp writes. */
 typedef enum vkvae_pack_format {
@@ -27,6 +31,8 @@ struct vkvae_model {
     vkvae_buffer_desc *buffers;       /* ... and the buffers they use (others empty) */
     vkvae_program_desc programs[VKVAE_PROGRAM_COUNT];
     vkvae_session *session;
+    int training;                     /* desc.data_rows > 0: the whole plan, data sets */
+    vkvae_idx train_images, train_labels; /* api/train.c: the training set's copy */
     vkvae_gpu_plan *gpu;              /* the session's, NULL on the CPU backend */
     vkvae_model_info info;
     uint32_t t_z, t_mean, t_x, t_mu, t_logvar, t_y; /* UINT32_MAX where absent */

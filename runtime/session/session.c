@@ -343,6 +343,14 @@ static vkvae_status zero_losses(vkvae_session *s, vkvae_error *err)
     return vkvae_session_write(s, s->t_acc, zero, err);
 }
 
+float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch)
+{
+    float w = plan->kl_beta;
+    if (plan->kl_warmup_epochs)
+        w *= fminf(1.0f, (float)(epoch + 1) / (float)plan->kl_warmup_epochs);
+    return w;
+}
+
 vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t epoch,
                                        uint32_t *step, float kl_weight, vkvae_progress_fn progress,
                                        void *user, vkvae_losses *out, vkvae_error *err)

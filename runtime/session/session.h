@@ -51,6 +51,10 @@ vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_er
 vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *images,
                                           const vkvae_idx *labels, vkvae_error *err);
 
+/* The KL term's weight in epoch (counted from 0): the spec's beta, ramped
+ * up linearly over its warm-up epochs. */
+float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch);
+
 /* One epoch over the training set: Philox shuffle keyed by (seed, epoch),
  * then one train step per batch (the last one short, not dropped); *step
  * is the global step counter, advanced. kl_weight is the KL term's weight

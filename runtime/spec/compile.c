@@ -64,3 +64,34 @@ void vkvae_spec_plan_free(vkvae_plan *plan)
 {
     gen_plan_materialize_free(plan);
 }
+
+uint32_t vkvae_plan_data_rows(const vkvae_plan *plan)
+{
+    for (uint32_t t = 0; t < plan->n_tensors; t++)
+        if (strcmp(plan->tensors[t].name, "train.images") == 0)
+            return (uint32_t)plan->tensors[t].shape[0];
+    return 0;
+}
+
+vkvae_status vkvae_spec_plan_for(const vkvae_plan *plan, uint32_t batch, uint32_t data_rows,
+                                 const vkvae_plan **out, vkvae_plan **owned, vkvae_error *err)
+{
+    *owned = NULL;
+    *out = plan;
+    if ((!batch || batch == plan->batch) && (!data_rows || data_rows == vkvae_plan_data_rows(plan)))
+        return VKVAE_OK;
+    if (!plan->spec_text)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED,
+                          "model %s carries no spec, so its plan is for batch %u and %u data rows "
+                          "only", plan->model, plan->batch, vkvae_plan_data_rows(plan));
+    char path[160];
+    snprintf(path, sizeof path, "%s.vae", plan->model);
+    vkvae_status s = vkvae_spec_compile(&(vkvae_spec_desc){.path = path, .text = plan->spec_text,
+                                                           .batch = batch ? batch : plan->batch,
+                                                           .data_rows = data_rows
+                                                               ? data_rows
+                                                               : vkvae_plan_data_rows(plan)},
+                                        owned, NULL, err);
+    *out = s ? NULL : *owned;
+    return s;
+}

@@ -35,4 +35,17 @@ vkvae_status vkvae_spec_compile(const vkvae_spec_desc *desc, vkvae_plan **out, c
                                 vkvae_error *err);
 void vkvae_spec_plan_free(vkvae_plan *plan); /* NULL is fine */
 
+/* Rows of the data set a plan holds on the device (its train.images
+ * tensor's first dimension). */
+uint32_t vkvae_plan_data_rows(const vkvae_plan *plan);
+
+/* The plan made for batch rows per step and data_rows rows of data set
+ * (either 0: plan's own): plan itself when it has them, else its spec text
+ * compiled for them (*owned, also in *out; free it with
+ * vkvae_spec_plan_free; NULL when plan was fit). Plans are sized at compile
+ * time, so this is how a data set of any size, or any batch, gets its plan;
+ * compiling costs well under a millisecond. */
+vkvae_status vkvae_spec_plan_for(const vkvae_plan *plan, uint32_t batch, uint32_t data_rows,
+                                 const vkvae_plan **out, vkvae_plan **owned, vkvae_error *err);
+
 #endif

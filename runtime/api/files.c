@@ -1,0 +1,69 @@
+/* The public API's files (vkvae.h): data sets in, through io/idx.c, and
+ * image grids out, through io/png.c, so that an application that trains
+ * in-process reads and writes what the command line does.
+ */
+#include <stdlib.h>
+
+#include "io/idx.h"
+#include "io/png.h"
+#include "vkvae.h"
+
+struct vkvae_dataset {
+    vkvae_idx_dataset idx;
+    uint32_t *labels[2]; /* the label bytes widened, train and test */
+};
+
+vkvae_status vkvae_dataset_load(const char *path, vkvae_dataset **out, vkvae_error *err)
+{
+    *out = NULL;
+    vkvae_dataset *d = calloc(1, sizeof *d);
+    if (!d)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    vkvae_status s = vkvae_idx_dataset_load(&d->idx, path, 0, err);
+    const vkvae_idx *labels[2] = {&d->idx.train_labels, &d->idx.test_labels};
+    for (int k = 0; !s && k < 2; k++) {
+        d->labels[k] = malloc((labels[k]->count ? labels[k]->count : 1) * sizeof(uint32_t));
+        if (!d->labels[k])
+            s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        for (uint32_t i = 0; !s && i < labels[k]->count; i++)
+            d->labels[k][i] = labels[k]->data[i];
+    }
+    if (s) {
+        vkvae_dataset_destroy(d);
+        return s;
+    }
+    *out = d;
+    return VKVAE_OK;
+}
+
+void vkvae_dataset_destroy(vkvae_dataset *d)
+{
+    if (!d)
+        return;
+    vkvae_idx_dataset_destroy(&d->idx);
+    free(d->labels[0]);
+    free(d->labels[1]);
+    free(d);
+}
+
+vkvae_data vkvae_dataset_split(const vkvae_dataset *d, int test)
+{
+    const vkvae_idx *images = test ? &d->idx.test_images : &d->idx.train_images;
+    return (vkvae_data){.images = images->data, .labels = d->labels[test ? 1 : 0],
+                        .count = images->count, .channels = 1, .height = images->rows,
+                        .width = images->cols};
+}
+
+vkvae_status vkvae_write_png_grid(const char *path, const float *images, uint32_t count,
+                                  uint32_t channels, uint32_t height, uint32_t width,
+                                  uint32_t columns, vkvae_error *err)
+{
+    if (channels != 1 && channels != 3)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: images of %u channels: a PNG grid takes 1 "
+                          "(grey) or 3 (RGB)", path, channels);
+    return vkvae_png_write_grid(path,
+                                &(vkvae_png_grid){.count = count, .channels = channels,
+                                                  .height = height, .width = width,
+                                                  .images = images, .cols = columns, .pad = 2},
+                                err);
+}
