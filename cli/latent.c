@@ -125,11 +125,14 @@ static int load_items(const latent_opts *o, const cli_model_handle *m, items *it
     it->images = train ? &it->ds.train_images : &it->ds.test_images;
     it->labels = train ? &it->ds.train_labels : &it->ds.test_labels;
     uint32_t features = vkvae_session_features(m->session);
-    if ((uint64_t)it->images->rows * it->images->cols != features) {
+    const vkvae_idx *i = it->images;
+    if ((uint64_t)i->channels * i->rows * i->cols != features) {
+        const vkvae_plan *p = m->plan;
+        int r = cli_fail(VKVAE_BAD_INPUT, "%s: images are %ux%ux%u, model %s takes %ux%ux%u",
+                         i->path, i->channels, i->rows, i->cols, p->model, p->input_c,
+                         p->input_h, p->input_w);
         vkvae_idx_dataset_destroy(&it->ds);
-        return cli_fail(VKVAE_BAD_INPUT, "%s: images are %ux%u, model %s takes %u values",
-                        it->images->path, it->images->rows, it->images->cols, m->plan->model,
-                        features);
+        return r;
     }
     return 0;
 }

@@ -28,8 +28,10 @@ static void check_gzip_agrees(const uint8_t *data, size_t size, vkvae_status wan
     FUZZ_CHECK(st == want);
     if (st == VKVAE_OK) {
         FUZZ_CHECK(idx.ndim == raw->ndim && idx.count == raw->count);
-        FUZZ_CHECK(idx.rows == raw->rows && idx.cols == raw->cols);
-        FUZZ_CHECK(memcmp(idx.data, raw->data, (size_t)idx.count * idx.rows * idx.cols) == 0);
+        FUZZ_CHECK(idx.channels == raw->channels && idx.rows == raw->rows &&
+                   idx.cols == raw->cols);
+        FUZZ_CHECK(memcmp(idx.data, raw->data,
+                          (size_t)idx.count * idx.channels * idx.rows * idx.cols) == 0);
     }
     vkvae_idx_destroy(&idx);
 }
@@ -48,11 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(idx.data == NULL && idx.path == NULL && idx.count == 0);
         return 0;
     }
-    FUZZ_CHECK(idx.ndim == 1 || idx.ndim == 3);
-    FUZZ_CHECK(idx.count && idx.rows && idx.cols && idx.data && idx.path);
-    FUZZ_CHECK(idx.ndim == 3 || (idx.rows == 1 && idx.cols == 1));
+    FUZZ_CHECK(idx.ndim == 1 || idx.ndim == 3 || idx.ndim == 4);
+    FUZZ_CHECK(idx.count && idx.channels && idx.rows && idx.cols && idx.data && idx.path);
+    FUZZ_CHECK(idx.ndim != 1 || (idx.channels == 1 && idx.rows == 1 && idx.cols == 1));
+    FUZZ_CHECK(idx.ndim == 4 || idx.channels == 1);
     FUZZ_CHECK(strcmp(idx.path, path) == 0);
-    size_t n = (size_t)idx.count * idx.rows * idx.cols;
+    size_t n = (size_t)idx.count * idx.channels * idx.rows * idx.cols;
     unsigned sum = idx.data[0] + idx.data[n - 1];
     /* A raw file holds header + data exactly; gzip only ever grows it less. */
     if (!is_gzip) {

@@ -50,7 +50,7 @@ vkvae_data vkvae_dataset_split(const vkvae_dataset *d, int test)
 {
     const vkvae_idx *images = test ? &d->idx.test_images : &d->idx.train_images;
     return (vkvae_data){.images = images->data, .labels = d->labels[test ? 1 : 0],
-                        .count = images->count, .channels = 1, .height = images->rows,
+                        .count = images->count, .channels = images->channels, .height = images->rows,
                         .width = images->cols};
 }
 

@@ -58,7 +58,8 @@ static vkvae_status as_idx(const vkvae_model *m, const vkvae_data *data, int cop
     size_t bytes = (size_t)data->count * features;
     images->ndim = 3;
     images->count = data->count;
-    images->rows = data->channels * data->height;
+    images->channels = data->channels;
+    images->rows = data->height;
     images->cols = data->width;
     images->data = copy ? malloc(bytes) : (uint8_t *)data->images;
     if (copy && images->data)
@@ -67,7 +68,7 @@ static vkvae_status as_idx(const vkvae_model *m, const vkvae_data *data, int cop
         return images->data ? VKVAE_OK
                             : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     labels->ndim = 1;
-    labels->rows = labels->cols = 1;
+    labels->channels = labels->rows = labels->cols = 1;
     labels->count = data->count;
     labels->data = malloc(data->count);
     if (!images->data || !labels->data) {

@@ -1,10 +1,11 @@
 /* IDX reader. An IDX file is a 4-byte big-endian magic 0x0000TTDD (TT the
  * element type, DD the number of dimensions), DD big-endian u32 dimensions,
  * then exactly the product of the dimensions in elements. We accept unsigned
- * bytes (TT = 0x08) with 1 dimension (labels) or 3 (images), through zlib's
+ * bytes (TT = 0x08) with 1 dimension (labels), 3 (grey images N x H x W) or
+ * 4 (images of channels, N x C x H x W: NCHW, the plans' layout), through zlib's
  * gz* functions, which read gzip streams and pass raw files through, so the
  * same code serves both. Invariants: a loaded vkvae_idx holds exactly
- * count*rows*cols bytes, which fit in size_t, and no dimension is zero; the
+ * count*channels*rows*cols bytes, which fit in size_t, and no dimension is zero; the
  * buffer grows as data arrives, so a header that claims gigabytes over a
  * short file fails on the short read rather than on a huge allocation. */
 #include "io/idx.h"
@@ -78,7 +79,7 @@ static uint32_t be32(const unsigned char *p)
 
 static vkvae_status load(vkvae_idx *out, gzFile gz, const char *path, vkvae_error *err)
 {
-    unsigned char head[16];
+    unsigned char head[20]; /* the magic and up to 4 dimensions */
     long long got = gz_read_some(gz, path, 0, head, 4, err);
     if (got < 0)
         return VKVAE_BAD_INPUT;
@@ -94,10 +95,11 @@ static vkvae_status load(vkvae_idx *out, gzFile gz, const char *path, vkvae_erro
         return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: magic 0x%08X at byte 0: element type "
                           "0x%02X (%s) is not supported, only 0x08 (unsigned byte)",
                           path, (unsigned)magic, type, type_name(type));
-    if (ndim != 1 && ndim != 3)
+    if (ndim != 1 && ndim != 3 && ndim != 4)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: magic 0x%08X at byte 0: %u dimensions "
-                          "not supported, only 1 (labels, 0x00000801) or 3 (images, "
-                          "0x00000803)", path, (unsigned)magic, ndim);
+                          "not supported, only 1 (labels, 0x00000801), 3 (images, "
+                          "0x00000803) or 4 (images with channels, 0x00000804)", path,
+                          (unsigned)magic, ndim);
     got = gz_read_some(gz, path, 4, head + 4, 4 * ndim, err);
     if (got < 0)
         return VKVAE_BAD_INPUT;
@@ -105,7 +107,7 @@ static vkvae_status load(vkvae_idx *out, gzFile gz, const char *path, vkvae_erro
         return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: truncated header: %u dimensions need "
                           "%u bytes, file ends at byte %lld", path, ndim, 4 + 4 * ndim,
                           4 + got);
-    uint32_t dims[3] = {1, 1, 1};
+    uint32_t dims[4] = {1, 1, 1, 1};
     uint64_t size = 1;
     for (unsigned i = 0; i < ndim; i++) {
         dims[i] = be32(head + 4 + 4 * i);
@@ -120,7 +122,10 @@ static vkvae_status load(vkvae_idx *out, gzFile gz, const char *path, vkvae_erro
     }
     const uint64_t start = 4 + 4 * ndim;
     char shape[64];
-    if (ndim == 3)
+    if (ndim == 4)
+        snprintf(shape, sizeof shape, "%u images of %ux%ux%u", (unsigned)dims[0],
+                 (unsigned)dims[1], (unsigned)dims[2], (unsigned)dims[3]);
+    else if (ndim == 3)
         snprintf(shape, sizeof shape, "%ux%ux%u images", (unsigned)dims[0],
                  (unsigned)dims[1], (unsigned)dims[2]);
     else
@@ -184,8 +189,9 @@ static vkvae_status load(vkvae_idx *out, gzFile gz, const char *path, vkvae_erro
     memcpy(out->path, path, n + 1);
     out->ndim = ndim;
     out->count = dims[0];
-    out->rows = dims[1];
-    out->cols = dims[2];
+    out->channels = ndim == 4 ? dims[1] : 1;
+    out->rows = dims[ndim == 4 ? 2 : 1];
+    out->cols = dims[ndim == 4 ? 3 : 2];
     out->data = data;
     return VKVAE_OK;
 }
@@ -218,10 +224,10 @@ void vkvae_idx_destroy(vkvae_idx *idx)
 vkvae_status vkvae_idx_check_pair(const vkvae_idx *images, const vkvae_idx *labels,
                                   uint32_t classes, vkvae_error *err)
 {
-    if (images->ndim != 3)
-        return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: expected an image file (3 dimensions, "
-                          "magic 0x00000803), got %u dimension(s)", images->path,
-                          (unsigned)images->ndim);
+    if (images->ndim != 3 && images->ndim != 4)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: expected an image file (3 or 4 "
+                          "dimensions, magic 0x00000803 or 0x00000804), got %u dimension(s)",
+                          images->path, (unsigned)images->ndim);
     if (labels->ndim != 1)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: expected a label file (1 dimension, "
                           "magic 0x00000801), got %u dimensions", labels->path,
@@ -277,10 +283,11 @@ vkvae_status vkvae_idx_dataset_load(vkvae_idx_dataset *out, const char *dir,
         return st;
     }
     const vkvae_idx *a = &out->train_images, *b = &out->test_images;
-    if (a->rows != b->rows || a->cols != b->cols) {
-        st = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: test images are %ux%u, but %s has %ux%u",
-                        b->path, (unsigned)b->rows, (unsigned)b->cols, a->path,
-                        (unsigned)a->rows, (unsigned)a->cols);
+    if (a->channels != b->channels || a->rows != b->rows || a->cols != b->cols) {
+        st = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: test images are %ux%ux%u, but %s has "
+                        "%ux%ux%u", b->path, (unsigned)b->channels, (unsigned)b->rows,
+                        (unsigned)b->cols, a->path, (unsigned)a->channels, (unsigned)a->rows,
+                        (unsigned)a->cols);
         vkvae_idx_dataset_destroy(out);
     }
     return st;

@@ -234,12 +234,13 @@ vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_er
 static vkvae_status put_data(vkvae_session *s, const vkvae_idx *images, const vkvae_idx *labels,
                              vkvae_error *err)
 {
-    uint64_t features = (uint64_t)images->rows * images->cols;
+    uint64_t features = (uint64_t)images->channels * images->rows * images->cols;
     if (features != s->features)
         return vkvae_fail(err, VKVAE_BAD_INPUT,
-                          "%s: images are %ux%u (%llu values), model %s takes %u values per image",
-                          images->path, images->rows, images->cols, (unsigned long long)features,
-                          s->plan.model, s->features);
+                          "%s: images are %ux%ux%u (%llu values), model %s takes %ux%ux%u",
+                          images->path, images->channels, images->rows, images->cols,
+                          (unsigned long long)features, s->plan.model, s->plan.input_c,
+                          s->plan.input_h, s->plan.input_w);
     if (images->count > s->rows)
         return vkvae_fail(err, VKVAE_BAD_INPUT,
                           "%s: %u images, model %s was built for at most %u (vkvae-gen "

@@ -57,11 +57,25 @@ static void test_good(void)
         vkvae_idx idx;
         vkvae_error err = {0};
         CHECK(vkvae_idx_load(&idx, tmp_path(names[k]), &err) == VKVAE_OK);
-        CHECK(idx.ndim == 3 && idx.count == 3 && idx.rows == 4 && idx.cols == 5);
+        CHECK(idx.ndim == 3 && idx.count == 3 && idx.channels == 1 && idx.rows == 4 &&
+              idx.cols == 5);
         CHECK(idx.data && memcmp(idx.data, b + 16, 60) == 0);
         CHECK(idx.path && strstr(idx.path, names[k]));
         vkvae_idx_destroy(&idx);
     }
+    free(b);
+
+    /* Colour: N x C x H x W, the bytes as they are (NCHW). */
+    const uint32_t dims4[4] = {2, 3, 4, 5};
+    b = craft(0x804, dims4, 4, 120, 256, &n);
+    write_bytes(tmp_path("rgb.raw"), b, n);
+    vkvae_idx idx;
+    vkvae_error err = {0};
+    CHECK(vkvae_idx_load(&idx, tmp_path("rgb.raw"), &err) == VKVAE_OK);
+    CHECK(idx.ndim == 4 && idx.count == 2 && idx.channels == 3 && idx.rows == 4 &&
+          idx.cols == 5);
+    CHECK(idx.data && memcmp(idx.data, b + 20, 120) == 0);
+    vkvae_idx_destroy(&idx);
     free(b);
 }
 
@@ -71,7 +85,7 @@ static void test_bad_files(void)
         const char *id;
         uint32_t magic;
         int ndim;
-        uint32_t dims[3];
+        uint32_t dims[4];
         long extra;             /* data bytes beyond (or short of) what dims say */
         int gz;
         const char *sub;
@@ -87,6 +101,8 @@ static void test_bad_files(void)
         {"float_type", 0x0D03, 3, {3, 4, 5}, 0, 0, "element type 0x0D (float) is not supported"},
         {"int_type_gz", 0x0C01, 1, {3, 0, 0}, 0, 1, "element type 0x0C (int)"},
         {"two_dims", 0x802, 2, {3, 4, 0}, -12, 0, "2 dimensions not supported"},
+        {"truncated_rgb", 0x804, 4, {2, 3, 4, 5}, -1, 0, "header declares 2 images of 3x4x5 "
+         "(120 bytes from byte 20), data ends at byte 139"},
         {"overflow_dims", 0x803, 3, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, 0, 0,
          "dimensions overflow"},
         {"zero_dim", 0x803, 3, {3, 0, 5}, 0, 0, "dimension 1 (byte 8) is 0"},
@@ -95,6 +111,8 @@ static void test_bad_files(void)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         uint64_t want = cases[i].magic == 0x803 && cases[i].dims[0] < 100
                       ? (uint64_t)cases[i].dims[0] * cases[i].dims[1] * cases[i].dims[2]
+                      : cases[i].magic == 0x804 ? (uint64_t)cases[i].dims[0] * cases[i].dims[1] *
+                                                      cases[i].dims[2] * cases[i].dims[3]
                       : cases[i].ndim == 1 ? cases[i].dims[0] : 60;
         if (cases[i].dims[0] == 0xFFFFFFFFu || cases[i].dims[0] == 60000)
             want = 0;

@@ -172,7 +172,8 @@ int main(void)
              err);
     if (api && plan) {
         CHECK_OK(vkvae_session_create(&(vkvae_session_desc){.plan = plan}, &direct, &err), err);
-        vkvae_idx idx = {.ndim = 3, .count = ROWS, .rows = 12, .cols = 12, .data = images};
+        vkvae_idx idx = {.ndim = 3, .count = ROWS, .channels = 1, .rows = 12, .cols = 12,
+                         .data = images};
         uint32_t step = 0;
         vkvae_losses l[2] = {{0}};
         vkvae_loss via_api[2];
