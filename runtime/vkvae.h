@@ -195,6 +195,15 @@ typedef struct vkvae_model_info {
 
 vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
                                 vkvae_error *err);
+/* Checks a spec's text as `vkvae check` does, without a device or a model:
+ * VKVAE_OK when it compiles; BAD_INPUT for a malformed one, with every
+ * diagnostic in *diagnostics as vkvae-gen prints them ("path:line:col:
+ * error: message", the source line, a caret; then the count; free() it)
+ * and the first in err; UNSUPPORTED, with the reason, for a spec that
+ * checks but cannot be run yet. path names the spec in the diagnostics
+ * (NULL: "<spec>"); diagnostics may be NULL. */
+vkvae_status vkvae_spec_check(const char *path, const char *text, char **diagnostics,
+                              vkvae_error *err);
 /* Frees the model's buffers and pipelines. The GPU must have finished every
  * command buffer that recorded with it (and its images). NULL is fine. */
 void vkvae_model_destroy(vkvae_model *m);

@@ -62,6 +62,16 @@ static vkvae_status model_plan(const vkvae_model_desc *desc, const vkvae_plan **
     return s;
 }
 
+vkvae_status vkvae_spec_check(const char *path, const char *text, char **diagnostics,
+                              vkvae_error *err)
+{
+    vkvae_plan *plan = NULL;
+    vkvae_status s = vkvae_spec_compile(&(vkvae_spec_desc){.path = path, .text = text}, &plan,
+                                        diagnostics, err);
+    vkvae_spec_plan_free(plan);
+    return s;
+}
+
 static int is_inference(vkvae_program_kind k)
 {
     return k == VKVAE_PROGRAM_ENCODE || k == VKVAE_PROGRAM_DECODE || k == VKVAE_PROGRAM_SAMPLE;
