@@ -1,7 +1,8 @@
 /* vkvae check: a spec checked and compiled as train would compile it, with
  * no device and nothing written: every error as path:line:col with the
- * source line and a caret (exit 1), a part with no lowering yet with its
- * reason (exit 11), or nothing (exit 0). --explain prints the forward
+ * source line and a caret (exit 1; what has no lowering yet is such an
+ * error too), nothing (exit 0), or, should the lowering of a spec that
+ * checks fail all the same (an internal error), its reason (exit 11). --explain prints the forward
  * graph, parameters, FLOPs and the plan step by step, as vkvae-gen does.
  */
 #include <stdio.h>

@@ -1,7 +1,6 @@
 /* The driver of the stages after shape inference: a checked forward graph
  * to a finished plan, each stage called in turn, none calling a later one.
  *
- *   lower_unsupported  plan.c   a part of the spec with no lowering yet
  *   build_backward     grad.c   the backward nodes of every parameter
  *   lower_plan         plan.c   buffers, tensors, one step per node
  *   pair_products,     fuse.c   two steps' work in one dispatch
@@ -9,7 +8,9 @@
  *   vkvae_hazard_place_barriers  runtime/plan/hazard.c, the barriers the
  *                      fused steps need (train's cyclically)
  *
- * check_spec is the front half before it (tokens, the spec, its shapes),
+ * check_spec is the front half before it (tokens, the spec, its shapes,
+ * and the refusal of what has no lowering yet, so that every spec it
+ * accepts compiles here; a false return is an internal failure),
  * which vkvae-gen (main.c) and the library (library.c) share; they, and
  * fuzz/fuzz_spec.c with its own front half, parse, infer shapes, call this,
  * then explain or emit the plan, all inside gen_try (mem.c): the plan lives
@@ -40,11 +41,6 @@ bool check_spec(const gen_source *src, gen_diag *d, uint32_t batch, gen_spec *sp
 bool compile_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
 {
     *pl = (gen_plan){ .g = g };
-    const char *no = lower_unsupported(g);
-    if (no) {
-        *why = xprintf("%s", no);
-        return false;
-    }
     if (!build_backward(g, why) || !lower_plan(g, data_rows, pl, why))
         return false;
     for (int p = 0; p < pl->n_prog; p++) {

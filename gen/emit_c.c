@@ -88,6 +88,8 @@ static const char *const role_enum[] = { "VKVAE_ROLE_PARAM", "VKVAE_ROLE_GRAD",
 static const char *const program_enum[] = { "VKVAE_PROGRAM_TRAIN", "VKVAE_PROGRAM_EVAL",
     "VKVAE_PROGRAM_ENCODE", "VKVAE_PROGRAM_DECODE", "VKVAE_PROGRAM_SAMPLE",
     "VKVAE_PROGRAM_IWAE" };
+static const char *const init_enum[VKVAE_INIT_COUNT] = { "VKVAE_INIT_PYTORCH",
+    "VKVAE_INIT_XAVIER_UNIFORM", "VKVAE_INIT_KAIMING_NORMAL" };
 
 static void put_params(sbuf *s, const vkvae_op_params *p)
 {
@@ -214,9 +216,10 @@ int emit_c(const gen_plan *pl, const char *symbol, const char *spec_name,
         "    .programs = programs,\n");
     /* The spec's training settings, which the runtime schedules from. */
     gen_plan_settings set = plan_settings(pl);
-    put(&s, "    .epochs = %u,\n    .seed = %u,\n    .kl_beta = (float)%.17g,\n"
+    put(&s, "    .epochs = %u,\n    .seed = %u,\n    .init = %s,\n    .kl_beta = (float)%.17g,\n"
         "    .kl_warmup_epochs = %u,\n    .classes = %u,\n",
-        set.epochs, set.seed, set.kl_beta, set.kl_warmup_epochs, set.classes);
+        set.epochs, set.seed, init_enum[set.init], set.kl_beta, set.kl_warmup_epochs,
+        set.classes);
     put(&s, "    .input_c = %u,\n    .input_h = %u,\n    .input_w = %u,\n", set.input_c,
         set.input_h, set.input_w);
     put(&s, "    .n_params = %lluu,\n    .step_flops = %lluu,\n};\n",

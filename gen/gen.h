@@ -255,6 +255,12 @@ typedef struct gen_spec {
     double lr, beta1, beta2, eps, weight_decay, momentum;
     uint32_t batch, epochs, seed;
     gen_init init;
+
+    /* Not from the text: a second graph plan.c builds from this spec with
+     * another objective, k or batch (encode/decode/sample of an IWAE model,
+     * the IWAE estimate) runs forward only, so the checks of what training
+     * cannot do yet are the first graph's alone. */
+    bool forward_only;
 } gen_spec;
 
 /* Parses tokens into spec; reports every syntax error; returns errors == 0. */
@@ -270,7 +276,7 @@ extern const char *const gen_op_names[GEN_OP_COUNT];
 
 typedef enum gen_role {
     ROLE_DATA,      /* the data set on the device (rows = N) */
-    ROLE_CONST,     /* fixed values baked by the generator */
+    ROLE_CONST,     /* zeros no step writes (kl_zero; a fixed variance's unread lv) */
     ROLE_PARAM,     /* trainable: gets a gradient and optimizer state */
     ROLE_ACT,       /* activations: per batch */
     ROLE_LOSS,      /* per-row loss terms and the accumulator */
@@ -288,7 +294,6 @@ typedef struct gen_tensor {
     bool needs_grad;    /* some parameter depends on... is upstream of it */
     gen_init init;      /* parameters */
     uint32_t fan_in;    /* parameters: the fan-in PyTorch's init uses */
-    float init_value;   /* ROLE_CONST */
     int grad;           /* its gradient tensor once grad.c ran, or -1 */
 } gen_tensor;
 
@@ -360,19 +365,17 @@ typedef struct gen_plan {
 
 enum { GEN_DEFAULT_DATA_ROWS = 60000 };
 
-/* The stages after shapes, in order (compile.c): gradients, lowering,
- * fusion, barriers. False with *why a plain sentence naming the part not
- * generated yet (or an internal failure) if some part has no lowering. */
 /* The front half: src's tokens parsed into *spec (batch, when not 0,
  * replacing the spec's `train ... batch`) and its forward graph with every
  * shape into *g; false after errors, their count line printed to d->out
  * unless the diagnostics gave up. Sets d->src. */
 bool check_spec(const gen_source *src, gen_diag *d, uint32_t batch, gen_spec *spec,
                 gen_graph *g);
+/* The stages after shapes, in order (compile.c): gradients, lowering,
+ * fusion, barriers. Every spec check_spec accepts lowers (what has no
+ * lowering yet is refused there, with its line); false with *why a plain
+ * sentence only on an internal failure. */
 bool compile_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why);
-/* NULL if lower_plan covers every part of g's spec, else a sentence naming
- * the part generated later (plan.c). */
-const char *lower_unsupported(const gen_graph *g);
 /* Lowers a graph build_backward differentiated to plan tables: buffers,
  * tensors, and each program's steps, one per node, not fused and with no
  * barriers yet; false with *why only on an internal failure. */

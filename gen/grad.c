@@ -351,9 +351,11 @@ bool build_backward(gen_graph *g, char **why)
         case VKVAE_OP_NLL_GAUSS: {
             int mean = tensor_root(g, n.in[0]), lv = tensor_root(g, n.in[1]);
             if (b.wt >= 0 && n.p.mode == 1) {
+                /* shape.c refuses the spec, with its line */
                 fail(&b, xprintf("iwae objective with 'variance learned': not generated yet "
                                  "(its log-variance gradient is summed over rows, and the "
-                                 "importance weights scale each row)"));
+                                 "importance weights scale each row; internal: the check "
+                                 "refuses it)"));
                 break;
             }
             int dmean = direct(&b, mean);
@@ -407,8 +409,9 @@ bool build_backward(gen_graph *g, char **why)
             break;
         case VKVAE_OP_REPEAT_ROWS:
             if (g->t[tensor_root(g, n.out[0])].needs_grad)
-                fail(&b, xprintf("gradient through repeat_rows of '%s': not generated yet",
-                                 g->t[n.in[0]].name));
+                /* it repeats only x and the label, which need none */
+                fail(&b, xprintf("gradient through repeat_rows of '%s': not generated yet "
+                                 "(internal)", g->t[n.in[0]].name));
             break;
         case VKVAE_OP_DENSE:
         case VKVAE_OP_CONV2D:

@@ -10,9 +10,10 @@
  * (every error reported on stderr as path:line:col), 2 an unreadable file.
  * Nothing is written unless every check passed, so no partial output can
  * exist; emitters write whole files atomically, and only when they change.
- * A spec that checks but has a part with no lowering yet (an input range
- * other than 0..1, say) explains with "plan: not generated: <why>" and
- * fails --emit-c with that sentence.
+ * What has no lowering yet (an input range other than 0..1, say) is a
+ * check error like any other, so every spec that checks lowers; should the
+ * lowering still fail (an internal error), --explain prints "plan: not
+ * generated: <why>" and --emit-c fails with that sentence.
  *
  * main reads the flags, then compile_spec drives the stages in order:
  * source_load, check_spec (compile.c: tokens, spec, shapes; then explain_graph),

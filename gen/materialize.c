@@ -16,6 +16,13 @@
 
 #include "materialize.h"
 
+/* The spec's init kinds are the plan's, number for number (INIT_ZERO, the
+ * generator's own for a learned log-variance, never reaches a plan). */
+_Static_assert(INIT_PYTORCH == (int)VKVAE_INIT_PYTORCH &&
+                   INIT_XAVIER_UNIFORM == (int)VKVAE_INIT_XAVIER_UNIFORM &&
+                   INIT_KAIMING_NORMAL == (int)VKVAE_INIT_KAIMING_NORMAL,
+               "gen_init and vkvae_init_kind agree");
+
 gen_plan_settings plan_settings(const gen_plan *pl)
 {
     const gen_spec *spec = pl->g->spec;
@@ -24,6 +31,7 @@ gen_plan_settings plan_settings(const gen_plan *pl)
     return (gen_plan_settings){
         .epochs = spec->epochs,
         .seed = spec->seed,
+        .init = (uint32_t)spec->init,
         .kl_beta = spec->obj == OBJ_ELBO ? spec->beta : spec->obj == OBJ_IWAE ? 1.0 : 0.0,
         .kl_warmup_epochs = spec->obj == OBJ_ELBO ? spec->warmup : 0,
         .classes = spec->has_condition ? spec->classes : 0,
@@ -160,6 +168,7 @@ static vkvae_plan *lay_out(carver *c, const gen_plan *pl, const char *spec_text,
         .programs = prog,
         .epochs = set.epochs,
         .seed = set.seed,
+        .init = set.init,
         .kl_beta = (float)set.kl_beta,
         .kl_warmup_epochs = set.kl_warmup_epochs,
         .classes = set.classes,

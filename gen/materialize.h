@@ -21,6 +21,7 @@
  * the plan holds as a float. */
 typedef struct gen_plan_settings {
     uint32_t epochs, seed;
+    uint32_t init;              /* vkvae_init_kind: the spec's gen_init */
     double kl_beta;             /* elbo: beta; iwae: 1; an autoencoder: 0 */
     uint32_t kl_warmup_epochs;  /* elbo only */
     uint32_t classes;           /* a conditional model's; else 0 */
@@ -44,7 +45,7 @@ void gen_plan_materialize_free(vkvae_plan *plan);
 typedef enum gen_compile_status {
     GEN_COMPILE_OK,
     GEN_COMPILE_BAD_SPEC,      /* diagnostics as vkvae-gen --check prints them */
-    GEN_COMPILE_NOT_GENERATED, /* checks, but a part has no lowering yet: one line says */
+    GEN_COMPILE_NOT_GENERATED, /* checks, but the lowering failed (internal): one line says */
     GEN_COMPILE_OUT_OF_MEMORY,
 } gen_compile_status;
 

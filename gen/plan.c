@@ -18,9 +18,10 @@
  *                    io.z, io.mean: what encode/decode/sample read and write
  *   accum    ACCUM   "loss.acc" [4] (loss_accum's sums)
  *   act      ACTIVATION  every per-batch tensor and gradient, one region
- *                    each (no aliasing yet), and the constants (kl_zero, a
- *                    fixed log-variance), which nothing writes and so stay
- *                    zero from creation
+ *                    each (no aliasing yet), and the constants (kl_zero, and the
+ *                    lv binding of a fixed variance's nll_gauss, which
+ *                    reads its log-variance from the step's alpha instead),
+ *                    which nothing writes and so stay zero from creation
  * A view (flatten/reshape) is its root's plan tensor.
  *
  * Programs, each an ordered list of steps (which fuse.c then joins where
@@ -104,23 +105,6 @@ static bool stacks_adjacent(gen_plan *pl, const gen_graph *g, const gen_node *n,
     return true;
 }
 
-const char *lower_unsupported(const gen_graph *g)
-{
-    const gen_spec *s = g->spec;
-    if (s->lo != 0 || s->hi != 1)
-        return xprintf("input range %g..%g: generated later (gather maps bytes to 0..1)", s->lo,
-                       s->hi);
-    if (s->obj == OBJ_ELBO && s->lik == LIK_GAUSSIAN && s->variance == VAR_FIXED &&
-        s->variance_value != 1)
-        return xprintf("likelihood gaussian variance fixed %g: generated later (plans have no "
-                       "constant initialiser yet; variance fixed 1 is generated)",
-                       s->variance_value);
-    if (s->init != INIT_PYTORCH)
-        return xprintf("init %s: generated later (the runtime initialises with PyTorch's "
-                       "default only)", gen_init_names[s->init]);
-    return NULL;
-}
-
 /* ---- programs ---- */
 
 static void add_step(gen_plan *pl, gen_program *pr, int op, const int *tensors, int n,
@@ -196,6 +180,7 @@ static gen_graph *aux_graph(const gen_spec *base, gen_objective obj, uint32_t k,
     s->obj = obj;
     s->k = k;
     s->batch = batch;
+    s->forward_only = true;
     gen_graph *g = xmalloc(sizeof *g);
     gen_diag d = { .out = stderr };
     return infer_shapes(s, g, &d) ? g : NULL;

@@ -2,7 +2,9 @@
  * graph with every tensor's shape.
  *
  * First the combinations (objective vs. latent kind, likelihood vs. value
- * range, 'concat label' without a condition, ...). Then the graph, built
+ * range, 'concat label' without a condition, ...), and what has no
+ * lowering yet (a range other than 0..1; iwae with a learned variance), so
+ * that every spec that checks also lowers. Then the graph, built
  * in execution order so node order is a valid schedule:
  *
  *   x = gather(data)  [y = gather_onehot(labels)]  [x~ = corrupt(x)]
@@ -442,12 +444,26 @@ static void check_combinations(const gen_spec *s, gen_diag *d)
     bool unit = s->lo == 0 && s->hi == 1;
     char r[96];
     snprintf(r, sizeof r, "%g..%g", s->lo, s->hi);
+    int before = d->errors;
     if (vae && s->lik == LIK_BERNOULLI && !unit)
         diag_error(d, s->range_loc, "likelihood bernoulli needs range 0..1, got %s", r);
     if (!vae && s->loss == LOSS_BCE && !unit)
         diag_error(d, s->range_loc, "loss bce needs range 0..1, got %s", r);
     if (s->binarize && !unit)
         diag_error(d, s->binarize_loc, "'binarize' needs range 0..1, got %s", r);
+    /* Not lowered yet: the gather maps bytes to 0..1 only, and whatever
+     * hands images back (sample, decode, PNGs, the image target) reads
+     * them as 0..1. Refused here, so no spec that checks fails later. */
+    if (!unit && d->errors == before)
+        diag_error(d, s->range_loc, "range %s is not supported yet: data bytes map to 0..1, "
+                   "and sampled and decoded images are read as 0..1; use range 0..1", r);
+    /* Not lowered yet either: the learned log-variance's gradient is one sum
+     * over all rows (nll_gauss_bwd mode 1), where IWAE weights each row. */
+    if (s->obj == OBJ_IWAE && s->lik == LIK_GAUSSIAN && s->variance == VAR_LEARNED &&
+        !s->forward_only)
+        diag_error(d, s->variance_loc, "'variance learned' with objective iwae is not supported "
+                   "yet: its gradient sums over rows, and the importance weights scale each row; "
+                   "use 'variance predicted' or 'variance fixed'");
     for (int w = 0; w < 2; w++) {
         const gen_stack *st = w ? &s->dec : &s->enc;
         for (size_t i = 0; i < st->n; i++)
@@ -666,8 +682,10 @@ static void loss_nodes(builder *b, uint32_t n, uint32_t k, bool vae, bool logits
     } else {
         int var;
         if (s->variance == VAR_FIXED) {
+            /* the step's alpha is log sigma^2; the binding, which mode 0
+             * leaves unread, is a placeholder no one writes */
             var = add_tensor(g, xprintf("x_logvar"), ROLE_CONST, 0, flat(1));
-            g->t[var].init_value = (float)log(s->variance_value);
+            lp.alpha = (float)log(s->variance_value);
         } else if (s->variance == VAR_LEARNED) {
             var = add_param(b, "x", "logvar", s->input, 0);
             g->t[var].init = INIT_ZERO;

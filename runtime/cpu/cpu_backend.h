@@ -18,7 +18,7 @@
  * Usage:
  *   vkvae_cpu *cpu;
  *   if (vkvae_cpu_create(plan, VKVAE_CPU_F64, &cpu, &err)) return err.status;
- *   vkvae_cpu_init_params(cpu, seed, &err);         // PyTorch's default init
+ *   vkvae_cpu_init_params(cpu, seed, &err);         // the plan's init (PyTorch's)
  *   memcpy(vkvae_cpu_buffer(cpu, data_buf).data, images, bytes);
  *   vkvae_shuffle(vkvae_cpu_tensor(cpu, perm_t).data, n, seed, epoch);
  *   vkvae_cpu_run(cpu, VKVAE_PROGRAM_TRAIN, &push, &err);
@@ -85,9 +85,10 @@ vkvae_status vkvae_cpu_write_f32(vkvae_cpu *cpu, uint32_t tensor, const float *s
 vkvae_status vkvae_cpu_read_f64(vkvae_cpu *cpu, uint32_t tensor, double *dst, vkvae_error *err);
 vkvae_status vkvae_cpu_write_f64(vkvae_cpu *cpu, uint32_t tensor, const double *src, vkvae_error *err);
 
-/* Fills every "*.weight" and "*.bias" tensor of the PARAM-role buffers with
- * PyTorch's default initialisation (init.h), drawn from Philox with seed;
- * other tensors are left as they are. */
+/* Fills every "*.weight" and "*.bias" tensor of the PARAM-role buffers as
+ * the plan's init kind says (init.h: PyTorch's default, xavier_uniform or
+ * kaiming_normal), drawn from Philox with seed; other tensors are left as
+ * they are. vkvae_session_init_params draws the same values for the GPU. */
 vkvae_status vkvae_cpu_init_params(vkvae_cpu *cpu, uint32_t seed, vkvae_error *err);
 
 #endif

@@ -587,11 +587,12 @@ static void FN(nll_bernoulli_grad)(P *p, PUSH *push, void *const *t)
     FN(nll_bernoulli_bwd)(p, push, (void *const[]){ t[0], t[1], t[3] });
 }
 
-/* Which element of lv serves element (r, j): one for all, one per output,
- * or one per element (mode 0, 1, 2). */
-static uint32_t FN(lv_index)(P *p, uint32_t r, uint32_t j)
+/* The log-variance of element (r, j): the step's constant alpha (mode 0, a
+ * fixed variance: lv is not read), one per output or one per element of lv
+ * (mode 1, 2). */
+static real FN(lv_at)(P *p, const real *lv, uint32_t r, uint32_t j)
 {
-    return p->mode == 0 ? 0 : p->mode == 1 ? j : r * p->in + j;
+    return p->mode == 0 ? (real)p->alpha : lv[p->mode == 1 ? j : r * p->in + j];
 }
 
 /* mean:[n,in] lv x:[n,in] -> nll:[n] */
@@ -604,7 +605,7 @@ static void FN(nll_gauss)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         real acc = 0;
         for (uint32_t j = 0; r < valid && j < p->in; j++) {
-            real l = lv[FN(lv_index)(p, r, j)], d = x[r * p->in + j] - mean[r * p->in + j];
+            real l = FN(lv_at)(p, lv, r, j), d = x[r * p->in + j] - mean[r * p->in + j];
             acc += log_2pi + l + d * d * exp(-l);
         }
         nll[r] = acc / (real)2;
@@ -624,7 +625,7 @@ static void FN(nll_gauss_bwd)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++)
         for (uint32_t j = 0; j < p->in; j++) {
             uint32_t i = r * p->in + j;
-            real l = lv[FN(lv_index)(p, r, j)], d = x[i] - mean[i];
+            real l = FN(lv_at)(p, lv, r, j), d = x[i] - mean[i];
             real gm = 0, gl = 0;
             if (r < valid) {
                 gm = -gs * d * exp(-l);

@@ -1,4 +1,4 @@
-/* PyTorch's default initialisation with Philox draws (see init.h). */
+/* PyTorch's initialisations with Philox draws (see init.h). */
 #include "plan/init.h"
 
 #include <math.h>
@@ -14,6 +14,26 @@ uint64_t vkvae_init_fan_in(const vkvae_tensor_desc *weight)
     for (uint32_t d = 2; d < weight->rank && d < 4; d++)
         fan_in *= weight->shape[d];
     return fan_in;
+}
+
+uint64_t vkvae_init_fan_out(const vkvae_tensor_desc *weight)
+{
+    if (weight->rank < 2)
+        return 0;
+    uint64_t fan_out = weight->shape[0];
+    for (uint32_t d = 2; d < weight->rank && d < 4; d++)
+        fan_out *= weight->shape[d];
+    return fan_out;
+}
+
+const char *vkvae_init_kind_name(uint32_t kind)
+{
+    static const char *const names[VKVAE_INIT_COUNT] = {
+        [VKVAE_INIT_PYTORCH] = "pytorch",
+        [VKVAE_INIT_XAVIER_UNIFORM] = "xavier_uniform",
+        [VKVAE_INIT_KAIMING_NORMAL] = "kaiming_normal",
+    };
+    return kind < VKVAE_INIT_COUNT ? names[kind] : "?";
 }
 
 uint32_t vkvae_init_stream_step(const char *name)
@@ -70,12 +90,28 @@ vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tens
         memset(dst, 0, t->elems * sizeof *dst);
         return VKVAE_OK;
     }
-    uint64_t fan_in = vkvae_init_fan_in(weight);
-    if (fan_in == 0)
+    uint64_t fan_in = vkvae_init_fan_in(weight), fan_out = vkvae_init_fan_out(weight);
+    if (fan_in == 0 || fan_out == 0)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "init: weight '%s' needs rank >= 2 and a nonzero shape",
                           weight->name);
-    float bound = (float)(1.0 / sqrt((double)fan_in));
+    if (plan->init >= VKVAE_INIT_COUNT)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "init: plan '%s' has an unknown init kind %u",
+                          plan->model ? plan->model : "?", plan->init);
     uint32_t step = vkvae_init_stream_step(name);
+    if (plan->init != VKVAE_INIT_PYTORCH && weight != t) {
+        memset(dst, 0, t->elems * sizeof *dst); /* zeros_(bias) */
+        return VKVAE_OK;
+    }
+    if (plan->init == VKVAE_INIT_KAIMING_NORMAL) {
+        double std = sqrt(2.0) / sqrt((double)fan_in); /* gain sqrt(2/(1+a^2)), a = 0 */
+        for (uint64_t i = 0; i < t->elems; i++)
+            dst[i] = (float)(std * vkvae_rand_normal_f64(seed, VKVAE_STREAM_INIT, step,
+                                                          (uint32_t)i));
+        return VKVAE_OK;
+    }
+    float bound = plan->init == VKVAE_INIT_XAVIER_UNIFORM
+                      ? (float)sqrt(6.0 / ((double)fan_in + (double)fan_out))
+                      : (float)(1.0 / sqrt((double)fan_in));
     for (uint64_t i = 0; i < t->elems; i++) {
         float u = vkvae_rand_uniform(seed, VKVAE_STREAM_INIT, step, (uint32_t)i);
         dst[i] = bound * (2.0f * u - 1.0f);

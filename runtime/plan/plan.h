@@ -65,6 +65,15 @@ typedef enum vkvae_stream {
     VKVAE_STREAM_INIT,
 } vkvae_stream;
 
+/* How the layers' parameters start (the spec's `train ... init`; values
+ * drawn by plan/init.c on the host, so every backend starts alike). */
+typedef enum vkvae_init_kind {
+    VKVAE_INIT_PYTORCH,        /* weight and bias U(-b, b), b = 1/sqrt(fan_in) */
+    VKVAE_INIT_XAVIER_UNIFORM, /* weight U(-b, b), b = sqrt(6/(fan_in+fan_out)); bias 0 */
+    VKVAE_INIT_KAIMING_NORMAL, /* weight N(0, 2/fan_in); bias 0 */
+    VKVAE_INIT_COUNT
+} vkvae_init_kind;
+
 /* Static parameters of one step; zero where an op does not use a field.
  * Dimensions are baked into the step's kernel as constants. */
 typedef struct vkvae_op_params {
@@ -168,6 +177,7 @@ typedef struct vkvae_plan {
     const vkvae_program_desc *programs;
     /* The spec's training settings (flags may override them). */
     uint32_t epochs, seed;
+    uint32_t init;              /* vkvae_init_kind of the layers (0: PyTorch's default) */
     float kl_beta;              /* weight of the KL term (elbo beta; 0: no KL) */
     uint32_t kl_warmup_epochs;  /* linear warm-up of the KL weight; 0: none */
     uint32_t classes;           /* label classes of a conditional model; 0: none */

@@ -42,7 +42,9 @@ const vkvae_plan *vkvae_session_plan(const vkvae_session *s);
 uint32_t vkvae_session_features(const vkvae_session *s);
 uint32_t vkvae_session_latent(const vkvae_session *s);
 
-/* PyTorch's default initialisation of every layer, drawn from seed. */
+/* Every layer initialised as the plan's init kind says (plan/init.h:
+ * PyTorch's default, xavier_uniform or kaiming_normal), drawn from seed on
+ * the host: the same values on either backend. */
 vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_error *err);
 
 /* Puts a data set in the plan's DATA tensors for training (labels may be

@@ -28,9 +28,10 @@ typedef struct vkvae_spec_desc {
  * that equals what vkvae-gen would build into the library. A malformed spec:
  * BAD_INPUT, and *diagnostics (when diagnostics is not NULL; free() it)
  * holds every diagnostic as vkvae-gen prints them (path:line:col: error:
- * message, the source line, a caret; then the count), err the first. A
- * spec that checks but has a part with no lowering yet: UNSUPPORTED with
- * that reason. Compiling touches no device and writes nothing. */
+ * message, the source line, a caret; then the count), err the first
+ * (what has no lowering yet is such an error too). Should a spec that
+ * checks fail to lower all the same (an internal error): UNSUPPORTED with
+ * the reason. Compiling touches no device and writes nothing. */
 vkvae_status vkvae_spec_compile(const vkvae_spec_desc *desc, vkvae_plan **out, char **diagnostics,
                                 vkvae_error *err);
 void vkvae_spec_plan_free(vkvae_plan *plan); /* NULL is fine */

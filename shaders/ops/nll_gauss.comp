@@ -1,4 +1,5 @@
 // nll_gauss: mean:[n,in] lv:([1] | [in] | [n,in] for mode 0|1|2) x:[n,in] -> nll:[n]
+// Mode 0 (a fixed variance) takes its log-variance from P_ALPHA, not lv.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -15,7 +16,7 @@ void main()
     if (r < valid_rows())
         for (uint j = 0; j < P_IN; j++) {
             uint i = r * P_IN + j;
-            float l = lv[P_MODE == 0u ? 0u : P_MODE == 1u ? j : i];
+            float l = P_MODE == 0u ? P_ALPHA : lv[P_MODE == 1u ? j : i];
             float d = x[i] - mean[i];
             acc += log_2pi + l + d * d * exp(-l);
         }

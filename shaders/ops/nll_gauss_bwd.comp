@@ -1,6 +1,7 @@
 // nll_gauss_bwd: mean lv x -> dmean:[n,in] dlv:(shape of lv)
 // Mode 1 (one variance per output) sums dlv over rows: element j of the
-// second range owns dlv[j]. Mode 0 leaves dlv alone (the variance is fixed).
+// second range owns dlv[j]. Mode 0 leaves dlv alone (the variance is fixed:
+// its log-variance is P_ALPHA, and lv is not read).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -15,7 +16,7 @@ void main()
     uint valid = valid_rows();
     if (i < P_N * P_IN) {
         uint r = i / P_IN, j = i % P_IN;
-        float l = lv[P_MODE == 0u ? 0u : P_MODE == 1u ? j : i];
+        float l = P_MODE == 0u ? P_ALPHA : lv[P_MODE == 1u ? j : i];
         float d = x[i] - mean[i];
         bool live = r < valid;
         dmean[i] = live ? -pc.grad_scale * d * exp(-l) : 0.0;

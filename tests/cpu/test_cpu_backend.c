@@ -1,6 +1,6 @@
 /* The CPU backend on a hand-written plan (a tiny Bernoulli autoencoder,
- * 6-4-6, trained with Adam), the plan checks, PyTorch-style init and the
- * Philox shuffle. The plan is tiny_plan.h's, written as the generator would
+ * 6-4-6, trained with Adam), the plan checks, the initialisations (PyTorch's
+ * default, xavier_uniform, kaiming_normal) and the Philox shuffle. The plan is tiny_plan.h's, written as the generator would
  * emit it: tables of buffers, tensors and steps.
  */
 #include <math.h>
@@ -164,6 +164,63 @@ static void test_init(void)
     printf("  %s\n", e2.message);
 }
 
+/* xavier_uniform and kaiming_normal as torch.nn.init draws them, on a
+ * conv weight [c_out=40, c_in=30, 3, 3] (fan_in 270, fan_out 360) and a
+ * transposed one [c_in=30, c_out=40, 3, 3] (fan_in 360, fan_out 270): the
+ * bound or the standard deviation, the mean, and biases zero. */
+static void test_init_kinds(void)
+{
+    enum { CO = 40, CI = 30, K = 3, W = CO * CI * K * K };
+    vkvae_tensor_desc t[] = {
+        { "conv.weight", 0, 0, W, 4, { CO, CI, K, K } },
+        { "conv.bias", 0, 0, CO, 1, { CO } },
+        { "deconv.weight", 0, 0, W, 4, { CI, CO, K, K } },
+    };
+    check(vkvae_init_fan_out(&t[0]) == CO * K * K && vkvae_init_fan_out(&t[2]) == CI * K * K &&
+              vkvae_init_fan_in(&t[2]) == CO * K * K,
+          "INIT_FAN_OUT(conv=360,convt=270)");
+    static float w[W], w_other_seed[W];
+    float bias[CO];
+    for (uint32_t kind = VKVAE_INIT_XAVIER_UNIFORM; kind <= VKVAE_INIT_KAIMING_NORMAL; kind++)
+        for (int which = 0; which <= 2; which += 2) {
+            vkvae_plan p = { .model = "x", .n_tensors = 3, .tensors = t, .init = kind };
+            vkvae_error err = { 0 };
+            int ok = vkvae_init_tensor(w, &p, (uint32_t)which, 1, &err) == VKVAE_OK &&
+                     vkvae_init_tensor(w_other_seed, &p, (uint32_t)which, 2, &err) == VKVAE_OK &&
+                     vkvae_init_tensor(bias, &p, 1, 1, &err) == VKVAE_OK;
+            double fan_in = (double)vkvae_init_fan_in(&t[which]);
+            double fan_out = (double)vkvae_init_fan_out(&t[which]);
+            double sum = 0, sq = 0, most = 0;
+            for (int i = 0; i < W; i++) {
+                sum += w[i], sq += (double)w[i] * w[i];
+                most = fmax(most, fabs(w[i]));
+            }
+            double mean = sum / W, sd = sqrt(sq / W - mean * mean);
+            /* U(-b, b) has sd b/sqrt(3); N(0, s^2) sd s */
+            double bound = sqrt(6.0 / (fan_in + fan_out)), want_sd = kind == VKVAE_INIT_XAVIER_UNIFORM
+                                                                       ? bound / sqrt(3.0)
+                                                                       : sqrt(2.0 / fan_in);
+            int zero_bias = 1;
+            for (int i = 0; i < CO; i++)
+                zero_bias &= bias[i] == 0.0f;
+            ok &= fabs(sd / want_sd - 1) < 0.03 && fabs(mean) < 0.05 * want_sd && zero_bias &&
+                  memcmp(w, w_other_seed, sizeof w) != 0;
+            if (kind == VKVAE_INIT_XAVIER_UNIFORM)
+                ok &= most <= bound && most > 0.99 * bound;
+            else
+                ok &= most > 3 * want_sd; /* a normal's tails, not a uniform's edge */
+            char what[200];
+            snprintf(what, sizeof what, "INIT_%s(%s fan_in=%.0f fan_out=%.0f): sd %.5f want %.5f, "
+                     "mean %.2g, max |w| %.4f, bias zero %d", vkvae_init_kind_name(kind),
+                     t[which].name, fan_in, fan_out, sd, want_sd, mean, most, zero_bias);
+            check(ok, what);
+        }
+    vkvae_plan bad = { .model = "x", .n_tensors = 3, .tensors = t, .init = VKVAE_INIT_COUNT };
+    vkvae_error e = { 0 };
+    check(vkvae_init_tensor(w, &bad, 0, 1, &e) == VKVAE_BAD_INPUT, "INIT_UNKNOWN_KIND refused");
+    printf("  %s\n", e.message);
+}
+
 static void test_shuffle(void)
 {
     enum { M = 1000 };
@@ -190,6 +247,7 @@ int main(void)
     test_training();
     test_bad_plans();
     test_init();
+    test_init_kinds();
     test_shuffle();
     printf("%s\n", failures ? "FAILED" : "all passed");
     return failures != 0;

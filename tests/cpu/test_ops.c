@@ -11,7 +11,8 @@
  *   test_ops check          forward semantics: transposed conv is the
  *                           adjoint of conv, a hand-computed conv, Adam's
  *                           and SGD's first step, gather, padding rows,
- *                           IWAE's log-mean-exp on hand values
+ *                           IWAE's log-mean-exp on hand values, a fixed
+ *                           variance's Gaussian NLL (mode 0: alpha) by hand
  *
  * -o OP keeps the cases whose name contains OP (case-insensitive).
  * Inputs are fresh random non-zero values from the test's own generator
@@ -483,6 +484,9 @@ static void run_grad(void)
             p.mode = mode;
             grad_loss(VKVAE_OP_NLL_GAUSS, VKVAE_OP_NLL_GAUSS_BWD, p, rows);
         }
+        p.mode = 0, p.alpha = -2.302585f; /* variance fixed 0.1: alpha = log 0.1 */
+        grad_loss(VKVAE_OP_NLL_GAUSS, VKVAE_OP_NLL_GAUSS_BWD, p, rows);
+        p.mode = 0, p.alpha = 0;
     }
     grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 1, .in = 1 }, 1);
 
@@ -640,6 +644,8 @@ static void run_nmse(void)
         nmse_case(VKVAE_OP_NLL_GAUSS, (vkvae_op_params){ .n = 3, .in = 17, .mode = mode }, short_push);
         nmse_case(VKVAE_OP_NLL_GAUSS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .mode = mode }, short_push);
     }
+    nmse_case(VKVAE_OP_NLL_GAUSS, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 1.5f }, short_push);
+    nmse_case(VKVAE_OP_NLL_GAUSS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 1.5f }, short_push);
     nmse_case(VKVAE_OP_L2, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_L2_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_LOSS_ACCUM, (vkvae_op_params){ .n = 3 }, short_push);
@@ -739,6 +745,23 @@ static void run_check(void)
         run64(VKVAE_OP_ADD, &p, &push, t);
         check(y[0] == 1.5 && y[1] == 0 && y[2] == 3 && y[3] == 12 && y[4] == 0 && y[5] == 6.25,
               "ADD_HAND", y[5]);
+    }
+    if (wanted("NLL_GAUSS_FIXED_HAND")) {
+        /* variance fixed 0.25 (alpha = log 0.25), lv's binding ignored: one
+         * row, mean (0, 1), x (1, 1): 0.5 (2 log 2pi + 2 log 0.25 + 1/0.25);
+         * dmean = (mean - x) / 0.25 = (-4, 0) */
+        vkvae_op_params p = { .n = 1, .in = 2, .alpha = (float)log(0.25) };
+        double mean[2] = { 0, 1 }, lv[1] = { 123 }, x[2] = { 1, 1 }, nll[1], dm[2], dlv[1] = { 7 };
+        double *t[VKVAE_MAX_BINDINGS] = { mean, lv, x, nll };
+        vkvae_push push = { .rows = 1, .grad_scale = 1 };
+        run64(VKVAE_OP_NLL_GAUSS, &p, &push, t);
+        double want = 0.5 * (2 * log(2 * 3.14159265358979323846) + 2 * (double)p.alpha +
+                             1 / exp((double)p.alpha));
+        double *tb[VKVAE_MAX_BINDINGS] = { mean, lv, x, dm, dlv };
+        run64(VKVAE_OP_NLL_GAUSS_BWD, &p, &push, tb);
+        check(fabs(nll[0] - want) < 1e-12 && fabs(want - 2.4515826) < 1e-6 &&
+                  fabs(dm[0] + 1 / exp((double)p.alpha)) < 1e-12 && dm[1] == 0 && dlv[0] == 7,
+              "NLL_GAUSS_FIXED_HAND(alpha=log 0.25)", nll[0] - want);
     }
     if (wanted("ADAM_FIRST_STEP")) {
         /* From zero moments, Adam's first step is lr * g / (|g| + eps). */

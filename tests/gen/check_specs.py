@@ -8,13 +8,16 @@
                                     with the basename, so expectations hold on
                                     any checkout path.
   check_specs.py GEN good DIR       every DIR/*.vae passes --check silently, and
-                                    --explain prints the same text twice
+                                    --explain prints the same text twice, a plan
+                                    included (what checks, lowers)
   check_specs.py GEN explain SPEC TEXT...   --explain SPEC prints every TEXT
   check_specs.py GEN golden DIR      every DIR/X.vae emits C (--emit-c) equal byte for
                                     byte to DIR/X.c.golden
   check_specs.py GEN update-golden DIR   rewrites those goldens
   check_specs.py GEN fuzz DIR [N [SEED]]  N seeded mutations of DIR/*.vae: exit 0 or 1,
-                                    never a crash, a hang, or output on error
+                                    never a crash, a hang, or output on error;
+                                    one that checks also lowers (--explain has
+                                    its plan)
 """
 import os
 import random
@@ -85,6 +88,8 @@ def mode_good(d):
             fail(name, f'--explain exit {rc}\n{err}')
         elif out1 != out2:
             fail(name, '--explain output differs between two runs')
+        elif 'plan: not generated' in out1:
+            fail(name, 'checks but does not lower: ' + out1[out1.index('plan: not generated'):])
         print(f'ok {name}')
 
 
@@ -190,6 +195,12 @@ def mode_fuzz(d, n, seed=1):
             if rc not in (0, 1) or (rc == 1 and (out or 'error' not in err)):
                 fail(f'fuzz case {i}', f'exit {rc}\n{err[:2000]}\n--- spec ---\n'
                      + text.decode('utf-8', 'replace')[:2000])
+            elif rc == 0:
+                rc, out, err = run([path, '--explain'])
+                if rc != 0 or 'plan: not generated' in out:
+                    fail(f'fuzz case {i}', f'checks but does not lower (exit {rc})\n'
+                         + out[out.find('plan: not generated'):][:500] + err[:500]
+                         + '\n--- spec ---\n' + text.decode('utf-8', 'replace')[:2000])
     print(f'ok {n} fuzz cases')
 
 

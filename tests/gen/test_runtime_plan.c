@@ -118,6 +118,7 @@ static bool same_plan(const vkvae_plan *a, const vkvae_plan *b)
     SAME_U("plan", "kernels == NULL", a->kernels == NULL, b->kernels == NULL);
     SAME_U("plan", "epochs", a->epochs, b->epochs);
     SAME_U("plan", "seed", a->seed, b->seed);
+    SAME_U("plan", "init", a->init, b->init);
     SAME_F("plan", "kl_beta", a->kl_beta, b->kl_beta);
     SAME_U("plan", "kl_warmup_epochs", a->kl_warmup_epochs, b->kl_warmup_epochs);
     SAME_U("plan", "classes", a->classes, b->classes);
