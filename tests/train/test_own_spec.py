@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """vkvae on a user's own specs, compiled at run time (suite 'train'):
 
-  test_own_spec.py VKVAE VKVAE_GEN SOURCE_ROOT
+  test_own_spec.py VKVAE VKVAE_GEN SOURCE_ROOT API_CHECK
 
 - Specs written here, outside models/ (an MLP VAE with another latent size,
   widths and a residual layer; a Gaussian-likelihood conv autoencoder; a
@@ -9,11 +9,12 @@
   plan's data set is made for their count), train on lavapipe and on the CPU backend from the same seed, and the two
   loss curves agree within 1e-3 relative, as the built-in models' do;
   sample and reconstruct work on their checkpoints, on both backends.
-- Every spec of the bad-spec corpus (tests/specs/bad) through `vkvae train`
-  and `vkvae check` prints exactly what `vkvae-gen --check` prints, exits 1,
+- Every spec of the bad-spec corpus (tests/specs/bad) through `vkvae train`,
+  `vkvae check` and the C API's vkvae_spec_check (API_CHECK prints what it
+  returns) gives exactly what `vkvae-gen --check` prints, exits 1,
   and train writes no output folder; `vkvae check --explain` prints what
-  `vkvae-gen --explain` does; a spec with a part not generated yet exits 11
-  with its reason.
+  `vkvae-gen --explain` does; a spec with the parts once not generated
+  (variance fixed 0.1, init xavier_uniform) checks and compiles, exit 0.
 - --batch: a built-in model trains at another batch (the plan is made for
   it); one past the device's storage-buffer limit is refused naming it.
 """
@@ -164,7 +165,7 @@ def own_specs(vkvae, tmp):
                   f"(exit {rc}: {e.strip()})")
 
 
-def bad_corpus(vkvae, gen, root, tmp):
+def bad_corpus(vkvae, gen, root, tmp, api_check):
     specs = sorted(glob.glob(f"{root}/tests/specs/bad/*.vae"))
     same = 0
     for spec in specs:
@@ -172,24 +173,27 @@ def bad_corpus(vkvae, gen, root, tmp):
         rc, _, e = run(vkvae, "train", spec, "--out", out)
         grc, _, ge = run(gen, spec, "--check")
         crc, _, ce = run(vkvae, "check", spec)
-        ok = rc == 1 and grc == 1 and crc == 1 and e == ge and ce == ge and not os.path.exists(out)
+        arc, _, ae = run(api_check, spec)
+        ok = (rc == 1 and grc == 1 and crc == 1 and arc == 1 and e == ge and ce == ge and
+              ae == ge and not os.path.exists(out))
         if not ok:
-            check(False, f"{os.path.basename(spec)}: vkvae train exit {rc}, vkvae-gen exit {grc}; "
-                  f"train said {e.strip()[:200]!r}, vkvae-gen {ge.strip()[:200]!r}; "
+            check(False, f"{os.path.basename(spec)}: vkvae train exit {rc}, vkvae-gen exit {grc}, "
+                  f"vkvae_spec_check {arc}; train said {e.strip()[:200]!r}, vkvae-gen "
+                  f"{ge.strip()[:200]!r}, the C API {ae.strip()[:200]!r}; "
                   f"out folder {'written' if os.path.exists(out) else 'absent'}")
         same += ok
     check(len(specs) > 70 and same == len(specs),
-          f"{same} of {len(specs)} bad specs: vkvae train and vkvae check print vkvae-gen's "
-          "diagnostics and exit 1, train writes nothing")
+          f"{same} of {len(specs)} bad specs: vkvae train, vkvae check and the C API's "
+          "vkvae_spec_check give vkvae-gen's diagnostics and exit 1, train writes nothing")
     for model in ("vae_mlp", "vae_conv", "iwae_mlp", "cvae_mlp"):
         spec = f"{root}/models/{model}.vae"
         rc, out, _ = run(vkvae, "check", spec, "--explain")
         grc, gout, _ = run(gen, spec, "--explain")
         check(rc == 0 and grc == 0 and out == gout and "program train" in out,
               f"vkvae check --explain {model}: vkvae-gen --explain's text ({len(out)} bytes)")
-    rc, _, e = run(vkvae, "check", f"{root}/tests/specs/good/gauss_fixed.vae")
-    check(rc == 11 and "is not generated yet: input range -1..1" in e,
-          f"a spec that checks but has no lowering yet: exit 11 with its reason ({e.strip()})")
+    rc, out, e = run(vkvae, "check", f"{root}/tests/specs/good/gauss_fixed.vae")
+    check(rc == 0 and not e.strip(),
+          f"variance fixed 0.1 and init xavier_uniform check and compile: exit {rc} ({e.strip()})")
 
 
 def batch(vkvae, tmp):
@@ -207,10 +211,10 @@ def batch(vkvae, tmp):
 
 
 def main():
-    vkvae, gen, root = sys.argv[1], sys.argv[2], sys.argv[3]
+    vkvae, gen, root, api_check = sys.argv[1:5]
     with tempfile.TemporaryDirectory(prefix="vkvae-own-") as tmp:
         own_specs(vkvae, tmp)
-        bad_corpus(vkvae, gen, root, tmp)
+        bad_corpus(vkvae, gen, root, tmp, api_check)
         batch(vkvae, tmp)
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
