@@ -38,6 +38,19 @@ void cli_model_free(const vkvae_plan *plan);
  * and *plan unchanged. */
 int cli_model_fit(const vkvae_plan **plan, uint32_t batch, uint32_t data_rows);
 
+/* The plan the checkpoint at ckpt runs on (vkvae_checkpoint_plan); free it
+ * with cli_model_free. Non-zero: the exit status, the error or the carried
+ * spec's diagnostics printed. */
+int cli_checkpoint_plan(const char *ckpt, const vkvae_plan **out);
+
+/* The data set of --data, --labels and --val-split (options.h), for a
+ * model of classes classes (labels required and checked below it; 0:
+ * none) and channels channels (0: unknown); non-zero: the exit status,
+ * the error printed. */
+struct cli_data_opts;
+int cli_data_load(const struct cli_data_opts *d, uint32_t classes, uint32_t channels,
+                  vkvae_idx_dataset *out);
+
 /* A trained model opened from a checkpoint (cli/model.c). */
 typedef struct cli_model_handle {
     const vkvae_plan *plan;
@@ -62,6 +75,7 @@ int cmd_encode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* The learning curve of metrics_path (vkvae train's metrics.csv) drawn as a
  * width x height PNG at png_path (cli/plot.c); train and plot share it. */

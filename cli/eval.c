@@ -22,11 +22,10 @@
 static const char eval_usage[] =
     "usage: vkvae eval CKPT [options]\n"
     "\n"
-    "Prints the test set's negative ELBO (nats per image) with its reconstruction\n"
+    "Prints the test split's negative ELBO (nats per image) with its reconstruction\n"
     "and KL terms, and with --iwae K the IWAE estimate of -log p(x).\n"
     "\n"
-    "  --data DIR        IDX data set folder (default /usr/share/datasets/fashion-mnist);\n"
-    "                    its test split (t10k files) is used\n"
+    CLI_DATA_USAGE
     "  --device D        Vulkan device index or name substring, or 'cpu' (default: the best)\n"
     "  --limit N         the first N test images only\n"
     "  --iwae K          also estimate -log p(x) with K importance samples per image\n"
@@ -34,7 +33,8 @@ static const char eval_usage[] =
     "  --seed S          seed of the draws (default: the checkpoint's training seed)\n";
 
 typedef struct eval_opts {
-    const char *ckpt, *data, *device;
+    cli_data_opts data;
+    const char *ckpt, *device;
     uint32_t limit, iwae, seed;
     int has_iwae, has_seed;
 } eval_opts;
@@ -49,7 +49,7 @@ static double now_s(void)
 static int parse_args(int argc, char **argv, eval_opts *o)
 {
     const cli_option options[] = {
-        {CLI_STRING("--data", &o->data)},
+        CLI_DATA_OPTIONS(&o->data),
         {CLI_STRING("--device", &o->device)},
         {CLI_U32("--limit", &o->limit)},
         {CLI_U32("--iwae", &o->iwae), .given = &o->has_iwae},
@@ -159,7 +159,7 @@ static void on_progress(void *user, uint32_t done, uint32_t total)
 
 int cmd_eval(int argc, char **argv)
 {
-    eval_opts o = {.data = "/usr/share/datasets/fashion-mnist"};
+    eval_opts o = {0};
     int r = parse_args(argc, argv, &o);
     if (r >= 0)
         return r;
@@ -168,8 +168,9 @@ int cmd_eval(int argc, char **argv)
      * the labels are checked against the model's classes after. */
     vkvae_error err = {0};
     vkvae_idx_dataset ds;
-    if (vkvae_idx_dataset_load(&ds, o.data, 0, &err))
-        return cli_fail(err.status, "%s", err.message);
+    r = cli_data_load(&o.data, 0, 0, &ds);
+    if (r)
+        return r;
     vkvae_idx *images = &ds.test_images, *labels = &ds.test_labels;
     if (o.limit && o.limit < images->count)
         images->count = labels->count = o.limit;
@@ -185,6 +186,9 @@ int cmd_eval(int argc, char **argv)
         bad = vkvae_fail(&err, VKVAE_BAD_INPUT, "%s: --iwae: model %s has no likelihood to "
                          "estimate (an autoencoder; the estimate needs a VAE's Gaussian latent)",
                          o.ckpt, plan->model);
+    if (!bad && plan->classes && !labels->data)
+        bad = vkvae_fail(&err, VKVAE_BAD_INPUT, "%s: model %s is conditional: its images need "
+                         "labels (--labels)", images->path, plan->model);
     if (!bad && plan->classes)
         bad = vkvae_idx_check_pair(images, labels, plan->classes, &err);
     if (bad) {
@@ -193,15 +197,16 @@ int cmd_eval(int argc, char **argv)
         return cli_fail(err.status, "%s", err.message);
     }
     uint32_t n = images->count, seed = o.has_seed ? o.seed : m.seed;
+    const char *data_name = o.data.data ? o.data.data : CLI_DATA_DEFAULT;
     const objective ob = eval_objective(plan);
     if (m.ctx) {
         uint32_t count;
         const vkvae_device_info *d = vkvae_context_devices(m.ctx, &count);
         fprintf(stderr, "vkvae: evaluating %s on %u test images of %s on %s\n", plan->model, n,
-                o.data, d[vkvae_context_device_index(m.ctx)].name);
+                data_name, d[vkvae_context_device_index(m.ctx)].name);
     } else {
         fprintf(stderr, "vkvae: evaluating %s on %u test images of %s on the CPU backend\n",
-                plan->model, n, o.data);
+                plan->model, n, data_name);
     }
 
     /* The bound: the eval program with the full KL weight (a beta-VAE's

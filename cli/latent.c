@@ -20,7 +20,8 @@
 #include "plan/philox.h"
 
 typedef struct latent_opts {
-    const char *ckpt, *device, *out, *data, *split, *dims;
+    cli_data_opts data;
+    const char *ckpt, *device, *out, *split, *dims;
     uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class;
     float range, strength;
     vkvae_precision precision;
@@ -41,7 +42,7 @@ static const char latent_usage[] =
     "  --device D      Vulkan device index or name substring, or 'cpu'\n"
     "  --precision P   fp32 (default) or fp16: the products' arithmetic on a Vulkan device\n"
     "  --seed S        seed of the draws (default: the checkpoint's training seed)\n"
-    "  --data DIR      IDX data set (default /usr/share/datasets/fashion-mnist)\n"
+    CLI_DATA_USAGE
     "  --split S       test (default) or train: which images items index\n"
     "  --cols C --scale S --pad P   grid layout (columns, integer upscale, pixels between)\n";
 
@@ -54,7 +55,7 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
         {CLI_STRING("--out", &o->out)},
         {CLI_STRING("--device", &o->device)},
         {CLI_PRECISION("--precision", &o->precision)},
-        {CLI_STRING("--data", &o->data)},
+        CLI_DATA_OPTIONS(&o->data),
         {CLI_STRING("--split", &o->split)},
         {CLI_STRING("--dims", &o->dims)},
         {CLI_FLOAT("--range", &o->range)},
@@ -117,10 +118,9 @@ typedef struct items {
 
 static int load_items(const latent_opts *o, const cli_model_handle *m, items *it)
 {
-    vkvae_error err = {0};
-    if (vkvae_idx_dataset_load(&it->ds, o->data ? o->data : "/usr/share/datasets/fashion-mnist",
-                               m->plan->classes, &err))
-        return cli_fail(err.status, "%s", err.message);
+    int r = cli_data_load(&o->data, m->plan->classes, m->plan->input_c, &it->ds);
+    if (r)
+        return r;
     int train = o->split && strcmp(o->split, "train") == 0;
     it->images = train ? &it->ds.train_images : &it->ds.test_images;
     it->labels = train ? &it->ds.train_labels : &it->ds.test_labels;
@@ -166,7 +166,7 @@ static int encode_items(cli_model_handle *m, const items *it, const uint32_t *in
     }
     for (uint32_t i = 0; i < n; i++) {
         item_pixels(it, index[i], x + (size_t)i * features, features);
-        labels[i] = it->labels->data[index[i]];
+        labels[i] = it->labels->data ? it->labels->data[index[i]] : 0;
     }
     vkvae_error err = {0};
     vkvae_status s = vkvae_session_encode(m->session, x, vkvae_session_classes(m->session) ? labels : NULL,
@@ -441,7 +441,10 @@ static int job_edit(latent_opts *o, cli_model_handle *m)
     uint32_t L = vkvae_session_latent(m->session), features = vkvae_session_features(m->session);
     uint32_t n = it.images->count, steps = o->steps ? o->steps : 8;
     uint32_t top = 0;
-    for (uint32_t i = 0; i < n; i++)
+    if (!r && !it.labels->data)
+        r = cli_fail(VKVAE_BAD_INPUT, "edit: %s has no labels to tell the classes apart "
+                     "(--labels)", it.images->path);
+    for (uint32_t i = 0; !r && i < n; i++)
         top = it.labels->data[i] > top ? it.labels->data[i] : top;
     if (!r && (o->from_class > top || o->to_class > top))
         r = cli_fail(VKVAE_BAD_INPUT, "edit: class %u is out of range: %s has labels 0..%u",

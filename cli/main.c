@@ -25,6 +25,7 @@ static const char usage[] =
     "  edit CKPT           move an item's code from one class's mean code towards another's\n"
     "  encode CKPT         export codes (mu, logvar, label) as a NumPy .npy file\n"
     "  eval CKPT           test negative ELBO and its terms; --iwae K: the IWAE -log p(x)\n"
+    "  export CKPT OUT     the weights alone as safetensors, for PyTorch's load_state_dict\n"
     "  plot RUN_DIR        the train and test -ELBO per epoch of a run as a PNG line chart\n"
     "  bench [MODEL]       GPU time of each kernel of a train step against the device's roofs\n"
     "\n"
@@ -167,7 +168,7 @@ int main(int argc, char **argv)
         {"train", cmd_train},       {"sample", cmd_sample}, {"reconstruct", cmd_reconstruct},
         {"interpolate", cmd_interpolate}, {"traverse", cmd_traverse}, {"edit", cmd_edit},
         {"encode", cmd_encode},     {"eval", cmd_eval},     {"plot", cmd_plot},
-        {"check", cmd_check},
+        {"check", cmd_check},       {"export", cmd_export},
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0)

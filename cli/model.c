@@ -1,9 +1,9 @@
 /* Opening a trained model for the commands that use one (sample,
- * reconstruct, interpolate, traverse, edit, encode, eval): the plan is the
- * checkpoint's (vkvae_checkpoint_plan: a built-in model with the very spec
- * it carries, else that spec compiled, so a user's model opens in any
- * vkvae); the session is created on the chosen backend and the weights are
- * loaded strictly.
+ * reconstruct, interpolate, traverse, edit, encode, eval; export takes the
+ * plan alone): the plan is the checkpoint's (vkvae_checkpoint_plan: a
+ * built-in model with the very spec it carries, else that spec compiled, so
+ * a user's model opens in any vkvae); the session is created on the chosen
+ * backend and the weights are loaded strictly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +17,12 @@ static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkva
     return vkvae_session_write(user, tensor, src, err);
 }
 
-int cli_model_open(const char *cmd, const char *ckpt, uint32_t data_rows, const char *device,
-                   vkvae_precision precision, cli_model_handle *out)
+int cli_checkpoint_plan(const char *ckpt, const vkvae_plan **out)
 {
-    memset(out, 0, sizeof *out);
     vkvae_error err = {0};
     char name[128], *diagnostics = NULL;
-    const vkvae_plan *plan;
     vkvae_plan *owned;
-    vkvae_status ps = vkvae_checkpoint_plan(ckpt, NULL, name, sizeof name, &plan, &owned,
+    vkvae_status ps = vkvae_checkpoint_plan(ckpt, NULL, name, sizeof name, out, &owned,
                                             &diagnostics, &err);
     int printed = ps && diagnostics; /* the carried spec's, as vkvae-gen prints them */
     if (printed)
@@ -33,10 +30,20 @@ int cli_model_open(const char *cmd, const char *ckpt, uint32_t data_rows, const 
     free(diagnostics);
     if (ps)
         return printed ? vkvae_status_exit_code(ps) : cli_fail(err.status, "%s", err.message);
-    out->plan = plan;
+    return 0;
+}
+
+int cli_model_open(const char *cmd, const char *ckpt, uint32_t data_rows, const char *device,
+                   vkvae_precision precision, cli_model_handle *out)
+{
+    memset(out, 0, sizeof *out);
+    vkvae_error err = {0};
+    int r = cli_checkpoint_plan(ckpt, &out->plan);
+    if (r)
+        return r;
     /* The data set is sized for what the command puts there: no training
      * set's worth of memory for a sample. */
-    int r = cli_model_fit(&out->plan, 0, data_rows ? data_rows : 1);
+    r = cli_model_fit(&out->plan, 0, data_rows ? data_rows : 1);
     if (!r)
         r = cli_context(cmd, device, precision, &out->ctx);
     if (r) {

@@ -67,6 +67,10 @@ int cli_options_parse(const cli_command_line *cl, int argc, char **argv)
                 *cl->arg = a;
                 continue;
             }
+            if (cl->arg2 && !*cl->arg2) {
+                *cl->arg2 = a;
+                continue;
+            }
             if (cl->second_arg)
                 return cli_fail(VKVAE_BAD_INPUT, "%s: %s ('%s', '%s')", cl->cmd, cl->second_arg,
                                 *cl->arg, a);

@@ -44,20 +44,41 @@ typedef struct cli_option {
 #define CLI_PRECISION(n, p)                                                                        \
     .name = (n), .kind = CLI_OPT_PRECISION, .dest = CLI_OPT_DEST(vkvae_precision, p)
 
+/* Where a command's images come from (cli_data_load): three options every
+ * command that reads a data set takes, and their usage lines. */
+typedef struct cli_data_opts {
+    const char *data;   /* NULL: Fashion-MNIST, Debian's dataset-fashion-mnist */
+    const char *labels;
+    float val_split;    /* 0: 0.1 */
+} cli_data_opts;
+#define CLI_DATA_DEFAULT "/usr/share/datasets/fashion-mnist"
+#define CLI_DATA_OPTIONS(d)                                                                        \
+    {CLI_STRING("--data", &(d)->data)}, {CLI_STRING("--labels", &(d)->labels)},                   \
+        {CLI_FLOAT("--val-split", &(d)->val_split), .min = 0, .max = 1}
+#define CLI_DATA_USAGE                                                                             \
+    "  --data PATH       a folder of IDX files (the MNIST names; 4-d images for colour) or a\n"  \
+    "                    .npy of images: uint8, or float32 in [0, 1]; N x H x W, N x C x H x W\n"\
+    "                    or N x H x W x C (default " CLI_DATA_DEFAULT ")\n"                        \
+    "  --labels F.npy    the labels of a .npy of images (conditional models)\n"                   \
+    "  --val-split F     the fraction of a .npy held out as its test set (default 0.1; the\n"     \
+    "                    same images every run, the same fraction of each class)\n"
+
 typedef struct cli_command_line {
     const char *cmd;               /* "train": names the command in its errors */
     const char *usage;             /* printed on stdout for -h or --help */
     const cli_option *options;     /* ends with a {NULL} row */
     const char **arg;              /* the one argument that is not an option */
-    const char *second_arg;        /* a second one's error: "more than one model given"
+    const char **arg2;             /* a second one, for a command that takes two
+                                      (export CKPT OUT; default NULL: none) */
+    const char *second_arg;        /* one argument too many: "more than one model given"
                                       ('a', 'b'); NULL: "unexpected argument 'b'" */
 } cli_command_line;
 
 /* Walks argv left to right: -h or --help prints the usage and stops; a
- * word not starting with '-' is the argument; an option takes the next
- * word as its value unless it is a FLAG. Returns -1 when all was parsed
- * (go on), 0 after the usage (exit 0), else the exit status of the error
- * it printed. */
+ * word not starting with '-' is the argument (then arg2); an option takes
+ * the next word as its value unless it is a FLAG. Returns -1 when all was
+ * parsed (go on), 0 after the usage (exit 0), else the exit status of the
+ * error it printed. */
 int cli_options_parse(const cli_command_line *cl, int argc, char **argv);
 
 #endif

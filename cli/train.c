@@ -33,7 +33,7 @@ static const char train_usage[] =
     "metrics.csv, checkpoint.safetensors (each epoch), samples.png and curve.png (the\n"
     "train and test -ELBO per epoch; vkvae plot redraws it).\n"
     "\n"
-    "  --data DIR        IDX data set folder (default /usr/share/datasets/fashion-mnist)\n"
+    CLI_DATA_USAGE
     "  --epochs N        epochs (default: the spec's)\n"
     "  --batch B         batch size (default: the spec's; the plan is made for it)\n"
     "  --lr X            learning rate (default: the spec's)\n"
@@ -45,11 +45,15 @@ static const char train_usage[] =
     "  --resume CKPT     continue from a checkpoint written by vkvae train\n"
     "  --limit N         train on the first N images only (quick runs and tests)\n"
     "  --test-limit N    evaluate on the first N test images only\n"
+    "  --data-rows N     images the device holds at once (default: the whole set, within\n"
+    "                    the device's maxStorageBufferRange); a larger set streams through\n"
+    "                    in chunks, with the same result\n"
     "  --samples N       images in samples.png (default 64; 0: none)\n";
 
 typedef struct train_opts {
-    const char *model, *data, *device, *out, *resume;
-    uint32_t epochs, batch, seed, limit, test_limit, samples;
+    cli_data_opts data;
+    const char *model, *device, *out, *resume;
+    uint32_t epochs, batch, seed, limit, test_limit, samples, data_rows;
     float lr;
     vkvae_precision precision;
     int has_epochs, has_seed, has_batch;
@@ -153,7 +157,7 @@ static vkvae_status write_samples(vkvae_session *s, const char *path, uint32_t n
 static int parse_args(int argc, char **argv, train_opts *o)
 {
     const cli_option options[] = {
-        {CLI_STRING("--data", &o->data)},
+        CLI_DATA_OPTIONS(&o->data),
         {CLI_STRING("--device", &o->device)},
         {CLI_PRECISION("--precision", &o->precision)},
         {CLI_STRING("--out", &o->out)},
@@ -162,6 +166,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {CLI_U32("--batch", &o->batch), .given = &o->has_batch, .min = 1, .max = 65536},
         {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
         {CLI_U32("--limit", &o->limit)},
+        {CLI_U32("--data-rows", &o->data_rows), .min = 1, .max = 0xffffffffu},
         {CLI_U32("--test-limit", &o->test_limit)},
         {CLI_U32("--samples", &o->samples)},
         {CLI_FLOAT("--lr", &o->lr), .min = 0, .max = 10},
@@ -219,21 +224,47 @@ static int setup_run(train_run *t, int argc, char **argv)
 /* The data set, cut to --limit and --test-limit; non-zero: the exit status. */
 static int load_data(train_run *t)
 {
-    if (vkvae_idx_dataset_load(&t->data, t->o.data, t->plan->classes, &t->err))
-        return cli_fail(t->err.status, "%s", t->err.message);
+    int r = cli_data_load(&t->o.data, t->plan->classes, t->plan->input_c, &t->data);
+    if (r)
+        return r;
     vkvae_idx_dataset *d = &t->data;
     if (t->o.limit && t->o.limit < d->train_images.count)
         d->train_images.count = d->train_labels.count = t->o.limit;
     if (t->o.test_limit && t->o.test_limit < d->test_images.count)
         d->test_images.count = d->test_labels.count = t->o.test_limit;
-    /* The plan holds the training set, and the test set while evaluating:
-     * it is made for the larger of the two. */
+    return 0;
+}
+
+/* The plan made for the data: its data set holds the training set, and the
+ * test set while evaluating, so it is made for the larger of the two,
+ * within --data-rows and the device's maxStorageBufferRange; a set larger
+ * than that streams through it a chunk of whole batches at a time. */
+static int fit_plan(train_run *t)
+{
+    const vkvae_idx_dataset *d = &t->data;
     uint32_t rows = d->train_images.count > d->test_images.count ? d->train_images.count
                                                                   : d->test_images.count;
-    int r = cli_model_fit(&t->plan, 0, rows);
-    if (r)
-        vkvae_idx_dataset_destroy(d);
-    return r;
+    if (t->o.data_rows && t->o.data_rows < rows)
+        rows = t->o.data_rows;
+    const vkvae_plan *p = t->plan;
+    uint64_t features = (uint64_t)p->input_c * p->input_h * p->input_w;
+    if (t->ctx && features) {
+        uint32_t n;
+        const vkvae_device_info *dev = vkvae_context_devices(t->ctx, &n);
+        dev += vkvae_context_device_index(t->ctx);
+        uint64_t cap = dev->max_storage_buffer_range / features;
+        if (rows > cap)
+            rows = (uint32_t)cap;
+    }
+    uint32_t batch = t->o.has_batch ? t->o.batch : p->batch;
+    if (rows < d->train_images.count && rows < batch)
+        return cli_fail(VKVAE_BAD_INPUT, "%u training images stream through a data set of at "
+                        "most %u rows (--data-rows, maxStorageBufferRange), fewer than a batch "
+                        "of %u", d->train_images.count, rows, batch);
+    if (rows < d->train_images.count)
+        fprintf(stderr, "vkvae: the %u training images stream through the device %u at a "
+                "time\n", d->train_images.count, rows - rows % batch);
+    return cli_model_fit(&t->plan, 0, rows);
 }
 
 /* The device (or the CPU backend), named on stderr with advice where
@@ -420,7 +451,7 @@ static int train(train_run *t, int argc, char **argv);
 
 int cmd_train(int argc, char **argv)
 {
-    train_run t = {.o = {.data = "/usr/share/datasets/fashion-mnist", .samples = 64}};
+    train_run t = {.o = {.samples = 64}};
     int r = train(&t, argc, argv);
     cli_model_free(t.plan);
     return r;
@@ -436,7 +467,10 @@ static int train(train_run *t, int argc, char **argv)
     if (r)
         return r;
     r = open_device(t);
+    if (!r)
+        r = fit_plan(t);
     if (r) {
+        vkvae_context_destroy(t->ctx);
         vkvae_idx_dataset_destroy(&t->data);
         return r;
     }

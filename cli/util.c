@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "io/data_source.h"
+#include "options.h"
 #include "plan/models.h"
 #include "spec/compile.h"
 
@@ -192,5 +194,19 @@ int cli_model_fit(const vkvae_plan **plan, uint32_t batch, uint32_t data_rows)
         cli_model_free(*plan);
         *plan = fit;
     }
+    return 0;
+}
+
+int cli_data_load(const cli_data_opts *d, uint32_t classes, uint32_t channels,
+                  vkvae_idx_dataset *out)
+{
+    vkvae_error err = {0};
+    /* The hold-out's seed is fixed, not the run's: every command and every
+     * run of one file sees the same test images. */
+    vkvae_data_source_desc desc = {.path = d->data ? d->data : CLI_DATA_DEFAULT,
+                                   .labels = d->labels, .classes = classes,
+                                   .channels = channels, .test_fraction = d->val_split};
+    if (vkvae_data_source_load(out, &desc, &err))
+        return cli_fail(err.status, "%s", err.message);
     return 0;
 }

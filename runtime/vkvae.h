@@ -172,8 +172,10 @@ typedef struct vkvae_model_desc {
     uint32_t batch;           /* rows per training step and per GPU pass; 0: the spec's (the
                                  plan is made for it) */
     uint32_t data_rows;       /* > 0: the model trains and evaluates (vkvae_model_set_data and
-                                 friends, below), on data sets of at most this many images;
-                                 a checkpoint's optimizer state and epoch are loaded too.
+                                 friends, below), holding this many images on the device; a
+                                 larger set streams through in chunks of whole batches, with
+                                 the same results (give at least a batch). A checkpoint's
+                                 optimizer state and epoch are loaded too.
                                  0: inference only (on a device, no training buffers) */
 } vkvae_model_desc;
 
@@ -251,7 +253,10 @@ typedef struct vkvae_data {
 
 /* A data set read from disk: a folder holding the four IDX files of the
  * MNIST layout (train-images-idx3-ubyte, train-labels-idx1-ubyte,
- * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; each raw or .gz). */
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; each raw or .gz; 3-d
+ * grey or 4-d N x C x H x W images), or a .npy of unlabelled images (uint8,
+ * or float32 in [0, 1]; N x H x W, N x C x H x W or N x H x W x C) with a
+ * tenth of them held out as the test split (seeded: the same every load). */
 typedef struct vkvae_dataset vkvae_dataset;
 vkvae_status vkvae_dataset_load(const char *path, vkvae_dataset **out, vkvae_error *err);
 void vkvae_dataset_destroy(vkvae_dataset *d); /* NULL is fine */
@@ -277,9 +282,10 @@ typedef struct vkvae_epoch_desc {
     void *user;
 } vkvae_epoch_desc;
 
-/* The training set: copied into the model (count <= data_rows), so data
- * may go away after the call. BAD_INPUT for a size other than the model's,
- * a missing or out-of-range label. */
+/* The training set: copied into the model, so data may go away after the
+ * call (on the device: now when count <= data_rows, else a chunk at a time
+ * each epoch). BAD_INPUT for a size other than the model's, a missing or
+ * out-of-range label. */
 vkvae_status vkvae_model_set_data(vkvae_model *m, const vkvae_data *train, vkvae_error *err);
 /* Trains the next epoch over the training set: a Philox shuffle keyed by
  * (seed, epoch), one optimizer step per batch (the last one short), the
@@ -289,7 +295,7 @@ vkvae_status vkvae_model_set_data(vkvae_model *m, const vkvae_data *train, vkvae
  * saved checkpoint). */
 vkvae_status vkvae_model_train_epoch(vkvae_model *m, const vkvae_epoch_desc *desc,
                                      vkvae_loss *out, vkvae_error *err);
-/* The loss over data (count <= data_rows) without training: for a VAE the
+/* The loss over data (streamed when count > data_rows) without training: for a VAE the
  * negative ELBO with KL weight 1, as `vkvae eval` reports it; its draws are
  * fixed by the seed, so the figure is reproducible. */
 vkvae_status vkvae_model_evaluate(vkvae_model *m, const vkvae_data *data, vkvae_loss *out,

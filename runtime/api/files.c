@@ -1,10 +1,10 @@
-/* The public API's files (vkvae.h): data sets in, through io/idx.c, and
+/* The public API's files (vkvae.h): data sets in, through io/data_source.c, and
  * image grids out, through io/png.c, so that an application that trains
  * in-process reads and writes what the command line does.
  */
 #include <stdlib.h>
 
-#include "io/idx.h"
+#include "io/data_source.h"
 #include "io/png.h"
 #include "vkvae.h"
 
@@ -19,7 +19,8 @@ vkvae_status vkvae_dataset_load(const char *path, vkvae_dataset **out, vkvae_err
     vkvae_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    vkvae_status s = vkvae_idx_dataset_load(&d->idx, path, 0, err);
+    vkvae_status s = vkvae_data_source_load(&d->idx, &(vkvae_data_source_desc){.path = path},
+                                            err);
     const vkvae_idx *labels[2] = {&d->idx.train_labels, &d->idx.test_labels};
     for (int k = 0; !s && k < 2; k++) {
         d->labels[k] = malloc((labels[k]->count ? labels[k]->count : 1) * sizeof(uint32_t));

@@ -48,10 +48,6 @@ static vkvae_status as_idx(const vkvae_model *m, const vkvae_data *data, int cop
                           "model %s takes %ux%ux%u images, the data set has %ux%ux%u", i->name,
                           i->channels, i->height, i->width, data->channels, data->height,
                           data->width);
-    if (data->count > i->data_rows)
-        return vkvae_fail(err, VKVAE_BAD_INPUT,
-                          "model %s: %u images exceed its data_rows (%u) given at creation",
-                          i->name, data->count, i->data_rows);
     if (i->classes && !data->labels)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: the data set needs "
                           "labels", i->name);

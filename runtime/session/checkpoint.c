@@ -6,7 +6,8 @@
  * entries out and hands the list to the safetensors writer. Load checks the
  * file against the list completely, then assembles each plan tensor from
  * its entries (zeros elsewhere) and writes it once, so a rejected file
- * never reaches a write callback.
+ * never reaches a write callback. Export is a load into host copies and a
+ * weights-only save of them: no second writer, the same checks.
  */
 #include "session/checkpoint.h"
 
@@ -223,6 +224,7 @@ vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
             if (meta[i].key && strcmp(meta[i].key, reserved[r]) == 0)
                 return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: metadata key '%s' is reserved for the "
                                   "checkpoint itself", path, meta[i].key);
+    const int weights_only = state && state->weights_only;
     layout l;
     vkvae_status s = build_layout(&l, plan, path, err);
     float **cache = calloc(plan->n_tensors ? plan->n_tensors : 1, sizeof *cache);
@@ -232,8 +234,11 @@ vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
         s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "checkpoint: out of memory");
 
     /* Read each plan tensor once; entries point into the copies. */
+    size_t kept = 0; /* entries written */
     for (size_t i = 0; !s && i < l.n; i++) {
         const entry *e = &l.e[i];
+        if (e->optim && weights_only)
+            continue;
         if (!cache[e->tensor]) {
             uint64_t n = plan->tensors[e->tensor].elems;
             cache[e->tensor] = malloc((n ? n : 1) * sizeof(float));
@@ -251,9 +256,9 @@ vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
                            e->name, bad, isnan(v[bad]) ? "nan" : "inf");
             break;
         }
-        st[i] = (vkvae_st_tensor){ .name = e->name, .dtype = VKVAE_DTYPE_F32, .ndim = e->rank,
-                                   .data = v };
-        memcpy(st[i].shape, e->shape, sizeof e->shape);
+        st[kept] = (vkvae_st_tensor){ .name = e->name, .dtype = VKVAE_DTYPE_F32,
+                                      .ndim = e->rank, .data = v };
+        memcpy(st[kept++].shape, e->shape, sizeof e->shape);
     }
 
     if (!s) {
@@ -269,10 +274,10 @@ vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
         all[m++] = (vkvae_st_meta){ "epoch", epoch };
         all[m++] = (vkvae_st_meta){ "step", step };
         all[m++] = (vkvae_st_meta){ "seed", seed };
-        all[m++] = (vkvae_st_meta){ "optimizer", l.optimizer };
+        all[m++] = (vkvae_st_meta){ "optimizer", weights_only ? "none" : l.optimizer };
         for (size_t i = 0; i < meta_count; i++)
             all[m++] = meta[i];
-        s = vkvae_st_write(path, st, l.n, all, m, err);
+        s = vkvae_st_write(path, st, kept, all, m, err);
     }
 
     if (cache)
@@ -341,9 +346,12 @@ static vkvae_status check_file(const vkvae_safetensors *f, const layout *l, cons
                                                   strcmp(spec, plan->spec_text) != 0 };
     if (with_optimizer && strcmp(l->optimizer, "none") != 0) {
         const char *opt = find_meta(f, "optimizer");
-        if (!opt || strcmp(opt, l->optimizer) != 0)
+        if (!opt || strcmp(opt, "none") == 0) /* e.g. weights only: vkvae export */
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "%s holds no optimizer state, this plan "
+                              "trains with %s", path, l->optimizer);
+        if (strcmp(opt, l->optimizer) != 0)
             return vkvae_fail(err, VKVAE_BAD_INPUT, "%s holds %s state, this plan trains with %s",
-                              path, opt ? opt : "no optimizer", l->optimizer);
+                              path, opt, l->optimizer);
     }
 
     for (size_t i = 0; i < l->n; i++) {
@@ -431,5 +439,51 @@ vkvae_status vkvae_checkpoint_load(const char *path, const vkvae_plan *plan,
         *state_out = state;
     vkvae_st_destroy(&f);
     layout_free(&l);
+    return s;
+}
+
+/* The plan's tensors as host copies, for export: load fills the parameters
+ * (write), save reads them back (read). */
+typedef struct host_tensors {
+    const vkvae_plan *plan;
+    float **v;
+} host_tensors;
+
+static vkvae_status host_write(void *user, uint32_t tensor, const float *src, vkvae_error *err)
+{
+    host_tensors *h = user;
+    uint64_t n = h->plan->tensors[tensor].elems;
+    free(h->v[tensor]);
+    if (!(h->v[tensor] = malloc((n ? n : 1) * sizeof(float))))
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "checkpoint: out of memory");
+    memcpy(h->v[tensor], src, n * sizeof(float));
+    return VKVAE_OK;
+}
+
+static vkvae_status host_read(void *user, uint32_t tensor, float *dst, vkvae_error *err)
+{
+    host_tensors *h = user;
+    if (!h->v[tensor]) /* save reads only what load wrote: the parameters */
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "checkpoint: export: %s was not loaded",
+                          h->plan->tensors[tensor].name);
+    memcpy(dst, h->v[tensor], h->plan->tensors[tensor].elems * sizeof(float));
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_checkpoint_export(const char *src, const char *dst, const vkvae_plan *plan,
+                                     vkvae_error *err)
+{
+    host_tensors h = { plan, calloc(plan->n_tensors ? plan->n_tensors : 1, sizeof *h.v) };
+    if (!h.v)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "checkpoint: out of memory");
+    vkvae_train_state state;
+    vkvae_status s = vkvae_checkpoint_load(src, plan, host_write, &h, &state, 0, err);
+    if (!s) {
+        state.weights_only = 1;
+        s = vkvae_checkpoint_save(dst, plan, host_read, &h, &state, err);
+    }
+    for (uint32_t i = 0; i < plan->n_tensors; i++)
+        free(h.v[i]);
+    free(h.v);
     return s;
 }

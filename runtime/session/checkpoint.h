@@ -7,7 +7,8 @@
  *   - Every parameter of P, as F32 with the plan's shape and name, so that
  *     `safetensors.torch.load_file` + `load_state_dict` fill the equivalent
  *     nn.Module (dense weights are [out,in], as nn.Linear's; drop the
- *     "optim." keys first, or pass strict=False). A parameter is
+ *     "optim." keys first, or pass strict=False, or export the weights
+ *     alone: vkvae_checkpoint_export). A parameter is
  *     a named tensor of a PARAM-role buffer that contains no smaller tensor
  *     of that buffer: a view such as "params.all" spanning several
  *     parameters (what the optimizer step binds) is not one. Parameters that
@@ -27,6 +28,9 @@
  *     text (absent when plan->spec_text is NULL), "epoch", "step", "seed"
  *     (decimal), "optimizer" ("adam", "adamw", "sgd" or "none"), then the
  *     caller's own keys.
+ * A weights-only checkpoint (state->weights_only, vkvae export) holds the
+ * parameters and that metadata with "optimizer" "none": it loads for
+ * inference (with_optimizer 0), not to resume training.
  *
  * Loading is strict and all-or-nothing: the whole file is checked (format,
  * model, every expected tensor present with dtype F32, the plan's shape and
@@ -70,16 +74,18 @@ typedef struct vkvae_train_state {
     uint32_t seed;      /* the training seed (Philox key) */
     int spec_differs;   /* load: 1 if the file's and the plan's spec texts are
                            both present and differ; save: ignored */
+    int weights_only;   /* save: 1 writes the parameters alone, no optimizer
+                           state ("optimizer" "none"); load: 0 */
     const vkvae_st_meta *meta; /* save: extra metadata, none of the reserved
                                   keys above (default none); load: NULL */
     size_t meta_count;
 } vkvae_train_state;
 
 /* Writes the checkpoint of plan to path, atomically (the old file stays
- * whole on any failure). read is called once for each parameter and each
- * optimizer state tensor (e.g. adam.m: whole, then cut). state NULL saves
- * zeros. Refuses (DIVERGED) to save a NaN or Inf, which no load would
- * accept. */
+ * whole on any failure). read is called once for each parameter and, unless
+ * state->weights_only, each optimizer state tensor (e.g. adam.m: whole,
+ * then cut). state NULL saves zeros. Refuses (DIVERGED) to save a NaN or
+ * Inf, which no load would accept. */
 vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
                                    vkvae_tensor_read_fn read, void *user,
                                    const vkvae_train_state *state, vkvae_error *err);
@@ -96,6 +102,15 @@ vkvae_status vkvae_checkpoint_load(const char *path, const vkvae_plan *plan,
                                    vkvae_tensor_write_fn write, void *user,
                                    vkvae_train_state *state_out, int with_optimizer,
                                    vkvae_error *err);
+
+/* Writes the weights of the checkpoint at src, a checkpoint of plan, to dst:
+ * src is loaded strictly (without its optimizer state) and saved
+ * weights_only with its epoch, step and seed, so every parameter keeps its
+ * name, shape and bytes and PyTorch's strict load_state_dict takes dst.
+ * Atomic, as save; on any error dst is untouched. The caller's own metadata
+ * keys of src are not carried. */
+vkvae_status vkvae_checkpoint_export(const char *src, const char *dst, const vkvae_plan *plan,
+                                     vkvae_error *err);
 
 /* ---- checkpoint_plan.c ---- */
 /* The plan the checkpoint at path runs on: this build's model of the name

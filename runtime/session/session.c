@@ -42,6 +42,7 @@ struct vkvae_session {
     uint8_t *images, *labels;                 /* host copies, rows long */
     uint32_t *perm;
     const vkvae_idx *train_images, *train_labels;
+    const vkvae_idx *resident;                /* the set in the DATA tensors whole, or NULL */
     double submit_ms;
     int by_kind_sample;                       /* the plan has a sample program */
 };
@@ -231,8 +232,9 @@ vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_er
     return st;
 }
 
-static vkvae_status put_data(vkvae_session *s, const vkvae_idx *images, const vkvae_idx *labels,
-                             vkvae_error *err)
+/* Checks that images (and labels) fit the model. */
+static vkvae_status check_data(vkvae_session *s, const vkvae_idx *images, const vkvae_idx *labels,
+                               vkvae_error *err)
 {
     uint64_t features = (uint64_t)images->channels * images->rows * images->cols;
     if (features != s->features)
@@ -241,22 +243,32 @@ static vkvae_status put_data(vkvae_session *s, const vkvae_idx *images, const vk
                           images->path, images->channels, images->rows, images->cols,
                           (unsigned long long)features, s->plan.model, s->plan.input_c,
                           s->plan.input_h, s->plan.input_w);
-    if (images->count > s->rows)
-        return vkvae_fail(err, VKVAE_BAD_INPUT,
-                          "%s: %u images, model %s was built for at most %u (vkvae-gen "
-                          "--data-rows)",
-                          images->path, images->count, s->plan.model, s->rows);
     if (s->t_labels != UINT32_MAX && !labels)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: it needs labels",
                           s->plan.model);
-    /* Tensors are written whole, so the copy is padded to the capacity;
-     * with zeros, so nothing of an earlier, larger set lingers in it. */
-    memset(s->images, 0, (size_t)s->rows * s->features);
-    memcpy(s->images, images->data, (size_t)images->count * s->features);
-    vkvae_status st = write_raw(s, s->t_images, s->images, (size_t)s->rows * s->features, err);
+    return VKVAE_OK;
+}
+
+/* Puts rows order[0 .. n) of the set (rows first .. first + n when order
+ * is NULL) in the DATA tensors' rows 0 .. n. Tensors are written whole, so
+ * the host copy is padded to the capacity; with zeros, so nothing of an
+ * earlier, larger set lingers in it. */
+static vkvae_status put_rows(vkvae_session *s, const vkvae_idx *images, const vkvae_idx *labels,
+                             const uint32_t *order, uint32_t first, uint32_t n, vkvae_error *err)
+{
+    size_t f = s->features;
+    memset(s->images, 0, (size_t)s->rows * f);
+    if (order)
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(s->images + i * f, images->data + (size_t)order[i] * f, f);
+    else
+        memcpy(s->images, images->data + (size_t)first * f, (size_t)n * f);
+    s->resident = NULL;
+    vkvae_status st = write_raw(s, s->t_images, s->images, (size_t)s->rows * f, err);
     if (!st && s->t_labels != UINT32_MAX) {
         memset(s->labels, 0, s->rows);
-        memcpy(s->labels, labels->data, labels->count);
+        for (uint32_t i = 0; i < n; i++)
+            s->labels[i] = labels->data[order ? order[i] : first + i];
         st = write_raw(s, s->t_labels, s->labels, s->rows, err);
     }
     return st;
@@ -265,7 +277,14 @@ static vkvae_status put_data(vkvae_session *s, const vkvae_idx *images, const vk
 vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *images,
                                           const vkvae_idx *labels, vkvae_error *err)
 {
-    vkvae_status st = put_data(s, images, labels, err);
+    vkvae_status st = check_data(s, images, labels, err);
+    /* A set that fits is uploaded now; a larger one streams through the
+     * tensors a chunk at a time, each epoch. */
+    if (!st && images->count <= s->rows) {
+        st = put_rows(s, images, labels, NULL, 0, images->count, err);
+        if (!st)
+            s->resident = images;
+    }
     if (!st) {
         s->train_images = images;
         s->train_labels = labels;
@@ -275,7 +294,7 @@ vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *ima
 
 typedef struct run_state {
     vkvae_session *s;
-    uint32_t steps;
+    uint32_t done_before, steps; /* steps of earlier chunks, of the whole pass */
     vkvae_progress_fn progress;
     void *user;
 } run_state;
@@ -297,23 +316,23 @@ static vkvae_status on_runs_done(void *user, uint32_t done, vkvae_error *err)
     vkvae_losses so_far;
     vkvae_status st = read_losses(r->s, &so_far, err);
     if (!st)
-        r->progress(r->user, done, r->steps, &so_far);
+        r->progress(r->user, r->done_before + done, r->steps, &so_far);
     return st;
 }
 
-/* Runs program kind once per push, on either backend, reporting progress. */
+/* Runs program kind once per push, on either backend, reporting progress
+ * through r. */
 static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkvae_push *pushes,
-                            uint32_t n, vkvae_progress_fn progress, void *user, vkvae_error *err)
+                            uint32_t n, run_state *r, vkvae_error *err)
 {
-    run_state r = {s, n, progress, user};
     if (s->gpu)
-        return vkvae_gpu_plan_run_many(s->gpu, kind, pushes, n, s->submit_ms, on_runs_done, &r,
+        return vkvae_gpu_plan_run_many(s->gpu, kind, pushes, n, s->submit_ms, on_runs_done, r,
                                        err);
     vkvae_status st = VKVAE_OK;
     for (uint32_t i = 0; !st && i < n; i++) {
         st = vkvae_cpu_run(s->cpu, kind, &pushes[i], err);
         if (!st && (i % 16 == 15 || i + 1 == n))
-            st = on_runs_done(&r, i + 1, err);
+            st = on_runs_done(r, i + 1, err);
     }
     return st;
 }
@@ -352,6 +371,57 @@ float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch)
     return w;
 }
 
+/* One pass of program kind over the count rows of a set, in batches, the
+ * steps numbered from first_step (advanced by the pass). order: the rows'
+ * order (count long), NULL: as stored. A set that fits the DATA tensors
+ * is read in place (uploaded first unless already there) through the
+ * permutation tensor; a larger one streams: chunks of whole batches, each
+ * chunk's rows gathered in order on the host and uploaded before its steps
+ * run, read through the identity. The batches, and so every step, are the
+ * same either way. The steps add into loss.acc, zeroed first, which
+ * progress reads part way. */
+static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vkvae_idx *images,
+                             const vkvae_idx *labels, const uint32_t *order, uint32_t seed,
+                             uint32_t *first_step, float kl_weight, vkvae_progress_fn progress,
+                             void *user, vkvae_error *err)
+{
+    uint32_t count = images->count;
+    int streamed = count > s->rows;
+    uint32_t chunk = streamed ? s->rows - s->rows % s->batch : count;
+    if (streamed && chunk == 0)
+        return vkvae_fail(err, VKVAE_BAD_INPUT,
+                          "%s: %u images stream through a data set of %u rows, fewer than a "
+                          "batch of %u", images->path, count, s->rows, s->batch);
+    /* Only the training set stays resident between passes: other sets may
+     * come and go at one address. */
+    vkvae_status st = VKVAE_OK;
+    if (!streamed && (s->resident != images || images != s->train_images)) {
+        st = put_rows(s, images, labels, NULL, 0, count, err);
+        s->resident = !st && images == s->train_images ? images : NULL;
+    }
+    for (uint32_t i = 0; i < s->rows; i++)
+        s->perm[i] = !streamed && order && i < count ? order[i] : i;
+    if (!st)
+        st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
+    if (!st)
+        st = zero_losses(s, err);
+    run_state r = {s, 0, (count + s->batch - 1) / s->batch, progress, user};
+    for (uint32_t first = 0; !st && first < count; first += chunk) {
+        uint32_t rows = count - first < chunk ? count - first : chunk, n = 0;
+        if (streamed)
+            st = put_rows(s, images, labels, order ? order + first : NULL, first, rows, err);
+        vkvae_push *pushes = st ? NULL : schedule(s, rows, seed, *first_step, kl_weight, &n);
+        if (!st && !pushes)
+            st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        if (!st)
+            st = run_all(s, kind, pushes, n, &r, err);
+        free(pushes);
+        *first_step += n;
+        r.done_before += n;
+    }
+    return st;
+}
+
 vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t epoch,
                                        uint32_t *step, float kl_weight, vkvae_progress_fn progress,
                                        void *user, vkvae_losses *out, vkvae_error *err)
@@ -359,28 +429,20 @@ vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t
     if (!s->train_images)
         return vkvae_fail(err, VKVAE_INTERNAL, "no training data set");
     uint32_t count = s->train_images->count;
-    /* Only the first count entries are shuffled and read (the last batch is
-     * short); the rest stay in range for the whole-tensor write. Keyed by
-     * (seed, epoch), the order is the same on both backends. */
-    for (uint32_t i = 0; i < s->rows; i++)
-        s->perm[i] = i;
-    vkvae_shuffle(s->perm, count, seed, epoch);
-    vkvae_status st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
-    /* The steps add into loss.acc: the epoch's sums, which progress reads
-     * part way. */
+    /* Keyed by (seed, epoch), the order is the same on both backends and
+     * whether the set streams or not. */
+    uint32_t *order = malloc((count ? count : 1) * sizeof *order);
+    if (!order)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t i = 0; i < count; i++)
+        order[i] = i;
+    vkvae_shuffle(order, count, seed, epoch);
+    /* *step runs on across epochs, so no two steps draw the same ε. */
+    vkvae_status st = run_pass(s, VKVAE_PROGRAM_TRAIN, s->train_images, s->train_labels, order,
+                               seed, step, kl_weight, progress, user, err);
+    free(order);
     if (!st)
-        st = zero_losses(s, err);
-    uint32_t n = 0;
-    vkvae_push *pushes = st ? NULL : schedule(s, count, seed, *step, kl_weight, &n);
-    if (!st && !pushes)
-        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    if (!st)
-        st = run_all(s, VKVAE_PROGRAM_TRAIN, pushes, n, progress, user, err);
-    free(pushes);
-    if (!st) {
-        *step += n; /* across epochs, so no two steps draw the same ε */
         st = read_losses(s, out, err);
-    }
     return st;
 }
 
@@ -388,28 +450,14 @@ vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
                                     const vkvae_idx *labels, uint32_t seed, float kl_weight,
                                     vkvae_losses *out, vkvae_error *err)
 {
-    vkvae_status st = put_data(s, images, labels, err);
-    /* The eval program reads rows through the permutation as training
-     * does: the identity, so every row is seen once, in order. */
-    for (uint32_t i = 0; i < s->rows; i++)
-        s->perm[i] = i;
+    /* Every row once, in order; ε drawn at steps training never reaches. */
+    uint32_t step = 0x80000000u;
+    vkvae_status st = check_data(s, images, labels, err);
     if (!st)
-        st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
-    if (!st)
-        st = zero_losses(s, err);
-    uint32_t n = 0;
-    /* Evaluation draws its ε at steps training never reaches. */
-    vkvae_push *pushes = st ? NULL : schedule(s, images->count, seed, 0x80000000u, kl_weight, &n);
-    if (!st && !pushes)
-        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    if (!st)
-        st = run_all(s, VKVAE_PROGRAM_EVAL, pushes, n, NULL, NULL, err);
-    free(pushes);
+        st = run_pass(s, VKVAE_PROGRAM_EVAL, images, labels, NULL, seed, &step, kl_weight, NULL,
+                      NULL, err);
     if (!st)
         st = read_losses(s, out, err);
-    /* The next epoch expects the training set where the test set now is. */
-    if (!st && s->train_images && s->train_images != images)
-        st = put_data(s, s->train_images, s->train_labels, err);
     return st;
 }
 
@@ -482,7 +530,7 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
          * number: a seed draws the same samples on both paths. */
         vkvae_push push = {.seed = seed, .step = i, .rows = s->batch, .grad_scale = 1.0f};
         if (!st)
-            st = run_all(s, kind, &push, 1, NULL, NULL, err);
+            st = run_all(s, kind, &push, 1, &(run_state){.s = s}, err);
         for (uint32_t k = 0; !st && k < n_out; k++) {
             st = vkvae_session_read(s, t_out[k], buf, err);
             if (!st)
@@ -597,7 +645,7 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
             acc[r] = (lse){-INFINITY, 0.0};
         for (uint32_t c = 0; !st && c < chunks; c++) {
             vkvae_push push = {.seed = seed, .step = step++, .rows = rows, .grad_scale = 1.0f};
-            st = run_all(s, VKVAE_PROGRAM_IWAE, &push, 1, NULL, NULL, err);
+            st = run_all(s, VKVAE_PROGRAM_IWAE, &push, 1, &(run_state){.s = s}, err);
             if (!st)
                 st = vkvae_session_read(s, s->t_logw, logw, err);
             uint32_t take = k - c * C < C ? k - c * C : C; /* the last chunk may be partial */

@@ -3,8 +3,10 @@
  * into a fresh backend and training 2 more equals 4 straight steps bit for
  * bit; the file holds the parameters under their names and shapes, the
  * Adam moments cut from the optimizer buffer and the metadata; SGD's
- * momentum likewise; and every malformed file (crafted with the safetensors
- * writer) is refused with its one-line message before anything is written.
+ * momentum likewise; an export holds the parameters alone, loads for
+ * inference and is refused for resuming; and every malformed file (crafted
+ * with the safetensors writer) is refused with its one-line message before
+ * anything is written.
  */
 #include <math.h>
 #include <stdio.h>
@@ -476,6 +478,79 @@ static void test_sgd(void)
     vkvae_cpu_destroy(straight);
 }
 
+/* vkvae_checkpoint_export: the parameters alone, bytes and metadata kept,
+ * "optimizer" "none"; it loads for inference, not to resume. */
+static void test_export(void)
+{
+    vkvae_cpu *a = fresh(&plan, SEED);
+    run(a, 0, 4);
+    target ta = { a, 0 };
+    vkvae_error err = { 0 };
+    vkvae_train_state st = { .epoch = 1, .step = 4, .seed = SEED };
+    vkvae_status s = vkvae_checkpoint_save(file("full.st"), &plan, read_cb, &ta, &st, &err);
+    if (!s)
+        s = vkvae_checkpoint_export(file("full.st"), file("weights.st"), &plan, &err);
+    vkvae_safetensors full = { 0 }, w = { 0 };
+    if (!s)
+        s = vkvae_st_read(&full, file("full.st"), &err);
+    if (!s)
+        s = vkvae_st_read(&w, file("weights.st"), &err);
+    if (s)
+        printf("  %s\n", err.message);
+    int same = !s && w.tensor_count > 0, params = 0;
+    for (size_t i = 0; same && i < full.tensor_count; i++) {
+        const vkvae_st_tensor *t = &full.tensors[i], *u = vkvae_st_find(&w, t->name);
+        if (strncmp(t->name, "optim.", 6) == 0) {
+            same = u == NULL;
+            continue;
+        }
+        params++;
+        same = u && u->dtype == t->dtype && u->ndim == t->ndim &&
+               memcmp(u->shape, t->shape, sizeof t->shape) == 0 &&
+               u->end - u->begin == t->end - t->begin &&
+               memcmp(u->data, t->data, t->end - t->begin) == 0;
+    }
+    const char *keys[] = { "format", "model", "spec", "epoch", "step", "seed" };
+    for (size_t k = 0; same && k < sizeof keys / sizeof *keys; k++) {
+        const char *x = NULL, *y = NULL;
+        for (size_t i = 0; i < full.meta_count; i++)
+            x = strcmp(full.meta[i].key, keys[k]) == 0 ? full.meta[i].value : x;
+        for (size_t i = 0; i < w.meta_count; i++)
+            y = strcmp(w.meta[i].key, keys[k]) == 0 ? w.meta[i].value : y;
+        same = x && y && strcmp(x, y) == 0;
+    }
+    for (size_t i = 0; same && i < w.meta_count; i++)
+        if (strcmp(w.meta[i].key, "optimizer") == 0)
+            same = strcmp(w.meta[i].value, "none") == 0;
+    check(same && (size_t)params == w.tensor_count,
+          "EXPORT(tiny_ae) the parameters' bytes and shapes, no optim.*, metadata kept");
+    vkvae_st_destroy(&full);
+    vkvae_st_destroy(&w);
+
+    vkvae_cpu *b = fresh(&plan, 0);
+    target tb = { b, 0 };
+    vkvae_train_state got = { 0 };
+    s = vkvae_checkpoint_load(file("weights.st"), &plan, write_cb, &tb, &got, 0, &err);
+    check(s == VKVAE_OK && same_bits(a, b, T_P_ALL) && got.step == 4 && got.epoch == 1,
+          "LOAD(export, without optimizer) the parameters and the position");
+    vkvae_error e2 = { 0 };
+    char want[256];
+    snprintf(want, sizeof want, "%s holds no optimizer state, this plan trains with adam",
+             file("weights.st"));
+    tb.writes = 0;
+    check(vkvae_checkpoint_load(file("weights.st"), &plan, write_cb, &tb, NULL, 1, &e2) ==
+                  VKVAE_BAD_INPUT && strcmp(e2.message, want) == 0 && tb.writes == 0,
+          "REJECT(export, to resume)");
+    printf("  %s\n", e2.message);
+    vkvae_error e3 = { 0 };
+    check(vkvae_checkpoint_export(file("no_such.st"), file("none.st"), &plan, &e3) == VKVAE_IO &&
+              access(file("none.st"), F_OK) != 0,
+          "EXPORT(no such file) IO, nothing written");
+    printf("  %s\n", e3.message);
+    vkvae_cpu_destroy(a);
+    vkvae_cpu_destroy(b);
+}
+
 static void test_bad_plan(void)
 {
     /* Two parameters that overlap: no checkpoint can name them apart. */
@@ -504,10 +579,12 @@ int main(void)
     test_resume();
     test_rejections();
     test_sgd();
+    test_export();
     test_bad_plan();
     static const char *const made[] = { "a.st", "resume.st", "good.st", "no_format.st", "format.st",
         "model.st", "spec.st", "missing.st", "missing_optim.st", "shape.st", "rank.st", "dtype.st",
-        "nan.st", "inf_optim.st", "extra.st", "optimizer.st", "step.st", "trailing.st", "sgd.st" };
+        "nan.st", "inf_optim.st", "extra.st", "optimizer.st", "step.st", "trailing.st", "sgd.st",
+        "full.st", "weights.st" };
     for (size_t i = 0; i < sizeof made / sizeof *made; i++)
         remove(file(made[i]));
     rmdir(dir);

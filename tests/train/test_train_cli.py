@@ -2,7 +2,7 @@
 """vkvae train from the outside: bad inputs fail with one line and exit 1,
 resuming equals not stopping, and the GPU follows the CPU's loss curve.
 
-  test_train_cli.py VKVAE errors|resume|curve|fp16
+  test_train_cli.py VKVAE errors|resume|curve|fp16|export
 
 errors  truncated, mislabelled and wrong-shaped IDX data, a corrupt
         checkpoint and another model's checkpoint: each one line on stderr
@@ -14,9 +14,18 @@ curve   200 steps on a 1,000-image subset: the GPU's per-epoch train loss
 fp16    the same with --precision fp16 (fp16 products): within 1e-2 relative
         (lavapipe: 2.1e-3 seen), and not equal to the fp32 GPU run's curve
         (the fp16 kernels ran); skipped (77) on a device without fp16.
+export  vkvae export of a brief run: the checkpoint's tensors but "optim.*",
+        same names, shapes and bytes, the metadata kept ("optimizer"
+        "none"); sample takes it as it takes the checkpoint, train --resume
+        refuses it; a missing CKPT, a file that is no checkpoint and an
+        unwritable OUT each fail with one line naming the file and leave OUT
+        as it was. With PyTorch installed, bench/pytorch_vae.py's VAE also
+        takes it through a strict load_state_dict (else a skip note).
 """
 import csv
 import gzip
+import importlib.util
+import json
 import os
 import random
 import struct
@@ -81,7 +90,8 @@ def errors(vkvae, tmp):
     expect_error(vkvae, "mislabelled set", "label count mismatch",
                  "--data", f"{tmp}/mislabel", "--out", f"{tmp}/o2", *quick)
     make_set(f"{tmp}/shape", side=20)
-    expect_error(vkvae, "wrong-shaped images", "images are 20x20 (400 values), model vae_mlp takes 784",
+    expect_error(vkvae, "wrong-shaped images",
+                 "images are 1x20x20 (400 values), model vae_mlp takes 1x28x28",
                  "--data", f"{tmp}/shape", "--out", f"{tmp}/o3", *quick)
     check(not os.path.exists(f"{tmp}/o3/checkpoint.safetensors"), "no checkpoint after a data error")
 
@@ -190,10 +200,126 @@ def fp16(vkvae, tmp):
     return curve(vkvae, tmp, "fp16", 1e-2)
 
 
+def read_safetensors(path):
+    """(metadata, {name: (dtype, shape, data bytes)}): an 8-byte little-endian
+    header length, the JSON header, then the tensors' bytes."""
+    raw = read_bytes(path)
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta, body = header.pop("__metadata__", {}), raw[8 + n:]
+    return meta, {name: (t["dtype"], t["shape"], body[t["data_offsets"][0]:t["data_offsets"][1]])
+                  for name, t in header.items()}
+
+
+def torch_load(path, weights):
+    """PyTorch's strict load_state_dict of the export into vae_mlp's twin,
+    bench/pytorch_vae.py's VAE; a skip note where PyTorch is missing."""
+    try:
+        import torch
+        src = os.environ.get("VKVAE_SOURCE_ROOT", f"{os.path.dirname(__file__)}/../..")
+        spec = importlib.util.spec_from_file_location("pytorch_vae", f"{src}/bench/pytorch_vae.py")
+        peer = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(peer)  # imports numpy too
+    except ImportError as e:
+        print(f"skipped: PyTorch's strict load_state_dict of the export ({e})")
+        return
+
+    def tensor(data, shape):
+        return torch.frombuffer(bytearray(data), dtype=torch.float32).reshape(shape)
+    try:
+        from safetensors.torch import load_file
+        state = load_file(path)
+    except ImportError:  # the same tensors through read_safetensors
+        state = {k: tensor(b, shape) for k, (_, shape, b) in read_safetensors(path)[1].items()}
+    model = peer.VAE()
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        check(False, f"PyTorch's VAE takes the export with a strict load_state_dict ({e})")
+        return
+    got = model.state_dict()
+    check(all(torch.equal(got[k], tensor(b, shape)) for k, (_, shape, b) in weights.items()),
+          "PyTorch's VAE takes the export with a strict load_state_dict, every value intact")
+
+
+def export(vkvae, tmp):
+    make_set(f"{tmp}/good")
+    rc, _, err = run(vkvae, "train", "vae_mlp", "--data", f"{tmp}/good", "--epochs", "1",
+                     "--limit", "256", "--test-limit", "64", "--device", "cpu", "--samples", "0",
+                     "--out", f"{tmp}/run")
+    check(rc == 0, f"a brief run trains (exit {rc}: {error_lines(err)})")
+    if rc:
+        return
+    ckpt, out = f"{tmp}/run/checkpoint.safetensors", f"{tmp}/weights.safetensors"
+    rc, _, err = run(vkvae, "export", ckpt, out)
+    check(rc == 0 and not error_lines(err), f"export succeeds (exit {rc}: {error_lines(err)})")
+    if rc:
+        return
+    meta, tensors = read_safetensors(ckpt)
+    out_meta, exported = read_safetensors(out)
+    weights = {k: v for k, v in tensors.items() if not k.startswith("optim.")}
+    check(len(weights) < len(tensors), f"the checkpoint holds optimizer state "
+          f"({len(tensors) - len(weights)} optim.* tensors)")
+    check(sorted(exported) == sorted(weights), f"the export holds the checkpoint's "
+          f"{len(weights)} parameters, no optim.* tensor (got {sorted(exported)})")
+    check(all(exported.get(k) == (dt, shape, b) and dt == "F32"
+              for k, (dt, shape, b) in weights.items()),
+          "each parameter keeps its shape and bytes, as F32")
+    kept = ("format", "model", "spec", "epoch", "step", "seed")
+    check(all(out_meta.get(k) == meta[k] for k in kept) and out_meta.get("optimizer") == "none",
+          f"metadata {', '.join(kept)} kept, optimizer 'none' (keys {sorted(out_meta)}, "
+          f"optimizer {out_meta.get('optimizer')})")
+
+    pngs = []
+    for which in (ckpt, out):
+        png = f"{tmp}/sample{len(pngs)}.png"
+        rc, _, err = run(vkvae, "sample", which, "-n", "4", "--seed", "3", "--device", "cpu",
+                         "-o", png)
+        pngs.append(read_bytes(png) if rc == 0 else None)
+    check(pngs[0] is not None and pngs[0] == pngs[1],
+          "sample takes the export and draws what it draws from the checkpoint")
+    rc, _, err = run(vkvae, "train", "--data", f"{tmp}/good", "--epochs", "2", "--limit", "256",
+                     "--test-limit", "64", "--device", "cpu", "--samples", "0",
+                     "--out", f"{tmp}/resumed", "--resume", out)
+    lines = error_lines(err)
+    check(rc == 1 and len(lines) == 1 and "holds no optimizer state" in lines[0],
+          f"train --resume refuses the export in one line (exit {rc}: {lines})")
+    torch_load(out, weights)
+
+    # Bad input: one line naming the file, exit 1, OUT as it was (absent, or
+    # an earlier file untouched), no temporary file left beside it.
+    nockpt = f"{tmp}/notckpt.safetensors"  # valid safetensors, no vkvae metadata
+    with open(nockpt, "wb") as f:
+        header = b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+        f.write(struct.pack("<Q", len(header)) + header + bytes(4))
+    os.makedirs(f"{tmp}/bad")
+    earlier = f"{tmp}/bad/earlier.safetensors"
+    with open(earlier, "wb") as f:
+        f.write(b"an earlier file")
+    missing = f"{tmp}/missing.safetensors"
+    for what, args, named in (
+            ("a missing checkpoint", (missing, f"{tmp}/bad/o1.st"), missing),
+            ("a file that is no safetensors", (f"{tmp}/run/metrics.csv", f"{tmp}/bad/o2.st"),
+             "metrics.csv"),
+            ("a safetensors file that is no checkpoint", (nockpt, f"{tmp}/bad/o3.st"), nockpt),
+            ("OUT in a missing folder", (ckpt, f"{tmp}/nowhere/o4.st"), "nowhere/o4.st"),
+            ("OUT a folder", (ckpt, f"{tmp}/bad"), f"{tmp}/bad"),
+            ("an earlier OUT and a missing checkpoint", (missing, earlier), missing),
+            ("no OUT", (ckpt,), "vkvae export CKPT OUT")):
+        rc, _, err = run(vkvae, "export", *args)
+        lines = error_lines(err)
+        check(rc == 1 and len(lines) == 1 and named in lines[0],
+              f"{what}: exit 1 with one error line naming '{named}' (got {rc}: {lines})")
+    check(sorted(os.listdir(f"{tmp}/bad")) == ["earlier.safetensors"] and
+          read_bytes(earlier) == b"an earlier file", "no OUT and no temporary file written, "
+          f"an earlier OUT untouched (found {sorted(os.listdir(f'{tmp}/bad'))})")
+
+
 def main():
     vkvae, mode = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory(prefix="vkvae-train-") as tmp:
-        skipped = {"errors": errors, "resume": resume, "curve": curve, "fp16": fp16}[mode](vkvae, tmp)
+        skipped = {"errors": errors, "resume": resume, "curve": curve, "fp16": fp16,
+                   "export": export}[mode](vkvae, tmp)
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 77 if skipped == 77 else 0
 
