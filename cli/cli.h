@@ -43,13 +43,15 @@ int cli_model_fit(const vkvae_plan **plan, uint32_t batch, uint32_t data_rows);
  * spec's diagnostics printed. */
 int cli_checkpoint_plan(const char *ckpt, const vkvae_plan **out);
 
-/* The data set of --data, --labels and --val-split (options.h), for a
- * model of classes classes (labels required and checked below it; 0:
- * none) and channels channels (0: unknown); non-zero: the exit status,
- * the error printed. */
+/* The data set of --data and its options (options.h) for the model of
+ * plan (its input's size, its classes: labels required and checked below
+ * them), with a progress bar while images decode and a line saying what
+ * was loaded; class_names (may be NULL) gets an image folder's class names,
+ * one per line (free() it; NULL for other sources). Non-zero: the exit
+ * status, the error printed. */
 struct cli_data_opts;
-int cli_data_load(const struct cli_data_opts *d, uint32_t classes, uint32_t channels,
-                  vkvae_idx_dataset *out);
+int cli_data_load(const struct cli_data_opts *d, const vkvae_plan *plan, vkvae_idx_dataset *out,
+                  char **class_names);
 
 /* A trained model opened from a checkpoint (cli/model.c). */
 typedef struct cli_model_handle {

@@ -166,9 +166,15 @@ int cmd_eval(int argc, char **argv)
     double start = now_s();
     /* The data first: the model's plan is made for the test set's size;
      * the labels are checked against the model's classes after. */
+    /* The data first, decoded for the model's input; the model's plan is
+     * then made for the test set's size. */
     vkvae_error err = {0};
     vkvae_idx_dataset ds;
-    r = cli_data_load(&o.data, 0, 0, &ds);
+    const vkvae_plan *carried = NULL;
+    r = cli_checkpoint_plan(o.ckpt, &carried);
+    if (!r)
+        r = cli_data_load(&o.data, carried, &ds, NULL);
+    cli_model_free(carried);
     if (r)
         return r;
     vkvae_idx *images = &ds.test_images, *labels = &ds.test_labels;

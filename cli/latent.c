@@ -118,7 +118,7 @@ typedef struct items {
 
 static int load_items(const latent_opts *o, const cli_model_handle *m, items *it)
 {
-    int r = cli_data_load(&o->data, m->plan->classes, m->plan->input_c, &it->ds);
+    int r = cli_data_load(&o->data, m->plan, &it->ds, NULL);
     if (r)
         return r;
     int train = o->split && strcmp(o->split, "train") == 0;

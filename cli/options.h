@@ -44,24 +44,33 @@ typedef struct cli_option {
 #define CLI_PRECISION(n, p)                                                                        \
     .name = (n), .kind = CLI_OPT_PRECISION, .dest = CLI_OPT_DEST(vkvae_precision, p)
 
-/* Where a command's images come from (cli_data_load): three options every
+/* Where a command's images come from (cli_data_load): the options every
  * command that reads a data set takes, and their usage lines. */
 typedef struct cli_data_opts {
     const char *data;   /* NULL: Fashion-MNIST, Debian's dataset-fashion-mnist */
     const char *labels;
     float val_split;    /* 0: 0.1 */
+    const char *resize, *background, *on_bad; /* image folders; NULL: fit, white, stop */
 } cli_data_opts;
 #define CLI_DATA_DEFAULT "/usr/share/datasets/fashion-mnist"
 #define CLI_DATA_OPTIONS(d)                                                                        \
     {CLI_STRING("--data", &(d)->data)}, {CLI_STRING("--labels", &(d)->labels)},                   \
-        {CLI_FLOAT("--val-split", &(d)->val_split), .min = 0, .max = 1}
+        {CLI_FLOAT("--val-split", &(d)->val_split), .min = 0, .max = 1},                           \
+        {CLI_STRING("--resize", &(d)->resize)}, {CLI_STRING("--background", &(d)->background)},   \
+        {CLI_STRING("--on-bad-image", &(d)->on_bad)}
 #define CLI_DATA_USAGE                                                                             \
-    "  --data PATH       a folder of IDX files (the MNIST names; 4-d images for colour) or a\n"  \
-    "                    .npy of images: uint8, or float32 in [0, 1]; N x H x W, N x C x H x W\n"\
-    "                    or N x H x W x C (default " CLI_DATA_DEFAULT ")\n"                        \
+    "  --data PATH       a folder of PNG/JPEG images (one subfolder per class, or none; train/\n" \
+    "                    and test/ for given splits), a folder of IDX files (the MNIST names;\n" \
+    "                    4-d for colour), or a .npy of images: uint8, or float32 in [0, 1];\n"   \
+    "                    N x H x W, N x C x H x W or N x H x W x C (default\n"                    \
+    "                    " CLI_DATA_DEFAULT "); docs/data.md\n"                                    \
     "  --labels F.npy    the labels of a .npy of images (conditional models)\n"                   \
-    "  --val-split F     the fraction of a .npy held out as its test set (default 0.1; the\n"     \
-    "                    same images every run, the same fraction of each class)\n"
+    "  --val-split F     the fraction held out as the test set when the data has none (default\n"\
+    "                    0.1; the same images every run, the same fraction of each class)\n"     \
+    "  --resize MODE     images of another size: fit (default: scale to cover, centre-crop),\n"  \
+    "                    stretch, or none (centre-crop only)\n"                                   \
+    "  --background C    under transparent pixels: white (default), black, grey, #RRGGBB\n"      \
+    "  --on-bad-image P  stop (default) or skip (with a count) at an image that does not decode\n"
 
 typedef struct cli_command_line {
     const char *cmd;               /* "train": names the command in its errors */

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ static const char train_usage[] =
     "                    device with fp16 (vkvae info); buffers and the optimizer stay fp32\n"
     "  --out DIR         output folder (default runs/MODEL)\n"
     "  --resume CKPT     continue from a checkpoint written by vkvae train\n"
+    "  --overwrite       replace the checkpoint of an earlier run in --out (without it, or\n"
+    "                    --resume, a run refuses to)\n"
     "  --limit N         train on the first N images only (quick runs and tests)\n"
     "  --test-limit N    evaluate on the first N test images only\n"
     "  --data-rows N     images the device holds at once (default: the whole set, within\n"
@@ -56,7 +59,7 @@ typedef struct train_opts {
     uint32_t epochs, batch, seed, limit, test_limit, samples, data_rows;
     float lr;
     vkvae_precision precision;
-    int has_epochs, has_seed, has_batch;
+    int has_epochs, has_seed, has_batch, overwrite;
 } train_opts;
 
 static double now_s(void)
@@ -68,21 +71,30 @@ static double now_s(void)
 
 /* ---- progress ---- */
 
+/* Set by SIGINT or SIGTERM: the epoch stops after the submission running
+ * and the run saves what it has (a second signal ends it at once). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
 typedef struct progress {
     int tty;
-    uint32_t epoch, epochs, batch;
+    uint32_t epoch, epochs, batch, first; /* first: the epoch's steps done before this run */
     double start, last_print;
 } progress;
 
-static void on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_losses *l)
+static int on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_losses *l)
 {
     progress *p = user;
     double t = now_s(), elapsed = t - p->start;
-    if (!p->tty && t - p->last_print < 10.0 && done < steps)
-        return;
+    if (t - p->last_print < (p->tty ? 0.1 : 10.0) && done < steps)
+        return stop_signal != 0;
     p->last_print = t;
-    double rate = elapsed > 0 ? done * (double)p->batch / elapsed : 0;
-    double eta = done ? elapsed * (steps - done) / done : 0;
+    double rate = elapsed > 0 ? (done - p->first) * (double)p->batch / elapsed : 0;
+    double eta = done > p->first ? elapsed * (steps - done) / (done - p->first) : 0;
     double loss = l->rows > 0 ? l->total / l->rows : 0;
     if (p->tty) {
         int width = 24, fill = (int)(width * (double)done / steps);
@@ -97,6 +109,7 @@ static void on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_l
         fprintf(stderr, "epoch %u/%u step %u/%u %.0f img/s ETA %.0fs loss %.2f\n", p->epoch,
                 p->epochs, done, steps, rate, eta, loss);
     }
+    return stop_signal != 0;
 }
 
 /* ---- files ---- */
@@ -162,7 +175,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {CLI_PRECISION("--precision", &o->precision)},
         {CLI_STRING("--out", &o->out)},
         {CLI_STRING("--resume", &o->resume)},
-        {CLI_U32("--epochs", &o->epochs), .given = &o->has_epochs},
+        {CLI_U32("--epochs", &o->epochs), .given = &o->has_epochs, .min = 1, .max = 1000000},
+        {CLI_FLAG("--overwrite", &o->overwrite)},
         {CLI_U32("--batch", &o->batch), .given = &o->has_batch, .min = 1, .max = 65536},
         {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
         {CLI_U32("--limit", &o->limit)},
@@ -190,6 +204,9 @@ typedef struct train_run {
     vkvae_session *s;
     vkvae_train_state state;
     FILE *metrics;
+    int stopped;          /* a stop signal ended training; its checkpoint is saved */
+    char *class_names;    /* an image folder's, one per line, or NULL: kept in checkpoints */
+    vkvae_st_meta meta;   /* "class_names" for the checkpoints, when there are some */
     char out_dir[512], metrics_path[600], ckpt_path[600], samples_path[600], curve_path[600];
     vkvae_error err;
 } train_run;
@@ -218,15 +235,22 @@ static int setup_run(train_run *t, int argc, char **argv)
     snprintf(t->curve_path, sizeof t->curve_path, "%s/curve.png", t->out_dir);
     if (o->samples)
         snprintf(t->samples_path, sizeof t->samples_path, "%s/samples.png", t->out_dir);
+    /* An earlier run's checkpoint is somebody's hours of training. */
+    struct stat st;
+    if (!o->resume && !o->overwrite && stat(t->ckpt_path, &st) == 0)
+        return cli_fail(VKVAE_BAD_INPUT, "%s exists: --resume %s continues that run, "
+                        "--overwrite replaces it, or choose another --out", t->ckpt_path,
+                        t->ckpt_path);
     return -1;
 }
 
 /* The data set, cut to --limit and --test-limit; non-zero: the exit status. */
 static int load_data(train_run *t)
 {
-    int r = cli_data_load(&t->o.data, t->plan->classes, t->plan->input_c, &t->data);
+    int r = cli_data_load(&t->o.data, t->plan, &t->data, &t->class_names);
     if (r)
         return r;
+    t->meta = (vkvae_st_meta){"class_names", t->class_names};
     vkvae_idx_dataset *d = &t->data;
     if (t->o.limit && t->o.limit < d->train_images.count)
         d->train_images.count = d->train_labels.count = t->o.limit;
@@ -367,6 +391,27 @@ static void report_epoch(train_run *t, uint32_t epoch, uint32_t step, const vkva
     fflush(t->metrics);
 }
 
+/* After a stop signal: the checkpoint of the last complete step (the
+ * epoch, its steps done, the step counter), so --resume goes on exactly
+ * there; CANCELLED with where it is. */
+static vkvae_status save_stopped(train_run *t, uint32_t epoch, uint32_t epoch_step, uint32_t step)
+{
+    const char *name = stop_signal == SIGTERM ? "SIGTERM" : "SIGINT";
+    t->state = (vkvae_train_state){.epoch = epoch, .epoch_step = epoch_step, .step = step,
+                                   .seed = t->seed, .meta = &t->meta,
+                                   .meta_count = t->class_names != NULL};
+    t->err = (vkvae_error){0};
+    vkvae_status st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state,
+                                            &t->err);
+    if (st)
+        return st;
+    t->stopped = 1;
+    return vkvae_fail(&t->err, VKVAE_CANCELLED,
+                      "stopped by %s at step %u of epoch %u; %s holds that step: --resume %s "
+                      "goes on from there", name, epoch_step, epoch + 1, t->ckpt_path,
+                      t->ckpt_path);
+}
+
 /* Trains one epoch, stops at a NaN or Inf in the loss or the parameters
  * (the checkpoint on disk is still the last good one), evaluates, reports
  * and checkpoints. */
@@ -375,34 +420,48 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
     const vkvae_plan *plan = t->plan;
     float kl_weight = vkvae_plan_kl_weight(plan, epoch);
     vkvae_losses train, test;
+    /* A run resumed part way through an epoch goes on where it stopped. */
+    uint32_t done = epoch == t->state.epoch ? t->state.epoch_step : 0;
     prog->epoch = epoch + 1;
-    prog->start = prog->last_print = now_s();
+    prog->first = done;
+    prog->start = now_s();
+    prog->last_print = 0;
     uint32_t first_step = *step;
-    vkvae_status st = vkvae_session_train_epoch(t->s, t->seed, epoch, step, kl_weight, on_progress,
-                                                prog, &train, &t->err);
+    vkvae_status st = vkvae_session_train_epoch(t->s, t->seed, epoch, done, step, kl_weight,
+                                                on_progress, prog, &train, &t->err);
     double seconds = now_s() - prog->start;
     if (prog->tty)
         fputc('\n', stderr);
+    if (st == VKVAE_CANCELLED)
+        return save_stopped(t, epoch, done + (*step - first_step), *step);
     if (st)
         return st;
+    /* What is on disk: this run's last checkpoint, the one it resumed
+     * from, or none. */
+    char last[700];
+    if (t->epochs_run || t->o.resume)
+        snprintf(last, sizeof last, "the last good checkpoint is %s",
+                 t->epochs_run ? t->ckpt_path : t->o.resume);
+    else
+        snprintf(last, sizeof last, "no checkpoint was written (the first epoch never ended)");
     if (!isfinite(train.total))
         return vkvae_fail(&t->err, VKVAE_DIVERGED,
-                          "training diverged in epoch %u (steps %u..%u): the loss is %g; the "
-                          "last good checkpoint is %s",
-                          epoch + 1, first_step, *step - 1, train.total, t->ckpt_path);
+                          "training diverged in epoch %u (steps %u..%u): the loss is %g; %s",
+                          epoch + 1, first_step, *step - 1, train.total, last);
     const char *bad = NULL;
     if (!vkvae_session_params_finite(t->s, &bad, &t->err))
         return vkvae_fail(&t->err, VKVAE_DIVERGED,
                           "training diverged in epoch %u (steps %u..%u): parameter %s holds a "
-                          "NaN or Inf; the last good checkpoint is %s",
-                          epoch + 1, first_step, *step - 1, bad, t->ckpt_path);
+                          "NaN or Inf; %s",
+                          epoch + 1, first_step, *step - 1, bad, last);
     st = vkvae_session_evaluate(t->s, &t->data.test_images,
                                 plan->classes ? &t->data.test_labels : NULL, t->seed, kl_weight,
                                 &test, &t->err);
     if (st)
         return st;
     report_epoch(t, epoch, *step, &train, &test, seconds);
-    t->state = (vkvae_train_state){.epoch = epoch + 1, .step = *step, .seed = t->seed};
+    t->state = (vkvae_train_state){.epoch = epoch + 1, .step = *step, .seed = t->seed,
+                                   .meta = &t->meta, .meta_count = t->class_names != NULL};
     st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state, &t->err);
     t->epochs_run += !st;
     return st;
@@ -454,6 +513,7 @@ int cmd_train(int argc, char **argv)
     train_run t = {.o = {.samples = 64}};
     int r = train(&t, argc, argv);
     cli_model_free(t.plan);
+    free(t.class_names);
     return r;
 }
 
@@ -479,12 +539,28 @@ static int train(train_run *t, int argc, char **argv)
     vkvae_status st = open_session(t);
     if (!st)
         st = open_outputs(t);
+    /* Ctrl-C or a kill ends the epoch after the step running, saved; a
+     * second signal ends the process at once (SA_RESETHAND). */
+    struct sigaction stop = {.sa_handler = on_stop_signal, .sa_flags = SA_RESETHAND}, old_int,
+                     old_term;
+    sigaction(SIGINT, &stop, &old_int);
+    sigaction(SIGTERM, &stop, &old_term);
     if (!st)
         st = train_epochs(t);
     if (t->metrics)
         fclose(t->metrics);
-    if (!st)
-        st = write_results(t);
+    /* A stopped run still writes its samples and curve, then says why. */
+    if (!st || t->stopped) {
+        vkvae_error why = t->err;
+        t->err = (vkvae_error){0};
+        vkvae_status wst = write_results(t);
+        if (wst)
+            st = wst;
+        else if (t->stopped)
+            t->err = why;
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     vkvae_session_destroy(t->s);
     uint32_t messages = t->ctx ? vkvae_validation_message_count(t->ctx) : 0;
     vkvae_context_destroy(t->ctx);

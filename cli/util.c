@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "io/data_source.h"
+#include "io/image_folder.h"
 #include "options.h"
 #include "plan/models.h"
 #include "spec/compile.h"
@@ -197,16 +200,97 @@ int cli_model_fit(const vkvae_plan **plan, uint32_t batch, uint32_t data_rows)
     return 0;
 }
 
-int cli_data_load(const cli_data_opts *d, uint32_t classes, uint32_t channels,
-                  vkvae_idx_dataset *out)
+/* The image decoder's progress: a bar on a terminal, a line every 10 s
+ * otherwise. */
+typedef struct decode_progress {
+    int tty;
+    double start, last;
+} decode_progress;
+
+static double seconds_now(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void on_decode(void *user, uint32_t done, uint32_t total)
+{
+    decode_progress *p = user;
+    double t = seconds_now();
+    if (done < total && t - p->last < (p->tty ? 0.1 : 10.0))
+        return;
+    p->last = t;
+    double rate = t > p->start ? done / (t - p->start) : 0;
+    if (p->tty)
+        fprintf(stderr, "\rdecoding images %u/%u  %.0f img/s   %s", done, total, rate,
+                done == total ? "\n" : "");
+    else
+        fprintf(stderr, "decoding images %u/%u %.0f img/s\n", done, total, rate);
+}
+
+int cli_data_load(const cli_data_opts *d, const vkvae_plan *plan, vkvae_idx_dataset *out,
+                  char **class_names)
+{
+    if (class_names)
+        *class_names = NULL;
     vkvae_error err = {0};
+    if (!d->data && access(CLI_DATA_DEFAULT, F_OK) != 0)
+        return cli_fail(VKVAE_IO, "%s: not found: the default data set, Fashion-MNIST, comes "
+                        "with Debian's package dataset-fashion-mnist (tools/setup.sh installs "
+                        "it); or give --data", CLI_DATA_DEFAULT);
     /* The hold-out's seed is fixed, not the run's: every command and every
      * run of one file sees the same test images. */
+    decode_progress progress = {.tty = isatty(2), .start = seconds_now()};
+    vkvae_image_folder_info info = {0};
     vkvae_data_source_desc desc = {.path = d->data ? d->data : CLI_DATA_DEFAULT,
-                                   .labels = d->labels, .classes = classes,
-                                   .channels = channels, .test_fraction = d->val_split};
+                                   .labels = d->labels, .test_fraction = d->val_split,
+                                   .progress = on_decode, .progress_user = &progress,
+                                   .image_info = &info};
+    if (plan) {
+        desc.classes = plan->classes;
+        desc.channels = plan->input_c;
+        /* a flat input (c = h = 1) has no image size to scale to */
+        if (plan->input_h > 1) {
+            desc.height = plan->input_h;
+            desc.width = plan->input_w;
+        }
+    }
+    if ((d->resize && vkvae_image_resize_parse(d->resize, &desc.resize, &err)) ||
+        (d->background && vkvae_image_background_parse(d->background, &desc.background, &err)) ||
+        (d->on_bad && vkvae_image_on_bad_parse(d->on_bad, &desc.on_bad, &err)))
+        return cli_fail(err.status, "%s", err.message);
     if (vkvae_data_source_load(out, &desc, &err))
         return cli_fail(err.status, "%s", err.message);
+    if (info.skipped) {
+        fprintf(stderr, "vkvae: warning: skipped %u of %u images that do not decode "
+                "(--on-bad-image skip):\n", info.skipped, info.found);
+        for (uint32_t i = 0; i < info.skipped_kept; i++)
+            fprintf(stderr, "  %s\n", info.skipped_messages[i]);
+        if (info.skipped > info.skipped_kept)
+            fprintf(stderr, "  and %u more\n", info.skipped - info.skipped_kept);
+    }
+    const vkvae_idx *tr = &out->train_images, *te = &out->test_images;
+    fprintf(stderr, "vkvae: data %s: %u training and %u test images of %ux%ux%u%s", desc.path,
+            tr->count, te->count, tr->channels, tr->rows, tr->cols,
+            info.n_classes ? ", classes" : "\n");
+    size_t len = 0;
+    for (uint32_t c = 0; c < info.n_classes; c++) {
+        fprintf(stderr, "%s %u %s", c ? "," : "", c, info.class_names[c]);
+        len += strlen(info.class_names[c]) + 1;
+    }
+    if (info.n_classes)
+        fputc('\n', stderr);
+    /* For the checkpoint: one name per line (a name's own line breaks, if
+     * a folder has any, become spaces). */
+    if (class_names && info.n_classes && (*class_names = malloc(len + 1))) {
+        char *w = *class_names;
+        for (uint32_t c = 0; c < info.n_classes; c++) {
+            for (const char *n = info.class_names[c]; *n; n++)
+                *w++ = *n == '\n' || *n == '\r' ? ' ' : *n;
+            *w++ = c + 1 < info.n_classes ? '\n' : '\0';
+        }
+    }
+    vkvae_image_folder_info_destroy(&info);
     return 0;
 }

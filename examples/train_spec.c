@@ -16,10 +16,11 @@ static const char spec[] = "model small_vae\n"
                            "objective elbo\n"
                            "train adam lr 1e-3 batch 128 seed 1\n";
 
-static void progress(void *user, uint32_t done, uint32_t steps, const vkvae_loss *so_far)
+static int progress(void *user, uint32_t done, uint32_t steps, const vkvae_loss *so_far)
 {
     (void)user;
     fprintf(stderr, "\rstep %u/%u  loss %.1f ", done, steps, so_far->total);
+    return 0; /* non-zero would stop the epoch here */
 }
 
 int main(int argc, char **argv)

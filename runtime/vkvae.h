@@ -180,7 +180,7 @@ typedef struct vkvae_model_desc {
 } vkvae_model_desc;
 
 typedef struct vkvae_model_info {
-    const char *name;         /* the spec's model name */
+    const char *name;         /* the spec's model name (valid while the model lives) */
     uint32_t latent;          /* floats per latent code */
     uint32_t classes;         /* label classes of a conditional model; 0: unconditional */
     uint32_t channels, height, width; /* one image: channels*height*width floats, NCHW,
@@ -192,6 +192,7 @@ typedef struct vkvae_model_info {
     uint32_t max_latents;     /* capacity of vkvae_model_upload_latents, in rows */
     uint32_t data_rows;       /* the desc's: 0 for an inference-only model */
     uint32_t epoch;           /* epochs trained (the checkpoint's, then this model's) */
+    uint32_t epoch_step;      /* steps of the next epoch already taken (after a stop) */
     uint64_t step;            /* optimizer steps taken */
 } vkvae_model_info;
 
@@ -251,12 +252,14 @@ typedef struct vkvae_data {
     uint32_t channels, height, width; /* C*H*W must be the model's */
 } vkvae_data;
 
-/* A data set read from disk: a folder holding the four IDX files of the
- * MNIST layout (train-images-idx3-ubyte, train-labels-idx1-ubyte,
- * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; each raw or .gz; 3-d
- * grey or 4-d N x C x H x W images), or a .npy of unlabelled images (uint8,
- * or float32 in [0, 1]; N x H x W, N x C x H x W or N x H x W x C) with a
- * tenth of them held out as the test split (seeded: the same every load). */
+/* A data set read from disk (docs/data.md): a folder of PNG and JPEG
+ * images (one subfolder per class, or none; decoded at the first image's
+ * size and colour), a folder holding the four IDX files of the MNIST layout
+ * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+ * t10k-labels-idx1-ubyte; each raw or .gz; 3-d grey or 4-d N x C x H x W
+ * images), or a .npy of unlabelled images (uint8, or float32 in [0, 1];
+ * N x H x W, N x C x H x W or N x H x W x C). A source without a test split
+ * has a tenth held out (seeded: the same every load). */
 typedef struct vkvae_dataset vkvae_dataset;
 vkvae_status vkvae_dataset_load(const char *path, vkvae_dataset **out, vkvae_error *err);
 void vkvae_dataset_destroy(vkvae_dataset *d); /* NULL is fine */
@@ -273,9 +276,11 @@ typedef struct vkvae_loss {
 } vkvae_loss;
 
 /* Called after each submission of an epoch: steps done of steps, the loss
- * so far. */
-typedef void (*vkvae_train_progress_fn)(void *user, uint32_t steps_done, uint32_t steps,
-                                        const vkvae_loss *so_far);
+ * so far. Non-zero stops the epoch there: vkvae_model_train_epoch returns
+ * CANCELLED, the model keeps the steps done, and the next call (or a
+ * checkpoint saved now, reopened) goes on with the rest of that epoch. */
+typedef int (*vkvae_train_progress_fn)(void *user, uint32_t steps_done, uint32_t steps,
+                                       const vkvae_loss *so_far);
 
 typedef struct vkvae_epoch_desc {
     vkvae_train_progress_fn progress; /* NULL: none */

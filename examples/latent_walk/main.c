@@ -598,6 +598,10 @@ static int model_shape(const options *o, vkvae_model_info *info)
         return -1;
     }
     *info = vkvae_model_query(cpu);
+    /* info->name lives as long as the model, which goes now. */
+    static char name[128];
+    snprintf(name, sizeof name, "%s", info->name);
+    info->name = name;
     vkvae_model_destroy(cpu);
     return 0;
 }

@@ -167,12 +167,12 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
     if (ps)
         return ps;
 
-    /* The plan is made for the batch and data set asked (one row when the
-     * model only infers: no training set's worth of memory). */
+    /* The plan is made for the batch and data set asked. A model that only
+     * infers keeps its plan's: its data set is never allocated on a device
+     * (inference_plan) and never touched on the CPU. */
     const vkvae_plan *fit;
     vkvae_plan *refit;
-    ps = vkvae_spec_plan_for(source, desc->batch, desc->data_rows ? desc->data_rows : 1, &fit,
-                             &refit, err);
+    ps = vkvae_spec_plan_for(source, desc->batch, desc->data_rows, &fit, &refit, err);
     if (ps || refit) {
         vkvae_spec_plan_free(owned);
         if (ps)
@@ -203,6 +203,7 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
                                   m->training, err);
         seed = state.seed;
         m->info.epoch = state.epoch;
+        m->info.epoch_step = state.epoch_step;
         m->info.step = state.step;
     } else if (!s) {
         s = vkvae_session_init_params(m->session, seed, err);

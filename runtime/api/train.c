@@ -120,11 +120,11 @@ static vkvae_loss per_image(const vkvae_losses *l)
                         .images = (uint32_t)l->rows};
 }
 
-static void relay(void *user, uint32_t done, uint32_t steps, const vkvae_losses *so_far)
+static int relay(void *user, uint32_t done, uint32_t steps, const vkvae_losses *so_far)
 {
     const vkvae_epoch_desc *d = user;
     vkvae_loss l = per_image(so_far);
-    d->progress(d->user, done, steps, &l);
+    return d->progress(d->user, done, steps, &l);
 }
 
 vkvae_status vkvae_model_train_epoch(vkvae_model *m, const vkvae_epoch_desc *desc,
@@ -141,9 +141,15 @@ vkvae_status vkvae_model_train_epoch(vkvae_model *m, const vkvae_epoch_desc *des
     uint32_t step = (uint32_t)i->step, first = step;
     vkvae_losses l;
     int relayed = desc && desc->progress;
-    s = vkvae_session_train_epoch(m->session, i->seed, i->epoch, &step,
+    s = vkvae_session_train_epoch(m->session, i->seed, i->epoch, i->epoch_step, &step,
                                   vkvae_plan_kl_weight(plan, i->epoch), relayed ? relay : NULL,
                                   relayed ? (void *)desc : NULL, &l, err);
+    if (s == VKVAE_CANCELLED) { /* the steps taken stay taken */
+        i->epoch_step += step - first;
+        i->step = step;
+        if (out)
+            *out = per_image(&l);
+    }
     if (s)
         return s;
     const char *bad = NULL;
@@ -159,6 +165,7 @@ vkvae_status vkvae_model_train_epoch(vkvae_model *m, const vkvae_epoch_desc *des
                                         "parameter %s holds a NaN or Inf",
                                         i->name, i->epoch + 1, first, step - 1, bad);
     i->epoch++;
+    i->epoch_step = 0;
     i->step = step;
     if (out)
         *out = per_image(&l);
@@ -196,7 +203,8 @@ vkvae_status vkvae_model_save(vkvae_model *m, const char *path, vkvae_error *err
     if (s)
         return s;
     const vkvae_model_info *i = &m->info;
-    vkvae_train_state state = {.epoch = i->epoch, .step = i->step, .seed = i->seed};
+    vkvae_train_state state = {.epoch = i->epoch, .epoch_step = i->epoch_step, .step = i->step,
+                               .seed = i->seed};
     return vkvae_checkpoint_save(path, vkvae_session_plan(m->session), read_cb, m->session,
                                  &state, err);
 }

@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpu/cpu_ops.h"
 #include "cpu/fast/fast_ops.h"
@@ -131,6 +132,19 @@ vkvae_status vkvae_cpu_create(const vkvae_plan *plan, vkvae_cpu_precision precis
     vkvae_status st = check_plan(plan, err);
     if (st != VKVAE_OK)
         return st;
+
+    /* Refused before anything is allocated: calloc of more than the
+     * machine has may still succeed (pages are lent lazily) and the run
+     * would end under the out-of-memory killer instead of with a message. */
+    uint64_t need = 0, real = precision == VKVAE_CPU_F64 ? sizeof(double) : sizeof(float);
+    for (uint32_t b = 0; b < plan->n_buffers; b++)
+        need += is_data(plan, b) ? plan->buffers[b].bytes : (plan->buffers[b].bytes + 3) / 4 * real;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t have = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    if (have && need > have)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY,
+                          "cpu backend: plan '%s' needs %.1f GB of buffers, this machine has "
+                          "%.1f GB of memory", plan->model, need / 1e9, have / 1e9);
 
     vkvae_cpu *cpu = calloc(1, sizeof *cpu);
     if (!cpu)

@@ -411,9 +411,14 @@ vkvae_status vkvae_gpu_plan_run_many(vkvae_gpu_plan *g, vkvae_program_kind kind,
     }
     while (in_flight > 0) { /* after a failure: drain what is queued */
         int oldest = in_flight == 2 ? cur : cur ^ 1;
-        vkvae_commands_wait(g->ctx, &slot[oldest], NULL);
+        vkvae_status w = vkvae_commands_wait(g->ctx, &slot[oldest], NULL);
         vkvae_commands_destroy(g->ctx, &slot[oldest]);
         in_flight--;
+        /* A caller that asked to stop learns of the runs that still ran. */
+        if (s == VKVAE_CANCELLED && !w && done) {
+            finished += runs[oldest];
+            done(user, finished, NULL);
+        }
     }
     return s;
 }

@@ -33,6 +33,24 @@ vkvae_status vkvae_atomic_begin(vkvae_atomic_file *af, const char *path, vkvae_e
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "%s: out of memory", path);
     }
     memcpy(af->path, path, n + 1);
+    /* Not a regular file: no temporary beside it (in /dev, say), no
+     * rename over it. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        finish(af);
+        return vkvae_fail(err, VKVAE_IO, "%s: is a folder, not a file", path);
+    }
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        free(af->tmp_path);
+        af->tmp_path = NULL;
+        af->f = fopen(path, "wb");
+        if (!af->f) {
+            int e = errno;
+            finish(af);
+            return vkvae_fail(err, VKVAE_IO, "%s: cannot open: %s", path, strerror(e));
+        }
+        return VKVAE_OK;
+    }
     memcpy(af->tmp_path, path, n);
     memcpy(af->tmp_path + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
     int fd = mkstemp(af->tmp_path);
@@ -71,7 +89,8 @@ void vkvae_atomic_abort(vkvae_atomic_file *af)
 {
     if (af->f) {
         fclose(af->f);
-        unlink(af->tmp_path);
+        if (af->tmp_path)
+            unlink(af->tmp_path);
     }
     finish(af);
 }
@@ -97,6 +116,17 @@ static vkvae_status sync_dir(const char *path, vkvae_error *err)
 vkvae_status vkvae_atomic_commit(vkvae_atomic_file *af, vkvae_error *err)
 {
     const char *step = NULL;
+    if (!af->tmp_path) { /* written in place: a device or a pipe */
+        int flushed = fflush(af->f), e = errno;
+        int closed = fclose(af->f);
+        e = flushed ? e : errno;
+        af->f = NULL;
+        if (flushed || closed)
+            vkvae_fail(err, VKVAE_IO, "%s: %s failed after %zu bytes: %s", af->path,
+                       flushed ? "flush" : "close", af->written, strerror(e));
+        finish(af);
+        return flushed || closed ? VKVAE_IO : VKVAE_OK;
+    }
     if (fflush(af->f) != 0)
         step = "flush";
     else if (fsync(fileno(af->f)) != 0)

@@ -1,7 +1,10 @@
 /* Atomic file replacement: write to a temporary file in the target's own
  * directory, then fflush, fsync, rename over the target and fsync the
  * directory. Readers see the old file or the complete new one, never a
- * partial one; on any failure the temporary file is removed. */
+ * partial one; on any failure the temporary file is removed. Only regular
+ * files (or new ones) are replaced so: a target that exists as something
+ * else (a device such as /dev/null or /dev/full, a FIFO) is written in
+ * place, every write, flush and close checked, and never renamed over. */
 #ifndef VKVAE_IO_ATOMIC_H
 #define VKVAE_IO_ATOMIC_H
 
@@ -13,7 +16,7 @@
 typedef struct vkvae_atomic_file {
     FILE *f;            /* open temporary file, NULL once finished */
     char *path;         /* the target */
-    char *tmp_path;     /* "<path>.tmp-XXXXXX" */
+    char *tmp_path;     /* "<path>.tmp-XXXXXX"; NULL when writing in place */
     size_t written;     /* bytes written so far, for messages */
 } vkvae_atomic_file;
 

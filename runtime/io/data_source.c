@@ -1,15 +1,18 @@
 /* Data sets from their sources (io/data_source.h): IDX folders as they
- * are, .npy arrays with a test split held out. The hold-out draws from its
- * own small generator (splitmix64), not from the plans' Philox streams: it
- * is part of reading the data, done once, before any model exists.
+ * are, image folders through io/image_folder.c, .npy arrays with a test
+ * split held out. The hold-out draws from its own small generator
+ * (splitmix64), not from the plans' Philox streams: it is part of reading
+ * the data, done once, before any model exists.
  */
 #include "io/data_source.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "io/npy.h"
 
@@ -17,6 +20,23 @@ int vkvae_data_source_is_npy(const char *path)
 {
     size_t n = strlen(path);
     return n > 4 && strcasecmp(path + n - 4, ".npy") == 0;
+}
+
+int vkvae_data_source_is_image_folder(const char *path)
+{
+    static const char *const names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    for (int i = 0; i < 4; i++)
+        for (int gz = 0; gz < 2; gz++) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s%s", path, names[i], gz ? ".gz" : "");
+            if (stat(p, &st) == 0)
+                return 0;
+        }
+    return 1;
 }
 
 static uint64_t splitmix64(uint64_t *state)
@@ -120,20 +140,48 @@ static vkvae_status load_npy(vkvae_idx_dataset *out, const vkvae_data_source_des
     return s;
 }
 
+static vkvae_status load_image_folder(vkvae_idx_dataset *out, const vkvae_data_source_desc *d,
+                                      vkvae_error *err)
+{
+    vkvae_image_folder_info own = {0}, *info = d->image_info ? d->image_info : &own;
+    vkvae_image_folder_desc desc = {
+        .channels = d->channels, .height = d->height, .width = d->width, .resize = d->resize,
+        .background = d->background, .on_bad = d->on_bad, .test_fraction = d->test_fraction,
+        .seed = d->seed, .progress = d->progress, .progress_user = d->progress_user};
+    vkvae_status s = vkvae_image_folder_load(out, info, d->path, &desc, err);
+    if (!s && d->classes && !info->n_classes)
+        s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: the model is conditional (%u classes): an "
+                       "image folder needs one subfolder per class", d->path, d->classes);
+    if (!s && d->classes && info->n_classes > d->classes)
+        s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: %u class folders, but the model has %u "
+                       "classes", d->path, info->n_classes, d->classes);
+    if (s || info == &own)
+        vkvae_image_folder_info_destroy(info);
+    return s;
+}
+
 vkvae_status vkvae_data_source_load(vkvae_idx_dataset *out, const vkvae_data_source_desc *d,
                                     vkvae_error *err)
 {
     *out = (vkvae_idx_dataset){0};
+    if (d->image_info)
+        *d->image_info = (vkvae_image_folder_info){0};
     vkvae_status s;
+    struct stat st;
     if (vkvae_data_source_is_npy(d->path)) {
         if (d->classes && !d->labels)
             return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: the model is conditional (%u classes): "
                               "it needs a labels .npy too", d->path, d->classes);
         s = load_npy(out, d, err);
+    } else if (d->labels) {
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a labels file goes with a .npy of "
+                          "images; an IDX or image folder has its own", d->labels);
+    } else if (stat(d->path, &st) != 0) {
+        return vkvae_fail(err, VKVAE_IO, "%s: cannot open: %s (data is a folder of IDX files "
+                          "or of images, or a .npy file)", d->path, strerror(errno));
+    } else if (vkvae_data_source_is_image_folder(d->path)) {
+        s = load_image_folder(out, d, err);
     } else {
-        if (d->labels)
-            return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: a labels file goes with a .npy of "
-                              "images; an IDX folder has its own", d->labels);
         s = vkvae_idx_dataset_load(out, d->path, d->classes, err);
     }
     if (s)

@@ -12,6 +12,8 @@
  * header to a multiple of 8 bytes), so read -> write is byte-exact. */
 #include "io/safetensors.h"
 
+#include <zlib.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -599,7 +601,18 @@ vkvae_status vkvae_st_read(vkvae_safetensors *out, const char *path, vkvae_error
     else if (!(s = read_exact(f, len8, 8, path, 0, err))) {
         for (int i = 7; i >= 0; i--)
             n = n << 8 | len8[i];
-        if (n > VKVAE_ST_MAX_HEADER)
+        /* Every safetensors header is a JSON object: its '{' follows the
+         * length. A length that cannot be right without it means the file
+         * is something else (a CSV, a PNG, a PyTorch pickle), which the
+         * length would only misdescribe. */
+        int brace = size > 8 ? fgetc(f) : EOF;
+        int implausible = n > VKVAE_ST_MAX_HEADER || n > size - 8;
+        if (implausible && brace != '{')
+            s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: not a safetensors file (no JSON header "
+                           "after the 8-byte length at byte 0)", path);
+        else if (fseek(f, 8, SEEK_SET) != 0)
+            s = vkvae_fail(err, VKVAE_IO, "%s: cannot seek: %s", path, strerror(errno));
+        else if (n > VKVAE_ST_MAX_HEADER)
             s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: header length %llu at byte 0 exceeds "
                            "the 100 MB limit", path, (unsigned long long)n);
         else if (n > size - 8)
@@ -842,4 +855,16 @@ vkvae_status vkvae_st_write(const char *path, const vkvae_st_tensor *tensors, si
     }
     free(b.p);
     return s;
+}
+
+uint32_t vkvae_st_crc32(uint32_t crc, const void *data, uint64_t n)
+{
+    const Bytef *p = data;
+    uLong c = crc;
+    while (n > 0) { /* zlib takes 32-bit lengths */
+        uInt chunk = n > (1u << 30) ? 1u << 30 : (uInt)n;
+        c = crc32(c, p, chunk);
+        p += chunk, n -= chunk;
+    }
+    return (uint32_t)c;
 }

@@ -68,6 +68,10 @@ const vkvae_st_tensor *vkvae_st_find(const vkvae_safetensors *st, const char *na
 /* Bytes of one tensor (product of shape times dtype size); 0 on overflow. */
 uint64_t vkvae_st_tensor_bytes(const vkvae_st_tensor *t);
 
+/* The CRC-32 (zlib's) of n bytes continuing crc (0 to start): checkpoints
+ * keep one of their data, as safetensors has no checksum of its own. */
+uint32_t vkvae_st_crc32(uint32_t crc, const void *data, uint64_t n);
+
 /* Writes tensors in the given order (data_offsets ascending), metadata
  * first, the header padded with spaces to a multiple of 8 bytes; atomically
  * (io/atomic.h): on failure the old file at path is untouched. Writing what

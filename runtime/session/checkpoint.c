@@ -210,7 +210,7 @@ static uint64_t first_nonfinite(const float *v, uint64_t n)
 }
 
 static const char *const reserved[] = { "format", "model", "spec", "epoch", "step", "seed",
-                                        "optimizer" };
+                                        "optimizer", "data_crc32", "epoch_step" };
 enum { N_RESERVED = sizeof reserved / sizeof *reserved };
 
 vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
@@ -262,6 +262,12 @@ vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
     }
 
     if (!s) {
+        /* The data section is the tensors back to back, in this order. */
+        uint32_t crc = 0;
+        for (size_t i = 0; i < kept; i++)
+            crc = vkvae_st_crc32(crc, st[i].data, vkvae_st_tensor_bytes(&st[i]));
+        char crc_text[12];
+        snprintf(crc_text, sizeof crc_text, "%08" PRIx32, crc);
         char epoch[24], step[24], seed[24];
         snprintf(epoch, sizeof epoch, "%" PRIu32, state ? state->epoch : 0);
         snprintf(step, sizeof step, "%" PRIu64, state ? state->step : 0);
@@ -275,6 +281,11 @@ vkvae_status vkvae_checkpoint_save(const char *path, const vkvae_plan *plan,
         all[m++] = (vkvae_st_meta){ "step", step };
         all[m++] = (vkvae_st_meta){ "seed", seed };
         all[m++] = (vkvae_st_meta){ "optimizer", weights_only ? "none" : l.optimizer };
+        all[m++] = (vkvae_st_meta){ "data_crc32", crc_text };
+        char epoch_step[24];
+        snprintf(epoch_step, sizeof epoch_step, "%" PRIu32, state ? state->epoch_step : 0);
+        if (state && state->epoch_step)
+            all[m++] = (vkvae_st_meta){ "epoch_step", epoch_step };
         for (size_t i = 0; i < meta_count; i++)
             all[m++] = meta[i];
         s = vkvae_st_write(path, st, kept, all, m, err);
@@ -322,6 +333,15 @@ static vkvae_status check_file(const vkvae_safetensors *f, const layout *l, cons
     if (!format)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: not a vkvae checkpoint (no \"format\" in its "
                           "metadata)", path);
+    /* Files of ours carry a checksum of their data; others' load without. */
+    const char *crc = find_meta(f, "data_crc32");
+    char actual[12];
+    if (crc) {
+        snprintf(actual, sizeof actual, "%08" PRIx32, vkvae_st_crc32(0, f->data, f->data_size));
+        if (strcmp(crc, actual) != 0)
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: corrupted: checksum mismatch (its data "
+                              "has CRC-32 %s, its metadata says %s)", path, actual, crc);
+    }
     if (strcmp(format, VKVAE_CHECKPOINT_FORMAT) != 0)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: checkpoint format '%s', this build reads '%s'",
                           path, format, VKVAE_CHECKPOINT_FORMAT);
@@ -340,8 +360,13 @@ static vkvae_status check_file(const vkvae_safetensors *f, const layout *l, cons
                               numbers[i], text ? "'" : "missing", text ? text : "",
                               text ? "', not a number in range" : "");
     }
-    const char *spec = find_meta(f, "spec");
-    *state = (vkvae_train_state){ .epoch = (uint32_t)v[0], .step = v[1], .seed = (uint32_t)v[2],
+    const char *spec = find_meta(f, "spec"), *epoch_step = find_meta(f, "epoch_step");
+    uint64_t part = 0;
+    if (epoch_step && !parse_u64(epoch_step, UINT32_MAX, &part))
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: checkpoint metadata \"epoch_step\" is '%s', "
+                          "not a number in range", path, epoch_step);
+    *state = (vkvae_train_state){ .epoch = (uint32_t)v[0], .epoch_step = (uint32_t)part,
+                                  .step = v[1], .seed = (uint32_t)v[2],
                                   .spec_differs = spec && plan->spec_text &&
                                                   strcmp(spec, plan->spec_text) != 0 };
     if (with_optimizer && strcmp(l->optimizer, "none") != 0) {

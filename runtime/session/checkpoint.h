@@ -25,14 +25,17 @@
  *     (adam bytes 0..1024) and adam.v (adam bytes 1024..2048), so dec.bias
  *     at params byte 768 has its m at adam byte 768, its v at 1792.
  *   - Metadata: "format" "vkvae-1", "model" plan->model, "spec" the spec
- *     text (absent when plan->spec_text is NULL), "epoch", "step", "seed"
- *     (decimal), "optimizer" ("adam", "adamw", "sgd" or "none"), then the
- *     caller's own keys.
+ *     text (absent when plan->spec_text is NULL), "epoch", "epoch_step"
+ *     (when not 0), "step", "seed" (decimal), "optimizer" ("adam", "adamw", "sgd" or "none"), "data_crc32"
+ *     (zlib's CRC-32 of the data section, 8 hex digits: safetensors has no
+ *     checksum, and a flipped byte would otherwise load as a weight), then
+ *     the caller's own keys.
  * A weights-only checkpoint (state->weights_only, vkvae export) holds the
  * parameters and that metadata with "optimizer" "none": it loads for
  * inference (with_optimizer 0), not to resume training.
  *
  * Loading is strict and all-or-nothing: the whole file is checked (format,
+ * the checksum when the file has one (a file from elsewhere may not),
  * model, every expected tensor present with dtype F32, the plan's shape and
  * finite values, no tensor the plan lacks, the optimizer's name when its
  * state is loaded) before the first write callback, so a rejected file
@@ -70,6 +73,8 @@ typedef vkvae_status (*vkvae_tensor_write_fn)(void *user, uint32_t tensor, const
 
 typedef struct vkvae_train_state {
     uint32_t epoch;     /* epochs completed: the next epoch to run */
+    uint32_t epoch_step;/* batches of that next epoch already done (a run stopped part way);
+                           saved as "epoch_step" when not 0, absent reads as 0 */
     uint64_t step;      /* optimizer steps taken: the next vkvae_push.step */
     uint32_t seed;      /* the training seed (Philox key) */
     int spec_differs;   /* load: 1 if the file's and the plan's spec texts are

@@ -47,10 +47,14 @@ vkvae_status vkvae_checkpoint_plan(const char *path, const char *spec, char *nam
     s = copy_meta(&st, "model", &model, err);
     if (!s)
         s = copy_meta(&st, "spec", &carried, err);
-    vkvae_st_destroy(&st);
+    /* Another tool's safetensors file: say what it holds. */
     if (!s && !model)
         s = vkvae_fail(err, VKVAE_BAD_INPUT,
-                       "%s: not a vkvae checkpoint (no 'model' in its metadata)", path);
+                       "%s: not a vkvae checkpoint (no 'model' in its metadata): a safetensors "
+                       "file of %zu tensor(s)%s%s%s, without the model and spec vkvae needs",
+                       path, st.tensor_count, st.tensor_count ? ", the first '" : "",
+                       st.tensor_count ? st.tensors[0].name : "", st.tensor_count ? "'" : "");
+    vkvae_st_destroy(&st);
     if (!s)
         snprintf(name, size, "%s", model);
     const vkvae_plan *builtin = s || spec ? NULL : vkvae_builtin_model(model);

@@ -295,6 +295,7 @@ vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *ima
 typedef struct run_state {
     vkvae_session *s;
     uint32_t done_before, steps; /* steps of earlier chunks, of the whole pass */
+    uint32_t completed;          /* steps run so far, earlier chunks' included */
     vkvae_progress_fn progress;
     void *user;
 } run_state;
@@ -311,12 +312,14 @@ static vkvae_status read_losses(vkvae_session *s, vkvae_losses *out, vkvae_error
 static vkvae_status on_runs_done(void *user, uint32_t done, vkvae_error *err)
 {
     run_state *r = user;
+    r->completed = r->done_before + done;
     if (!r->progress)
         return VKVAE_OK;
     vkvae_losses so_far;
     vkvae_status st = read_losses(r->s, &so_far, err);
-    if (!st)
-        r->progress(r->user, r->done_before + done, r->steps, &so_far);
+    if (!st && r->progress(r->user, r->completed, r->steps, &so_far))
+        st = vkvae_fail(err, VKVAE_CANCELLED, "stopped after step %u of %u", r->completed,
+                        r->steps);
     return st;
 }
 
@@ -331,20 +334,22 @@ static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkv
     vkvae_status st = VKVAE_OK;
     for (uint32_t i = 0; !st && i < n; i++) {
         st = vkvae_cpu_run(s->cpu, kind, &pushes[i], err);
-        if (!st && (i % 16 == 15 || i + 1 == n))
+        /* Each step is one "submission" here: progress may stop at any. */
+        if (!st)
             st = on_runs_done(r, i + 1, err);
     }
     return st;
 }
 
-/* The pushes of one pass over count rows in batches. */
-static vkvae_push *schedule(const vkvae_session *s, uint32_t count, uint32_t seed,
+/* The pushes of one pass over rows first .. count in batches (first a
+ * whole number of batches). */
+static vkvae_push *schedule(const vkvae_session *s, uint32_t first, uint32_t count, uint32_t seed,
                             uint32_t first_step, float kl_weight, uint32_t *n)
 {
-    *n = (count + s->batch - 1) / s->batch;
+    *n = (count - first + s->batch - 1) / s->batch;
     vkvae_push *p = calloc(*n ? *n : 1, sizeof *p);
     for (uint32_t i = 0; p && i < *n; i++) {
-        uint32_t base = i * s->batch;
+        uint32_t base = first + i * s->batch;
         p[i] = (vkvae_push){
             .seed = seed,
             .step = first_step + i,
@@ -371,19 +376,21 @@ float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch)
     return w;
 }
 
-/* One pass of program kind over the count rows of a set, in batches, the
- * steps numbered from first_step (advanced by the pass). order: the rows'
+/* One pass of program kind over the count rows of a set, in batches, from
+ * batch skip on (those before it ran earlier), the steps numbered from
+ * *first_step (advanced by the steps this pass runs). order: the rows'
  * order (count long), NULL: as stored. A set that fits the DATA tensors
  * is read in place (uploaded first unless already there) through the
  * permutation tensor; a larger one streams: chunks of whole batches, each
  * chunk's rows gathered in order on the host and uploaded before its steps
  * run, read through the identity. The batches, and so every step, are the
  * same either way. The steps add into loss.acc, zeroed first, which
- * progress reads part way. */
+ * progress reads part way; a progress that asks to stop ends the pass with
+ * CANCELLED after the steps already queued. */
 static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vkvae_idx *images,
-                             const vkvae_idx *labels, const uint32_t *order, uint32_t seed,
-                             uint32_t *first_step, float kl_weight, vkvae_progress_fn progress,
-                             void *user, vkvae_error *err)
+                             const vkvae_idx *labels, const uint32_t *order, uint32_t skip,
+                             uint32_t seed, uint32_t *first_step, float kl_weight,
+                             vkvae_progress_fn progress, void *user, vkvae_error *err)
 {
     uint32_t count = images->count;
     int streamed = count > s->rows;
@@ -392,6 +399,10 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
         return vkvae_fail(err, VKVAE_BAD_INPUT,
                           "%s: %u images stream through a data set of %u rows, fewer than a "
                           "batch of %u", images->path, count, s->rows, s->batch);
+    uint32_t steps = (count + s->batch - 1) / s->batch;
+    if (skip > steps)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "step %u of an epoch of %u steps: the data set "
+                          "is not the one the run began with", skip, steps);
     /* Only the training set stays resident between passes: other sets may
      * come and go at one address. */
     vkvae_status st = VKVAE_OK;
@@ -405,26 +416,35 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
         st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
     if (!st)
         st = zero_losses(s, err);
-    run_state r = {s, 0, (count + s->batch - 1) / s->batch, progress, user};
-    for (uint32_t first = 0; !st && first < count; first += chunk) {
-        uint32_t rows = count - first < chunk ? count - first : chunk, n = 0;
+    run_state r = {s, skip, steps, skip, progress, user};
+    uint32_t start = *first_step;
+    for (uint32_t first = skip * s->batch; !st && first < count;) {
+        /* A chunk starts at a whole number of chunks, or where skip left off. */
+        uint32_t end = streamed ? (first / chunk + 1) * chunk : count, n = 0;
+        end = end < count ? end : count;
         if (streamed)
-            st = put_rows(s, images, labels, order ? order + first : NULL, first, rows, err);
-        vkvae_push *pushes = st ? NULL : schedule(s, rows, seed, *first_step, kl_weight, &n);
+            st = put_rows(s, images, labels, order ? order + first : NULL, first, end - first,
+                          err);
+        vkvae_push *pushes =
+            st ? NULL
+               : schedule(s, streamed ? 0 : first, streamed ? end - first : count, seed,
+                          start + r.completed - skip, kl_weight, &n);
         if (!st && !pushes)
             st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
         if (!st)
             st = run_all(s, kind, pushes, n, &r, err);
         free(pushes);
-        *first_step += n;
         r.done_before += n;
+        first = end;
     }
+    *first_step = start + r.completed - skip;
     return st;
 }
 
 vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t epoch,
-                                       uint32_t *step, float kl_weight, vkvae_progress_fn progress,
-                                       void *user, vkvae_losses *out, vkvae_error *err)
+                                       uint32_t done, uint32_t *step, float kl_weight,
+                                       vkvae_progress_fn progress, void *user,
+                                       vkvae_losses *out, vkvae_error *err)
 {
     if (!s->train_images)
         return vkvae_fail(err, VKVAE_INTERNAL, "no training data set");
@@ -439,10 +459,12 @@ vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t
     vkvae_shuffle(order, count, seed, epoch);
     /* *step runs on across epochs, so no two steps draw the same ε. */
     vkvae_status st = run_pass(s, VKVAE_PROGRAM_TRAIN, s->train_images, s->train_labels, order,
-                               seed, step, kl_weight, progress, user, err);
+                               done, seed, step, kl_weight, progress, user, err);
     free(order);
-    if (!st)
-        st = read_losses(s, out, err);
+    if (!st || st == VKVAE_CANCELLED) {
+        vkvae_status rs = read_losses(s, out, st ? NULL : err);
+        st = st ? st : rs;
+    }
     return st;
 }
 
@@ -454,8 +476,8 @@ vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
     uint32_t step = 0x80000000u;
     vkvae_status st = check_data(s, images, labels, err);
     if (!st)
-        st = run_pass(s, VKVAE_PROGRAM_EVAL, images, labels, NULL, seed, &step, kl_weight, NULL,
-                      NULL, err);
+        st = run_pass(s, VKVAE_PROGRAM_EVAL, images, labels, NULL, 0, seed, &step, kl_weight,
+                      NULL, NULL, err);
     if (!st)
         st = read_losses(s, out, err);
     return st;

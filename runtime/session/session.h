@@ -29,9 +29,10 @@ typedef struct vkvae_losses {
     double recon, kl, total, rows;
 } vkvae_losses;
 
-/* Progress of an epoch, called after each completed submission. */
-typedef void (*vkvae_progress_fn)(void *user, uint32_t steps_done, uint32_t steps,
-                                  const vkvae_losses *so_far);
+/* Progress of an epoch, called after each completed submission; non-zero
+ * stops the epoch there (CANCELLED). */
+typedef int (*vkvae_progress_fn)(void *user, uint32_t steps_done, uint32_t steps,
+                                 const vkvae_losses *so_far);
 
 vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session **out,
                                   vkvae_error *err);
@@ -58,12 +59,16 @@ vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *ima
 float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch);
 
 /* One epoch over the training set: Philox shuffle keyed by (seed, epoch),
- * then one train step per batch (the last one short, not dropped); *step
- * is the global step counter, advanced. kl_weight is the KL term's weight
- * for this epoch (beta times the warm-up factor). */
+ * then one train step per batch (the last one short, not dropped), from
+ * batch done on (the batches before it ran before a checkpoint); *step is
+ * the global step counter, advanced by the steps run. kl_weight is the KL
+ * term's weight for this epoch (beta times the warm-up factor). A progress
+ * that asks to stop ends the epoch early: CANCELLED, with *step and *out
+ * (the losses so far) as far as it got. */
 vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t epoch,
-                                       uint32_t *step, float kl_weight, vkvae_progress_fn progress,
-                                       void *user, vkvae_losses *out, vkvae_error *err);
+                                       uint32_t done, uint32_t *step, float kl_weight,
+                                       vkvae_progress_fn progress, void *user,
+                                       vkvae_losses *out, vkvae_error *err);
 
 /* The negative ELBO terms over a data set (the eval program; ε drawn with
  * seed at steps from 2^31, which training never reaches, so the figure is

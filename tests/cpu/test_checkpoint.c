@@ -8,6 +8,7 @@
  * with the safetensors writer) is refused with its one-line message before
  * anything is written.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,14 +185,19 @@ static void test_round_trip(void)
     check(fv && fp && memcmp(fv->data, v + 192, IN * 4) == 0 && memcmp(fp->data, p, IN * 4) == 0 &&
               !all_zero(a, T_V),
           "FILE(optim.v.dec.bias) = adam bytes 1792..1816");
-    static const char *const keys[][2] = {
+    /* The checksum is zlib's CRC-32 of the whole data section. */
+    char crc[12];
+    snprintf(crc, sizeof crc, "%08" PRIx32, vkvae_st_crc32(0, f.data, f.data_size));
+    const char *const keys[][2] = {
         { "format", "vkvae-1" }, { "model", "tiny_ae" }, { "spec", spec }, { "epoch", "1" },
-        { "step", "5" }, { "seed", "1" }, { "optimizer", "adam" }, { "data", "fashion-mnist/train" },
+        { "step", "5" }, { "seed", "1" }, { "optimizer", "adam" }, { "data_crc32", crc },
+        { "data", "fashion-mnist/train" },
     };
-    ok = s == VKVAE_OK && f.meta_count == 8;
-    for (size_t i = 0; ok && i < 8; i++)
+    ok = s == VKVAE_OK && f.meta_count == 9;
+    for (size_t i = 0; ok && i < 9; i++)
         ok = strcmp(f.meta[i].key, keys[i][0]) == 0 && strcmp(f.meta[i].value, keys[i][1]) == 0;
-    check(ok, "FILE(metadata) format model spec epoch step seed optimizer, then the caller's");
+    check(ok, "FILE(metadata) format model spec epoch step seed optimizer data_crc32, then the "
+              "caller's");
     vkvae_st_destroy(&f);
 
     /* A reserved key, and a NaN, are refused; the old file stays. */
@@ -294,7 +300,7 @@ static void poison(crafted *c, const char *name, size_t index, float value)
 }
 
 enum { E_NO_FORMAT, E_FORMAT, E_MODEL, E_SPEC, E_MISSING, E_MISSING_OPTIM, E_SHAPE, E_RANK, E_DTYPE,
-       E_NAN, E_INF_OPTIM, E_EXTRA, E_OPTIMIZER, E_STEP, E_COUNT };
+       E_NAN, E_INF_OPTIM, E_EXTRA, E_OPTIMIZER, E_STEP, E_CHECKSUM, E_COUNT };
 
 static void test_rejections(void)
 {
@@ -328,11 +334,18 @@ static void test_rejections(void)
         [E_EXTRA] = { "extra", "%s has tensor 'extra.weight', which the plan lacks", 0 },
         [E_OPTIMIZER] = { "optimizer", "%s holds sgd state, this plan trains with adam", 1 },
         [E_STEP] = { "step", "%s: checkpoint metadata \"step\" is '12x', not a number in range", 1 },
+        [E_CHECKSUM] = { "checksum", "%s: corrupted: checksum mismatch", 0 },
     };
     for (int k = 0; k < E_COUNT; k++) {
         crafted c = { .nt = f.tensor_count, .nm = f.meta_count };
         memcpy(c.t, f.tensors, f.tensor_count * sizeof *c.t);
         memcpy(c.m, f.meta, f.meta_count * sizeof *c.m);
+        /* A file made elsewhere has no checksum: each case below then
+         * reaches the check it is about. The last keeps ours, over a
+         * weight that changed (a bit flipped on disk). */
+        if (k != E_CHECKSUM)
+            drop_meta(&c, "data_crc32");
+        float flipped[6];
         switch (k) {
         case E_NO_FORMAT: drop_meta(&c, "format"); break;
         case E_FORMAT: set_meta(&c, "format", "vkvae-9"); break;
@@ -349,6 +362,11 @@ static void test_rejections(void)
         case E_EXTRA: c.t[c.nt++] = extra; break;
         case E_OPTIMIZER: set_meta(&c, "optimizer", "sgd"); break;
         case E_STEP: set_meta(&c, "step", "12x"); break;
+        case E_CHECKSUM:
+            memcpy(flipped, tensor(&c, "dec.bias")->data, sizeof flipped);
+            flipped[2] = nextafterf(flipped[2], 1.0f);
+            tensor(&c, "dec.bias")->data = flipped;
+            break;
         }
         char name[64], want[512], what[160];
         snprintf(name, sizeof name, "%s.st", cases[k].name);
@@ -369,11 +387,14 @@ static void test_rejections(void)
             snprintf(want, sizeof want, cases[k].fmt, path);
             snprintf(what, sizeof what, "REJECT(%s%s) before any write", cases[k].name,
                      cases[k].with_optimizer ? "" : ",weights only");
-            check(s == VKVAE_BAD_INPUT && strcmp(e.message, want) == 0 && tb.writes == 0 &&
-                      all_zero(b, T_P_ALL) && all_zero(b, T_M),
+            /* The checksum case's message goes on with the two CRCs. */
+            int said = k == E_CHECKSUM ? strncmp(e.message, want, strlen(want)) == 0
+                                       : strcmp(e.message, want) == 0;
+            check(s == VKVAE_BAD_INPUT && said && tb.writes == 0 && all_zero(b, T_P_ALL) &&
+                      all_zero(b, T_M),
                   what);
             printf("  %s\n", e.message);
-            if (strcmp(e.message, want) != 0)
+            if (!said)
                 printf("  want %s\n", want);
         }
         vkvae_cpu_destroy(b);

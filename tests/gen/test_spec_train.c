@@ -144,8 +144,8 @@ static void train_spec(vkvae_context *ctx, const char *path)
     vkvae_losses lg = { 0 }, lc = { 0 };
     uint32_t step_g = 0, step_c = 0;
     float kl = plan->kl_beta;
-    CHECK_OK(vkvae_session_train_epoch(gpu, SEED, 0, &step_g, kl, NULL, NULL, &lg, &err), err);
-    CHECK_OK(vkvae_session_train_epoch(cpu, SEED, 0, &step_c, kl, NULL, NULL, &lc, &err), err);
+    CHECK_OK(vkvae_session_train_epoch(gpu, SEED, 0, 0, &step_g, kl, NULL, NULL, &lg, &err), err);
+    CHECK_OK(vkvae_session_train_epoch(cpu, SEED, 0, 0, &step_c, kl, NULL, NULL, &lc, &err), err);
     CHECK(step_g == step_c && step_g == (ROWS + BATCH - 1) / BATCH, "%s: %u and %u steps",
           plan->model, step_g, step_c);
     double rel = fabs(lg.total - lc.total) / fmax(fabs(lc.total), 1e-30);

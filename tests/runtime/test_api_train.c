@@ -70,10 +70,18 @@ static void decode(vkvae_model *m, float *out)
 }
 
 static int progress_calls;
-static void on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_loss *so_far)
+static int on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_loss *so_far)
 {
     (void)user;
     progress_calls += done <= steps && so_far->images <= ROWS;
+    return 0;
+}
+
+/* Asks to stop once 3 steps are done. */
+static int stop_at_3(void *user, uint32_t done, uint32_t steps, const vkvae_loss *so_far)
+{
+    (void)user, (void)steps, (void)so_far;
+    return done >= 3;
 }
 
 int main(void)
@@ -126,6 +134,37 @@ int main(void)
     info = vkvae_model_query(gpu);
     CHECK(info.epoch == 2 && info.step == 14, "after 2 epochs: epoch %u step %llu", info.epoch,
           (unsigned long long)info.step);
+
+    /* Stopping part way through an epoch changes nothing either: the model
+     * stopped at step 3 of epoch 2, saved, reopened, finishes the epoch
+     * exactly as the unbroken run did. */
+    vkvae_model *part = make(NULL, NULL, ROWS);
+    vkvae_loss lp;
+    train(part, &data, 1, &lp);
+    vkvae_status cs = vkvae_model_train_epoch(part, &(vkvae_epoch_desc){.progress = stop_at_3},
+                                              &lp, &err);
+    info = vkvae_model_query(part);
+    CHECK(cs == VKVAE_CANCELLED && info.epoch == 1 && info.epoch_step == 3 && info.step == 10,
+          "stopped: %s, epoch %u epoch_step %u step %llu", vkvae_status_name(cs), info.epoch,
+          info.epoch_step, (unsigned long long)info.step);
+    err = (vkvae_error){0};
+    CHECK_OK(vkvae_model_save(part, ckpt, &err), err);
+    vkvae_model_destroy(part);
+    part = make(NULL, ckpt, ROWS);
+    info = vkvae_model_query(part);
+    CHECK(info.epoch == 1 && info.epoch_step == 3 && info.step == 10, "reopened at epoch %u "
+          "epoch_step %u step %llu", info.epoch, info.epoch_step, (unsigned long long)info.step);
+    CHECK_OK(vkvae_model_set_data(part, &data, &err), err);
+    CHECK_OK(vkvae_model_train_epoch(part, NULL, &lp, &err), err);
+    float pa[2 * PIXELS], pb[2 * PIXELS];
+    decode(part, pa);
+    decode(cpu, pb);
+    info = vkvae_model_query(part);
+    CHECK(info.epoch == 2 && info.epoch_step == 0 && info.step == 14 &&
+              memcmp(pa, pb, sizeof pa) == 0,
+          "the stopped run, finished, decodes differently (epoch %u step %llu)", info.epoch,
+          (unsigned long long)info.step);
+    vkvae_model_destroy(part);
 
     /* Stopping after one epoch changes nothing (the CPU backend: exactly). */
     vkvae_model *half = make(NULL, NULL, ROWS);
@@ -195,7 +234,8 @@ int main(void)
         CHECK_OK(vkvae_session_set_train_data(direct, &idx, NULL, &err), err);
         CHECK_OK(vkvae_model_set_data(api, &data, &err), err);
         for (uint32_t e = 0; e < 2; e++) {
-            CHECK_OK(vkvae_session_train_epoch(direct, 3, e, &step, 1.0f, NULL, NULL, &l[e], &err),
+            CHECK_OK(vkvae_session_train_epoch(direct, 3, e, 0, &step, 1.0f, NULL, NULL, &l[e],
+                                               &err),
                      err);
             CHECK_OK(vkvae_model_train_epoch(api, NULL, &via_api[e], &err), err);
             CHECK(via_api[e].total == l[e].total / ROWS && via_api[e].kl == l[e].kl / ROWS,

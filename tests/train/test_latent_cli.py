@@ -15,6 +15,7 @@ interpolate, traverse, edit, encode) on a briefly trained model:
   test_latent_cli.py VKVAE
 """
 import os
+import stat
 import struct
 import subprocess
 import sys
@@ -155,6 +156,27 @@ def main():
                      "sample", f"{t}/nosuch.safetensors", "-o", f"{t}/x.png")
         expect_error("unwritable output", "cannot write there",
                      "sample", ck, "-o", f"{t}/no/such/dir/x.png")
+        # Items of the wrong size: the message names the set and both sizes
+        # (it once read them after freeing them: "(null): images are 0x0").
+        d = "{'descr': '|u1', 'fortran_order': False, 'shape': (30, 20, 20), }"
+        d += " " * (63 - (10 + len(d)) % 64) + "\n"
+        with open(f"{t}/small.npy", "wb") as f:
+            f.write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + d.encode()
+                    + bytes(30 * 400))
+        expect_error("items of the wrong size", "small.npy (held-out test split): images are "
+                     "1x20x20, model vae_mlp takes 1x28x28",
+                     "reconstruct", ck, "--data", f"{t}/small.npy", "-o", f"{t}/x.png")
+        # A device as output: written in place, never renamed over (as root
+        # that would replace /dev/full with a file), and a full one fails.
+        if os.path.exists("/dev/full"):
+            expect_error("a full device", "No space left on device",
+                         "sample", ck, "-n", "4", "-o", "/dev/full")
+            check(stat.S_ISCHR(os.stat("/dev/full").st_mode)
+                  and not [f for f in os.listdir("/dev") if f.startswith("full.tmp")],
+                  "/dev/full is still the device, with no temporary file beside it")
+        rc, err = run(vkvae, "sample", ck, "-n", "4", "-o", "/dev/null")
+        check(rc == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode),
+              f"sample -o /dev/null writes through the device (exit {rc})")
         check(not os.path.exists(f"{t}/x.png"), "no output file after the failures")
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0

@@ -260,7 +260,7 @@ def errors(vkvae, t):
     expect_error(vkvae, t, "output in a missing folder", "nowhere/x.png: cannot create temporary file",
                  f"{t}/ok", "-o", f"{t}/nowhere/x.png", folder=f"{t}/ok")
     os.makedirs(f"{t}/ok/adir")
-    expect_error(vkvae, t, "output is a folder", "adir: rename over target failed",
+    expect_error(vkvae, t, "output is a folder", "adir: is a folder, not a file",
                  f"{t}/ok", "-o", f"{t}/ok/adir", folder=f"{t}/ok")
     for flag, value, needle in (("--width", "0", "--width 0 is outside 200..8192"),
                                 ("--width", "199", "--width 199 is outside 200..8192"),

@@ -107,6 +107,68 @@ def errors(vkvae, tmp):
     expect_error(vkvae, "another model's checkpoint", "of model 'ae_mlp'",
                  "--data", f"{tmp}/good", "--out", f"{tmp}/o5", "--resume",
                  f"{tmp}/ae/checkpoint.safetensors", *quick)
+    # An earlier run's checkpoint is never replaced unasked.
+    before = read_bytes(f"{tmp}/ae/checkpoint.safetensors")
+    rc, _, err = run(vkvae, "train", "ae_mlp", "--data", f"{tmp}/good", "--out", f"{tmp}/ae",
+                     "--seed", "7", *quick)
+    lines = error_lines(err)
+    check(rc == 1 and len(lines) == 1 and "ae/checkpoint.safetensors exists: --resume" in lines[0]
+          and "--overwrite" in lines[0] and read_bytes(f"{tmp}/ae/checkpoint.safetensors") == before,
+          f"a second run into a run folder is refused, the checkpoint untouched ({rc}: {lines})")
+    rc, _, err = run(vkvae, "train", "ae_mlp", "--data", f"{tmp}/good", "--out", f"{tmp}/ae",
+                     "--seed", "7", "--overwrite", *quick)
+    check(rc == 0 and read_bytes(f"{tmp}/ae/checkpoint.safetensors") != before,
+          f"--overwrite replaces it (exit {rc}: {error_lines(err)})")
+    expect_error(vkvae, "--epochs 0", "--epochs 0 is outside 1..1000000", "--epochs", "0",
+                 "--data", f"{tmp}/good", "--out", f"{tmp}/o6")
+    # Files that are not checkpoints, and a checkpoint with a flipped byte.
+    expect_error(vkvae, "a CSV as checkpoint", "metrics.csv: not a safetensors file",
+                 "--data", f"{tmp}/good", "--out", f"{tmp}/o7", "--resume",
+                 f"{tmp}/ae/metrics.csv", *quick)
+    ckpt = read_bytes(f"{tmp}/ae/checkpoint.safetensors")
+    flipped = bytearray(ckpt)
+    for i in range(len(ckpt) - 5000, len(ckpt) - 4996):
+        flipped[i] ^= 0x5A
+    with open(f"{tmp}/flipped.safetensors", "wb") as f:
+        f.write(flipped)
+    expect_error(vkvae, "a flipped byte", "flipped.safetensors: corrupted: checksum mismatch",
+                 "ae_mlp", "--data", f"{tmp}/good", "--out", f"{tmp}/o8", "--resume",
+                 f"{tmp}/flipped.safetensors", *quick)
+    rc, _, err = run(vkvae, "sample", f"{tmp}/flipped.safetensors", "-o", f"{tmp}/o9.png")
+    check(rc == 1 and "corrupted: checksum mismatch" in err and not os.path.exists(f"{tmp}/o9.png"),
+          f"sample refuses the flipped checkpoint too ({rc}: {error_lines(err)})")
+    other = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    with open(f"{tmp}/other.safetensors", "wb") as f:
+        f.write(struct.pack("<Q", len(other)) + other + bytes(8))
+    rc, _, err = run(vkvae, "sample", f"{tmp}/other.safetensors", "-o", f"{tmp}/o10.png")
+    check(rc == 1 and "not a vkvae checkpoint" in err and "1 tensor(s), the first 'w'" in err,
+          f"another tool's safetensors file is named for what it is ({rc}: {error_lines(err)})")
+    # A spec that checks but needs more memory than the machine: refused
+    # before anything is allocated, naming what it needs and what there is.
+    huge = f"{tmp}/huge.vae"
+    with open(huge, "w") as f:
+        f.write("model huge\ninput 1x28x28 range 0..1 likelihood bernoulli\nlatent 16 gaussian\n"
+                "encoder\n  flatten\n  dense 65536 relu\n  dense 65536 relu\n"
+                "  dense 65536 relu\ndecoder\n  dense 784\n  reshape 1x28x28\nobjective elbo\n"
+                "train adam lr 1e-3 batch 128 seed 1\n")
+    rc, _, err = run(vkvae, "check", huge)
+    check(rc == 0, f"the 8.6-billion-parameter spec checks (exit {rc})")
+    for device, says in (("cpu", "GB of memory"), ("llvmpipe", "maxStorageBufferRange")):
+        rc, _, err = run(vkvae, "train", huge, "--device", device, "--out", f"{tmp}/huge-{device}",
+                         *quick)
+        lines = error_lines(err)
+        check(rc == 5 and len(lines) == 1 and says in lines[0]
+              and not os.path.exists(f"{tmp}/huge-{device}"),
+              f"training it on {device} is refused naming {says!r} ({rc}: {lines})")
+    # A run that diverges in its first epoch has no "last good checkpoint".
+    rc, _, err = run(vkvae, "train", "--lr", "9", "--device", "cpu", "--epochs", "1",
+                     "--limit", "2000", "--test-limit", "100", "--samples", "0",
+                     "--out", f"{tmp}/div")
+    lines = error_lines(err)
+    check(rc == 9 and len(lines) == 1 and "diverged in epoch 1" in lines[0]
+          and "no checkpoint was written" in lines[0]
+          and not os.path.exists(f"{tmp}/div/checkpoint.safetensors"),
+          f"divergence in the first epoch says no checkpoint exists ({rc}: {lines})")
     expect_error(vkvae, "a flag without its value", "option --epochs needs a value", "--epochs")
     expect_error(vkvae, "a bad number", "--seed 'x1' is not a whole number", "--seed", "x1")
     expect_error(vkvae, "an unknown precision", "--precision 'bf16': expected fp32 or fp16",
@@ -138,7 +200,7 @@ def blas_note(vkvae, tmp, quick):
         return
     notes = [l for l in err.splitlines() if "OPENBLAS_CORETYPE" in l]
     check(not notes, f"no OPENBLAS_CORETYPE note when it is unset ({notes})")
-    rc, _, err = run(vkvae, *args, env=dict(unset, OPENBLAS_CORETYPE="Haswell"))
+    rc, _, err = run(vkvae, *args, "--overwrite", env=dict(unset, OPENBLAS_CORETYPE="Haswell"))
     line = next((l for l in err.splitlines() if "on the CPU backend" in l), "")
     notes = [l for l in err.splitlines() if "OPENBLAS_CORETYPE=Haswell" in l]
     want = 1 if avx512() else 0

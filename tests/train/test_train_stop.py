@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Ctrl-C during training (suite 'train'):
+
+  test_train_stop.py VKVAE
+
+vae_mlp trains 2 epochs on 6,000 Fashion-MNIST images, unbroken, on the CPU
+backend and on lavapipe. The same run gets SIGINT (and once SIGTERM) part way
+through an epoch: it exits 130 after saving the checkpoint of the last
+complete step (metadata epoch_step), the samples and the curve, and says
+where they are in its last line. Resumed with --resume, it finishes with
+weights identical, byte for byte, to the unbroken run's: the stop changed
+nothing. A signal that lands before or after training is retried later.
+"""
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def tensors_and_meta(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    data = raw[8 + n:]
+    return {k: data[v["data_offsets"][0]:v["data_offsets"][1]] for k, v in header.items()}, meta
+
+
+def main():
+    vkvae = sys.argv[1]
+    common = ["vae_mlp", "--epochs", "2", "--limit", "6000", "--test-limit", "500",
+              "--samples", "4"]
+    with tempfile.TemporaryDirectory(prefix="vkvae-stop-") as tmp:
+        for device, sig in (("cpu", signal.SIGINT), ("llvmpipe", signal.SIGINT),
+                            ("cpu", signal.SIGTERM)):
+            name = f"{device}-{sig.name}"
+            ref = f"{tmp}/{name}-ref"
+            p = subprocess.run([vkvae, "train", *common, "--device", device, "--out", ref],
+                               capture_output=True, text=True)
+            check(p.returncode == 0, f"{name}: the unbroken run (exit {p.returncode})")
+            if p.returncode:
+                continue
+            # Stop a second run part way: after its first progress has started.
+            stopped = None
+            for delay in (0.3, 0.6, 1.0, 1.5, 2.5, 4.0):
+                out = f"{tmp}/{name}-{delay}"
+                q = subprocess.Popen([vkvae, "train", *common, "--device", device, "--out", out],
+                                     stderr=subprocess.PIPE, text=True)
+                time.sleep(delay)
+                q.send_signal(sig)
+                _, err = q.communicate()
+                ckpt = f"{out}/checkpoint.safetensors"
+                if q.returncode == 130 and os.path.exists(ckpt):
+                    meta = tensors_and_meta(ckpt)[1]
+                    if int(meta.get("epoch_step", "0")) > 0:
+                        stopped = (out, err, meta)
+                        break
+            check(stopped is not None, f"{name}: a signal landed part way through an epoch")
+            if not stopped:
+                continue
+            out, err, meta = stopped
+            last = err.strip().splitlines()[-1]
+            check(f"stopped by {sig.name} at step {meta['epoch_step']} of epoch "
+                  f"{int(meta['epoch']) + 1}" in last and "--resume" in last
+                  and os.path.exists(f"{out}/samples.png"),
+                  f"{name}: exit 130, saved at step {meta['epoch_step']} of epoch "
+                  f"{int(meta['epoch']) + 1}, samples written, said so: {last!r}")
+            p = subprocess.run([vkvae, "train", *common, "--device", device, "--out", out,
+                                "--resume", f"{out}/checkpoint.safetensors"],
+                               capture_output=True, text=True)
+            a, ma = tensors_and_meta(f"{ref}/checkpoint.safetensors")
+            b, mb = tensors_and_meta(f"{out}/checkpoint.safetensors")
+            same = p.returncode == 0 and a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+            check(same and ma["step"] == mb["step"] and "epoch_step" not in mb,
+                  f"{name}: resumed, it ends with the unbroken run's weights (exit "
+                  f"{p.returncode}, steps {ma['step']} / {mb.get('step')})")
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
