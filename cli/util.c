@@ -260,8 +260,35 @@ int cli_data_load(const cli_data_opts *d, const vkvae_plan *plan, vkvae_idx_data
         (d->background && vkvae_image_background_parse(d->background, &desc.background, &err)) ||
         (d->on_bad && vkvae_image_on_bad_parse(d->on_bad, &desc.on_bad, &err)))
         return cli_fail(err.status, "%s", err.message);
+    /* Decoded image folders are cached for the next run (io/data_cache.h). */
+    char cache_dir[1024];
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (d->cache && strcmp(d->cache, "off") == 0)
+        cache_dir[0] = '\0';
+    else if (d->cache)
+        snprintf(cache_dir, sizeof cache_dir, "%s", d->cache);
+    else if (xdg && *xdg)
+        snprintf(cache_dir, sizeof cache_dir, "%s/vkvae/data", xdg);
+    else if (home && *home)
+        snprintf(cache_dir, sizeof cache_dir, "%s/.cache/vkvae/data", home);
+    else
+        cache_dir[0] = '\0';
+    vkvae_data_cache_use use = VKVAE_CACHE_DECODED;
+    char *warning = NULL;
+    desc.cache_dir = cache_dir[0] ? cache_dir : NULL;
+    desc.cache_use = &use;
+    desc.cache_warning = &warning;
     if (vkvae_data_source_load(out, &desc, &err))
         return cli_fail(err.status, "%s", err.message);
+    if (warning)
+        fprintf(stderr, "vkvae: warning: no data cache: %s\n", warning);
+    free(warning);
+    if (desc.cache_dir && vkvae_data_source_is_image_folder(desc.path))
+        fprintf(stderr, "vkvae: %s\n",
+                use == VKVAE_CACHE_HIT ? "images from the data cache (the folder is unchanged)"
+                : use == VKVAE_CACHE_STALE ? "the data cache was out of date or damaged: decoded "
+                                             "again, cache updated"
+                                           : "decoded; cached for the next run");
     if (info.skipped) {
         fprintf(stderr, "vkvae: warning: skipped %u of %u images that do not decode "
                 "(--on-bad-image skip):\n", info.skipped, info.found);

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "io/data_cache.h"
 #include "io/npy.h"
 
 int vkvae_data_source_is_npy(const char *path)
@@ -148,7 +149,20 @@ static vkvae_status load_image_folder(vkvae_idx_dataset *out, const vkvae_data_s
         .channels = d->channels, .height = d->height, .width = d->width, .resize = d->resize,
         .background = d->background, .on_bad = d->on_bad, .test_fraction = d->test_fraction,
         .seed = d->seed, .progress = d->progress, .progress_user = d->progress_user};
-    vkvae_status s = vkvae_image_folder_load(out, info, d->path, &desc, err);
+    vkvae_status s;
+    if (d->cache_dir) {
+        char *warning = NULL;
+        vkvae_data_cache_use use = VKVAE_CACHE_DECODED;
+        s = vkvae_data_cache_load(out, info, d->path, &desc, d->cache_dir, &use, &warning, err);
+        if (d->cache_use)
+            *d->cache_use = use;
+        if (d->cache_warning)
+            *d->cache_warning = warning;
+        else
+            free(warning);
+    } else {
+        s = vkvae_image_folder_load(out, info, d->path, &desc, err);
+    }
     if (!s && d->classes && !info->n_classes)
         s = vkvae_fail(err, VKVAE_BAD_INPUT, "%s: the model is conditional (%u classes): an "
                        "image folder needs one subfolder per class", d->path, d->classes);

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "io/idx.h"
+#include "io/data_cache.h"
 #include "io/image_folder.h"
 
 /* Zero means the default for every field. The image-folder fields are
@@ -34,6 +35,11 @@ typedef struct vkvae_data_source_desc {
     vkvae_image_on_bad on_bad;      /* 0: VKVAE_ON_BAD_STOP ("stop") */
     vkvae_image_progress_fn progress;   /* (user, done, total) per file; NULL: none */
     void *progress_user;
+    const char *cache_dir;  /* a folder for the decoded image folder's cache (io/data_cache.h);
+                               NULL: no cache */
+    vkvae_data_cache_use *cache_use; /* out, may be NULL: whether the cache was used */
+    char **cache_warning;   /* out, may be NULL: why the cache could not be written, or NULL;
+                               free() it */
     vkvae_image_folder_info *image_info; /* out, may be NULL: zeroed by every load (and left
                                zeroed by a failed one); for an image folder, its class names
                                and skipped files. Free with vkvae_image_folder_info_destroy */

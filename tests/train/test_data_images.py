@@ -13,6 +13,8 @@ the loader ignores, and once a broken PNG.
   samples.png is a colour PNG.
 - cvae_mlp (1x28x28, conditional) trains on the same folder: colour turned
   grey, the class folders as labels.
+- The decoded folder is cached: the next run reads it back (same losses);
+  a changed file or a damaged cache decodes anew; --cache off uses none.
 - A broken image stops the load naming the file (exit 1, nothing written);
   --on-bad-image skip trains on the rest and says how many were skipped.
 """
@@ -129,6 +131,32 @@ def main():
         check(rc == 0 and "of 1x28x28, classes 0 cats" in e,
               f"cvae_mlp trains on it in grey, the folders as labels (exit {rc}: "
               f"{e.strip()[-200:]})")
+
+        # The decoded folder is cached: a second run reads it back and trains
+        # to the same losses; a changed file, or a damaged cache, decodes anew.
+        cache = f"{tmp}/cache"
+        cached = ["train", "vae_conv32", *common, "--device", "cpu", "--cache", cache]
+        first = run(vkvae, *cached, "--out", f"{tmp}/c1")
+        second = run(vkvae, *cached, "--out", f"{tmp}/c2")
+        files = os.listdir(cache) if os.path.isdir(cache) else []
+        check(first[0] == second[0] == 0 and "decoded; cached for the next run" in first[2]
+              and "images from the data cache" in second[2] and len(files) == 1
+              and losses(f"{tmp}/c1") == losses(f"{tmp}/c2"),
+              f"a second run reads the cache and trains the same ({files}; "
+              f"{second[2].strip()[-200:]})")
+        os.utime(f"{folder}/owls/003.png", ns=(1, 1))
+        rc, _, e = run(vkvae, *cached, "--out", f"{tmp}/c3")
+        check(rc == 0 and "out of date or damaged: decoded again" in e,
+              f"a changed file is seen ({e.strip()[-200:]})")
+        if files:
+            with open(f"{cache}/{files[0]}", "r+b") as f:
+                f.seek(5000)
+                f.write(b"\xff\xff\xff\xff")
+        rc, _, e = run(vkvae, *cached, "--out", f"{tmp}/c4")
+        check(rc == 0 and "decoded again" in e and losses(f"{tmp}/c4") == losses(f"{tmp}/c1"),
+              f"a damaged cache is decoded anew, the same ({e.strip()[-200:]})")
+        rc, _, e = run(vkvae, *cached[:-2], "--cache", "off", "--out", f"{tmp}/c5")
+        check(rc == 0 and "cache" not in e, f"--cache off leaves it alone (exit {rc})")
 
         with open(f"{folder}/dogs/017.png", "r+b") as f:
             f.truncate(60)
