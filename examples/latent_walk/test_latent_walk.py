@@ -18,6 +18,7 @@ xvfb-run on the Vulkan device (lavapipe here), with the validation layer
   also renders, non-blank; keys typed through --press act: space pauses
   (two frames equal) and resumes (they differ), C changes the class and R
   reseeds (each changes the picture);
+- an untrained colour model (--model vae_conv32) renders in colour;
 - a missing checkpoint, an unknown model and a class out of range fail with
   their message before any window opens.
 
@@ -230,6 +231,20 @@ def main():
             check(mad(11, 12) > 0.5, "R (reseed) changes the picture: %.2f" % mad(11, 12))
             check(mad(12, 20) > 0.5, "space again: the walk moves on, frames 12 and 20 "
                   "differ: %.2f" % mad(12, 20))
+
+        # A colour model: its cells show colour (the three channels differ),
+        # not grey replicated.
+        shot = os.path.join(tmp, "rgb.png")
+        p = run_walker("--model", "vae_conv32", "--grid", "2", "--size", "128x128",
+                       "--frames", "3", "--screenshot-at", "3", shot)
+        check(p.returncode == 0 and "validation" not in p.stderr,
+              "vae_conv32, untrained: exit %d %s" % (p.returncode, p.stderr.strip()[-2000:]))
+        if p.returncode == 0:
+            _, _, rows = read_png(shot)
+            spread = max(max(px) - min(px) for row in rows for px in row)
+            # grey replicated would give 0 everywhere
+            check(spread > 2, "a colour model's frame is in colour: largest channel spread "
+                  "in a pixel %d (> 2)" % spread)
 
     if failures:
         print("%d check(s) failed" % len(failures))
