@@ -7,6 +7,9 @@
 #include "session/session.h"
 #include "vkvae.h"
 
+/* Seconds on the monotonic clock, for rates and ETAs. */
+double cli_now_s(void);
+
 /* Prints "vkvae: error: <message>" and returns the status's exit code. */
 int cli_fail(vkvae_status s, const char *fmt, ...) VKVAE_PRINTF(2, 3);
 

@@ -39,13 +39,6 @@ typedef struct eval_opts {
     int has_iwae, has_seed;
 } eval_opts;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int parse_args(int argc, char **argv, eval_opts *o)
 {
     const cli_option options[] = {
@@ -136,7 +129,7 @@ typedef struct progress {
 static void on_progress(void *user, uint32_t done, uint32_t total)
 {
     progress *p = user;
-    double t = now_s(), elapsed = t - p->start;
+    double t = cli_now_s(), elapsed = t - p->start;
     if (!p->tty && t - p->last_print < 10.0 && done < total)
         return;
     p->last_print = t;
@@ -163,7 +156,7 @@ int cmd_eval(int argc, char **argv)
     int r = parse_args(argc, argv, &o);
     if (r >= 0)
         return r;
-    double start = now_s();
+    double start = cli_now_s();
     /* The data first: the model's plan is made for the test set's size;
      * the labels are checked against the model's classes after. */
     /* The data first, decoded for the model's input; the model's plan is
@@ -218,10 +211,10 @@ int cmd_eval(int argc, char **argv)
     /* The bound: the eval program with the full KL weight (a beta-VAE's
      * training loss weighs it otherwise; the ELBO does not). */
     vkvae_losses l;
-    double t_bound = now_s();
+    double t_bound = cli_now_s();
     vkvae_status st = vkvae_session_evaluate(m.session, images, plan->classes ? labels : NULL,
                                              seed, 1.0f, &l, &err);
-    double elbo_s = now_s() - t_bound, rows = l.rows > 0 ? l.rows : 1;
+    double elbo_s = cli_now_s() - t_bound, rows = l.rows > 0 ? l.rows : 1;
     if (!st) {
         if (ob.kl)
             printf("negative ELBO    %.4f nats/image (reconstruction %.4f, KL %.4f)\n",
@@ -244,14 +237,14 @@ int cmd_eval(int argc, char **argv)
             st = vkvae_fail(&err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u images", n);
         for (uint32_t i = 0; !st && i < n; i++)
             y[i] = labels->data[i];
-        double t0 = now_s();
+        double t0 = cli_now_s();
         progress prog = {.tty = isatty(2), .k = o.iwae, .start = t0, .last_print = t0};
         if (!st)
             st = vkvae_session_log_likelihood(m.session, x, plan->classes ? y : NULL, n, o.iwae,
                                               seed, on_progress, &prog, log_px, &err);
         if (prog.tty)
             fputc('\n', stderr);
-        iwae_s = now_s() - t0;
+        iwae_s = cli_now_s() - t0;
         /* The mean over images, and its standard error (the images vary far
          * more than the estimate of one image does). */
         double sum = 0, sq = 0;
@@ -273,10 +266,10 @@ int cmd_eval(int argc, char **argv)
     }
     if (!st) {
         if (o.has_iwae)
-            printf("seconds          %.2f (bound %.2f, IWAE %.2f)\n", now_s() - start, elbo_s,
+            printf("seconds          %.2f (bound %.2f, IWAE %.2f)\n", cli_now_s() - start, elbo_s,
                    iwae_s);
         else
-            printf("seconds          %.2f\n", now_s() - start);
+            printf("seconds          %.2f\n", cli_now_s() - start);
     }
     vkvae_idx_dataset_destroy(&ds);
     int closed = cli_model_close(&m);

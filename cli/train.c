@@ -62,13 +62,6 @@ typedef struct train_opts {
     int has_epochs, has_seed, has_batch, overwrite;
 } train_opts;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- progress ---- */
 
 /* Set by SIGINT or SIGTERM: the epoch stops after the submission running
@@ -89,7 +82,7 @@ typedef struct progress {
 static int on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_losses *l)
 {
     progress *p = user;
-    double t = now_s(), elapsed = t - p->start;
+    double t = cli_now_s(), elapsed = t - p->start;
     if (t - p->last_print < (p->tty ? 0.1 : 10.0) && done < steps)
         return stop_signal != 0;
     p->last_print = t;
@@ -424,12 +417,12 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
     uint32_t done = epoch == t->state.epoch ? t->state.epoch_step : 0;
     prog->epoch = epoch + 1;
     prog->first = done;
-    prog->start = now_s();
+    prog->start = cli_now_s();
     prog->last_print = 0;
     uint32_t first_step = *step;
     vkvae_status st = vkvae_session_train_epoch(t->s, t->seed, epoch, done, step, kl_weight,
                                                 on_progress, prog, &train, &t->err);
-    double seconds = now_s() - prog->start;
+    double seconds = cli_now_s() - prog->start;
     if (prog->tty)
         fputc('\n', stderr);
     if (st == VKVAE_CANCELLED)

@@ -207,7 +207,7 @@ typedef struct decode_progress {
     double start, last;
 } decode_progress;
 
-static double seconds_now(void)
+double cli_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -217,7 +217,7 @@ static double seconds_now(void)
 static void on_decode(void *user, uint32_t done, uint32_t total)
 {
     decode_progress *p = user;
-    double t = seconds_now();
+    double t = cli_now_s();
     if (done < total && t - p->last < (p->tty ? 0.1 : 10.0))
         return;
     p->last = t;
@@ -241,7 +241,7 @@ int cli_data_load(const cli_data_opts *d, const vkvae_plan *plan, vkvae_idx_data
                         "it); or give --data", CLI_DATA_DEFAULT);
     /* The hold-out's seed is fixed, not the run's: every command and every
      * run of one file sees the same test images. */
-    decode_progress progress = {.tty = isatty(2), .start = seconds_now()};
+    decode_progress progress = {.tty = isatty(2), .start = cli_now_s()};
     vkvae_image_folder_info info = {0};
     vkvae_data_source_desc desc = {.path = d->data ? d->data : CLI_DATA_DEFAULT,
                                    .labels = d->labels, .test_fraction = d->val_split,
