@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     vkvae_model *model = NULL;
     vkvae_loss train, test;
     float images[64 * 784];
-    int failed = vkvae_dataset_load(data_dir, &data, &err) ||
+    int failed = vkvae_dataset_load(&(vkvae_dataset_desc){.path = data_dir}, &data, &err) ||
                  vkvae_context_create(&(vkvae_context_desc){0}, &ctx, &err);
     if (!failed) {
         vkvae_data train_set = vkvae_dataset_split(data, 0);

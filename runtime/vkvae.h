@@ -253,16 +253,36 @@ typedef struct vkvae_data {
 } vkvae_data;
 
 /* A data set read from disk (docs/data.md): a folder of PNG and JPEG
- * images (one subfolder per class, or none; decoded at the first image's
- * size and colour), a folder holding the four IDX files of the MNIST layout
+ * images (one subfolder per class, or none; train/ and test/ for given
+ * splits), a folder holding the four IDX files of the MNIST layout
  * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
  * t10k-labels-idx1-ubyte; each raw or .gz; 3-d grey or 4-d N x C x H x W
- * images), or a .npy of unlabelled images (uint8, or float32 in [0, 1];
- * N x H x W, N x C x H x W or N x H x W x C). A source without a test split
- * has a tenth held out (seeded: the same every load). */
+ * images), or a .npy of images (uint8, or float32 in [0, 1]; N x H x W,
+ * N x C x H x W or N x H x W x C) with an optional .npy of labels. A source
+ * without a test split has a fraction held out (seeded: the same every
+ * load, the same fraction of each class). */
+typedef struct vkvae_dataset_desc {
+    const char *path;         /* required */
+    const char *labels;       /* a .npy of labels for a .npy of images; NULL: none */
+    const vkvae_model *model; /* images are decoded to its input (channels, size) and its
+                                 classes checked; NULL: an image folder's first image's */
+    float test_fraction;      /* held out when the source has no test split; 0: 0.1 */
+    int resize;               /* image folders, another size: 0 fit (scale to cover, centre-
+                                 crop), 1 stretch, 2 none (centre-crop only) */
+    uint32_t background;      /* under transparent pixels: 0x1RRGGBB (bit 24 set); 0: white */
+    int skip_bad;             /* 1: leave out images that do not decode (counted in
+                                 vkvae_dataset_skipped); 0: such an image fails the load */
+    const char *cache;        /* a folder for decoded image folders, reused while unchanged;
+                                 NULL: none */
+} vkvae_dataset_desc;
 typedef struct vkvae_dataset vkvae_dataset;
-vkvae_status vkvae_dataset_load(const char *path, vkvae_dataset **out, vkvae_error *err);
+vkvae_status vkvae_dataset_load(const vkvae_dataset_desc *desc, vkvae_dataset **out,
+                                vkvae_error *err);
 void vkvae_dataset_destroy(vkvae_dataset *d); /* NULL is fine */
+/* An image folder's class names (n of them; NULL when it has none), valid
+ * until vkvae_dataset_destroy; and how many images were left out. */
+const char *const *vkvae_dataset_classes(const vkvae_dataset *d, uint32_t *n);
+uint32_t vkvae_dataset_skipped(const vkvae_dataset *d);
 /* Its training split (test 0) or its test split (test 1), valid until
  * vkvae_dataset_destroy. */
 vkvae_data vkvae_dataset_split(const vkvae_dataset *d, int test);

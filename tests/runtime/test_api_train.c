@@ -278,7 +278,9 @@ int main(void)
 
     /* Fashion-MNIST through the data set loader. */
     vkvae_dataset *ds = NULL;
-    CHECK_OK(vkvae_dataset_load("/usr/share/datasets/fashion-mnist", &ds, &err), err);
+    CHECK_OK(vkvae_dataset_load(&(vkvae_dataset_desc){.path = "/usr/share/datasets/fashion-mnist"},
+                                &ds, &err),
+             err);
     if (ds) {
         vkvae_data tr = vkvae_dataset_split(ds, 0), te = vkvae_dataset_split(ds, 1);
         CHECK(tr.count == 60000 && te.count == 10000 && tr.channels == 1 && tr.height == 28 &&
@@ -288,7 +290,9 @@ int main(void)
     }
     vkvae_dataset_destroy(ds);
     e = (vkvae_error){0};
-    CHECK(vkvae_dataset_load("/nonexistent", &ds, &e) != VKVAE_OK && ds == NULL &&
+    CHECK(vkvae_dataset_load(&(vkvae_dataset_desc){.path = "/nonexistent"}, &ds, &e) !=
+                  VKVAE_OK &&
+              ds == NULL &&
               strstr(e.message, "/nonexistent"),
           "a missing folder: %s", e.message);
 
