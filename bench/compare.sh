@@ -10,7 +10,14 @@
 # started: other people's builds on a 2-core machine show up there.
 #
 #   bench/compare.sh [--epochs N] [--rounds R] [--build DIR] [--peer-only]
-#                    [--sample] [--json FILE]
+#                    [--sample] [--json FILE] [--model M] [--data DIR]
+#                    [--limit N] [--test-limit N]
+#
+# --model M trains M on both sides (default vae_mlp; also vae_conv32 and
+# vae_conv64, whose twins pytorch_vae.py holds); --data DIR is the IDX
+# folder both read (the conv models need one: bench/make_colour_set.py);
+# --limit N / --test-limit N train / test on the first N images, both sides.
+# Each round line also gives each side's test -ELBO after the last epoch.
 #
 # --sample compares sampling instead of training: 10,000 images from the
 # prior of vae_mlp (untrained: the time does not depend on the weights),
@@ -37,6 +44,8 @@ build=$root/build
 peer_only=0
 sample=0
 json=""
+model=vae_mlp
+data_args=()
 PY=${PEER_PYTHON:-/usr/bin/python3}
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -48,11 +57,19 @@ while [ $# -gt 0 ]; do
         --peer-only) peer_only=1; shift ;;
         --sample) sample=1; shift ;;
         --json) json=$2; shift 2 ;;
+        --model) model=$2; shift 2 ;;
+        --data) data_args+=(--data "$2"); shift 2 ;;
+        --limit) data_args+=(--limit "$2"); shift 2 ;;
+        --test-limit) data_args+=(--test-limit "$2"); shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 
+if [ $sample = 1 ] && [ "$model" != vae_mlp ]; then
+    echo "compare.sh: --sample compares vae_mlp only (got --model $model)" >&2
+    exit 2
+fi
 vkvae=$build/vkvae
 sampler=$build/tests/cpu/test_cpu_fast
 if [ $sample = 1 ] && [ $peer_only = 0 ] && [ ! -x "$sampler" ]; then
@@ -80,13 +97,15 @@ trap 'rm -rf "$work"' EXIT
 run_ours() {   # round -> prints epoch times, one a line
     local out=$work/ours$1 log=$work/ours$1.log
     # shellcheck disable=SC2086
-    if ! env -u OPENBLAS_CORETYPE "$vkvae" train vae_mlp --epochs "$epochs" --out "$out" --samples 0 \
-            ${VKVAE_TRAIN_ARGS:-} >"$log" 2>&1; then
+    if ! env -u OPENBLAS_CORETYPE "$vkvae" train "$model" --epochs "$epochs" --out "$out" --samples 0 \
+            "${data_args[@]}" ${VKVAE_TRAIN_ARGS:-} >"$log" 2>&1; then
         echo "compare.sh: vkvae train failed (round $1):" >&2
         tail -n 20 "$log" >&2
         return 1
     fi
     [ "$1" = 1 ] && grep -m1 '^vkvae: training' "$log" >&2   # the device, once
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_loss") c = i; next }
+             c { v = $c } END { print v }' "$out/metrics.csv" >"$work/elbo_ours$1"
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "seconds") c = i; next }
              c { print $c }' "$out/metrics.csv"
 }
@@ -94,14 +113,17 @@ run_ours() {   # round -> prints epoch times, one a line
 run_peer() {   # round -> prints epoch times, one a line
     local out=$work/peer$1.json log=$work/peer$1.log
     if ! env -u OPENBLAS_CORETYPE "${peer_env[@]}" "$PY" "$here/pytorch_vae.py" \
-            --epochs "$epochs" --samples 0 --json "$out" >"$log" 2>&1; then
+            --model "$model" --epochs "$epochs" --samples 0 "${data_args[@]}" \
+            --json "$out" >"$log" 2>&1; then
         echo "compare.sh: pytorch_vae.py failed (round $1):" >&2
         tail -n 20 "$log" >&2
         return 1
     fi
     [ "$1" = 1 ] && head -n 1 "$log" >&2   # the peer's config line, once
     "$PY" -c 'import json, sys
-for e in json.load(open(sys.argv[1]))["epochs"]: print(e["train_s"])' "$out"
+r = json.load(open(sys.argv[1]))
+print(r["epochs"][-1]["test_nelbo"] if r["epochs"] else "nan", file=open(sys.argv[2], "w"))
+for e in r["epochs"]: print(e["train_s"])' "$out" "$work/elbo_peer$1"
 }
 
 sample_ours() {   # round -> prints ms per 10,000 samples
@@ -135,7 +157,7 @@ if [ $sample = 1 ]; then
     what="sampling 10,000"
     unit="ms/10,000 samples"
 fi
-echo "compare: vae_mlp, $what x $rounds round(s), $(nproc) CPUs," \
+echo "compare: $model, $what x $rounds round(s), $(nproc) CPUs," \
      "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
 ratios=()
 rows=()
@@ -165,9 +187,13 @@ for r in $(seq 1 "$rounds"); do
         ratio=$(awk -v p="$peer_med" -v o="$ours_med" 'BEGIN { printf "%.3f", p / o }')
         ratios+=("$ratio")
     fi
-    rows+=("$r $ours_med $peer_med $ratio")
-    printf 'round %d: vkvae %s %s, pytorch %s %s, pytorch/vkvae %s (load at start:%s)\n' \
-        "$r" "$ours_med" "$unit" "$peer_med" "$unit" "$ratio" "$load"
+    elbo_ours=$(cat "$work/elbo_ours$r" 2>/dev/null || echo nan)
+    elbo_peer=$(cat "$work/elbo_peer$r" 2>/dev/null || echo nan)
+    rows+=("$r $ours_med $peer_med $ratio ${elbo_ours:-nan} ${elbo_peer:-nan}")
+    elbo=""
+    [ $sample = 0 ] && elbo=$(printf ', test -ELBO vkvae %.2f, pytorch %.2f' "${elbo_ours:-nan}" "${elbo_peer:-nan}")
+    printf 'round %d: vkvae %s %s, pytorch %s %s, pytorch/vkvae %s%s (load at start:%s)\n' \
+        "$r" "$ours_med" "$unit" "$peer_med" "$unit" "$ratio" "$elbo" "$load"
 done
 
 peer_all=$(printf '%s\n' "${rows[@]}" | awk '{ print $3 }' | median)
@@ -184,8 +210,10 @@ if [ -n "$json" ]; then
     printf '%s\n' "${rows[@]}" | "$PY" -c 'import json, sys
 rows = [l.split() for l in sys.stdin if l.strip()]
 f = lambda s: None if s == "nan" else float(s)
-json.dump({"epochs": int(sys.argv[2]), "unit": sys.argv[4], "rounds": [{"round": int(r), "vkvae_s": f(o),
-           "pytorch_s": f(p), "ratio": f(q)} for r, o, p, q in rows],
+json.dump({"model": sys.argv[5], "epochs": int(sys.argv[2]), "unit": sys.argv[4],
+           "rounds": [{"round": int(r), "vkvae_s": f(o), "pytorch_s": f(p), "ratio": f(q),
+                       "vkvae_test_nelbo": f(eo), "pytorch_test_nelbo": f(ep)}
+                      for r, o, p, q, eo, ep in rows],
            "ratio_median": f(sys.argv[3])}, open(sys.argv[1], "w"), indent=1)' \
-        "$json" "$epochs" "$ratio_all" "$unit"
+        "$json" "$epochs" "$ratio_all" "$unit" "$model"
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The fair PyTorch peer: PyTorch's examples/vae, unchanged in substance, on
-Fashion-MNIST, timed per epoch.
+Fashion-MNIST, timed per epoch; and the twins of vkvae's colour conv VAEs.
 
 What is the same as examples/vae/main.py: the model (784-400-20-400-784,
 ReLU, sigmoid output), the loss (binary cross-entropy summed over pixels and
@@ -18,9 +18,28 @@ DataLoader collating 128 PIL images per step, which would time Python rather
 than PyTorch. Images are grey levels / 255, as ToTensor gives, read from
 Debian's IDX files by this script (gzip + numpy), so no torchvision is needed.
 
+--model vae_conv32 / vae_conv64: the twins of models/vae_conv32.vae and
+models/vae_conv64.vae, layer for layer as `vkvae check MODEL --explain`
+prints vkvae's graph: Conv2d (kernel 4, stride 2, padding 1) + ReLU per
+encoder layer, flatten (C, H, W order), two separate Linear heads to mu and
+logvar (fc11, fc12), Linear to the decoder's first map + ReLU (fc2), a view
+to C x 4 x 4, ConvTranspose2d (kernel 4, stride 2, padding 1) + ReLU per
+decoder layer, the last without activation: logits. Loss: binary cross-
+entropy with logits summed over pixels and batch, plus the Gaussian KL
+(the spec's Bernoulli likelihood on values in [0, 1], beta 1). Adam lr 1e-3,
+batch 64, seed 1, PyTorch's default initialisation (uniform +-1/sqrt(fan_in)
+for weights and biases, fan_in as PyTorch counts it for ConvTranspose2d:
+out_channels x 16), which is vkvae's `init pytorch`. The data: a folder of
+IDX files holding N x C x H x W bytes (magic 0x00000804; bench/
+make_colour_set.py writes one), values / 255. --limit and --test-limit take
+the first N images, as vkvae's flags of the same names do; the last batch of
+an epoch is partial, as vkvae's is.
+
 Run it through bench/peer_env.sh (OpenBLAS, passive OpenMP waiting) with
 Debian's /usr/bin/python3 and python3-torch:
     . bench/peer_env.sh && /usr/bin/python3 bench/pytorch_vae.py --epochs 10
+    . bench/peer_env.sh && /usr/bin/python3 bench/pytorch_vae.py --model vae_conv64 \
+        --data /tmp/colour64 --epochs 1
 """
 import argparse
 import ctypes
@@ -61,8 +80,12 @@ def load_images(folder, stem):
         path = os.path.join(folder, name)
         if os.path.exists(path):
             u8 = read_idx(path)
+            if u8.ndim not in (3, 4):
+                sys.exit(f"{path}: images need 3 (N x H x W) or 4 (N x C x H x W) "
+                         f"dimensions, got {u8.ndim}")
             # ToTensor: uint8 HxW -> float32 1xHxW, divided by 255.
-            return torch.from_numpy(u8.copy()).float().div(255).unsqueeze(1)
+            x = torch.from_numpy(u8.copy()).float().div(255)
+            return x.unsqueeze(1) if u8.ndim == 3 else x
     sys.exit(f"{folder}: neither {stem} nor {stem}.gz found")
 
 
@@ -103,6 +126,85 @@ def loss_terms(recon_x, x, mu, logvar):
     return bce, kld
 
 
+class ConvVAE(nn.Module):
+    """The twin of vkvae's vae_conv32 / vae_conv64 (models/*.vae): stride-2
+    4x4 convolutions down to 4x4, two dense heads, one dense up, the mirror
+    of transposed convolutions; the decoder gives logits. The layers carry
+    vkvae's parameter names (conv1.weight, fc11.bias, deconv4.weight, ...),
+    so `vkvae export`'s file loads with a strict load_state_dict; they are
+    created in the graph's order, which is the order PyTorch's init draws
+    from the seeded generator."""
+
+    def __init__(self, channels, size, widths, latent):
+        super().__init__()
+        self.latent = latent
+        self.depth = len(widths)
+        c = channels
+        for i, w in enumerate(widths):
+            setattr(self, f"conv{i + 1}", nn.Conv2d(c, w, 4, stride=2, padding=1))
+            c = w
+        self.top = (widths[-1], size >> self.depth, size >> self.depth)
+        flat = widths[-1] * self.top[1] * self.top[2]
+        self.fc11 = nn.Linear(flat, latent)
+        self.fc12 = nn.Linear(flat, latent)
+        self.fc2 = nn.Linear(latent, flat)
+        for i, w in enumerate(list(reversed(widths[:-1])) + [channels]):
+            setattr(self, f"deconv{i + 1}", nn.ConvTranspose2d(c, w, 4, stride=2, padding=1))
+            c = w
+
+    def encode(self, x):
+        h = x
+        for i in range(1, self.depth + 1):
+            h = F.relu(getattr(self, f"conv{i}")(h))
+        h = h.flatten(1)
+        return self.fc11(h), self.fc12(h)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode_logits(self, z):
+        h = F.relu(self.fc2(z)).view(-1, *self.top)
+        for i in range(1, self.depth):
+            h = F.relu(getattr(self, f"deconv{i}")(h))
+        return getattr(self, f"deconv{self.depth}")(h)
+
+    def decode(self, z):
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode_logits(z), mu, logvar
+
+    @staticmethod
+    def loss_terms(logits, x, mu, logvar):
+        bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        return bce, kld
+
+
+# The models this script has twins of: input shape, latent, batch (the spec's).
+MODELS = {
+    "vae_mlp": {"shape": (1, 28, 28), "latent": 20, "batch": 128},
+    "vae_conv32": {"shape": (3, 32, 32), "latent": 64, "batch": 64, "widths": (32, 64, 128)},
+    "vae_conv64": {"shape": (3, 64, 64), "latent": 128, "batch": 64,
+                   "widths": (32, 64, 128, 256)},
+}
+
+
+def make_model(name):
+    m = MODELS[name]
+    if name == "vae_mlp":
+        model = VAE()
+        model.loss_terms = loss_terms
+        model.latent = m["latent"]
+        return model
+    c, h, w = m["shape"]
+    return ConvVAE(c, h, m["widths"], m["latent"])
+
+
 def loader_base_seed():
     # _BaseDataLoaderIter.__init__ draws its workers' base seed from the
     # global generator even with num_workers=0.
@@ -127,7 +229,7 @@ def train_epoch(model, opt, images, batch):
         data = images[order[i:i + batch]]
         opt.zero_grad()
         recon, mu, logvar = model(data)
-        bce, kld = loss_terms(recon, data, mu, logvar)
+        bce, kld = model.loss_terms(recon, data, mu, logvar)
         loss = bce + kld
         loss.backward()
         total += loss.item()
@@ -143,7 +245,7 @@ def test_epoch(model, images, batch):
         for i in range(0, len(images), batch):
             data = images[i:i + batch]
             recon, mu, logvar = model(data)
-            bce, kld = loss_terms(recon, data, mu, logvar)
+            bce, kld = model.loss_terms(recon, data, mu, logvar)
             bce_sum += bce.item()
             kld_sum += kld.item()
     n = len(images)
@@ -210,9 +312,14 @@ def cpu_model():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", choices=sorted(MODELS), default="vae_mlp",
+                    help="which vkvae model's twin (default vae_mlp = examples/vae)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--batch", type=int, help="batch size (default: the model's, "
+                    "128 for vae_mlp, 64 for the conv models)")
+    ap.add_argument("--limit", type=int, help="train on the first N images only")
+    ap.add_argument("--test-limit", type=int, help="test on the first N images only")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples", type=int, default=10000,
                     help="prior samples to time after training (0: skip)")
@@ -227,12 +334,22 @@ def main():
         print(provider or "sgemm_ not found")
         sys.exit(0 if blas_kind(provider) == "OpenBLAS" else 1)
 
+    if args.batch is None:
+        args.batch = MODELS[args.model]["batch"]
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     train = load_images(args.data, "train-images-idx3-ubyte")
     test = load_images(args.data, "t10k-images-idx3-ubyte")
+    if args.limit is not None:
+        train = train[:args.limit]
+    if args.test_limit is not None:
+        test = test[:args.test_limit]
+    shape = MODELS[args.model]["shape"]
+    if tuple(train.shape[1:]) != shape or tuple(test.shape[1:]) != shape:
+        sys.exit(f"{args.data}: images are {tuple(train.shape[1:])} (test "
+                 f"{tuple(test.shape[1:])}); {args.model} takes {shape}")
 
-    model = VAE()
+    model = make_model(args.model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     # Throwaway tensors with their own generator: the seeded stream is untouched.
     gflops = matmul_gflops()
@@ -249,6 +366,9 @@ def main():
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
         "LD_LIBRARY_PATH": os.environ.get("LD_LIBRARY_PATH", ""),
         "nproc": os.cpu_count(),
+        "model": args.model,
+        "batch": args.batch,
+        "mkldnn": torch.backends.mkldnn.is_available(),
         "cpu": cpu,
         "avx512": avx512,
         "data": args.data,
@@ -260,7 +380,9 @@ def main():
           f"{provider or '?'}, {gflops:.0f} GFLOP/s on 128x784x400), "
           f"threads {config['threads']}, OMP_WAIT_POLICY={config['OMP_WAIT_POLICY'] or 'unset'}, "
           f"OPENBLAS_CORETYPE={config['OPENBLAS_CORETYPE'] or 'unset'}, "
-          f"{config['nproc']} CPUs ({cpu}, AVX-512 {'yes' if avx512 else 'no'})", flush=True)
+          f"{config['nproc']} CPUs ({cpu}, AVX-512 {'yes' if avx512 else 'no'}), "
+          f"oneDNN {'yes' if config['mkldnn'] else 'no'}, {args.model} batch {args.batch} "
+          f"on {len(train)} / {len(test)} images", flush=True)
     if blas != "OpenBLAS":
         print("warning: not running on OpenBLAS; this is not the fair peer "
               "(source bench/peer_env.sh)", file=sys.stderr, flush=True)
@@ -284,18 +406,21 @@ def main():
     if epochs:
         times = [e["train_s"] for e in epochs]
         result["train_s_median"] = statistics.median(times)
+        result["train_images"] = len(train)
+        result["images_per_s_median"] = len(train) / result["train_s_median"]
         print(f"train epoch median {result['train_s_median']:.3f} s "
-              f"(min {min(times):.3f}, max {max(times):.3f})")
+              f"(min {min(times):.3f}, max {max(times):.3f}), "
+              f"{result['images_per_s_median']:.1f} img/s")
     if args.samples > 0:
         model.eval()
         reps = []
         with torch.no_grad():
             for _ in range(6):   # the first one warms up
                 t0 = time.perf_counter()
-                z = torch.randn(args.samples, 20)
+                z = torch.randn(args.samples, model.latent)
                 x = model.decode(z)
                 reps.append(time.perf_counter() - t0)
-        assert x.shape == (args.samples, 784)
+        assert x.shape[0] == args.samples and x[0].numel() == int(np.prod(shape))
         result["sample_n"] = args.samples
         result["sample_s_median"] = statistics.median(reps[1:])
         result["sample_s_first"] = reps[0]

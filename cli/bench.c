@@ -438,6 +438,10 @@ static int open_bench(int argc, char **argv, bench_opts *o, const vkvae_plan **p
     if (r >= 0)
         return r;
     r = cli_model(o->model ? o->model : "vae_mlp", 0, plan);
+    /* The steps read one batch of the (random) data set: a data set of one
+     * batch, so no model's training set has to fit the device. */
+    if (!r)
+        r = cli_model_fit(plan, 0, (*plan)->batch);
     if (r)
         return r;
     if (o->device && strcmp(o->device, "cpu") == 0)
