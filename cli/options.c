@@ -1,7 +1,7 @@
 /* The subcommands' option parser (options.h). An option is looked up
  * before its value is taken, so a FLAG never swallows the next word; an
- * option with no next word is reported as needing a value even when it is
- * unknown, as the commands always did. Values go through cli_parse_*
+ * unknown option is reported as unknown, last on the line too (a typo such
+ * as --explian is not "needing a value"). Values go through cli_parse_*
  * (util.c), so a bad number reads the same in every command.
  */
 #include <stdio.h>
@@ -83,11 +83,11 @@ int cli_options_parse(const cli_command_line *cl, int argc, char **argv)
             take_value(cl->cmd, opt, NULL);
             continue;
         }
-        if (!v)
-            return cli_fail(VKVAE_BAD_INPUT, "%s: option %s needs a value", cl->cmd, a);
         if (!opt)
             return cli_fail(VKVAE_BAD_INPUT, "%s: unknown option '%s' (see vkvae %s --help)",
                             cl->cmd, a, cl->cmd);
+        if (!v)
+            return cli_fail(VKVAE_BAD_INPUT, "%s: option %s needs a value", cl->cmd, a);
         i++;
         int bad = take_value(cl->cmd, opt, v);
         if (bad)

@@ -323,9 +323,6 @@ static vkvae_status open_session(train_run *t)
         return st;
     t->sp = vkvae_session_plan(t->s);
     t->state = (vkvae_train_state){.seed = t->seed};
-    if (make_dirs(t->out_dir) != 0)
-        return vkvae_fail(&t->err, VKVAE_IO, "%s: cannot create the output folder: %s",
-                          t->out_dir, strerror(errno));
     if (t->o.resume) {
         st = vkvae_checkpoint_load(t->o.resume, t->sp, session_write_cb, t->s, &t->state, 1,
                                    &t->err);
@@ -337,6 +334,11 @@ static vkvae_status open_session(train_run *t)
         st = vkvae_session_set_train_data(t->s, &t->data.train_images,
                                           t->plan->classes ? &t->data.train_labels : NULL,
                                           &t->err);
+    /* The output folder once everything it will hold has loaded: a bad
+     * --resume or data set leaves no empty run folder behind. */
+    if (!st && make_dirs(t->out_dir) != 0)
+        st = vkvae_fail(&t->err, VKVAE_IO, "%s: cannot create the output folder: %s",
+                        t->out_dir, strerror(errno));
     return st;
 }
 

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char fuzz_paths[2][4096];
 
-static void fuzz_remove_files(void)
+static inline void fuzz_remove_files(void)
 {
     for (int i = 0; i < 2; i++)
         if (fuzz_paths[i][0])
@@ -33,7 +33,7 @@ static void fuzz_remove_files(void)
 }
 
 /* A private file name (slot 0 or 1) that exists until exit. */
-static const char *fuzz_path(int slot)
+static inline const char *fuzz_path(int slot)
 {
     if (!fuzz_paths[slot][0]) {
         const char *dir = getenv("TMPDIR");
@@ -52,7 +52,7 @@ static const char *fuzz_path(int slot)
 }
 
 /* Writes the input to slot 0's file and returns its path. */
-static const char *fuzz_write_input(const uint8_t *data, size_t size)
+static inline const char *fuzz_write_input(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_path(0);
     FILE *f = fopen(path, "wb");

@@ -13,13 +13,34 @@
  * "FILE: error: too many errors, stopping" instead, sets d->gave_up, and
  * later ones are only counted; the stages run on to their end and return,
  * since nothing here exits. No state but *d: diagnostics of two compiles
- * never mix. Control bytes in the echoed line print as '?', so a fuzzed
- * spec cannot drive the terminal.
+ * never mix. Control bytes and bytes that are not UTF-8 print as '?' in the
+ * echoed line, so a fuzzed spec can neither drive the terminal nor break a
+ * reader expecting text.
  */
 #include <stdarg.h>
 #include <string.h>
 
 #include "gen.h"
+
+/* Writes n bytes of text: whole UTF-8 sequences as they are, tabs, and
+ * printable ASCII; any other byte (a control byte, a stray byte >= 0x80)
+ * as '?'. */
+static void put_text(FILE *out, const char *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        size_t len = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
+        int whole = c >= 0x80 && len > 1 && i + len <= n;
+        for (size_t k = 1; whole && k < len; k++)
+            whole = ((unsigned char)t[i + k] & 0xC0) == 0x80;
+        if (whole) {
+            fwrite(t + i, 1, len, out);
+            i += len - 1;
+        } else {
+            fputc(c == '\t' || (c >= 0x20 && c < 0x7f) ? c : '?', out);
+        }
+    }
+}
 
 static void echo_line(const gen_diag *d, gen_loc at)
 {
@@ -30,10 +51,7 @@ static void echo_line(const gen_diag *d, gen_loc at)
     while (e < s->size && s->text[e] != '\n' && s->text[e] != '\r')
         e++;
     fputs("  ", d->out);
-    for (size_t i = b; i < e; i++) {
-        unsigned char c = (unsigned char)s->text[i];
-        fputc(c == '\t' || c >= 0x20 ? c : '?', d->out);
-    }
+    put_text(d->out, s->text + b, e - b);
     fputs("\n  ", d->out);
     /* tabs stay tabs so the caret lines up whatever the tab width */
     for (size_t i = b; i < e && (int)(i - b) < at.col - 1; i++)
@@ -47,6 +65,8 @@ static void echo_line(const gen_diag *d, gen_loc at)
 void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...)
 {
     va_list ap;
+    if (d->silenced) /* the error that silenced them is counted: the compile fails */
+        return;
     if (d->errors++ >= GEN_MAX_ERRORS) {
         if (!d->gave_up)
             fprintf(d->out, "%s: error: too many errors, stopping\n", at.file ? at.file : "?");
@@ -54,9 +74,12 @@ void diag_error(gen_diag *d, gen_loc at, const char *fmt, ...)
         return;
     }
     fprintf(d->out, "%s:%d:%d: error: ", at.file ? at.file : "?", at.line, at.col);
+    /* The message may quote the spec's words: they print as text too. */
+    char message[1024];
     va_start(ap, fmt);
-    vfprintf(d->out, fmt, ap);
+    int n = vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    put_text(d->out, message, n < 0 ? 0 : (size_t)n < sizeof message ? (size_t)n : sizeof message - 1);
     fputc('\n', d->out);
     echo_line(d, at);
 }

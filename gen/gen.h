@@ -118,6 +118,9 @@ typedef struct gen_diag {
      * too many errors, stopping" ended the stream, and later errors are
      * only counted. The stages go on and return; the caller prints no count. */
     bool gave_up;
+    /* An error that makes every later one noise (a binary file read as a
+     * spec): later errors are dropped; it alone is counted. */
+    bool silenced;
 } gen_diag;
 
 /* path:line:col: error: message, then the source line and a caret; after

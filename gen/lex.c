@@ -114,6 +114,20 @@ gen_token *lex_source(const gen_source *src, gen_diag *d, size_t *count)
     size_t i = 0;
     int line = 1;
     size_t bol = 0;
+    /* A NUL byte: an image or an archive given as a spec. One line says so
+     * instead of a screenful of stray bytes. */
+    const char *nul = memchr(s, '\0', src->size);
+    if (nul) {
+        size_t at = (size_t)(nul - s), b = at;
+        while (b > 0 && s[b - 1] != '\n')
+            b--;
+        int at_line = 1;
+        for (size_t k = 0; k < b; k++)
+            at_line += s[k] == '\n';
+        diag_error(d, (gen_loc){ src->path, at_line, (int)(at - b) + 1, 1 },
+                   "a binary file, not a spec (a NUL byte): a spec is text");
+        d->silenced = true;
+    }
     while (i < src->size) {
         char c = s[i];
         if (c == '\n' || c == '\r') {

@@ -204,9 +204,11 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
  * error: message", the source line, a caret; then the count; free() it)
  * and the first in err; UNSUPPORTED, with the reason, for a spec that
  * checks but cannot be run yet. path names the spec in the diagnostics
- * (NULL: "<spec>"); diagnostics may be NULL. */
-vkvae_status vkvae_spec_check(const char *path, const char *text, char **diagnostics,
-                              vkvae_error *err);
+ * (NULL: "<spec>"); size is text's bytes (0: strlen(text); a file read
+ * whole may hold NUL bytes, which the check names); diagnostics may be
+ * NULL. */
+vkvae_status vkvae_spec_check(const char *path, const char *text, size_t size,
+                              char **diagnostics, vkvae_error *err);
 /* Frees the model's buffers and pipelines. The GPU must have finished every
  * command buffer that recorded with it (and its images). NULL is fine. */
 void vkvae_model_destroy(vkvae_model *m);

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzz targets' seed corpora next to this script: a few tiny
-valid and invalid IDX files (idx/) and safetensors files (safetensors/).
+valid and invalid IDX files (idx/), safetensors files (safetensors/) and
+NumPy .npy files (npy/). The image seeds (image/) are written by
+fuzz/make_image_seeds.c, with libpng and libjpeg.
 Deterministic (gzip mtime 0), so rerunning it changes nothing. The names say
 what each seed is; the readers' tests in tests/io hold the expected messages.
 """
@@ -34,6 +36,21 @@ def st(tensors, meta=None, data=b"", pad=True, raw_header=None):
     if pad:
         raw_header += b" " * (-len(raw_header) % 8)
     return struct.pack("<Q", len(raw_header)) + raw_header + data
+
+
+def npy(descr, shape, data, order="False", version=1, header=None):
+    """A .npy file: the header dict padded with spaces to a multiple of 64
+    and ended by a newline, as numpy.save writes it."""
+    if header is None:
+        dims = "".join("%d, " % d for d in shape) if len(shape) != 1 else "%d," % shape[0]
+        header = "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }" % (
+            descr, order, dims.rstrip(", ") if len(shape) > 1 else dims)
+    head = header.encode("latin-1")
+    pre = 10 if version == 1 else 12
+    n = (pre + len(head) + 1 + 63) // 64 * 64 - pre
+    head = head + b" " * (n - len(head) - 1) + b"\n"
+    size = struct.pack("<H", n) if version == 1 else struct.pack("<I", n)
+    return b"\x93NUMPY" + bytes([version, 0]) + size + head + bytes(data)
 
 
 def main():
@@ -95,7 +112,42 @@ def main():
         "bad_invalid_utf8": st([], raw_header=b'{"\xc3\x28":{"dtype":"U8","shape":[1],'
                                b'"data_offsets":[0,1]}}', data=b"a"),
     }
-    for folder, seeds in (("idx", seeds_idx), ("safetensors", seeds_st)):
+    f4 = lambda vals: struct.pack("<%df" % len(vals), *vals)
+    seeds_npy = {
+        "good_grey_u1_2x3x2": npy("|u1", (2, 3, 2), range(12)),
+        "good_nchw_f4_1x3x2x2": npy("<f4", (1, 3, 2, 2), f4([i / 11 for i in range(12)])),
+        "good_nhwc_u1_2x2x2x3": npy("|u1", (2, 2, 2, 3), range(24)),
+        "good_nchw_u1_1x1x2x2": npy("|u1", (1, 1, 2, 2), [0, 64, 128, 255]),
+        "good_v2_grey": npy("|u1", (1, 2, 2), [1, 2, 3, 4], version=2),
+        "good_v3_grey": npy("|u1", (1, 1, 1), [9], version=3),
+        "good_labels_u1": npy("|u1", (5,), [0, 1, 2, 9, 3]),
+        "good_labels_i8": npy("<i8", (3,), struct.pack("<3q", 0, 7, 255)),
+        "good_labels_bool": npy("|b1", (2,), [0, 1]),
+        "good_labels_be_u1": npy(">u1", (2,), [4, 5]),
+        "bad_empty": b"",
+        "bad_magic_only": b"\x93NUMPY\x01\x00",
+        "bad_version_9": npy("|u1", (1, 1, 1), [0])[:6] + b"\x09" + npy("|u1", (1, 1, 1), [0])[7:],
+        "bad_big_endian_f4": npy(">f4", (1, 1, 1), struct.pack(">f", 0.5)),
+        "bad_fortran": npy("|u1", (1, 2, 2), [1, 2, 3, 4], order="True"),
+        "bad_float_range": npy("<f4", (1, 1, 2), f4([0.5, 1.5])),
+        "bad_float_nan": npy("<f4", (1, 1, 1), f4([float("nan")])),
+        "bad_float64": npy("<f8", (1, 1, 1), struct.pack("<d", 0.5)),
+        "bad_label_300": npy("<i2", (1,), struct.pack("<h", 300)),
+        "bad_label_negative": npy("<i4", (1,), struct.pack("<i", -1)),
+        "bad_labels_2d": npy("|u1", (2, 1), [0, 1]),
+        "bad_images_2d": npy("|u1", (2, 2), [0, 1, 2, 3]),
+        "bad_channels_2": npy("|u1", (1, 2, 1, 1), [0, 1]),
+        "bad_truncated": npy("|u1", (2, 3, 2), range(12))[:-3],
+        "bad_over_long": npy("|u1", (1, 1, 1), [0, 1]),
+        "bad_zero_dim": npy("|u1", (0, 2, 2), []),
+        "bad_five_dims": npy("|u1", (1, 1, 1, 1, 1), [0]),
+        "bad_scalar": npy("|u1", (), [0], header="{'descr': '|u1', 'fortran_order': False, "
+                          "'shape': (), }"),
+        "bad_no_shape": npy("|u1", (1,), [0], header="{'descr': '|u1', 'fortran_order': False}"),
+        "bad_huge_dims": npy("|u1", (4294967295, 4294967295, 4294967295), [0]),
+        "bad_text": b"not a numpy file\n",
+    }
+    for folder, seeds in (("idx", seeds_idx), ("safetensors", seeds_st), ("npy", seeds_npy)):
         os.makedirs(os.path.join(HERE, folder), exist_ok=True)
         for name, b in seeds.items():
             with open(os.path.join(HERE, folder, name), "wb") as f:

@@ -62,12 +62,13 @@ static vkvae_status model_plan(const vkvae_model_desc *desc, const vkvae_plan **
     return s;
 }
 
-vkvae_status vkvae_spec_check(const char *path, const char *text, char **diagnostics,
-                              vkvae_error *err)
+vkvae_status vkvae_spec_check(const char *path, const char *text, size_t size,
+                              char **diagnostics, vkvae_error *err)
 {
     vkvae_plan *plan = NULL;
-    vkvae_status s = vkvae_spec_compile(&(vkvae_spec_desc){.path = path, .text = text}, &plan,
-                                        diagnostics, err);
+    vkvae_status s = vkvae_spec_compile(&(vkvae_spec_desc){.path = path, .text = text,
+                                                           .size = size},
+                                        &plan, diagnostics, err);
     vkvae_spec_plan_free(plan);
     return s;
 }

@@ -382,7 +382,8 @@ vkvae_status vkvae_data_cache_load(vkvae_idx_dataset *out, vkvae_image_folder_in
             vkvae_image_folder_info_destroy(info);
         return s; /* the loader says what is wrong with the folder */
     }
-    qsort(src.items, src.n, sizeof *src.items, by_rel);
+    if (src.n)   /* an empty folder: items is NULL, which qsort may not take */
+        qsort(src.items, src.n, sizeof *src.items, by_rel);
 
     buf key = {0};
     put(&key, real, strlen(real) + 1);

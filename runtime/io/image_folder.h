@@ -31,8 +31,14 @@
 #include "error.h"
 #include "io/idx.h"
 
+/* The size limits may be lowered at build time (-D): fuzz/meson.build does,
+ * so that an input claiming a huge image costs the fuzzer milliseconds. */
+#ifndef VKVAE_IMAGE_MAX_SIDE
 #define VKVAE_IMAGE_MAX_SIDE 16384u         /* pixels per side, from the file's header */
+#endif
+#ifndef VKVAE_IMAGE_MAX_PIXELS
 #define VKVAE_IMAGE_MAX_PIXELS 256000000u   /* width * height, from the file's header */
+#endif
 #define VKVAE_IMAGE_MAX_CLASSES 256u        /* labels are bytes */
 #define VKVAE_IMAGE_SKIP_KEPT 8u            /* skipped files whose messages are kept */
 

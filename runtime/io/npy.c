@@ -60,7 +60,8 @@ static vkvae_status parse_header(const char *path, const char *text, npy_header 
         descr++;
     else if (*descr == '>')
         h->big_endian = 1, descr++;
-    h->kind = *descr++;
+    h->kind = *descr;
+    descr += *descr != '\0';   /* a header that ends here: kind 0, refused below */
     char *end;
     unsigned long size = strtoul(descr, &end, 10);
     if (*end != '\'' || !strchr("uifb", h->kind) || size == 0 || size > 8)

@@ -148,6 +148,13 @@ static void test_bad(void)
     expect_npy_error("not_npy", "text.npy", (vkvae_npy_expect){0}, VKVAE_BAD_INPUT,
                      "not a .npy file");
     expect_npy_error("missing", "none.npy", (vkvae_npy_expect){0}, VKVAE_IO, "cannot open");
+    /* A header that ends inside 'descr' (found by fuzz_npy: the element
+     * kind was read past the header's last byte). */
+    static const char cut[] = "\x93NUMPY\x01\x00\x33\x00"
+                              "{'fortran_order': False, 'shape': (1,), 'descr': '<";
+    write_bytes(tmp_path("cut.npy"), cut, sizeof cut - 1);
+    expect_npy_error("descr_cut", "cut.npy", (vkvae_npy_expect){0}, VKVAE_BAD_INPUT,
+                     "element type '< is not supported");
 }
 
 /* 100 images, 20 of each of 5 classes, image i filled with byte i. */

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     text[n] = '\0';
     char *diagnostics = NULL;
     vkvae_error err = {0};
-    vkvae_status s = vkvae_spec_check(argv[1], text, &diagnostics, &err);
+    vkvae_status s = vkvae_spec_check(argv[1], text, n, &diagnostics, &err);
     if (diagnostics)
         fputs(diagnostics, stderr);
     else if (s)
