@@ -35,12 +35,16 @@ static inline int32_t fm_bits(float f)
     return i;
 }
 
-/* e^x; x clamped to [-87.3, 88] (results from ~1.2e-38 to ~1.7e38). */
+/* e^x; x clamped to [-87.3, 88] (results from ~1.2e-38 to ~1.7e38); a NaN
+ * stays NaN, so a diverging run is still seen as one (and no NaN reaches
+ * the integer conversion below, which it would make undefined). */
 static inline float fm_expf(float x)
 {
     const float round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    const float in = x;
     x = x < -87.3f ? -87.3f : x;
     x = x > 88.0f ? 88.0f : x;
+    x = in != in ? 0.0f : x; /* selects, not a branch: the loops stay vectorized */
     float n = (x * 1.44269504088896341f + round) - round;
     float r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
@@ -51,7 +55,8 @@ static inline float fm_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    return p * fm_from_bits(((int32_t)n + 127) << 23);
+    float e = p * fm_from_bits((int32_t)((uint32_t)((int32_t)n + 127) << 23));
+    return in != in ? in : e;
 }
 
 /* log x for a positive normal x. */
