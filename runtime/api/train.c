@@ -34,7 +34,7 @@ void vkvae_model_data_free(vkvae_model *m)
 
 /* data as the session's IDX pair: images points at data's bytes (copied
  * when copy is set), labels narrowed into a new array. Checks the size,
- * the count and the labels against the model. */
+ * the count and the labels against the model before allocating. */
 static vkvae_status as_idx(const vkvae_model *m, const vkvae_data *data, int copy,
                            vkvae_idx *images, vkvae_idx *labels, vkvae_error *err)
 {
@@ -51,6 +51,11 @@ static vkvae_status as_idx(const vkvae_model *m, const vkvae_data *data, int cop
     if (i->classes && !data->labels)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s is conditional: the data set needs "
                           "labels", i->name);
+    for (uint32_t r = 0; i->classes && r < data->count; r++)
+        if (data->labels[r] >= i->classes)
+            return vkvae_fail(err, VKVAE_BAD_INPUT,
+                              "model %s: label %u of image %u is not below its %u classes",
+                              i->name, data->labels[r], r, i->classes);
     size_t bytes = (size_t)data->count * features;
     images->ndim = 3;
     images->count = data->count;
@@ -74,18 +79,8 @@ static vkvae_status as_idx(const vkvae_model *m, const vkvae_data *data, int cop
         *images = (vkvae_idx){0}, *labels = (vkvae_idx){0};
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     }
-    for (uint32_t r = 0; r < data->count; r++) {
-        if (data->labels[r] >= i->classes) {
-            if (copy)
-                free(images->data);
-            free(labels->data);
-            *images = (vkvae_idx){0}, *labels = (vkvae_idx){0};
-            return vkvae_fail(err, VKVAE_BAD_INPUT,
-                              "model %s: label %u of image %u is not below its %u classes",
-                              i->name, data->labels[r], r, i->classes);
-        }
-        labels->data[r] = (uint8_t)data->labels[r];
-    }
+    for (uint32_t r = 0; r < data->count; r++)
+        labels->data[r] = (uint8_t)data->labels[r]; /* checked above: below the classes */
     return VKVAE_OK;
 }
 

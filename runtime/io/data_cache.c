@@ -373,36 +373,27 @@ vkvae_status vkvae_data_cache_load(vkvae_idx_dataset *out, vkvae_image_folder_in
     vkvae_image_folder_info own = {0};
     if (!info)
         info = &own;
-    char real[PATH_MAX];
+    char real[PATH_MAX], path[PATH_MAX];
     sources src = {0};
-    if (!realpath(dir, real) || list(&src, real, "", 0) != 0) {
-        sources_free(&src);
-        vkvae_status s = vkvae_image_folder_load(out, info, dir, desc, err);
-        if (info == &own)
-            vkvae_image_folder_info_destroy(info);
-        return s; /* the loader says what is wrong with the folder */
-    }
+    /* No cache for a folder that cannot be listed (the loader says what is
+     * wrong with it) or whose cache path would not fit. */
+    int cacheable = realpath(dir, real) && list(&src, real, "", 0) == 0;
     if (src.n)   /* an empty folder: items is NULL, which qsort may not take */
         qsort(src.items, src.n, sizeof *src.items, by_rel);
 
     buf key = {0};
-    put(&key, real, strlen(real) + 1);
-    put_settings(&key, desc);
-    char path[PATH_MAX];
-    int fits = snprintf(path, sizeof path, "%s/%016llx.vkvdata", cache_dir,
-                        (unsigned long long)fnv1a(key.p ? key.p : (const uint8_t *)"", key.n,
-                                                 0xCBF29CE484222325ull)) < (int)sizeof path;
-    free(key.p);
-    if (!fits) {
-        sources_free(&src);
-        vkvae_status s = vkvae_image_folder_load(out, info, dir, desc, err);
-        if (info == &own)
-            vkvae_image_folder_info_destroy(info);
-        return s;
+    if (cacheable) {
+        put(&key, real, strlen(real) + 1);
+        put_settings(&key, desc);
+        cacheable = snprintf(path, sizeof path, "%s/%016llx.vkvdata", cache_dir,
+                             (unsigned long long)fnv1a(key.p ? key.p : (const uint8_t *)"",
+                                                      key.n, 0xCBF29CE484222325ull)) <
+                    (int)sizeof path;
     }
+    free(key.p);
 
     /* A hit: the file parses for these settings and these sources. */
-    FILE *f = fopen(path, "rb");
+    FILE *f = cacheable ? fopen(path, "rb") : NULL;
     if (f) {
         *use = VKVAE_CACHE_STALE;
         struct stat st;
@@ -423,7 +414,7 @@ vkvae_status vkvae_data_cache_load(vkvae_idx_dataset *out, vkvae_image_folder_in
     }
 
     vkvae_status s = vkvae_image_folder_load(out, info, dir, desc, err);
-    if (!s) {
+    if (!s && cacheable) {
         buf b = {0};
         build(&b, desc, &src, out, info);
         vkvae_error werr = {0};

@@ -42,7 +42,7 @@ struct vkvae_session {
     uint8_t *images, *labels;                 /* host copies, rows long */
     uint32_t *perm;
     const vkvae_idx *train_images, *train_labels;
-    const vkvae_idx *resident;                /* the set in the DATA tensors whole, or NULL */
+    int train_resident;                       /* the training set is in the DATA tensors whole */
     double submit_ms;
     int by_kind_sample;                       /* the plan has a sample program */
 };
@@ -263,7 +263,7 @@ static vkvae_status put_rows(vkvae_session *s, const vkvae_idx *images, const vk
             memcpy(s->images + i * f, images->data + (size_t)order[i] * f, f);
     else
         memcpy(s->images, images->data + (size_t)first * f, (size_t)n * f);
-    s->resident = NULL;
+    s->train_resident = 0;
     vkvae_status st = write_raw(s, s->t_images, s->images, (size_t)s->rows * f, err);
     if (!st && s->t_labels != UINT32_MAX) {
         memset(s->labels, 0, s->rows);
@@ -280,10 +280,10 @@ vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *ima
     vkvae_status st = check_data(s, images, labels, err);
     /* A set that fits is uploaded now; a larger one streams through the
      * tensors a chunk at a time, each epoch. */
+    s->train_resident = 0;
     if (!st && images->count <= s->rows) {
         st = put_rows(s, images, labels, NULL, 0, images->count, err);
-        if (!st)
-            s->resident = images;
+        s->train_resident = !st;
     }
     if (!st) {
         s->train_images = images;
@@ -406,9 +406,10 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
     /* Only the training set stays resident between passes: other sets may
      * come and go at one address. */
     vkvae_status st = VKVAE_OK;
-    if (!streamed && (s->resident != images || images != s->train_images)) {
+    int training_set = images == s->train_images;
+    if (!streamed && !(training_set && s->train_resident)) {
         st = put_rows(s, images, labels, NULL, 0, count, err);
-        s->resident = !st && images == s->train_images ? images : NULL;
+        s->train_resident = !st && training_set;
     }
     for (uint32_t i = 0; i < s->rows; i++)
         s->perm[i] = !streamed && order && i < count ? order[i] : i;
