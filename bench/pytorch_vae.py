@@ -220,10 +220,16 @@ def shuffled_order(n):
     return torch.randperm(n, generator=g)
 
 
+def sync(device):
+    """Wait for a GPU's queued work, so a host clock read after it is true."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def train_epoch(model, opt, images, batch):
     model.train()
     loader_base_seed()
-    order = shuffled_order(len(images))
+    order = shuffled_order(len(images)).to(images.device)
     total = 0.0
     for i in range(0, len(images), batch):
         data = images[order[i:i + batch]]
@@ -234,6 +240,7 @@ def train_epoch(model, opt, images, batch):
         loss.backward()
         total += loss.item()
         opt.step()
+    sync(images.device)
     return total / len(images)
 
 
@@ -325,6 +332,9 @@ def main():
                     help="prior samples to time after training (0: skip)")
     ap.add_argument("--data", default=DATA, help="folder with the four IDX files")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu (default: the fair CPU peer) or cuda: the same model, data "
+                         "and steps on an NVIDIA GPU, for tools/gpu_check.sh")
     ap.add_argument("--check-blas", action="store_true",
                     help="print the library sgemm_ comes from; exit 0 if OpenBLAS, else 1")
     args = ap.parse_args()
@@ -350,6 +360,12 @@ def main():
                  f"{tuple(test.shape[1:])}); {args.model} takes {shape}")
 
     model = make_model(args.model)
+    device = torch.device(args.device)
+    if device.type != "cpu":
+        # The seeded init above ran on the CPU, as on the CPU peer; the data
+        # and the model then live on the device (the shuffle stays on the CPU).
+        model.to(device)
+        train, test = train.to(device), test.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     # Throwaway tensors with their own generator: the seeded stream is untouched.
     gflops = matmul_gflops()
@@ -375,15 +391,17 @@ def main():
         "train_images": len(train),
         "test_images": len(test),
         "loadavg_start": os.getloadavg(),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
     }
     print(f"config: torch {config['torch']}, BLAS {blas} (sgemm_ from "
           f"{provider or '?'}, {gflops:.0f} GFLOP/s on 128x784x400), "
           f"threads {config['threads']}, OMP_WAIT_POLICY={config['OMP_WAIT_POLICY'] or 'unset'}, "
           f"OPENBLAS_CORETYPE={config['OPENBLAS_CORETYPE'] or 'unset'}, "
           f"{config['nproc']} CPUs ({cpu}, AVX-512 {'yes' if avx512 else 'no'}), "
-          f"oneDNN {'yes' if config['mkldnn'] else 'no'}, {args.model} batch {args.batch} "
+          f"oneDNN {'yes' if config['mkldnn'] else 'no'}, device {config['device']}, "
+          f"{args.model} batch {args.batch} "
           f"on {len(train)} / {len(test)} images", flush=True)
-    if blas != "OpenBLAS":
+    if blas != "OpenBLAS" and device.type == "cpu":
         print("warning: not running on OpenBLAS; this is not the fair peer "
               "(source bench/peer_env.sh)", file=sys.stderr, flush=True)
 
@@ -417,8 +435,9 @@ def main():
         with torch.no_grad():
             for _ in range(6):   # the first one warms up
                 t0 = time.perf_counter()
-                z = torch.randn(args.samples, model.latent)
+                z = torch.randn(args.samples, model.latent, device=device)
                 x = model.decode(z)
+                sync(device)
                 reps.append(time.perf_counter() - t0)
         assert x.shape[0] == args.samples and x[0].numel() == int(np.prod(shape))
         result["sample_n"] = args.samples
