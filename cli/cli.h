@@ -19,9 +19,12 @@ int cli_parse_float(const char *flag, const char *text, float *out);
 
 /* Parses --precision's value: fp32 or fp16; 0 on success. */
 int cli_parse_precision(const char *flag, const char *text, vkvae_precision *out);
-/* The Vulkan context of --device D and --precision P, or none (*out NULL)
- * for D = 'cpu', the CPU backend, which is fp32 only. Non-zero: the exit
- * status, the error printed (cmd names the command in its own errors). */
+/* The Vulkan context of --device D (else $VKVAE_DEVICE) and --precision P,
+ * or none (*out NULL) for D = 'cpu', the CPU backend, which is fp32 only.
+ * With neither set, the CPU backend too where every Vulkan device is a CPU
+ * driver (said in one line); bench, which times Vulkan kernels, keeps the
+ * device. Non-zero: the exit status, the error printed (cmd names the
+ * command in its own errors). */
 int cli_context(const char *cmd, const char *device, vkvae_precision precision,
                 vkvae_context **out);
 

@@ -26,7 +26,8 @@ static const char eval_usage[] =
     "and KL terms, and with --iwae K the IWAE estimate of -log p(x).\n"
     "\n"
     CLI_DATA_USAGE
-    "  --device D        Vulkan device index or name substring, or 'cpu' (default: the best)\n"
+    "  --device D        Vulkan device index or name substring, or 'cpu' (default: the best\n"
+    "                    GPU; the CPU backend where the only Vulkan devices are CPU drivers)\n"
     "  --limit N         the first N test images only\n"
     "  --iwae K          also estimate -log p(x) with K importance samples per image\n"
     "                    (5000 is the literature's figure)\n"

@@ -36,7 +36,9 @@ static const char usage[] =
     "  --version           the version\n"
     "\n"
     "environment: VKVAE_DEVICE (as --device), VKVAE_VALIDATION=1 (Khronos validation with\n"
-    "synchronization validation; messages are printed and make the command fail)\n";
+    "synchronization validation; messages are printed and make the command fail),\n"
+    "VKVAE_LIMITS=minimum|mali (run as if on a minimal device: Vulkan's minimum limits, no\n"
+    "fp16 or subgroup arithmetic; mali: 64 invocations per workgroup; docs/testing.md)\n";
 
 
 static void print_version(const char *label, uint32_t v)
@@ -77,10 +79,14 @@ static void print_device(const vkvae_device_info *d, uint32_t index, int chosen)
     printf("    %-16s %u bytes\n", "shared memory", d->max_shared_memory);
     printf("    %-16s %u invocations, %u x %u x %u\n", "workgroup max", d->max_invocations,
            d->max_workgroup_size[0], d->max_workgroup_size[1], d->max_workgroup_size[2]);
+    printf("    %-16s %u x %u x %u\n", "workgroup count", d->max_workgroup_count[0],
+           d->max_workgroup_count[1], d->max_workgroup_count[2]);
+    printf("    %-16s %u bytes\n", "push constants", d->max_push_constants);
     printf("    %-16s %llu bytes\n", "storage range", (unsigned long long)d->max_storage_buffer_range);
     printf("    %-16s fp16 %s, int8 %s, 16-bit storage %s\n", "arithmetic", yes_no(d->fp16),
            yes_no(d->int8), yes_no(d->storage16));
-    printf("    %-16s %s\n", "subgroup arith", yes_no(d->subgroup_arithmetic));
+    printf("    %-16s %s, shuffle %s\n", "subgroup arith", yes_no(d->subgroup_arithmetic),
+           yes_no(d->subgroup_shuffle));
     printf("    %-16s %s\n", "coop. matrix", yes_no(d->cooperative_matrix));
     if (d->timestamp_period_ns > 0)
         printf("    %-16s %g ns per tick\n", "timestamps", d->timestamp_period_ns);
@@ -111,6 +117,9 @@ static int cmd_info(int argc, char **argv)
     const vkvae_device_info *devices = vkvae_context_devices(ctx, &n);
     uint32_t chosen = vkvae_context_device_index(ctx);
     printf("vkvae %s: %u Vulkan device%s\n", VKVAE_VERSION, n, n == 1 ? "" : "s");
+    if (devices[chosen].limits[0]) /* every description is clamped alike */
+        printf("limits clamp: %s (VKVAE_LIMITS; the limits below are clamped)\n",
+               devices[chosen].limits);
     for (uint32_t i = 0; i < n; i++)
         print_device(&devices[i], i, i == chosen);
     uint32_t messages = vkvae_validation_message_count(ctx);

@@ -62,10 +62,42 @@ int cli_parse_precision(const char *flag, const char *text, vkvae_precision *out
     return 0;
 }
 
+/* Whether every Vulkan device is a CPU driver (lavapipe, SwiftShader):
+ * there vkvae's CPU backend runs the same plan many times faster (conv:
+ * about 20x; BENCHMARKS.md). Says so once, naming how to pick the driver. */
+static int only_cpu_drivers(void)
+{
+    vkvae_device_info *d = NULL;
+    uint32_t n = 0;
+    vkvae_error err = {0};
+    if (vkvae_devices_query(&d, &n, &err) || n == 0) {
+        free(d);
+        return 0; /* no driver: the context's own error says what to install */
+    }
+    int cpu = 1;
+    for (uint32_t i = 0; i < n; i++)
+        cpu &= d[i].type == VKVAE_DEVICE_CPU;
+    if (cpu && n == 1)
+        fprintf(stderr, "vkvae: the only Vulkan device, %s, is a CPU driver: using vkvae's CPU "
+                        "backend, faster on a CPU (--device 0 uses the driver anyway)\n",
+                d[0].name);
+    else if (cpu)
+        fprintf(stderr, "vkvae: every Vulkan device is a CPU driver: using vkvae's CPU backend, "
+                        "faster on a CPU (--device N uses driver N anyway; vkvae info lists "
+                        "them)\n");
+    free(d);
+    return cpu;
+}
+
 int cli_context(const char *cmd, const char *device, vkvae_precision precision,
                 vkvae_context **out)
 {
     *out = NULL;
+    if (!device || !*device)
+        device = getenv("VKVAE_DEVICE");
+    if ((!device || !*device) && precision == VKVAE_PRECISION_FP32 && strcmp(cmd, "bench") != 0 &&
+        only_cpu_drivers())
+        return 0;
     if (device && strcmp(device, "cpu") == 0) {
         if (precision != VKVAE_PRECISION_FP32)
             return cli_fail(VKVAE_BAD_INPUT, "%s: --precision fp16 is for Vulkan devices; "

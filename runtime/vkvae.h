@@ -60,6 +60,10 @@ typedef struct vkvae_device_info {
     int fp16, int8, storage16, subgroup_arithmetic, cooperative_matrix;
     int subgroup_shuffle;            /* basic + shuffle subgroup ops in compute shaders */
     float timestamp_period_ns;       /* 0: no timestamps on the compute queue */
+    uint32_t max_push_constants;     /* bytes */
+    uint32_t max_workgroup_count[3]; /* workgroups per dispatch, per dimension */
+    char limits[16];                 /* "": the device's own limits; else the $VKVAE_LIMITS
+                                        clamp ("minimum", "mali") applied to the above */
 } vkvae_device_info;
 
 /* Receives each validation message (after it is counted). */
@@ -139,8 +143,8 @@ uint32_t vkvae_validation_message_count(const vkvae_context *ctx);
 vkvae_status vkvae_devices_query(vkvae_device_info **out, uint32_t *count, vkvae_error *err);
 
 /* Picks a device from a list: selector is an index ("1") or a
- * case-insensitive name substring ("llvm"); NULL or "" picks the best by
- * type: discrete, integrated, virtual, CPU, other. Returns the index, or -1
+ * case-insensitive name substring ("llvm"); NULL, "" or "vulkan" picks the
+ * best by type: discrete, integrated, virtual, CPU, other. Returns the index, or -1
  * with a message in err that lists the devices. */
 int vkvae_device_choose(const vkvae_device_info *devices, uint32_t count, const char *selector,
                         vkvae_error *err);

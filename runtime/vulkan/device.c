@@ -7,7 +7,9 @@
  *
  * Selection prefers a discrete GPU, then integrated, virtual, CPU; a
  * selector (--device, $VKVAE_DEVICE) overrides it by index or by a
- * case-insensitive substring of the device name.
+ * case-insensitive substring of the device name; "vulkan" names the
+ * preferred one (for a test suite that must run on whatever device the
+ * machine has, where the CLI alone would pick its CPU backend).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -51,7 +53,7 @@ static int contains_nocase(const char *hay, const char *needle)
 int vkvae_device_choose(const vkvae_device_info *devices, uint32_t count, const char *selector,
                         vkvae_error *err)
 {
-    if (!selector || !*selector) {
+    if (!selector || !*selector || strcmp(selector, "vulkan") == 0) {
         int best = -1;
         for (uint32_t i = 0; i < count; i++)
             if (best < 0 || type_rank(devices[i].type) > type_rank(devices[best].type))

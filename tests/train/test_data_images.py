@@ -6,7 +6,7 @@
 Writes PNG files with zlib alone (no imaging library): 150 colour images of
 odd sizes (40x30 and 30x40, RGB and RGBA) in three class folders, a README
 the loader ignores, and once a broken PNG.
-- vae_conv32 (3x32x32) trains on the folder on lavapipe and on the CPU
+- vae_conv32 (3x32x32) trains on the folder on the Vulkan device and on the CPU
   backend: every image scaled to cover 32x32 and centre-cropped, a tenth of
   each class held out; the loss curves agree within 1e-3 relative; the start
   names the classes; the checkpoint keeps them (metadata class_names);
@@ -101,7 +101,7 @@ def main():
         make_folder(folder)
         common = ["--data", folder, "--epochs", "2", "--batch", "32", "--samples", "8"]
         runs = {}
-        for device in ("cpu", "llvmpipe"):
+        for device in ("cpu", "vulkan"):
             out = f"{tmp}/rgb-{device}"
             rc, _, e = run(vkvae, "train", "vae_conv32", *common, "--device", device,
                            "--out", out)
@@ -110,10 +110,10 @@ def main():
                   f"vae_conv32 trains on the folder on {device}, naming its classes (exit {rc}: "
                   f"{e.strip()[-300:]})")
             runs[device] = losses(out) if rc == 0 else []
-        a, b = runs["cpu"], runs["llvmpipe"]
+        a, b = runs["cpu"], runs["vulkan"]
         worst = max((abs(x - y) / abs(x) for p, q in zip(a, b) for x, y in zip(p, q)), default=1)
         check(len(a) == len(b) == 2 and worst < 1e-3,
-              f"lavapipe's losses follow the CPU's ({a} / {b}, worst {worst:.1e})")
+              f"the Vulkan device's losses follow the CPU's ({a} / {b}, worst {worst:.1e})")
         ckpt = f"{tmp}/rgb-cpu/checkpoint.safetensors"
         if os.path.exists(ckpt):
             check(metadata(ckpt).get("class_names") == "cats\ndogs\nowls",

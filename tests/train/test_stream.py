@@ -6,7 +6,7 @@
 vae_mlp and cvae_mlp (whose labels stream too) train 2 epochs on 1000
 Fashion-MNIST images and evaluate on 500, once with the whole set on the
 device and once with --data-rows 300, which streams both sets through it in
-chunks of 256 (two batches of 128): on the CPU backend and on lavapipe the
+chunks of 256 (two batches of 128): on the CPU backend and on the Vulkan device the
 two runs' losses are the same to the last digit metrics.csv keeps, and the
 weights they save are the same bytes. A --data-rows smaller than a batch is
 refused in one line.
@@ -48,7 +48,7 @@ def main():
     quick = ["--epochs", "2", "--limit", "1000", "--test-limit", "500", "--samples", "0"]
     with tempfile.TemporaryDirectory(prefix="vkvae-stream-") as tmp:
         for model in ("vae_mlp", "cvae_mlp"):
-            for device in ("cpu", "llvmpipe"):
+            for device in ("cpu", "vulkan"):
                 out = {}
                 for name, extra in (("whole", []), ("streamed", ["--data-rows", "300"])):
                     folder = f"{tmp}/{model}-{device}-{name}"

@@ -4,7 +4,7 @@
   test_train_stop.py VKVAE
 
 vae_mlp trains 2 epochs on 6,000 Fashion-MNIST images, unbroken, on the CPU
-backend and on lavapipe. The same run gets SIGINT (and once SIGTERM) part way
+backend and on the Vulkan device (lavapipe here). The same run gets SIGINT (and once SIGTERM) part way
 through an epoch: it exits 130 after saving the checkpoint of the last
 complete step (metadata epoch_step), the samples and the curve, and says
 where they are in its last line. Resumed with --resume, it finishes with
@@ -44,7 +44,7 @@ def main():
     common = ["vae_mlp", "--epochs", "2", "--limit", "6000", "--test-limit", "500",
               "--samples", "4"]
     with tempfile.TemporaryDirectory(prefix="vkvae-stop-") as tmp:
-        for device, sig in (("cpu", signal.SIGINT), ("llvmpipe", signal.SIGINT),
+        for device, sig in (("cpu", signal.SIGINT), ("vulkan", signal.SIGINT),
                             ("cpu", signal.SIGTERM)):
             name = f"{device}-{sig.name}"
             ref = f"{tmp}/{name}-ref"
