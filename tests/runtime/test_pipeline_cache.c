@@ -30,9 +30,10 @@ int main(void)
 {
     const char *cache = getenv("XDG_CACHE_HOME");
     CHECK(cache != NULL, "tests run with XDG_CACHE_HOME set (tests/meson.build)");
-    /* A cache folder of this test's own: the suite's is shared by the tests
-     * running beside it, whose pipelines would land in the same file (seen
-     * on a 16-core GPU machine: 14 MB one moment, this test's 7 KB the next). */
+    /* A cache folder of this test's own: the suite's holds the pipelines of
+     * every test before this one, which a driver may keep in the file it
+     * writes back (NVIDIA's does: 14 MB, then this test's 7 KB once the
+     * corrupt file was replaced; lavapipe writes only this run's). */
     char own[1024];
     snprintf(own, sizeof own, "%s/pipeline_cache_test_%ld", cache ? cache : "/tmp", (long)getpid());
     setenv("XDG_CACHE_HOME", own, 1);
