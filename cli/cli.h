@@ -84,6 +84,11 @@ int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
+
+/* Warns in one line when the last `vkvae selftest` of device d (this
+ * driver version) found wrong results, naming the ops; returns 1 then. */
+int cli_selftest_warning(const vkvae_device_info *d);
 
 /* The learning curve of metrics_path (vkvae train's metrics.csv) drawn as a
  * width x height PNG at png_path (cli/plot.c); train and plot share it. */

@@ -28,6 +28,8 @@ static const char usage[] =
     "  export CKPT OUT     the weights alone as safetensors, for PyTorch's load_state_dict\n"
     "  plot RUN_DIR        the train and test -ELBO per epoch of a run as a PNG line chart\n"
     "  bench [MODEL]       GPU time of each kernel of a train step against the device's roofs\n"
+    "  selftest            every op's kernel on the device against the CPU backend: a verdict\n"
+    "                      per op (do this driver's results hold?)\n"
     "\n"
     "options:\n"
     "  --device D          a device index or name substring (default: $VKVAE_DEVICE, else the\n"
@@ -177,7 +179,7 @@ int main(int argc, char **argv)
         {"train", cmd_train},       {"sample", cmd_sample}, {"reconstruct", cmd_reconstruct},
         {"interpolate", cmd_interpolate}, {"traverse", cmd_traverse}, {"edit", cmd_edit},
         {"encode", cmd_encode},     {"eval", cmd_eval},     {"plot", cmd_plot},
-        {"check", cmd_check},       {"export", cmd_export},
+        {"check", cmd_check},       {"export", cmd_export}, {"selftest", cmd_selftest},
     };
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0)

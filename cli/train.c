@@ -300,6 +300,7 @@ static int open_device(train_run *t)
         int fp16 = t->o.precision == VKVAE_PRECISION_FP16;
         fprintf(stderr, "vkvae: training %s on %s (%s)%s\n", model, d->name,
                 vkvae_device_type_name(d->type), fp16 ? ", fp16 products" : "");
+        cli_selftest_warning(d);
         if (d->type == VKVAE_DEVICE_CPU)
             fprintf(stderr, "vkvae: note: this device is a CPU driver; --device cpu (vkvae's "
                             "own CPU backend) may be faster here%s\n",
