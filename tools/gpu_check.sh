@@ -8,12 +8,15 @@
 #
 #   tools/gpu_check.sh [--build DIR] [--out DIR] [--device D] [--jobs N]
 #                      [--epochs N] [--suite-deadline S] [--skip-suite] [--skip-train]
+#                      [--exclude TEST,...] [--models M,...]
 #
 # --build DIR   a build folder (default build-gpu-check, made with
 #               `meson setup --buildtype=release` when it has no vkvae)
 # --out DIR     where report.md and the raw figures go (default gpu-check)
 # --device D    the Vulkan device (index or name substring; default: the best)
 # --suite-deadline S   start no test after S seconds (default: none)
+# --exclude T,...      leave these tests out (e.g. the CPU-only ones, to save GPU time)
+# --models M,...       bench only these built-in models (default: every one)
 # --epochs N    training epochs per model and side (default 3; the first
 #               epoch warms up, the report takes the median)
 #
@@ -30,6 +33,8 @@ device=""
 jobs=$(nproc)
 epochs=3
 skip_suite=0
+exclude=()
+only_models=""
 suite_deadline=()
 skip_train=0
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -42,6 +47,8 @@ while [ $# -gt 0 ]; do
         --epochs) epochs=$2; shift 2 ;;
         --suite-deadline) suite_deadline=(--deadline "$2"); shift 2 ;;
         --skip-suite) skip_suite=1; shift ;;
+        --exclude) for t in ${2//,/ }; do exclude+=(--exclude "$t"); done; shift 2 ;;
+        --models) only_models=${2//,/ }; shift 2 ;;
         --skip-train) skip_train=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "gpu_check.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -78,22 +85,28 @@ start=$(date +%s)
 } >"$out/report.md"
 cat "$out/report.md" | tee -a "$log"
 
+say "== vkvae selftest"
+"$vkvae" selftest "${devarg[@]}" >"$out/selftest.txt" 2>&1
+selftest_rc=$?
+say "$(tail -1 "$out/selftest.txt") (exit $selftest_rc)"
+
 suite_rc=0
 if [ $skip_suite = 0 ]; then
     say "== test suite ($jobs at a time)"
     "$py" "$here/run_suite.py" "$build" --jobs "$jobs" --json "$out/suite.json" \
-        "${suite_deadline[@]}" 2>&1 | tee "$out/suite.txt" | tee -a "$log"
+        "${suite_deadline[@]}" "${exclude[@]}" 2>&1 | tee "$out/suite.txt" | tee -a "$log"
     suite_rc=${PIPESTATUS[0]}
 fi
 
 say "== vkvae bench, every built-in model"
-models=$("$vkvae" models | awk 'NR > 1 { print $1 }')
+models=${only_models:-$("$vkvae" models | awk 'NR > 1 { print $1 }')}
 for m in $models; do
     "$vkvae" bench "$m" "${devarg[@]}" --runs 10 --json "$out/bench_$m.json" \
         >"$out/bench_$m.txt" 2>&1 || say "bench $m failed: $(tail -1 "$out/bench_$m.txt")"
 done
 if "$vkvae" info "${devarg[@]}" 2>/dev/null | grep -A20 '(chosen)' | grep -q 'fp16 yes'; then
     for m in vae_mlp vae_conv64; do   # the products in fp16, where the device has it
+        case " $models " in *" $m "*) ;; *) continue ;; esac
         "$vkvae" bench "$m" "${devarg[@]}" --runs 10 --precision fp16 \
             --json "$out/bench_${m}_fp16.json" >"$out/bench_${m}_fp16.txt" 2>&1 ||
             say "bench $m fp16 failed: $(tail -1 "$out/bench_${m}_fp16.txt")"
@@ -199,8 +212,9 @@ if os.path.isdir(runs):
         if t:
             print(f"| {model} | PyTorch CUDA | {t[0]:.3f} | {t[2] / t[0]:.0f} | {t[1]:.2f} | 1 |")
 EOF
+echo "- vkvae selftest: $(tail -1 "$out/selftest.txt") (exit $selftest_rc)" >>"$out/report.md"
 elapsed=$(( $(date +%s) - start ))
 echo "- checked in ${elapsed} s" >>"$out/report.md"
 say "== report: $out/report.md"
 sed -n '/^## Test suite/,$p' "$out/report.md"
-exit $(( suite_rc != 0 ))
+exit $(( suite_rc != 0 || selftest_rc != 0 ))
