@@ -8,7 +8,10 @@
  * 1024^3 product (what a matmul reaches). Then each dispatch of the model's
  * train step, timed alone between two timestamps, with its FLOPs and bytes
  * computed from the op and its parameters (the dense ops exactly; other ops
- * as a per-element estimate, marked ~), and achieved GFLOP/s and GB/s; then
+ * as a per-element estimate, marked ~), and achieved GFLOP/s and GB/s, and
+ * its workgroups (an occupancy audit: a dispatch of fewer workgroups than
+ * twice --target-cus leaves compute units idle; a product split along its
+ * depth, gpu/kernels.h, counts its first pass's and shows the split); then
  * the whole step recorded back to back as training records it, the epoch
  * that implies, and the sample program's throughput.
  *
@@ -42,6 +45,8 @@ static const char bench_usage[] =
     "  --device D        Vulkan device index or name substring (default: the best)\n"
     "  --precision P     fp32 (default) or fp16: which build of the products to time\n"
     "  --runs N          timed runs per figure, the median is reported (default 20)\n"
+    "  --target-cus N    compute units to fill: a dispatch of fewer than 2 N workgroups\n"
+    "                    is flagged ! (default 32)\n"
     "  --json FILE       also write the figures as JSON\n";
 
 enum { WARMUP = 3, TRAIN_SET = 60000, STEPS_PER_BATCH = 10 };
@@ -151,13 +156,23 @@ typedef struct kernel_job {
     const void *push;
     uint32_t push_bytes;
     uint32_t groups[3];
+    const vkvae_kernel *reduce; /* a split product's second pass (gpu/kernels.h), or NULL */
+    uint32_t reduce_groups[3];
 } kernel_job;
 
 static vkvae_status record_kernel(void *user, vkvae_commands *c, vkvae_error *err)
 {
     kernel_job *j = user;
-    return vkvae_commands_dispatch(j->ctx, c, j->k, j->bind, j->n_bind, j->push, j->push_bytes,
-                                   j->groups[0], j->groups[1], j->groups[2], err);
+    vkvae_status s = vkvae_commands_dispatch(j->ctx, c, j->k, j->bind, j->n_bind, j->push,
+                                             j->push_bytes, j->groups[0], j->groups[1],
+                                             j->groups[2], err);
+    if (!s && j->reduce) {
+        vkvae_commands_barrier(j->ctx, c);
+        s = vkvae_commands_dispatch(j->ctx, c, j->reduce, j->bind, j->n_bind, j->push,
+                                    j->push_bytes, j->reduce_groups[0], j->reduce_groups[1],
+                                    j->reduce_groups[2], err);
+    }
+    return s;
 }
 
 static void fill_random(float *v, uint64_t n, uint32_t seed, float scale)
@@ -205,7 +220,7 @@ static vkvae_status measure_fma(bench *b, roofs *r)
     if (!s) {
         const float push[2] = {0.999f, 1e-3f};
         vkvae_binding bind = {.buffer = &out};
-        kernel_job j = {b->ctx, &k, &bind, 1, push, sizeof push, {groups, 1, 1}};
+        kernel_job j = {b->ctx, &k, &bind, 1, push, sizeof push, {groups, 1, 1}, NULL, {0}};
         double t = time_gpu(b, 1, record_kernel, &j, b->runs);
         s = t > 0 ? VKVAE_OK : b->err.status;
         r->fma_gflops = t > 0 ? (double)invocations * iters * 16 * 2 / t * 1e-9 : 0;
@@ -216,37 +231,50 @@ static vkvae_status measure_fma(bench *b, roofs *r)
     return s;
 }
 
-/* Our dense kernel (y = x w^T + b) on a square product of side n. */
+/* Our dense kernel (y = x w^T + b) on a square product of side n, as a
+ * model would run it (split along its depth where kernels.c splits it). */
 static vkvae_status measure_matmul(bench *b, uint32_t n, uint32_t runs, double *seconds)
 {
     vkvae_op_params p = {.n = n, .in = n, .out = n};
-    uint64_t elems[4] = {(uint64_t)n * n, (uint64_t)n * n, n, (uint64_t)n * n};
-    vkvae_buffer buf[4] = {{0}};
-    vkvae_binding bind[4];
-    vkvae_kernel k = {0};
+    uint64_t scratch = 0;
+    uint32_t split = vkvae_op_split(b->ctx, VKVAE_OP_DENSE, &p, &scratch);
+    uint64_t elems[5] = {(uint64_t)n * n, (uint64_t)n * n, n, (uint64_t)n * n, scratch / 4};
+    int nbuf = split > 1 ? 5 : 4;
+    vkvae_buffer buf[5] = {{0}};
+    vkvae_binding bind[5];
+    vkvae_kernel k = {0}, reduce = {0};
     vkvae_status s = VKVAE_OK;
     float *host = malloc(elems[0] * sizeof *host);
     if (!host)
         s = vkvae_fail(&b->err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    for (int i = 0; !s && i < 4; i++) {
+    for (int i = 0; !s && i < nbuf; i++) {
         s = vkvae_buffer_create(b->ctx, elems[i] * 4, &buf[i], &b->err);
-        fill_random(host, elems[i], (uint32_t)i, 1.0f);
-        if (!s)
+        if (i < 4) /* the scratch buffer needs no values */
+            fill_random(host, elems[i], (uint32_t)i, 1.0f);
+        if (!s && i < 4)
             s = vkvae_buffer_upload(b->ctx, &buf[i], 0, host, elems[i] * 4, &b->err);
         bind[i] = (vkvae_binding){.buffer = &buf[i]};
     }
     if (!s)
         s = vkvae_op_kernel_create(b->ctx, VKVAE_OP_DENSE, &p, &k, &b->err);
+    if (!s && split > 1)
+        s = vkvae_op_reduce_create(b->ctx, VKVAE_OP_DENSE, &p, &reduce, &b->err);
     if (!s) {
         vkvae_push push = {.rows = n, .kl_weight = 1, .grad_scale = 1};
-        kernel_job j = {b->ctx, &k, bind, 4, &push, sizeof push, {0}};
+        kernel_job j = {b->ctx, &k, bind, (uint32_t)nbuf, &push, sizeof push, {0}, NULL, {0}};
         vkvae_op_groups(b->ctx, VKVAE_OP_DENSE, &p, j.groups);
-        *seconds = time_gpu(b, 1, record_kernel, &j, runs);
+        if (split > 1) {
+            j.reduce = &reduce;
+            vkvae_op_reduce_groups(b->ctx, VKVAE_OP_DENSE, &p, j.reduce_groups);
+        }
+        *seconds = time_gpu(b, 2, record_kernel, &j, runs);
         s = *seconds > 0 ? VKVAE_OK : b->err.status;
     }
     if (k.pipeline)
         vkvae_kernel_destroy(b->ctx, &k);
-    for (int i = 0; i < 4; i++)
+    if (reduce.pipeline)
+        vkvae_kernel_destroy(b->ctx, &reduce);
+    for (int i = 0; i < nbuf; i++)
         vkvae_buffer_destroy(b->ctx, &buf[i]);
     free(host);
     return s;
@@ -258,7 +286,6 @@ typedef struct model_bench {
     vkvae_context *ctx;
     const vkvae_plan *plan;
     vkvae_gpu_plan *g;
-    vkvae_kernel *kernels;    /* one per step of the program being timed */
     const vkvae_program_desc *prog;
     uint32_t repeat;          /* program runs per recording */
     vkvae_push push;
@@ -272,28 +299,11 @@ static const vkvae_program_desc *find_program(const vkvae_plan *plan, vkvae_prog
     return NULL;
 }
 
-static void step_bindings(const model_bench *m, const vkvae_step_desc *step, vkvae_binding *bind)
-{
-    for (uint32_t t = 0; t < step->n_tensors; t++) {
-        const vkvae_tensor_desc *d = &m->plan->tensors[step->tensors[t]];
-        uint64_t bytes = vkvae_gpu_plan_tensor_bytes(m->g, step->tensors[t]);
-        bind[t] = (vkvae_binding){
-            .buffer = vkvae_gpu_plan_buffer(m->g, d->buffer),
-            .offset = d->offset,
-            .range = (bytes + 3) & ~3ull,
-        };
-    }
-}
-
+/* Step i as training records it (a split product: both its dispatches),
+ * on the plan's pipelines and descriptor sets. */
 static vkvae_status dispatch_step(model_bench *m, vkvae_commands *c, uint32_t i, vkvae_error *err)
 {
-    const vkvae_step_desc *step = &m->prog->steps[i];
-    vkvae_binding bind[VKVAE_MAX_BINDINGS];
-    step_bindings(m, step, bind);
-    uint32_t groups[3];
-    vkvae_op_groups(m->ctx, step->op, &step->p, groups);
-    return vkvae_commands_dispatch(m->ctx, c, &m->kernels[i], bind, step->n_tensors, &m->push,
-                                   sizeof m->push, groups[0], groups[1], groups[2], err);
+    return vkvae_gpu_plan_record_step(m->g, c, m->prog->kind, i, &m->push, err);
 }
 
 /* The program `repeat` times, with the plan's barriers (and one between runs). */
@@ -311,27 +321,6 @@ static vkvae_status record_program(void *user, vkvae_commands *c, vkvae_error *e
         }
     }
     return s;
-}
-
-static vkvae_status kernels_create(model_bench *m, vkvae_error *err)
-{
-    m->kernels = calloc(m->prog->n_steps, sizeof *m->kernels);
-    if (!m->kernels)
-        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    vkvae_status s = VKVAE_OK;
-    for (uint32_t i = 0; !s && i < m->prog->n_steps; i++)
-        s = vkvae_op_kernel_create(m->ctx, m->prog->steps[i].op, &m->prog->steps[i].p,
-                                   &m->kernels[i], err);
-    return s;
-}
-
-static void kernels_destroy(model_bench *m)
-{
-    for (uint32_t i = 0; m->kernels && i < m->prog->n_steps; i++)
-        if (m->kernels[i].pipeline)
-            vkvae_kernel_destroy(m->ctx, &m->kernels[i]);
-    free(m->kernels);
-    m->kernels = NULL;
 }
 
 /* Per-dispatch GPU seconds of the program (median over runs): each step
@@ -381,6 +370,17 @@ static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
         snprintf(out + w, size - (size_t)w, " %s", vkvae_act_name(p->act));
 }
 
+/* A step's workgroups (its first dispatch's, for a split product) and its
+ * split (1: one dispatch), as gpu/kernels.c decides them for ctx. */
+static uint64_t step_groups(vkvae_context *ctx, const vkvae_step_desc *st, uint32_t *split)
+{
+    uint32_t g[3];
+    uint64_t scratch;
+    vkvae_op_groups(ctx, st->op, &st->p, g);
+    *split = vkvae_op_split(ctx, st->op, &st->p, &scratch);
+    return (uint64_t)g[0] * g[1] * g[2];
+}
+
 /* Which build of its kernel a step runs (runtime/kernels.c, vkvae_op_build). */
 static const char *build_name(vkvae_context *ctx, const vkvae_step_desc *st)
 {
@@ -394,7 +394,7 @@ static const char *build_name(vkvae_context *ctx, const vkvae_step_desc *st)
 
 typedef struct bench_opts {
     const char *model, *device, *json;
-    uint32_t runs;
+    uint32_t runs, target_cus;
     vkvae_precision precision;
 } bench_opts;
 
@@ -405,6 +405,7 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         {CLI_PRECISION("--precision", &o->precision)},
         {CLI_STRING("--json", &o->json)},
         {CLI_U32("--runs", &o->runs), .min = 1, .max = 10000},
+        {CLI_U32("--target-cus", &o->target_cus), .min = 1, .max = 1000000},
         {NULL},
     };
     return cli_options_parse(&(cli_command_line){.cmd = "bench", .usage = bench_usage,
@@ -482,8 +483,6 @@ static vkvae_status open_model(bench *b, model_bench *m)
     vkvae_status s = vkvae_gpu_plan_create(b->ctx, m->plan, &m->g, &b->err);
     if (!s)
         s = init_params(m, &b->err);
-    if (!s)
-        s = kernels_create(m, &b->err);
     return s;
 }
 
@@ -496,6 +495,7 @@ typedef struct bench_figures {
     const vkvae_program_desc *train;
     uint32_t n, barriers;      /* the train step's dispatches and barriers */
     double *t;                 /* [n]: each dispatch's seconds, timed alone */
+    uint32_t target_cus, flagged; /* steps under 2 target_cus workgroups */
     op_cost *cost;             /* [n] */
     double sum_t, sum_flops, sum_bytes, mm_t, mm_flops; /* mm: the dense (exact) kernels */
     double step_s;             /* the whole step, back to back */
@@ -546,8 +546,8 @@ static vkvae_status time_kernels(bench *b, model_bench *m, bench_figures *f)
     for (uint32_t i = 0; i < n; i++)
         f->barriers += m->prog->steps[i].barrier != 0;
     printf(", %u barriers\n", f->barriers);
-    printf("  %3s %-44s %-5s %9s %11s %10s %8s %8s %6s\n", "#", "kernel", "build", "time us",
-           "MFLOP", "MB", "GFLOP/s", "GB/s", "roof%");
+    printf("  %3s %-44s %-5s %9s %11s %10s %8s %8s %6s %8s %5s\n", "#", "kernel", "build",
+           "time us", "MFLOP", "MB", "GFLOP/s", "GB/s", "roof%", "groups", "split");
     for (uint32_t i = 0; i < n; i++) {
         const vkvae_step_desc *st = &m->prog->steps[i];
         const double t = f->t[i];
@@ -558,9 +558,17 @@ static vkvae_status time_kernels(bench *b, model_bench *m, bench_figures *f)
         double gf = c->flops / t * 1e-9, gb = c->bytes / t * 1e-9;
         /* Against whichever roof binds this kernel. */
         double roofpct = 100 * fmax(gf / f->roof.fma_gflops, gb / f->roof.copy_gbs);
-        printf("  %3u %-44s %-5s %9.1f %10.2f%s %10.3f %8.2f %8.2f %6.1f\n", i, name,
-               build_name(b->ctx, st), t * 1e6, c->flops * 1e-6, c->exact ? " " : "~",
-               c->bytes * 1e-6, gf, gb, roofpct);
+        uint32_t split;
+        uint64_t groups = step_groups(b->ctx, st, &split);
+        int flag = groups < 2ull * f->target_cus;
+        f->flagged += flag;
+        char split_s[16] = "";
+        if (split > 1)
+            snprintf(split_s, sizeof split_s, "x%u", split);
+        printf("  %3u %-44s %-5s %9.1f %10.2f%s %10.3f %8.2f %8.2f %6.1f %7llu%c %5s\n", i,
+               name, build_name(b->ctx, st), t * 1e6, c->flops * 1e-6, c->exact ? " " : "~",
+               c->bytes * 1e-6, gf, gb, roofpct, (unsigned long long)groups, flag ? '!' : ' ',
+               split_s);
         f->sum_t += t;
         f->sum_flops += c->flops;
         f->sum_bytes += c->bytes;
@@ -575,6 +583,8 @@ static vkvae_status time_kernels(bench *b, model_bench *m, bench_figures *f)
     printf("  %3s %-44s %-5s %9.1f %10.2f  %10s %8.2f   (%.0f%% of the step's kernel time)\n", "",
            "dense kernels", "", f->mm_t * 1e6, f->mm_flops * 1e-6, "", f->mm_flops / f->mm_t * 1e-9,
            100 * f->mm_t / f->sum_t);
+    printf("  %u of %u dispatches flagged ! (fewer than 2 x %u workgroups: --target-cus %u)\n",
+           f->flagged, n, f->target_cus, f->target_cus);
     return VKVAE_OK;
 }
 
@@ -611,7 +621,6 @@ static vkvae_status time_whole_step(bench *b, model_bench *m, bench_figures *f)
  * train kernels give way to the sample program's. */
 static vkvae_status time_sampling(bench *b, model_bench *m, bench_figures *f)
 {
-    kernels_destroy(m);
     m->prog = find_program(m->plan, VKVAE_PROGRAM_SAMPLE);
     if (!m->prog) {
         printf("sampling     (model %s has no sample program)\n", m->plan->model);
@@ -621,16 +630,12 @@ static vkvae_status time_sampling(bench *b, model_bench *m, bench_figures *f)
     for (uint32_t i = 0; i < m->prog->n_steps; i++)
         if (m->prog->steps[i].p.n > f->sample_rows)
             f->sample_rows = m->prog->steps[i].p.n;
-    vkvae_status s = kernels_create(m, &b->err);
-    if (!s) {
-        f->sample_s = time_gpu(b, m->prog->n_steps, record_program, m, b->runs);
-        s = f->sample_s > 0 ? VKVAE_OK : b->err.status;
-    }
+    f->sample_s = time_gpu(b, m->prog->n_steps, record_program, m, b->runs);
+    vkvae_status s = f->sample_s > 0 ? VKVAE_OK : b->err.status;
     if (!s)
         printf("sampling     %9.3f ms per %u images (%u dispatches): %.0f images/s\n",
                f->sample_s * 1e3, f->sample_rows, m->prog->n_steps,
                f->sample_rows / f->sample_s);
-    kernels_destroy(m);
     return s;
 }
 
@@ -650,10 +655,10 @@ static vkvae_status write_json(bench *b, const vkvae_plan *plan, const bench_fig
     fprintf(out, "  \"train_step\": {\"dispatches\": %u, \"barriers\": %u, "
                  "\"step_ms\": %.4f, \"kernel_sum_ms\": %.4f, \"dense_ms\": %.4f, "
                  "\"dense_gflops\": %.3f, \"plan_flops\": %llu, \"epoch_s\": %.3f, "
-                 "\"images_per_s\": %.1f},\n",
+                 "\"images_per_s\": %.1f, \"target_cus\": %u, \"flagged\": %u},\n",
             f->n, f->barriers, f->step_s * 1e3, f->sum_t * 1e3, f->mm_t * 1e3,
             f->mm_flops / f->mm_t * 1e-9, (unsigned long long)plan->step_flops,
-            f->step_s * f->steps_per_epoch, plan->batch / f->step_s);
+            f->step_s * f->steps_per_epoch, plan->batch / f->step_s, f->target_cus, f->flagged);
     if (f->sample_rows)
         fprintf(out, "  \"sample\": {\"rows\": %u, \"ms\": %.4f, \"images_per_s\": %.1f},\n",
                 f->sample_rows, f->sample_s * 1e3, f->sample_rows / f->sample_s);
@@ -663,14 +668,18 @@ static vkvae_status write_json(bench *b, const vkvae_plan *plan, const bench_fig
     for (uint32_t i = 0; i < f->n; i++) {
         const vkvae_step_desc *st = &f->train->steps[i];
         const op_cost *c = &f->cost[i];
+        uint32_t split;
+        uint64_t groups = step_groups(b->ctx, st, &split);
         fprintf(out,
                 "    {\"step\": %u, \"op\": \"%s\", \"n\": %u, \"in\": %u, \"out\": %u, "
                 "\"act\": \"%s\", \"build\": \"%s\", \"us\": %.2f, \"flops\": %.0f, "
-                "\"flops_exact\": %s, \"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f}%s\n",
+                "\"flops_exact\": %s, \"bytes\": %.0f, \"gflops\": %.3f, \"gbs\": %.3f, "
+                "\"groups\": %llu, \"split\": %u, \"flagged\": %s}%s\n",
                 i, vkvae_op_name(st->op), st->p.n, st->p.in, st->p.out, vkvae_act_name(st->p.act),
                 build_name(b->ctx, st), f->t[i] * 1e6, c->flops, c->exact ? "true" : "false",
                 c->bytes, c->flops / f->t[i] * 1e-9, c->bytes / f->t[i] * 1e-9,
-                i + 1 < f->n ? "," : "");
+                (unsigned long long)groups, split,
+                groups < 2ull * f->target_cus ? "true" : "false", i + 1 < f->n ? "," : "");
     }
     fprintf(out, "  ]\n}\n");
     if (fclose(out) != 0)
@@ -682,7 +691,7 @@ static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b);
 
 int cmd_bench(int argc, char **argv)
 {
-    bench_opts o = {.runs = 20};
+    bench_opts o = {.runs = 20, .target_cus = 32};
     const vkvae_plan *plan = NULL;
     bench b = {0};
     int r = open_bench(argc, argv, &o, &plan, &b);
@@ -696,6 +705,7 @@ int cmd_bench(int argc, char **argv)
 static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b)
 {
     bench_figures f = {.precision = o->precision == VKVAE_PRECISION_FP16 ? "fp16" : "fp32",
+                       .target_cus = o->target_cus,
                        .steps_per_epoch = (TRAIN_SET + plan->batch - 1) / plan->batch};
     uint32_t n_dev;
     f.dev = vkvae_context_devices(b->ctx, &n_dev) + vkvae_context_device_index(b->ctx);
@@ -734,7 +744,6 @@ static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b)
         s = write_json(b, plan, &f, o->json);
     free(f.t);
     free(f.cost);
-    kernels_destroy(&m);
     vkvae_gpu_plan_destroy(m.g);
     uint32_t messages = vkvae_validation_message_count(b->ctx);
     vkvae_context_destroy(b->ctx);

@@ -12,6 +12,8 @@ Builds (the suffix each adds to a SPIR-V name; VKVAE_* the define):
   mm       a convolution's product, <name>_mm.comp (CONV)
   sg       VKVAE_SUBGROUP: the products (PRODUCT) and row sums (ROW_SUM)
   f16      VKVAE_FP16: the products' fp16-tile build (PRODUCT)
+  split    VKVAE_SPLIT: the shared-memory products' split-K build (PRODUCT)
+  f16_split  VKVAE_FP16 and VKVAE_SPLIT: the same with fp16 tiles
 """
 import os
 import re
@@ -40,13 +42,15 @@ def product(name, flags):
 
 def builds(ops):
     """build -> [(ENUM, shader base name)] in ops.def order."""
-    b = {'plain': [], 'tiled': [], 'mm': [], 'sg': [], 'f16': []}
+    b = {'plain': [], 'tiled': [], 'mm': [], 'sg': [], 'f16': [], 'split': [], 'f16_split': []}
     for enum, name, flags in ops:
         b['plain'].append((enum, name))
         if 'PRODUCT' in flags:
             b['tiled'].append((enum, product(name, flags)))
             b['sg'].append((enum, product(name, flags)))
             b['f16'].append((enum, product(name, flags)))
+            b['split'].append((enum, product(name, flags)))
+            b['f16_split'].append((enum, product(name, flags)))
             if 'CONV' in flags:
                 b['mm'].append((enum, product(name, flags)))
         if 'ROW_SUM' in flags:
@@ -60,9 +64,11 @@ def header(ops):
            ' * The SPIR-V of every op kernel and its builds, as rows K(ENUM, spirv name)',
            ' * for gpu/kernels.c. */']
     spv = [name for _, name in b['plain'] + b['mm']]
-    spv += [name + '_sg' for _, name in b['sg']] + [name + '_f16' for _, name in b['f16']]
+    for build in ('sg', 'f16', 'split', 'f16_split'):
+        spv += [name + '_' + build for _, name in b[build]]
     out += [f'#include "{name}.spv.h"' for name in sorted(set(spv))]
-    for build, suffix in (('plain', ''), ('tiled', ''), ('sg', '_sg'), ('f16', '_f16')):
+    for build, suffix in (('plain', ''), ('tiled', ''), ('sg', '_sg'), ('f16', '_f16'),
+                          ('split', '_split'), ('f16_split', '_f16_split')):
         rows = [f'K({enum}, {name}{suffix})' for enum, name in b[build]]
         out.append(f'#define VKVAE_KERNELS_{build.upper()} \\')
         out.append('    ' + ', \\\n    '.join(rows))

@@ -649,6 +649,8 @@ int main(int argc, char **argv)
 
     const char *validation = getenv("VKVAE_VALIDATION");
     const char *device = o->device ? o->device : getenv("VKVAE_DEVICE");
+    if (device && strcmp(device, "vulkan") == 0)
+        device = NULL; /* vkvae's name for the preferred device, which we pick below too */
     int status = 1;
     a.st = (state){.seed = o->seed, .label = o->label, .classes = a.info.classes,
                    .speed = o->speed};

@@ -4,6 +4,14 @@
  * epoch of steps binds, it never allocates. Creation makes the buffers,
  * then the pipelines, then the sets (each needs the one before); a failure
  * part way is undone by vkvae_gpu_plan_destroy, which frees what exists.
+ *
+ * A product split along its depth (split-K, gpu/kernels.h's vkvae_op_split)
+ * is two dispatches, partial sums then their reduction, through one
+ * scratch buffer that every split step of the plan shares: it is sized for
+ * the largest and bound after the step's own tensors. The recorder puts a
+ * barrier between a split step's two dispatches, and one before its first
+ * when an earlier split step may still be reading the scratch buffer (no
+ * barrier of the plan's since): the only barriers that are not the plan's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +33,9 @@ struct vkvae_gpu_plan {
     const vkvae_plan *plan;
     vkvae_buffer *buffers;
     vkvae_kernel *kernels;
+    vkvae_kernel *reduce;       /* per kernel: a split product's second pass, or none */
+    vkvae_buffer scratch;       /* the split products' partial sums (none when no split) */
+    uint64_t scratch_bytes;
     vkvae_op *kernel_op;
     const vkvae_op_params **kernel_params;
     uint32_t n_kernels;
@@ -82,7 +93,8 @@ static vkvae_status check_tensor(const vkvae_plan *plan, uint32_t t, vkvae_error
  * largest device-local heap. A unified-memory driver (lavapipe) may accept
  * an allocation larger than the memory there is and fail only when it is
  * touched, so the sum is refused up front. */
-static vkvae_status check_memory(vkvae_context *ctx, const vkvae_plan *plan, vkvae_error *err)
+static vkvae_status check_memory(vkvae_context *ctx, const vkvae_plan *plan, uint64_t scratch,
+                                 vkvae_error *err)
 {
     const vkvae_device_info *dev = &ctx->devices[ctx->device_index];
     uint64_t heap = 0, total = 0;
@@ -99,6 +111,7 @@ static vkvae_status check_memory(vkvae_context *ctx, const vkvae_plan *plan, vkv
                               dev->name, (unsigned long long)dev->max_storage_buffer_range);
         total += (bytes + 3) & ~(uint64_t)3;
     }
+    total += scratch;
     if (heap && total > heap)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY,
                           "plan '%s' needs %llu bytes of device memory in %u buffers, more than "
@@ -118,17 +131,41 @@ static uint32_t find_or_add_kernel(vkvae_gpu_plan *g, const vkvae_step_desc *s)
     return g->n_kernels++;
 }
 
-/* The plan's buffers, zeroed, once check_memory says they fit. */
+/* The scratch bytes of the plan's largest split product (0: none). */
+static uint64_t scratch_bytes(vkvae_context *ctx, const vkvae_plan *plan)
+{
+    uint64_t most = 0;
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        for (uint32_t i = 0; i < plan->programs[p].n_steps; i++) {
+            const vkvae_step_desc *st = &plan->programs[p].steps[i];
+            uint64_t bytes = 0;
+            if (vkvae_op_split(ctx, st->op, &st->p, &bytes) > 1 && bytes > most)
+                most = bytes;
+        }
+    return most;
+}
+
+/* The plan's buffers, zeroed, and the scratch buffer, once check_memory
+ * says they fit. */
 static vkvae_status buffers_create(vkvae_gpu_plan *g, vkvae_error *err)
 {
     const vkvae_plan *plan = g->plan;
-    vkvae_status s = check_memory(g->ctx, plan, err);
+    g->scratch_bytes = scratch_bytes(g->ctx, plan);
+    vkvae_status s = check_memory(g->ctx, plan, g->scratch_bytes, err);
     for (uint32_t b = 0; !s && b < plan->n_buffers; b++) {
         s = vkvae_buffer_create(g->ctx, plan->buffers[b].bytes, &g->buffers[b], err);
         if (!s)
             s = vkvae_buffer_fill(g->ctx, &g->buffers[b], 0, err);
     }
+    if (!s && g->scratch_bytes) /* every partial is written before it is read: no fill */
+        s = vkvae_buffer_create(g->ctx, g->scratch_bytes, &g->scratch, err);
     return s;
+}
+
+/* Whether step k's kernel is a split product (two dispatches). */
+static int split_kernel(const vkvae_gpu_plan *g, uint32_t k)
+{
+    return g->reduce[k].pipeline != VK_NULL_HANDLE;
 }
 
 /* A pipeline per distinct (op, params), and each step's kernel index; the
@@ -160,10 +197,16 @@ static vkvae_status pipelines_create(vkvae_gpu_plan *g, vkvae_error *err)
             if (k != before)
                 continue;
             s = vkvae_op_kernel_create(g->ctx, step->op, &step->p, &g->kernels[k], err);
-            if (!s && g->kernels[k].binding_count != step->n_tensors)
+            uint64_t scratch = 0;
+            int split = !s && vkvae_op_split(g->ctx, step->op, &step->p, &scratch) > 1;
+            if (split)
+                s = vkvae_op_reduce_create(g->ctx, step->op, &step->p, &g->reduce[k], err);
+            if (!s && (g->kernels[k].binding_count != step->n_tensors + split ||
+                       scratch > g->scratch_bytes))
                 s = vkvae_fail(err, VKVAE_INTERNAL,
-                               "plan %s: %s step %u binds %u tensors, its kernel has %u",
+                               "plan %s: %s step %u binds %u tensors%s, its kernel has %u",
                                plan->model, prog->name, i, step->n_tensors,
+                               split ? " and the scratch buffer" : "",
                                g->kernels[k].binding_count);
             if (s)
                 return s;
@@ -180,8 +223,8 @@ static vkvae_status descriptor_sets_write(vkvae_gpu_plan *g, uint32_t total_step
     const vkvae_plan *plan = g->plan;
     if (!total_steps)
         return VKVAE_OK;
-    vkvae_status s =
-        vkvae_descriptor_pool_create(ctx, total_steps, VKVAE_MAX_BINDINGS, 0, &g->pool, err);
+    vkvae_status s = vkvae_descriptor_pool_create(ctx, total_steps, VKVAE_MAX_BINDINGS + 1, 0,
+                                                  &g->pool, err); /* + the scratch buffer */
     for (uint32_t p = 0; !s && p < plan->n_programs; p++) {
         const vkvae_program_desc *prog = &plan->programs[p];
         program_sets *ps = &g->programs[prog->kind];
@@ -191,15 +234,21 @@ static vkvae_status descriptor_sets_write(vkvae_gpu_plan *g, uint32_t total_step
                                               &ps->sets[i], err);
             if (s)
                 break;
-            VkDescriptorBufferInfo infos[VKVAE_MAX_BINDINGS];
-            VkWriteDescriptorSet writes[VKVAE_MAX_BINDINGS];
-            for (uint32_t b = 0; b < step->n_tensors; b++) {
-                const vkvae_tensor_desc *t = &plan->tensors[step->tensors[b]];
-                infos[b] = (VkDescriptorBufferInfo){
-                    .buffer = g->buffers[t->buffer].buffer,
-                    .offset = t->offset,
-                    .range = (tensor_bytes(plan, step->tensors[b]) + 3) & ~3ull,
-                };
+            VkDescriptorBufferInfo infos[VKVAE_MAX_BINDINGS + 1];
+            VkWriteDescriptorSet writes[VKVAE_MAX_BINDINGS + 1];
+            uint32_t n = step->n_tensors + split_kernel(g, ps->kernel[i]);
+            for (uint32_t b = 0; b < n; b++) {
+                if (b == step->n_tensors) { /* the scratch buffer, after the tensors */
+                    infos[b] = (VkDescriptorBufferInfo){.buffer = g->scratch.buffer,
+                                                        .range = g->scratch_bytes};
+                } else {
+                    const vkvae_tensor_desc *t = &plan->tensors[step->tensors[b]];
+                    infos[b] = (VkDescriptorBufferInfo){
+                        .buffer = g->buffers[t->buffer].buffer,
+                        .offset = t->offset,
+                        .range = (tensor_bytes(plan, step->tensors[b]) + 3) & ~3ull,
+                    };
+                }
                 writes[b] = (VkWriteDescriptorSet){
                     .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                     .dstSet = ps->sets[i],
@@ -209,7 +258,7 @@ static vkvae_status descriptor_sets_write(vkvae_gpu_plan *g, uint32_t total_step
                     .pBufferInfo = &infos[b],
                 };
             }
-            ctx->vk.vkUpdateDescriptorSets(ctx->device, step->n_tensors, writes, 0, NULL);
+            ctx->vk.vkUpdateDescriptorSets(ctx->device, n, writes, 0, NULL);
         }
     }
     return s;
@@ -230,10 +279,11 @@ vkvae_status vkvae_gpu_plan_create(vkvae_context *ctx, const vkvae_plan *plan,
     /* Room for a kernel per step, the most there can be (no two alike). */
     g->buffers = calloc(plan->n_buffers ? plan->n_buffers : 1, sizeof *g->buffers);
     g->kernels = calloc(total_steps ? total_steps : 1, sizeof *g->kernels);
+    g->reduce = calloc(total_steps ? total_steps : 1, sizeof *g->reduce);
     g->kernel_op = calloc(total_steps ? total_steps : 1, sizeof *g->kernel_op);
     g->kernel_params = calloc(total_steps ? total_steps : 1, sizeof *g->kernel_params);
     vkvae_status s = VKVAE_OK;
-    if (!g->buffers || !g->kernels || !g->kernel_op || !g->kernel_params)
+    if (!g->buffers || !g->kernels || !g->reduce || !g->kernel_op || !g->kernel_params)
         s = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     if (!s)
         s = buffers_create(g, err);
@@ -265,6 +315,7 @@ void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g)
         g->n_kernels = 0;
         if (g->buffers)
             memset(g->buffers, 0, g->plan->n_buffers * sizeof *g->buffers);
+        memset(&g->scratch, 0, sizeof g->scratch);
     }
     if (g->pool)
         ctx->vk.vkDestroyDescriptorPool(ctx->device, g->pool, NULL);
@@ -272,15 +323,56 @@ void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g)
         free(g->programs[p].sets);
         free(g->programs[p].kernel);
     }
-    for (uint32_t k = 0; g->kernels && k < g->n_kernels; k++)
+    for (uint32_t k = 0; g->kernels && k < g->n_kernels; k++) {
         vkvae_kernel_destroy(ctx, &g->kernels[k]);
+        if (g->reduce && split_kernel(g, k))
+            vkvae_kernel_destroy(ctx, &g->reduce[k]);
+    }
+    if (g->scratch.buffer)
+        vkvae_buffer_destroy(ctx, &g->scratch);
     for (uint32_t b = 0; g->buffers && b < g->plan->n_buffers; b++)
         vkvae_buffer_destroy(ctx, &g->buffers[b]);
     free(g->kernels);
+    free(g->reduce);
     free(g->kernel_op);
     free(g->kernel_params);
     free(g->buffers);
     free(g);
+}
+
+static void dispatch(vkvae_gpu_plan *g, vkvae_commands *c, const vkvae_kernel *k,
+                     VkDescriptorSet set, const vkvae_push *push, const uint32_t groups[3])
+{
+    vkvae_context *ctx = g->ctx;
+    ctx->vk.vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
+    ctx->vk.vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, 1, &set,
+                                    0, NULL);
+    ctx->vk.vkCmdPushConstants(c->cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof *push,
+                               push);
+    ctx->vk.vkCmdDispatch(c->cb, groups[0], groups[1], groups[2]);
+}
+
+/* Step i of prog, after the plan's barrier if it has one (barrier): one
+ * dispatch, or a split product's two. *scratch_busy says whether a split
+ * step's reduction may still read the scratch buffer (no barrier since). */
+static void record_step(vkvae_gpu_plan *g, vkvae_commands *c, const vkvae_program_desc *prog,
+                        uint32_t i, const vkvae_push *push, int *scratch_busy, int barrier)
+{
+    const vkvae_step_desc *step = &prog->steps[i];
+    const program_sets *ps = &g->programs[prog->kind];
+    uint32_t k = ps->kernel[i], groups[3];
+    if (barrier)
+        *scratch_busy = 0;
+    if (split_kernel(g, k) && *scratch_busy)
+        vkvae_commands_barrier(g->ctx, c); /* the last reduction's reads before these writes */
+    vkvae_op_groups(g->ctx, step->op, &step->p, groups);
+    dispatch(g, c, &g->kernels[k], ps->sets[i], push, groups);
+    if (split_kernel(g, k)) {
+        vkvae_commands_barrier(g->ctx, c); /* the partial sums, then their reduction */
+        vkvae_op_reduce_groups(g->ctx, step->op, &step->p, groups);
+        dispatch(g, c, &g->reduce[k], ps->sets[i], push, groups);
+        *scratch_busy = 1;
+    }
 }
 
 vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_program_kind kind,
@@ -290,22 +382,27 @@ vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_p
     if (!prog)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no program of kind %d",
                           g->plan->model, (int)kind);
-    vkvae_context *ctx = g->ctx;
-    const program_sets *ps = &g->programs[kind];
+    /* Whatever recorded before may have left a split step's reduction
+     * reading the scratch buffer. */
+    int scratch_busy = 1;
     for (uint32_t i = 0; i < prog->n_steps; i++) {
-        const vkvae_step_desc *step = &prog->steps[i];
-        const vkvae_kernel *k = &g->kernels[ps->kernel[i]];
-        if (step->barrier)
-            vkvae_commands_barrier(ctx, c);
-        uint32_t groups[3];
-        vkvae_op_groups(ctx, step->op, &step->p, groups);
-        ctx->vk.vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
-        ctx->vk.vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0, 1,
-                                        &ps->sets[i], 0, NULL);
-        ctx->vk.vkCmdPushConstants(c->cb, k->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof *push,
-                                   push);
-        ctx->vk.vkCmdDispatch(c->cb, groups[0], groups[1], groups[2]);
+        if (prog->steps[i].barrier)
+            vkvae_commands_barrier(g->ctx, c);
+        record_step(g, c, prog, i, push, &scratch_busy, prog->steps[i].barrier);
     }
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_gpu_plan_record_step(vkvae_gpu_plan *g, vkvae_commands *c,
+                                        vkvae_program_kind kind, uint32_t step,
+                                        const vkvae_push *push, vkvae_error *err)
+{
+    const vkvae_program_desc *prog = (unsigned)kind < VKVAE_PROGRAM_COUNT ? g->by_kind[kind] : NULL;
+    if (!prog || step >= prog->n_steps)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no step %u of program kind %d",
+                          g->plan->model, step, (int)kind);
+    int scratch_busy = 1;
+    record_step(g, c, prog, step, push, &scratch_busy, 0);
     return VKVAE_OK;
 }
 

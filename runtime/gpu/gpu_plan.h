@@ -23,6 +23,12 @@ void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g); /* NULL is fine */
  * begun); the caller adds whatever barrier its own use of the results needs. */
 vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_program_kind kind,
                                    const vkvae_push *push, vkvae_error *err);
+/* Records step `step` of the program of that kind alone: its dispatch, or
+ * a split product's two with a barrier before and between them (gpu_plan.c),
+ * not the plan's barrier before it (the caller's, as it times steps). */
+vkvae_status vkvae_gpu_plan_record_step(vkvae_gpu_plan *g, vkvae_commands *c,
+                                        vkvae_program_kind kind, uint32_t step,
+                                        const vkvae_push *push, vkvae_error *err);
 /* Records, submits and waits for one run of the program. */
 vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
                                 const vkvae_push *push, vkvae_error *err);

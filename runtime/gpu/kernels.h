@@ -29,4 +29,19 @@ void vkvae_op_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
 /* Creates the pipeline of one op with p as its specialization constants. */
 vkvae_status vkvae_op_kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
                                     vkvae_kernel *out, vkvae_error *err);
+
+/* Split-K (kernels.c, split_depth): the slices a product's depth is split
+ * into on ctx, 1 when the op runs as one dispatch. A split op runs as two
+ * dispatches, a barrier between them: vkvae_op_kernel_create's pipeline
+ * over vkvae_op_groups (each slice's partial sums into a scratch buffer of
+ * at least *scratch_bytes, bound after the op's own bindings), then
+ * vkvae_op_reduce_create's over vkvae_op_reduce_groups, with the same
+ * bindings (the slices summed in order, then the op's own ending: it
+ * writes the op's outputs). *scratch_bytes is 0 when not split. */
+uint32_t vkvae_op_split(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
+                        uint64_t *scratch_bytes);
+vkvae_status vkvae_op_reduce_create(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
+                                    vkvae_kernel *out, vkvae_error *err);
+void vkvae_op_reduce_groups(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
+                            uint32_t groups[3]);
 #endif

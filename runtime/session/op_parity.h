@@ -25,6 +25,7 @@ typedef struct vkvae_parity_case {
 typedef struct vkvae_parity_result {
     int pass;
     int fp16;              /* the kernel was an fp16 build */
+    int split;             /* it ran split along its depth (split-K: two dispatches) */
     double worst_nmse;     /* over the outputs */
     uint64_t unwritten;    /* output elements left NaN (or NaN where the CPU's is not) */
     char detail[512];      /* per output: nmse, max abs error */
@@ -34,8 +35,9 @@ typedef struct vkvae_parity_result {
  * are): quick = 0 is the thorough set the `ops` tests run (odd sizes that
  * no tile divides, convolutions' strides, paddings and channel counts,
  * IWAE's k past a workgroup and at 5000, the fused losses on the models'
- * shapes); quick = 1 a few of each kind, for `vkvae selftest`. None for an
- * op without a GPU kernel. */
+ * shapes, products long and narrow enough to run split); quick = 1 a few
+ * of each kind, for `vkvae selftest`. None for an op without a GPU kernel,
+ * and none when a case of the tables breaks the op's contract (a bug). */
 uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint32_t cap);
 
 /* Runs one case on ctx and compares; an error (no kernel, out of memory,

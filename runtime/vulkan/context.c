@@ -15,19 +15,24 @@
 /* A device vkvae creates gets shaderFloat16 through
  * VK_KHR_shader_float16_int8 (device.c): our instance asks for Vulkan 1.1,
  * so core 1.2's version of the feature is not ours to use. An adopted
- * device is the application's to have enabled it. */
+ * device is the application's to have enabled it. The check reads the
+ * device's description, so a $VKVAE_LIMITS clamp (limits.c: no fp16)
+ * refuses fp16 as a device without it does; an adopted context, whose
+ * description is not made by vkvae_physical_devices_describe, has its
+ * $VKVAE_LIMITS checked here. */
 vkvae_status vkvae_context_precision_check(const vkvae_context *ctx, vkvae_error *err)
 {
     const vkvae_device_info *d = &ctx->devices[ctx->device_index];
-    if (ctx->precision == VKVAE_PRECISION_FP32)
-        return VKVAE_OK;
+    vkvae_status s = vkvae_limits_check(err);
+    if (s || ctx->precision == VKVAE_PRECISION_FP32)
+        return s;
     if (!d->fp16 || (ctx->owns_device && !vkvae_physical_device_has_extension(
                                              &ctx->vki, ctx->physical,
                                              VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)))
         return vkvae_fail(err, VKVAE_UNSUPPORTED,
                           "device '%s' has no fp16 arithmetic (shaderFloat16 through "
-                          "VK_KHR_shader_float16_int8): use precision fp32",
-                          d->name);
+                          "VK_KHR_shader_float16_int8%s%s): use precision fp32",
+                          d->name, d->limits[0] ? "; clamped by VKVAE_LIMITS=" : "", d->limits);
     return VKVAE_OK;
 }
 

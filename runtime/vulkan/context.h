@@ -92,6 +92,14 @@ int vkvae_physical_device_has_extension(const vkvae_instance_table *vki, VkPhysi
 void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalDevice pd,
                                     vkvae_device_info *d);
 
+/* ---- limits.c ---- */
+/* BAD_INPUT, in one line naming VKVAE_LIMITS and the accepted values, when
+ * $VKVAE_LIMITS is set to a clamp that does not exist. */
+vkvae_status vkvae_limits_check(vkvae_error *err);
+/* Clamps d to the limits $VKVAE_LIMITS names (each field min(device,
+ * clamp)) and names the clamp in d->limits; unset or unknown: nothing. */
+void vkvae_limits_apply(vkvae_device_info *d);
+
 /* ---- volk_table.c ---- */
 /* volkLoadDeviceTable with the context's own vkGetDeviceProcAddr instead of
  * volk's global one. */

@@ -326,8 +326,11 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
     d->subgroup_max = has_size_control ? size_control.maxSubgroupSize : subgroup.subgroupSize;
     d->max_shared_memory = props.limits.maxComputeSharedMemorySize;
     d->max_invocations = props.limits.maxComputeWorkGroupInvocations;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         d->max_workgroup_size[i] = props.limits.maxComputeWorkGroupSize[i];
+        d->max_workgroup_count[i] = props.limits.maxComputeWorkGroupCount[i];
+    }
+    d->max_push_constants = props.limits.maxPushConstantsSize;
     d->max_storage_buffer_range = props.limits.maxStorageBufferRange;
     d->fp16 = has_f16i8 && f16i8.shaderFloat16;
     d->int8 = has_f16i8 && f16i8.shaderInt8;
@@ -356,6 +359,9 @@ void vkvae_physical_device_describe(const vkvae_instance_table *vki, VkPhysicalD
     }
     free(fam);
     free(exts);
+    /* Last: what the runtime reads of the device is this description, so
+     * a clamped one is all a smaller device's limits need (limits.c). */
+    vkvae_limits_apply(d);
 }
 
 vkvae_status vkvae_physical_devices_describe(const vkvae_instance_table *vki, VkInstance instance,
@@ -363,6 +369,9 @@ vkvae_status vkvae_physical_devices_describe(const vkvae_instance_table *vki, Vk
                                              vkvae_device_info **infos, uint32_t *count,
                                              vkvae_error *err)
 {
+    vkvae_status s = vkvae_limits_check(err);
+    if (s)
+        return s;
     uint32_t n = 0;
     VKVAE_VK_CHECK(err, vki->vkEnumeratePhysicalDevices(instance, &n, NULL));
     if (n == 0)

@@ -20,7 +20,7 @@
  *   grid pixels that reach each image pixel. With stride s only taps
  *   ky = (iy + pad) mod s (+ s j) reach image row iy, so the image pixels
  *   are split into s^2 phases by (iy + pad, ix + pad) mod s, one per
- *   gl_WorkGroupID.z: rows (image, iy, ix of the phase) n ceil(h/s)
+ *   z of the grid (mm_phase): rows (image, iy, ix of the phase) n ceil(h/s)
  *   ceil(w/s), columns image channels, depth grid channels ceil(k/s)^2
  *   (taps past k are zeros); no products with taps that cannot land.
  * CONV_WGRAD: dW[grid channel, KC] = sum over (image, grid pixel) of grid
@@ -139,7 +139,7 @@ const uint MM_M = P_N * TT, MM_C = IMG_C, MM_K = GRID_C * KS * KS;
  * gy = ty + by - jy. */
 uvec4 conv_phase()
 {
-    uint ry = gl_WorkGroupID.z / S, rx = gl_WorkGroupID.z % S;
+    uint ry = mm_phase() / S, rx = mm_phase() % S;
     uint fy = (ry + S - P_PAD % S) % S, fx = (rx + S - P_PAD % S) % S;
     return uvec4(fy, fx, (fy + P_PAD - ry) / S, (fx + P_PAD - rx) / S);
 }
@@ -147,7 +147,7 @@ uvec4 conv_phase()
 float mm_a(uint m, uint k)
 {
     uvec4 ph = conv_phase();
-    uint ry = gl_WorkGroupID.z / S, rx = gl_WorkGroupID.z % S;
+    uint ry = mm_phase() / S, rx = mm_phase() % S;
     uint s = m / TT, t = m % TT, ty = t / TX, tx = t % TX;
     uint c = k / (KS * KS), j = k % (KS * KS), jy = j / KS, jx = j % KS;
     int gy = int(ty + ph.z) - int(jy), gx = int(tx + ph.w) - int(jx);
@@ -159,7 +159,7 @@ float mm_a(uint m, uint k)
 
 float mm_b(uint k, uint c)
 {
-    uint ry = gl_WorkGroupID.z / S, rx = gl_WorkGroupID.z % S;
+    uint ry = mm_phase() / S, rx = mm_phase() % S;
     uint gc = k / (KS * KS), j = k % (KS * KS), ky = ry + S * (j / KS), kx = rx + S * (j % KS);
     bool ok = k < MM_K && c < IMG_C && ky < P_K && kx < P_K;
     float v = w[ok ? ((gc * IMG_C + c) * P_K + ky) * P_K + kx : 0u];
@@ -198,16 +198,18 @@ void mm_store(uint m, uint c, float v)
         dw[m * KC + c] = v;
 }
 
-/* db[c] for c = x, x + groups, ... of this last row of workgroups: the
- * workgroup's invocations (64, or the subgroup size in the subgroup build:
- * a power of two up to 64) take strided shares of the n h_out w_out terms,
- * then a fixed tree in shared memory. */
+/* db[c] for c = g, g + groups, ... of this last row of workgroups (g: the
+ * workgroup's place in the row, across z too: a split product's slices
+ * share the channels out): the workgroup's invocations (64, or the subgroup
+ * size in the subgroup build: a power of two up to 64) take strided shares
+ * of the n h_out w_out terms, then a fixed tree in shared memory. */
 shared float db_part[64];
 
 void conv_db()
 {
     const uint HWO = P_H_OUT * P_W_OUT, t = gl_LocalInvocationID.x, WG = gl_WorkGroupSize.x;
-    for (uint c = gl_WorkGroupID.x; c < P_C_OUT; c += gl_NumWorkGroups.x) {
+    const uint g = gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    for (uint c = g; c < P_C_OUT; c += gl_NumWorkGroups.x * gl_NumWorkGroups.z) {
         float acc = 0.0;
         for (uint j = t; j < P_N * HWO; j += WG)
             acc += dy[((j / HWO) * P_C_OUT + c) * HWO + j % HWO];
@@ -227,6 +229,7 @@ void conv_db()
 #endif
 
 const bool MM_A_KCONT = false, MM_B_KCONT = false;
+#define MM_SCRATCH 4 /* the split builds' partial sums, after bindings 0-3 */
 
 #if CONV_BIAS /* columns are the output's channels in both families */
 #define MM_BIAS
@@ -257,7 +260,8 @@ vec4 mm_b4(uint k, uint c)
 void main()
 {
 #if CONV_FAMILY == CONV_WGRAD
-    if (gl_WorkGroupID.y == gl_NumWorkGroups.y - 1u) { /* uniform over the workgroup */
+    /* uniform over the workgroup; a split's second pass has no db row */
+    if (!mm_reducing() && gl_WorkGroupID.y == gl_NumWorkGroups.y - 1u) {
         conv_db();
         return;
     }

@@ -38,6 +38,7 @@ float mm_b(uint k, uint c)
 }
 
 const bool MM_A_KCONT = true, MM_B_KCONT = true; /* x and w rows run along in */
+#define MM_SCRATCH (4 + 2 * DENSE_PAIR) /* after y (and a pair's b2, y2) */
 
 void mm_store(uint m, uint c, float v)
 {

@@ -32,6 +32,7 @@ float mm_b(uint k, uint c)
 }
 
 const bool MM_A_KCONT = false, MM_B_KCONT = false; /* dy rows run along out, x rows along in */
+#define MM_SCRATCH (4 + 2 * DENSE_PAIR) /* after db (and a pair's db2) */
 
 void db_store(uint m, float v)
 {

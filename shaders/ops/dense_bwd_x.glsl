@@ -26,6 +26,7 @@ float mm_b(uint k, uint c)
 }
 
 const bool MM_A_KCONT = true, MM_B_KCONT = false; /* dy rows run along out, w rows along in */
+#define MM_SCRATCH (4 + DENSE_PAIR) /* after dx */
 
 #ifdef VKVAE_SUBGROUP
 layout(std430, binding = 1 + DENSE_PAIR) readonly buffer W4 { vec4 w4[]; };

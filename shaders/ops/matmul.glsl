@@ -34,6 +34,20 @@
  * CPU drivers get a second build of each dense kernel, with
  * VKVAE_SUBGROUP defined (shaders/meson.build): see mm_run below.
  *
+ * Split-K, the VKVAE_SPLIT builds (of the shared-memory product, fp32 or
+ * fp16 tiles): a product whose blocks of C are too few to fill a GPU (a
+ * convolution's weight gradient: a few thousand weights over n h w terms)
+ * runs as two dispatches of the same module. The first (MM_REDUCE 0) has
+ * MM_SPLIT workgroups along z per block (times a convolution's stride
+ * phases, mm_phase): slice s sums depths [s MM_SLICE, (s + 1) MM_SLICE)
+ * and stores its raw sums (slice 0's starting from the bias) into
+ * mm_scratch[z][m][c], binding MM_SCRATCH (the including kernel's next
+ * free one). The second (MM_REDUCE 1: an invocation per element of C,
+ * grid z the phases) adds the slices in order, 0 first, and calls
+ * mm_store: the epilogue is the kernel's own, so the result is the
+ * unsplit kernel's up to the order of the additions, and the same on every
+ * run (no atomics).
+ *
  * The VKVAE_FP16 build (vkvae_precision FP16; the device's shaderFloat16)
  * stages the tiles in shared memory as f16vec4s, half the bytes, and sums
  * each MM_TK-deep tile's products in fp16 (packed math, where a GPU has it,
@@ -63,8 +77,36 @@ const uint MM_BM = 8u * MM_TM, MM_BN = 8u * MM_TN; /* the workgroup's block of C
 shared MM_TILE mm_as[MM_TK * MM_BM / 4u]; /* [k][m] */
 shared MM_TILE mm_bs[MM_TK * MM_BN / 4u]; /* [k][c] */
 
+#ifdef VKVAE_SPLIT
+layout(std430, binding = MM_SCRATCH) buffer MmScratch { float mm_scratch[]; };
+
+/* The second pass: element e of C (of phase z) is the sum of its MM_SPLIT
+ * slices, in order, through the kernel's epilogue. */
+void mm_reduce()
+{
+    const uint e = element_index();
+    if (e >= MM_M * MM_C)
+        return;
+    const uint at = gl_WorkGroupID.z * MM_SPLIT * MM_M * MM_C + e;
+    float v = mm_scratch[at];
+    for (uint s = 1u; s < MM_SPLIT; s++)
+        v += mm_scratch[at + s * MM_M * MM_C];
+    mm_store(e / MM_C, e % MM_C, v);
+}
+#endif
+
 void mm_run()
 {
+#ifdef VKVAE_SPLIT
+    if (mm_reducing()) { /* uniform over the dispatch */
+        mm_reduce();
+        return;
+    }
+    const uint slice = gl_WorkGroupID.z % MM_SPLIT;
+    const uint k_begin = slice * MM_SLICE, k_end = min(k_begin + MM_SLICE, MM_K);
+#else
+    const uint k_begin = 0u, k_end = MM_K;
+#endif
     const uint lane = gl_LocalInvocationID.x;
     const uint tx = lane % 8u, ty = lane / 8u;
     const uint m0 = gl_WorkGroupID.y * MM_BM, c0 = gl_WorkGroupID.x * MM_BN;
@@ -73,14 +115,16 @@ void mm_run()
     vec4 start[MM_TN / 4u];
     [[unroll]] for (uint j = 0; j < MM_TN; j++)
 #ifdef MM_BIAS
-        start[j / 4u][j % 4u] = mm_bias(c0 + tx * MM_TN + j);
+        start[j / 4u][j % 4u] = k_begin == 0u ? mm_bias(c0 + tx * MM_TN + j) : 0.0;
 #else
         start[j / 4u][j % 4u] = 0.0;
 #endif
     [[unroll]] for (uint i = 0; i < MM_TM * MM_TN / 4u; i++)
         acc[i] = start[i % (MM_TN / 4u)];
 
-    for (uint k0 = 0; k0 < MM_K; k0 += MM_TK) {
+    /* A slice's depth is a multiple of MM_TK: its tiles end where the next
+     * slice's begin, and past MM_K mm_a and mm_b give zeros. */
+    for (uint k0 = k_begin; k0 < k_end; k0 += MM_TK) {
         /* Stage: 4 consecutive m (or c) per write, one vec4. */
         [[unroll]] for (uint i = 0; i < (MM_TK * MM_BM / 4u + 63u) / 64u; i++) {
             uint e = i * 64u + lane;
@@ -126,9 +170,20 @@ void mm_run()
         barrier();
     }
 
+#ifdef VKVAE_SPLIT
+    /* The slice's raw sums, for mm_reduce. */
+    [[unroll]] for (uint i = 0; i < MM_TM; i++)
+        [[unroll]] for (uint j = 0; j < MM_TN; j++) {
+            uint m = m0 + ty * MM_TM + i, c = c0 + tx * MM_TN + j;
+            if (m < MM_M && c < MM_C)
+                mm_scratch[(gl_WorkGroupID.z * MM_M + m) * MM_C + c] =
+                    acc[i * (MM_TN / 4u) + j / 4u][j % 4u];
+        }
+#else
     [[unroll]] for (uint i = 0; i < MM_TM; i++)
         [[unroll]] for (uint j = 0; j < MM_TN; j++)
             mm_store(m0 + ty * MM_TM + i, c0 + tx * MM_TN + j, acc[i * (MM_TN / 4u) + j / 4u][j % 4u]);
+#endif
 }
 
 #else /* VKVAE_SUBGROUP */
