@@ -8,7 +8,7 @@
 #
 #   tools/gpu_check.sh [--build DIR] [--out DIR] [--device D] [--jobs N]
 #                      [--epochs N] [--suite-deadline S] [--skip-suite] [--skip-train]
-#                      [--exclude TEST,...] [--models M,...]
+#                      [--exclude TEST,...] [--models M,...] [--sides S,...]
 #
 # --build DIR   a build folder (default build-gpu-check, made with
 #               `meson setup --buildtype=release` when it has no vkvae)
@@ -17,6 +17,7 @@
 # --suite-deadline S   start no test after S seconds (default: none)
 # --exclude T,...      leave these tests out (e.g. the CPU-only ones, to save GPU time)
 # --models M,...       bench only these built-in models (default: every one)
+# --sides S,...        which sides train: gpu, cpu, torch (default all three)
 # --epochs N    training epochs per model and side (default 3; the first
 #               epoch warms up, the report takes the median)
 #
@@ -35,6 +36,7 @@ epochs=3
 skip_suite=0
 exclude=()
 only_models=""
+sides="gpu cpu torch"
 suite_deadline=()
 skip_train=0
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -49,6 +51,7 @@ while [ $# -gt 0 ]; do
         --skip-suite) skip_suite=1; shift ;;
         --exclude) for t in ${2//,/ }; do exclude+=(--exclude "$t"); done; shift 2 ;;
         --models) only_models=${2//,/ }; shift 2 ;;
+        --sides) sides=${2//,/ }; shift 2 ;;
         --skip-train) skip_train=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "gpu_check.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -115,6 +118,7 @@ fi
 
 train_one() {   # SIDE MODEL DATA EXTRA...: one training run, its metrics.csv kept
     local side=$1 model=$2 data=$3; shift 3
+    case " $sides " in *" $side "*) ;; *) return ;; esac
     local dir=$out/runs/${side}_$model
     case $side in
         gpu) "$vkvae" train "$model" --data "$data" --epochs "$epochs" --out "$dir" \
