@@ -7,8 +7,9 @@ epoch on named GPUs, from what `vkvae bench --json` counts per dispatch
 
 Per dispatch, the longest of three times:
   - arithmetic: FLOPs / (peak fp32 FMA rate x E_FLOP), stretched by
-    CUs / workgroups when the grid is too small to give every compute unit
-    a workgroup (a one-workgroup weight gradient runs on one CU of 132);
+    OCCUPANCY x CUs / workgroups when the grid is too small to keep every
+    compute unit busy (a one-workgroup weight gradient runs on one CU of
+    132);
   - memory: bytes / (bandwidth x E_MEM);
   - a floor: the launch and barrier cost of one dispatch in a recorded
     command buffer (FLOOR_US, per kind of GPU).
@@ -29,6 +30,10 @@ import os
 
 E_FLOP = 0.24   # our tiled product at 1024^3 on the H200: 11.2 of 47.1 TFLOP/s
 E_MEM = 0.7
+# Workgroups a compute unit needs resident before it is busy: fitted to the
+# H200's measured steps (1: predictions 2-3x short; 2: within 0.6-0.85 of
+# vae_mlp, vae_conv32 and vae_conv64; 4: conv32 1.7x long).
+OCCUPANCY = 2
 
 # name: (fp32 TFLOP/s, GB/s, compute units, floor us per dispatch, match)
 GPUS = {
@@ -42,7 +47,7 @@ GPUS = {
 def dispatch_us(k, gpu):
     tflops, gbs, cus, floor, _ = gpu
     groups = max(1, k.get("groups", cus))
-    fill = max(1.0, cus / groups)            # too few workgroups: idle CUs
+    fill = max(1.0, OCCUPANCY * cus / groups)   # too few workgroups: idle CUs
     t_flop = k["flops"] / (tflops * 1e12 * E_FLOP) * fill * 1e6
     t_mem = k["bytes"] / (gbs * 1e9 * E_MEM) * 1e6
     return max(t_flop, t_mem, floor)
