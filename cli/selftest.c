@@ -47,15 +47,6 @@ typedef struct verdicts {
     uint32_t n_failed, ops, cases;
 } verdicts;
 
-static int listed(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
-            return 1;
-    return 0;
-}
-
 /* Every op of ops (NULL: all) with a kernel, on ctx; a status only for an
  * error that is not a verdict (a lost device, no memory). */
 static int run_precision(vkvae_context *ctx, const char *label, const char *ops, int verbose,
@@ -65,7 +56,7 @@ static int run_precision(vkvae_context *ctx, const char *label, const char *ops,
     static vkvae_parity_case cases[MAX_CASES];
     for (int op = 0; op < VKVAE_OP_COUNT; op++) {
         const char *name = vkvae_op_name((vkvae_op)op);
-        if (ops && !listed(ops, name))
+        if (ops && !vkvae_parity_listed(ops, name))
             continue;
         uint32_t n = vkvae_parity_cases((vkvae_op)op, 1, cases, MAX_CASES);
         if (n == 0)

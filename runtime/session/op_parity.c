@@ -30,6 +30,15 @@ static uint64_t case_seed(const vkvae_parity_case *c)
     return h | 1;
 }
 
+int vkvae_parity_listed(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+            return 1;
+    return 0;
+}
+
 void vkvae_parity_describe(const vkvae_parity_case *c, char *out, size_t size)
 {
     const vkvae_op_params *p = &c->p;

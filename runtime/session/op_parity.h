@@ -47,6 +47,10 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
 vkvae_status vkvae_parity_run(vkvae_context *ctx, const vkvae_parity_case *c, int plant_fault,
                               vkvae_parity_result *r, vkvae_error *err);
 
+/* Whether name is one of the comma-separated names of list ("dense,adam"):
+ * the ops a caller asked for. */
+int vkvae_parity_listed(const char *list, const char *name);
+
 /* "DENSE(n=3,in=20,out=129,act=relu)": the case, for messages. */
 void vkvae_parity_describe(const vkvae_parity_case *c, char *out, size_t size);
 

@@ -28,16 +28,6 @@
 
 enum { MAX_CASES = 1024 };
 
-/* Whether name is one of the comma-separated names of list. */
-static int listed(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
-            return 1;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *only = NULL;
@@ -72,7 +62,7 @@ int main(int argc, char **argv)
         size_t words;
         if (!vkvae_op_spirv((vkvae_op)op, &words))
             continue; /* no GPU kernel */
-        if (only && !listed(only, vkvae_op_name((vkvae_op)op)))
+        if (only && !vkvae_parity_listed(only, vkvae_op_name((vkvae_op)op)))
             continue;
         uint32_t n = vkvae_parity_cases((vkvae_op)op, 0, cases, MAX_CASES);
         CHECK(n > 0 && n <= MAX_CASES, "%s: %u cases (0: a case breaks the op's contract)",
