@@ -86,6 +86,10 @@ int cmd_check(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 
+/* $XDG_CACHE_HOME/vkvae/NAME, else ~/.cache/vkvae/NAME (the pipeline cache's
+ * folder); non-zero when neither variable is set or the path is too long. */
+int cli_cache_path(const char *name, char *out, size_t size);
+
 /* Warns in one line when the last `vkvae selftest` of device d (this
  * driver version) found wrong results, naming the ops; returns 1 then. */
 int cli_selftest_warning(const vkvae_device_info *d);

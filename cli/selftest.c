@@ -101,17 +101,10 @@ static int run_precision(vkvae_context *ctx, const char *label, const char *ops,
 /* The verdict's file: one per device and driver, in the user's cache. */
 static int record_path(const vkvae_device_info *d, char *out, size_t size)
 {
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char dir[900];
-    if (xdg && *xdg)
-        snprintf(dir, sizeof dir, "%s/vkvae", xdg);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.cache/vkvae", home);
-    else
-        return -1;
-    int n = snprintf(out, size, "%s/selftest-%04x-%04x-%08x.txt", dir, d->vendor_id,
-                     d->device_id, d->driver_version);
-    return n > 0 && (size_t)n < size ? 0 : -1;
+    char name[64];
+    snprintf(name, sizeof name, "selftest-%04x-%04x-%08x.txt", d->vendor_id, d->device_id,
+             d->driver_version);
+    return cli_cache_path(name, out, size);
 }
 
 static void save_record(const vkvae_device_info *d, const verdicts *v)

@@ -89,6 +89,19 @@ static int only_cpu_drivers(void)
     return cpu;
 }
 
+int cli_cache_path(const char *name, char *out, size_t size)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg)
+        n = snprintf(out, size, "%s/vkvae/%s", xdg, name);
+    else if (home && *home)
+        n = snprintf(out, size, "%s/.cache/vkvae/%s", home, name);
+    else
+        return -1;
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
 int cli_context(const char *cmd, const char *device, vkvae_precision precision,
                 vkvae_context **out)
 {
@@ -294,16 +307,11 @@ int cli_data_load(const cli_data_opts *d, const vkvae_plan *plan, vkvae_idx_data
         return cli_fail(err.status, "%s", err.message);
     /* Decoded image folders are cached for the next run (io/data_cache.h). */
     char cache_dir[1024];
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (d->cache && strcmp(d->cache, "off") == 0)
         cache_dir[0] = '\0';
     else if (d->cache)
         snprintf(cache_dir, sizeof cache_dir, "%s", d->cache);
-    else if (xdg && *xdg)
-        snprintf(cache_dir, sizeof cache_dir, "%s/vkvae/data", xdg);
-    else if (home && *home)
-        snprintf(cache_dir, sizeof cache_dir, "%s/.cache/vkvae/data", home);
-    else
+    else if (cli_cache_path("data", cache_dir, sizeof cache_dir))
         cache_dir[0] = '\0';
     vkvae_data_cache_use use = VKVAE_CACHE_DECODED;
     char *warning = NULL;
