@@ -41,8 +41,9 @@ static const char usage[] =
     "\n"
     "environment: VKVAE_DEVICE (as --device), VKVAE_VALIDATION=1 (Khronos validation with\n"
     "synchronization validation; messages are printed and make the command fail),\n"
-    "VKVAE_LIMITS=minimum|mali (run as if on a minimal device: Vulkan's minimum limits, no\n"
-    "fp16 or subgroup arithmetic; mali: 64 invocations per workgroup; docs/testing.md)\n";
+    "VKVAE_LIMITS=minimum|mali|discrete (run as if on a minimal device: Vulkan's minimum\n"
+    "limits, no fp16 or subgroup arithmetic; mali: 64 invocations per workgroup; discrete:\n"
+    "memory that is not host-visible, every transfer staged; docs/testing.md)\n";
 
 
 static void print_version(const char *label, uint32_t v)

@@ -279,9 +279,11 @@ static int fit_plan(train_run *t)
         return cli_fail(VKVAE_BAD_INPUT, "%u training images stream through a data set of at "
                         "most %u rows (--data-rows, maxStorageBufferRange), fewer than a batch "
                         "of %u", d->train_images.count, rows, batch);
+    uint32_t slots, chunk = vkvae_stream_chunk(rows, batch, &slots);
     if (rows < d->train_images.count)
         fprintf(stderr, "vkvae: the %u training images stream through the device %u at a "
-                "time\n", d->train_images.count, rows - rows % batch);
+                "time%s\n", d->train_images.count, chunk,
+                slots == 2 ? ", the next copied in while one trains" : "");
     return cli_model_fit(&t->plan, 0, rows);
 }
 

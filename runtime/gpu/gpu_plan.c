@@ -28,6 +28,13 @@ typedef struct program_sets {
     uint32_t *kernel;           /* index into kernels, per step */
 } program_sets;
 
+/* A range the host wrote into a buffer's mirror, for the next run to copy. */
+typedef struct pending_copy {
+    uint32_t buffer;
+    uint64_t offset, bytes;
+} pending_copy;
+enum { MAX_PENDING = 16 };
+
 struct vkvae_gpu_plan {
     vkvae_context *ctx;
     const vkvae_plan *plan;
@@ -42,6 +49,12 @@ struct vkvae_gpu_plan {
     VkDescriptorPool pool;
     program_sets programs[VKVAE_PROGRAM_COUNT];
     const vkvae_program_desc *by_kind[VKVAE_PROGRAM_COUNT];
+    /* Where the device does not map its buffers: a host-visible mirror per
+     * buffer the host writes ranges of while runs are in flight (made on
+     * first use), and the ranges written, copied in at the next run. */
+    vkvae_buffer *mirrors;
+    pending_copy pending[MAX_PENDING];
+    uint32_t n_pending;
 };
 
 /* Bytes per element of a tensor, as ops.def types the bindings that use it:
@@ -316,6 +329,8 @@ void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g)
         if (g->buffers)
             memset(g->buffers, 0, g->plan->n_buffers * sizeof *g->buffers);
         memset(&g->scratch, 0, sizeof g->scratch);
+        free(g->mirrors);
+        g->mirrors = NULL;
     }
     if (g->pool)
         ctx->vk.vkDestroyDescriptorPool(ctx->device, g->pool, NULL);
@@ -332,6 +347,10 @@ void vkvae_gpu_plan_destroy(vkvae_gpu_plan *g)
         vkvae_buffer_destroy(ctx, &g->scratch);
     for (uint32_t b = 0; g->buffers && b < g->plan->n_buffers; b++)
         vkvae_buffer_destroy(ctx, &g->buffers[b]);
+    for (uint32_t b = 0; g->mirrors && b < g->plan->n_buffers; b++)
+        if (g->mirrors[b].buffer)
+            vkvae_buffer_destroy(ctx, &g->mirrors[b]);
+    free(g->mirrors);
     free(g->kernels);
     free(g->reduce);
     free(g->kernel_op);
@@ -406,6 +425,87 @@ vkvae_status vkvae_gpu_plan_record_step(vkvae_gpu_plan *g, vkvae_commands *c,
     return VKVAE_OK;
 }
 
+/* The copies of the ranges written through mirrors since the last run,
+ * recorded first in its command buffer. */
+static void record_pending(vkvae_gpu_plan *g, vkvae_commands *c)
+{
+    for (uint32_t i = 0; i < g->n_pending; i++) {
+        const pending_copy *p = &g->pending[i];
+        vkvae_commands_copy(g->ctx, c, &g->mirrors[p->buffer], p->offset,
+                            &g->buffers[p->buffer], p->offset, p->bytes);
+    }
+    g->n_pending = 0;
+}
+
+/* A range of a tensor, checked, as its buffer and the offset in it. */
+static vkvae_status tensor_range(const vkvae_gpu_plan *g, uint32_t tensor, uint64_t offset,
+                                 uint64_t bytes, uint32_t *buffer, uint64_t *at, vkvae_error *err)
+{
+    vkvae_status s = check_tensor(g->plan, tensor, err);
+    if (s)
+        return s;
+    uint64_t size = tensor_bytes(g->plan, tensor);
+    if (offset > size || bytes > size - offset)
+        return vkvae_fail(err, VKVAE_INTERNAL, "plan %s: bytes %llu..%llu of tensor %s (%llu)",
+                          g->plan->model, (unsigned long long)offset,
+                          (unsigned long long)(offset + bytes), g->plan->tensors[tensor].name,
+                          (unsigned long long)size);
+    *buffer = g->plan->tensors[tensor].buffer;
+    *at = g->plan->tensors[tensor].offset + offset;
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_gpu_plan_host_range(vkvae_gpu_plan *g, uint32_t tensor, uint64_t offset,
+                                       uint64_t bytes, void **out, vkvae_error *err)
+{
+    uint32_t b;
+    uint64_t at;
+    vkvae_status s = tensor_range(g, tensor, offset, bytes, &b, &at, err);
+    if (s)
+        return s;
+    if (g->buffers[b].mapped) {
+        *out = (char *)g->buffers[b].mapped + at;
+        return VKVAE_OK;
+    }
+    if (!g->mirrors && !(g->mirrors = calloc(g->plan->n_buffers, sizeof *g->mirrors)))
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!g->mirrors[b].buffer)
+        s = vkvae_staging_create(g->ctx, g->buffers[b].size, &g->mirrors[b], err);
+    if (!s)
+        *out = (char *)g->mirrors[b].mapped + at;
+    return s;
+}
+
+vkvae_status vkvae_gpu_plan_commit(vkvae_gpu_plan *g, uint32_t tensor, uint64_t offset,
+                                   uint64_t bytes, vkvae_error *err)
+{
+    uint32_t b;
+    uint64_t at;
+    vkvae_status s = tensor_range(g, tensor, offset, bytes, &b, &at, err);
+    if (s || g->buffers[b].mapped || bytes == 0)
+        return s;
+    if (!g->mirrors || !g->mirrors[b].buffer)
+        return vkvae_fail(err, VKVAE_INTERNAL, "plan %s: tensor %s committed unwritten",
+                          g->plan->model, g->plan->tensors[tensor].name);
+    if (g->n_pending == MAX_PENDING)
+        return vkvae_fail(err, VKVAE_INTERNAL, "plan %s: more than %d ranges to copy at once",
+                          g->plan->model, MAX_PENDING);
+    g->pending[g->n_pending++] = (pending_copy){b, at, bytes};
+    return VKVAE_OK;
+}
+
+/* A write of a whole tensor supersedes any range of it still to be copied. */
+static void drop_pending(vkvae_gpu_plan *g, uint32_t b, uint64_t at, uint64_t bytes)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < g->n_pending; i++) {
+        const pending_copy *p = &g->pending[i];
+        if (p->buffer != b || p->offset >= at + bytes || p->offset + p->bytes <= at)
+            g->pending[kept++] = *p;
+    }
+    g->n_pending = kept;
+}
+
 vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
                                 const vkvae_push *push, vkvae_error *err)
 {
@@ -415,6 +515,7 @@ vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
         return s;
     /* Earlier host writes and runs are complete (every run waits), and the
      * queue submission makes host writes visible: no barrier before. */
+    record_pending(g, &c);
     s = vkvae_gpu_plan_record(g, &c, kind, push, err);
     if (!s)
         s = vkvae_commands_submit_wait(g->ctx, &c, err);
@@ -429,6 +530,7 @@ vkvae_status vkvae_gpu_plan_write(vkvae_gpu_plan *g, uint32_t tensor, const void
     if (s)
         return s;
     const vkvae_tensor_desc *t = &g->plan->tensors[tensor];
+    drop_pending(g, t->buffer, t->offset, tensor_bytes(g->plan, tensor));
     return vkvae_buffer_upload(g->ctx, &g->buffers[t->buffer], t->offset, src,
                                tensor_bytes(g->plan, tensor), err);
 }
@@ -475,6 +577,8 @@ vkvae_status vkvae_gpu_plan_run_many(vkvae_gpu_plan *g, vkvae_program_kind kind,
             if (count > n - next)
                 count = n - next;
             s = vkvae_commands_begin(g->ctx, 0, 0, &slot[cur], err);
+            if (!s)
+                record_pending(g, &slot[cur]);
             for (uint32_t i = 0; !s && i < count; i++)
                 s = vkvae_gpu_plan_record(g, &slot[cur], kind, &pushes[next + i], err);
             if (!s)

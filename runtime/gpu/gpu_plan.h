@@ -51,6 +51,18 @@ vkvae_status vkvae_gpu_plan_run_many(vkvae_gpu_plan *g, vkvae_program_kind kind,
 vkvae_status vkvae_gpu_plan_write(vkvae_gpu_plan *g, uint32_t tensor, const void *src,
                                   vkvae_error *err);
 vkvae_status vkvae_gpu_plan_read(vkvae_gpu_plan *g, uint32_t tensor, void *dst, vkvae_error *err);
+/* Double buffering: host memory for bytes [offset, offset + bytes) of a
+ * tensor, written for later runs. On a device that maps its buffers
+ * (unified memory) it is the tensor's own memory; elsewhere the same range
+ * of a host-visible mirror of the buffer (made on first use), which
+ * vkvae_gpu_plan_commit then queues for copying at the start of the next
+ * run (or run_many). The range may be written while runs are in flight
+ * that do not read it (a streamed data set fills one half while the steps
+ * read the other); it must not be read by a run still in flight. */
+vkvae_status vkvae_gpu_plan_host_range(vkvae_gpu_plan *g, uint32_t tensor, uint64_t offset,
+                                       uint64_t bytes, void **out, vkvae_error *err);
+vkvae_status vkvae_gpu_plan_commit(vkvae_gpu_plan *g, uint32_t tensor, uint64_t offset,
+                                   uint64_t bytes, vkvae_error *err);
 /* Bytes a tensor occupies on the device. */
 uint64_t vkvae_gpu_plan_tensor_bytes(const vkvae_gpu_plan *g, uint32_t tensor);
 /* The device buffer behind a plan buffer (for recording copies around it). */

@@ -98,12 +98,13 @@ static uint64_t get_u64(reader *r)
     return lo | (uint64_t)get_u32(r) << 32;
 }
 
-/* A malloc'd NUL-terminated copy of a string field, or NULL. */
+/* A malloc'd NUL-terminated copy of a string field, or NULL (also for one
+ * holding a NUL, which no path or message the writer puts holds). */
 static char *get_str(reader *r)
 {
     uint32_t n = get_u32(r);
     const uint8_t *p = take(r, n);
-    char *s = p ? malloc((size_t)n + 1) : NULL;
+    char *s = p && !memchr(p, 0, n) ? malloc((size_t)n + 1) : NULL;
     if (s) {
         memcpy(s, p, n);
         s[n] = '\0';
@@ -117,10 +118,7 @@ static char *get_str(reader *r)
 
 /* Every file under dir (dot-names left out, as the loader leaves them),
  * as "rel\0" size mtime records, sorted by rel: what a cache must match. */
-typedef struct source {
-    char *rel;
-    uint64_t size, mtime_ns;
-} source;
+typedef vkvae_data_cache_source source;
 
 typedef struct sources {
     source *items;
@@ -226,13 +224,27 @@ static void put_idx(buf *b, const vkvae_idx *x)
         put(b, x->data, bytes);
 }
 
+/* count * channels * rows * cols, or UINT64_MAX when it overflows. */
+static uint64_t idx_bytes(const vkvae_idx *x)
+{
+    uint64_t n = x->count;
+    const uint32_t f[3] = {x->channels, x->rows, x->cols};
+    for (int i = 0; i < 3; i++) {
+        if (f[i] && n > UINT64_MAX / f[i])
+            return UINT64_MAX;
+        n *= f[i];
+    }
+    return n;
+}
+
 static int get_idx(reader *r, vkvae_idx *x, const char *dir, const char *what)
 {
     *x = (vkvae_idx){.ndim = get_u32(r), .count = get_u32(r), .channels = get_u32(r),
                      .rows = get_u32(r), .cols = get_u32(r)};
     uint64_t bytes = get_u64(r);
-    if (r->bad || (bytes && bytes != (uint64_t)x->count * x->channels * x->rows * x->cols))
-        return r->bad = 1, -1;
+    /* Every byte the dimensions say, none for an empty or absent array. */
+    if (r->bad || bytes != idx_bytes(x))
+        return *x = (vkvae_idx){0}, r->bad = 1, -1;
     if (!bytes)
         return 0;
     const uint8_t *p = take(r, bytes);
@@ -252,17 +264,17 @@ static int get_idx(reader *r, vkvae_idx *x, const char *dir, const char *what)
 
 /* The whole cache file of a load: header, settings, sources, data set,
  * CRC. */
-static void build(buf *b, const vkvae_image_folder_desc *desc, const sources *src,
+static void build(buf *b, const vkvae_image_folder_desc *desc, const source *src, size_t n_src,
                   const vkvae_idx_dataset *ds, const vkvae_image_folder_info *info)
 {
     put(b, MAGIC, 8);
     put_u32(b, VERSION);
     put_settings(b, desc);
-    put_u64(b, src->n);
-    for (size_t i = 0; i < src->n; i++) {
-        put_str(b, src->items[i].rel);
-        put_u64(b, src->items[i].size);
-        put_u64(b, src->items[i].mtime_ns);
+    put_u64(b, n_src);
+    for (size_t i = 0; i < n_src; i++) {
+        put_str(b, src[i].rel);
+        put_u64(b, src[i].size);
+        put_u64(b, src[i].mtime_ns);
     }
     put_u32(b, info->n_classes);
     for (uint32_t c = 0; c < info->n_classes; c++)
@@ -280,12 +292,51 @@ static void build(buf *b, const vkvae_image_folder_desc *desc, const sources *sr
     put_u32(b, b->failed ? 0 : vkvae_st_crc32(0, b->p, b->n));
 }
 
-/* Parses a cache file made for these settings and sources into out and
- * info; 0 on a hit, -1 on anything else (out and info then zeroed). */
-static int parse(const uint8_t *p, size_t n, const vkvae_image_folder_desc *desc,
-                 const sources *src, const char *dir, vkvae_idx_dataset *out,
-                 vkvae_image_folder_info *info)
+uint8_t *vkvae_data_cache_build(const vkvae_image_folder_desc *desc,
+                                const vkvae_data_cache_source *src, size_t n_src,
+                                const vkvae_idx_dataset *ds, const vkvae_image_folder_info *info,
+                                size_t *n)
 {
+    buf b = {0};
+    build(&b, desc, src, n_src, ds, info);
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *n = b.n;
+    return b.p;
+}
+
+/* What the loader guarantees of a split, so a file that says otherwise
+ * (written by something else, with a CRC to match) is a miss: images of
+ * the settings' size (where they fix it), labels absent or one per image
+ * and below the class count. */
+static int split_sane(const vkvae_idx *img, const vkvae_idx *lab, uint32_t classes,
+                      const vkvae_image_folder_desc *desc)
+{
+    if (img->ndim == 0)
+        return !img->count && !lab->ndim && !lab->count;
+    if ((img->ndim != 3 && img->ndim != 4) || (img->ndim == 3 && img->channels != 1) ||
+        (desc->channels && img->channels != desc->channels) ||
+        (desc->height && (img->rows != desc->height || img->cols != desc->width)))
+        return 0;
+    if (lab->ndim == 0)
+        return !lab->count;
+    if (lab->ndim != 1 || lab->count != img->count || lab->channels != 1 || lab->rows != 1 ||
+        lab->cols != 1)
+        return 0;
+    for (uint32_t i = 0; i < lab->count; i++)
+        if (lab->data[i] >= classes)
+            return 0;
+    return 1;
+}
+
+int vkvae_data_cache_parse(const uint8_t *p, size_t n, const vkvae_image_folder_desc *desc,
+                           const vkvae_data_cache_source *src, size_t n_src, const char *dir,
+                           vkvae_idx_dataset *out, vkvae_image_folder_info *info)
+{
+    *out = (vkvae_idx_dataset){0};
+    *info = (vkvae_image_folder_info){0};
     if (n < 12 || vkvae_st_crc32(0, p, n - 4) != (p[n - 4] | (uint32_t)p[n - 3] << 8 |
                                                     (uint32_t)p[n - 2] << 16 |
                                                     (uint32_t)p[n - 1] << 24))
@@ -296,12 +347,12 @@ static int parse(const uint8_t *p, size_t n, const vkvae_image_folder_desc *desc
     const uint8_t *magic = take(&r, 8), *settings = NULL;
     int same = magic && memcmp(magic, MAGIC, 8) == 0 && get_u32(&r) == VERSION && !want.failed &&
                (settings = take(&r, want.n)) && memcmp(settings, want.p, want.n) == 0 &&
-               get_u64(&r) == src->n;
+               get_u64(&r) == n_src;
     free(want.p);
-    for (size_t i = 0; same && i < src->n; i++) {
+    for (size_t i = 0; same && i < n_src; i++) {
         char *rel = get_str(&r);
-        same = rel && strcmp(rel, src->items[i].rel) == 0 &&
-               get_u64(&r) == src->items[i].size && get_u64(&r) == src->items[i].mtime_ns;
+        same = rel && strcmp(rel, src[i].rel) == 0 && get_u64(&r) == src[i].size &&
+               get_u64(&r) == src[i].mtime_ns;
         free(rel);
     }
     if (!same || r.bad)
@@ -329,7 +380,11 @@ static int parse(const uint8_t *p, size_t n, const vkvae_image_folder_desc *desc
               get_idx(&r, &out->train_images, dir, "training split") ||
               get_idx(&r, &out->train_labels, dir, "training labels") ||
               get_idx(&r, &out->test_images, dir, "test split") ||
-              get_idx(&r, &out->test_labels, dir, "test labels") || r.left != 0;
+              get_idx(&r, &out->test_labels, dir, "test labels") || r.left != 0 ||
+              !split_sane(&out->train_images, &out->train_labels, classes, desc) ||
+              !split_sane(&out->test_images, &out->test_labels, classes, desc) ||
+              info->skipped_kept != (info->skipped < VKVAE_IMAGE_SKIP_KEPT
+                                         ? info->skipped : VKVAE_IMAGE_SKIP_KEPT);
     if (bad) {
         vkvae_idx_dataset_destroy(out);
         *out = (vkvae_idx_dataset){0};
@@ -402,7 +457,7 @@ vkvae_status vkvae_data_cache_load(vkvae_idx_dataset *out, vkvae_image_folder_in
         size_t n = data ? fread(data, 1, (size_t)st.st_size, f) : 0;
         fclose(f);
         int hit = data && n == (size_t)st.st_size &&
-                  parse(data, n, desc, &src, dir, out, info) == 0;
+                  vkvae_data_cache_parse(data, n, desc, src.items, src.n, dir, out, info) == 0;
         free(data);
         if (hit) {
             *use = VKVAE_CACHE_HIT;
@@ -416,7 +471,7 @@ vkvae_status vkvae_data_cache_load(vkvae_idx_dataset *out, vkvae_image_folder_in
     vkvae_status s = vkvae_image_folder_load(out, info, dir, desc, err);
     if (!s && cacheable) {
         buf b = {0};
-        build(&b, desc, &src, out, info);
+        build(&b, desc, src.items, src.n, out, info);
         vkvae_error werr = {0};
         vkvae_atomic_file af;
         if (b.failed)

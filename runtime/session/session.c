@@ -18,6 +18,7 @@
  * decode and sample count batches from 0, as api/record.c's passes do.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +295,7 @@ vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *ima
 
 typedef struct run_state {
     vkvae_session *s;
+    uint32_t skip;               /* steps of the pass run before this call */
     uint32_t done_before, steps; /* steps of earlier chunks, of the whole pass */
     uint32_t completed;          /* steps run so far, earlier chunks' included */
     vkvae_progress_fn progress;
@@ -341,20 +343,20 @@ static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkv
     return st;
 }
 
-/* The pushes of one pass over rows first .. count in batches (first a
- * whole number of batches). */
-static vkvae_push *schedule(const vkvae_session *s, uint32_t first, uint32_t count, uint32_t seed,
+/* The pushes of one pass over the rows rows of the DATA tensors from row
+ * first on, in batches. */
+static vkvae_push *schedule(const vkvae_session *s, uint32_t first, uint32_t rows, uint32_t seed,
                             uint32_t first_step, float kl_weight, uint32_t *n)
 {
-    *n = (count - first + s->batch - 1) / s->batch;
+    *n = (rows + s->batch - 1) / s->batch;
     vkvae_push *p = calloc(*n ? *n : 1, sizeof *p);
     for (uint32_t i = 0; p && i < *n; i++) {
-        uint32_t base = first + i * s->batch;
+        uint32_t done = i * s->batch;
         p[i] = (vkvae_push){
             .seed = seed,
             .step = first_step + i,
-            .base = base,
-            .rows = count - base < s->batch ? count - base : s->batch,
+            .base = first + done,
+            .rows = rows - done < s->batch ? rows - done : s->batch,
             .kl_weight = kl_weight,
             .grad_scale = 1.0f, /* losses are summed over the batch, as PyTorch's example */
         };
@@ -376,26 +378,158 @@ float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch)
     return w;
 }
 
+uint32_t vkvae_stream_chunk(uint32_t rows, uint32_t batch, uint32_t *slots)
+{
+    uint32_t half = rows / 2 - rows / 2 % batch;
+    *slots = half ? 2 : 1;
+    return half ? half : rows - rows % batch;
+}
+
+/* Rows of a set copied into one slot of the DATA tensors, through host
+ * memory the backend gives (its own, or a mirror copied in at the next
+ * run): plain copies, so a thread can do them while the device trains. */
+typedef struct chunk_fill {
+    const vkvae_idx *images, *labels;
+    const uint32_t *order;          /* the set's rows in order (NULL: as stored) */
+    uint32_t first, n;              /* rows first .. first + n of that order */
+    size_t features;
+    uint8_t *images_at, *labels_at; /* labels_at NULL: no labels */
+} chunk_fill;
+
+static void *fill_chunk(void *arg)
+{
+    const chunk_fill *c = arg;
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t row = c->order ? c->order[c->first + i] : c->first + i;
+        memcpy(c->images_at + (size_t)i * c->features,
+               c->images->data + (size_t)row * c->features, c->features);
+        if (c->labels_at)
+            c->labels_at[i] = c->labels->data[row];
+    }
+    return NULL;
+}
+
+/* Host memory for bytes [offset, offset + bytes) of a DATA tensor. */
+static vkvae_status data_range(vkvae_session *s, uint32_t tensor, uint64_t offset, uint64_t bytes,
+                               uint8_t **out, vkvae_error *err)
+{
+    if (s->gpu)
+        return vkvae_gpu_plan_host_range(s->gpu, tensor, offset, bytes, (void **)out, err);
+    vkvae_cpu_view v = vkvae_cpu_tensor(s->cpu, tensor);
+    if (!v.data || offset > v.bytes || bytes > v.bytes - offset)
+        return vkvae_fail(err, VKVAE_INTERNAL, "data tensor %u is too small", tensor);
+    *out = (uint8_t *)v.data + offset;
+    return VKVAE_OK;
+}
+
+/* The host memory of rows first .. first + n (of order) in slot slot. */
+static vkvae_status chunk_begin(vkvae_session *s, const vkvae_idx *images,
+                                const vkvae_idx *labels, const uint32_t *order, uint32_t first,
+                                uint32_t n, uint32_t at, chunk_fill *c, vkvae_error *err)
+{
+    *c = (chunk_fill){images, labels, order, first, n, s->features, NULL, NULL};
+    vkvae_status st = data_range(s, s->t_images, (uint64_t)at * s->features,
+                                 (uint64_t)n * s->features, &c->images_at, err);
+    if (!st && s->t_labels != UINT32_MAX)
+        st = data_range(s, s->t_labels, at, n, &c->labels_at, err);
+    return st;
+}
+
+/* The chunk written: its copy queued where it went through a mirror. */
+static vkvae_status chunk_commit(vkvae_session *s, const chunk_fill *c, uint32_t at,
+                                 vkvae_error *err)
+{
+    if (!s->gpu)
+        return VKVAE_OK;
+    vkvae_status st = vkvae_gpu_plan_commit(s->gpu, s->t_images, (uint64_t)at * s->features,
+                                            (uint64_t)c->n * s->features, err);
+    if (!st && c->labels_at)
+        st = vkvae_gpu_plan_commit(s->gpu, s->t_labels, at, c->n, err);
+    return st;
+}
+
+/* Chunks end at whole numbers of chunks (the first may begin where an
+ * earlier run left off), the last at the set's end. */
+static uint32_t chunk_end(uint32_t from, uint32_t chunk, uint32_t count)
+{
+    uint64_t end = ((uint64_t)from / chunk + 1) * chunk;
+    return end < count ? (uint32_t)end : count;
+}
+
+/* The streamed pass (run_pass): chunks of whole batches in two slots of
+ * the DATA tensors where they hold two (vkvae_stream_chunk), read through
+ * the identity permutation. While one chunk's steps run, a thread copies
+ * the next chunk's rows into the other slot (its last reader, the chunk
+ * before, has finished: every run_all waits for its steps), so the device
+ * waits only for the first chunk. With one slot each chunk is copied
+ * after the steps before it. */
+static vkvae_status stream_pass(vkvae_session *s, vkvae_program_kind kind,
+                                const vkvae_idx *images, const vkvae_idx *labels,
+                                const uint32_t *order, uint32_t first, uint32_t seed,
+                                uint32_t start, float kl_weight, run_state *r, vkvae_error *err)
+{
+    uint32_t count = images->count, slots, chunk = vkvae_stream_chunk(s->rows, s->batch, &slots);
+    uint32_t end = chunk_end(first, chunk, count), slot = 0;
+    chunk_fill cur;
+    vkvae_status st = chunk_begin(s, images, labels, order, first, end - first, 0, &cur, err);
+    if (!st) {
+        fill_chunk(&cur);
+        st = chunk_commit(s, &cur, 0, err);
+    }
+    while (!st && first < count) {
+        uint32_t next_end = chunk_end(end, chunk, count);
+        uint32_t next_at = slots == 2 ? (slot ^ 1) * chunk : 0;
+        chunk_fill next = {0};
+        pthread_t worker;
+        int threaded = 0;
+        if (end < count && slots == 2) {
+            st = chunk_begin(s, images, labels, order, end, next_end - end, next_at, &next, err);
+            threaded = !st && pthread_create(&worker, NULL, fill_chunk, &next) == 0;
+        }
+        uint32_t n = 0;
+        vkvae_push *pushes = st ? NULL
+                                : schedule(s, slot * chunk, end - first, seed,
+                                           start + r->completed - r->skip, kl_weight, &n);
+        if (!st && !pushes)
+            st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        if (!st)
+            st = run_all(s, kind, pushes, n, r, err);
+        free(pushes);
+        if (threaded)
+            pthread_join(worker, NULL);
+        r->done_before += n;
+        if (!st && end < count) {
+            if (slots == 1)
+                st = chunk_begin(s, images, labels, order, end, next_end - end, 0, &next, err);
+            if (!st && !threaded) /* one slot, or no thread to be had */
+                fill_chunk(&next);
+            if (!st)
+                st = chunk_commit(s, &next, next_at, err);
+        }
+        slot = slots == 2 ? slot ^ 1 : 0;
+        first = end;
+        end = next_end;
+    }
+    return st;
+}
+
 /* One pass of program kind over the count rows of a set, in batches, from
  * batch skip on (those before it ran earlier), the steps numbered from
  * *first_step (advanced by the steps this pass runs). order: the rows'
  * order (count long), NULL: as stored. A set that fits the DATA tensors
  * is read in place (uploaded first unless already there) through the
- * permutation tensor; a larger one streams: chunks of whole batches, each
- * chunk's rows gathered in order on the host and uploaded before its steps
- * run, read through the identity. The batches, and so every step, are the
- * same either way. The steps add into loss.acc, zeroed first, which
- * progress reads part way; a progress that asks to stop ends the pass with
- * CANCELLED after the steps already queued. */
+ * permutation tensor; a larger one streams (stream_pass). The batches, and
+ * so every step, are the same either way. The steps add into loss.acc,
+ * zeroed first, which progress reads part way; a progress that asks to
+ * stop ends the pass with CANCELLED after the steps already queued. */
 static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vkvae_idx *images,
                              const vkvae_idx *labels, const uint32_t *order, uint32_t skip,
                              uint32_t seed, uint32_t *first_step, float kl_weight,
                              vkvae_progress_fn progress, void *user, vkvae_error *err)
 {
-    uint32_t count = images->count;
+    uint32_t count = images->count, slots;
     int streamed = count > s->rows;
-    uint32_t chunk = streamed ? s->rows - s->rows % s->batch : count;
-    if (streamed && chunk == 0)
+    if (streamed && vkvae_stream_chunk(s->rows, s->batch, &slots) == 0)
         return vkvae_fail(err, VKVAE_BAD_INPUT,
                           "%s: %u images stream through a data set of %u rows, fewer than a "
                           "batch of %u", images->path, count, s->rows, s->batch);
@@ -411,32 +545,25 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
         st = put_rows(s, images, labels, NULL, 0, count, err);
         s->train_resident = !st && training_set;
     }
+    if (streamed) /* the chunks overwrite whatever was resident */
+        s->train_resident = 0;
     for (uint32_t i = 0; i < s->rows; i++)
         s->perm[i] = !streamed && order && i < count ? order[i] : i;
     if (!st)
         st = write_raw(s, s->t_perm, s->perm, (size_t)s->rows * 4, err);
     if (!st)
         st = zero_losses(s, err);
-    run_state r = {s, skip, steps, skip, progress, user};
-    uint32_t start = *first_step;
-    for (uint32_t first = skip * s->batch; !st && first < count;) {
-        /* A chunk starts at a whole number of chunks, or where skip left off. */
-        uint32_t end = streamed ? (first / chunk + 1) * chunk : count, n = 0;
-        end = end < count ? end : count;
-        if (streamed)
-            st = put_rows(s, images, labels, order ? order + first : NULL, first, end - first,
-                          err);
-        vkvae_push *pushes =
-            st ? NULL
-               : schedule(s, streamed ? 0 : first, streamed ? end - first : count, seed,
-                          start + r.completed - skip, kl_weight, &n);
-        if (!st && !pushes)
-            st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-        if (!st)
-            st = run_all(s, kind, pushes, n, &r, err);
+    run_state r = {.s = s, .skip = skip, .done_before = skip, .steps = steps,
+                   .completed = skip, .progress = progress, .user = user};
+    uint32_t start = *first_step, first = skip * s->batch;
+    if (!st && streamed) {
+        st = stream_pass(s, kind, images, labels, order, first, seed, start, kl_weight, &r, err);
+    } else if (!st && first < count) {
+        uint32_t n = 0;
+        vkvae_push *pushes = schedule(s, first, count - first, seed, start, kl_weight, &n);
+        st = pushes ? run_all(s, kind, pushes, n, &r, err)
+                    : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
         free(pushes);
-        r.done_before += n;
-        first = end;
     }
     *first_step = start + r.completed - skip;
     return st;

@@ -58,6 +58,13 @@ vkvae_status vkvae_session_set_train_data(vkvae_session *s, const vkvae_idx *ima
  * up linearly over its warm-up epochs. */
 float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch);
 
+/* A set larger than the DATA tensors' rows streams through them in chunks
+ * of whole batches: two slots of this many rows where rows holds two
+ * batches (*slots = 2: one chunk trains while the next is copied in), else
+ * one of as many whole batches as fit (*slots = 1); 0 when not even one
+ * batch fits. */
+uint32_t vkvae_stream_chunk(uint32_t rows, uint32_t batch, uint32_t *slots);
+
 /* One epoch over the training set: Philox shuffle keyed by (seed, epoch),
  * then one train step per batch (the last one short, not dropped), from
  * batch done on (the batches before it ran before a checkpoint); *step is

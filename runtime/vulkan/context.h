@@ -134,6 +134,10 @@ typedef struct vkvae_buffer {
 vkvae_status vkvae_buffer_create(vkvae_context *ctx, VkDeviceSize size, vkvae_buffer *out,
                                  vkvae_error *err);
 void vkvae_buffer_destroy(vkvae_context *ctx, vkvae_buffer *buf);
+/* A host-visible buffer (mapped) to copy from or into: the transfers'
+ * staging memory. */
+vkvae_status vkvae_staging_create(vkvae_context *ctx, VkDeviceSize size, vkvae_buffer *out,
+                                  vkvae_error *err);
 /* Copies host memory into buf at offset (a staging copy when not mapped). */
 vkvae_status vkvae_buffer_upload(vkvae_context *ctx, vkvae_buffer *buf, VkDeviceSize offset,
                                  const void *src, VkDeviceSize bytes, vkvae_error *err);
@@ -203,6 +207,11 @@ vkvae_status vkvae_commands_dispatch(vkvae_context *ctx, vkvae_commands *c, cons
                                      const vkvae_binding *bindings, uint32_t n_bindings,
                                      const void *push, uint32_t push_bytes, uint32_t gx,
                                      uint32_t gy, uint32_t gz, vkvae_error *err);
+/* Records a copy of bytes from src to dst between barriers: after earlier
+ * shaders' accesses, visible to later shaders and the host. */
+void vkvae_commands_copy(vkvae_context *ctx, vkvae_commands *c, const vkvae_buffer *src,
+                         VkDeviceSize src_off, const vkvae_buffer *dst, VkDeviceSize dst_off,
+                         VkDeviceSize bytes);
 /* Makes all earlier shader writes visible to later shader reads and writes. */
 void vkvae_commands_barrier(vkvae_context *ctx, vkvae_commands *c);
 /* Writes the next timestamp after all earlier work; returns its index. */

@@ -14,6 +14,10 @@
  *            operations only); the subgroup size stays the device's
  *   mali     the same with 64 invocations per workgroup (64 x 64 x 64), as
  *            on older Mali GPUs
+ *   discrete the device's own limits and features, but its memory described
+ *            as a discrete GPU's: not host-visible, so buffers are not
+ *            mapped and every upload and download goes through staging
+ *            (memory.c), as on a card across PCIe
  *
  * Each field becomes min(device, clamp): a clamp never raises a limit or
  * grants a feature.
@@ -28,11 +32,16 @@ typedef struct limits_clamp {
     const char *name;
     uint32_t shared_memory, invocations, workgroup_size[3], workgroup_count[3], push_constants;
     uint64_t storage_range;
+    int keep_features;          /* fp16, int8, subgroup arithmetic... stay the device's */
+    int discrete_memory;        /* device-local memory described as not host-visible */
 } limits_clamp;
 
+#define NO_CLAMP UINT32_MAX
 static const limits_clamp clamps[] = {
-    {"minimum", 16384, 128, {128, 128, 64}, {65535, 65535, 65535}, 128, 134217728},
-    {"mali", 16384, 64, {64, 64, 64}, {65535, 65535, 65535}, 128, 134217728},
+    {"minimum", 16384, 128, {128, 128, 64}, {65535, 65535, 65535}, 128, 134217728, 0, 0},
+    {"mali", 16384, 64, {64, 64, 64}, {65535, 65535, 65535}, 128, 134217728, 0, 0},
+    {"discrete", NO_CLAMP, NO_CLAMP, {NO_CLAMP, NO_CLAMP, NO_CLAMP},
+     {NO_CLAMP, NO_CLAMP, NO_CLAMP}, NO_CLAMP, UINT64_MAX, 1, 1},
 };
 
 static uint32_t min32(uint32_t a, uint32_t b)
@@ -61,7 +70,7 @@ vkvae_status vkvae_limits_check(vkvae_error *err)
     clamp_chosen(&bad);
     if (bad)
         return vkvae_fail(err, VKVAE_BAD_INPUT,
-                          "VKVAE_LIMITS='%s': expected minimum or mali (or unset: the device's "
+                          "VKVAE_LIMITS='%s': expected minimum, mali or discrete (or unset: the device's "
                           "own limits)",
                           bad);
     return VKVAE_OK;
@@ -83,6 +92,10 @@ void vkvae_limits_apply(vkvae_device_info *d)
     d->max_push_constants = min32(d->max_push_constants, c->push_constants);
     if (d->max_storage_buffer_range > c->storage_range)
         d->max_storage_buffer_range = c->storage_range;
+    if (c->discrete_memory)
+        d->unified_memory = 0;
+    if (c->keep_features)
+        return;
     d->fp16 = d->int8 = d->storage16 = d->cooperative_matrix = 0;
     d->subgroup_arithmetic = d->subgroup_shuffle = 0;
 }

@@ -69,7 +69,9 @@ static vkvae_status buffer_create(vkvae_context *ctx, VkDeviceSize size, int sta
     VkResult r = ctx->vk.vkAllocateMemory(ctx->device, &alloc, NULL, &out->memory);
     if (r == VK_SUCCESS)
         r = ctx->vk.vkBindBufferMemory(ctx->device, out->buffer, out->memory, 0);
-    if (r == VK_SUCCESS &&
+    /* A storage buffer is mapped only where the device is described as
+     * unified (VKVAE_LIMITS=discrete describes lavapipe otherwise). */
+    if (r == VK_SUCCESS && (staging || dev->unified_memory) &&
         (ctx->mem_props.memoryTypes[type].propertyFlags & host) == host)
         r = ctx->vk.vkMapMemory(ctx->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
     if (r != VK_SUCCESS) {
@@ -109,6 +111,12 @@ static vkvae_status check_range(const vkvae_buffer *buf, VkDeviceSize offset, Vk
     return VKVAE_OK;
 }
 
+vkvae_status vkvae_staging_create(vkvae_context *ctx, VkDeviceSize size, vkvae_buffer *out,
+                                  vkvae_error *err)
+{
+    return buffer_create(ctx, size, 1, out, err);
+}
+
 /* Copies between a staging buffer and buf on the queue, and waits. */
 static vkvae_status staged_copy(vkvae_context *ctx, const vkvae_buffer *src, VkDeviceSize src_off,
                                 const vkvae_buffer *dst, VkDeviceSize dst_off, VkDeviceSize bytes,
@@ -118,24 +126,7 @@ static vkvae_status staged_copy(vkvae_context *ctx, const vkvae_buffer *src, VkD
     vkvae_status s = vkvae_commands_begin(ctx, 0, 0, &c, err);
     if (s)
         return s;
-    VkMemoryBarrier before = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-    };
-    ctx->vk.vkCmdPipelineBarrier(c.cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                                 VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
-    VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = bytes};
-    ctx->vk.vkCmdCopyBuffer(c.cb, src->buffer, dst->buffer, 1, &region);
-    VkMemoryBarrier after = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                         VK_ACCESS_HOST_READ_BIT,
-    };
-    ctx->vk.vkCmdPipelineBarrier(c.cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
-                                 0, 1, &after, 0, NULL, 0, NULL);
+    vkvae_commands_copy(ctx, &c, src, src_off, dst, dst_off, bytes);
     s = vkvae_commands_submit_wait(ctx, &c, err);
     vkvae_commands_destroy(ctx, &c);
     return s;

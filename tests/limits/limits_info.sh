@@ -2,7 +2,9 @@
 # `vkvae info` under the limits clamp and lavapipe's vector widths
 # (tests/limits/meson.build):
 #   limits_info.sh VKVAE clamp      VKVAE_LIMITS=minimum and =mali print the
-#                                   clamp and the clamped limits
+#                                   clamp and the clamped limits; =discrete
+#                                   the device's own limits, memory not
+#                                   unified
 #   limits_info.sh VKVAE bogus      an unknown VKVAE_LIMITS: exit 1, one line
 #                                   naming it and the accepted values
 #   limits_info.sh VKVAE subgroup   LP_NATIVE_VECTOR_WIDTH=128, 256, 512:
@@ -33,6 +35,15 @@ clamp)
         expect $clamp "$out" "arithmetic  *fp16 no,"
         expect $clamp "$out" "subgroup arith  *no, shuffle no$"
     done
+    # discrete: the memory described as not host-visible, the limits the device's own
+    own=$("$vkvae" info 2>&1)
+    out=$(VKVAE_LIMITS=discrete "$vkvae" info 2>&1) || { echo "discrete: exit $?: $out"; fail=1; }
+    expect discrete "$out" "^limits clamp: discrete "
+    expect discrete "$out" "unified memory  *no$"
+    for what in "shared memory" "workgroup max" "storage range" "arithmetic" "subgroup arith"; do
+        line=$(printf '%s\n' "$own" | grep -m1 "^ *$what ")
+        expect discrete "$out" "^$line\$"
+    done
     out=$("$vkvae" info 2>&1)
     if printf '%s\n' "$out" | grep -q "limits clamp"; then
         echo "unclamped: a 'limits clamp' line"; fail=1
@@ -41,7 +52,7 @@ clamp)
 bogus)
     out=$(VKVAE_LIMITS=bogus "$vkvae" info 2>&1)
     status=$?
-    want="vkvae: error: VKVAE_LIMITS='bogus': expected minimum or mali (or unset: the device's own limits)"
+    want="vkvae: error: VKVAE_LIMITS='bogus': expected minimum, mali or discrete (or unset: the device's own limits)"
     if [ $status -ne 1 ] || [ "$out" != "$want" ]; then
         echo "VKVAE_LIMITS=bogus: exit $status, output:"; printf '%s\n' "$out"; fail=1
     fi
