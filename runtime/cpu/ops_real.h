@@ -866,6 +866,152 @@ static void FN(sample_bernoulli)(P *p, PUSH *push, void *const *t)
     }
 }
 
+/* logits:[n,in] -> loss:[n]; softplus(-l) (target 1, mode 1) or softplus(l) */
+static void FN(bce_logits)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0];
+    real *loss = t[1];
+    uint32_t valid = FN(valid_rows)(p, push);
+    real sign = p->mode == 1 ? (real)-1 : (real)1;
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t j = 0; r < valid && j < p->in; j++)
+            acc += FN(act)(VKVAE_ACT_SOFTPLUS, 0, sign * l[r * p->in + j]);
+        loss[r] = acc;
+    }
+}
+
+/* logits -> dl = grad_scale*(sigmoid(l) - target) */
+static void FN(bce_logits_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0];
+    real *dl = t[1];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            uint32_t i = r * p->in + j;
+            dl[i] = r < valid ? (real)push->grad_scale * (FN(sigmoid)(l[i]) - (real)p->mode)
+                              : (real)0;
+        }
+}
+
+/* logits:[n,in] y:[n,in] -> loss:[n] = logsumexp(l) - sum(y*l), err:[n] */
+static void FN(softmax_ce)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *y = t[1];
+    real *loss = t[2], *err = t[3];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        const real *lr = l + (size_t)r * p->in, *yr = y + (size_t)r * p->in;
+        loss[r] = err[r] = 0;
+        if (r >= valid)
+            continue;
+        uint32_t best = 0, truth = 0;
+        for (uint32_t j = 1; j < p->in; j++) {
+            if (lr[j] > lr[best])
+                best = j;
+            if (yr[j] > yr[truth])
+                truth = j;
+        }
+        real sum = 0, dot = 0;
+        for (uint32_t j = 0; j < p->in; j++) {
+            sum += exp(lr[j] - lr[best]);
+            dot += yr[j] * lr[j];
+        }
+        loss[r] = lr[best] + log(sum) - dot;
+        err[r] = yr[best] < yr[truth] ? (real)1 : (real)0;
+    }
+}
+
+/* logits y -> dl = grad_scale*(softmax(l) - y) */
+static void FN(softmax_ce_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *y = t[1];
+    real *dl = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        const real *lr = l + (size_t)r * p->in, *yr = y + (size_t)r * p->in;
+        real *dr = dl + (size_t)r * p->in;
+        real m = lr[0], sum = 0;
+        for (uint32_t j = 1; j < p->in; j++)
+            m = fmax(m, lr[j]);
+        for (uint32_t j = 0; j < p->in; j++)
+            sum += exp(lr[j] - m);
+        for (uint32_t j = 0; j < p->in; j++)
+            dr[j] = r < valid ? (real)push->grad_scale * (exp(lr[j] - m) / sum - yr[j]) : (real)0;
+    }
+}
+
+/* Element s of channel c in row r of a batch-normalised tensor [n, c_in, in]. */
+static size_t FN(bn_at)(P *p, uint32_t r, uint32_t c, uint32_t s)
+{
+    return ((size_t)r * p->c_in + c) * p->in + s;
+}
+
+/* x gamma beta -> y mean rstd rmean rvar (ops.def) */
+static void FN(batchnorm)(P *p, PUSH *push, void *const *t)
+{
+    const real *x = t[0], *gamma = t[1], *beta = t[2];
+    real *y = t[3], *mean = t[4], *rstd = t[5], *rmean = t[6], *rvar = t[7];
+    uint32_t valid = FN(valid_rows)(p, push);
+    uint64_t count = (uint64_t)valid * p->in;
+    for (uint32_t c = 0; c < p->c_in; c++) {
+        real mu = rmean[c], var = rvar[c];
+        if (p->mode == 0) {
+            real s = 0, q = 0;
+            for (uint32_t r = 0; r < valid; r++)
+                for (uint32_t j = 0; j < p->in; j++)
+                    s += x[FN(bn_at)(p, r, c, j)];
+            mu = s / (real)count;
+            for (uint32_t r = 0; r < valid; r++)
+                for (uint32_t j = 0; j < p->in; j++) {
+                    real d = x[FN(bn_at)(p, r, c, j)] - mu;
+                    q += d * d;
+                }
+            var = q / (real)count;
+            real unbiased = count > 1 ? var * (real)count / (real)(count - 1) : var;
+            real m = (real)p->alpha;
+            rmean[c] = ((real)1 - m) * rmean[c] + m * mu;
+            rvar[c] = ((real)1 - m) * rvar[c] + m * unbiased;
+        }
+        real rs = (real)1 / sqrt(var + (real)p->eps);
+        mean[c] = mu;
+        rstd[c] = rs;
+        for (uint32_t r = 0; r < p->n; r++)
+            for (uint32_t j = 0; j < p->in; j++) {
+                size_t i = FN(bn_at)(p, r, c, j);
+                y[i] = r < valid ? gamma[c] * (x[i] - mu) * rs + beta[c] : (real)0;
+            }
+    }
+}
+
+/* dy x gamma mean rstd -> dx dgamma dbeta (ops.def) */
+static void FN(batchnorm_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *dy = t[0], *x = t[1], *gamma = t[2], *mean = t[3], *rstd = t[4];
+    real *dx = t[5], *dgamma = t[6], *dbeta = t[7];
+    uint32_t valid = FN(valid_rows)(p, push);
+    real count = (real)((uint64_t)valid * p->in);
+    for (uint32_t c = 0; c < p->c_in; c++) {
+        real db = 0, dg = 0;
+        for (uint32_t r = 0; r < valid; r++)
+            for (uint32_t j = 0; j < p->in; j++) {
+                size_t i = FN(bn_at)(p, r, c, j);
+                db += dy[i];
+                dg += dy[i] * (x[i] - mean[c]) * rstd[c];
+            }
+        dgamma[c] = dg;
+        dbeta[c] = db;
+        for (uint32_t r = 0; r < p->n; r++)
+            for (uint32_t j = 0; j < p->in; j++) {
+                size_t i = FN(bn_at)(p, r, c, j);
+                real xh = (x[i] - mean[c]) * rstd[c];
+                dx[i] = r < valid ? gamma[c] * rstd[c] * (dy[i] - db / count - xh * dg / count)
+                                  : (real)0;
+            }
+    }
+}
+
 void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *push,
                       void *const *t)
 {
@@ -904,6 +1050,12 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_NLL_GAUSS_BWD: FN(nll_gauss_bwd)(p, push, t); break;
     case VKVAE_OP_L2: FN(l2)(p, push, t); break;
     case VKVAE_OP_L2_BWD: FN(l2_bwd)(p, push, t); break;
+    case VKVAE_OP_BCE_LOGITS: FN(bce_logits)(p, push, t); break;
+    case VKVAE_OP_BCE_LOGITS_BWD: FN(bce_logits_bwd)(p, push, t); break;
+    case VKVAE_OP_SOFTMAX_CE: FN(softmax_ce)(p, push, t); break;
+    case VKVAE_OP_SOFTMAX_CE_BWD: FN(softmax_ce_bwd)(p, push, t); break;
+    case VKVAE_OP_BATCHNORM: FN(batchnorm)(p, push, t); break;
+    case VKVAE_OP_BATCHNORM_BWD: FN(batchnorm_bwd)(p, push, t); break;
     case VKVAE_OP_LOSS_ACCUM: FN(loss_accum)(p, push, t); break;
     case VKVAE_OP_IWAE_LOGW: FN(iwae_logw)(p, push, t); break;
     case VKVAE_OP_IWAE_LSE: FN(iwae_lse)(p, push, t); break;

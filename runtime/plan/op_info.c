@@ -203,6 +203,17 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         if (p->mode > 1)
             return "adam mode must be 0 (Adam) or 1 (AdamW)";
         break;
+    case VKVAE_OP_BCE_LOGITS:
+    case VKVAE_OP_BCE_LOGITS_BWD:
+        if (p->mode > 1)
+            return "bce_logits mode is the target: 0 (fake) or 1 (real)";
+        break;
+    case VKVAE_OP_BATCHNORM:
+        if (p->mode > 1)
+            return "batchnorm mode must be 0 (training) or 1 (evaluation)";
+        if (!(p->eps > 0) || !(p->alpha >= 0 && p->alpha <= 1))
+            return "batchnorm needs eps > 0 and a momentum alpha in [0, 1]";
+        break;
     default:
         break;
     }

@@ -51,6 +51,8 @@ void vkvae_parity_describe(const vkvae_parity_case *c, char *out, size_t size)
     if (p->k)
         MORE(",c_in=%u,h_in=%u,w_in=%u,c_out=%u,h_out=%u,w_out=%u,k=%u,stride=%u,pad=%u",
              p->c_in, p->h_in, p->w_in, p->c_out, p->h_out, p->w_out, p->k, p->stride, p->pad);
+    else if (p->c_in)
+        MORE(",c_in=%u,in=%u", p->c_in, p->in);
     else
         MORE(",in=%u", p->in);
     if (p->out_pad)
@@ -210,6 +212,27 @@ static void split_cases(vkvae_op op, case_list *l)
     }
 }
 
+/* Batch normalisation: {n, c_in, in} with in = 1 (flat features), a
+ * feature map, a channel longer than a workgroup's 64 strides, and a dense
+ * layer's batch; each training and evaluation (the forward), each with a
+ * full batch and a short one. */
+static void norm_cases(vkvae_op op, int quick, case_list *l)
+{
+    static const uint32_t shapes[][3] = {
+        {4, 3, 1}, {8, 5, 49}, {3, 2, 130}, {128, 20, 1}, {2, 64, 16}};
+    for (size_t i = quick ? 1 : 0; i < sizeof shapes / sizeof *shapes; i += quick ? 2 : 1)
+        for (uint32_t mode = 0; mode <= (op == VKVAE_OP_BATCHNORM); mode++)
+            for (uint32_t short_batch = 0; short_batch <= 1; short_batch++) {
+                vkvae_parity_case c = {.op = op};
+                c.p = (vkvae_op_params){.n = shapes[i][0], .c_in = shapes[i][1],
+                                        .in = shapes[i][2], .mode = mode, .alpha = 0.1f,
+                                        .eps = 1e-5f};
+                c.push = (vkvae_push){.rows = c.p.n - (short_batch ? (c.p.n > 2 ? 2 : 1) : 0),
+                                      .grad_scale = 1};
+                add(l, &c);
+            }
+}
+
 uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint32_t cap)
 {
     case_list l = {.out = out, .cap = cap};
@@ -220,6 +243,10 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         split_cases(op, &l);
     if (vkvae_op_flags(op) & VKVAE_OPF_CONV) {
         conv_cases(op, quick, &l);
+        return l.bad ? 0 : l.count;
+    }
+    if (op == VKVAE_OP_BATCHNORM || op == VKVAE_OP_BATCHNORM_BWD) {
+        norm_cases(op, quick, &l);
         return l.bad ? 0 : l.count;
     }
     int pair = vkvae_op_is_pair(op);
@@ -278,7 +305,8 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         c.p.alpha = op == VKVAE_OP_CORRUPT_MASK ? 0.3f : 0.2f;
         c.p.stream = VKVAE_STREAM_EPS;
         c.p.mode = (uint32_t)((a + 2 * b) % 3);
-        if (op == VKVAE_OP_GATHER || op == VKVAE_OP_ADAM || op == VKVAE_OP_SGD)
+        if (op == VKVAE_OP_GATHER || op == VKVAE_OP_ADAM || op == VKVAE_OP_SGD ||
+            op == VKVAE_OP_BCE_LOGITS || op == VKVAE_OP_BCE_LOGITS_BWD)
             c.p.mode = (uint32_t)(b % 2);
         if (op == VKVAE_OP_GATHER_ONEHOT)
             c.p.out = c.p.classes = 10;
@@ -365,6 +393,10 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
                 v = (v + 1) / 2; /* targets in [0, 1] */
             if ((c->op == VKVAE_OP_IWAE_LSE || c->op == VKVAE_OP_IWAE_WEIGHTS) && b == 0)
                 v *= 200; /* exp overflows fp32 past 88: needs the max shift */
+            if ((c->op == VKVAE_OP_SOFTMAX_CE || c->op == VKVAE_OP_SOFTMAX_CE_BWD) && b == 0)
+                v *= 100; /* the same for logsumexp */
+            if ((c->op == VKVAE_OP_BATCHNORM && b == 7) || (c->op == VKVAE_OP_BATCHNORM_BWD && b == 4))
+                v = fabs(v) + 0.5; /* a running variance, a 1/std */
             h[i] = poison ? NAN : (float)v;
             cb->ref[b][i] = h[i];
         }

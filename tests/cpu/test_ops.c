@@ -309,7 +309,9 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
     case_name(name, sizeof name, NULL, bop, &p);
     if (!wanted(name))
         return;
-    uint32_t nb = vkvae_op_bindings(fop), nin = nb - 1;
+    /* the per-row loss is the forward's first output (softmax_ce's second
+     * counts errors) */
+    uint32_t nb = vkvae_op_bindings(fop), nin = vkvae_op_inputs(fop);
     fwd f = { .op = fop, .p = p, .push = push, .out = nin };
     for (uint32_t b = 0; b < nb; b++)
         f.t[b] = new_random(elems(fop, &p, b));
@@ -345,6 +347,8 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
             [VKVAE_OP_NLL_BERNOULLI_BWD] = { "dlogits", "" },
             [VKVAE_OP_NLL_GAUSS_BWD] = { "dmean", "dlv" },
             [VKVAE_OP_L2_BWD] = { "dy", "" },
+            [VKVAE_OP_BCE_LOGITS_BWD] = { "dlogits", "" },
+            [VKVAE_OP_SOFTMAX_CE_BWD] = { "dlogits", "" },
         };
         if (bop == VKVAE_OP_NLL_GAUSS_BWD && b == 4 && p.mode == 0)
             continue; /* fixed variance: no gradient */
@@ -448,6 +452,38 @@ static void grad_iwae(uint32_t n, uint32_t L, uint32_t k, uint32_t in, uint32_t 
     free(c.logw), free(c.loss), free(wt), free(dmu), free(dlv);
 }
 
+/* Batch normalisation in training: L = sum(r * y), y = batchnorm(x, gamma,
+ * beta) over the valid rows; batchnorm_bwd with dy = r and the forward's
+ * mean and rstd gives dx, dgamma, dbeta (the statistics' own gradient
+ * included in dx). The running statistics do not reach y. */
+static void grad_batchnorm(uint32_t n, uint32_t c, uint32_t in, uint32_t rows)
+{
+    vkvae_op_params p = { .n = n, .c_in = c, .in = in, .alpha = 0.1f, .eps = 1e-5f };
+    char name[256], label[300];
+    case_name(name, sizeof name, NULL, VKVAE_OP_BATCHNORM_BWD, &p);
+    if (!wanted(name))
+        return;
+    fwd f = { .op = VKVAE_OP_BATCHNORM, .p = p, .push = { .rows = rows }, .out = 3 };
+    for (uint32_t b = 0; b < 8; b++)
+        f.t[b] = new_random(elems(f.op, &p, b));
+    for (uint32_t i = 0; i < c; i++)
+        f.t[7][i] = fabs(f.t[7][i]) + 0.5; /* a running variance */
+    double *r = new_random(elems(f.op, &p, 3));
+    f.r = r;
+    run64(f.op, &p, &f.push, f.t);
+    double *dx = new_random(elems(f.op, &p, 0)), *dg = new_random(c), *db = new_random(c);
+    double *t[VKVAE_MAX_BINDINGS] = { r, f.t[0], f.t[1], f.t[4], f.t[5], dx, dg, db };
+    run64(VKVAE_OP_BATCHNORM_BWD, &p, &f.push, t);
+    const char *what[3] = { "dx", "dgamma", "dbeta" };
+    double *g[3] = { dx, dg, db };
+    for (int k = 0; k < 3; k++) {
+        snprintf(label, sizeof label, "%s %s rows=%u", name, what[k], rows);
+        grad_check(label, &f, f.t[k], elems(f.op, &p, (uint32_t)k), g[k]);
+    }
+    free_all(f.t, 8);
+    free(r), free(dx), free(dg), free(db);
+}
+
 static void run_grad(void)
 {
     static const uint32_t acts[] = { VKVAE_ACT_NONE, VKVAE_ACT_RELU, VKVAE_ACT_LEAKY_RELU,
@@ -489,6 +525,17 @@ static void run_grad(void)
         p.mode = 0, p.alpha = 0;
     }
     grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 1, .in = 1 }, 1);
+    for (uint32_t rows = 2; rows <= 3; rows++) {
+        for (uint32_t target = 0; target <= 1; target++)
+            grad_loss(VKVAE_OP_BCE_LOGITS, VKVAE_OP_BCE_LOGITS_BWD,
+                      (vkvae_op_params){ .n = 3, .in = 5, .mode = target }, rows);
+        grad_loss(VKVAE_OP_SOFTMAX_CE, VKVAE_OP_SOFTMAX_CE_BWD,
+                  (vkvae_op_params){ .n = 3, .in = 10 }, rows);
+    }
+    grad_batchnorm(4, 3, 1, 4);
+    grad_batchnorm(4, 3, 1, 3);
+    grad_batchnorm(3, 2, 6, 2);
+    grad_batchnorm(2, 1, 5, 1);
 
     grad_iwae(3, 5, 4, 0, 3);
     grad_iwae(3, 5, 4, 0, 2);
@@ -527,9 +574,9 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
             if ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD) && b == 1)
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = fabs(d[i]);
-            if (op == VKVAE_OP_ADAM && b == 3)
+            if ((op == VKVAE_OP_ADAM && b == 3) || (op == VKVAE_OP_BATCHNORM && b == 7))
                 for (uint64_t i = 0; i < n[b]; i++)
-                    d[i] = d[i] * d[i];
+                    d[i] = d[i] * d[i] + (op == VKVAE_OP_BATCHNORM); /* a variance */
             t64[b] = d;
         }
     }
@@ -649,6 +696,16 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_L2, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_L2_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_LOSS_ACCUM, (vkvae_op_params){ .n = 3 }, short_push);
+    for (uint32_t target = 0; target <= 1; target++) {
+        nmse_case(VKVAE_OP_BCE_LOGITS, (vkvae_op_params){ .n = 3, .in = 17, .mode = target }, short_push);
+        nmse_case(VKVAE_OP_BCE_LOGITS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .mode = target }, short_push);
+    }
+    nmse_case(VKVAE_OP_SOFTMAX_CE, (vkvae_op_params){ .n = 3, .in = 10 }, short_push);
+    nmse_case(VKVAE_OP_SOFTMAX_CE_BWD, (vkvae_op_params){ .n = 3, .in = 10 }, short_push);
+    for (uint32_t mode = 0; mode <= 1; mode++)
+        nmse_case(VKVAE_OP_BATCHNORM, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 9, .mode = mode,
+                                                          .alpha = 0.1f, .eps = 1e-5f }, short_push);
+    nmse_case(VKVAE_OP_BATCHNORM_BWD, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 9 }, short_push);
     for (uint32_t k = 1; k <= 70; k += 23) {
         vkvae_op_params iw = { .n = 3, .in = 5, .samples = k };
         nmse_case(VKVAE_OP_IWAE_LOGW, iw, short_push);
@@ -762,6 +819,61 @@ static void run_check(void)
         check(fabs(nll[0] - want) < 1e-12 && fabs(want - 2.4515826) < 1e-6 &&
                   fabs(dm[0] + 1 / exp((double)p.alpha)) < 1e-12 && dm[1] == 0 && dlv[0] == 7,
               "NLL_GAUSS_FIXED_HAND(alpha=log 0.25)", nll[0] - want);
+    }
+    if (wanted("BCE_LOGITS_HAND")) {
+        /* logit 0 costs log 2 against either target; logit ln 3 (sigmoid
+         * 3/4) costs -log(3/4) as real, -log(1/4) as fake; padding row 0 */
+        double l[4] = { 0, log(3.0), 5, 5 }, loss[2], dl[4];
+        vkvae_op_params p = { .n = 2, .in = 2, .mode = 1 };
+        vkvae_push push = { .rows = 1, .grad_scale = 2 };
+        double *t[VKVAE_MAX_BINDINGS] = { l, loss };
+        run64(VKVAE_OP_BCE_LOGITS, &p, &push, t);
+        double real_loss = loss[0];
+        p.mode = 0;
+        run64(VKVAE_OP_BCE_LOGITS, &p, &push, t);
+        double *tb[VKVAE_MAX_BINDINGS] = { l, dl };
+        run64(VKVAE_OP_BCE_LOGITS_BWD, &p, &push, tb);
+        check(fabs(real_loss - (log(2.0) - log(0.75))) < 1e-12 &&
+                  fabs(loss[0] - (log(2.0) - log(0.25))) < 1e-12 && loss[1] == 0 &&
+                  fabs(dl[0] - 1) < 1e-12 && fabs(dl[1] - 1.5) < 1e-12 && dl[2] == 0,
+              "BCE_LOGITS_HAND(mode=0,1)", loss[0]);
+    }
+    if (wanted("SOFTMAX_CE_HAND")) {
+        /* logits (ln 1, ln 2, ln 5): softmax (1/8, 2/8, 5/8); class 1 costs
+         * -log(1/4) and is an error (class 2 is largest); a tie counts the
+         * first largest; padding row 0 */
+        double l[9] = { 0, log(2.0), log(5.0), 1, 1, 0, 9, 9, 9 };
+        double y[9] = { 0, 1, 0, 0, 1, 0, 1, 0, 0 }, loss[3], err[3], dl[9];
+        vkvae_op_params p = { .n = 3, .in = 3 };
+        vkvae_push push = { .rows = 2, .grad_scale = 1 };
+        double *t[VKVAE_MAX_BINDINGS] = { l, y, loss, err };
+        run64(VKVAE_OP_SOFTMAX_CE, &p, &push, t);
+        double *tb[VKVAE_MAX_BINDINGS] = { l, y, dl };
+        run64(VKVAE_OP_SOFTMAX_CE_BWD, &p, &push, tb);
+        check(fabs(loss[0] - log(4.0)) < 1e-12 && err[0] == 1 && err[1] == 1 && loss[2] == 0 &&
+                  err[2] == 0 && fabs(dl[1] - (0.25 - 1)) < 1e-12 && fabs(dl[2] - 0.625) < 1e-12 &&
+                  dl[6] == 0,
+              "SOFTMAX_CE_HAND(n=3,in=3,rows=2)", loss[0]);
+    }
+    if (wanted("BATCHNORM_HAND")) {
+        /* one channel, values 1, 3 in two rows and a padding row: mean 2,
+         * biased var 1, so y = gamma*(x-2)/sqrt(1+eps) + beta; running
+         * mean 0 -> 0.2, var 1 -> 0.9*1 + 0.1*2 (unbiased 2); evaluation
+         * then normalises by the running ones */
+        double x[3] = { 1, 3, 100 }, gamma[1] = { 2 }, beta[1] = { 0.5 }, y[3], mean[1], rstd[1];
+        double rm[1] = { 0 }, rv[1] = { 1 };
+        vkvae_op_params p = { .n = 3, .c_in = 1, .in = 1, .alpha = 0.1f, .eps = 1e-5f };
+        vkvae_push push = { .rows = 2 };
+        double *t[VKVAE_MAX_BINDINGS] = { x, gamma, beta, y, mean, rstd, rm, rv };
+        run64(VKVAE_OP_BATCHNORM, &p, &push, t);
+        double s = 1 / sqrt(1 + (double)p.eps), m = (double)p.alpha;
+        int ok = fabs(y[0] - (0.5 - 2 * s)) < 1e-12 && fabs(y[1] - (0.5 + 2 * s)) < 1e-12 &&
+                 y[2] == 0 && mean[0] == 2 && fabs(rm[0] - 2 * m) < 1e-12 &&
+                 fabs(rv[0] - ((1 - m) + 2 * m)) < 1e-12;
+        p.mode = 1;
+        run64(VKVAE_OP_BATCHNORM, &p, &push, t);
+        ok &= fabs(y[0] - (2 * (1 - rm[0]) / sqrt(rv[0] + (double)p.eps) + 0.5)) < 1e-12;
+        check(ok, "BATCHNORM_HAND(mode=0,1)", y[0]);
     }
     if (wanted("ADAM_FIRST_STEP")) {
         /* From zero moments, Adam's first step is lr * g / (|g| + eps). */
