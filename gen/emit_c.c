@@ -84,7 +84,7 @@ static const char *const op_enum[] = {
 };
 static const char *const role_enum[] = { "VKVAE_ROLE_PARAM", "VKVAE_ROLE_GRAD",
     "VKVAE_ROLE_OPTIM", "VKVAE_ROLE_ACTIVATION", "VKVAE_ROLE_DATA", "VKVAE_ROLE_IO",
-    "VKVAE_ROLE_ACCUM" };
+    "VKVAE_ROLE_ACCUM", "VKVAE_ROLE_STATE" };
 static const char *const program_enum[] = { "VKVAE_PROGRAM_TRAIN", "VKVAE_PROGRAM_EVAL",
     "VKVAE_PROGRAM_ENCODE", "VKVAE_PROGRAM_DECODE", "VKVAE_PROGRAM_SAMPLE",
     "VKVAE_PROGRAM_IWAE" };

@@ -59,6 +59,9 @@ static const char *init_text(char *buf, size_t size, const gen_tensor *t)
     case INIT_KAIMING_NORMAL:
         snprintf(buf, size, "%s", strstr(t->name, ".bias") ? "zeros" : "kaiming_normal");
         break;
+    case INIT_ONE:
+        snprintf(buf, size, "ones");
+        break;
     default:
         snprintf(buf, size, "zeros");
     }
@@ -152,7 +155,7 @@ void explain_graph(const gen_graph *g, FILE *out)
 /* ---- the plan ---- */
 
 static const char *const role_names[] = { "param", "grad", "optim", "activation", "data", "io",
-                                          "accum" };
+                                          "accum", "state" };
 
 /* Bytes a step moves: every binding read or written once, as the contract
  * sizes it (a gather's data: the rows it reads). */

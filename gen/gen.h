@@ -170,6 +170,7 @@ typedef enum gen_layer_kind {
     LAYER_DENSE,
     LAYER_CONV2D,
     LAYER_CONVT2D,
+    LAYER_BATCHNORM,    /* over the channels (CxHxW) or features (flat) */
     LAYER_FLATTEN,
     LAYER_RESHAPE,
     LAYER_CONCAT_LABEL,
@@ -189,6 +190,9 @@ typedef struct gen_layer {
     gen_loc name_loc;
     bool residual;              /* 'residual': the input added to the output */
     gen_loc residual_loc;
+    double momentum, eps;       /* batchnorm */
+    bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a
+                                   batchnorm, which takes the mean out */
 } gen_layer;
 
 typedef struct gen_stack {
@@ -205,7 +209,7 @@ typedef enum gen_objective { OBJ_ELBO, OBJ_IWAE, OBJ_AE, OBJ_DAE } gen_objective
 typedef enum gen_loss { LOSS_L2, LOSS_BCE } gen_loss;
 typedef enum gen_corrupt { CORRUPT_NONE, CORRUPT_MASK, CORRUPT_GAUSSIAN } gen_corrupt;
 typedef enum gen_optim { OPTIM_ADAM, OPTIM_ADAMW, OPTIM_SGD } gen_optim;
-typedef enum gen_init { INIT_PYTORCH, INIT_XAVIER_UNIFORM, INIT_KAIMING_NORMAL, INIT_ZERO } gen_init;
+typedef enum gen_init { INIT_PYTORCH, INIT_XAVIER_UNIFORM, INIT_KAIMING_NORMAL, INIT_ZERO, INIT_ONE } gen_init;
 
 extern const char *const gen_act_names[VKVAE_ACT_COUNT];
 extern const char *const gen_objective_names[];
@@ -284,6 +288,7 @@ typedef enum gen_role {
     ROLE_ACT,       /* activations: per batch */
     ROLE_LOSS,      /* per-row loss terms and the accumulator */
     ROLE_GRAD,      /* a parameter's gradient (grad.c) */
+    ROLE_STATE,     /* kept across steps, not trained: batch norm's running averages */
 } gen_role;
 
 typedef struct gen_tensor {

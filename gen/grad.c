@@ -45,6 +45,7 @@
 typedef struct gbuild {
     gen_graph *g;
     int *dpre;      /* per forward node: the gradient at its pre-activation */
+    int *bn_dx;     /* per batchnorm node: the input gradient its backward wrote */
     int wt;         /* IWAE: the importance weights [n*k], or -1 */
     int logw_node;  /* IWAE: the iwae_logw node, or -1 */
     char *why;
@@ -110,7 +111,8 @@ static int pull_consumers(const gen_graph *g, int t, int *out, int max)
         int reads = 0;
         if (n->op == VKVAE_OP_ADD)
             reads = (tensor_root(g, n->in[0]) == t) + (tensor_root(g, n->in[1]) == t);
-        else if (n->op != GEN_OP_VIEW && (is_layer(n->op) || n->op == VKVAE_OP_CONCAT))
+        else if (n->op != GEN_OP_VIEW && (is_layer(n->op) || n->op == VKVAE_OP_CONCAT ||
+                                          n->op == VKVAE_OP_BATCHNORM))
             reads = tensor_root(g, n->in[0]) == t;
         for (; reads > 0; reads--) {
             if (count < max)
@@ -188,6 +190,12 @@ static int contribution(gbuild *b, int t, int c)
     gen_node n = g->n[c];
     if (n.op == VKVAE_OP_ADD)
         return pull(b, tensor_root(g, n.out[0]));
+    if (n.op == VKVAE_OP_BATCHNORM) {
+        if (b->bn_dx[c] < 0)
+            fail(b, xprintf("gradient of '%s': its batchnorm's backward has not run "
+                            "(internal)", g->t[t].name));
+        return b->bn_dx[c];
+    }
     int dx = grad_like(g, t, "");
     if (n.op == VKVAE_OP_CONCAT) {
         int dy = g->t[tensor_root(g, n.out[0])].grad;
@@ -279,14 +287,17 @@ static int bwd_x_writing(const gen_graph *g, int d)
     return -1;
 }
 
-static void layer_bwd(gbuild *b, int i)
+/* The gradient at node i's pre-activation (its output's gradient through
+ * its activation's derivative: fused into the epilogue of the input
+ * gradient above where it can be, else an act_bwd step), or -1. */
+static int pre_activation_grad(gbuild *b, int i)
 {
     gen_graph *g = b->g;
     gen_node n = g->n[i];
     int y = tensor_root(g, n.out[0]);
     int dy = pull(b, y);
     if (dy < 0)
-        return;
+        return -1;
     int dpre = dy;
     /* a shared gradient (an add's) is read as it is by the add's other input */
     int writer = shared_grad(g, dy) ? -1 : bwd_x_writing(g, dy);
@@ -303,20 +314,55 @@ static void layer_bwd(gbuild *b, int i)
                  (vkvae_op_params){ .n = n.p.n, .in = (uint32_t)dims_count(&g->t[y].dims),
                                     .act = n.p.act, .alpha = n.p.alpha });
     }
+    return dpre;
+}
+
+static void layer_bwd(gbuild *b, int i)
+{
+    gen_graph *g = b->g;
+    gen_node n = g->n[i];
+    int dpre = pre_activation_grad(b, i);
+    if (dpre < 0)
+        return;
     b->dpre[i] = dpre;
     int op = n.op == VKVAE_OP_DENSE ? VKVAE_OP_DENSE_BWD_W
            : n.op == VKVAE_OP_CONV2D ? VKVAE_OP_CONV2D_BWD_W : VKVAE_OP_CONVT2D_BWD_W;
     vkvae_op_params p = n.p;
     p.act = VKVAE_ACT_NONE, p.alpha = 0;
+    /* a layer without bias ('nobias'): the op still writes a bias gradient,
+     * into a tensor nothing reads */
+    int dbias = g->t[n.in[2]].grad;
+    if (dbias < 0)
+        dbias = add_tensor(g, xprintf("d.%s", g->t[n.in[2]].name), ROLE_ACT, 0,
+                           g->t[n.in[2]].dims);
     add_node(g, op, xprintf("%s_bwd_w", n.name), n.loc, (int[]){ dpre, n.in[0], -1 },
-             (int[]){ g->t[n.in[1]].grad, g->t[n.in[2]].grad, -1 }, p);
+             (int[]){ g->t[n.in[1]].grad, dbias, -1 }, p);
+}
+
+/* Batch norm: one backward node writes the input gradient (kept for the
+ * input's pull, as a contribution) and the gradients of weight and bias. */
+static void batchnorm_bwd(gbuild *b, int i)
+{
+    gen_graph *g = b->g;
+    gen_node n = g->n[i];
+    int dpre = pre_activation_grad(b, i);
+    if (dpre < 0)
+        return;
+    int dx = grad_like(g, tensor_root(g, n.in[0]), xprintf(".%s", n.name));
+    vkvae_op_params p = n.p;
+    p.act = VKVAE_ACT_NONE, p.alpha = 0;
+    add_node(g, VKVAE_OP_BATCHNORM_BWD, xprintf("%s_bwd", n.name), n.loc,
+             (int[]){ dpre, n.in[0], n.in[1], n.out[1], n.out[2], -1 },
+             (int[]){ dx, g->t[n.in[1]].grad, g->t[n.in[2]].grad, -1 }, p);
+    b->bn_dx[i] = dx;
 }
 
 bool build_backward(gen_graph *g, char **why)
 {
-    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)), .wt = -1, .logw_node = -1 };
+    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)),
+                 .bn_dx = xmalloc(g->n_fwd * sizeof(int)), .wt = -1, .logw_node = -1 };
     for (size_t i = 0; i < g->n_fwd; i++)
-        b.dpre[i] = -1;
+        b.dpre[i] = b.bn_dx[i] = -1;
     for (size_t i = 0, nt = g->nt; i < nt; i++)
         if (g->t[i].role == ROLE_PARAM) {
             const gen_tensor p = g->t[i];
@@ -418,6 +464,9 @@ bool build_backward(gen_graph *g, char **why)
         case VKVAE_OP_CONVT2D:
             layer_bwd(&b, (int)i);
             break;
+        case VKVAE_OP_BATCHNORM:
+            batchnorm_bwd(&b, (int)i);
+            break;
         case VKVAE_OP_CONCAT:
             /* its output's gradient now, for the slice its first input pulls */
             if (g->t[tensor_root(g, n.in[0])].needs_grad)
@@ -434,6 +483,7 @@ bool build_backward(gen_graph *g, char **why)
         }
     }
     xfree(b.dpre);
+    xfree(b.bn_dx);
     *why = b.why;
     return !b.why;
 }

@@ -60,7 +60,7 @@ void dims_format(char *buf, size_t size, const gen_dims *dims)
 static const char *const top_words[] = {
     "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train", NULL };
 static const char *const layer_words[] = {
-    "dense", "conv2d", "convt2d", "flatten", "reshape", "concat",
+    "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat",
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
@@ -80,6 +80,7 @@ static const struct { const char *word, *line; } stray_clauses[] = {
     { "kernel", "conv2d' or 'convt2d" }, { "stride", "conv2d' or 'convt2d" },
     { "pad", "conv2d' or 'convt2d" }, { "out_pad", "convt2d" },
     { "residual", "dense', 'conv2d' or 'convt2d" },
+    { "nobias", "dense', 'conv2d' or 'convt2d" },
 };
 
 typedef struct parser {
@@ -675,10 +676,20 @@ static bool read_residual(parser *p, const gen_token *t, const char *line, gen_l
     return true;
 }
 
+/* 'nobias': the layer has no bias (PyTorch's bias=False) */
+static bool read_nobias(parser *p, const gen_token *t, const char *line, gen_layer *l)
+{
+    const gen_token *seen = l->nobias ? t : NULL;
+    if (!once(p, t, &seen, line))
+        return false;
+    l->nobias = true;
+    return true;
+}
+
 static bool layer_dense(parser *p, const gen_token *kw)
 {
     static const char *const clauses[] = {
-        "name", "residual", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+        "name", "residual", "nobias", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
     gen_layer *l = add_layer(p, kw, LAYER_DENSE);
     if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
         return false;
@@ -694,6 +705,9 @@ static bool layer_dense(parser *p, const gen_token *kw)
         } else if (tok_is(t, "residual")) {
             if (!read_residual(p, t, "dense", l))
                 return false;
+        } else if (tok_is(t, "nobias")) {
+            if (!read_nobias(p, t, "dense", l))
+                return false;
         } else {
             return unknown_clause(p, t, "dense", clauses);
         }
@@ -704,7 +718,7 @@ static bool layer_dense(parser *p, const gen_token *kw)
 static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
 {
     static const char *const clauses[] = { "kernel", "stride", "pad", "out_pad", "name",
-        "residual", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+        "residual", "nobias", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
     const char *line = transposed ? "convt2d" : "conv2d";
     gen_layer *l = add_layer(p, kw, transposed ? LAYER_CONVT2D : LAYER_CONV2D);
     if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
@@ -713,13 +727,13 @@ static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
     while (!at_eol(p)) {
         const gen_token *t = next(p);
         int c = word_index(t, clauses);
-        if (c >= 6) {
+        if (c >= 7) {
             if (!read_act(p, t, l))
                 return false;
             continue;
         }
-        if (c == 5) {
-            if (!read_residual(p, t, line, l))
+        if (c == 5 || c == 6) {
+            if (!(c == 5 ? read_residual(p, t, line, l) : read_nobias(p, t, line, l)))
                 return false;
             continue;
         }
@@ -746,10 +760,44 @@ static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
     return true;
 }
 
+/* batchnorm [act] [name NAME] [momentum M] [eps E]: PyTorch's BatchNorm1d or
+ * 2d over the channels of what it follows */
+static bool layer_batchnorm(parser *p, const gen_token *kw)
+{
+    static const char *const clauses[] = { "name", "momentum", "eps", "relu", "leaky_relu",
+                                           "tanh", "sigmoid", "softplus", NULL };
+    gen_layer *l = add_layer(p, kw, LAYER_BATCHNORM);
+    if (!l)
+        return false;
+    l->momentum = 0.1, l->eps = 1e-5; /* torch.nn.BatchNorm2d's */
+    const gen_token *seen[3] = { 0 };
+    while (!at_eol(p)) {
+        const gen_token *t = next(p);
+        int c = word_index(t, clauses);
+        if (c >= 3) {
+            if (!read_act(p, t, l))
+                return false;
+            continue;
+        }
+        if (c < 0)
+            return unknown_clause(p, t, "batchnorm", clauses);
+        if (!once(p, t, &seen[c], "batchnorm"))
+            return false;
+        bool ok = c == 0   ? read_name(p, t, l)
+                : c == 1 ? want_range(p, t, 0, true, 1, true, &l->momentum)
+                         : want_range(p, t, 0, false, 1, false, &l->eps);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static bool parse_layer(parser *p, const gen_token *kw)
 {
     if (tok_is(kw, "dense"))
         return layer_dense(p, kw);
+    if (tok_is(kw, "batchnorm"))
+        return layer_batchnorm(p, kw);
     if (tok_is(kw, "conv2d") || tok_is(kw, "convt2d"))
         return layer_conv(p, kw, tok_is(kw, "convt2d"));
     if (tok_is(kw, "flatten"))

@@ -10,6 +10,8 @@
  *   grads    GRAD    the same layout: "grad.<param>" and "grads.all"
  *   optim    OPTIM   "adam.m" and "adam.v" (or "sgd.buf"), each a copy of that
  *                    layout, so the optimizer is one dispatch over .all
+ *   state    STATE   batch norm's "<bn>.running_mean" and ".running_var"
+ *                    (only with a batchnorm layer): checkpointed, not trained
  *   train.images / train.labels / train.perm   DATA, one buffer each:
  *                    u8 [rows, features], u8 [rows], u32 [rows]; rows is
  *                    --data-rows (60000); evaluation uploads the test set
@@ -193,10 +195,13 @@ static int *aux_map(const gen_plan *pl, const gen_graph *a)
     int *map = xmalloc(a->nt * sizeof(int));
     for (size_t i = 0; i < a->nt; i++) {
         map[i] = -1;
-        for (size_t j = 0; a->t[i].role == ROLE_PARAM && j < pl->nt; j++)
-            if (pl->buf[pl->t[j].buffer].role == VKVAE_ROLE_PARAM &&
+        bool kept = a->t[i].role == ROLE_PARAM || a->t[i].role == ROLE_STATE;
+        for (size_t j = 0; kept && j < pl->nt; j++) {
+            vkvae_buffer_role r = pl->buf[pl->t[j].buffer].role;
+            if ((r == VKVAE_ROLE_PARAM || r == VKVAE_ROLE_STATE) &&
                 strcmp(pl->t[j].name, a->t[i].name) == 0)
                 map[i] = (int)j;
+        }
     }
     return map;
 }
@@ -389,6 +394,29 @@ static state_tensors param_buffers(gen_plan *pl, const gen_graph *g, int *map)
     return st;
 }
 
+/* Lays out what persists beside the parameters without being trained
+ * (batch norm's running averages), when the graph has any. */
+static void state_buffer(gen_plan *pl, const gen_graph *g, int *map)
+{
+    uint32_t bs = UINT32_MAX;
+    for (size_t i = 0; i < g->nt; i++)
+        if (g->t[i].role == ROLE_STATE) {
+            if (bs == UINT32_MAX)
+                bs = add_buffer(pl, "state", VKVAE_ROLE_STATE);
+            map[i] = add_ptensor(pl, bs, g->t[i].name, 0, &g->t[i].dims, 4);
+        }
+}
+
+/* Batch norm normalises by the batch's statistics in training and by the
+ * running averages everywhere else (PyTorch's train() and eval()). */
+static void batchnorm_modes(gen_plan *pl)
+{
+    for (int p = 0; p < pl->n_prog; p++)
+        for (size_t i = 0; i < pl->prog[p].n; i++)
+            if (pl->prog[p].steps[i].op == VKVAE_OP_BATCHNORM)
+                pl->prog[p].steps[i].p.mode = pl->prog[p].kind != VKVAE_PROGRAM_TRAIN;
+}
+
 /* Lays out the data set, a buffer for each part the host uploads (images,
  * labels for a condition, the epoch's permutation), data_rows long. */
 static void data_buffers(gen_plan *pl, const gen_graph *g, int *map)
@@ -554,6 +582,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
         map[i] = -1;
 
     state_tensors st = param_buffers(pl, g, map);
+    state_buffer(pl, g, map);
     data_buffers(pl, g, map);
     io_tensors io = io_buffers(pl, g, map);
     bool *as_view = concat_views(pl, g, map);
@@ -569,6 +598,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
         return false;
     }
     align_buffers(pl); /* the second graphs' activations */
+    batchnorm_modes(pl);
     xfree(as_view);
     xfree(map);
     if (!check_bindings(pl, why))

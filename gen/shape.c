@@ -49,7 +49,7 @@ typedef struct builder {
     const gen_spec *s;
     gen_graph *g;
     gen_diag *d;
-    int fc, conv, deconv;
+    int fc, conv, deconv, bn;
     int label;          /* one-hot label tensor or -1 */
 } builder;
 
@@ -190,6 +190,16 @@ static void layer_flops(builder *b, gen_node *n, uint64_t macs, uint64_t outs)
     n->flops_bwd = add_sat(add_sat(add_sat(m2, outs), dx ? m2 : 0), act ? 2 * outs : 0);
 }
 
+/* A layer's bias: a parameter, or with 'nobias' zeros no step writes (the
+ * kernels add a bias binding either way; its gradient goes unread). */
+static int layer_bias(builder *b, const gen_layer *l, const char *name, uint32_t units,
+                      uint32_t fan_in)
+{
+    if (!l->nobias)
+        return add_param(b, name, "bias", flat(units), fan_in);
+    return add_tensor(b->g, xprintf("%s.nobias", name), ROLE_CONST, 0, flat(units));
+}
+
 static int param_layer(builder *b, const gen_layer *l, int in, const char *name, bool no_act)
 {
     gen_graph *g = b->g;
@@ -207,7 +217,7 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
         p.in = t.dims.d[0];
         p.out = l->units;
         int w = add_param(b, name, "weight", (gen_dims){ 2, { l->units, p.in, 0, 0 } }, p.in);
-        int bias = add_param(b, name, "bias", flat(l->units), p.in);
+        int bias = layer_bias(b, l, name, l->units, p.in);
         int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, flat(l->units));
         int nd = add_node(b, VKVAE_OP_DENSE, name, l->loc, (int[]){ in, w, bias, -1 },
                           (int[]){ out, -1 });
@@ -252,7 +262,7 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
     gen_dims wd = { 4, { tr ? p.c_in : p.c_out, tr ? p.c_out : p.c_in, l->k, l->k } };
     uint32_t fan_in = wd.d[1] * l->k * l->k;
     int w = add_param(b, name, "weight", wd, fan_in);
-    int bias = add_param(b, name, "bias", flat(p.c_out), fan_in);
+    int bias = layer_bias(b, l, name, p.c_out, fan_in);
     int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, od);
     int nd = add_node(b, tr ? VKVAE_OP_CONVT2D : VKVAE_OP_CONV2D, name, l->loc,
                       (int[]){ in, w, bias, -1 }, (int[]){ out, -1 });
@@ -296,8 +306,43 @@ static char *auto_name(builder *b, const gen_layer *l)
 {
     char *gen = l->kind == LAYER_DENSE    ? xprintf("fc%d", ++b->fc)
               : l->kind == LAYER_CONV2D   ? xprintf("conv%d", ++b->conv)
+              : l->kind == LAYER_BATCHNORM ? xprintf("bn%d", ++b->bn)
                                           : xprintf("deconv%d", ++b->deconv);
     return l->name ? l->name : gen;
+}
+
+/* Batch normalisation of in over its channels (CxHxW: C of H*W values a
+ * row, BatchNorm2d) or features (flat: BatchNorm1d), PyTorch's names: the
+ * parameters <name>.weight and .bias (a rank-1 weight starts at 1,
+ * plan/init.c), the state <name>.running_mean and .running_var; the batch
+ * statistics the backward reads (mean, 1/std) are activations. */
+static int batchnorm_layer(builder *b, const gen_layer *l, int in, const char *name)
+{
+    gen_graph *g = b->g;
+    gen_tensor t = g->t[in];
+    uint32_t c = t.dims.rank == 3 ? t.dims.d[0] : (uint32_t)dims_count(&t.dims);
+    uint32_t per = (uint32_t)(dims_count(&t.dims) / c);
+    int gamma = add_param(b, name, "weight", flat(c), 0);
+    int beta = add_param(b, name, "bias", flat(c), 0);
+    g->t[gamma].init = INIT_ONE;
+    g->t[beta].init = INIT_ZERO;
+    int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, t.dims);
+    int mean = add_tensor(g, xprintf("%s.mean", name), ROLE_ACT, 0, flat(c));
+    int rstd = add_tensor(g, xprintf("%s.rstd", name), ROLE_ACT, 0, flat(c));
+    int rmean = add_tensor(g, xprintf("%s.running_mean", name), ROLE_STATE, 0, flat(c));
+    int rvar = add_tensor(g, xprintf("%s.running_var", name), ROLE_STATE, 0, flat(c));
+    int nd = add_node(b, VKVAE_OP_BATCHNORM, name, l->loc, (int[]){ in, gamma, beta, -1 },
+                      (int[]){ out, mean, rstd, rmean, rvar, -1 });
+    for (int k = 1; k < 5; k++)
+        g->t[g->n[nd].out[k]].needs_grad = false;
+    uint64_t R = rows_of(b, in);
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)R, .c_in = c, .in = per, .act = l->act,
+        .alpha = l->act == VKVAE_ACT_LEAKY_RELU ? l->slope : 0,
+        .momentum = (float)l->momentum, .eps = (float)l->eps };
+    uint64_t values = R * dims_count(&t.dims);
+    g->n[nd].flops_fwd = 8 * values;
+    g->n[nd].flops_bwd = 10 * values;
+    return out;
 }
 
 static int root_producer(const gen_graph *g, int t)
@@ -356,6 +401,9 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
                 cur = residual_add(b, l, in, cur, name);
             break;
         }
+        case LAYER_BATCHNORM:
+            cur = batchnorm_layer(b, l, cur, auto_name(b, l));
+            break;
         case LAYER_FLATTEN:
             cur = view(b, cur, flat(dims_count(&td)), "flatten", l->loc);
             if (*lv >= 0)
@@ -400,9 +448,9 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
                 return -1;
             }
             if (!n || (n->op != VKVAE_OP_DENSE && n->op != VKVAE_OP_CONV2D &&
-                       n->op != VKVAE_OP_CONVT2D)) {
+                       n->op != VKVAE_OP_CONVT2D && n->op != VKVAE_OP_BATCHNORM)) {
                 diag_error(b->d, l->loc, "'%s' has no layer to apply to: activations fuse into "
-                           "the dense, conv2d or convt2d layer before them in the %s",
+                           "the dense, conv2d, convt2d or batchnorm layer before them in the %s",
                            gen_act_names[l->act], which);
                 return -1;
             }

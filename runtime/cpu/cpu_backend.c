@@ -395,7 +395,7 @@ vkvae_status vkvae_cpu_init_params(vkvae_cpu *cpu, uint32_t seed, vkvae_error *e
     const vkvae_plan *plan = cpu->plan;
     for (uint32_t i = 0; i < plan->n_tensors; i++) {
         const vkvae_tensor_desc *t = &plan->tensors[i];
-        if (plan->buffers[t->buffer].role != VKVAE_ROLE_PARAM || !vkvae_init_is_layer_param(t->name))
+        if (!vkvae_init_has_start(plan, i))
             continue;
         float *values = malloc((t->elems ? t->elems : 1) * sizeof *values);
         if (!values)

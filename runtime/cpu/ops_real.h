@@ -970,7 +970,7 @@ static void FN(batchnorm)(P *p, PUSH *push, void *const *t)
                 }
             var = q / (real)count;
             real unbiased = count > 1 ? var * (real)count / (real)(count - 1) : var;
-            real m = (real)p->alpha;
+            real m = (real)p->momentum;
             rmean[c] = ((real)1 - m) * rmean[c] + m * mu;
             rvar[c] = ((real)1 - m) * rvar[c] + m * unbiased;
         }
@@ -980,7 +980,9 @@ static void FN(batchnorm)(P *p, PUSH *push, void *const *t)
         for (uint32_t r = 0; r < p->n; r++)
             for (uint32_t j = 0; j < p->in; j++) {
                 size_t i = FN(bn_at)(p, r, c, j);
-                y[i] = r < valid ? gamma[c] * (x[i] - mu) * rs + beta[c] : (real)0;
+                y[i] = r < valid ? FN(act)(p->act, (real)p->alpha,
+                                           gamma[c] * (x[i] - mu) * rs + beta[c])
+                                 : (real)0;
             }
     }
 }

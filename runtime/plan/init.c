@@ -59,6 +59,21 @@ int vkvae_init_is_layer_param(const char *name)
     return name && (ends_with(name, ".weight", &prefix) || ends_with(name, ".bias", &prefix));
 }
 
+int vkvae_init_has_start(const vkvae_plan *plan, uint32_t tensor)
+{
+    if (tensor >= plan->n_tensors || plan->tensors[tensor].buffer >= plan->n_buffers)
+        return 0;
+    const vkvae_tensor_desc *t = &plan->tensors[tensor];
+    size_t prefix;
+    switch (plan->buffers[t->buffer].role) {
+    case VKVAE_ROLE_PARAM: return vkvae_init_is_layer_param(t->name);
+    case VKVAE_ROLE_STATE:
+        return t->name && (ends_with(t->name, ".running_mean", &prefix) ||
+                           ends_with(t->name, ".running_var", &prefix));
+    default: return 0;
+    }
+}
+
 /* The weight of the layer whose bias is named "<prefix>.bias". */
 static const vkvae_tensor_desc *find_weight(const vkvae_plan *plan, const char *bias, size_t prefix_len)
 {
@@ -87,7 +102,14 @@ vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tens
             return vkvae_fail(err, VKVAE_BAD_INPUT, "init: bias '%s' has no weight '%.*s.weight'",
                               name, (int)prefix, name);
     } else {
-        memset(dst, 0, t->elems * sizeof *dst);
+        float v = ends_with(name, ".running_var", &prefix) ? 1.0f : 0.0f;
+        for (uint64_t i = 0; i < t->elems; i++)
+            dst[i] = v;
+        return VKVAE_OK;
+    }
+    if (weight->rank == 1) { /* a normalisation layer's scale and shift: 1 and 0 */
+        for (uint64_t i = 0; i < t->elems; i++)
+            dst[i] = weight == t ? 1.0f : 0.0f;
         return VKVAE_OK;
     }
     uint64_t fan_in = vkvae_init_fan_in(weight), fan_out = vkvae_init_fan_out(weight);

@@ -25,7 +25,11 @@
  * Which tensor is which comes from the checkpoint names of plan.h:
  *   "<layer>.weight"  (rank >= 2)  as above
  *   "<layer>.bias"                  as above, bounds from "<layer>.weight"
- *   any other name                  zeros (e.g. a learned log-variance)
+ *   "<bn>.weight"     (rank 1)      ones: a normalisation layer's scale
+ *   "<bn>.bias"                     zeros (its weight has rank 1)
+ *   "<bn>.running_var"              ones
+ *   any other name                  zeros (e.g. a learned log-variance, a
+ *                                   running mean)
  * vkvae_init_params-style loops initialise only the layer parameters
  * (vkvae_init_is_layer_param) and leave other tensors of a parameter buffer
  * as they are: a plan may also view the whole buffer as one tensor for its
@@ -45,6 +49,11 @@
 
 /* 1 if name ends in ".weight" or ".bias". */
 int vkvae_init_is_layer_param(const char *name);
+/* 1 if plan tensor `tensor` has a start value of its own to write: a layer
+ * parameter of the params buffer, or a running average of the state
+ * buffer ("<bn>.running_mean" 0, ".running_var" 1). What the init loops
+ * of both backends write; the rest stays as the buffers start, zeroed. */
+int vkvae_init_has_start(const vkvae_plan *plan, uint32_t tensor);
 
 /* fan_in and fan_out of a weight tensor as PyTorch computes them; 0 if
  * rank < 2. */

@@ -211,8 +211,8 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_BATCHNORM:
         if (p->mode > 1)
             return "batchnorm mode must be 0 (training) or 1 (evaluation)";
-        if (!(p->eps > 0) || !(p->alpha >= 0 && p->alpha <= 1))
-            return "batchnorm needs eps > 0 and a momentum alpha in [0, 1]";
+        if (!(p->eps > 0) || !(p->momentum >= 0 && p->momentum <= 1))
+            return "batchnorm needs eps > 0 and a momentum in [0, 1]";
         break;
     default:
         break;

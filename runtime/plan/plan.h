@@ -111,6 +111,8 @@ typedef enum vkvae_buffer_role {
     VKVAE_ROLE_DATA,        /* training set bytes, permutation, labels */
     VKVAE_ROLE_IO,          /* program inputs and outputs (latents, images) */
     VKVAE_ROLE_ACCUM,       /* loss accumulators */
+    VKVAE_ROLE_STATE,       /* kept with the parameters, not trained: batch norm's
+                               running averages (checkpointed) */
 } vkvae_buffer_role;
 
 typedef struct vkvae_buffer_desc {

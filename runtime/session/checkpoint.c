@@ -50,9 +50,12 @@ static uint64_t end_byte(const vkvae_tensor_desc *t)
     return t->offset + 4 * t->elems;
 }
 
+/* Parameters, and the state kept with them (batch norm's running averages):
+ * what a checkpoint holds besides the optimizer's state. */
 static int is_param_buffer(const vkvae_plan *plan, uint32_t buffer)
 {
-    return buffer < plan->n_buffers && plan->buffers[buffer].role == VKVAE_ROLE_PARAM;
+    return buffer < plan->n_buffers && (plan->buffers[buffer].role == VKVAE_ROLE_PARAM ||
+                                        plan->buffers[buffer].role == VKVAE_ROLE_STATE);
 }
 
 /* Another tensor of t's buffer that t contains and is larger than, or

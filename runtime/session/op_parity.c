@@ -225,8 +225,10 @@ static void norm_cases(vkvae_op op, int quick, case_list *l)
             for (uint32_t short_batch = 0; short_batch <= 1; short_batch++) {
                 vkvae_parity_case c = {.op = op};
                 c.p = (vkvae_op_params){.n = shapes[i][0], .c_in = shapes[i][1],
-                                        .in = shapes[i][2], .mode = mode, .alpha = 0.1f,
-                                        .eps = 1e-5f};
+                                        .in = shapes[i][2], .mode = mode, .momentum = 0.1f,
+                                        .eps = 1e-5f, .alpha = 0.2f};
+                if (op == VKVAE_OP_BATCHNORM)
+                    c.p.act = (uint32_t)((i + 2 * mode + short_batch) % VKVAE_ACT_COUNT);
                 c.push = (vkvae_push){.rows = c.p.n - (short_batch ? (c.p.n > 2 ? 2 : 1) : 0),
                                       .grad_scale = 1};
                 add(l, &c);

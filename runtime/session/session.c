@@ -219,8 +219,7 @@ vkvae_status vkvae_session_init_params(vkvae_session *s, uint32_t seed, vkvae_er
     vkvae_status st = VKVAE_OK;
     for (uint32_t t = 0; !st && t < plan->n_tensors; t++) {
         const vkvae_tensor_desc *d = &plan->tensors[t];
-        if (plan->buffers[d->buffer].role != VKVAE_ROLE_PARAM ||
-            !vkvae_init_is_layer_param(d->name))
+        if (!vkvae_init_has_start(plan, t))
             continue;
         float *v = malloc(d->elems * sizeof *v);
         if (!v)

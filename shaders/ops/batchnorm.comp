@@ -3,7 +3,8 @@
 // N = valid rows * in values, and row_tree.glsl sums them in a fixed
 // order: the mean first, then the squared deviations from it (two passes,
 // no cancellation). Training (mode 0) writes the batch statistics and
-// moves the running ones; evaluation (mode 1) reads the running ones.
+// moves the running ones; evaluation (mode 1) reads the running ones. The
+// layer's activation applies to y.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -41,15 +42,15 @@ void main()
     float rs = 1.0 / sqrt(var + P_EPS), scale = gamma[c] * rs, shift = beta[c] - mu * scale;
     for (uint i = t; i < P_N * P_IN; i += 64u) {
         uint at = ((i / P_IN) * P_C_IN + c) * P_IN + i % P_IN;
-        y[at] = i / P_IN < rows ? x[at] * scale + shift : 0.0;
+        y[at] = i / P_IN < rows ? activate(x[at] * scale + shift) : 0.0;
     }
     if (t == 0u) {
         mean[c] = mu;
         rstd[c] = rs;
         if (P_MODE == 0u) {
             float unbiased = count > 1u ? var * float(count) / float(count - 1u) : var;
-            rmean[c] = (1.0 - P_ALPHA) * rmean[c] + P_ALPHA * mu;
-            rvar[c] = (1.0 - P_ALPHA) * rvar[c] + P_ALPHA * unbiased;
+            rmean[c] = (1.0 - P_MOMENTUM) * rmean[c] + P_MOMENTUM * mu;
+            rvar[c] = (1.0 - P_MOMENTUM) * rvar[c] + P_MOMENTUM * unbiased;
         }
     }
 }

@@ -458,7 +458,7 @@ static void grad_iwae(uint32_t n, uint32_t L, uint32_t k, uint32_t in, uint32_t 
  * included in dx). The running statistics do not reach y. */
 static void grad_batchnorm(uint32_t n, uint32_t c, uint32_t in, uint32_t rows)
 {
-    vkvae_op_params p = { .n = n, .c_in = c, .in = in, .alpha = 0.1f, .eps = 1e-5f };
+    vkvae_op_params p = { .n = n, .c_in = c, .in = in, .momentum = 0.1f, .eps = 1e-5f };
     char name[256], label[300];
     case_name(name, sizeof name, NULL, VKVAE_OP_BATCHNORM_BWD, &p);
     if (!wanted(name))
@@ -704,7 +704,9 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_SOFTMAX_CE_BWD, (vkvae_op_params){ .n = 3, .in = 10 }, short_push);
     for (uint32_t mode = 0; mode <= 1; mode++)
         nmse_case(VKVAE_OP_BATCHNORM, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 9, .mode = mode,
-                                                          .alpha = 0.1f, .eps = 1e-5f }, short_push);
+                                                          .momentum = 0.1f, .eps = 1e-5f,
+                                                          .act = mode ? VKVAE_ACT_TANH : 0 },
+                  short_push);
     nmse_case(VKVAE_OP_BATCHNORM_BWD, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 9 }, short_push);
     for (uint32_t k = 1; k <= 70; k += 23) {
         vkvae_op_params iw = { .n = 3, .in = 5, .samples = k };
@@ -862,11 +864,11 @@ static void run_check(void)
          * then normalises by the running ones */
         double x[3] = { 1, 3, 100 }, gamma[1] = { 2 }, beta[1] = { 0.5 }, y[3], mean[1], rstd[1];
         double rm[1] = { 0 }, rv[1] = { 1 };
-        vkvae_op_params p = { .n = 3, .c_in = 1, .in = 1, .alpha = 0.1f, .eps = 1e-5f };
+        vkvae_op_params p = { .n = 3, .c_in = 1, .in = 1, .momentum = 0.1f, .eps = 1e-5f };
         vkvae_push push = { .rows = 2 };
         double *t[VKVAE_MAX_BINDINGS] = { x, gamma, beta, y, mean, rstd, rm, rv };
         run64(VKVAE_OP_BATCHNORM, &p, &push, t);
-        double s = 1 / sqrt(1 + (double)p.eps), m = (double)p.alpha;
+        double s = 1 / sqrt(1 + (double)p.eps), m = (double)p.momentum;
         int ok = fabs(y[0] - (0.5 - 2 * s)) < 1e-12 && fabs(y[1] - (0.5 + 2 * s)) < 1e-12 &&
                  y[2] == 0 && mean[0] == 2 && fabs(rm[0] - 2 * m) < 1e-12 &&
                  fabs(rv[0] - ((1 - m) + 2 * m)) < 1e-12;

@@ -1,7 +1,7 @@
 /* Whole-model gradient check in double: for each tiny plan (a shipped model
  * or a test spec, generated with --batch 2 --data-rows 5), the train
  * program's steps up to the optimizer leave grads.all = grad_scale * dL/dθ,
- * where L = loss.acc[2] after the eval program, sum over valid rows of
+ * where L = loss.acc[2] after the train program's forward, sum over valid rows of
  * recon + kl_weight * kl. Every draw is keyed by the push, so both programs
  * see the same eps, masks and noise. For every parameter tensor, and for all
  * of them at once, two unit directions d (along the gradient, then random)
@@ -20,14 +20,22 @@
 
 static int failures;
 
-static double loss(vkvae_cpu *cpu, int acc, const vkvae_push *push)
+/* The train program's forward: its steps up to loss_accum, which the
+ * gradient is of (the eval program normalises by batch norm's running
+ * averages instead of the batch's statistics). */
+static double loss(vkvae_cpu *cpu, const vkvae_plan *p, int acc, const vkvae_push *push)
 {
     double a[4] = { 0 };
     vkvae_error err = { 0 };
     vkvae_cpu_write_f64(cpu, (uint32_t)acc, a, &err);
-    if (vkvae_cpu_run(cpu, VKVAE_PROGRAM_EVAL, push, &err)) {
-        fprintf(stderr, "eval: %s\n", err.message);
-        exit(1);
+    const vkvae_program_desc *train = &p->programs[0];
+    for (uint32_t s = 0; s < train->n_steps; s++) {
+        if (vkvae_cpu_run_step(cpu, VKVAE_PROGRAM_TRAIN, s, push, &err)) {
+            fprintf(stderr, "train forward: %s\n", err.message);
+            exit(1);
+        }
+        if (train->steps[s].op == VKVAE_OP_LOSS_ACCUM)
+            break;
     }
     vkvae_cpu_read_f64(cpu, (uint32_t)acc, a, &err);
     return a[2];
@@ -45,7 +53,7 @@ static uint64_t relu_pattern(vkvae_cpu *cpu, const vkvae_plan *p, uint8_t *pat, 
         const vkvae_step_desc *st = &ev->steps[s];
         int pair = st->op == VKVAE_OP_DENSE_PAIR;
         if ((!pair && st->op != VKVAE_OP_DENSE && st->op != VKVAE_OP_CONV2D &&
-             st->op != VKVAE_OP_CONVT2D) ||
+             st->op != VKVAE_OP_CONVT2D && st->op != VKVAE_OP_BATCHNORM) ||
             (st->p.act != VKVAE_ACT_RELU && st->p.act != VKVAE_ACT_LEAKY_RELU))
             continue;
         for (uint32_t o = pair ? 4 : 3; o <= (pair ? 5u : 3u); o++) { /* the outputs */
@@ -102,7 +110,7 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed)
     double *d = malloc(n * sizeof *d), *t2 = malloc(n * sizeof *t2);
     vkvae_cpu_read_f64(cpu, (uint32_t)params, theta, &err);
     vkvae_cpu_read_f64(cpu, (uint32_t)grads, g, &err);
-    double l0 = loss(cpu, acc, &push);
+    double l0 = loss(cpu, p, acc, &push);
     uint64_t units = 0;
     for (uint32_t b = 0; b < p->n_buffers; b++)
         if (p->buffers[b].role == VKVAE_ROLE_ACTIVATION)
@@ -157,12 +165,12 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed)
                 for (uint64_t k = 0; k < n; k++)
                     t2[k] = theta[k] + h * d[k];
                 vkvae_cpu_write_f64(cpu, (uint32_t)params, t2, &err);
-                double lp = loss(cpu, acc, &push);
+                double lp = loss(cpu, p, acc, &push);
                 uint64_t flips = relu_pattern(cpu, p, NULL, ref);
                 for (uint64_t k = 0; k < n; k++)
                     t2[k] = theta[k] - h * d[k];
                 vkvae_cpu_write_f64(cpu, (uint32_t)params, t2, &err);
-                double lm = loss(cpu, acc, &push);
+                double lm = loss(cpu, p, acc, &push);
                 flips += relu_pattern(cpu, p, NULL, ref);
                 if (flips)
                     continue;

@@ -6,7 +6,8 @@
  * kaiming_normal; every weight within PyTorch's bound or spread), then one
  * epoch of a few steps (the last one short) on the same random bytes, the
  * loss sums and every parameter after it compared by NMSE (fp32 on both
- * sides).
+ * sides), then the state kept beside them (batch norm's running averages)
+ * and an evaluation of the same rows, which reads it.
  *
  *   test_spec_train SPEC...
  *
@@ -57,14 +58,24 @@ static void check_init(const vkvae_plan *p, const float *params, uint64_t base_o
         if (p->buffers[t->buffer].role != VKVAE_ROLE_PARAM || !vkvae_init_is_layer_param(t->name))
             continue;
         const float *v = params + (t->offset - base_offset) / sizeof(float);
-        bool bias = t->rank < 2;
+        size_t len = strlen(t->name);
+        bool bias = len > 5 && strcmp(t->name + len - 5, ".bias") == 0;
         double most = 0, sq = 0;
         for (uint64_t j = 0; j < t->elems; j++) {
             most = fmax(most, fabs(v[j]));
             sq += (double)v[j] * v[j];
         }
         bool ok;
-        if (bias) {
+        const vkvae_tensor_desc *w = t;
+        for (uint32_t j = 0; bias && j < p->n_tensors; j++)
+            if (strncmp(p->tensors[j].name, t->name, len - 5) == 0 &&
+                strcmp(p->tensors[j].name + len - 5, ".weight") == 0)
+                w = &p->tensors[j];
+        if (w->rank == 1) { /* a batch norm's: weight 1, bias 0 */
+            ok = true;
+            for (uint64_t j = 0; j < t->elems; j++)
+                ok &= v[j] == (bias ? 0.0f : 1.0f);
+        } else if (bias) {
             ok = p->init == VKVAE_INIT_PYTORCH ? most > 0 : most == 0;
         } else {
             double fi = (double)vkvae_init_fan_in(t), fo = (double)vkvae_init_fan_out(t);
@@ -158,6 +169,28 @@ static void train_spec(vkvae_context *ctx, const char *path)
     CHECK(e < 1e-7, "%s: parameters after %u steps, NMSE %.3g", plan->model, step_g, e);
     printf("%s (init %s): %u steps, loss GPU %.6f CPU %.6f (rel %.2g), params NMSE %.3g\n",
            plan->model, vkvae_init_kind_name(plan->init), step_g, lg.total, lc.total, rel, e);
+    /* what persists beside the parameters (batch norm's running averages,
+     * moved by every step), and the evaluation that reads it */
+    for (uint32_t t = 0; t < plan->n_tensors; t++) {
+        if (plan->buffers[plan->tensors[t].buffer].role != VKVAE_ROLE_STATE)
+            continue;
+        uint64_t n = plan->tensors[t].elems;
+        float *sg = calloc(n, sizeof *sg), *sc = calloc(n, sizeof *sc);
+        CHECK_OK(vkvae_session_read(gpu, t, sg, &err), err);
+        CHECK_OK(vkvae_session_read(cpu, t, sc, &err), err);
+        double es = nmse(sg, sc, n);
+        CHECK(es < 1e-7, "%s: %s after %u steps, NMSE %.3g", plan->model, plan->tensors[t].name,
+              step_g, es);
+        printf("  %s: NMSE %.3g\n", plan->tensors[t].name, es);
+        free(sg), free(sc);
+    }
+    vkvae_losses eg = { 0 }, ec = { 0 };
+    CHECK_OK(vkvae_session_evaluate(gpu, &images, lab, SEED, kl, &eg, &err), err);
+    CHECK_OK(vkvae_session_evaluate(cpu, &images, lab, SEED, kl, &ec, &err), err);
+    double erel = fabs(eg.total - ec.total) / fmax(fabs(ec.total), 1e-30);
+    CHECK(isfinite(eg.total) && erel < 1e-5, "%s: evaluation GPU %.9g CPU %.9g (rel %.2g)",
+          plan->model, eg.total, ec.total, erel);
+    printf("  evaluation GPU %.6f CPU %.6f (rel %.2g)\n", eg.total, ec.total, erel);
 
     free(pixels), free(labels), free(a), free(b);
     vkvae_session_destroy(gpu);

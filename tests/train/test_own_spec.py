@@ -6,9 +6,12 @@
 - Specs written here, outside models/ (an MLP VAE with another latent size,
   widths and a residual layer; a Gaussian-likelihood conv autoencoder; a
   conv VAE on 3x32x32 colour images, 277 of them in 4-d IDX files: the
-  plan's data set is made for their count), train on lavapipe and on the CPU backend from the same seed, and the two
+  plan's data set is made for their count; a conv VAE with batch norms and
+  layers without bias), train on lavapipe and on the CPU backend from the same seed, and the two
   loss curves agree within 1e-3 relative, as the built-in models' do;
   sample and reconstruct work on their checkpoints, on both backends.
+- The batch-norm model's checkpoint has PyTorch's BatchNorm names and
+  shapes, its running variances moved, and --resume continues it exactly.
 - Every spec of the bad-spec corpus (tests/specs/bad) through `vkvae train`,
   `vkvae check` and the C API's vkvae_spec_check (API_CHECK prints what it
   returns) gives exactly what `vkvae-gen --check` prints, exits 1,
@@ -19,7 +22,9 @@
   it); one past the device's storage-buffer limit is refused naming it.
 """
 import glob
+import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -79,6 +84,30 @@ train adam lr 1e-3 batch 32 epochs 2 seed 5
 """
 
 
+# DCGAN's pattern: convolutions without bias, then batch normalisation and
+# the activation (BatchNorm2d on feature maps, BatchNorm1d on features)
+CONV_BN = """model own_conv_bn
+input 1x28x28 range 0..1 likelihood bernoulli
+latent 8 gaussian
+encoder
+  conv2d 16 kernel 4 stride 2 pad 1 nobias   # 16x14x14
+  batchnorm leaky_relu 0.2
+  conv2d 32 kernel 4 stride 2 pad 1 nobias   # 32x7x7
+  batchnorm leaky_relu 0.2
+  flatten
+decoder
+  dense 128 nobias
+  batchnorm relu
+  dense 1568 relu
+  reshape 32x7x7
+  convt2d 16 kernel 4 stride 2 pad 1 nobias  # 16x14x14
+  batchnorm relu
+  convt2d 1 kernel 4 stride 2 pad 1          # 1x28x28
+objective elbo
+train adam lr 1e-3 batch 32 epochs 2 seed 4
+"""
+
+
 def write_idx(path, dims, data):
     with open(path, "wb") as f:
         f.write(bytes([0, 0, 8, len(dims)]))
@@ -131,7 +160,7 @@ def own_specs(vkvae, tmp):
     colour = f"{tmp}/colour"
     colour_set(colour)
     for name, text, data in (("own_mlp", MLP, FASHION), ("own_conv_ae", CONV, FASHION),
-                             ("own_conv_rgb", CONV_RGB, colour)):
+                             ("own_conv_rgb", CONV_RGB, colour), ("own_conv_bn", CONV_BN, FASHION)):
         common = ["--data", data, "--limit", "400", "--test-limit", "100", "--samples", "0"]
         spec = f"{tmp}/{name}.vae"
         with open(spec, "w") as f:
@@ -163,6 +192,50 @@ def own_specs(vkvae, tmp):
                            f"{tmp}/{name}-r.png", *device)
             check(rc == 0, f"{name}: reconstruct on its checkpoint {' '.join(device)} "
                   f"(exit {rc}: {e.strip()})")
+
+
+def read_header(path):
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n))
+
+
+def batchnorm(vkvae, tmp):
+    """own_conv_bn's checkpoint (from own_specs) holds each batch norm as
+    PyTorch's BatchNorm2d/1d state_dict does (weight, bias, running_mean,
+    running_var of [C]) and no bias for a 'nobias' layer; the running
+    variances moved from their start at 1; and one epoch then --resume
+    equals two straight (the running averages restored with the rest)."""
+    header = read_header(f"{tmp}/own_conv_bn-gpu/checkpoint.safetensors")
+    want = {"bn1": 16, "bn2": 32, "bn3": 128, "bn4": 16}
+    ok = all(header.get(f"{bn}.{what}", {}).get("shape") == [c]
+             for bn, c in want.items() for what in ("weight", "bias", "running_mean", "running_var"))
+    check(ok and "conv1.bias" not in header and "conv1.weight" in header
+          and "deconv1.bias" not in header and "deconv2.bias" in header
+          and "optim.m.bn1.weight" in header and "optim.m.bn1.running_mean" not in header,
+          f"batch norm and nobias layers checkpoint under PyTorch's names ({sorted(header)[:12]}...)")
+    body = read_bytes(f"{tmp}/own_conv_bn-gpu/checkpoint.safetensors")
+    start = 8 + struct.unpack("<Q", body[:8])[0]
+    lo, hi = header["bn1.running_var"]["data_offsets"]
+    var = struct.unpack(f"<{(hi - lo) // 4}f", body[start + lo:start + hi])
+    check(all(v > 0 for v in var) and any(abs(v - 1) > 1e-3 for v in var),
+          f"bn1.running_var moved from 1 and stays positive ({var[:4]}...)")
+    spec = f"{tmp}/own_conv_bn.vae"
+    common = ["--data", FASHION, "--limit", "200", "--test-limit", "50", "--samples", "0",
+              "--device", "cpu"]
+    rc1, _, e1 = run(vkvae, "train", spec, "--epochs", "2", "--out", f"{tmp}/bn-straight", *common)
+    rc2, _, e2 = run(vkvae, "train", spec, "--epochs", "1", "--out", f"{tmp}/bn-resumed", *common)
+    rc3, _, e3 = run(vkvae, "train", spec, "--epochs", "2", "--out", f"{tmp}/bn-resumed",
+                     "--resume", f"{tmp}/bn-resumed/checkpoint.safetensors", *common)
+    same = rc1 == rc2 == rc3 == 0 and read_bytes(f"{tmp}/bn-straight/checkpoint.safetensors") == \
+        read_bytes(f"{tmp}/bn-resumed/checkpoint.safetensors")
+    check(same, f"own_conv_bn: 1 epoch then --resume equals 2 straight (exit {rc1} {rc2} {rc3}: "
+          f"{(e1 + e2 + e3).strip()[-300:]})")
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def bad_corpus(vkvae, gen, root, tmp, api_check):
@@ -216,6 +289,7 @@ def main():
     vkvae, gen, root, api_check = sys.argv[1:5]
     with tempfile.TemporaryDirectory(prefix="vkvae-own-") as tmp:
         own_specs(vkvae, tmp)
+        batchnorm(vkvae, tmp)
         bad_corpus(vkvae, gen, root, tmp, api_check)
         batch(vkvae, tmp)
     print(f"{len(failures)} failure(s)")
