@@ -52,12 +52,14 @@ static const char train_usage[] =
     "  --data-rows N     images the device holds at once (default: the whole set, within\n"
     "                    the device's maxStorageBufferRange); a larger set streams through\n"
     "                    in chunks, with the same result\n"
-    "  --samples N       images in samples.png (default 64; 0: none)\n";
+    "  --samples N       images in samples.png (default 64; 0: none)\n"
+    "  --sample-every E  also samples-eNNN.png after every E-th epoch, drawn from the same\n"
+    "                    points of the prior each time, to watch training progress\n";
 
 typedef struct train_opts {
     cli_data_opts data;
     const char *model, *device, *out, *resume;
-    uint32_t epochs, batch, seed, limit, test_limit, samples, data_rows;
+    uint32_t epochs, batch, seed, limit, test_limit, samples, sample_every, data_rows;
     float lr;
     vkvae_precision precision;
     int has_epochs, has_seed, has_batch, overwrite;
@@ -177,6 +179,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {CLI_U32("--data-rows", &o->data_rows), .min = 1, .max = 0xffffffffu},
         {CLI_U32("--test-limit", &o->test_limit)},
         {CLI_U32("--samples", &o->samples)},
+        {CLI_U32("--sample-every", &o->sample_every), .min = 1, .max = 1000000},
         {CLI_FLOAT("--lr", &o->lr), .min = 0, .max = 10},
         {NULL},
     };
@@ -199,11 +202,18 @@ typedef struct train_run {
     vkvae_train_state state;
     FILE *metrics;
     int stopped;          /* a stop signal ended training; its checkpoint is saved */
+    int no_prior;         /* --sample-every on a model with nothing to sample */
     char *class_names;    /* an image folder's, one per line, or NULL: kept in checkpoints */
     vkvae_st_meta meta;   /* "class_names" for the checkpoints, when there are some */
     char out_dir[512], metrics_path[600], ckpt_path[600], samples_path[600], curve_path[600];
     vkvae_error err;
 } train_run;
+
+/* samples-eNNN.png of epoch (1-based) in the output folder. */
+static void epoch_samples_path(const train_run *t, uint32_t epoch, char *path, size_t size)
+{
+    snprintf(path, size, "%s/samples-e%03u.png", t->out_dir, epoch);
+}
 
 /* The options, and what follows from them and the model before anything
  * is opened, so that a bad flag fails at once: -1 to go on, else the exit
@@ -356,6 +366,10 @@ static vkvae_status open_outputs(train_run *t)
     snprintf(samples_any, sizeof samples_any, "%s/samples.png", t->out_dir);
     int stale = vkvae_atomic_remove_stale(t->ckpt_path) +
                 vkvae_atomic_remove_stale(t->curve_path) + vkvae_atomic_remove_stale(samples_any);
+    for (uint32_t e = t->o.sample_every; e && e <= t->epochs; e += t->o.sample_every) {
+        epoch_samples_path(t, e, samples_any, sizeof samples_any);
+        stale += vkvae_atomic_remove_stale(samples_any);
+    }
     if (stale)
         fprintf(stderr, "vkvae: removed %d temporary file(s) of an interrupted run in %s\n",
                 stale, t->out_dir);
@@ -466,14 +480,38 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
     return st;
 }
 
+/* --sample-every E: after every E-th epoch a grid from the prior, with the
+ * run's seed each time (the same points of the prior, so the grids show
+ * the model's progress). A model without a sample program (an
+ * autoencoder) says so once, at the first. */
+static vkvae_status sample_epoch(train_run *t, uint32_t epoch)
+{
+    if (!t->o.sample_every || epoch % t->o.sample_every != 0 || t->no_prior)
+        return VKVAE_OK;
+    char path[700];
+    epoch_samples_path(t, epoch, path, sizeof path);
+    vkvae_status st = write_samples(t->s, path, t->o.samples ? t->o.samples : 64, t->seed,
+                                    &t->err);
+    if (st == VKVAE_UNSUPPORTED) {
+        fprintf(stderr, "vkvae: no samples each epoch: %s\n", t->err.message);
+        t->err = (vkvae_error){0};
+        t->no_prior = 1;
+        return VKVAE_OK;
+    }
+    return st;
+}
+
 /* The epochs left: from the resumed epoch (0 for a fresh run) to --epochs. */
 static vkvae_status train_epochs(train_run *t)
 {
     vkvae_status st = VKVAE_OK;
     uint32_t step = (uint32_t)t->state.step;
     progress prog = {.tty = isatty(2), .epochs = t->epochs, .batch = t->plan->batch};
-    for (uint32_t epoch = (uint32_t)t->state.epoch; !st && epoch < t->epochs; epoch++)
+    for (uint32_t epoch = (uint32_t)t->state.epoch; !st && epoch < t->epochs; epoch++) {
         st = train_epoch(t, epoch, &step, &prog);
+        if (!st)
+            st = sample_epoch(t, epoch + 1);
+    }
     return st;
 }
 
@@ -499,9 +537,10 @@ static vkvae_status write_results(train_run *t)
         st = cli_plot_metrics(t->metrics_path, t->curve_path, CLI_PLOT_WIDTH, CLI_PLOT_HEIGHT,
                               &t->err);
     if (!st)
-        fprintf(stderr, "vkvae: wrote %s, %s%s%s%s%s\n", t->metrics_path, t->ckpt_path,
+        fprintf(stderr, "vkvae: wrote %s, %s%s%s%s%s%s%s\n", t->metrics_path, t->ckpt_path,
                 t->samples_path[0] ? ", " : "", t->samples_path, t->curve_path[0] ? ", " : "",
-                t->curve_path);
+                t->curve_path, t->o.sample_every && !t->no_prior ? ", " : "",
+                t->o.sample_every && !t->no_prior ? "samples-eNNN.png every --sample-every" : "");
     return st;
 }
 

@@ -8,7 +8,9 @@ errors  truncated, mislabelled and wrong-shaped IDX data, a corrupt
         checkpoint and another model's checkpoint: each one line on stderr
         naming the file, exit status 1, and no checkpoint written.
 resume  2 epochs straight, and 1 epoch then --resume for the second, give
-        byte-identical checkpoints (parameters, Adam moments, state).
+        byte-identical checkpoints (parameters, Adam moments, state), though
+        the straight run wrote samples-e001.png and samples-e002.png
+        (--sample-every 1) between its epochs.
 curve   200 steps on a 1,000-image subset: the GPU's per-epoch train loss
         follows the CPU backend's within 1e-3 relative.
 fp16    the same with --precision fp16 (fp16 products): within 1e-2 relative
@@ -250,7 +252,9 @@ def read_bytes(path):
 def resume(vkvae, tmp):
     make_set(f"{tmp}/good", n=600)
     common = ["--data", f"{tmp}/good", "--limit", "300", "--test-limit", "100", "--samples", "0"]
-    rc1, _, e1 = run(vkvae, "train", "--epochs", "2", "--out", f"{tmp}/straight", *common)
+    # the straight run also samples after each epoch: which must not touch training
+    rc1, _, e1 = run(vkvae, "train", "--epochs", "2", "--out", f"{tmp}/straight", *common,
+                     "--sample-every", "1")
     rc2, _, e2 = run(vkvae, "train", "--epochs", "1", "--out", f"{tmp}/first", *common)
     rc3, _, e3 = run(vkvae, "train", "--epochs", "2", "--out", f"{tmp}/first",
                      "--resume", f"{tmp}/first/checkpoint.safetensors", *common)
@@ -260,6 +264,12 @@ def resume(vkvae, tmp):
         a = read_bytes(f"{tmp}/straight/checkpoint.safetensors")
         b = read_bytes(f"{tmp}/first/checkpoint.safetensors")
         check(a == b, f"resumed checkpoint equals the straight one byte for byte ({len(a)} bytes)")
+        grids = [f"{tmp}/straight/samples-e{e:03d}.png" for e in (1, 2)]
+        pngs = [read_bytes(g) if os.path.exists(g) else b"" for g in grids]
+        check(all(p.startswith(b"\x89PNG\r\n\x1a\n") for p in pngs) and pngs[0] != pngs[1]
+              and not os.path.exists(f"{tmp}/first/samples-e001.png"),
+              "--sample-every 1 wrote samples-e001.png and samples-e002.png, different grids "
+              "of the same prior points (64 images although --samples 0)")
 
 
 def train_losses(path):
