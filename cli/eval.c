@@ -23,7 +23,8 @@ static const char eval_usage[] =
     "usage: vkvae eval CKPT [options]\n"
     "\n"
     "Prints the test split's negative ELBO (nats per image) with its reconstruction\n"
-    "and KL terms, and with --iwae K the IWAE estimate of -log p(x).\n"
+    "and KL terms, and with --iwae K the IWAE estimate of -log p(x); for a classifier\n"
+    "its accuracy and cross-entropy.\n"
     "\n"
     CLI_DATA_USAGE
     "  --device D        Vulkan device index or name substring, or 'cpu' (default: the best\n"
@@ -217,7 +218,10 @@ int cmd_eval(int argc, char **argv)
                                              seed, 1.0f, &l, &err);
     double elbo_s = cli_now_s() - t_bound, rows = l.rows > 0 ? l.rows : 1;
     if (!st) {
-        if (ob.kl)
+        if (vkvae_plan_classifies(plan))
+            printf("accuracy         %.2f%% (%.0f of %.0f test images; cross-entropy %.4f "
+                   "nats/image)\n", 100 * (1 - l.kl / rows), rows - l.kl, rows, l.recon / rows);
+        else if (ob.kl)
             printf("negative ELBO    %.4f nats/image (reconstruction %.4f, KL %.4f)\n",
                    l.total / rows, l.recon / rows, l.kl / rows);
         else if (ob.iwae_k)

@@ -380,7 +380,10 @@ static vkvae_status open_outputs(train_run *t)
     t->metrics = fopen(t->metrics_path, fresh ? "w" : "a");
     if (!t->metrics)
         return vkvae_fail(&t->err, VKVAE_IO, "%s: %s", t->metrics_path, strerror(errno));
-    if (fresh)
+    if (fresh && vkvae_plan_classifies(t->plan))
+        fprintf(t->metrics, "epoch,step,train_loss,train_ce,train_error,test_loss,test_ce,"
+                            "test_error,seconds,images_per_s\n");
+    else if (fresh)
         fprintf(t->metrics, "epoch,step,train_loss,train_recon,train_kl,test_loss,test_recon,"
                             "test_kl,seconds,images_per_s\n");
     return VKVAE_OK;
@@ -391,11 +394,17 @@ static void report_epoch(train_run *t, uint32_t epoch, uint32_t step, const vkva
                          const vkvae_losses *test, double seconds)
 {
     double n_train = train->rows > 0 ? train->rows : 1, n_test = test->rows > 0 ? test->rows : 1;
-    printf("epoch %u: train %.2f (recon %.2f, kl %.2f)  test %.2f (recon %.2f, kl %.2f) "
-           "nats/image  %.1fs, %.0f img/s\n",
-           epoch + 1, train->total / n_train, train->recon / n_train, train->kl / n_train,
-           test->total / n_test, test->recon / n_test, test->kl / n_test, seconds,
-           train->rows / seconds);
+    if (vkvae_plan_classifies(t->plan)) /* the kl slot counts the errors */
+        printf("epoch %u: train %.4f nats/image, error %.2f%%  test %.4f nats/image, accuracy "
+               "%.2f%%  %.1fs, %.0f img/s\n",
+               epoch + 1, train->total / n_train, 100 * train->kl / n_train, test->total / n_test,
+               100 * (1 - test->kl / n_test), seconds, train->rows / seconds);
+    else
+        printf("epoch %u: train %.2f (recon %.2f, kl %.2f)  test %.2f (recon %.2f, kl %.2f) "
+               "nats/image  %.1fs, %.0f img/s\n",
+               epoch + 1, train->total / n_train, train->recon / n_train, train->kl / n_train,
+               test->total / n_test, test->recon / n_test, test->kl / n_test, seconds,
+               train->rows / seconds);
     fflush(stdout);
     fprintf(t->metrics, "%u,%u,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", epoch + 1, step,
             train->total / n_train, train->recon / n_train, train->kl / n_train,

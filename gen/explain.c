@@ -76,10 +76,13 @@ void explain_graph(const gen_graph *g, FILE *out)
     fprintf(out, "model %s\n", s->model);
     fprintf(out, "  input      %s range %g..%g%s\n", buf, s->lo, s->hi,
             s->binarize ? " binarize (dynamic)" : "");
+    bool classify = s->obj == OBJ_CLASSIFY;
     if (s->has_condition)
-        fprintf(out, "  condition  label classes %u (one-hot, concatenated)\n", s->classes);
-    fprintf(out, "  latent     %u %s\n", s->latent,
-            s->latent_kind == LATENT_GAUSSIAN ? "gaussian" : "deterministic");
+        fprintf(out, "  condition  label classes %u (one-hot, %s)\n", s->classes,
+                classify ? "the target" : "concatenated");
+    if (!classify)
+        fprintf(out, "  latent     %u %s\n", s->latent,
+                s->latent_kind == LATENT_GAUSSIAN ? "gaussian" : "deterministic");
     fprintf(out, "  objective  %s", gen_objective_names[s->obj]);
     switch (s->obj) {
     case OBJ_ELBO: fprintf(out, " beta %g warmup %u", s->beta, s->warmup); break;
@@ -89,6 +92,7 @@ void explain_graph(const gen_graph *g, FILE *out)
                 s->corrupt_value);
         /* fall through */
     case OBJ_AE: fprintf(out, " loss %s", s->loss == LOSS_L2 ? "l2" : "bce"); break;
+    case OBJ_CLASSIFY: fprintf(out, " (softmax cross-entropy)"); break;
     }
     if (s->obj == OBJ_ELBO || s->obj == OBJ_IWAE) {
         static const char *const var[] = { "fixed", "learned", "predicted" };

@@ -205,7 +205,7 @@ typedef struct gen_stack {
 typedef enum gen_likelihood { LIK_BERNOULLI, LIK_GAUSSIAN } gen_likelihood;
 typedef enum gen_variance { VAR_FIXED, VAR_LEARNED, VAR_PREDICTED } gen_variance;
 typedef enum gen_latent_kind { LATENT_GAUSSIAN, LATENT_DETERMINISTIC } gen_latent_kind;
-typedef enum gen_objective { OBJ_ELBO, OBJ_IWAE, OBJ_AE, OBJ_DAE } gen_objective;
+typedef enum gen_objective { OBJ_ELBO, OBJ_IWAE, OBJ_AE, OBJ_DAE, OBJ_CLASSIFY } gen_objective;
 typedef enum gen_loss { LOSS_L2, LOSS_BCE } gen_loss;
 typedef enum gen_corrupt { CORRUPT_NONE, CORRUPT_MASK, CORRUPT_GAUSSIAN } gen_corrupt;
 typedef enum gen_optim { OPTIM_ADAM, OPTIM_ADAMW, OPTIM_SGD } gen_optim;

@@ -394,6 +394,16 @@ bool build_backward(gen_graph *g, char **why)
             }
             break;
         }
+        case VKVAE_OP_SOFTMAX_CE: {
+            /* a classifier's loss: the gradient of its logits (the errors,
+             * its second output, have none) */
+            int l = tensor_root(g, n.in[0]);
+            int dl = g->t[l].needs_grad ? direct(&b, l) : -1;
+            if (dl >= 0)
+                add_node(g, VKVAE_OP_SOFTMAX_CE_BWD, "ce_bwd", n.loc,
+                         (int[]){ n.in[0], n.in[1], -1 }, (int[]){ dl, -1 }, n.p);
+            break;
+        }
         case VKVAE_OP_NLL_GAUSS: {
             int mean = tensor_root(g, n.in[0]), lv = tensor_root(g, n.in[1]);
             if (b.wt >= 0 && n.p.mode == 1) {

@@ -35,7 +35,7 @@ const char *const gen_act_names[VKVAE_ACT_COUNT] = {
     [VKVAE_ACT_LEAKY_RELU] = "leaky_relu", [VKVAE_ACT_TANH] = "tanh",
     [VKVAE_ACT_SIGMOID] = "sigmoid", [VKVAE_ACT_SOFTPLUS] = "softplus",
 };
-const char *const gen_objective_names[] = { "elbo", "iwae", "ae", "dae", NULL };
+const char *const gen_objective_names[] = { "elbo", "iwae", "ae", "dae", "classify", NULL };
 const char *const gen_optim_names[] = { "adam", "adamw", "sgd", NULL };
 const char *const gen_init_names[] = { "pytorch", "xavier_uniform", "kaiming_normal", NULL };
 
@@ -893,8 +893,12 @@ bool parse_spec(const gen_token *toks, size_t count, gen_spec *s, gen_diag *d)
         { offsetof(gen_spec, has_train), "train", "train adam lr 1e-3" },
     };
     gen_loc at = s->has_model ? s->model_loc : (gen_loc){ toks[0].loc.file, 1, 1, 0 };
+    /* a classifier is an encoder and its head: no latent, no decoder */
+    bool classify = s->has_objective && s->obj == OBJ_CLASSIFY;
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!*(const bool *)((const char *)s + required[i].off))
+        if (!*(const bool *)((const char *)s + required[i].off) &&
+            !(classify && (required[i].off == offsetof(gen_spec, has_latent) ||
+                           required[i].off == offsetof(gen_spec, dec.seen))))
             diag_error(d, at, "missing '%s' line, e.g. '%s'", required[i].word,
                        required[i].example);
     return d->errors == before;

@@ -448,17 +448,20 @@ static io_tensors io_buffers(gen_plan *pl, const gen_graph *g, int *map)
 {
     const gen_spec *s = g->spec;
     uint32_t B = g->batch;
-    io_tensors io = { .buffer = add_buffer(pl, "io", VKVAE_ROLE_IO) };
-    gen_dims lat = { 1, { s->latent, 0, 0, 0 } };
-    io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
-    io.y = s->has_condition
-        ? add_ptensor(pl, io.buffer, "io.y", B, &(gen_dims){ 1, { s->classes, 0, 0, 0 } }, 4)
-        : -1;
-    io.mu = add_ptensor(pl, io.buffer, "io.mu", B, &lat, 4);
-    io.lv = is_vae(s) ? add_ptensor(pl, io.buffer, "io.logvar", B, &lat, 4) : -1;
-    io.z = add_ptensor(pl, io.buffer, "io.z", B, &lat, 4);
-    io.mean = add_ptensor(pl, io.buffer, "io.mean", B, &s->input, 4);
-
+    /* a classifier trains and evaluates only, yet: no io */
+    io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1 };
+    if (s->obj != OBJ_CLASSIFY) {
+        io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
+        gen_dims lat = { 1, { s->latent, 0, 0, 0 } };
+        io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
+        io.y = s->has_condition ? add_ptensor(pl, io.buffer, "io.y", B,
+                                              &(gen_dims){ 1, { s->classes, 0, 0, 0 } }, 4)
+                                : -1;
+        io.mu = add_ptensor(pl, io.buffer, "io.mu", B, &lat, 4);
+        io.lv = is_vae(s) ? add_ptensor(pl, io.buffer, "io.logvar", B, &lat, 4) : -1;
+        io.z = add_ptensor(pl, io.buffer, "io.z", B, &lat, 4);
+        io.mean = add_ptensor(pl, io.buffer, "io.mean", B, &s->input, 4);
+    }
     uint32_t bacc = add_buffer(pl, "accum", VKVAE_ROLE_ACCUM);
     map[g->loss] = add_ptensor(pl, bacc, "loss.acc", 0, &(gen_dims){ 1, { 4, 0, 0, 0 } }, 4);
     return io;
@@ -590,7 +593,7 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     align_buffers(pl);
 
     train_eval_programs(pl, g, map, as_view, &st);
-    if (!encode_decode_programs(pl, g, map, &io, bact, why))
+    if (s->obj != OBJ_CLASSIFY && !encode_decode_programs(pl, g, map, &io, bact, why))
         return false;
     /* iwae: the log weights of a chunk of samples for a few examples */
     if (is_vae(s) && !estimate_program(pl, s, &io, bact)) {

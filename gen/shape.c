@@ -475,8 +475,35 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
 
 /* ---- combinations ---- */
 
+/* objective classify: labels to learn, and nothing of an autoencoder. */
+static void check_classifier(const gen_spec *s, gen_diag *d)
+{
+    if (!s->has_condition)
+        diag_error(d, s->objective_loc, "objective classify needs the labels it learns: add "
+                   "'condition label classes N'");
+    if (s->has_latent)
+        diag_error(d, s->latent_loc, "objective classify has no latent: its encoder ends in a "
+                   "dense head of one logit per class; drop this line");
+    if (s->dec.seen)
+        diag_error(d, s->dec.loc, "objective classify has no decoder: drop this section");
+    if (s->likelihood_given)
+        diag_error(d, s->likelihood_loc, "'likelihood' applies to objective elbo or iwae; "
+                   "objective classify takes softmax cross-entropy");
+    for (size_t i = 0; i < s->enc.n; i++)
+        if (s->enc.layers[i].kind == LAYER_CONCAT_LABEL)
+            diag_error(d, s->enc.layers[i].loc, "'concat label' would show a classifier the "
+                       "label it has to predict");
+}
+
 static void check_combinations(const gen_spec *s, gen_diag *d)
 {
+    if (s->obj == OBJ_CLASSIFY) {
+        check_classifier(s, d);
+        if (!(s->lo == 0 && s->hi == 1))
+            diag_error(d, s->range_loc, "range %g..%g is not supported yet: data bytes map to "
+                       "0..1; use range 0..1", s->lo, s->hi);
+        return;
+    }
     bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
     const char *obj = gen_objective_names[s->obj];
     if (vae && s->latent_kind != LATENT_GAUSSIAN)
@@ -768,6 +795,50 @@ static void loss_nodes(builder *b, uint32_t n, uint32_t k, bool vae, bool logits
     simple_flops(b, nd);
 }
 
+/* objective classify: the encoder from x (the label only the loss sees),
+ * a dense head of one logit per class, softmax cross-entropy against the
+ * one-hot label and the errors, summed by loss_accum (cross-entropy in
+ * its recon slot, errors in its kl slot, whose weight is 0). */
+static bool classifier_nodes(builder *b, uint32_t n)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    int x = data_nodes(b, n);
+    int y = b->label;
+    b->label = -1; /* no concat: the encoder must not see it */
+    g->enc_in = x;
+    int none = -1;
+    int cur = run_stack(b, &s->enc, x, "encoder", false, &none);
+    if (cur < 0)
+        return false;
+    if (g->t[cur].dims.rank != 1) {
+        char sh[64];
+        dims_format(sh, sizeof sh, &g->t[cur].dims);
+        diag_error(b->d, s->enc.n ? s->enc.layers[s->enc.n - 1].loc : s->enc.loc,
+                   "encoder ends with %s; add 'flatten' to feed the classifier's head", sh);
+        return false;
+    }
+    gen_layer head = { .kind = LAYER_DENSE, .loc = s->objective_loc, .units = s->classes };
+    int logits = param_layer(b, &head, cur, auto_name(b, &head), true);
+    g->t[logits].name = xprintf("logits");
+    g->dec_out = g->mu = logits;
+    int ce = add_tensor(g, xprintf("ce"), ROLE_LOSS, 1, (gen_dims){ 0 });
+    int err = add_tensor(g, xprintf("err"), ROLE_LOSS, 1, (gen_dims){ 0 });
+    int nd = add_node(b, VKVAE_OP_SOFTMAX_CE, "ce", s->objective_loc, (int[]){ logits, y, -1 },
+                      (int[]){ ce, err, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n, .in = s->classes };
+    g->t[err].needs_grad = false;
+    simple_flops(b, nd);
+    g->loss = add_tensor(g, xprintf("loss_acc"), ROLE_LOSS, 0, flat(4));
+    nd = add_node(b, VKVAE_OP_LOSS_ACCUM, "loss", s->objective_loc, (int[]){ ce, err, -1 },
+                  (int[]){ g->loss, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n };
+    simple_flops(b, nd);
+    g->recon = ce;
+    g->kl = err;
+    return true;
+}
+
 /* The forward graph of spec s with every shape, checked; false after an
  * error (reported to d). */
 bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
@@ -789,10 +860,15 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
         return false;
 
     int eps = -1, out_lv = -1;
-    if (!encoder_nodes(&b, data_nodes(&b, n), n, k, vae, &eps) ||
-        decoder_nodes(&b, k, vae, logits, &out_lv) < 0)
+    if (s->obj == OBJ_CLASSIFY) {
+        if (!classifier_nodes(&b, n))
+            return false;
+    } else if (!encoder_nodes(&b, data_nodes(&b, n), n, k, vae, &eps) ||
+               decoder_nodes(&b, k, vae, logits, &out_lv) < 0) {
         return false;
-    loss_nodes(&b, n, k, vae, logits, eps, out_lv);
+    } else {
+        loss_nodes(&b, n, k, vae, logits, eps, out_lv);
+    }
     check_names(g, d);
 
     uint64_t per = s->optim == OPTIM_SGD ? 2 + (s->momentum > 0 ? 2 : 0) : 12;

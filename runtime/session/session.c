@@ -48,6 +48,16 @@ struct vkvae_session {
     int by_kind_sample;                       /* the plan has a sample program */
 };
 
+int vkvae_plan_classifies(const vkvae_plan *plan)
+{
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        for (uint32_t i = 0; plan->programs[p].kind == VKVAE_PROGRAM_EVAL &&
+                             i < plan->programs[p].n_steps; i++)
+            if (plan->programs[p].steps[i].op == VKVAE_OP_SOFTMAX_CE)
+                return 1;
+    return 0;
+}
+
 uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name)
 {
     for (uint32_t t = 0; t < plan->n_tensors; t++)
@@ -720,8 +730,10 @@ vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, u
                                   float *out, vkvae_error *err)
 {
     if (s->t_mean == UINT32_MAX || !s->by_kind_sample)
-        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program (an "
-                          "autoencoder has no prior)", s->plan.model);
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program (%s)",
+                          s->plan.model, vkvae_plan_classifies(&s->plan)
+                                             ? "a classifier generates nothing"
+                                             : "an autoencoder has no prior");
     return run_batched(s, VKVAE_PROGRAM_SAMPLE, seed, UINT32_MAX, NULL, 0, NULL, label, n,
                        &s->t_mean, &out, &s->features, 1, err);
 }

@@ -122,6 +122,11 @@ uint32_t vkvae_session_classes(const vkvae_session *s);
  * programs into other command buffers (api/record.c). */
 struct vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s);
 
+/* Whether the plan is a classifier's (objective classify): its loss sums
+ * are the softmax cross-entropy (recon) and the errors (kl), and it has
+ * nothing to sample, encode or decode. */
+int vkvae_plan_classifies(const vkvae_plan *plan);
+
 /* A plan tensor by name (index), or UINT32_MAX. */
 uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name);
 /* fp32 tensor copies to and from the backend (checkpoints use these). */
