@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "frechet.h"
 #include "io/idx.h"
 #include "options.h"
 #include "plan/philox.h"
@@ -32,12 +33,18 @@ static const char eval_usage[] =
     "  --limit N         the first N test images only\n"
     "  --iwae K          also estimate -log p(x) with K importance samples per image\n"
     "                    (5000 is the literature's figure)\n"
-    "  --seed S          seed of the draws (default: the checkpoint's training seed)\n";
+    "  --seed S          seed of the draws (default: the checkpoint's training seed)\n"
+    "  --fd CLASSIFIER   also the Frechet distance between the test images and samples of\n"
+    "                    the model in the penultimate features of CLASSIFIER, a checkpoint\n"
+    "                    of a vkvae classifier of the same images (classifier_conv); lower\n"
+    "                    is better; comparable only between models measured with the same\n"
+    "                    classifier and sample count\n"
+    "  --fd-samples N    samples drawn for it (default 10000)\n";
 
 typedef struct eval_opts {
     cli_data_opts data;
-    const char *ckpt, *device;
-    uint32_t limit, iwae, seed;
+    const char *ckpt, *device, *fd;
+    uint32_t limit, iwae, seed, fd_samples;
     int has_iwae, has_seed;
 } eval_opts;
 
@@ -49,6 +56,8 @@ static int parse_args(int argc, char **argv, eval_opts *o)
         {CLI_U32("--limit", &o->limit)},
         {CLI_U32("--iwae", &o->iwae), .given = &o->has_iwae},
         {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
+        {CLI_STRING("--fd", &o->fd)},
+        {CLI_U32("--fd-samples", &o->fd_samples), .min = 2, .max = 1000000},
         {NULL},
     };
     int r = cli_options_parse(&(cli_command_line){.cmd = "eval", .usage = eval_usage,
@@ -152,6 +161,81 @@ static void on_progress(void *user, uint32_t done, uint32_t total)
     }
 }
 
+/* The classifier's features of n images (floats in [0, 1]) into a new
+ * array (n x d); NULL with err set on failure. */
+static float *features_of(cli_model_handle *c, const float *x, uint32_t n, uint32_t *d,
+                          vkvae_error *err)
+{
+    *d = vkvae_session_latent(c->session);
+    float *f = malloc((size_t)(n ? n : 1) * *d * sizeof *f);
+    if (!f) {
+        vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u feature vectors", n);
+        return NULL;
+    }
+    if (vkvae_session_encode(c->session, x, NULL, n, f, NULL, err)) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* --fd's classifier: a classifier of the model's images, else BAD_INPUT. */
+static vkvae_status fd_classifier_check(const eval_opts *o, const vkvae_plan *cp,
+                                        const vkvae_plan *mp, vkvae_error *err)
+{
+    if (!vkvae_plan_classifies(cp))
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "--fd %s: model %s is not a classifier "
+                          "(objective classify; vkvae train classifier_conv makes one)", o->fd,
+                          cp->model);
+    if (cp->input_c != mp->input_c || cp->input_h != mp->input_h || cp->input_w != mp->input_w)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "--fd %s: classifier %s reads %ux%ux%u images, "
+                          "model %s makes %ux%ux%u", o->fd, cp->model, cp->input_c, cp->input_h,
+                          cp->input_w, mp->model, mp->input_c, mp->input_h, mp->input_w);
+    if (!vkvae_plan_has_program(mp, VKVAE_PROGRAM_SAMPLE))
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "--fd: model %s has no samples to measure "
+                          "(%s)", mp->model, vkvae_plan_classifies(mp)
+                                                 ? "a classifier generates nothing"
+                                                 : "an autoencoder has no prior");
+    return VKVAE_OK;
+}
+
+/* --fd: the Frechet distance between the test images and fd_samples of the
+ * model's samples (a conditional model's spread evenly over its classes),
+ * in the features of the classifier c (fd_classifier_check). Prints it; a
+ * status with err set on failure. */
+static vkvae_status frechet(const eval_opts *o, cli_model_handle *m, cli_model_handle *c,
+                            const vkvae_idx *images, uint32_t seed, vkvae_error *err)
+{
+    vkvae_status st = VKVAE_OK;
+    uint32_t n = images->count, N = o->fd_samples ? o->fd_samples : 10000;
+    uint32_t F = vkvae_session_features(m->session), d = 0, classes = vkvae_session_classes(m->session);
+    objective plain = {0}; /* the test images as they are, grey levels */
+    float *x = st ? NULL : test_pixels(images, n, F, &plain, 1, 0);
+    float *gen = st ? NULL : malloc((size_t)N * F * sizeof *gen);
+    if (!st && (!x || !gen))
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u samples", N);
+    /* the samples, class by class for a conditional model */
+    for (uint32_t k = 0, done = 0; !st && done < N; k++) {
+        uint32_t part = classes ? N / classes + (k < N % classes) : N;
+        st = vkvae_session_sample(m->session, seed + k, part, classes ? k : 0,
+                                  gen + (size_t)done * F, err);
+        done += part;
+    }
+    float *fa = st ? NULL : features_of(c, x, n, &d, err);
+    float *fb = fa ? features_of(c, gen, N, &d, err) : NULL;
+    if (!st && (!fa || !fb))
+        st = err->status ? err->status : VKVAE_INTERNAL;
+    double fd = st ? NAN : vkvae_frechet_distance(fa, n, fb, N, d);
+    if (!st && !isfinite(fd))
+        st = vkvae_fail(err, VKVAE_DIVERGED, "--fd: the distance is not finite (%g): the "
+                        "samples or features hold a NaN or Inf", fd);
+    if (!st)
+        printf("Frechet distance %.3f (%u samples against %u test images, in the %u "
+               "penultimate features of %s)\n", fd, N, n, d, c->plan->model);
+    free(x), free(gen), free(fa), free(fb);
+    return st;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_opts o = {0};
@@ -182,7 +266,14 @@ int cmd_eval(int argc, char **argv)
         return r;
     }
     const vkvae_plan *plan = m.plan;
-    vkvae_status bad = VKVAE_OK;
+    cli_model_handle classifier = {0};
+    if (o.fd && (r = cli_model_open("eval", o.fd, 0, o.device, VKVAE_PRECISION_FP32,
+                                    &classifier))) {
+        vkvae_idx_dataset_destroy(&ds);
+        cli_model_close(&m);
+        return r;
+    }
+    vkvae_status bad = o.fd ? fd_classifier_check(&o, classifier.plan, plan, &err) : VKVAE_OK;
     if (o.has_iwae && !has_iwae_program(plan))
         bad = vkvae_fail(&err, VKVAE_BAD_INPUT, "%s: --iwae: model %s has no likelihood to "
                          "estimate (an autoencoder; the estimate needs a VAE's Gaussian latent)",
@@ -195,6 +286,8 @@ int cmd_eval(int argc, char **argv)
     if (bad) {
         vkvae_idx_dataset_destroy(&ds);
         cli_model_close(&m);
+        if (o.fd)
+            cli_model_close(&classifier);
         return cli_fail(err.status, "%s", err.message);
     }
     uint32_t n = images->count, seed = o.has_seed ? o.seed : m.seed;
@@ -269,6 +362,8 @@ int cmd_eval(int argc, char **argv)
         free(y);
         free(log_px);
     }
+    if (!st && o.fd)
+        st = frechet(&o, &m, &classifier, images, seed, &err);
     if (!st) {
         if (o.has_iwae)
             printf("seconds          %.2f (bound %.2f, IWAE %.2f)\n", cli_now_s() - start, elbo_s,
@@ -277,7 +372,8 @@ int cmd_eval(int argc, char **argv)
             printf("seconds          %.2f\n", cli_now_s() - start);
     }
     vkvae_idx_dataset_destroy(&ds);
-    int closed = cli_model_close(&m);
+    int closed = cli_model_close(&m), closed_c = o.fd ? cli_model_close(&classifier) : 0;
+    closed = closed ? closed : closed_c;
     if (st)
         return cli_fail(err.status, "%s", err.message);
     return closed;

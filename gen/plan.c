@@ -448,9 +448,12 @@ static io_tensors io_buffers(gen_plan *pl, const gen_graph *g, int *map)
 {
     const gen_spec *s = g->spec;
     uint32_t B = g->batch;
-    /* a classifier trains and evaluates only, yet: no io */
     io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1 };
-    if (s->obj != OBJ_CLASSIFY) {
+    if (s->obj == OBJ_CLASSIFY) { /* images in, the head's input features out */
+        io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
+        io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
+        io.mu = add_ptensor(pl, io.buffer, "io.mu", B, &g->t[g->mu].dims, 4);
+    } else {
         io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
         gen_dims lat = { 1, { s->latent, 0, 0, 0 } };
         io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
@@ -550,6 +553,28 @@ static bool encode_decode_programs(gen_plan *pl, gen_graph *g, int *map, const i
     return true;
 }
 
+/* A classifier's encode program: images (io.x) to the features its head
+ * reads (io.mu), the penultimate layer's output (a domain classifier's
+ * features for the Frechet distance, cli/frechet.c). */
+static void features_program(gen_plan *pl, const gen_graph *g, const int *map,
+                             const io_tensors *io)
+{
+    int *pmap = xmalloc(g->nt * sizeof(int));
+    bool *take = xmalloc(g->n_fwd ? g->n_fwd : 1);
+    memcpy(pmap, map, g->nt * sizeof(int));
+    memset(take, 0, g->n_fwd ? g->n_fwd : 1);
+    int x = tensor_root(g, g->enc_in), features = tensor_root(g, g->mu);
+    pmap[x] = io->x;
+    pmap[features] = io->mu;
+    select_nodes(g, (int[]){ features, -1 }, (int[]){ x, -1 }, take);
+    gen_program *pr = new_program(pl, VKVAE_PROGRAM_ENCODE, "encode");
+    for (size_t i = 0; i < g->n_fwd; i++)
+        if (take[i])
+            add_node_step(pl, pr, g, &g->n[i], pmap);
+    xfree(take);
+    xfree(pmap);
+}
+
 /* Every step binds as many tensors as its op has: a slip of the lowering
  * is reported here, not run as a plan that reads the wrong tensors. */
 static bool check_bindings(const gen_plan *pl, char **why)
@@ -593,7 +618,9 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     align_buffers(pl);
 
     train_eval_programs(pl, g, map, as_view, &st);
-    if (s->obj != OBJ_CLASSIFY && !encode_decode_programs(pl, g, map, &io, bact, why))
+    if (s->obj == OBJ_CLASSIFY)
+        features_program(pl, g, map, &io);
+    else if (!encode_decode_programs(pl, g, map, &io, bact, why))
         return false;
     /* iwae: the log weights of a chunk of samples for a few examples */
     if (is_vae(s) && !estimate_program(pl, s, &io, bact)) {

@@ -821,7 +821,8 @@ static bool classifier_nodes(builder *b, uint32_t n)
     gen_layer head = { .kind = LAYER_DENSE, .loc = s->objective_loc, .units = s->classes };
     int logits = param_layer(b, &head, cur, auto_name(b, &head), true);
     g->t[logits].name = xprintf("logits");
-    g->dec_out = g->mu = logits;
+    g->mu = cur; /* the features the head reads: what the encode program gives */
+    g->dec_out = logits;
     int ce = add_tensor(g, xprintf("ce"), ROLE_LOSS, 1, (gen_dims){ 0 });
     int err = add_tensor(g, xprintf("err"), ROLE_LOSS, 1, (gen_dims){ 0 });
     int nd = add_node(b, VKVAE_OP_SOFTMAX_CE, "ce", s->objective_loc, (int[]){ logits, y, -1 },

@@ -48,6 +48,14 @@ struct vkvae_session {
     int by_kind_sample;                       /* the plan has a sample program */
 };
 
+int vkvae_plan_has_program(const vkvae_plan *plan, vkvae_program_kind kind)
+{
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        if (plan->programs[p].kind == kind)
+            return 1;
+    return 0;
+}
+
 int vkvae_plan_classifies(const vkvae_plan *plan)
 {
     for (uint32_t p = 0; p < plan->n_programs; p++)
@@ -163,6 +171,9 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
         s->features = s->rows ? (uint32_t)(img->elems / s->rows) : 0;
         s->batch = plan->batch;
         uint32_t z = vkvae_plan_find_tensor(plan, "io.z");
+        /* a classifier's encode program gives its features in io.mu */
+        if (z == UINT32_MAX)
+            z = s->t_mu;
         s->latent = z != UINT32_MAX ? plan->tensors[z].shape[plan->tensors[z].rank - 1] : 0;
         s->images = calloc((size_t)s->rows * s->features, 1);
         s->labels = calloc(s->rows, 1);

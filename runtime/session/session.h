@@ -127,6 +127,9 @@ struct vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s);
  * nothing to sample, encode or decode. */
 int vkvae_plan_classifies(const vkvae_plan *plan);
 
+/* Whether the plan has a program of that kind. */
+int vkvae_plan_has_program(const vkvae_plan *plan, vkvae_program_kind kind);
+
 /* A plan tensor by name (index), or UINT32_MAX. */
 uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name);
 /* fp32 tensor copies to and from the backend (checkpoints use these). */

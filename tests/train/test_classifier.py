@@ -10,12 +10,16 @@
 - vkvae eval prints the accuracy of the 500 test images both backends
   agree on, as train's last test error says (100 - error); it is far above
   chance (10%).
-- sample and encode refuse the classifier in one line each (exit 11: it
-  generates nothing and has no encode program).
+- sample refuses the classifier in one line (exit 11: it generates
+  nothing); encode gives its features (the head's input).
 - Where python3-torch is installed, bench/pytorch_classifier.py's twin
   takes the checkpoint with a strict load_state_dict (batch norms, layers
   without bias) and gets vkvae eval's accuracy image for image (else a
   skip note).
+- vkvae eval --fd: a briefly trained vae_mlp's samples against the test
+  images in this classifier's features: the same distance on both
+  backends; a classifier that is none, a model without samples, a missing
+  file and too few samples are refused in one line.
 The full run's accuracy (>= 90% in 5 epochs) is in BENCHMARKS.md: too slow
 for the suite.
 """
@@ -63,6 +67,45 @@ def torch_check(vkvae, ckpt):
           f"right as vkvae eval ({got} / {want}; {(e + e2).strip()[-300:]})")
 
 
+def fd_of(text):
+    line = [l for l in text.splitlines() if l.startswith("Frechet distance")]
+    return float(line[0].split()[2]) if line else None
+
+
+def frechet(vkvae, tmp, classifier, quick):
+    """vkvae eval --fd: a VAE's samples against the test images in the
+    classifier's features, the same on lavapipe and the CPU backend (the
+    same draws); its bad inputs, one line each."""
+    vae = f"{tmp}/vae"
+    rc, _, e = run(vkvae, "train", "vae_mlp", *quick, "--device", "cpu", "--samples", "0",
+                   "--out", vae)
+    check(rc == 0, f"vae_mlp trains for the distance (exit {rc}: {e.strip()[-200:]})")
+    ckpt = f"{vae}/checkpoint.safetensors"
+    fds = []
+    for device in ("0", "cpu"):
+        rc, so, e = run(vkvae, "eval", ckpt, "--limit", "500", "--fd", classifier,
+                        "--fd-samples", "300", "--device", device)
+        fds.append(fd_of(so) if rc == 0 else None)
+        check(rc == 0 and fds[-1] is not None and fds[-1] > 0 and
+              "300 samples against 500 test images, in the 128 penultimate features of "
+              "classifier_conv" in so,
+              f"eval --fd on device {device}: {fds[-1]} (exit {rc}: {e.strip()[-200:]})")
+    if None not in fds:
+        check(abs(fds[0] - fds[1]) <= 1e-3 * fds[1],
+              f"the distance is the same on lavapipe and the CPU backend ({fds})")
+    ae = f"{tmp}/ae"
+    run(vkvae, "train", "ae_mlp", *quick, "--device", "cpu", "--samples", "0", "--out", ae)
+    for args, says in (([ckpt, "--fd", ckpt], "is not a classifier"),
+                       ([f"{ae}/checkpoint.safetensors", "--fd", classifier],
+                        "has no samples to measure"),
+                       ([ckpt, "--fd", f"{tmp}/none.safetensors"], "none.safetensors"),
+                       ([ckpt, "--fd", classifier, "--fd-samples", "1"], "--fd-samples")):
+        rc, so, e = run(vkvae, "eval", *args, "--device", "cpu")
+        errors = [l for l in e.splitlines() if "error" in l]
+        check(rc == 1 and len(errors) == 1 and says in errors[0] and "Frechet" not in so,
+              f"eval {' '.join(args[1:])}: one line, exit 1 (exit {rc}: {e.strip()[-200:]})")
+
+
 def main():
     vkvae = sys.argv[1]
     quick = ["--epochs", "1", "--limit", "2000", "--test-limit", "500"]
@@ -98,13 +141,11 @@ def main():
                   f"vkvae eval: accuracy {accs} on both backends, train's test error says "
                   f"{want:.2f}%")
             torch_check(vkvae, ckpt)
-            for cmd in (["sample", ckpt, "-o", f"{tmp}/s.png"],
-                        ["encode", ckpt, "-o", f"{tmp}/z.npy"]):
-                rc, _, e = run(vkvae, *cmd, "--device", "cpu")
-                errors = [l for l in e.splitlines() if "error" in l]
-                check(rc == 11 and len(errors) == 1 and "classifier_conv has no" in errors[0],
-                      f"vkvae {cmd[0]} refuses the classifier in one line (exit {rc}: "
-                      f"{e.strip()})")
+            frechet(vkvae, tmp, ckpt, quick)
+            rc, _, e = run(vkvae, "sample", ckpt, "-o", f"{tmp}/s.png", "--device", "cpu")
+            errors = [l for l in e.splitlines() if "error" in l]
+            check(rc == 11 and len(errors) == 1 and "classifier_conv has no" in errors[0],
+                  f"vkvae sample refuses the classifier in one line (exit {rc}: {e.strip()})")
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
 
