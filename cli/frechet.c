@@ -72,6 +72,18 @@ static void jacobi(double *a, double *v, uint32_t d)
     }
 }
 
+/* out = a b, all d x d */
+static void product(const double *a, const double *b, double *out, uint32_t d)
+{
+    for (uint32_t i = 0; i < d; i++)
+        for (uint32_t j = 0; j < d; j++) {
+            double x = 0;
+            for (uint32_t k = 0; k < d; k++)
+                x += a[(size_t)i * d + k] * b[(size_t)k * d + j];
+            out[(size_t)i * d + j] = x;
+        }
+}
+
 double vkvae_frechet_distance(const float *a, size_t na, const float *b, size_t nb, uint32_t d)
 {
     if (na < 2 || nb < 2 || d == 0)
@@ -101,20 +113,8 @@ double vkvae_frechet_distance(const float *a, size_t na, const float *b, size_t 
             }
         /* m = r S_b r, symmetric: the trace of its root is the sum of the
          * roots of its eigenvalues */
-        for (uint32_t i = 0; i < d; i++)
-            for (uint32_t j = 0; j < d; j++) {
-                double x = 0;
-                for (uint32_t k = 0; k < d; k++)
-                    x += r[(size_t)i * d + k] * sb[(size_t)k * d + j];
-                v[(size_t)i * d + j] = x;
-            }
-        for (uint32_t i = 0; i < d; i++)
-            for (uint32_t j = 0; j < d; j++) {
-                double x = 0;
-                for (uint32_t k = 0; k < d; k++)
-                    x += v[(size_t)i * d + k] * r[(size_t)k * d + j];
-                m[(size_t)i * d + j] = x;
-            }
+        product(r, sb, v, d);
+        product(v, r, m, d);
         for (uint32_t i = 0; i < d; i++) /* exact symmetry for Jacobi */
             for (uint32_t j = i + 1; j < d; j++)
                 m[(size_t)i * d + j] = m[(size_t)j * d + i] =

@@ -651,6 +651,25 @@ static int data_nodes(builder *b, uint32_t n)
     return xt;
 }
 
+/* The encoder's layers from in (g->enc_in), whose output must be flat to
+ * feed `what`; -1 after an error. */
+static int flat_encoder(builder *b, int in, const char *what)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    g->enc_in = in;
+    int none = -1;
+    int cur = run_stack(b, &s->enc, in, "encoder", false, &none);
+    if (cur >= 0 && g->t[cur].dims.rank != 1) {
+        char sh[64];
+        dims_format(sh, sizeof sh, &g->t[cur].dims);
+        diag_error(b->d, s->enc.n ? s->enc.layers[s->enc.n - 1].loc : s->enc.loc,
+                   "encoder ends with %s; add 'flatten' to feed %s", sh, what);
+        return -1;
+    }
+    return cur;
+}
+
 /* The encoder and the head the latent asks for: mu, logvar and z = reparam
  * with k samples per row (g->mu, g->logvar, g->z; eps in *eps) for a VAE,
  * one dense layer to the code (g->z) otherwise. False after an error. */
@@ -658,18 +677,9 @@ static bool encoder_nodes(builder *b, int in, uint32_t n, uint32_t k, bool vae, 
 {
     const gen_spec *s = b->s;
     gen_graph *g = b->g;
-    g->enc_in = in;
-    int none = -1;
-    int cur = run_stack(b, &s->enc, in, "encoder", false, &none);
+    int cur = flat_encoder(b, in, "the latent head");
     if (cur < 0)
         return false;
-    if (g->t[cur].dims.rank != 1) {
-        char sh[64];
-        dims_format(sh, sizeof sh, &g->t[cur].dims);
-        diag_error(b->d, s->enc.n ? s->enc.layers[s->enc.n - 1].loc : s->enc.loc,
-                   "encoder ends with %s; add 'flatten' to feed the latent head", sh);
-        return false;
-    }
     gen_layer head = { .kind = LAYER_DENSE, .loc = s->latent_loc, .units = s->latent };
     int j = ++b->fc;
     if (!vae) {
@@ -806,18 +816,9 @@ static bool classifier_nodes(builder *b, uint32_t n)
     int x = data_nodes(b, n);
     int y = b->label;
     b->label = -1; /* no concat: the encoder must not see it */
-    g->enc_in = x;
-    int none = -1;
-    int cur = run_stack(b, &s->enc, x, "encoder", false, &none);
+    int cur = flat_encoder(b, x, "the classifier's head");
     if (cur < 0)
         return false;
-    if (g->t[cur].dims.rank != 1) {
-        char sh[64];
-        dims_format(sh, sizeof sh, &g->t[cur].dims);
-        diag_error(b->d, s->enc.n ? s->enc.layers[s->enc.n - 1].loc : s->enc.loc,
-                   "encoder ends with %s; add 'flatten' to feed the classifier's head", sh);
-        return false;
-    }
     gen_layer head = { .kind = LAYER_DENSE, .loc = s->objective_loc, .units = s->classes };
     int logits = param_layer(b, &head, cur, auto_name(b, &head), true);
     g->t[logits].name = xprintf("logits");
