@@ -361,7 +361,13 @@ static vkvae_status time_steps(bench *b, model_bench *m, double *seconds)
 static void describe_step(const vkvae_step_desc *st, char *out, size_t size)
 {
     const vkvae_op_params *p = &st->p;
-    int w = snprintf(out, size, "%s n=%u in=%u", vkvae_op_name(st->op), p->n, p->in);
+    /* the shape each kind of op reads: a convolution's images, batch
+     * norm's channels of in values, else in features a row */
+    int w = p->k ? snprintf(out, size, "%s n=%u %ux%ux%u->%ux%ux%u", vkvae_op_name(st->op),
+                            p->n, p->c_in, p->h_in, p->w_in, p->c_out, p->h_out, p->w_out)
+          : p->c_in ? snprintf(out, size, "%s n=%u c=%u in=%u", vkvae_op_name(st->op), p->n,
+                               p->c_in, p->in)
+                    : snprintf(out, size, "%s n=%u in=%u", vkvae_op_name(st->op), p->n, p->in);
     if (p->out && w > 0 && (size_t)w < size)
         w += snprintf(out + w, size - (size_t)w, " out=%u", p->out);
     if (vkvae_op_is_pair(st->op) && w > 0 && (size_t)w < size) /* the second layer's width */
