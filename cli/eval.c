@@ -101,14 +101,6 @@ static objective eval_objective(const vkvae_plan *plan)
     return ob;
 }
 
-static int has_iwae_program(const vkvae_plan *plan)
-{
-    for (uint32_t p = 0; p < plan->n_programs; p++)
-        if (plan->programs[p].kind == VKVAE_PROGRAM_IWAE)
-            return 1;
-    return 0;
-}
-
 /* The test images as floats in [0, 1]; binarized as the eval program's
  * gather does it (image i is row i % batch of evaluation batch i / batch,
  * drawn at step 2^31 + i / batch; session.c's schedule) when it does. */
@@ -274,7 +266,7 @@ int cmd_eval(int argc, char **argv)
         return r;
     }
     vkvae_status bad = o.fd ? fd_classifier_check(&o, classifier.plan, plan, &err) : VKVAE_OK;
-    if (o.has_iwae && !has_iwae_program(plan))
+    if (o.has_iwae && !vkvae_plan_has_program(plan, VKVAE_PROGRAM_IWAE))
         bad = vkvae_fail(&err, VKVAE_BAD_INPUT, "%s: --iwae: model %s has no likelihood to "
                          "estimate (an autoencoder; the estimate needs a VAE's Gaussian latent)",
                          o.ckpt, plan->model);

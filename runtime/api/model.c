@@ -114,14 +114,6 @@ static vkvae_status write_cb(void *user, uint32_t tensor, const float *src, vkva
     return vkvae_session_write(user, tensor, src, err);
 }
 
-static int has_program(const vkvae_plan *plan, vkvae_program_kind kind)
-{
-    for (uint32_t p = 0; p < plan->n_programs; p++)
-        if (plan->programs[p].kind == kind)
-            return 1;
-    return 0;
-}
-
 static vkvae_status describe(vkvae_model *m, uint32_t seed, uint32_t max_latents,
                              vkvae_error *err)
 {
@@ -140,7 +132,7 @@ static vkvae_status describe(vkvae_model *m, uint32_t seed, uint32_t max_latents
     i->height = plan->input_h;
     i->width = plan->input_w;
     i->batch = plan->batch;
-    i->has_prior = has_program(plan, VKVAE_PROGRAM_SAMPLE);
+    i->has_prior = vkvae_plan_has_program(plan, VKVAE_PROGRAM_SAMPLE);
     i->on_gpu = m->ctx != NULL;
     i->seed = seed;
     i->max_latents = max_latents ? max_latents : plan->batch;

@@ -129,10 +129,7 @@ static vkvae_status record(vkvae_model *m, VkCommandBuffer cb, const call *c, vk
 {
     vkvae_context *ctx = m->ctx;
     uint32_t batch = m->info.batch;
-    int has = 0;
-    for (uint32_t p = 0; p < m->plan.n_programs; p++)
-        has |= m->plan.programs[p].kind == c->kind;
-    if (!has)
+    if (!vkvae_plan_has_program(&m->plan, c->kind))
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no %s program", m->info.name,
                           c->kind == VKVAE_PROGRAM_ENCODE ? "encode" : "decode");
     int conditional = m->t_y != UINT32_MAX && m->info.classes;

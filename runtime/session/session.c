@@ -45,7 +45,6 @@ struct vkvae_session {
     const vkvae_idx *train_images, *train_labels;
     int train_resident;                       /* the training set is in the DATA tensors whole */
     double submit_ms;
-    int by_kind_sample;                       /* the plan has a sample program */
 };
 
 int vkvae_plan_has_program(const vkvae_plan *plan, vkvae_program_kind kind)
@@ -160,8 +159,6 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     s->t_iwae_x = vkvae_plan_find_tensor(plan, "io.iwae_x");
     s->t_iwae_y = vkvae_plan_find_tensor(plan, "io.iwae_y");
     s->t_logw = vkvae_plan_find_tensor(plan, "io.logw");
-    for (uint32_t p = 0; p < plan->n_programs; p++)
-        s->by_kind_sample |= plan->programs[p].kind == VKVAE_PROGRAM_SAMPLE;
     if (!st) {
         /* The data set's capacity is the generator's --data-rows, read off
          * the images tensor; the host copies are that long so a smaller set
@@ -740,7 +737,7 @@ vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32
 vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, uint32_t label,
                                   float *out, vkvae_error *err)
 {
-    if (s->t_mean == UINT32_MAX || !s->by_kind_sample)
+    if (s->t_mean == UINT32_MAX || !vkvae_plan_has_program(&s->plan, VKVAE_PROGRAM_SAMPLE))
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program (%s)",
                           s->plan.model, vkvae_plan_classifies(&s->plan)
                                              ? "a classifier generates nothing"
