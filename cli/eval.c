@@ -202,9 +202,9 @@ static vkvae_status frechet(const eval_opts *o, cli_model_handle *m, cli_model_h
     uint32_t n = images->count, N = o->fd_samples ? o->fd_samples : 10000;
     uint32_t F = vkvae_session_features(m->session), d = 0, classes = vkvae_session_classes(m->session);
     objective plain = {0}; /* the test images as they are, grey levels */
-    float *x = st ? NULL : test_pixels(images, n, F, &plain, 1, 0);
-    float *gen = st ? NULL : malloc((size_t)N * F * sizeof *gen);
-    if (!st && (!x || !gen))
+    float *x = test_pixels(images, n, F, &plain, 1, 0);
+    float *gen = malloc((size_t)N * F * sizeof *gen);
+    if (!x || !gen)
         st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u samples", N);
     /* the samples, class by class for a conditional model */
     for (uint32_t k = 0, done = 0; !st && done < N; k++) {
