@@ -448,15 +448,12 @@ static io_tensors io_buffers(gen_plan *pl, const gen_graph *g, int *map)
 {
     const gen_spec *s = g->spec;
     uint32_t B = g->batch;
-    io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1 };
+    io_tensors io = { .buffer = add_buffer(pl, "io", VKVAE_ROLE_IO), -1, -1, -1, -1, -1, -1 };
+    io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
     if (s->obj == OBJ_CLASSIFY) { /* images in, the head's input features out */
-        io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
-        io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
         io.mu = add_ptensor(pl, io.buffer, "io.mu", B, &g->t[g->mu].dims, 4);
     } else {
-        io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
         gen_dims lat = { 1, { s->latent, 0, 0, 0 } };
-        io.x = add_ptensor(pl, io.buffer, "io.x", B, &s->input, 4);
         io.y = s->has_condition ? add_ptensor(pl, io.buffer, "io.y", B,
                                               &(gen_dims){ 1, { s->classes, 0, 0, 0 } }, 4)
                                 : -1;
