@@ -41,7 +41,8 @@ bool check_spec(const gen_source *src, gen_diag *d, uint32_t batch, gen_spec *sp
 bool compile_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
 {
     *pl = (gen_plan){ .g = g };
-    if (!build_backward(g, why) || !lower_plan(g, data_rows, pl, why))
+    bool grads = g->n_upd ? build_update_backward(g, why) : build_backward(g, why);
+    if (!grads || !lower_plan(g, data_rows, pl, why))
         return false;
     for (int p = 0; p < pl->n_prog; p++) {
         pair_products(pl, &pl->prog[p]);

@@ -211,6 +211,52 @@ typedef enum gen_corrupt { CORRUPT_NONE, CORRUPT_MASK, CORRUPT_GAUSSIAN } gen_co
 typedef enum gen_optim { OPTIM_ADAM, OPTIM_ADAMW, OPTIM_SGD } gen_optim;
 typedef enum gen_init { INIT_PYTORCH, INIT_XAVIER_UNIFORM, INIT_KAIMING_NORMAL, INIT_ZERO, INIT_ONE } gen_init;
 
+/* ---- the general form (docs/spec.md "Several networks") ----
+ * Networks called on named tensors, loss terms over what the calls give,
+ * and per update line the networks it trains and the terms they minimise. */
+typedef struct gen_network {
+    char *name;
+    gen_stack st;
+} gen_network;
+
+/* OUT = NET IN: network NET applied to tensor IN (x, noise, or an earlier
+ * call's output); every call of NET shares its parameters. */
+typedef struct gen_net_call {
+    gen_loc loc, net_loc, in_loc;
+    char *out, *net, *in;
+} gen_net_call;
+
+typedef enum gen_term_kind { TERM_BCE_REAL, TERM_BCE_FAKE } gen_term_kind;
+
+/* One summand of a loss term: bce T real|fake (binary cross-entropy of
+ * logits T against a constant target). */
+typedef struct gen_term_part {
+    gen_term_kind kind;
+    gen_loc loc, arg_loc;
+    char *arg;
+} gen_term_part;
+
+/* NAME = PART + PART ...: a per-row loss, reported as its own column. */
+typedef struct gen_term {
+    gen_loc loc;
+    char *name;
+    gen_term_part *parts;
+    size_t n, cap;
+} gen_term;
+
+/* update NET... minimise TERM + ...: one optimizer step of those networks'
+ * parameters on the sum of the terms, after the updates above it. */
+typedef struct gen_name {
+    char *s;
+    gen_loc loc;
+} gen_name;
+
+typedef struct gen_update {
+    gen_loc loc;
+    gen_name *nets, *terms;
+    size_t n_nets, cap_nets, n_terms, cap_terms;
+} gen_update;
+
 extern const char *const gen_act_names[VKVAE_ACT_COUNT];
 extern const char *const gen_objective_names[];
 extern const char *const gen_optim_names[];
@@ -262,6 +308,22 @@ typedef struct gen_spec {
     double lr, beta1, beta2, eps, weight_decay, momentum;
     uint32_t batch, epochs, seed;
     gen_init init;
+
+    /* The general form: any 'network' line makes one, and the shorthand's
+     * latent/encoder/decoder/objective lines are then refused. */
+    bool general;
+    gen_loc general_loc;        /* the first 'network' line */
+    bool has_noise;
+    gen_loc noise_loc;
+    uint32_t noise;             /* 'noise N': z ~ N(0, I), N values a row */
+    gen_network *nets;
+    size_t n_nets, cap_nets;
+    gen_net_call *calls;
+    size_t n_calls, cap_calls;
+    gen_term *terms;
+    size_t n_terms, cap_terms;
+    gen_update *updates;
+    size_t n_updates, cap_updates;
 
     /* Not from the text: a second graph plan.c builds from this spec with
      * another objective, k or batch (encode/decode/sample of an IWAE model,
@@ -317,6 +379,14 @@ typedef struct gen_node {
     uint64_t flops_fwd, flops_bwd;
 } gen_node;
 
+/* One update line of the general form, as grad.c and plan.c need it. */
+typedef struct gen_graph_update {
+    bool *take;                 /* forward nodes its terms need */
+    bool *trains;               /* per tensor: a parameter this update trains */
+    size_t bwd_begin, bwd_end;  /* its backward nodes */
+    int *accum;                 /* nodes accumulating its terms (-1 ended) */
+} gen_graph_update;
+
 typedef struct gen_graph {
     const gen_spec *spec;
     gen_tensor *t;
@@ -332,6 +402,11 @@ typedef struct gen_graph {
                                    for an AE and IWAE) */
     int logw;                   /* IWAE: the log weights [n*k], else -1 */
     size_t n_fwd;               /* forward nodes; grad.c appends backward ones */
+    /* the general form: its updates in order, and what sample/decode read
+     * and write (the noise and the first call on it) */
+    gen_graph_update *upd;
+    size_t n_upd;
+    int noise, sample_out;
     uint64_t n_params;
     uint64_t flops_fwd, flops_bwd, flops_optim;
 } gen_graph;
@@ -341,6 +416,9 @@ bool infer_shapes(const gen_spec *spec, gen_graph *g, gen_diag *d);
 /* --explain: the graph, parameters and FLOPs, deterministic. */
 void explain_graph(const gen_graph *g, FILE *out);
 void dims_format(char *buf, size_t size, const gen_dims *dims);
+/* Marks in take[] the forward nodes that produce outs (roots, -1 ended)
+ * from ins (roots whose producers are left out). */
+void graph_select(const gen_graph *g, const int *outs, const int *ins, bool *take);
 uint64_t dims_count(const gen_dims *dims);
 
 /* ---- backward (grad.c) ---- */
@@ -348,6 +426,10 @@ uint64_t dims_count(const gen_dims *dims);
  * gradient; sets each needed tensor's grad. On a graph it cannot
  * differentiate yet returns false with *why a plain sentence. */
 bool build_backward(gen_graph *g, char **why);
+/* The general form's: for each update in turn, the backward of its terms'
+ * sum over the forward nodes it takes, reaching the parameters it trains
+ * (a parameter read by several calls summing their partials). */
+bool build_update_backward(gen_graph *g, char **why);
 int tensor_root(const gen_graph *g, int t);
 
 /* ---- the plan (plan.c) ---- */

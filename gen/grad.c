@@ -49,6 +49,12 @@ typedef struct gbuild {
     int wt;         /* IWAE: the importance weights [n*k], or -1 */
     int logw_node;  /* IWAE: the iwae_logw node, or -1 */
     char *why;
+    /* an update of the general form (NULL: the whole graph, every parameter) */
+    const bool *take;   /* the forward nodes it runs */
+    const bool *trains; /* per tensor: a parameter it trains */
+    int *readers;       /* per parameter: taken nodes reading it (their partials sum) */
+    int *written;       /* per parameter: partials written so far */
+    int *running;       /* per parameter: the partial sum so far */
 } gbuild;
 
 int tensor_root(const gen_graph *g, int t)
@@ -102,12 +108,15 @@ static bool is_layer(int op)
 
 /* Forward consumers of root tensor t through which a gradient flows back to
  * t: layers and concats reading it as their first input, adds reading it as
- * either (an add of t and t counts twice). */
-static int pull_consumers(const gen_graph *g, int t, int *out, int max)
+ * either (an add of t and t counts twice); of an update, its nodes only. */
+static int pull_consumers(const gbuild *b, int t, int *out, int max)
 {
+    const gen_graph *g = b->g;
     int count = 0;
     for (size_t i = 0; i < g->n_fwd; i++) {
         const gen_node *n = &g->n[i];
+        if (b->take && !b->take[i])
+            continue;
         int reads = 0;
         if (n->op == VKVAE_OP_ADD)
             reads = (tensor_root(g, n->in[0]) == t) + (tensor_root(g, n->in[1]) == t);
@@ -219,7 +228,7 @@ static int pull(gbuild *b, int t)
         return g->t[t].grad;
     enum { MAX_CONSUMERS = 8 };
     int c[MAX_CONSUMERS];
-    int count = pull_consumers(g, t, c, MAX_CONSUMERS);
+    int count = pull_consumers(b, t, c, MAX_CONSUMERS);
     int dx = -1;
     if (count == 0) {
         fail(b, xprintf("no gradient reaches '%s' (internal)", g->t[t].name));
@@ -253,7 +262,7 @@ static int direct(gbuild *b, int t)
 {
     gen_graph *g = b->g;
     int c[1];
-    if (g->t[t].grad >= 0 || pull_consumers(g, t, c, 1) > 0)
+    if (g->t[t].grad >= 0 || pull_consumers(b, t, c, 1) > 0)
         return fail(b, xprintf("gradient of '%s' sums a loss gradient with another: not "
                                "generated yet", g->t[t].name)), -1;
     /* grad_like grows g->t: store through the array only after the call
@@ -317,6 +326,47 @@ static int pre_activation_grad(gbuild *b, int i)
     return dpre;
 }
 
+/* Whether this backward trains parameter p. */
+static bool trains(const gbuild *b, int p)
+{
+    return !b->trains || b->trains[p];
+}
+
+/* Where a backward node writes parameter p's gradient: its grad tensor, or
+ * a partial where several calls read p (partial_done sums them); a
+ * parameter this update does not train, or a 'nobias' zero, gets a tensor
+ * nothing reads. */
+static int grad_target(gbuild *b, int p)
+{
+    gen_graph *g = b->g;
+    if (g->t[p].grad < 0 || !trains(b, p))
+        return add_tensor(g, xprintf("d.%s", g->t[p].name), ROLE_ACT, 0, g->t[p].dims);
+    if (!b->readers || b->readers[p] < 2)
+        return g->t[p].grad;
+    return add_tensor(g, xprintf("d.%s.%d", g->t[p].name, b->written[p] + 1), ROLE_ACT, 0,
+                      g->t[p].dims);
+}
+
+/* After a node wrote part (from grad_target) of p's gradient: the partial
+ * sum so far, into the grad tensor with the last. */
+static void partial_done(gbuild *b, int p, int part, gen_loc loc)
+{
+    gen_graph *g = b->g;
+    if (g->t[p].grad < 0 || !trains(b, p) || !b->readers || b->readers[p] < 2)
+        return;
+    if (b->written[p]++ == 0) {
+        b->running[p] = part;
+        return;
+    }
+    int sum = b->written[p] == b->readers[p] ? g->t[p].grad
+            : add_tensor(g, xprintf("d.%s.sum%d", g->t[p].name, b->written[p]), ROLE_ACT, 0,
+                         g->t[p].dims);
+    add_node(g, VKVAE_OP_ADD, xprintf("%s_grad_sum", g->t[p].name), loc,
+             (int[]){ b->running[p], part, -1 }, (int[]){ sum, -1 },
+             (vkvae_op_params){ .n = 1, .in = (uint32_t)dims_count(&g->t[p].dims) });
+    b->running[p] = sum;
+}
+
 static void layer_bwd(gbuild *b, int i)
 {
     gen_graph *g = b->g;
@@ -325,18 +375,19 @@ static void layer_bwd(gbuild *b, int i)
     if (dpre < 0)
         return;
     b->dpre[i] = dpre;
+    if (!trains(b, n.in[1]))
+        return; /* a network another update trains: only its input's gradient */
     int op = n.op == VKVAE_OP_DENSE ? VKVAE_OP_DENSE_BWD_W
            : n.op == VKVAE_OP_CONV2D ? VKVAE_OP_CONV2D_BWD_W : VKVAE_OP_CONVT2D_BWD_W;
     vkvae_op_params p = n.p;
     p.act = VKVAE_ACT_NONE, p.alpha = 0;
     /* a layer without bias ('nobias'): the op still writes a bias gradient,
      * into a tensor nothing reads */
-    int dbias = g->t[n.in[2]].grad;
-    if (dbias < 0)
-        dbias = add_tensor(g, xprintf("d.%s", g->t[n.in[2]].name), ROLE_ACT, 0,
-                           g->t[n.in[2]].dims);
+    int dw = grad_target(b, n.in[1]), dbias = grad_target(b, n.in[2]);
     add_node(g, op, xprintf("%s_bwd_w", n.name), n.loc, (int[]){ dpre, n.in[0], -1 },
-             (int[]){ g->t[n.in[1]].grad, dbias, -1 }, p);
+             (int[]){ dw, dbias, -1 }, p);
+    partial_done(b, n.in[1], dw, n.loc);
+    partial_done(b, n.in[2], dbias, n.loc);
 }
 
 /* Batch norm: one backward node writes the input gradient (kept for the
@@ -351,28 +402,40 @@ static void batchnorm_bwd(gbuild *b, int i)
     int dx = grad_like(g, tensor_root(g, n.in[0]), xprintf(".%s", n.name));
     vkvae_op_params p = n.p;
     p.act = VKVAE_ACT_NONE, p.alpha = 0;
+    int dgamma = grad_target(b, n.in[1]), dbeta = grad_target(b, n.in[2]);
     add_node(g, VKVAE_OP_BATCHNORM_BWD, xprintf("%s_bwd", n.name), n.loc,
              (int[]){ dpre, n.in[0], n.in[1], n.out[1], n.out[2], -1 },
-             (int[]){ dx, g->t[n.in[1]].grad, g->t[n.in[2]].grad, -1 }, p);
+             (int[]){ dx, dgamma, dbeta, -1 }, p);
+    partial_done(b, n.in[1], dgamma, n.loc);
+    partial_done(b, n.in[2], dbeta, n.loc);
     b->bn_dx[i] = dx;
 }
 
-bool build_backward(gen_graph *g, char **why)
+/* Every parameter's gradient tensor (grad.<name>). */
+static void grad_tensors(gen_graph *g)
 {
-    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)),
-                 .bn_dx = xmalloc(g->n_fwd * sizeof(int)), .wt = -1, .logw_node = -1 };
-    for (size_t i = 0; i < g->n_fwd; i++)
-        b.dpre[i] = b.bn_dx[i] = -1;
     for (size_t i = 0, nt = g->nt; i < nt; i++)
         if (g->t[i].role == ROLE_PARAM) {
             const gen_tensor p = g->t[i];
             int d = add_tensor(g, xprintf("grad.%s", p.name), ROLE_GRAD, 0, p.dims);
             g->t[i].grad = d;
         }
+}
+
+/* The backward nodes of b's forward nodes (all, or an update's), last first. */
+static void backward_pass(gbuild *bp)
+{
+    gbuild b = *bp;
+    gen_graph *g = b.g;
+    for (size_t i = 0; i < g->n_fwd; i++)
+        b.dpre[i] = b.bn_dx[i] = -1;
     for (size_t i = g->n_fwd; i-- > 0 && !b.why;) {
         gen_node n = g->n[i];
+        if (b.take && !b.take[i])
+            continue;
         switch (n.op) {
         case GEN_OP_VIEW:
+        case VKVAE_OP_PRIOR:
         case VKVAE_OP_LOSS_ACCUM:
         case VKVAE_OP_KL_GAUSS:         /* with reparam, after reparam_bwd */
         case VKVAE_OP_GATHER:
@@ -392,6 +455,15 @@ bool build_backward(gen_graph *g, char **why)
                          (int[]){ dy, -1 }, n.p);
                 scale_by_weights(&b, &n, dy);
             }
+            break;
+        }
+        case VKVAE_OP_BCE_LOGITS: {
+            /* a GAN's loss: the gradient of the logits it reads */
+            int l = tensor_root(g, n.in[0]);
+            int dl = g->t[l].needs_grad ? direct(&b, l) : -1;
+            if (dl >= 0)
+                add_node(g, VKVAE_OP_BCE_LOGITS_BWD, xprintf("%s_bwd", n.name), n.loc,
+                         (int[]){ n.in[0], -1 }, (int[]){ dl, -1 }, n.p);
             break;
         }
         case VKVAE_OP_SOFTMAX_CE: {
@@ -472,10 +544,13 @@ bool build_backward(gen_graph *g, char **why)
         case VKVAE_OP_DENSE:
         case VKVAE_OP_CONV2D:
         case VKVAE_OP_CONVT2D:
-            layer_bwd(&b, (int)i);
+            /* (an update's: a network before what it trains gets none) */
+            if (g->t[tensor_root(g, n.out[0])].needs_grad)
+                layer_bwd(&b, (int)i);
             break;
         case VKVAE_OP_BATCHNORM:
-            batchnorm_bwd(&b, (int)i);
+            if (g->t[tensor_root(g, n.out[0])].needs_grad)
+                batchnorm_bwd(&b, (int)i);
             break;
         case VKVAE_OP_CONCAT:
             /* its output's gradient now, for the slice its first input pulls */
@@ -492,6 +567,87 @@ bool build_backward(gen_graph *g, char **why)
             fail(&b, xprintf("backward of op '%s': not generated yet", gen_op_names[n.op]));
         }
     }
+    bp->why = b.why;
+}
+
+bool build_backward(gen_graph *g, char **why)
+{
+    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)),
+                 .bn_dx = xmalloc(g->n_fwd * sizeof(int)), .wt = -1, .logw_node = -1 };
+    grad_tensors(g);
+    backward_pass(&b);
+    xfree(b.dpre);
+    xfree(b.bn_dx);
+    *why = b.why;
+    return !b.why;
+}
+
+/* needs_grad for one update: what was differentiable and depends on a
+ * parameter it trains (the other networks' outputs are constants to it). */
+static void update_needs_grad(gen_graph *g, const bool *orig, const bool *trained, size_t nt)
+{
+    bool *dep = xmalloc(g->nt);
+    for (size_t t = 0; t < g->nt; t++)
+        dep[t] = trained[t];
+    for (size_t i = 0; i < g->n_fwd; i++) {
+        const gen_node *n = &g->n[i];
+        bool any = false;
+        for (int j = 0; j < n->nin; j++)
+            any |= dep[n->in[j]];
+        for (int j = 0; j < n->nout; j++)
+            dep[n->out[j]] = dep[n->out[j]] || any;
+    }
+    for (size_t t = 0; t < g->nt; t++)
+        g->t[t].needs_grad = t < nt && orig[t] && dep[t];
+    xfree(dep);
+}
+
+bool build_update_backward(gen_graph *g, char **why)
+{
+    size_t nt = g->nt;
+    grad_tensors(g);
+    bool *orig = xmalloc(g->nt);
+    for (size_t t = 0; t < g->nt; t++)
+        orig[t] = g->t[t].needs_grad;
+    gbuild b = { .g = g, .dpre = xmalloc(g->n_fwd * sizeof(int)),
+                 .bn_dx = xmalloc(g->n_fwd * sizeof(int)), .wt = -1, .logw_node = -1 };
+    for (size_t u = 0; u < g->n_upd && !b.why; u++) {
+        gen_graph_update *up = &g->upd[u];
+        size_t n_all = g->nt;
+        bool *trained = xmalloc(n_all);
+        memset(trained, 0, n_all);
+        memcpy(trained, up->trains, nt);
+        update_needs_grad(g, orig, trained, nt);
+        b.take = up->take;
+        b.trains = trained;
+        b.readers = xmalloc(n_all * sizeof(int));
+        b.written = xmalloc(n_all * sizeof(int));
+        b.running = xmalloc(n_all * sizeof(int));
+        memset(b.readers, 0, n_all * sizeof(int));
+        memset(b.written, 0, n_all * sizeof(int));
+        for (size_t i = 0; i < g->n_fwd; i++)
+            for (int j = 1; up->take[i] && j < g->n[i].nin; j++)
+                if (g->t[g->n[i].in[j]].role == ROLE_PARAM &&
+                    g->t[tensor_root(g, g->n[i].out[0])].needs_grad)
+                    b.readers[g->n[i].in[j]]++;
+        for (size_t t = 0; t < n_all; t++)
+            if (g->t[t].role != ROLE_PARAM)
+                g->t[t].grad = -1;
+        up->bwd_begin = g->nn;
+        backward_pass(&b);
+        up->bwd_end = g->nn;
+        for (size_t t = 0; t < nt && !b.why; t++)
+            if (trained[t] && b.readers[t] > 1 && b.written[t] != b.readers[t])
+                b.why = xprintf("gradient of '%s': %d of %d partials (internal)", g->t[t].name,
+                                b.written[t], b.readers[t]);
+        xfree(trained);
+        xfree(b.readers);
+        xfree(b.written);
+        xfree(b.running);
+    }
+    for (size_t t = 0; t < nt; t++)
+        g->t[t].needs_grad = orig[t];
+    xfree(orig);
     xfree(b.dpre);
     xfree(b.bn_dx);
     *why = b.why;

@@ -58,7 +58,8 @@ void dims_format(char *buf, size_t size, const gen_dims *dims)
 }
 
 static const char *const top_words[] = {
-    "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train", NULL };
+    "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train",
+    "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
     "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat",
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
@@ -72,7 +73,7 @@ static const struct { const char *word, *line; } stray_clauses[] = {
     { "gaussian", "latent" }, { "deterministic", "latent" },
     { "elbo", "objective" }, { "iwae", "objective" }, { "ae", "objective" },
     { "dae", "objective" }, { "beta", "objective" }, { "warmup", "objective" },
-    { "k", "objective" }, { "loss", "objective" }, { "corrupt", "objective" },
+    { "k", "objective" }, { "corrupt", "objective" }, { "minimise", "update" },
     { "adam", "train" }, { "adamw", "train" }, { "sgd", "train" }, { "lr", "train" },
     { "betas", "train" }, { "eps", "train" }, { "weight_decay", "train" },
     { "momentum", "train" }, { "batch", "train" }, { "epochs", "train" },
@@ -88,7 +89,8 @@ typedef struct parser {
     size_t pos;
     gen_spec *s;
     gen_diag *d;
-    gen_stack *section;     /* NULL outside encoder/decoder */
+    gen_stack *section;     /* NULL outside encoder/decoder/network */
+    enum { BLOCK_NONE, BLOCK_GRAPH, BLOCK_LOSS } block; /* lines NAME = ... */
 } parser;
 
 #define TOKF "'%.*s'"
@@ -623,6 +625,149 @@ static bool line_train(parser *p, const gen_token *kw)
     return true;
 }
 
+/* ---- the general form ---- */
+
+static bool want_eol_section(parser *p, const gen_token *kw)
+{
+    if (!at_eol(p))
+        return perr_at(p, peek(p)->loc, "unexpected " TOKF ": the lines of " TOKF
+                       " follow it, one per line", TOKA(peek(p)), TOKA(kw));
+    return true;
+}
+
+static void mark_general(parser *p, const gen_token *kw)
+{
+    if (!p->s->general)
+        p->s->general_loc = kw->loc;
+    p->s->general = true;
+}
+
+static bool line_noise(parser *p, const gen_token *kw)
+{
+    gen_spec *s = p->s;
+    if (dup_line(p, kw, s->has_noise, s->noise_loc))
+        return false;
+    s->has_noise = true;
+    s->noise_loc = kw->loc;
+    mark_general(p, kw);
+    return want_uint(p, kw, 1, GEN_MAX_DIM, &s->noise) && no_more(p, "noise", "the size");
+}
+
+static bool line_network(parser *p, const gen_token *kw)
+{
+    gen_spec *s = p->s;
+    const gen_token *name;
+    mark_general(p, kw);
+    if (!want_ident(p, kw, "a network name", &name))
+        return false;
+    for (size_t i = 0; i < s->n_nets; i++)
+        if (strlen(s->nets[i].name) == (size_t)name->len &&
+            memcmp(s->nets[i].name, name->text, (size_t)name->len) == 0)
+            return perr_at(p, name->loc, "duplicate network " TOKF " (first at line %d)",
+                           TOKA(name), s->nets[i].st.loc.line);
+    GROW(s->nets, s->cap_nets, s->n_nets + 1);
+    gen_network *n = &s->nets[s->n_nets++];
+    *n = (gen_network){ .name = xstrndup(name->text, (size_t)name->len),
+                        .st = { .seen = true, .loc = name->loc } };
+    p->section = &n->st;
+    return no_more(p, "network", "the name");
+}
+
+static bool want_equals(parser *p, const gen_token *name)
+{
+    const gen_token *eq = next(p);
+    if (eq->len != 1 || eq->text[0] != '=')
+        return perr_at(p, eq->loc, "expected '=' after " TOKF, TOKA(name));
+    return true;
+}
+
+/* OUT = NET IN */
+static bool line_call(parser *p, const gen_token *out)
+{
+    gen_spec *s = p->s;
+    const gen_token *net, *in;
+    if (!want_equals(p, out) || !want_ident(p, out, "a network name", &net) ||
+        !want_ident(p, net, "the tensor the network reads", &in))
+        return false;
+    GROW(s->calls, s->cap_calls, s->n_calls + 1);
+    s->calls[s->n_calls++] = (gen_net_call){
+        .loc = out->loc, .net_loc = net->loc, .in_loc = in->loc,
+        .out = xstrndup(out->text, (size_t)out->len),
+        .net = xstrndup(net->text, (size_t)net->len),
+        .in = xstrndup(in->text, (size_t)in->len) };
+    return no_more(p, "graph", "the input");
+}
+
+/* NAME = bce T real|fake [+ bce ...] */
+static bool line_term(parser *p, const gen_token *name)
+{
+    static const char *const kinds[] = { "bce", NULL };
+    static const char *const targets[] = { "real", "fake", NULL };
+    gen_spec *s = p->s;
+    if (!want_equals(p, name))
+        return false;
+    GROW(s->terms, s->cap_terms, s->n_terms + 1);
+    gen_term *t = &s->terms[s->n_terms++];
+    *t = (gen_term){ .loc = name->loc, .name = xstrndup(name->text, (size_t)name->len) };
+    for (;;) {
+        const gen_token *k = peek(p);
+        int kind, target;
+        if (!want_choice(p, &p->tok[p->pos - 1], "loss", kinds, &kind))
+            return false;
+        const gen_token *arg;
+        if (!want_ident(p, k, "the logits it reads", &arg) ||
+            !want_choice(p, arg, "target", targets, &target))
+            return false;
+        GROW(t->parts, t->cap, t->n + 1);
+        t->parts[t->n++] = (gen_term_part){
+            .kind = target == 0 ? TERM_BCE_REAL : TERM_BCE_FAKE, .loc = k->loc,
+            .arg_loc = arg->loc, .arg = xstrndup(arg->text, (size_t)arg->len) };
+        if (at_eol(p))
+            return true;
+        const gen_token *plus = next(p);
+        if (plus->len != 1 || plus->text[0] != '+')
+            return perr_at(p, plus->loc, "expected '+' or the end of the line, got " TOKF,
+                           TOKA(plus));
+    }
+}
+
+/* update NET [NET...] minimise TERM [+ TERM...] */
+static bool line_update(parser *p, const gen_token *kw)
+{
+    gen_spec *s = p->s;
+    mark_general(p, kw);
+    GROW(s->updates, s->cap_updates, s->n_updates + 1);
+    gen_update *u = &s->updates[s->n_updates++];
+    *u = (gen_update){ .loc = kw->loc };
+    while (!at_eol(p) && !tok_is(peek(p), "minimise")) {
+        const gen_token *n;
+        if (!want_ident(p, &p->tok[p->pos - 1], "a network name", &n))
+            return false;
+        GROW(u->nets, u->cap_nets, u->n_nets + 1);
+        u->nets[u->n_nets++] = (gen_name){ xstrndup(n->text, (size_t)n->len), n->loc };
+    }
+    if (u->n_nets == 0 || at_eol(p))
+        return perr_at(p, after(&p->tok[p->pos - 1]), "'update' needs the networks it trains "
+                       "and the terms they minimise, e.g. 'update dis minimise d_loss'");
+    const gen_token *m = next(p);
+    for (;;) {
+        const gen_token *t;
+        if (peek(p)->kind == TK_NUM)
+            return perr_at(p, peek(p)->loc, "weighted terms are not supported yet: each term "
+                           "is minimised with weight 1");
+        if (!want_ident(p, m, "a loss term's name", &t))
+            return false;
+        GROW(u->terms, u->cap_terms, u->n_terms + 1);
+        u->terms[u->n_terms++] = (gen_name){ xstrndup(t->text, (size_t)t->len), t->loc };
+        if (at_eol(p))
+            return true;
+        m = next(p);
+        if (m->len != 1 || m->text[0] != '+')
+            return perr_at(p, m->loc, "expected '+' or the end of the line, got " TOKF,
+                           TOKA(m));
+    }
+}
+
 /* ---- layers ---- */
 
 static gen_layer *add_layer(parser *p, const gen_token *kw, gen_layer_kind kind)
@@ -825,9 +970,34 @@ static void parse_line(parser *p)
         perr_at(p, kw->loc, "expected a keyword at the start of the line, got " TOKF, TOKA(kw));
         return;
     }
+    bool assigns = peek(p)->len == 1 && peek(p)->text[0] == '=';
+    if (p->block != BLOCK_NONE && assigns) {
+        if (p->block == BLOCK_GRAPH)
+            line_call(p, kw);
+        else
+            line_term(p, kw);
+        return;
+    }
     if (is_word(kw, top_words)) {
         p->section = NULL;
+        p->block = BLOCK_NONE;
         if (tok_is(kw, "model")) line_model(p, kw);
+        else if (tok_is(kw, "noise")) line_noise(p, kw);
+        else if (tok_is(kw, "network")) line_network(p, kw);
+        else if (tok_is(kw, "graph")) {
+            mark_general(p, kw);
+            if (want_eol_section(p, kw))
+                p->block = BLOCK_GRAPH;
+        } else if (tok_is(kw, "loss")) {
+            if (!at_eol(p))
+                perr_at(p, kw->loc, "'loss' on a line of its own opens the loss terms of "
+                        "'network' specs; 'loss l2' or 'loss bce' belongs on the 'objective' "
+                        "line");
+            else {
+                mark_general(p, kw);
+                p->block = BLOCK_LOSS;
+            }
+        } else if (tok_is(kw, "update")) line_update(p, kw);
         else if (tok_is(kw, "input")) line_input(p, kw);
         else if (tok_is(kw, "condition")) line_condition(p, kw);
         else if (tok_is(kw, "latent")) line_latent(p, kw);
@@ -839,7 +1009,7 @@ static void parse_line(parser *p)
     }
     if (is_word(kw, layer_words)) {
         if (!p->section)
-            perr_at(p, kw->loc, "layer " TOKF " outside an 'encoder' or 'decoder' section",
+            perr_at(p, kw->loc, "layer " TOKF " outside an 'encoder', 'decoder' or 'network' section",
                     TOKA(kw));
         else
             parse_layer(p, kw);
@@ -893,13 +1063,23 @@ bool parse_spec(const gen_token *toks, size_t count, gen_spec *s, gen_diag *d)
         { offsetof(gen_spec, has_train), "train", "train adam lr 1e-3" },
     };
     gen_loc at = s->has_model ? s->model_loc : (gen_loc){ toks[0].loc.file, 1, 1, 0 };
-    /* a classifier is an encoder and its head: no latent, no decoder */
+    /* a classifier is an encoder and its head: no latent, no decoder; the
+     * general form has networks and updates instead of all four */
     bool classify = s->has_objective && s->obj == OBJ_CLASSIFY;
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!*(const bool *)((const char *)s + required[i].off) &&
-            !(classify && (required[i].off == offsetof(gen_spec, has_latent) ||
-                           required[i].off == offsetof(gen_spec, dec.seen))))
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        size_t off = required[i].off;
+        bool shorthand = off == offsetof(gen_spec, has_latent) ||
+                         off == offsetof(gen_spec, enc.seen) ||
+                         off == offsetof(gen_spec, dec.seen) ||
+                         off == offsetof(gen_spec, has_objective);
+        if (!*(const bool *)((const char *)s + off) && !(s->general && shorthand) &&
+            !(classify && (off == offsetof(gen_spec, has_latent) ||
+                           off == offsetof(gen_spec, dec.seen))))
             diag_error(d, at, "missing '%s' line, e.g. '%s'", required[i].word,
                        required[i].example);
+    }
+    if (s->general && s->n_updates == 0)
+        diag_error(d, at, "missing 'update' line: a spec with 'network' sections says what each "
+                   "trains, e.g. 'update dis minimise d_loss'");
     return d->errors == before;
 }

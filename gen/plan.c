@@ -132,32 +132,6 @@ static void add_node_step(gen_plan *pl, gen_program *pr, const gen_graph *g, con
     add_step(pl, pr, n->op, t, k, &n->p);
 }
 
-/* Marks in take[] the forward nodes that produce outs (roots, -1 ended)
- * from ins (roots whose producers are left out). */
-static void select_nodes(const gen_graph *g, const int *outs, const int *ins, bool *take)
-{
-    bool *need = xmalloc(g->nt);
-    memset(need, 0, g->nt);
-    for (int i = 0; outs[i] >= 0; i++)
-        need[outs[i]] = true;
-    for (size_t i = g->n_fwd; i-- > 0;) {
-        const gen_node *n = &g->n[i];
-        bool produces = false, is_input = false;
-        for (int j = 0; j < n->nout; j++) {
-            int r = tensor_root(g, n->out[j]);
-            produces |= need[r];
-            for (int k = 0; ins[k] >= 0; k++)
-                is_input |= ins[k] == r;
-        }
-        if (!produces || is_input)
-            continue;
-        take[i] = n->op != GEN_OP_VIEW;
-        for (int j = 0; j < n->nin; j++)
-            need[tensor_root(g, n->in[j])] = true;
-    }
-    xfree(need);
-}
-
 static gen_program *new_program(gen_plan *pl, vkvae_program_kind kind, const char *name)
 {
     gen_program *pr = &pl->prog[pl->n_prog++];
@@ -273,13 +247,13 @@ static void io_programs(gen_plan *pl, const gen_graph *g, int *map, const io_ten
             pmap[mu] = io->mu;
             if (lv >= 0)
                 pmap[lv] = io->lv;
-            select_nodes(g, (int[]){ mu, lv, -1 }, (int[]){ enc_in, label, -1 }, take);
+            graph_select(g, (int[]){ mu, lv, -1 }, (int[]){ enc_in, label, -1 }, take);
         } else {
             pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
             pmap[z] = io->z;
             if (!logits)
                 pmap[out] = io->mean;
-            select_nodes(g, (int[]){ out, -1 }, (int[]){ z, label, -1 }, take);
+            graph_select(g, (int[]){ out, -1 }, (int[]){ z, label, -1 }, take);
             if (kind == VKVAE_PROGRAM_SAMPLE)
                 add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
                          &(vkvae_op_params){ .n = B, .in = s->latent,
@@ -343,7 +317,7 @@ static bool estimate_program(gen_plan *pl, const gen_spec *s, const io_tensors *
     if (label >= 0)
         map[label] = io_rows(pl, io->y, "io.iwae_y", E);
     map[a->logw] = add_ptensor(pl, io->buffer, "io.logw", (uint64_t)E * C, &(gen_dims){ 0 }, 4);
-    select_nodes(a, (int[]){ a->logw, -1 }, (int[]){ enc_in, label, -1 }, take);
+    graph_select(a, (int[]){ a->logw, -1 }, (int[]){ enc_in, label, -1 }, take);
     aux_bind(pl, a, map, map, take, bact, "iwae");
     gen_program *pr = new_program(pl, VKVAE_PROGRAM_IWAE, "iwae");
     for (size_t i = 0; i < a->n_fwd; i++)
@@ -500,6 +474,9 @@ static void align_buffers(gen_plan *pl)
         pl->buf[b].bytes = align256(pl->buf[b].bytes);
 }
 
+static void optimizer_step(gen_plan *pl, gen_program *pr, const gen_spec *s,
+                           const state_tensors *st);
+
 /* train (every node, then the optimizer step over the .all views) and eval
  * (the forward nodes): the programs over the main graph's own tensors. */
 static void train_eval_programs(gen_plan *pl, const gen_graph *g, const int *map,
@@ -515,15 +492,23 @@ static void train_eval_programs(gen_plan *pl, const gen_graph *g, const int *map
         if (i < g->n_fwd)
             add_node_step(pl, eval, g, &g->n[i], map);
     }
+    optimizer_step(pl, train, s, st);
+}
+
+/* The optimizer's step over the views st gives (all parameters, or an
+ * update's). */
+static void optimizer_step(gen_plan *pl, gen_program *pr, const gen_spec *s,
+                           const state_tensors *st)
+{
     vkvae_op_params op = { .in = (uint32_t)st->floats, .lr = (float)s->lr,
                            .weight_decay = (float)s->weight_decay };
     if (s->optim == OPTIM_SGD) {
         op.momentum = (float)s->momentum;
-        add_step(pl, train, VKVAE_OP_SGD, (int[]){ st->params, st->grads, st->m }, 3, &op);
+        add_step(pl, pr, VKVAE_OP_SGD, (int[]){ st->params, st->grads, st->m }, 3, &op);
     } else {
         op.mode = s->optim == OPTIM_ADAMW;
         op.beta1 = (float)s->beta1, op.beta2 = (float)s->beta2, op.eps = (float)s->eps;
-        add_step(pl, train, VKVAE_OP_ADAM, (int[]){ st->params, st->grads, st->m, st->v }, 4,
+        add_step(pl, pr, VKVAE_OP_ADAM, (int[]){ st->params, st->grads, st->m, st->v }, 4,
                  &op);
     }
 }
@@ -563,7 +548,7 @@ static void features_program(gen_plan *pl, const gen_graph *g, const int *map,
     int x = tensor_root(g, g->enc_in), features = tensor_root(g, g->mu);
     pmap[x] = io->x;
     pmap[features] = io->mu;
-    select_nodes(g, (int[]){ features, -1 }, (int[]){ x, -1 }, take);
+    graph_select(g, (int[]){ features, -1 }, (int[]){ x, -1 }, take);
     gen_program *pr = new_program(pl, VKVAE_PROGRAM_ENCODE, "encode");
     for (size_t i = 0; i < g->n_fwd; i++)
         if (take[i])
@@ -597,6 +582,188 @@ static uint64_t train_step_flops(const gen_graph *g)
     return f + g->flops_optim < f ? UINT64_MAX : f + g->flops_optim;
 }
 
+/* ---- the general form: one optimizer step per update line ---- */
+
+/* Lays out params, grads and optim update by update (weights, then biases,
+ * of the networks each trains), so an update's parameters are one range:
+ * its optimizer is one dispatch over views of it (st[u]); .all views span
+ * the whole buffers as for one network. */
+static void group_buffers(gen_plan *pl, const gen_graph *g, int *map, state_tensors *st)
+{
+    uint32_t bp = add_buffer(pl, "params", VKVAE_ROLE_PARAM);
+    uint32_t bg = add_buffer(pl, "grads", VKVAE_ROLE_GRAD);
+    uint64_t *begin = xmalloc(g->n_upd * sizeof *begin), *end = xmalloc(g->n_upd * sizeof *end);
+    for (size_t u = 0; u < g->n_upd; u++) {
+        begin[u] = align256(pl->buf[bp].bytes);
+        for (int biases = 0; biases < 2; biases++)
+            for (size_t i = 0; i < g->nt; i++)
+                if (g->t[i].role == ROLE_PARAM && g->upd[u].trains[i] &&
+                    is_bias(&g->t[i]) == biases) {
+                    map[i] = add_ptensor(pl, bp, g->t[i].name, 0, &g->t[i].dims, 4);
+                    int d = g->t[i].grad;
+                    map[d] = add_ptensor(pl, bg, g->t[d].name, 0, &g->t[i].dims, 4);
+                }
+        pl->buf[bp].bytes = align256(pl->buf[bp].bytes);
+        end[u] = pl->buf[bp].bytes;
+    }
+    uint64_t pbytes = pl->buf[bp].bytes, floats = pbytes / 4;
+    pl->buf[bg].bytes = pbytes;
+    plan_add_view(pl, bp, "params.all", 0, floats);
+    plan_add_view(pl, bg, "grads.all", 0, floats);
+    uint32_t bo = add_buffer(pl, "optim", VKVAE_ROLE_OPTIM);
+    bool sgd = g->spec->optim == OPTIM_SGD;
+    plan_add_view(pl, bo, sgd ? "sgd.buf" : "adam.m", 0, floats);
+    if (!sgd)
+        plan_add_view(pl, bo, "adam.v", pbytes, floats);
+    pl->buf[bo].bytes = sgd ? pbytes : 2 * pbytes;
+    for (size_t u = 0; u < g->n_upd; u++) {
+        const char *nets = g->spec->updates[u].nets[0].s;
+        uint64_t n = (end[u] - begin[u]) / 4;
+        st[u] = (state_tensors){ .floats = n, .v = -1 };
+        st[u].params = plan_add_view(pl, bp, xprintf("params.%s", nets), begin[u], n);
+        st[u].grads = plan_add_view(pl, bg, xprintf("grads.%s", nets), begin[u], n);
+        st[u].m = plan_add_view(pl, bo, xprintf("%s.%s", sgd ? "sgd.buf" : "adam.m", nets),
+                                begin[u], n);
+        if (!sgd)
+            st[u].v = plan_add_view(pl, bo, xprintf("adam.v.%s", nets), pbytes + begin[u], n);
+    }
+    xfree(begin);
+    xfree(end);
+}
+
+/* What the host reads and writes: the noise and the samples (io.z,
+ * io.mean) where a call reads the noise, and the loss sums: loss.acc
+ * (the terms' total in its recon slot) and loss.<term> for each term. */
+static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
+{
+    const gen_spec *s = g->spec;
+    io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1 };
+    if (g->sample_out >= 0) {
+        io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
+        io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[g->noise].dims, 4);
+        io.mean = add_ptensor(pl, io.buffer, "io.mean", g->batch, &s->input, 4);
+    }
+    uint32_t bacc = add_buffer(pl, "accum", VKVAE_ROLE_ACCUM);
+    map[g->loss] = add_ptensor(pl, bacc, "loss.acc", 0, &(gen_dims){ 1, { 4, 0, 0, 0 } }, 4);
+    for (size_t i = 0; i < g->nt; i++)
+        if (g->t[i].role == ROLE_LOSS && g->t[i].rows == 0 && map[i] < 0)
+            map[i] = add_ptensor(pl, bacc, g->t[i].name, 0, &g->t[i].dims, 4);
+    return io;
+}
+
+static void optimizer_step(gen_plan *pl, gen_program *pr, const gen_spec *s,
+                           const state_tensors *st);
+
+/* Per tensor, the updates (bits) whose parameters it depends on. */
+static uint64_t *update_deps(const gen_graph *g)
+{
+    uint64_t *dep = xmalloc(g->nt * sizeof *dep);
+    memset(dep, 0, g->nt * sizeof *dep);
+    for (size_t u = 0; u < g->n_upd; u++)
+        for (size_t t = 0; t < g->nt; t++)
+            if (g->upd[u].trains[t])
+                dep[t] |= 1ull << u;
+    for (size_t i = 0; i < g->n_fwd; i++) {
+        const gen_node *n = &g->n[i];
+        uint64_t any = 0;
+        for (int j = 0; j < n->nin; j++)
+            any |= dep[n->in[j]];
+        for (int j = 0; j < n->nout; j++)
+            dep[n->out[j]] |= any;
+    }
+    return dep;
+}
+
+/* train: each update in turn runs the forward nodes its terms need that
+ * an earlier update's step made stale (or that have not run), its
+ * backward and its optimizer step, so a later update sees the earlier
+ * ones' new weights (a GAN's generator step against the updated
+ * discriminator); then the forward nodes no update took (the terms'
+ * total). A loss sum runs once. eval: every forward node. */
+static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
+                            const state_tensors *st)
+{
+    gen_program *train = new_program(pl, VKVAE_PROGRAM_TRAIN, "train");
+    gen_program *eval = new_program(pl, VKVAE_PROGRAM_EVAL, "eval");
+    uint64_t *dep = update_deps(g);
+    int *ran = xmalloc(g->n_fwd * sizeof(int)); /* the update that last ran it, or -1 */
+    for (size_t i = 0; i < g->n_fwd; i++)
+        ran[i] = -1;
+    for (size_t u = 0; u < g->n_upd; u++) {
+        for (size_t i = 0; i < g->n_fwd; i++) {
+            const gen_node *n = &g->n[i];
+            if (!g->upd[u].take[i] || n->op == GEN_OP_VIEW)
+                continue;
+            uint64_t since = ran[i] < 0 ? 0 : ((1ull << u) - 1) & ~((1ull << ran[i]) - 1);
+            uint64_t reads = 0;
+            for (int j = 0; j < n->nin; j++)
+                reads |= dep[n->in[j]];
+            bool stale = ran[i] < 0 || (reads & since);
+            if (!stale || (ran[i] >= 0 && n->op == VKVAE_OP_LOSS_ACCUM))
+                continue;
+            add_node_step(pl, train, g, n, map);
+            ran[i] = (int)u;
+        }
+        for (size_t i = g->upd[u].bwd_begin; i < g->upd[u].bwd_end; i++)
+            if (g->n[i].op != GEN_OP_VIEW)
+                add_node_step(pl, train, g, &g->n[i], map);
+        optimizer_step(pl, train, g->spec, &st[u]);
+    }
+    for (size_t i = 0; i < g->n_fwd; i++) {
+        if (g->n[i].op == GEN_OP_VIEW)
+            continue;
+        if (ran[i] < 0)
+            add_node_step(pl, train, g, &g->n[i], map);
+        add_node_step(pl, eval, g, &g->n[i], map);
+    }
+    xfree(ran);
+    xfree(dep);
+}
+
+/* decode (io.z -> io.mean: the first call on the noise and what it needs)
+ * and sample (the noise drawn into io.z, then the same). */
+static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
+                            const io_tensors *io)
+{
+    int *pmap = xmalloc(g->nt * sizeof(int));
+    bool *take = xmalloc(g->n_fwd);
+    memcpy(pmap, map, g->nt * sizeof(int));
+    memset(take, 0, g->n_fwd);
+    int out = tensor_root(g, g->sample_out);
+    pmap[g->noise] = io->z;
+    pmap[out] = io->mean;
+    graph_select(g, (int[]){ out, -1 }, (int[]){ g->noise, -1 }, take);
+    for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
+        gen_program *pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
+        if (kind == VKVAE_PROGRAM_SAMPLE)
+            add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
+                     &(vkvae_op_params){ .n = g->batch, .in = g->spec->noise,
+                                         .stream = VKVAE_STREAM_PRIOR });
+        for (size_t i = 0; i < g->n_fwd; i++)
+            if (take[i])
+                add_node_step(pl, pr, g, &g->n[i], pmap);
+    }
+    xfree(take);
+    xfree(pmap);
+}
+
+static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
+{
+    state_tensors *st = xmalloc(g->n_upd * sizeof *st);
+    group_buffers(pl, g, map, st);
+    state_buffer(pl, g, map);
+    data_buffers(pl, g, map);
+    io_tensors io = general_io(pl, g, map);
+    act_buffer(pl, g, map);
+    align_buffers(pl);
+    update_programs(pl, g, map, st);
+    if (g->sample_out >= 0)
+        sample_programs(pl, g, map, &io);
+    batchnorm_modes(pl);
+    xfree(st);
+    return check_bindings(pl, why);
+}
+
 bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
 {
     const gen_spec *s = g->spec;
@@ -605,6 +772,11 @@ bool lower_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
     int *map = xmalloc(g->nt * sizeof(int));
     for (size_t i = 0; i < g->nt; i++)
         map[i] = -1;
+    if (g->n_upd) {
+        bool ok = lower_general(g, pl, map, why);
+        pl->step_flops = train_step_flops(g);
+        return ok;
+    }
 
     state_tensors st = param_buffers(pl, g, map);
     state_buffer(pl, g, map);

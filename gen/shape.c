@@ -51,6 +51,11 @@ typedef struct builder {
     gen_diag *d;
     int fc, conv, deconv, bn;
     int label;          /* one-hot label tensor or -1 */
+    /* the general form: layer names are "<network>.<layer>", a call's
+     * activations "<its output>/<layer>", and a second call of a network
+     * finds the parameters (and batch norm's state) the first made */
+    const char *prefix, *tag;
+    size_t call_start;  /* tensors from here on are the current call's */
 } builder;
 
 static gen_dims flat(uint64_t n) { return (gen_dims){ 1, { (uint32_t)n, 0, 0, 0 } }; }
@@ -63,10 +68,29 @@ static int add_tensor(gen_graph *g, char *name, gen_role role, uint32_t rows, ge
     return (int)g->nt++;
 }
 
+/* The tensor of role role named name, or -1. */
+static int find_named(const gen_graph *g, const char *name, gen_role role)
+{
+    for (size_t i = 0; i < g->nt; i++)
+        if (g->t[i].role == role && strcmp(g->t[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A per-call activation's name: the layer's, tagged with the call. */
+static char *act_name(const builder *b, const char *name)
+{
+    return b->tag ? xprintf("%s/%s", b->tag, name) : xstrndup(name, strlen(name));
+}
+
 static int add_param(builder *b, const char *layer, const char *what, gen_dims dims,
                      uint32_t fan_in)
 {
-    int t = add_tensor(b->g, xprintf("%s.%s", layer, what), ROLE_PARAM, 0, dims);
+    char *name = xprintf("%s.%s", layer, what);
+    int shared = b->tag ? find_named(b->g, name, ROLE_PARAM) : -1;
+    if (shared >= 0 && (size_t)shared < b->call_start)
+        return shared;
+    int t = add_tensor(b->g, name, ROLE_PARAM, 0, dims);
     b->g->t[t].init = b->s->init;
     b->g->t[t].fan_in = fan_in;
     b->g->n_params += dims_count(&dims);
@@ -218,7 +242,7 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
         p.out = l->units;
         int w = add_param(b, name, "weight", (gen_dims){ 2, { l->units, p.in, 0, 0 } }, p.in);
         int bias = layer_bias(b, l, name, l->units, p.in);
-        int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, flat(l->units));
+        int out = add_tensor(g, act_name(b, name), ROLE_ACT, t.rows, flat(l->units));
         int nd = add_node(b, VKVAE_OP_DENSE, name, l->loc, (int[]){ in, w, bias, -1 },
                           (int[]){ out, -1 });
         g->n[nd].p = p;
@@ -263,7 +287,7 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
     uint32_t fan_in = wd.d[1] * l->k * l->k;
     int w = add_param(b, name, "weight", wd, fan_in);
     int bias = layer_bias(b, l, name, p.c_out, fan_in);
-    int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, od);
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, t.rows, od);
     int nd = add_node(b, tr ? VKVAE_OP_CONVT2D : VKVAE_OP_CONV2D, name, l->loc,
                       (int[]){ in, w, bias, -1 }, (int[]){ out, -1 });
     g->n[nd].p = p;
@@ -291,7 +315,7 @@ static int residual_add(builder *b, const gen_layer *l, int in, int out, const c
                    "output %s: they must have one shape", name, x, y);
         return -1;
     }
-    int sum = add_tensor(g, xprintf("%s.residual", name), ROLE_ACT, g->t[out].rows, yd);
+    int sum = add_tensor(g, act_name(b, xprintf("%s.residual", name)), ROLE_ACT, g->t[out].rows, yd);
     int nd = add_node(b, VKVAE_OP_ADD, xprintf("%s_residual", name), l->residual_loc,
                       (int[]){ out, in, -1 }, (int[]){ sum, -1 });
     uint64_t values = rows_of(b, out) * dims_count(&yd);
@@ -304,11 +328,12 @@ static int residual_add(builder *b, const gen_layer *l, int in, int out, const c
 
 static char *auto_name(builder *b, const gen_layer *l)
 {
-    char *gen = l->kind == LAYER_DENSE    ? xprintf("fc%d", ++b->fc)
-              : l->kind == LAYER_CONV2D   ? xprintf("conv%d", ++b->conv)
-              : l->kind == LAYER_BATCHNORM ? xprintf("bn%d", ++b->bn)
-                                          : xprintf("deconv%d", ++b->deconv);
-    return l->name ? l->name : gen;
+    const char *pre = b->prefix ? b->prefix : "";
+    char *gen = l->kind == LAYER_DENSE    ? xprintf("%sfc%d", pre, ++b->fc)
+              : l->kind == LAYER_CONV2D   ? xprintf("%sconv%d", pre, ++b->conv)
+              : l->kind == LAYER_BATCHNORM ? xprintf("%sbn%d", pre, ++b->bn)
+                                          : xprintf("%sdeconv%d", pre, ++b->deconv);
+    return !l->name ? gen : b->prefix ? xprintf("%s%s", pre, l->name) : l->name;
 }
 
 /* Batch normalisation of in over its channels (CxHxW: C of H*W values a
@@ -326,11 +351,16 @@ static int batchnorm_layer(builder *b, const gen_layer *l, int in, const char *n
     int beta = add_param(b, name, "bias", flat(c), 0);
     g->t[gamma].init = INIT_ONE;
     g->t[beta].init = INIT_ZERO;
-    int out = add_tensor(g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows, t.dims);
-    int mean = add_tensor(g, xprintf("%s.mean", name), ROLE_ACT, 0, flat(c));
-    int rstd = add_tensor(g, xprintf("%s.rstd", name), ROLE_ACT, 0, flat(c));
-    int rmean = add_tensor(g, xprintf("%s.running_mean", name), ROLE_STATE, 0, flat(c));
-    int rvar = add_tensor(g, xprintf("%s.running_var", name), ROLE_STATE, 0, flat(c));
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, t.rows, t.dims);
+    int mean = add_tensor(g, act_name(b, xprintf("%s.mean", name)), ROLE_ACT, 0, flat(c));
+    int rstd = add_tensor(g, act_name(b, xprintf("%s.rstd", name)), ROLE_ACT, 0, flat(c));
+    char *rm = xprintf("%s.running_mean", name), *rv = xprintf("%s.running_var", name);
+    int rmean = b->tag ? find_named(g, rm, ROLE_STATE) : -1;
+    int rvar = b->tag ? find_named(g, rv, ROLE_STATE) : -1;
+    if (rmean < 0 || (size_t)rmean >= b->call_start)
+        rmean = add_tensor(g, rm, ROLE_STATE, 0, flat(c));
+    if (rvar < 0 || (size_t)rvar >= b->call_start)
+        rvar = add_tensor(g, rv, ROLE_STATE, 0, flat(c));
     int nd = add_node(b, VKVAE_OP_BATCHNORM, name, l->loc, (int[]){ in, gamma, beta, -1 },
                       (int[]){ out, mean, rstd, rmean, rvar, -1 });
     for (int k = 1; k < 5; k++)
@@ -572,7 +602,8 @@ static void check_names(const gen_graph *g, gen_diag *d)
             continue;
         for (size_t j = 0; j < i; j++) {
             const gen_node *b = &g->n[j];
-            if (b->nin >= 2 && g->t[b->in[1]].role == ROLE_PARAM && strcmp(a->name, b->name) == 0) {
+            if (b->nin >= 2 && g->t[b->in[1]].role == ROLE_PARAM && b->in[1] != a->in[1] &&
+                strcmp(a->name, b->name) == 0) {
                 diag_error(d, a->loc, "duplicate layer name '%s' (first at line %d)", a->name,
                            b->loc.line);
                 break;
@@ -841,6 +872,309 @@ static bool classifier_nodes(builder *b, uint32_t n)
     return true;
 }
 
+/* ---- the general form: networks, calls, loss terms, updates ---- */
+
+void graph_select(const gen_graph *g, const int *outs, const int *ins, bool *take)
+{
+    bool *need = xmalloc(g->nt);
+    memset(need, 0, g->nt);
+    for (int i = 0; outs[i] >= 0; i++)
+        need[outs[i]] = true;
+    for (size_t i = g->n_fwd; i-- > 0;) {
+        const gen_node *n = &g->n[i];
+        bool produces = false, is_input = false;
+        for (int j = 0; j < n->nout; j++) {
+            int r = tensor_root(g, n->out[j]);
+            produces |= need[r];
+            for (int k = 0; ins[k] >= 0; k++)
+                is_input |= ins[k] == r;
+        }
+        if (!produces || is_input)
+            continue;
+        take[i] = n->op != GEN_OP_VIEW;
+        for (int j = 0; j < n->nin; j++)
+            need[tensor_root(g, n->in[j])] = true;
+    }
+    xfree(need);
+}
+
+/* What the general form refuses of the shorthand and of the input line. */
+static void check_general(const gen_spec *s, gen_diag *d)
+{
+    const struct { bool seen; gen_loc loc; const char *what; } shorthand[] = {
+        { s->has_latent, s->latent_loc, "latent" },
+        { s->enc.seen, s->enc.loc, "encoder" },
+        { s->dec.seen, s->dec.loc, "decoder" },
+        { s->has_objective, s->objective_loc, "objective" },
+        { s->has_condition, s->condition_loc, "condition" },
+    };
+    for (size_t i = 0; i < sizeof shorthand / sizeof *shorthand; i++)
+        if (shorthand[i].seen)
+            diag_error(d, shorthand[i].loc, "'%s' belongs to the one-network form; a spec "
+                       "with 'network' sections (line %d) names its tensors in 'graph' lines "
+                       "and its losses in 'loss' lines", shorthand[i].what, s->general_loc.line);
+    if (s->likelihood_given)
+        diag_error(d, s->likelihood_loc, "'likelihood' applies to objective elbo or iwae; a "
+                   "spec with 'network' sections takes its losses from 'loss' lines");
+    if (!(s->lo == 0 && s->hi == 1))
+        diag_error(d, s->range_loc, "range %g..%g is not supported yet: data bytes map to "
+                   "0..1; use range 0..1", s->lo, s->hi);
+}
+
+/* A tensor the graph and loss lines can name. */
+typedef struct named {
+    const char *name;
+    gen_loc loc;
+    int t;
+} named;
+
+static int lookup(const named *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const gen_network *find_network(const gen_spec *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_nets; i++)
+        if (strcmp(s->nets[i].name, name) == 0)
+            return &s->nets[i];
+    return NULL;
+}
+
+/* The calls in order: each network's layers on its input, parameters
+ * shared between the calls of one network. */
+static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_call **first_of)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    for (size_t c = 0; c < s->n_calls; c++) {
+        const gen_net_call *call = &s->calls[c];
+        const gen_network *net = find_network(s, call->net);
+        int in = lookup(names, *n_names, call->in);
+        if (!net) {
+            diag_error(b->d, call->net_loc, "unknown network '%s'", call->net);
+            return false;
+        }
+        if (in < 0) {
+            diag_error(b->d, call->in_loc, "unknown tensor '%s': a call reads x, noise (with a "
+                       "'noise' line) or an earlier call's output", call->in);
+            return false;
+        }
+        int again = lookup(names, *n_names, call->out);
+        if (again >= 0) {
+            diag_error(b->d, call->loc, "'%s' is defined twice (first at line %d)", call->out,
+                       names[again].loc.line);
+            return false;
+        }
+        size_t ni = (size_t)(net - s->nets);
+        const gen_dims have = g->t[names[in].t].dims;
+        if (first_of[ni]) {
+            const gen_dims want = g->t[names[lookup(names, *n_names, first_of[ni]->in)].t].dims;
+            if (want.rank != have.rank ||
+                memcmp(want.d, have.d, sizeof(uint32_t) * (size_t)have.rank) != 0) {
+                char a[64], h[64];
+                dims_format(a, sizeof a, &want);
+                dims_format(h, sizeof h, &have);
+                diag_error(b->d, call->in_loc, "network '%s' reads %s here and %s at line %d: "
+                           "the calls of one network share its weights, so read one shape",
+                           call->net, h, a, first_of[ni]->loc.line);
+                return false;
+            }
+        } else {
+            first_of[ni] = call;
+        }
+        b->prefix = xprintf("%s.", net->name);
+        b->tag = call->out;
+        b->call_start = g->nt; /* an earlier call's parameters are shared */
+        b->fc = b->conv = b->deconv = b->bn = 0;
+        int none = -1;
+        int out = run_stack(b, &net->st, names[in].t, net->name, false, &none);
+        if (out < 0)
+            return false;
+        names[(*n_names)++] = (named){ call->out, call->loc, out };
+        if (names[in].t == g->noise && g->sample_out < 0)
+            g->sample_out = out;
+    }
+    return true;
+}
+
+/* A loss term: binary cross-entropy of each part's logits, summed per
+ * row (term.<name>), and its sum over the rows (loss.<name>). Returns the
+ * per-row tensor or -1. */
+static int term_nodes(builder *b, const gen_term *term, const named *names, size_t n_names,
+                      int zero, uint32_t n)
+{
+    gen_graph *g = b->g;
+    int sum = -1;
+    for (size_t i = 0; i < term->n; i++) {
+        const gen_term_part *part = &term->parts[i];
+        int at = lookup(names, n_names, part->arg);
+        if (at < 0 || names[at].t == g->x || names[at].t == g->noise) {
+            diag_error(b->d, part->arg_loc, "'%s' is not a call's output: bce reads a "
+                       "network's logits", part->arg);
+            return -1;
+        }
+        int logits = names[at].t;
+        bool real = part->kind == TERM_BCE_REAL;
+        int out = loss_node(b, VKVAE_OP_BCE_LOGITS, xprintf("%s.%s.%s", term->name, part->arg,
+                            real ? "real" : "fake"), part->loc, (int[]){ logits, -1 }, 1,
+                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(&g->t[logits].dims),
+                                               .mode = real });
+        g->t[out].needs_grad = false;
+        if (sum < 0) {
+            sum = out;
+            continue;
+        }
+        int next = add_tensor(g, xprintf("%s.sum%zu", term->name, i), ROLE_LOSS, 1,
+                              (gen_dims){ 0 });
+        int nd = add_node(b, VKVAE_OP_ADD, xprintf("%s_sum", term->name), part->loc,
+                          (int[]){ sum, out, -1 }, (int[]){ next, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .in = 1 };
+        g->t[next].needs_grad = false;
+        sum = next;
+    }
+    int acc = add_tensor(g, xprintf("loss.%s", term->name), ROLE_LOSS, 0, flat(4));
+    int nd = add_node(b, VKVAE_OP_LOSS_ACCUM, term->name, term->loc, (int[]){ sum, zero, -1 },
+                      (int[]){ acc, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n };
+    simple_flops(b, nd);
+    return sum;
+}
+
+/* Each update line: the networks it trains (each trained by one line) and
+ * the forward nodes its terms need. */
+static void update_sets(builder *b, const int *term_acc)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    const gen_update **owner = xmalloc(s->n_nets * sizeof *owner);
+    memset(owner, 0, s->n_nets * sizeof *owner);
+    g->upd = xmalloc(s->n_updates * sizeof *g->upd);
+    g->n_upd = s->n_updates;
+    for (size_t u = 0; u < s->n_updates; u++) {
+        const gen_update *up = &s->updates[u];
+        gen_graph_update *gu = &g->upd[u];
+        *gu = (gen_graph_update){ .take = xmalloc(g->nn), .trains = xmalloc(g->nt) };
+        memset(gu->take, 0, g->nn);
+        memset(gu->trains, 0, g->nt);
+        for (size_t i = 0; i < up->n_nets; i++) {
+            const gen_network *net = find_network(s, up->nets[i].s);
+            if (!net) {
+                diag_error(b->d, up->nets[i].loc, "unknown network '%s'", up->nets[i].s);
+                continue;
+            }
+            size_t ni = (size_t)(net - s->nets);
+            if (owner[ni]) {
+                diag_error(b->d, up->nets[i].loc, "network '%s' is trained by line %d already",
+                           net->name, owner[ni]->loc.line);
+                continue;
+            }
+            owner[ni] = up;
+            size_t len = strlen(net->name);
+            for (size_t t = 0; t < g->nt; t++)
+                gu->trains[t] = gu->trains[t] || (g->t[t].role == ROLE_PARAM &&
+                                strncmp(g->t[t].name, net->name, len) == 0 &&
+                                g->t[t].name[len] == '.');
+        }
+        int *outs = xmalloc((up->n_terms + 1) * sizeof(int));
+        for (size_t i = 0; i < up->n_terms; i++) {
+            int k = -1;
+            for (size_t t = 0; t < s->n_terms && k < 0; t++)
+                k = strcmp(s->terms[t].name, up->terms[i].s) == 0 ? (int)t : -1;
+            if (k < 0)
+                diag_error(b->d, up->terms[i].loc, "unknown loss term '%s'", up->terms[i].s);
+            outs[i] = k < 0 ? -1 : term_acc[k];
+            if (k < 0)
+                break;
+        }
+        outs[up->n_terms] = -1;
+        graph_select(g, outs, (int[]){ -1 }, gu->take);
+        xfree(outs);
+    }
+    for (size_t i = 0; i < s->n_nets; i++)
+        if (!owner[i])
+            diag_error(b->d, s->nets[i].st.loc, "no 'update' line trains network '%s'",
+                       s->nets[i].name);
+    xfree(owner);
+}
+
+/* The general form's graph: the data and noise, the calls, the terms,
+ * their total for loss.acc (its recon slot), and the updates' sets. */
+static bool general_nodes(builder *b, uint32_t n)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    int before = b->d->errors;
+    int x = data_nodes(b, n);
+    named *names = xmalloc((s->n_calls + 2) * sizeof *names);
+    size_t n_names = 0;
+    names[n_names++] = (named){ "x", s->input_loc, x };
+    if (s->has_noise) {
+        g->noise = add_tensor(g, xprintf("noise"), ROLE_ACT, 1, flat(s->noise));
+        int nd = add_node(b, VKVAE_OP_PRIOR, "noise", s->noise_loc, (int[]){ -1 },
+                          (int[]){ g->noise, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .in = s->noise, .stream = VKVAE_STREAM_PRIOR };
+        g->t[g->noise].needs_grad = false;
+        names[n_names++] = (named){ "noise", s->noise_loc, g->noise };
+    }
+    const gen_net_call **first_of = xmalloc((s->n_nets + 1) * sizeof *first_of);
+    memset(first_of, 0, (s->n_nets + 1) * sizeof *first_of);
+    if (!call_nodes(b, names, &n_names, first_of))
+        return false;
+    if (g->sample_out >= 0) {
+        const gen_dims *o = &g->t[g->sample_out].dims;
+        if (o->rank != s->input.rank ||
+            memcmp(o->d, s->input.d, sizeof(uint32_t) * (size_t)o->rank) != 0) {
+            char got[64], want[64];
+            dims_format(got, sizeof got, o);
+            dims_format(want, sizeof want, &s->input);
+            diag_error(b->d, s->noise_loc, "the first call on noise makes the samples: it "
+                       "gives %s, the input is %s", got, want);
+            return false;
+        }
+    }
+    int zero = add_tensor(g, xprintf("term_zero"), ROLE_CONST, 1, (gen_dims){ 0 });
+    int *term_acc = xmalloc((s->n_terms + 1) * sizeof(int));
+    int total = -1;
+    for (size_t t = 0; t < s->n_terms; t++) {
+        for (size_t u = 0; u < t; u++)
+            if (strcmp(s->terms[u].name, s->terms[t].name) == 0)
+                diag_error(b->d, s->terms[t].loc, "duplicate loss term '%s' (first at line %d)",
+                           s->terms[t].name, s->terms[u].loc.line);
+        int rows = term_nodes(b, &s->terms[t], names, n_names, zero, n);
+        if (rows < 0)
+            return false;
+        term_acc[t] = (int)g->nt - 1;
+        if (total < 0) {
+            total = rows;
+            continue;
+        }
+        int next = add_tensor(g, xprintf("total.sum%zu", t), ROLE_LOSS, 1, (gen_dims){ 0 });
+        int nd = add_node(b, VKVAE_OP_ADD, "total_sum", s->terms[t].loc,
+                          (int[]){ total, rows, -1 }, (int[]){ next, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .in = 1 };
+        g->t[next].needs_grad = false;
+        total = next;
+    }
+    if (total < 0) {
+        diag_error(b->d, s->general_loc, "no loss terms: add a 'loss' section, e.g. "
+                   "'d_loss = bce d_real real + bce d_fake fake'");
+        return false;
+    }
+    g->loss = add_tensor(g, xprintf("loss_acc"), ROLE_LOSS, 0, flat(4));
+    int nd = add_node(b, VKVAE_OP_LOSS_ACCUM, "loss", s->general_loc, (int[]){ total, zero, -1 },
+                      (int[]){ g->loss, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n };
+    g->recon = total;
+    g->kl = zero;
+    g->n_fwd = g->nn; /* graph_select walks the forward nodes */
+    update_sets(b, term_acc);
+    return b->d->errors == before;
+}
+
 /* The forward graph of spec s with every shape, checked; false after an
  * error (reported to d). */
 bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
@@ -848,9 +1182,12 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     int before = d->errors;
     *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1,
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
-                      .recon = -1, .kl = -1, .logw = -1 };
+                      .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
-    check_combinations(s, d);
+    if (s->general)
+        check_general(s, d);
+    else
+        check_combinations(s, d);
     bool vae = s->obj == OBJ_ELBO || s->obj == OBJ_IWAE;
     bool logits = vae ? s->lik == LIK_BERNOULLI : s->loss == LOSS_BCE;
     uint32_t k = s->obj == OBJ_IWAE ? s->k : 1;
@@ -862,7 +1199,10 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
         return false;
 
     int eps = -1, out_lv = -1;
-    if (s->obj == OBJ_CLASSIFY) {
+    if (s->general) {
+        if (!general_nodes(&b, n))
+            return false;
+    } else if (s->obj == OBJ_CLASSIFY) {
         if (!classifier_nodes(&b, n))
             return false;
     } else if (!encoder_nodes(&b, data_nodes(&b, n), n, k, vae, &eps) ||
