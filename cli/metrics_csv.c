@@ -17,6 +17,7 @@ typedef struct row {
     uint32_t epoch;
     unsigned long line;
     double train, test;
+    double train_term[CLI_METRICS_MAX_TERMS], test_term[CLI_METRICS_MAX_TERMS];
 } row;
 
 enum { COL_EPOCH, COL_TRAIN, COL_TEST, COLS };
@@ -27,6 +28,9 @@ typedef struct reader {
     unsigned long line;
     size_t n_fields;   /* the header's */
     size_t col[COLS];  /* field index of each needed column */
+    uint32_t n_terms;  /* loss terms: their names and train, test fields */
+    char *term_name[CLI_METRICS_MAX_TERMS];
+    size_t term_col[CLI_METRICS_MAX_TERMS][2];
     char **fields;     /* n_fields slots */
     vkvae_error *err;
 } reader;
@@ -54,17 +58,22 @@ static vkvae_status bad(reader *r, const char *what, const char *field, const ch
                       text, what);
 }
 
-static vkvae_status parse_loss(reader *r, int col, double *out)
+static vkvae_status parse_field(reader *r, size_t field, const char *name, double *out)
 {
-    const char *text = r->fields[r->col[col]];
+    const char *text = r->fields[field];
     char *end = NULL;
     double v = strtod(text, &end); /* underflow to 0 or a denormal is fine */
     if (!text[0] || text[0] == ' ' || text[0] == '\t' || *end != '\0')
-        return bad(r, "is not a number", col_names[col], text);
+        return bad(r, "is not a number", name, text);
     if (!isfinite(v) || fabs(v) > MAX_ABS)
-        return bad(r, "is not a finite number within +-1e30", col_names[col], text);
+        return bad(r, "is not a finite number within +-1e30", name, text);
     *out = v;
     return VKVAE_OK;
+}
+
+static vkvae_status parse_loss(reader *r, int col, double *out)
+{
+    return parse_field(r, r->col[col], col_names[col], out);
 }
 
 static vkvae_status parse_row(reader *r, char *line, row *out)
@@ -82,7 +91,42 @@ static vkvae_status parse_row(reader *r, char *line, row *out)
         return bad(r, "is not a whole epoch number from 1", "epoch", text);
     *out = (row){.epoch = (uint32_t)e, .line = r->line};
     vkvae_status st = parse_loss(r, COL_TRAIN, &out->train);
-    return st ? st : parse_loss(r, COL_TEST, &out->test);
+    if (!st)
+        st = parse_loss(r, COL_TEST, &out->test);
+    for (uint32_t t = 0; t < r->n_terms && !st; t++) {
+        char name[2][80];
+        snprintf(name[0], sizeof name[0], "train_%s", r->term_name[t]);
+        snprintf(name[1], sizeof name[1], "test_%s", r->term_name[t]);
+        st = parse_field(r, r->term_col[t][0], name[0], &out->train_term[t]);
+        if (!st)
+            st = parse_field(r, r->term_col[t][1], name[1], &out->test_term[t]);
+    }
+    return st;
+}
+
+/* The loss terms' column pairs (metrics_csv.h). */
+static vkvae_status find_terms(reader *r, char *const *names, size_t n)
+{
+    static const char *const fixed[] = {"loss", "recon", "kl", "ce", "error"};
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(names[i], "train_", 6) != 0)
+            continue;
+        const char *term = names[i] + 6;
+        int known = 0;
+        for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++)
+            known |= strcmp(term, fixed[k]) == 0;
+        size_t j = 0;
+        while (j < n && !(strncmp(names[j], "test_", 5) == 0 && strcmp(names[j] + 5, term) == 0))
+            j++;
+        if (known || j == n || r->n_terms == CLI_METRICS_MAX_TERMS)
+            continue;
+        r->term_name[r->n_terms] = strdup(term);
+        if (!r->term_name[r->n_terms])
+            return vkvae_fail(r->err, VKVAE_OUT_OF_MEMORY, "%s: out of memory", r->path);
+        r->term_col[r->n_terms][0] = i;
+        r->term_col[r->n_terms++][1] = j;
+    }
+    return VKVAE_OK;
 }
 
 static vkvae_status parse_header(reader *r, char *line)
@@ -106,7 +150,7 @@ static vkvae_status parse_header(reader *r, char *line)
                               r->path, col_names[c]);
         r->col[c] = i;
     }
-    return VKVAE_OK;
+    return find_terms(r, r->fields, n);
 }
 
 static int by_epoch_then_line(const void *a, const void *b)
@@ -129,12 +173,21 @@ static vkvae_status reduce(const char *path, row *rows, size_t n, cli_metrics *m
     m->epoch = malloc(kept * sizeof *m->epoch);
     m->train = malloc(kept * sizeof *m->train);
     m->test = malloc(kept * sizeof *m->test);
-    if (!m->epoch || !m->train || !m->test) {
+    int missing = !m->epoch || !m->train || !m->test;
+    for (uint32_t t = 0; t < m->n_terms; t++) {
+        m->train_term[t] = malloc(kept * sizeof(double));
+        m->test_term[t] = malloc(kept * sizeof(double));
+        missing |= !m->train_term[t] || !m->test_term[t];
+    }
+    if (missing) {
         cli_metrics_free(m);
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "%s: out of memory", path);
     }
-    for (size_t i = 0; i < kept; i++)
+    for (size_t i = 0; i < kept; i++) {
         m->epoch[i] = rows[i].epoch, m->train[i] = rows[i].train, m->test[i] = rows[i].test;
+        for (uint32_t t = 0; t < m->n_terms; t++)
+            m->train_term[t][i] = rows[i].train_term[t], m->test_term[t][i] = rows[i].test_term[t];
+    }
     m->n = (uint32_t)kept;
     return VKVAE_OK;
 }
@@ -188,8 +241,13 @@ vkvae_status cli_metrics_read(const char *path, cli_metrics *m, vkvae_error *err
     fclose(f);
     free(line);
     free(r.fields);
+    m->n_terms = r.n_terms;
+    for (uint32_t t = 0; t < r.n_terms; t++)
+        m->term_name[t] = r.term_name[t];
     if (!st)
         st = reduce(path, rows, n, m, err);
+    else
+        cli_metrics_free(m);
     free(rows);
     return st;
 }
@@ -199,5 +257,10 @@ void cli_metrics_free(cli_metrics *m)
     free(m->epoch);
     free(m->train);
     free(m->test);
+    for (uint32_t t = 0; t < m->n_terms; t++) {
+        free(m->term_name[t]);
+        free(m->train_term[t]);
+        free(m->test_term[t]);
+    }
     *m = (cli_metrics){0};
 }

@@ -9,9 +9,17 @@
 
 #include "error.h"
 
+enum { CLI_METRICS_MAX_TERMS = 8 };
+
 typedef struct cli_metrics {
     uint32_t n;                    /* epochs, ascending */
     double *epoch, *train, *test;  /* n each: epoch number, train and test negative ELBO */
+    /* a model of several networks: its loss terms, the column pairs
+     * train_<term>, test_<term> other than the one-network models' (recon,
+     * kl, ce, error) */
+    uint32_t n_terms;
+    char *term_name[CLI_METRICS_MAX_TERMS];
+    double *train_term[CLI_METRICS_MAX_TERMS], *test_term[CLI_METRICS_MAX_TERMS];
 } cli_metrics;
 
 /* Reads path strictly: the header must have the columns epoch, train_loss

@@ -22,6 +22,11 @@ static const char plot_usage[] =
 
 /* The series' colours: matplotlib's first two, familiar from loss plots. */
 static const canvas_colour train_colour = {31, 119, 180}, test_colour = {255, 127, 14};
+/* Loss terms: a hue per term (matplotlib's first four), dark for train and
+ * light for test. */
+static const canvas_colour term_colours[4][2] = {
+    {{31, 119, 180}, {174, 199, 232}}, {{255, 127, 14}, {255, 187, 120}},
+    {{44, 160, 44}, {152, 223, 138}}, {{214, 39, 40}, {255, 152, 150}}};
 
 vkvae_status cli_plot_metrics(const char *metrics_path, const char *png_path, uint32_t width,
                               uint32_t height, vkvae_error *err)
@@ -30,14 +35,29 @@ vkvae_status cli_plot_metrics(const char *metrics_path, const char *png_path, ui
     vkvae_status st = cli_metrics_read(metrics_path, &m, err);
     if (st)
         return st;
-    const chart_series series[2] = {
+    chart_series series[2 * CLI_METRICS_MAX_TERMS] = {
         {.name = "train", .colour = train_colour, .x = m.epoch, .y = m.train, .n = m.n},
         {.name = "test", .colour = test_colour, .x = m.epoch, .y = m.test, .n = m.n},
     };
+    uint32_t n_series = 2;
+    char names[2 * CLI_METRICS_MAX_TERMS][80];
+    if (m.n_terms) { /* a model of several networks: each loss term, train and test */
+        n_series = 0;
+        for (uint32_t t = 0; t < m.n_terms; t++)
+            for (int test = 0; test < 2; test++) {
+                snprintf(names[n_series], sizeof names[0], "%s %s", test ? "test" : "train",
+                         m.term_name[t]);
+                series[n_series] = (chart_series){
+                    .name = names[n_series], .colour = term_colours[t % 4][test], .x = m.epoch,
+                    .y = test ? m.test_term[t] : m.train_term[t], .n = m.n};
+                n_series++;
+            }
+    }
     st = chart_write_png(png_path,
                          &(chart_desc){.width = width, .height = height, .x_label = "epoch",
-                                       .y_label = "-ELBO (nats/image)", .x_integer = 1,
-                                       .series = series, .n_series = 2},
+                                       .y_label = m.n_terms ? "loss (nats/image)"
+                                                            : "-ELBO (nats/image)",
+                                       .x_integer = 1, .series = series, .n_series = n_series},
                          err);
     cli_metrics_free(&m);
     return st;

@@ -380,7 +380,16 @@ static vkvae_status open_outputs(train_run *t)
     t->metrics = fopen(t->metrics_path, fresh ? "w" : "a");
     if (!t->metrics)
         return vkvae_fail(&t->err, VKVAE_IO, "%s: %s", t->metrics_path, strerror(errno));
-    if (fresh && vkvae_plan_classifies(t->plan))
+    uint32_t terms = vkvae_session_terms(t->s);
+    if (fresh && terms) { /* a model of several networks: a column per loss term */
+        fprintf(t->metrics, "epoch,step,train_loss");
+        for (uint32_t i = 0; i < terms; i++)
+            fprintf(t->metrics, ",train_%s", vkvae_session_term_name(t->s, i));
+        fprintf(t->metrics, ",test_loss");
+        for (uint32_t i = 0; i < terms; i++)
+            fprintf(t->metrics, ",test_%s", vkvae_session_term_name(t->s, i));
+        fprintf(t->metrics, ",seconds,images_per_s\n");
+    } else if (fresh && vkvae_plan_classifies(t->plan))
         fprintf(t->metrics, "epoch,step,train_loss,train_ce,train_error,test_loss,test_ce,"
                             "test_error,seconds,images_per_s\n");
     else if (fresh)
@@ -389,11 +398,40 @@ static vkvae_status open_outputs(train_run *t)
     return VKVAE_OK;
 }
 
+/* A model of several networks: each loss term per image. */
+static void report_terms(train_run *t, uint32_t epoch, uint32_t step, const vkvae_losses *train,
+                         const vkvae_losses *test, double seconds)
+{
+    double n_train = train->rows > 0 ? train->rows : 1, n_test = test->rows > 0 ? test->rows : 1;
+    printf("epoch %u: train", epoch + 1);
+    for (uint32_t i = 0; i < train->n_terms; i++)
+        printf("%s %s %.4f", i ? "," : "", vkvae_session_term_name(t->s, i),
+               train->term[i] / n_train);
+    printf("  test");
+    for (uint32_t i = 0; i < test->n_terms; i++)
+        printf("%s %s %.4f", i ? "," : "", vkvae_session_term_name(t->s, i),
+               test->term[i] / n_test);
+    printf(" nats/image  %.1fs, %.0f img/s\n", seconds, train->rows / seconds);
+    fflush(stdout);
+    fprintf(t->metrics, "%u,%u,%.6f", epoch + 1, step, train->total / n_train);
+    for (uint32_t i = 0; i < train->n_terms; i++)
+        fprintf(t->metrics, ",%.6f", train->term[i] / n_train);
+    fprintf(t->metrics, ",%.6f", test->total / n_test);
+    for (uint32_t i = 0; i < test->n_terms; i++)
+        fprintf(t->metrics, ",%.6f", test->term[i] / n_test);
+    fprintf(t->metrics, ",%.3f,%.1f\n", seconds, train->rows / seconds);
+    fflush(t->metrics);
+}
+
 /* One epoch's figures per image, on stdout and as a line of metrics.csv. */
 static void report_epoch(train_run *t, uint32_t epoch, uint32_t step, const vkvae_losses *train,
                          const vkvae_losses *test, double seconds)
 {
     double n_train = train->rows > 0 ? train->rows : 1, n_test = test->rows > 0 ? test->rows : 1;
+    if (train->n_terms) {
+        report_terms(t, epoch, step, train, test, seconds);
+        return;
+    }
     if (vkvae_plan_classifies(t->plan)) /* the kl slot counts the errors */
         printf("epoch %u: train %.4f nats/image, error %.2f%%  test %.4f nats/image, accuracy "
                "%.2f%%  %.1fs, %.0f img/s\n",

@@ -37,6 +37,7 @@ struct vkvae_session {
     vkvae_gpu_plan *gpu;
     vkvae_cpu *cpu;
     uint32_t t_images, t_labels, t_perm, t_acc, t_mean, t_params;
+    uint32_t t_terms[VKVAE_MAX_TERMS], n_terms; /* "loss.<term>" */
     uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
     uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
     uint32_t rows, features, latent, batch;
@@ -81,6 +82,30 @@ const vkvae_plan *vkvae_session_plan(const vkvae_session *s)
 uint32_t vkvae_session_features(const vkvae_session *s)
 {
     return s->features;
+}
+
+uint32_t vkvae_session_terms(const vkvae_session *s) { return s->n_terms; }
+
+const char *vkvae_session_term_name(const vkvae_session *s, uint32_t i)
+{
+    return i < s->n_terms ? s->plan.tensors[s->t_terms[i]].name + 5 : NULL;
+}
+
+/* The loss terms' sums: every other "loss." tensor of the accumulators. */
+static vkvae_status find_terms(vkvae_session *s, vkvae_error *err)
+{
+    const vkvae_plan *plan = &s->plan;
+    for (uint32_t i = 0; i < plan->n_tensors; i++) {
+        const vkvae_tensor_desc *t = &plan->tensors[i];
+        if (t->buffer >= plan->n_buffers || plan->buffers[t->buffer].role != VKVAE_ROLE_ACCUM ||
+            i == s->t_acc || strncmp(t->name, "loss.", 5) != 0 || t->elems != 4)
+            continue;
+        if (s->n_terms == VKVAE_MAX_TERMS)
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s': more than %d loss terms",
+                              plan->model, VKVAE_MAX_TERMS);
+        s->t_terms[s->n_terms++] = i;
+    }
+    return VKVAE_OK;
 }
 
 uint32_t vkvae_session_latent(const vkvae_session *s)
@@ -149,6 +174,8 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
         st = need_tensor(plan, "loss.acc", &s->t_acc, err);
     if (!st)
         st = need_tensor(plan, "params.all", &s->t_params, err);
+    if (!st)
+        st = find_terms(s, err);
     s->t_labels = vkvae_plan_find_tensor(plan, "train.labels");
     s->t_mean = vkvae_plan_find_tensor(plan, "io.mean");
     s->t_x = vkvae_plan_find_tensor(plan, "io.x");
@@ -324,7 +351,11 @@ static vkvae_status read_losses(vkvae_session *s, vkvae_losses *out, vkvae_error
     float acc[4];
     vkvae_status st = vkvae_session_read(s, s->t_acc, acc, err);
     if (!st)
-        *out = (vkvae_losses){acc[0], acc[1], acc[2], acc[3]};
+        *out = (vkvae_losses){acc[0], acc[1], acc[2], acc[3], .n_terms = s->n_terms};
+    for (uint32_t i = 0; i < s->n_terms && !st; i++) {
+        st = vkvae_session_read(s, s->t_terms[i], acc, err);
+        out->term[i] = acc[0];
+    }
     return st;
 }
 
@@ -384,7 +415,10 @@ static vkvae_push *schedule(const vkvae_session *s, uint32_t first, uint32_t row
 static vkvae_status zero_losses(vkvae_session *s, vkvae_error *err)
 {
     const float zero[4] = {0, 0, 0, 0};
-    return vkvae_session_write(s, s->t_acc, zero, err);
+    vkvae_status st = vkvae_session_write(s, s->t_acc, zero, err);
+    for (uint32_t i = 0; i < s->n_terms && !st; i++)
+        st = vkvae_session_write(s, s->t_terms[i], zero, err);
+    return st;
 }
 
 float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch)

@@ -23,10 +23,16 @@ typedef struct vkvae_session_desc {
     double submit_ms;        /* GPU time per submission; 0: 50 ms */
 } vkvae_session_desc;
 
+enum { VKVAE_MAX_TERMS = 8 };
+
 /* Loss sums over the rows seen: reconstruction, KL, total (reconstruction
- * plus the weighted KL), and the number of rows. */
+ * plus the weighted KL), and the number of rows. A model of several
+ * networks (a GAN) has named loss terms instead, one sum each; its total
+ * is their sum, in recon. */
 typedef struct vkvae_losses {
     double recon, kl, total, rows;
+    double term[VKVAE_MAX_TERMS];
+    uint32_t n_terms;
 } vkvae_losses;
 
 /* Progress of an epoch, called after each completed submission; non-zero
@@ -42,6 +48,10 @@ const vkvae_plan *vkvae_session_plan(const vkvae_session *s);
 /* Values per example the model reads (C*H*W) and its latent size. */
 uint32_t vkvae_session_features(const vkvae_session *s);
 uint32_t vkvae_session_latent(const vkvae_session *s);
+/* The plan's loss terms (the tensors "loss.<term>" beside loss.acc): how
+ * many, and term i's name; 0 for the one-network models. */
+uint32_t vkvae_session_terms(const vkvae_session *s);
+const char *vkvae_session_term_name(const vkvae_session *s, uint32_t i);
 
 /* Every layer initialised as the plan's init kind says (plan/init.h:
  * PyTorch's default, xavier_uniform or kaiming_normal), drawn from seed on

@@ -46,21 +46,27 @@ int main(void)
                   problems, msg);
             steps += p->programs[k].n_steps;
         }
-        /* a classifier (its eval program's loss is softmax_ce) trains,
-         * evaluates and encodes (images to features): io.x and io.mu only */
-        int classifier = 0;
-        for (uint32_t i = 0; p->n_programs > 1 && i < p->programs[1].n_steps; i++)
-            classifier |= p->programs[1].steps[i].op == VKVAE_OP_SOFTMAX_CE;
+        /* every plan trains and evaluates; what else it has decides its io
+         * tensors: encode reads io.x and writes io.mu (a classifier's
+         * features), decode and sample go from io.z to io.mean (a GAN has
+         * only those two) */
+        int has[VKVAE_PROGRAM_COUNT] = { 0 };
+        for (uint32_t k = 0; k < p->n_programs; k++)
+            has[p->programs[k].kind]++;
         static const char *const names[] = { "params.all", "grads.all", "adam.m", "adam.v",
-            "train.images", "train.perm", "loss.acc", "io.x", "io.z", "io.mu", "io.mean" };
+            "train.images", "train.perm", "loss.acc" };
         for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-            if (!classifier || (strcmp(names[i], "io.z") != 0 && strcmp(names[i], "io.mean") != 0))
-                CHECK(plan_tensor(p, names[i]) >= 0, "%s has no tensor '%s'", p->model, names[i]);
-        CHECK(p->n_programs >= (classifier ? 3u : 4u) &&
-                  p->programs[0].kind == VKVAE_PROGRAM_TRAIN &&
+            CHECK(plan_tensor(p, names[i]) >= 0, "%s has no tensor '%s'", p->model, names[i]);
+        if (has[VKVAE_PROGRAM_ENCODE])
+            CHECK(plan_tensor(p, "io.x") >= 0 && plan_tensor(p, "io.mu") >= 0,
+                  "%s: encode without io.x and io.mu", p->model);
+        if (has[VKVAE_PROGRAM_DECODE] || has[VKVAE_PROGRAM_SAMPLE])
+            CHECK(has[VKVAE_PROGRAM_DECODE] && has[VKVAE_PROGRAM_SAMPLE] &&
+                      plan_tensor(p, "io.z") >= 0 && plan_tensor(p, "io.mean") >= 0,
+                  "%s: decode or sample without io.z and io.mean", p->model);
+        CHECK(p->n_programs >= 3 && p->programs[0].kind == VKVAE_PROGRAM_TRAIN &&
                   p->programs[1].kind == VKVAE_PROGRAM_EVAL &&
-                  (!classifier || (p->n_programs == 3 &&
-                                   p->programs[2].kind == VKVAE_PROGRAM_ENCODE)),
+                  (has[VKVAE_PROGRAM_ENCODE] || has[VKVAE_PROGRAM_SAMPLE]),
               "%s: %u programs", p->model, p->n_programs);
         /* every Gaussian-latent model (it has io.logvar) has the IWAE estimate */
         int vae = plan_tensor(p, "io.logvar") >= 0, iwae = 0;
