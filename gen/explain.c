@@ -68,6 +68,30 @@ static const char *init_text(char *buf, size_t size, const gen_tensor *t)
     return buf;
 }
 
+/* The general form's lines: the noise, the updates and their terms. */
+static void explain_general(const gen_spec *s, FILE *out)
+{
+    if (s->has_noise)
+        fprintf(out, "  noise      %u (N(0, I) per row)\n", s->noise);
+    for (size_t t = 0; t < s->n_terms; t++) {
+        fprintf(out, "  loss       %s =", s->terms[t].name);
+        for (size_t i = 0; i < s->terms[t].n; i++)
+            fprintf(out, "%s bce %s %s", i ? " +" : "", s->terms[t].parts[i].arg,
+                    s->terms[t].parts[i].kind == TERM_BCE_REAL ? "real" : "fake");
+        fprintf(out, "\n");
+    }
+    for (size_t u = 0; u < s->n_updates; u++) {
+        const gen_update *up = &s->updates[u];
+        fprintf(out, "  update %zu  ", u + 1);
+        for (size_t i = 0; i < up->n_nets; i++)
+            fprintf(out, "%s ", up->nets[i].s);
+        fprintf(out, "minimise");
+        for (size_t i = 0; i < up->n_terms; i++)
+            fprintf(out, "%s %s", i ? " +" : "", up->terms[i].s);
+        fprintf(out, "\n");
+    }
+}
+
 void explain_graph(const gen_graph *g, FILE *out)
 {
     const gen_spec *s = g->spec;
@@ -77,33 +101,38 @@ void explain_graph(const gen_graph *g, FILE *out)
     fprintf(out, "  input      %s range %g..%g%s\n", buf, s->lo, s->hi,
             s->binarize ? " binarize (dynamic)" : "");
     bool classify = s->obj == OBJ_CLASSIFY;
-    if (s->has_condition)
-        fprintf(out, "  condition  label classes %u (one-hot, %s)\n", s->classes,
-                classify ? "the target" : "concatenated");
-    if (!classify)
-        fprintf(out, "  latent     %u %s\n", s->latent,
-                s->latent_kind == LATENT_GAUSSIAN ? "gaussian" : "deterministic");
-    fprintf(out, "  objective  %s", gen_objective_names[s->obj]);
-    switch (s->obj) {
-    case OBJ_ELBO: fprintf(out, " beta %g warmup %u", s->beta, s->warmup); break;
-    case OBJ_IWAE: fprintf(out, " k %u", s->k); break;
-    case OBJ_DAE:
-        fprintf(out, " corrupt %s %g", s->corrupt == CORRUPT_MASK ? "mask" : "gaussian",
-                s->corrupt_value);
-        /* fall through */
-    case OBJ_AE: fprintf(out, " loss %s", s->loss == LOSS_L2 ? "l2" : "bce"); break;
-    case OBJ_CLASSIFY: fprintf(out, " (softmax cross-entropy)"); break;
+    if (s->general) {
+        explain_general(s, out);
+    } else {
+        if (s->has_condition)
+            fprintf(out, "  condition  label classes %u (one-hot, %s)\n", s->classes,
+                    classify ? "the target" : "concatenated");
+        if (!classify)
+            fprintf(out, "  latent     %u %s\n", s->latent,
+                    s->latent_kind == LATENT_GAUSSIAN ? "gaussian" : "deterministic");
+        fprintf(out, "  objective  %s", gen_objective_names[s->obj]);
+        switch (s->obj) {
+        case OBJ_ELBO: fprintf(out, " beta %g warmup %u", s->beta, s->warmup); break;
+        case OBJ_IWAE: fprintf(out, " k %u", s->k); break;
+        case OBJ_DAE:
+            fprintf(out, " corrupt %s %g", s->corrupt == CORRUPT_MASK ? "mask" : "gaussian",
+                    s->corrupt_value);
+            /* fall through */
+        case OBJ_AE: fprintf(out, " loss %s", s->loss == LOSS_L2 ? "l2" : "bce"); break;
+        case OBJ_CLASSIFY: fprintf(out, " (softmax cross-entropy)"); break;
+        }
+        if (s->obj == OBJ_ELBO || s->obj == OBJ_IWAE) {
+            static const char *const var[] = { "fixed", "learned", "predicted" };
+            if (s->lik == LIK_BERNOULLI)
+                fprintf(out, ", likelihood bernoulli (logits)");
+            else if (s->variance == VAR_FIXED)
+                fprintf(out, ", likelihood gaussian variance fixed %g", s->variance_value);
+            else
+                fprintf(out, ", likelihood gaussian variance %s", var[s->variance]);
+        }
+        fprintf(out, "\n");
     }
-    if (s->obj == OBJ_ELBO || s->obj == OBJ_IWAE) {
-        static const char *const var[] = { "fixed", "learned", "predicted" };
-        if (s->lik == LIK_BERNOULLI)
-            fprintf(out, ", likelihood bernoulli (logits)");
-        else if (s->variance == VAR_FIXED)
-            fprintf(out, ", likelihood gaussian variance fixed %g", s->variance_value);
-        else
-            fprintf(out, ", likelihood gaussian variance %s", var[s->variance]);
-    }
-    fprintf(out, "\n  train      %s lr %g", gen_optim_names[s->optim], s->lr);
+    fprintf(out, "  train      %s lr %g", gen_optim_names[s->optim], s->lr);
     if (s->optim == OPTIM_SGD)
         fprintf(out, " momentum %g", s->momentum);
     else

@@ -910,9 +910,10 @@ static void check_general(const gen_spec *s, gen_diag *d)
     };
     for (size_t i = 0; i < sizeof shorthand / sizeof *shorthand; i++)
         if (shorthand[i].seen)
-            diag_error(d, shorthand[i].loc, "'%s' belongs to the one-network form; a spec "
-                       "with 'network' sections (line %d) names its tensors in 'graph' lines "
-                       "and its losses in 'loss' lines", shorthand[i].what, s->general_loc.line);
+            diag_error(d, shorthand[i].loc, "'%s' belongs to the one-network form; this spec "
+                       "is in the form of several networks (line %d), which names its tensors "
+                       "in 'graph' lines and its losses in 'loss' lines", shorthand[i].what,
+                       s->general_loc.line);
     if (s->likelihood_given)
         diag_error(d, s->likelihood_loc, "'likelihood' applies to objective elbo or iwae; a "
                    "spec with 'network' sections takes its losses from 'loss' lines");

@@ -9,6 +9,12 @@
  * match g·d to 1e-6 relative to the larger of the two or |g|.
  * A short last batch (rows = 1 of 2) runs too: its padding row must not
  * reach the gradient.
+ * A plan of several updates (a GAN: one optimizer step per update line)
+ * is checked update by update: after the steps before update u's
+ * optimizer step, its parameter range holds the gradient of L_u, the sum
+ * of the loss terms u accumulates, over a forward with the parameters as
+ * they are then (the earlier updates' steps taken), the other networks'
+ * fixed: the forward steps of the updates up to u, run again.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,15 +22,70 @@
 
 #include "cpu/cpu_backend.h"
 #include "plan/models.h"
+#include "plan/op_info.h"
 #include "plan_util.h"
 
 static int failures;
 
+static int is_optimizer(const vkvae_step_desc *st)
+{
+    return (vkvae_op_flags(st->op) & VKVAE_OPF_OPTIMIZER) != 0;
+}
+
+/* A backward step of a plan of several updates: it writes a gradient
+ * (grad.* in the grads buffer, or an activation's, d.*). */
+static int is_backward(const vkvae_plan *p, const vkvae_step_desc *st)
+{
+    uint32_t outs = vkvae_op_bindings(st->op) - vkvae_op_inputs(st->op);
+    for (uint32_t o = st->n_tensors - outs; o < st->n_tensors; o++) {
+        const vkvae_tensor_desc *t = &p->tensors[st->tensors[o]];
+        if (p->buffers[t->buffer].role == VKVAE_ROLE_GRAD || strncmp(t->name, "d.", 2) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Update u's loss L_u: the forward steps of updates 0..u, then the sums
+ * of the terms update u accumulated. */
+static double update_loss(vkvae_cpu *cpu, const vkvae_plan *p, int u, const vkvae_push *push)
+{
+    vkvae_error err = { 0 };
+    const vkvae_program_desc *train = &p->programs[0];
+    for (uint32_t i = 0; i < p->n_tensors; i++)
+        if (p->buffers[p->tensors[i].buffer].role == VKVAE_ROLE_ACCUM) {
+            double z[4] = { 0 };
+            vkvae_cpu_write_f64(cpu, i, z, &err);
+        }
+    double sum = 0;
+    int seg = 0;
+    for (uint32_t s = 0; s < train->n_steps && seg <= u; s++) {
+        const vkvae_step_desc *st = &train->steps[s];
+        if (is_optimizer(st)) {
+            seg++;
+            continue;
+        }
+        if (is_backward(p, st))
+            continue;
+        if (vkvae_cpu_run_step(cpu, VKVAE_PROGRAM_TRAIN, s, push, &err)) {
+            fprintf(stderr, "train forward: %s\n", err.message);
+            exit(1);
+        }
+        if (seg == u && st->op == VKVAE_OP_LOSS_ACCUM) {
+            double a[4];
+            vkvae_cpu_read_f64(cpu, st->tensors[2], a, &err);
+            sum += a[0];
+        }
+    }
+    return sum;
+}
+
 /* The train program's forward: its steps up to loss_accum, which the
  * gradient is of (the eval program normalises by batch norm's running
  * averages instead of the batch's statistics). */
-static double loss(vkvae_cpu *cpu, const vkvae_plan *p, int acc, const vkvae_push *push)
+static double loss(vkvae_cpu *cpu, const vkvae_plan *p, int acc, int u, const vkvae_push *push)
 {
+    if (u >= 0)
+        return update_loss(cpu, p, u, push);
     double a[4] = { 0 };
     vkvae_error err = { 0 };
     vkvae_cpu_write_f64(cpu, (uint32_t)acc, a, &err);
@@ -74,7 +135,8 @@ static uint64_t relu_pattern(vkvae_cpu *cpu, const vkvae_plan *p, uint8_t *pat, 
 /* Checks plan p with rows valid rows, parameters initialised with seed;
  * returns the number of tensors no direction could judge (a ReLU within
  * reach of every step), failures counting the wrong ones. */
-static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed)
+/* u: the update checked, or -1 for a plan of one optimizer step */
+static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed, int u)
 {
     vkvae_error err = { 0 };
     vkvae_cpu *cpu;
@@ -97,20 +159,29 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed)
     vkvae_push push = { .seed = 11, .step = 3, .base = 1, .rows = rows, .kl_weight = 0.75f,
                         .grad_scale = 1.0f };
 
-    /* the gradient: every train step but the last (the optimizer) */
+    /* the gradient: every train step before the optimizer's (update u's) */
     const vkvae_program_desc *train = &p->programs[0];
-    for (uint32_t s = 0; s + 1 < train->n_steps; s++)
+    int seg = 0;
+    uint64_t lo_range = 0, hi_range = p->tensors[params].elems;
+    for (uint32_t s = 0; s + 1 < train->n_steps || u >= 0; s++) {
+        if (u >= 0 && is_optimizer(&train->steps[s]) && seg++ == u) {
+            const vkvae_tensor_desc *view = &p->tensors[train->steps[s].tensors[0]];
+            lo_range = view->offset / 4;
+            hi_range = lo_range + view->elems;
+            break;
+        }
         if (vkvae_cpu_run_step(cpu, VKVAE_PROGRAM_TRAIN, s, &push, &err)) {
             fprintf(stderr, "%s: %s\n", p->model, err.message);
             failures++;
             return 0;
         }
+    }
     uint64_t n = p->tensors[params].elems;
     double *theta = malloc(n * sizeof *theta), *g = malloc(n * sizeof *g);
     double *d = malloc(n * sizeof *d), *t2 = malloc(n * sizeof *t2);
     vkvae_cpu_read_f64(cpu, (uint32_t)params, theta, &err);
     vkvae_cpu_read_f64(cpu, (uint32_t)grads, g, &err);
-    double l0 = loss(cpu, p, acc, &push);
+    double l0 = loss(cpu, p, acc, u, &push);
     uint64_t units = 0;
     for (uint32_t b = 0; b < p->n_buffers; b++)
         if (p->buffers[b].role == VKVAE_ROLE_ACTIVATION)
@@ -124,9 +195,11 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed)
     for (int i = -1; i < (int)p->n_tensors; i++) {
         /* i = -1: every parameter at once */
         const vkvae_tensor_desc *t = i >= 0 ? &p->tensors[i] : NULL;
-        if (t && (t->buffer != p->tensors[params].buffer || i == params))
+        if (t && (t->buffer != p->tensors[params].buffer || i == params ||
+                  t->offset / 4 < lo_range || t->offset / 4 + t->elems > hi_range ||
+                  t->elems == hi_range - lo_range))
             continue;
-        uint64_t lo = t ? t->offset / 4 : 0, hi = t ? lo + t->elems : n;
+        uint64_t lo = t ? t->offset / 4 : lo_range, hi = t ? lo + t->elems : hi_range;
         double gnorm = 0;
         for (uint64_t k = lo; k < hi; k++)
             gnorm += g[k] * g[k];
@@ -165,12 +238,12 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed)
                 for (uint64_t k = 0; k < n; k++)
                     t2[k] = theta[k] + h * d[k];
                 vkvae_cpu_write_f64(cpu, (uint32_t)params, t2, &err);
-                double lp = loss(cpu, p, acc, &push);
+                double lp = loss(cpu, p, acc, u, &push);
                 uint64_t flips = relu_pattern(cpu, p, NULL, ref);
                 for (uint64_t k = 0; k < n; k++)
                     t2[k] = theta[k] - h * d[k];
                 vkvae_cpu_write_f64(cpu, (uint32_t)params, t2, &err);
-                double lm = loss(cpu, p, acc, &push);
+                double lm = loss(cpu, p, acc, u, &push);
                 flips += relu_pattern(cpu, p, NULL, ref);
                 if (flips)
                     continue;
@@ -198,7 +271,9 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed)
         }
     }
     vkvae_cpu_write_f64(cpu, (uint32_t)params, theta, &err);
-    printf("%-22s rows %u seed %u: loss %.6f, worst relative error %.2e%s\n", p->model, rows,
+    char what[64];
+    snprintf(what, sizeof what, u >= 0 ? "%s/%d" : "%s", p->model, u);
+    printf("%-22s rows %u seed %u: loss %.6f, worst relative error %.2e%s\n", what, rows,
            init_seed, l0, worst, unjudged ? ", some tensors not judged" : "");
     free(ref);
     free(theta);
@@ -213,18 +288,22 @@ int main(void)
 {
     for (uint32_t m = 0; m < vkvae_builtin_model_count; m++) {
         const vkvae_plan *p = vkvae_builtin_models[m];
-        for (uint32_t rows = p->batch; rows >= 1; rows = rows > 1 ? 1 : 0) {
-            /* rows 1 of 2: a short last batch. A tensor every direction of
-             * which crosses a kink is judged at other initial parameters. */
-            uint32_t seed = 5;
-            while (check_plan(p, rows, seed) > 0 && seed < 8)
-                seed++;
-            if (seed == 8) {
-                fprintf(stderr, "%s rows %u: some tensor crosses a ReLU kink at every seed\n",
-                        p->model, rows);
-                failures++;
+        int updates = 0;
+        for (uint32_t s = 0; s < p->programs[0].n_steps; s++)
+            updates += is_optimizer(&p->programs[0].steps[s]);
+        for (int u = updates > 1 ? 0 : -1; u < (updates > 1 ? updates : 0); u++)
+            for (uint32_t rows = p->batch; rows >= 1; rows = rows > 1 ? 1 : 0) {
+                /* rows 1 of 2: a short last batch. A tensor every direction of
+                 * which crosses a kink is judged at other initial parameters. */
+                uint32_t seed = 5;
+                while (check_plan(p, rows, seed, u) > 0 && seed < 8)
+                    seed++;
+                if (seed == 8) {
+                    fprintf(stderr, "%s rows %u: some tensor crosses a ReLU kink at every "
+                            "seed\n", p->model, rows);
+                    failures++;
+                }
             }
-        }
     }
     if (failures)
         fprintf(stderr, "%d check(s) failed\n", failures);
