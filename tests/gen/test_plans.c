@@ -48,8 +48,8 @@ int main(void)
         }
         /* every plan trains and evaluates; what else it has decides its io
          * tensors: encode reads io.x and writes io.mu (a classifier's
-         * features), decode and sample go from io.z to io.mean (a GAN has
-         * only those two) */
+         * features), decode (and sample, where there is a prior) go from
+         * io.z to io.mean; a GAN has only those two */
         int has[VKVAE_PROGRAM_COUNT] = { 0 };
         for (uint32_t k = 0; k < p->n_programs; k++)
             has[p->programs[k].kind]++;
@@ -61,9 +61,9 @@ int main(void)
             CHECK(plan_tensor(p, "io.x") >= 0 && plan_tensor(p, "io.mu") >= 0,
                   "%s: encode without io.x and io.mu", p->model);
         if (has[VKVAE_PROGRAM_DECODE] || has[VKVAE_PROGRAM_SAMPLE])
-            CHECK(has[VKVAE_PROGRAM_DECODE] && has[VKVAE_PROGRAM_SAMPLE] &&
-                      plan_tensor(p, "io.z") >= 0 && plan_tensor(p, "io.mean") >= 0,
-                  "%s: decode or sample without io.z and io.mean", p->model);
+            CHECK(has[VKVAE_PROGRAM_DECODE] && plan_tensor(p, "io.z") >= 0 &&
+                      plan_tensor(p, "io.mean") >= 0,
+                  "%s: decode or sample without decode, io.z and io.mean", p->model);
         CHECK(p->n_programs >= 3 && p->programs[0].kind == VKVAE_PROGRAM_TRAIN &&
                   p->programs[1].kind == VKVAE_PROGRAM_EVAL &&
                   (has[VKVAE_PROGRAM_ENCODE] || has[VKVAE_PROGRAM_SAMPLE]),
