@@ -302,7 +302,12 @@ int cmd_eval(int argc, char **argv)
     vkvae_status st = vkvae_session_evaluate(m.session, images, plan->classes ? labels : NULL,
                                              seed, 1.0f, &l, &err);
     double elbo_s = cli_now_s() - t_bound, rows = l.rows > 0 ? l.rows : 1;
-    if (!st) {
+    if (!st && l.n_terms) { /* a model of several networks: its loss terms */
+        for (uint32_t i = 0; i < l.n_terms; i++)
+            printf("%-16s %.4f nats/image\n", vkvae_session_term_name(m.session, i),
+                   l.term[i] / rows);
+        fflush(stdout);
+    } else if (!st) {
         if (vkvae_plan_classifies(plan))
             printf("accuracy         %.2f%% (%.0f of %.0f test images; cross-entropy %.4f "
                    "nats/image)\n", 100 * (1 - l.kl / rows), rows - l.kl, rows, l.recon / rows);
