@@ -784,6 +784,14 @@ static void FN(scale_rows)(P *p, void *const *t)
             dy[(uint64_t)r * p->in + j] *= wt[r];
 }
 
+/* y:[n,in] *= alpha */
+static void FN(scale)(P *p, void *const *t)
+{
+    real *y = t[0];
+    for (uint64_t i = 0; i < (uint64_t)p->n * p->in; i++)
+        y[i] *= (real)p->alpha;
+}
+
 /* x:[n,in] -> y:[n*S,in]; y[r*S+s] = x[r] */
 static void FN(repeat_rows)(P *p, void *const *t)
 {
@@ -1065,6 +1073,7 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_IWAE_LOGW_BWD: FN(iwae_logw_bwd)(p, push, t); break;
     case VKVAE_OP_REPEAT_ROWS: FN(repeat_rows)(p, t); break;
     case VKVAE_OP_SCALE_ROWS: FN(scale_rows)(p, t); break;
+    case VKVAE_OP_SCALE: FN(scale)(p, t); break;
     case VKVAE_OP_ADAM: FN(adam)(p, push, t); break;
     case VKVAE_OP_SGD: FN(sgd)(p, t); break;
     case VKVAE_OP_SIGMOID: FN(sigmoid_op)(p, t); break;

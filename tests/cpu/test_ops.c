@@ -678,6 +678,7 @@ static void run_nmse(void)
             nmse_case(VKVAE_OP_CONVT2D_BWD_W, t, push);
         }
     nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    nmse_case(VKVAE_OP_SCALE, (vkvae_op_params){ .n = 3, .in = 17, .alpha = -0.3f }, push);
     nmse_case(VKVAE_OP_CONCAT, (vkvae_op_params){ .n = 3, .in = 17, .in2 = 10, .out = 27 }, push);
     nmse_case(VKVAE_OP_SLICE_BWD, (vkvae_op_params){ .n = 3, .in = 17, .out = 27 }, push);
     nmse_case(VKVAE_OP_REPARAM, (vkvae_op_params){ .n = 3, .in = 5, .samples = 3, .stream = VKVAE_STREAM_EPS }, push);
@@ -804,6 +805,16 @@ static void run_check(void)
         run64(VKVAE_OP_ADD, &p, &push, t);
         check(y[0] == 1.5 && y[1] == 0 && y[2] == 3 && y[3] == 12 && y[4] == 0 && y[5] == 6.25,
               "ADD_HAND", y[5]);
+    }
+    if (wanted("SCALE_HAND")) {
+        /* every element, padding rows too, times alpha in place */
+        vkvae_op_params p = { .n = 2, .in = 3, .alpha = 0.5f };
+        double y[6] = { 1, -2, 3, 4, 0, -6 };
+        double *t[VKVAE_MAX_BINDINGS] = { y };
+        vkvae_push push = { .rows = 1 };
+        run64(VKVAE_OP_SCALE, &p, &push, t);
+        check(y[0] == 0.5 && y[1] == -1 && y[2] == 1.5 && y[3] == 2 && y[4] == 0 && y[5] == -3,
+              "SCALE_HAND", y[5]);
     }
     if (wanted("NLL_GAUSS_FIXED_HAND")) {
         /* variance fixed 0.25 (alpha = log 0.25), lv's binding ignored: one
