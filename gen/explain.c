@@ -75,9 +75,17 @@ static void explain_general(const gen_spec *s, FILE *out)
         fprintf(out, "  noise      %u (N(0, I) per row)\n", s->noise);
     for (size_t t = 0; t < s->n_terms; t++) {
         fprintf(out, "  loss       %s =", s->terms[t].name);
-        for (size_t i = 0; i < s->terms[t].n; i++)
-            fprintf(out, "%s bce %s %s", i ? " +" : "", s->terms[t].parts[i].arg,
-                    s->terms[t].parts[i].kind == TERM_BCE_REAL ? "real" : "fake");
+        for (size_t i = 0; i < s->terms[t].n; i++) {
+            const gen_term_part *part = &s->terms[t].parts[i];
+            fprintf(out, "%s", i ? " +" : "");
+            if (part->kind == TERM_KL)
+                fprintf(out, " kl %s", part->arg);
+            else if (part->kind == TERM_GAUSS)
+                fprintf(out, " gauss %s %s", part->arg, part->arg2);
+            else
+                fprintf(out, " bce %s %s", part->arg,
+                        part->kind == TERM_BCE_REAL ? "real" : "fake");
+        }
         fprintf(out, "\n");
     }
     for (size_t u = 0; u < s->n_updates; u++) {
@@ -86,8 +94,12 @@ static void explain_general(const gen_spec *s, FILE *out)
         for (size_t i = 0; i < up->n_nets; i++)
             fprintf(out, "%s ", up->nets[i].s);
         fprintf(out, "minimise");
-        for (size_t i = 0; i < up->n_terms; i++)
-            fprintf(out, "%s %s", i ? " +" : "", up->terms[i].s);
+        for (size_t i = 0; i < up->n_terms; i++) {
+            fprintf(out, "%s", i ? " +" : "");
+            if (up->weights[i] != 1)
+                fprintf(out, " %g", up->weights[i]);
+            fprintf(out, " %s", up->terms[i].s);
+        }
         fprintf(out, "\n");
     }
 }

@@ -175,6 +175,7 @@ typedef enum gen_layer_kind {
     LAYER_RESHAPE,
     LAYER_CONCAT_LABEL,
     LAYER_ACT,          /* a standalone activation line */
+    LAYER_GAUSSIAN,     /* a network's last: mu, logvar heads and z = reparam */
 } gen_layer_kind;
 
 typedef struct gen_layer {
@@ -191,6 +192,7 @@ typedef struct gen_layer {
     bool residual;              /* 'residual': the input added to the output */
     gen_loc residual_loc;
     double momentum, eps;       /* batchnorm */
+    bool tap;                   /* 'tap': the output is also one of the call's */
     bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a
                                    batchnorm, which takes the mean out */
 } gen_layer;
@@ -219,21 +221,29 @@ typedef struct gen_network {
     gen_stack st;
 } gen_network;
 
+typedef struct gen_name {
+    char *s;
+    gen_loc loc;
+} gen_name;
+
 /* OUT = NET IN: network NET applied to tensor IN (x, noise, or an earlier
  * call's output); every call of NET shares its parameters. */
 typedef struct gen_net_call {
     gen_loc loc, net_loc, in_loc;
     char *out, *net, *in;
+    gen_name *taps;             /* the names of the tapped layers' outputs */
+    size_t n_taps, cap_taps;
 } gen_net_call;
 
-typedef enum gen_term_kind { TERM_BCE_REAL, TERM_BCE_FAKE } gen_term_kind;
+typedef enum gen_term_kind { TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_GAUSS } gen_term_kind;
 
 /* One summand of a loss term: bce T real|fake (binary cross-entropy of
- * logits T against a constant target). */
+ * logits T against a constant target), kl Z (a gaussian layer's KL from
+ * N(0, I)), gauss MEAN TARGET (-log N(TARGET | MEAN, I)). */
 typedef struct gen_term_part {
     gen_term_kind kind;
-    gen_loc loc, arg_loc;
-    char *arg;
+    gen_loc loc, arg_loc, arg2_loc;
+    char *arg, *arg2;
 } gen_term_part;
 
 /* NAME = PART + PART ...: a per-row loss, reported as its own column. */
@@ -246,15 +256,11 @@ typedef struct gen_term {
 
 /* update NET... minimise TERM + ...: one optimizer step of those networks'
  * parameters on the sum of the terms, after the updates above it. */
-typedef struct gen_name {
-    char *s;
-    gen_loc loc;
-} gen_name;
-
 typedef struct gen_update {
     gen_loc loc;
     gen_name *nets, *terms;
-    size_t n_nets, cap_nets, n_terms, cap_terms;
+    double *weights;            /* per term, 1 unless written before it */
+    size_t n_nets, cap_nets, n_terms, cap_terms, cap_weights;
 } gen_update;
 
 extern const char *const gen_act_names[VKVAE_ACT_COUNT];
@@ -384,7 +390,7 @@ typedef struct gen_graph_update {
     bool *take;                 /* forward nodes its terms need */
     bool *trains;               /* per tensor: a parameter this update trains */
     size_t bwd_begin, bwd_end;  /* its backward nodes */
-    int *accum;                 /* nodes accumulating its terms (-1 ended) */
+    double *weight;             /* per forward node: its term's weight in this update */
 } gen_graph_update;
 
 typedef struct gen_graph {

@@ -55,6 +55,12 @@ typedef struct gbuild {
     int *readers;       /* per parameter: taken nodes reading it (their partials sum) */
     int *written;       /* per parameter: partials written so far */
     int *running;       /* per parameter: the partial sum so far */
+    const double *weight; /* per forward node: its term's weight in the update */
+    /* an update's loss gradients per forward tensor, summed with what its
+     * consumers pass back when it is pulled (a tapped layer's output reads
+     * a loss and feeds the layers after it) */
+    int (*seeds)[4];
+    int *n_seeds;
 } gbuild;
 
 int tensor_root(const gen_graph *g, int t)
@@ -191,6 +197,31 @@ static int merged_bwd_x(gbuild *b, int t, int c1, int c2)
 
 static int pull(gbuild *b, int t);
 
+/* a + b into a new gradient tensor shaped like root tensor t */
+static int grad_sum(gbuild *b, int t, int x, int y, const char *tag, gen_loc loc)
+{
+    gen_graph *g = b->g;
+    int sum = grad_like(g, t, tag);
+    add_node(g, VKVAE_OP_ADD, xprintf("%s_grad_sum", g->t[t].name), loc,
+             (int[]){ x, y, -1 }, (int[]){ sum, -1 },
+             (vkvae_op_params){ .n = (uint32_t)((uint64_t)g->batch * g->t[t].rows),
+                                .in = (uint32_t)dims_count(&g->t[t].dims) });
+    return sum;
+}
+
+/* The sum of an update's loss gradients of root tensor t, or -1. */
+static int seed_sum(gbuild *b, int t)
+{
+    if (!b->n_seeds || !b->n_seeds[t])
+        return -1;
+    gen_graph *g = b->g;
+    int sum = b->seeds[t][0];
+    for (int k = 1; k < b->n_seeds[t]; k++)
+        sum = grad_sum(b, t, sum, b->seeds[t][k], xprintf(".losses%d", k),
+                       g->t[t].producer >= 0 ? g->n[g->t[t].producer].loc : (gen_loc){ 0 });
+    return sum;
+}
+
 /* Consumer c's contribution to the gradient of root tensor t: an add's
  * output gradient as it is, the rest in a new tensor. */
 static int contribution(gbuild *b, int t, int c)
@@ -229,8 +260,10 @@ static int pull(gbuild *b, int t)
     enum { MAX_CONSUMERS = 8 };
     int c[MAX_CONSUMERS];
     int count = pull_consumers(b, t, c, MAX_CONSUMERS);
-    int dx = -1;
-    if (count == 0) {
+    int dx = -1, seeds = seed_sum(b, t);
+    if (count == 0 && seeds >= 0) {
+        dx = seeds;
+    } else if (count == 0) {
         fail(b, xprintf("no gradient reaches '%s' (internal)", g->t[t].name));
     } else if (count == 2 && is_layer(g->n[c[0]].op) && is_layer(g->n[c[1]].op)) {
         dx = merged_bwd_x(b, t, c[0], c[1]);
@@ -251,6 +284,8 @@ static int pull(gbuild *b, int t)
             dx = sum;
         }
     }
+    if (dx >= 0 && count > 0 && seeds >= 0)
+        dx = grad_sum(b, t, dx, seeds, ".with_losses", g->n[c[0]].loc);
     if (dx >= 0)
         g->t[t].grad = dx;
     return dx;
@@ -261,6 +296,14 @@ static int pull(gbuild *b, int t)
 static int direct(gbuild *b, int t)
 {
     gen_graph *g = b->g;
+    if (b->seeds) { /* an update's: summed when t is pulled */
+        if (g->t[t].grad >= 0 || b->n_seeds[t] == 4)
+            return fail(b, xprintf("gradient of '%s': more than 4 loss gradients, or one "
+                                   "after it was formed (internal)", g->t[t].name)), -1;
+        int dg = grad_like(g, t, xprintf(".loss%d", b->n_seeds[t]));
+        b->seeds[t][b->n_seeds[t]++] = dg;
+        return dg;
+    }
     int c[1];
     if (g->t[t].grad >= 0 || pull_consumers(b, t, c, 1) > 0)
         return fail(b, xprintf("gradient of '%s' sums a loss gradient with another: not "
@@ -270,6 +313,20 @@ static int direct(gbuild *b, int t)
     int dg = grad_like(g, t, "");
     g->t[t].grad = dg;
     return dg;
+}
+
+/* An update's weight on the loss gradient d that forward node i's
+ * backward wrote ([rows, in]): a scale step where it is not 1. */
+static void weigh(gbuild *b, size_t i, int d)
+{
+    if (!b->weight || b->weight[i] == 1)
+        return;
+    const gen_node *n = &b->g->n[i];
+    const gen_tensor *t = &b->g->t[d];
+    add_node(b->g, VKVAE_OP_SCALE, xprintf("%s_weight", n->name), n->loc, (int[]){ -1 },
+             (int[]){ d, -1 },
+             (vkvae_op_params){ .n = (uint32_t)((uint64_t)b->g->batch * t->rows),
+                                .in = (uint32_t)dims_count(&t->dims), .alpha = (float)b->weight[i] });
 }
 
 /* IWAE: the per-row loss gradient d ([n*k,in]) times its row's weight. */
@@ -461,9 +518,11 @@ static void backward_pass(gbuild *bp)
             /* a GAN's loss: the gradient of the logits it reads */
             int l = tensor_root(g, n.in[0]);
             int dl = g->t[l].needs_grad ? direct(&b, l) : -1;
-            if (dl >= 0)
+            if (dl >= 0) {
                 add_node(g, VKVAE_OP_BCE_LOGITS_BWD, xprintf("%s_bwd", n.name), n.loc,
                          (int[]){ n.in[0], -1 }, (int[]){ dl, -1 }, n.p);
+                weigh(&b, i, dl);
+            }
             break;
         }
         case VKVAE_OP_SOFTMAX_CE: {
@@ -478,6 +537,22 @@ static void backward_pass(gbuild *bp)
         }
         case VKVAE_OP_NLL_GAUSS: {
             int mean = tensor_root(g, n.in[0]), lv = tensor_root(g, n.in[1]);
+            if (b.take) {
+                /* the general form's gauss part: a gradient into the mean */
+                if (g->t[tensor_root(g, n.in[2])].needs_grad) {
+                    fail(&b, xprintf("gradient of gauss's target '%s' (internal: the check "
+                                     "refuses it)", g->t[n.in[2]].name));
+                    break;
+                }
+                int dmean = g->t[mean].needs_grad ? direct(&b, mean) : -1;
+                if (dmean >= 0) {
+                    add_node(g, VKVAE_OP_NLL_GAUSS_BWD, xprintf("%s_bwd", n.name), n.loc,
+                             (int[]){ n.in[0], n.in[1], n.in[2], -1 },
+                             (int[]){ dmean, n.in[1], -1 }, n.p);
+                    weigh(&b, i, dmean);
+                }
+                break;
+            }
             if (b.wt >= 0 && n.p.mode == 1) {
                 /* shape.c refuses the spec, with its line */
                 fail(&b, xprintf("iwae objective with 'variance learned': not generated yet "
@@ -502,6 +577,8 @@ static void backward_pass(gbuild *bp)
         }
         case VKVAE_OP_REPARAM: {
             int mu = n.in[0], lv = n.in[1];
+            if (!g->t[tensor_root(g, n.out[0])].needs_grad)
+                break; /* (an update's: an encoder it does not train) */
             int dz = pull(&b, tensor_root(g, n.out[0]));
             int dmu = direct(&b, mu), dlv = direct(&b, lv);
             if (dz < 0 || dmu < 0 || dlv < 0)
@@ -510,7 +587,7 @@ static void backward_pass(gbuild *bp)
                      (int[]){ dz, n.out[1], lv, -1 }, (int[]){ dmu, dlv, -1 }, n.p);
             for (size_t k = 0; k < g->n_fwd; k++)
                 if (g->n[k].op == VKVAE_OP_KL_GAUSS && g->n[k].in[0] == mu &&
-                    g->n[k].in[1] == lv) {
+                    g->n[k].in[1] == lv && (!b.take || b.take[k])) {
                     gen_node kl = g->n[k];
                     add_node(g, VKVAE_OP_KL_GAUSS_BWD, "kl_bwd", kl.loc, (int[]){ mu, lv, -1 },
                              (int[]){ dmu, dlv, -1 }, kl.p);
@@ -620,6 +697,10 @@ bool build_update_backward(gen_graph *g, char **why)
         update_needs_grad(g, orig, trained, nt);
         b.take = up->take;
         b.trains = trained;
+        b.weight = up->weight;
+        b.seeds = xmalloc(nt * sizeof *b.seeds);
+        b.n_seeds = xmalloc(nt * sizeof(int));
+        memset(b.n_seeds, 0, nt * sizeof(int));
         b.readers = xmalloc(n_all * sizeof(int));
         b.written = xmalloc(n_all * sizeof(int));
         b.running = xmalloc(n_all * sizeof(int));
@@ -641,6 +722,8 @@ bool build_update_backward(gen_graph *g, char **why)
                 b.why = xprintf("gradient of '%s': %d of %d partials (internal)", g->t[t].name,
                                 b.written[t], b.readers[t]);
         xfree(trained);
+        xfree(b.seeds);
+        xfree(b.n_seeds);
         xfree(b.readers);
         xfree(b.written);
         xfree(b.running);

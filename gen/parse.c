@@ -61,7 +61,7 @@ static const char *const top_words[] = {
     "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train",
     "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
-    "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat",
+    "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "gaussian",
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
@@ -681,27 +681,32 @@ static bool want_equals(parser *p, const gen_token *name)
     return true;
 }
 
-/* OUT = NET IN */
+/* OUT [TAP...] = NET IN */
 static bool line_call(parser *p, const gen_token *out)
 {
     gen_spec *s = p->s;
+    gen_net_call c = { .loc = out->loc, .out = xstrndup(out->text, (size_t)out->len) };
+    while (!at_eol(p) && peek(p)->kind == TK_IDENT) {
+        const gen_token *t = next(p);
+        GROW(c.taps, c.cap_taps, c.n_taps + 1);
+        c.taps[c.n_taps++] = (gen_name){ xstrndup(t->text, (size_t)t->len), t->loc };
+    }
     const gen_token *net, *in;
     if (!want_equals(p, out) || !want_ident(p, out, "a network name", &net) ||
         !want_ident(p, net, "the tensor the network reads", &in))
         return false;
+    c.net_loc = net->loc, c.in_loc = in->loc;
+    c.net = xstrndup(net->text, (size_t)net->len);
+    c.in = xstrndup(in->text, (size_t)in->len);
     GROW(s->calls, s->cap_calls, s->n_calls + 1);
-    s->calls[s->n_calls++] = (gen_net_call){
-        .loc = out->loc, .net_loc = net->loc, .in_loc = in->loc,
-        .out = xstrndup(out->text, (size_t)out->len),
-        .net = xstrndup(net->text, (size_t)net->len),
-        .in = xstrndup(in->text, (size_t)in->len) };
+    s->calls[s->n_calls++] = c;
     return no_more(p, "graph", "the input");
 }
 
-/* NAME = bce T real|fake [+ bce ...] */
+/* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | gauss MEAN TARGET */
 static bool line_term(parser *p, const gen_token *name)
 {
-    static const char *const kinds[] = { "bce", NULL };
+    static const char *const kinds[] = { "bce", "kl", "gauss", NULL };
     static const char *const targets[] = { "real", "fake", NULL };
     gen_spec *s = p->s;
     if (!want_equals(p, name))
@@ -714,14 +719,25 @@ static bool line_term(parser *p, const gen_token *name)
         int kind, target;
         if (!want_choice(p, &p->tok[p->pos - 1], "loss", kinds, &kind))
             return false;
-        const gen_token *arg;
-        if (!want_ident(p, k, "the logits it reads", &arg) ||
-            !want_choice(p, arg, "target", targets, &target))
+        const gen_token *arg, *arg2 = NULL;
+        static const char *const what[] = { "the logits it reads", "a gaussian layer's z",
+                                             "the mean" };
+        if (!want_ident(p, k, what[kind], &arg))
             return false;
+        gen_term_kind tk = kind == 1 ? TERM_KL : TERM_GAUSS;
+        if (kind == 0) {
+            if (!want_choice(p, arg, "target", targets, &target))
+                return false;
+            tk = target == 0 ? TERM_BCE_REAL : TERM_BCE_FAKE;
+        } else if (kind == 2 && !want_ident(p, arg, "the target", &arg2)) {
+            return false;
+        }
         GROW(t->parts, t->cap, t->n + 1);
         t->parts[t->n++] = (gen_term_part){
-            .kind = target == 0 ? TERM_BCE_REAL : TERM_BCE_FAKE, .loc = k->loc,
-            .arg_loc = arg->loc, .arg = xstrndup(arg->text, (size_t)arg->len) };
+            .kind = tk, .loc = k->loc, .arg_loc = arg->loc,
+            .arg = xstrndup(arg->text, (size_t)arg->len),
+            .arg2_loc = arg2 ? arg2->loc : arg->loc,
+            .arg2 = arg2 ? xstrndup(arg2->text, (size_t)arg2->len) : NULL };
         if (at_eol(p))
             return true;
         const gen_token *plus = next(p);
@@ -752,11 +768,13 @@ static bool line_update(parser *p, const gen_token *kw)
     const gen_token *m = next(p);
     for (;;) {
         const gen_token *t;
-        if (peek(p)->kind == TK_NUM)
-            return perr_at(p, peek(p)->loc, "weighted terms are not supported yet: each term "
-                           "is minimised with weight 1");
+        double w = 1;
+        if (peek(p)->kind == TK_NUM && !want_range(p, m, 0, false, 1e6, true, &w))
+            return false;
         if (!want_ident(p, m, "a loss term's name", &t))
             return false;
+        GROW(u->weights, u->cap_weights, u->n_terms + 1);
+        u->weights[u->n_terms] = w;
         GROW(u->terms, u->cap_terms, u->n_terms + 1);
         u->terms[u->n_terms++] = (gen_name){ xstrndup(t->text, (size_t)t->len), t->loc };
         if (at_eol(p))
@@ -833,8 +851,8 @@ static bool read_nobias(parser *p, const gen_token *t, const char *line, gen_lay
 
 static bool layer_dense(parser *p, const gen_token *kw)
 {
-    static const char *const clauses[] = {
-        "name", "residual", "nobias", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+    static const char *const clauses[] = { "name", "residual", "nobias", "tap", "relu",
+        "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
     gen_layer *l = add_layer(p, kw, LAYER_DENSE);
     if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
         return false;
@@ -853,6 +871,8 @@ static bool layer_dense(parser *p, const gen_token *kw)
         } else if (tok_is(t, "nobias")) {
             if (!read_nobias(p, t, "dense", l))
                 return false;
+        } else if (tok_is(t, "tap")) {
+            l->tap = true;
         } else {
             return unknown_clause(p, t, "dense", clauses);
         }
@@ -863,7 +883,7 @@ static bool layer_dense(parser *p, const gen_token *kw)
 static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
 {
     static const char *const clauses[] = { "kernel", "stride", "pad", "out_pad", "name",
-        "residual", "nobias", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+        "residual", "nobias", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "tap", NULL };
     const char *line = transposed ? "convt2d" : "conv2d";
     gen_layer *l = add_layer(p, kw, transposed ? LAYER_CONVT2D : LAYER_CONV2D);
     if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
@@ -872,6 +892,10 @@ static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
     while (!at_eol(p)) {
         const gen_token *t = next(p);
         int c = word_index(t, clauses);
+        if (c == 12) {
+            l->tap = true;
+            continue;
+        }
         if (c >= 7) {
             if (!read_act(p, t, l))
                 return false;
@@ -909,8 +933,8 @@ static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
  * 2d over the channels of what it follows */
 static bool layer_batchnorm(parser *p, const gen_token *kw)
 {
-    static const char *const clauses[] = { "name", "momentum", "eps", "relu", "leaky_relu",
-                                           "tanh", "sigmoid", "softplus", NULL };
+    static const char *const clauses[] = { "name", "momentum", "eps", "tap", "relu",
+                                           "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
     gen_layer *l = add_layer(p, kw, LAYER_BATCHNORM);
     if (!l)
         return false;
@@ -919,7 +943,11 @@ static bool layer_batchnorm(parser *p, const gen_token *kw)
     while (!at_eol(p)) {
         const gen_token *t = next(p);
         int c = word_index(t, clauses);
-        if (c >= 3) {
+        if (c == 3) {
+            l->tap = true;
+            continue;
+        }
+        if (c > 3) {
             if (!read_act(p, t, l))
                 return false;
             continue;
@@ -947,6 +975,11 @@ static bool parse_layer(parser *p, const gen_token *kw)
         return layer_conv(p, kw, tok_is(kw, "convt2d"));
     if (tok_is(kw, "flatten"))
         return add_layer(p, kw, LAYER_FLATTEN) && no_more(p, "flatten", "the keyword");
+    if (tok_is(kw, "gaussian")) {
+        gen_layer *l = add_layer(p, kw, LAYER_GAUSSIAN);
+        return l && want_uint(p, kw, 1, GEN_MAX_DIM, &l->units) &&
+               no_more(p, "gaussian", "the latent size");
+    }
     if (tok_is(kw, "reshape")) {
         gen_layer *l = add_layer(p, kw, LAYER_RESHAPE);
         return l && want_dims(p, kw, &l->dims) && no_more(p, "reshape", "the shape");
@@ -970,7 +1003,11 @@ static void parse_line(parser *p)
         perr_at(p, kw->loc, "expected a keyword at the start of the line, got " TOKF, TOKA(kw));
         return;
     }
-    bool assigns = peek(p)->len == 1 && peek(p)->text[0] == '=';
+    bool assigns = false; /* NAME [NAME...] = ...: a graph or loss line */
+    for (size_t i = p->pos; p->block != BLOCK_NONE && p->tok[i].kind == TK_IDENT; i++)
+        if (p->tok[i + 1].len == 1 && p->tok[i + 1].text[0] == '=')
+            assigns = true;
+    assigns |= peek(p)->len == 1 && peek(p)->text[0] == '=';
     if (p->block != BLOCK_NONE && assigns) {
         if (p->block == BLOCK_GRAPH)
             line_call(p, kw);

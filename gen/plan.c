@@ -681,7 +681,7 @@ static uint64_t *update_deps(const gen_graph *g)
  * discriminator); then the forward nodes no update took (the terms'
  * total). A loss sum runs once. eval: every forward node. */
 static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
-                            const state_tensors *st)
+                            const state_tensors *st, const bool *as_view)
 {
     gen_program *train = new_program(pl, VKVAE_PROGRAM_TRAIN, "train");
     gen_program *eval = new_program(pl, VKVAE_PROGRAM_EVAL, "eval");
@@ -705,7 +705,7 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
             ran[i] = (int)u;
         }
         for (size_t i = g->upd[u].bwd_begin; i < g->upd[u].bwd_end; i++)
-            if (g->n[i].op != GEN_OP_VIEW)
+            if (g->n[i].op != GEN_OP_VIEW && !as_view[i])
                 add_node_step(pl, train, g, &g->n[i], map);
         optimizer_step(pl, train, g->spec, &st[u]);
     }
@@ -754,12 +754,14 @@ static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
     state_buffer(pl, g, map);
     data_buffers(pl, g, map);
     io_tensors io = general_io(pl, g, map);
+    bool *as_view = concat_views(pl, g, map);
     act_buffer(pl, g, map);
     align_buffers(pl);
-    update_programs(pl, g, map, st);
+    update_programs(pl, g, map, st, as_view);
     if (g->sample_out >= 0)
         sample_programs(pl, g, map, &io);
     batchnorm_modes(pl);
+    xfree(as_view);
     xfree(st);
     return check_bindings(pl, why);
 }

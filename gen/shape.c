@@ -56,6 +56,8 @@ typedef struct builder {
      * finds the parameters (and batch norm's state) the first made */
     const char *prefix, *tag;
     size_t call_start;  /* tensors from here on are the current call's */
+    int *taps;          /* the current call's tapped outputs */
+    size_t n_taps, cap_taps;
 } builder;
 
 static gen_dims flat(uint64_t n) { return (gen_dims){ 1, { (uint32_t)n, 0, 0, 0 } }; }
@@ -375,6 +377,28 @@ static int batchnorm_layer(builder *b, const gen_layer *l, int in, const char *n
     return out;
 }
 
+static int simple_reparam(builder *b, int mu, int lv, uint32_t units, gen_loc loc);
+
+/* 'gaussian N', a network's last layer: dense heads <net>.mu and
+ * <net>.logvar on the flat input, and z = mu + exp(logvar/2)*eps, the
+ * network's output (a kl part reads its mu and logvar). */
+static int gaussian_layer(builder *b, const gen_layer *l, int in, bool last, const char *which)
+{
+    if (!b->tag) {
+        diag_error(b->d, l->loc, "'gaussian' ends a network of a spec with 'network' sections; "
+                   "the one-network form declares 'latent N gaussian'");
+        return -1;
+    }
+    if (!last) {
+        diag_error(b->d, l->loc, "'gaussian' is the last layer of network '%s'", which);
+        return -1;
+    }
+    gen_layer head = { .kind = LAYER_DENSE, .loc = l->loc, .units = l->units };
+    int mu = param_layer(b, &head, in, xprintf("%smu", b->prefix), true);
+    int lv = mu < 0 ? -1 : param_layer(b, &head, in, xprintf("%slogvar", b->prefix), true);
+    return lv < 0 ? -1 : simple_reparam(b, mu, lv, l->units, l->loc);
+}
+
 static int root_producer(const gen_graph *g, int t)
 {
     while (g->t[t].alias >= 0)
@@ -433,6 +457,9 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         }
         case LAYER_BATCHNORM:
             cur = batchnorm_layer(b, l, cur, auto_name(b, l));
+            break;
+        case LAYER_GAUSSIAN:
+            cur = gaussian_layer(b, l, cur, i + 1 == st->n, which);
             break;
         case LAYER_FLATTEN:
             cur = view(b, cur, flat(dims_count(&td)), "flatten", l->loc);
@@ -499,6 +526,15 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         }
         if (cur < 0)
             return -1;
+        if (l->tap && !b->tag) {
+            diag_error(b->d, l->loc, "'tap' names a layer's output in the 'graph' lines of a "
+                       "spec with 'network' sections; the %s has none", which);
+            return -1;
+        }
+        if (l->tap) {
+            GROW(b->taps, b->cap_taps, b->n_taps + 1);
+            b->taps[b->n_taps++] = cur;
+        }
     }
     return cur;
 }
@@ -874,6 +910,22 @@ static bool classifier_nodes(builder *b, uint32_t n)
 
 /* ---- the general form: networks, calls, loss terms, updates ---- */
 
+/* z, eps = reparam(mu, logvar), one sample a row; returns z. */
+static int simple_reparam(builder *b, int mu, int lv, uint32_t units, gen_loc loc)
+{
+    gen_graph *g = b->g;
+    int z = add_tensor(g, act_name(b, "z"), ROLE_ACT, 1, flat(units));
+    int eps = add_tensor(g, act_name(b, "eps"), ROLE_ACT, 1, flat(units));
+    int nd = add_node(b, VKVAE_OP_REPARAM, xprintf("%sreparam", b->prefix), loc,
+                      (int[]){ mu, lv, -1 }, (int[]){ z, eps, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = g->batch, .in = units, .samples = 1,
+                                    .stream = VKVAE_STREAM_EPS };
+    g->t[eps].needs_grad = false;
+    simple_flops(b, nd);
+    g->n[nd].flops_fwd = 3ull * g->batch * units;
+    return z;
+}
+
 void graph_select(const gen_graph *g, const int *outs, const int *ins, bool *take)
 {
     bool *need = xmalloc(g->nt);
@@ -991,11 +1043,26 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->tag = call->out;
         b->call_start = g->nt; /* an earlier call's parameters are shared */
         b->fc = b->conv = b->deconv = b->bn = 0;
+        b->n_taps = 0;
         int none = -1;
         int out = run_stack(b, &net->st, names[in].t, net->name, false, &none);
         if (out < 0)
             return false;
+        if (call->n_taps > b->n_taps) { /* (fewer: the rest go unnamed) */
+            diag_error(b->d, call->loc, "network '%s' gives %zu tensor%s (its output and %zu "
+                       "'tap' layer%s); this line names %zu", call->net, b->n_taps + 1,
+                       b->n_taps ? "s" : "", b->n_taps, b->n_taps == 1 ? "" : "s",
+                       call->n_taps + 1);
+            return false;
+        }
         names[(*n_names)++] = (named){ call->out, call->loc, out };
+        for (size_t k = 0; k < call->n_taps; k++) {
+            if (lookup(names, *n_names, call->taps[k].s) >= 0) {
+                diag_error(b->d, call->taps[k].loc, "'%s' is defined twice", call->taps[k].s);
+                return false;
+            }
+            names[(*n_names)++] = (named){ call->taps[k].s, call->taps[k].loc, b->taps[k] };
+        }
         if (names[in].t == g->noise && g->sample_out < 0)
             g->sample_out = out;
     }
@@ -1006,7 +1073,7 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
  * row (term.<name>), and its sum over the rows (loss.<name>). Returns the
  * per-row tensor or -1. */
 static int term_nodes(builder *b, const gen_term *term, const named *names, size_t n_names,
-                      int zero, uint32_t n)
+                      int zero, uint32_t n, int *term_node, int term_index)
 {
     gen_graph *g = b->g;
     int sum = -1;
@@ -1014,17 +1081,53 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
         const gen_term_part *part = &term->parts[i];
         int at = lookup(names, n_names, part->arg);
         if (at < 0 || names[at].t == g->x || names[at].t == g->noise) {
-            diag_error(b->d, part->arg_loc, "'%s' is not a call's output: bce reads a "
-                       "network's logits", part->arg);
+            diag_error(b->d, part->arg_loc, "'%s' is not a call's output: a loss reads what "
+                       "a network gives", part->arg);
             return -1;
         }
-        int logits = names[at].t;
-        bool real = part->kind == TERM_BCE_REAL;
-        int out = loss_node(b, VKVAE_OP_BCE_LOGITS, xprintf("%s.%s.%s", term->name, part->arg,
-                            real ? "real" : "fake"), part->loc, (int[]){ logits, -1 }, 1,
-                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(&g->t[logits].dims),
+        int a = names[at].t, out;
+        if (part->kind == TERM_KL) {
+            int pn = root_producer(g, a);
+            if (pn < 0 || g->n[pn].op != VKVAE_OP_REPARAM) {
+                diag_error(b->d, part->arg_loc, "kl reads the output of a network ending in "
+                           "'gaussian'; '%s' is not one", part->arg);
+                return -1;
+            }
+            gen_node rp = g->n[pn];
+            out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
+                            (int[]){ rp.in[0], rp.in[1], -1 }, 1,
+                            (vkvae_op_params){ .n = n, .in = rp.p.in });
+        } else if (part->kind == TERM_GAUSS) {
+            int at2 = lookup(names, n_names, part->arg2);
+            if (at2 < 0) {
+                diag_error(b->d, part->arg2_loc, "unknown tensor '%s'", part->arg2);
+                return -1;
+            }
+            int x = names[at2].t;
+            const gen_dims *da = &g->t[a].dims, *dx = &g->t[x].dims;
+            if (dims_count(da) != dims_count(dx) || g->t[a].rows != g->t[x].rows) {
+                char sa[64], sx[64];
+                dims_format(sa, sizeof sa, da);
+                dims_format(sx, sizeof sx, dx);
+                diag_error(b->d, part->arg2_loc, "gauss compares '%s' (%s) with '%s' (%s): "
+                           "one size", part->arg, sa, part->arg2, sx);
+                return -1;
+            }
+            /* variance 1: nll_gauss with a fixed log-variance of 0 */
+            int var = add_tensor(g, xprintf("%s.logvar", term->name), ROLE_CONST, 0, flat(1));
+            out = loss_node(b, VKVAE_OP_NLL_GAUSS, xprintf("%s.gauss", term->name), part->loc,
+                            (int[]){ a, var, x, -1 }, 1,
+                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(da),
+                                               .samples = 1 });
+        } else {
+            bool real = part->kind == TERM_BCE_REAL;
+            out = loss_node(b, VKVAE_OP_BCE_LOGITS, xprintf("%s.%s.%s", term->name, part->arg,
+                            real ? "real" : "fake"), part->loc, (int[]){ a, -1 }, 1,
+                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(&g->t[a].dims),
                                                .mode = real });
+        }
         g->t[out].needs_grad = false;
+        term_node[g->t[out].producer] = term_index;
         if (sum < 0) {
             sum = out;
             continue;
@@ -1047,7 +1150,7 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
 
 /* Each update line: the networks it trains (each trained by one line) and
  * the forward nodes its terms need. */
-static void update_sets(builder *b, const int *term_acc)
+static void update_sets(builder *b, const int *term_acc, const int *term_node)
 {
     const gen_spec *s = b->s;
     gen_graph *g = b->g;
@@ -1058,7 +1161,10 @@ static void update_sets(builder *b, const int *term_acc)
     for (size_t u = 0; u < s->n_updates; u++) {
         const gen_update *up = &s->updates[u];
         gen_graph_update *gu = &g->upd[u];
-        *gu = (gen_graph_update){ .take = xmalloc(g->nn), .trains = xmalloc(g->nt) };
+        *gu = (gen_graph_update){ .take = xmalloc(g->nn), .trains = xmalloc(g->nt),
+                                  .weight = xmalloc(g->nn * sizeof(double)) };
+        for (size_t i = 0; i < g->nn; i++)
+            gu->weight[i] = 1;
         memset(gu->take, 0, g->nn);
         memset(gu->trains, 0, g->nt);
         for (size_t i = 0; i < up->n_nets; i++) {
@@ -1080,6 +1186,13 @@ static void update_sets(builder *b, const int *term_acc)
                                 strncmp(g->t[t].name, net->name, len) == 0 &&
                                 g->t[t].name[len] == '.');
         }
+        /* what depends on the networks it trains: a gauss target must not */
+        bool *dep = xmalloc(g->nt);
+        memcpy(dep, gu->trains, g->nt);
+        for (size_t i = 0; i < g->nn; i++)
+            for (int j = 0; j < g->n[i].nin; j++)
+                for (int o = 0; dep[g->n[i].in[j]] && o < g->n[i].nout; o++)
+                    dep[g->n[i].out[o]] = true;
         int *outs = xmalloc((up->n_terms + 1) * sizeof(int));
         for (size_t i = 0; i < up->n_terms; i++) {
             int k = -1;
@@ -1090,10 +1203,24 @@ static void update_sets(builder *b, const int *term_acc)
             outs[i] = k < 0 ? -1 : term_acc[k];
             if (k < 0)
                 break;
+            for (size_t nd = 0; nd < g->nn; nd++)
+                if (term_node[nd] == k) {
+                    gu->weight[nd] = up->weights[i];
+                    if (g->n[nd].op == VKVAE_OP_NLL_GAUSS && dep[g->n[nd].in[2]])
+                        diag_error(b->d, up->terms[i].loc, "term '%s': gauss's target "
+                                   "(its second tensor) depends on a network this update "
+                                   "trains, and gets no gradient: make it the mean (the "
+                                   "first)", up->terms[i].s);
+                    if (g->n[nd].op == VKVAE_OP_KL_GAUSS && up->weights[i] != 1)
+                        diag_error(b->d, up->terms[i].loc, "a weight on term '%s', which has a "
+                                   "kl part, is not supported yet: kl is minimised with "
+                                   "weight 1", up->terms[i].s);
+                }
         }
         outs[up->n_terms] = -1;
         graph_select(g, outs, (int[]){ -1 }, gu->take);
         xfree(outs);
+        xfree(dep);
     }
     for (size_t i = 0; i < s->n_nets; i++)
         if (!owner[i])
@@ -1110,7 +1237,10 @@ static bool general_nodes(builder *b, uint32_t n)
     gen_graph *g = b->g;
     int before = b->d->errors;
     int x = data_nodes(b, n);
-    named *names = xmalloc((s->n_calls + 2) * sizeof *names);
+    size_t max_names = s->n_calls + 2;
+    for (size_t c = 0; c < s->n_calls; c++)
+        max_names += s->calls[c].n_taps;
+    named *names = xmalloc(max_names * sizeof *names);
     size_t n_names = 0;
     names[n_names++] = (named){ "x", s->input_loc, x };
     if (s->has_noise) {
@@ -1138,6 +1268,8 @@ static bool general_nodes(builder *b, uint32_t n)
         }
     }
     int zero = add_tensor(g, xprintf("term_zero"), ROLE_CONST, 1, (gen_dims){ 0 });
+    int *term_node = NULL; /* per node: the term whose part it computes, or -1 */
+    size_t cap_term_node = 0, n_term_node = 0;
     int *term_acc = xmalloc((s->n_terms + 1) * sizeof(int));
     int total = -1;
     for (size_t t = 0; t < s->n_terms; t++) {
@@ -1145,7 +1277,11 @@ static bool general_nodes(builder *b, uint32_t n)
             if (strcmp(s->terms[u].name, s->terms[t].name) == 0)
                 diag_error(b->d, s->terms[t].loc, "duplicate loss term '%s' (first at line %d)",
                            s->terms[t].name, s->terms[u].loc.line);
-        int rows = term_nodes(b, &s->terms[t], names, n_names, zero, n);
+        GROW(term_node, cap_term_node, g->nn + 16 * s->terms[t].n);
+        for (size_t k = n_term_node; k < cap_term_node; k++)
+            term_node[k] = -1;
+        n_term_node = cap_term_node;
+        int rows = term_nodes(b, &s->terms[t], names, n_names, zero, n, term_node, (int)t);
         if (rows < 0)
             return false;
         term_acc[t] = (int)g->nt - 1;
@@ -1172,7 +1308,10 @@ static bool general_nodes(builder *b, uint32_t n)
     g->recon = total;
     g->kl = zero;
     g->n_fwd = g->nn; /* graph_select walks the forward nodes */
-    update_sets(b, term_acc);
+    GROW(term_node, cap_term_node, g->nn);
+    for (size_t k = n_term_node; k < cap_term_node; k++)
+        term_node[k] = -1;
+    update_sets(b, term_acc, term_node);
     return b->d->errors == before;
 }
 

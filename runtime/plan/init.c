@@ -56,7 +56,10 @@ static int ends_with(const char *s, const char *suffix, size_t *prefix_len)
 int vkvae_init_is_layer_param(const char *name)
 {
     size_t prefix;
-    return name && (ends_with(name, ".weight", &prefix) || ends_with(name, ".bias", &prefix));
+    /* "a.weight|b.weight" is gen/fuse.c's view of two layers' weights side
+     * by side, which each get their own values */
+    return name && !strchr(name, '|') &&
+           (ends_with(name, ".weight", &prefix) || ends_with(name, ".bias", &prefix));
 }
 
 int vkvae_init_has_start(const vkvae_plan *plan, uint32_t tensor)

@@ -45,20 +45,39 @@ static int is_backward(const vkvae_plan *p, const vkvae_step_desc *st)
     return 0;
 }
 
-/* Update u's loss L_u: the forward steps of updates 0..u, then the sums
- * of the terms update u accumulated. */
+/* The forward loss step whose per-row losses backward step b seeds from
+ * (same inputs, same target), and the tensor of those losses; -1 if none. */
+static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *losses)
+{
+    const vkvae_program_desc *train = &p->programs[0];
+    for (uint32_t s = 0; s < train->n_steps; s++) {
+        const vkvae_step_desc *f = &train->steps[s];
+        int same = 0;
+        if (b->op == VKVAE_OP_BCE_LOGITS_BWD && f->op == VKVAE_OP_BCE_LOGITS)
+            same = f->tensors[0] == b->tensors[0] && f->p.mode == b->p.mode;
+        else if (b->op == VKVAE_OP_NLL_GAUSS_BWD && f->op == VKVAE_OP_NLL_GAUSS)
+            same = memcmp(f->tensors, b->tensors, 3 * sizeof *f->tensors) == 0;
+        else if (b->op == VKVAE_OP_REPARAM_KL_BWD && f->op == VKVAE_OP_REPARAM_KL)
+            same = f->tensors[0] == b->tensors[2] && f->tensors[1] == b->tensors[3];
+        if (same) {
+            *losses = f->tensors[f->op == VKVAE_OP_REPARAM_KL ? 4 : f->op == VKVAE_OP_NLL_GAUSS ? 3 : 1];
+            return (int)s;
+        }
+    }
+    return -1;
+}
+
+/* Update u's loss L_u: the forward steps of updates 0..u (the losses its
+ * terms need, with the parameters as they are), then the losses its
+ * backward seeds from, each times the weight a scale step after its seed
+ * gives (the KL's: push.kl_weight, as kl_gauss_bwd's), over the valid rows. */
 static double update_loss(vkvae_cpu *cpu, const vkvae_plan *p, int u, const vkvae_push *push)
 {
     vkvae_error err = { 0 };
     const vkvae_program_desc *train = &p->programs[0];
-    for (uint32_t i = 0; i < p->n_tensors; i++)
-        if (p->buffers[p->tensors[i].buffer].role == VKVAE_ROLE_ACCUM) {
-            double z[4] = { 0 };
-            vkvae_cpu_write_f64(cpu, i, z, &err);
-        }
-    double sum = 0;
     int seg = 0;
-    for (uint32_t s = 0; s < train->n_steps && seg <= u; s++) {
+    uint32_t s = 0;
+    for (; s < train->n_steps && seg <= u; s++) {
         const vkvae_step_desc *st = &train->steps[s];
         if (is_optimizer(st)) {
             seg++;
@@ -70,12 +89,35 @@ static double update_loss(vkvae_cpu *cpu, const vkvae_plan *p, int u, const vkva
             fprintf(stderr, "train forward: %s\n", err.message);
             exit(1);
         }
-        if (seg == u && st->op == VKVAE_OP_LOSS_ACCUM) {
-            double a[4];
-            vkvae_cpu_read_f64(cpu, st->tensors[2], a, &err);
-            sum += a[0];
-        }
     }
+    /* update u's backward steps: from its first backward step to its optimizer */
+    uint32_t begin = 0;
+    seg = 0;
+    for (uint32_t k = 0; k < train->n_steps; k++) {
+        if (is_optimizer(&train->steps[k]) && seg++ == u)
+            break;
+        if (seg == u && begin == 0 && is_backward(p, &train->steps[k]))
+            begin = k;
+    }
+    double sum = 0;
+    for (uint32_t k = begin; k < train->n_steps && !is_optimizer(&train->steps[k]); k++) {
+        const vkvae_step_desc *b = &train->steps[k];
+        uint32_t losses;
+        if (!is_backward(p, b) || loss_of(p, b, &losses) < 0)
+            continue;
+        double w = b->op == VKVAE_OP_REPARAM_KL_BWD ? push->kl_weight : 1; /* (kl_gauss_bwd's g) */
+        uint32_t seed = b->op == VKVAE_OP_REPARAM_KL_BWD ? UINT32_MAX : b->tensors[b->n_tensors - (b->op == VKVAE_OP_NLL_GAUSS_BWD ? 2 : 1)];
+        if (k + 1 < train->n_steps && train->steps[k + 1].op == VKVAE_OP_SCALE &&
+            train->steps[k + 1].tensors[0] == seed)
+            w = train->steps[k + 1].p.alpha;
+        const vkvae_tensor_desc *t = &p->tensors[losses];
+        double *rows = malloc(t->elems * sizeof *rows);
+        vkvae_cpu_read_f64(cpu, losses, rows, &err);
+        for (uint32_t r = 0; r < push->rows && r < t->elems; r++)
+            sum += w * rows[r];
+        free(rows);
+    }
+    (void)s;
     return sum;
 }
 

@@ -167,6 +167,14 @@ static void train_spec(vkvae_context *ctx, const char *path)
     CHECK_OK(vkvae_session_read(cpu, all, b, &err), err);
     double e = nmse(a, b, np);
     CHECK(e < 1e-7, "%s: parameters after %u steps, NMSE %.3g", plan->model, step_g, e);
+    for (uint32_t t = 0; !(e < 1e-7) && t < plan->n_tensors; t++) {
+        /* which parameters differ: each layer's, where the whole does */
+        const vkvae_tensor_desc *d = &plan->tensors[t], *w = &plan->tensors[all];
+        if (d->buffer != w->buffer || d->elems == w->elems || !vkvae_init_is_layer_param(d->name))
+            continue;
+        uint64_t at = (d->offset - w->offset) / 4;
+        printf("  %s: NMSE %.3g\n", d->name, nmse(a + at, b + at, d->elems));
+    }
     printf("%s (init %s): %u steps, loss GPU %.6f CPU %.6f (rel %.2g), params NMSE %.3g\n",
            plan->model, vkvae_init_kind_name(plan->init), step_g, lg.total, lc.total, rel, e);
     /* what persists beside the parameters (batch norm's running averages,
