@@ -769,8 +769,13 @@ static bool line_update(parser *p, const gen_token *kw)
     for (;;) {
         const gen_token *t;
         double w = 1;
-        if (peek(p)->kind == TK_NUM && !want_range(p, m, 0, false, 1e6, true, &w))
-            return false;
+        if (peek(p)->kind == TK_NUM) {
+            const gen_token *wt = next(p);
+            w = wt->num;
+            if (!(w > 0 && w <= 1e6))
+                return perr_at(p, wt->loc, "a term's weight must be in (0, 1e6], got " TOKF,
+                               TOKA(wt));
+        }
         if (!want_ident(p, m, "a loss term's name", &t))
             return false;
         GROW(u->weights, u->cap_weights, u->n_terms + 1);

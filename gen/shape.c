@@ -1219,6 +1219,24 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
         }
         outs[up->n_terms] = -1;
         graph_select(g, outs, (int[]){ -1 }, gu->take);
+        /* a kl part's z must feed a term of the same update too: reparam's
+         * backward adds the KL's gradient to the one z passes back */
+        for (size_t k = 0; k < g->nn; k++) {
+            if (!gu->take[k] || g->n[k].op != VKVAE_OP_KL_GAUSS)
+                continue;
+            int z = -1;
+            for (size_t r = 0; r < g->nn; r++)
+                if (g->n[r].op == VKVAE_OP_REPARAM && g->n[r].in[0] == g->n[k].in[0])
+                    z = g->n[r].out[0];
+            bool fed = false;
+            for (size_t c = 0; z >= 0 && c < g->nn; c++)
+                for (int j = 0; gu->take[c] && j < g->n[c].nin; j++)
+                    fed |= tensor_root(g, g->n[c].in[j]) == z && g->n[c].op != VKVAE_OP_REPARAM;
+            if (!fed)
+                diag_error(b->d, up->loc, "this update minimises a kl but no term of it reads "
+                           "what that code decodes to: not supported yet; add the "
+                           "reconstruction's term");
+        }
         xfree(outs);
         xfree(dep);
     }
