@@ -388,7 +388,8 @@ typedef struct gen_node {
 /* One update line of the general form, as grad.c and plan.c need it. */
 typedef struct gen_graph_update {
     bool *take;                 /* forward nodes its terms need */
-    bool *trains;               /* per tensor: a parameter this update trains */
+    bool *trains;               /* per forward tensor (the first nt_fwd): a
+                                   parameter this update trains */
     size_t bwd_begin, bwd_end;  /* its backward nodes */
     double *weight;             /* per forward node: its term's weight in this update */
 } gen_graph_update;
@@ -411,7 +412,7 @@ typedef struct gen_graph {
     /* the general form: its updates in order, and what sample/decode read
      * and write (the noise and the first call on it) */
     gen_graph_update *upd;
-    size_t n_upd;
+    size_t n_upd, nt_fwd;      /* nt_fwd: tensors when the updates were made */
     int noise, sample_out;
     uint64_t n_params;
     uint64_t flops_fwd, flops_bwd, flops_optim;

@@ -693,7 +693,7 @@ bool build_update_backward(gen_graph *g, char **why)
         size_t n_all = g->nt;
         bool *trained = xmalloc(n_all);
         memset(trained, 0, n_all);
-        memcpy(trained, up->trains, nt);
+        memcpy(trained, up->trains, g->nt_fwd);
         update_needs_grad(g, orig, trained, nt);
         b.take = up->take;
         b.trains = trained;

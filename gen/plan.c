@@ -597,7 +597,7 @@ static void group_buffers(gen_plan *pl, const gen_graph *g, int *map, state_tens
         begin[u] = align256(pl->buf[bp].bytes);
         for (int biases = 0; biases < 2; biases++)
             for (size_t i = 0; i < g->nt; i++)
-                if (g->t[i].role == ROLE_PARAM && g->upd[u].trains[i] &&
+                if (g->t[i].role == ROLE_PARAM && i < g->nt_fwd && g->upd[u].trains[i] &&
                     is_bias(&g->t[i]) == biases) {
                     map[i] = add_ptensor(pl, bp, g->t[i].name, 0, &g->t[i].dims, 4);
                     int d = g->t[i].grad;
@@ -660,7 +660,7 @@ static uint64_t *update_deps(const gen_graph *g)
     uint64_t *dep = xmalloc(g->nt * sizeof *dep);
     memset(dep, 0, g->nt * sizeof *dep);
     for (size_t u = 0; u < g->n_upd; u++)
-        for (size_t t = 0; t < g->nt; t++)
+        for (size_t t = 0; t < g->nt_fwd; t++)
             if (g->upd[u].trains[t])
                 dep[t] |= 1ull << u;
     for (size_t i = 0; i < g->n_fwd; i++) {

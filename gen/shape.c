@@ -1158,6 +1158,7 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
     memset(owner, 0, s->n_nets * sizeof *owner);
     g->upd = xmalloc(s->n_updates * sizeof *g->upd);
     g->n_upd = s->n_updates;
+    g->nt_fwd = g->nt;
     for (size_t u = 0; u < s->n_updates; u++) {
         const gen_update *up = &s->updates[u];
         gen_graph_update *gu = &g->upd[u];
