@@ -426,6 +426,8 @@ void dims_format(char *buf, size_t size, const gen_dims *dims);
 /* Marks in take[] the forward nodes that produce outs (roots, -1 ended)
  * from ins (roots whose producers are left out). */
 void graph_select(const gen_graph *g, const int *outs, const int *ins, bool *take);
+/* The tensor t views (through flatten/reshape), or t. */
+int tensor_root(const gen_graph *g, int t);
 uint64_t dims_count(const gen_dims *dims);
 
 /* ---- backward (grad.c) ---- */
@@ -437,7 +439,6 @@ bool build_backward(gen_graph *g, char **why);
  * sum over the forward nodes it takes, reaching the parameters it trains
  * (a parameter read by several calls summing their partials). */
 bool build_update_backward(gen_graph *g, char **why);
-int tensor_root(const gen_graph *g, int t);
 
 /* ---- the plan (plan.c) ---- */
 typedef struct gen_program {

@@ -63,13 +63,6 @@ typedef struct gbuild {
     int *n_seeds;
 } gbuild;
 
-int tensor_root(const gen_graph *g, int t)
-{
-    while (g->t[t].alias >= 0)
-        t = g->t[t].alias;
-    return t;
-}
-
 static int add_tensor(gen_graph *g, char *name, gen_role role, uint32_t rows, gen_dims dims)
 {
     GROW(g->t, g->cap_t, g->nt + 1);

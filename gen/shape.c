@@ -910,6 +910,13 @@ static bool classifier_nodes(builder *b, uint32_t n)
 
 /* ---- the general form: networks, calls, loss terms, updates ---- */
 
+int tensor_root(const gen_graph *g, int t)
+{
+    while (g->t[t].alias >= 0)
+        t = g->t[t].alias;
+    return t;
+}
+
 /* z, eps = reparam(mu, logvar), one sample a row; returns z. */
 static int simple_reparam(builder *b, int mu, int lv, uint32_t units, gen_loc loc)
 {
