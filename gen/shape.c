@@ -32,6 +32,13 @@
  * into its nn.Module: dense layers count fc1, fc2, ... through encoder, head
  * and decoder; the gaussian head takes the next number j and names its two
  * layers fc<j>1 and fc<j>2; convolutions are conv1.., transposed deconv1...
+ *
+ * A spec of several networks (general_nodes, below) builds instead: x and
+ * the noise, each graph call's layers (names "<net>.<layer>", a second call
+ * of a network sharing the first's parameters), each loss term's per-row
+ * parts, their sums loss.<term> and total (loss.acc), and per update line
+ * the forward nodes its terms need, the parameters it trains and its
+ * terms' weights (g->upd), which grad.c and plan.c lower.
  */
 #include <math.h>
 #include <string.h>
