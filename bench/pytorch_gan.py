@@ -44,9 +44,10 @@ NOISE = 64
 
 
 class Generator(nn.Module):
-    def __init__(self):
+    """noise values a row -> 1x28x28 (also vaegan_conv's decoder, from its code)."""
+    def __init__(self, noise=NOISE):
         super().__init__()
-        self.fc1 = nn.Linear(NOISE, 128 * 7 * 7, bias=False)
+        self.fc1 = nn.Linear(noise, 128 * 7 * 7, bias=False)
         self.bn1 = nn.BatchNorm2d(128)
         self.deconv1 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(64)

@@ -43,7 +43,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pytorch_classifier import read_checkpoint  # noqa: E402
-from pytorch_gan import bce, write_png  # noqa: E402
+from pytorch_gan import Generator, bce, write_png  # noqa: E402
 from pytorch_vae import DATA, load_images  # noqa: E402
 
 LATENT = 32
@@ -63,21 +63,6 @@ class Encoder(nn.Module):
         h = F.relu(self.bn1(self.conv1(x)))
         h = F.relu(self.bn2(self.conv2(h))).flatten(1)
         return self.mu(h), self.logvar(h)
-
-
-class Decoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(LATENT, 128 * 7 * 7, bias=False)
-        self.bn1 = nn.BatchNorm2d(128)
-        self.deconv1 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.deconv2 = nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1)
-
-    def forward(self, z):
-        h = F.relu(self.bn1(self.fc1(z).view(-1, 128, 7, 7)))
-        h = F.relu(self.bn2(self.deconv1(h)))
-        return torch.sigmoid(self.deconv2(h))
 
 
 class Discriminator(nn.Module):
@@ -101,7 +86,7 @@ class VAEGAN(nn.Module):
     def __init__(self):
         super().__init__()
         self.enc = Encoder()
-        self.dec = Decoder()
+        self.dec = Generator(LATENT)  # gan_dcgan's generator, from the code
         self.dis = Discriminator()
 
 

@@ -269,12 +269,7 @@ static int pull(gbuild *b, int t)
             int part = contribution(b, t, c[k]);
             if (part < 0)
                 return -1;
-            int sum = grad_like(g, t, xprintf(".sum%d", k));
-            add_node(g, VKVAE_OP_ADD, xprintf("%s_grad_sum", g->t[t].name), g->n[c[k]].loc,
-                     (int[]){ dx, part, -1 }, (int[]){ sum, -1 },
-                     (vkvae_op_params){ .n = (uint32_t)((uint64_t)g->batch * g->t[t].rows),
-                                        .in = (uint32_t)dims_count(&g->t[t].dims) });
-            dx = sum;
+            dx = grad_sum(b, t, dx, part, xprintf(".sum%d", k), g->n[c[k]].loc);
         }
     }
     if (dx >= 0 && count > 0 && seeds >= 0)
