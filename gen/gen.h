@@ -176,6 +176,9 @@ typedef enum gen_layer_kind {
     LAYER_CONCAT_LABEL,
     LAYER_ACT,          /* a standalone activation line */
     LAYER_GAUSSIAN,     /* a network's last: mu, logvar heads and z = reparam */
+    LAYER_ADD,          /* 'add NAME': plus an earlier layer's output (ref) */
+    LAYER_CONCAT,       /* 'concat NAME': an earlier layer's output appended as
+                           channels (feature maps) or features (flat) */
 } gen_layer_kind;
 
 typedef struct gen_layer {
@@ -191,6 +194,8 @@ typedef struct gen_layer {
     gen_loc name_loc;
     bool residual;              /* 'residual': the input added to the output */
     gen_loc residual_loc;
+    char *ref;                  /* add, concat: the layer read ('input': the call's) */
+    gen_loc ref_loc;
     double momentum, eps;       /* batchnorm */
     bool tap;                   /* 'tap': the output is also one of the call's */
     bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a

@@ -105,10 +105,16 @@ static bool is_layer(int op)
     return op == VKVAE_OP_DENSE || op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
 }
 
+/* A consumer: forward node and the input slot that reads the tensor. */
+typedef struct consumer {
+    int node, slot;
+} consumer;
+
 /* Forward consumers of root tensor t through which a gradient flows back to
- * t: layers and concats reading it as their first input, adds reading it as
- * either (an add of t and t counts twice); of an update, its nodes only. */
-static int pull_consumers(const gbuild *b, int t, int *out, int max)
+ * t: layers and batch norms reading it as their first input, adds and
+ * concats reading it as either (once per input that reads it: an add of t
+ * and t counts twice); of an update, its nodes only. */
+static int pull_consumers(const gbuild *b, int t, consumer *out, int max)
 {
     const gen_graph *g = b->g;
     int count = 0;
@@ -116,17 +122,15 @@ static int pull_consumers(const gbuild *b, int t, int *out, int max)
         const gen_node *n = &g->n[i];
         if (b->take && !b->take[i])
             continue;
-        int reads = 0;
-        if (n->op == VKVAE_OP_ADD)
-            reads = (tensor_root(g, n->in[0]) == t) + (tensor_root(g, n->in[1]) == t);
-        else if (n->op != GEN_OP_VIEW && (is_layer(n->op) || n->op == VKVAE_OP_CONCAT ||
-                                          n->op == VKVAE_OP_BATCHNORM))
-            reads = tensor_root(g, n->in[0]) == t;
-        for (; reads > 0; reads--) {
-            if (count < max)
-                out[count] = (int)i;
-            count++;
-        }
+        bool both = n->op == VKVAE_OP_ADD || n->op == VKVAE_OP_CONCAT;
+        if (!both && !is_layer(n->op) && n->op != VKVAE_OP_BATCHNORM)
+            continue;
+        for (int slot = 0; slot < (both ? 2 : 1); slot++)
+            if (tensor_root(g, n->in[slot]) == t) {
+                if (count < max)
+                    out[count] = (consumer){ (int)i, slot };
+                count++;
+            }
     }
     return count;
 }
@@ -215,25 +219,38 @@ static int seed_sum(gbuild *b, int t)
     return sum;
 }
 
+static int pre_activation_grad(gbuild *b, int i);
+
 /* Consumer c's contribution to the gradient of root tensor t: an add's
- * output gradient as it is, the rest in a new tensor. */
-static int contribution(gbuild *b, int t, int c)
+ * gradient before its activation as it is, the rest in a new tensor. */
+static int contribution(gbuild *b, int t, consumer cs)
 {
     gen_graph *g = b->g;
+    int c = cs.node;
     gen_node n = g->n[c];
-    if (n.op == VKVAE_OP_ADD)
-        return pull(b, tensor_root(g, n.out[0]));
+    if (n.op == VKVAE_OP_ADD) {
+        if (b->dpre[c] < 0)
+            b->dpre[c] = pre_activation_grad(b, c);
+        return b->dpre[c];
+    }
     if (n.op == VKVAE_OP_BATCHNORM) {
         if (b->bn_dx[c] < 0)
             fail(b, xprintf("gradient of '%s': its batchnorm's backward has not run "
                             "(internal)", g->t[t].name));
         return b->bn_dx[c];
     }
-    int dx = grad_like(g, t, "");
+    /* (a concat's second input: a name of its own, as t may also be another's first) */
+    int dx = grad_like(g, t, n.op == VKVAE_OP_CONCAT && cs.slot ? xprintf(".%s_tail", n.name) : "");
     if (n.op == VKVAE_OP_CONCAT) {
-        int dy = g->t[tensor_root(g, n.out[0])].grad;
-        add_node(g, VKVAE_OP_SLICE_BWD, xprintf("%s_bwd", n.name), n.loc, (int[]){ dy, -1 },
-                 (int[]){ dx, -1 }, n.p);
+        /* the head of its output's gradient (slot 0) or the tail (slot 1) */
+        int dy = pull(b, tensor_root(g, n.out[0]));
+        if (dy < 0)
+            return -1;
+        vkvae_op_params p = n.p;
+        if (cs.slot)
+            p = (vkvae_op_params){ .n = n.p.n, .in = n.p.in2, .out = n.p.out, .mode = 1 };
+        add_node(g, VKVAE_OP_SLICE_BWD, xprintf("%s_bwd%s", n.name, cs.slot ? "_tail" : ""),
+                 n.loc, (int[]){ dy, -1 }, (int[]){ dx, -1 }, p);
     } else {
         vkvae_op_params p = n.p;
         p.act = VKVAE_ACT_NONE, p.alpha = 0;
@@ -251,15 +268,15 @@ static int pull(gbuild *b, int t)
     if (g->t[t].grad >= 0)
         return g->t[t].grad;
     enum { MAX_CONSUMERS = 8 };
-    int c[MAX_CONSUMERS];
+    consumer c[MAX_CONSUMERS];
     int count = pull_consumers(b, t, c, MAX_CONSUMERS);
     int dx = -1, seeds = seed_sum(b, t);
     if (count == 0 && seeds >= 0) {
         dx = seeds;
     } else if (count == 0) {
         fail(b, xprintf("no gradient reaches '%s' (internal)", g->t[t].name));
-    } else if (count == 2 && is_layer(g->n[c[0]].op) && is_layer(g->n[c[1]].op)) {
-        dx = merged_bwd_x(b, t, c[0], c[1]);
+    } else if (count == 2 && is_layer(g->n[c[0].node].op) && is_layer(g->n[c[1].node].op)) {
+        dx = merged_bwd_x(b, t, c[0].node, c[1].node);
     } else if (count > MAX_CONSUMERS) {
         fail(b, xprintf("gradient of '%s' sums %d contributions: more than %d is not "
                         "generated yet", g->t[t].name, count, MAX_CONSUMERS));
@@ -269,11 +286,11 @@ static int pull(gbuild *b, int t)
             int part = contribution(b, t, c[k]);
             if (part < 0)
                 return -1;
-            dx = grad_sum(b, t, dx, part, xprintf(".sum%d", k), g->n[c[k]].loc);
+            dx = grad_sum(b, t, dx, part, xprintf(".sum%d", k), g->n[c[k].node].loc);
         }
     }
     if (dx >= 0 && count > 0 && seeds >= 0)
-        dx = grad_sum(b, t, dx, seeds, ".with_losses", g->n[c[0]].loc);
+        dx = grad_sum(b, t, dx, seeds, ".with_losses", g->n[c[0].node].loc);
     if (dx >= 0)
         g->t[t].grad = dx;
     return dx;
@@ -292,7 +309,7 @@ static int direct(gbuild *b, int t)
         b->seeds[t][b->n_seeds[t]++] = dg;
         return dg;
     }
-    int c[1];
+    consumer c[1];
     if (g->t[t].grad >= 0 || pull_consumers(b, t, c, 1) > 0)
         return fail(b, xprintf("gradient of '%s' sums a loss gradient with another: not "
                                "generated yet", g->t[t].name)), -1;
@@ -618,15 +635,16 @@ static void backward_pass(gbuild *bp)
                 batchnorm_bwd(&b, (int)i);
             break;
         case VKVAE_OP_CONCAT:
-            /* its output's gradient now, for the slice its first input pulls */
-            if (g->t[tensor_root(g, n.in[0])].needs_grad)
-                pull(&b, tensor_root(g, n.out[0]));
-            break;
-        case VKVAE_OP_ADD:
-            /* its output's gradient now: each input's contribution */
+            /* its output's gradient now, for the slices its inputs pull */
             if (g->t[tensor_root(g, n.in[0])].needs_grad ||
                 g->t[tensor_root(g, n.in[1])].needs_grad)
                 pull(&b, tensor_root(g, n.out[0]));
+            break;
+        case VKVAE_OP_ADD:
+            /* its gradient before its activation now: each input's contribution */
+            if ((g->t[tensor_root(g, n.in[0])].needs_grad ||
+                 g->t[tensor_root(g, n.in[1])].needs_grad) && b.dpre[i] < 0)
+                b.dpre[i] = pre_activation_grad(&b, (int)i);
             break;
         default:
             fail(&b, xprintf("backward of op '%s': not generated yet", gen_op_names[n.op]));

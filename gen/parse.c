@@ -61,7 +61,7 @@ static const char *const top_words[] = {
     "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train",
     "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
-    "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "gaussian",
+    "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "add", "gaussian",
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
@@ -970,6 +970,46 @@ static bool layer_batchnorm(parser *p, const gen_token *kw)
     return true;
 }
 
+/* add NAME { act | name NAME | tap }, concat NAME { name NAME | tap }: the
+ * current tensor with the output of the layer NAME earlier in the network
+ * (or 'input', the call's input); shapes are checked in shape.c. */
+static bool layer_join(parser *p, const gen_token *kw, bool add)
+{
+    /* add takes an activation (of the sum); concat does not */
+    static const char *const add_clauses[] = { "name", "tap", "relu", "leaky_relu", "tanh",
+                                               "sigmoid", "softplus", NULL };
+    static const char *const concat_clauses[] = { "name", "tap", NULL };
+    const char *const *clauses = add ? add_clauses : concat_clauses;
+    gen_layer *l = add_layer(p, kw, add ? LAYER_ADD : LAYER_CONCAT);
+    const gen_token *ref;
+    if (!l || !want_ident(p, kw, add ? "the name of a layer to add (or 'input')"
+                                     : "'label', or the name of a layer to concatenate "
+                                       "(or 'input')", &ref))
+        return false;
+    l->ref = xstrndup(ref->text, (size_t)ref->len);
+    l->ref_loc = ref->loc;
+    const gen_token *seen[2] = { 0 };
+    const char *line = add ? "add" : "concat";
+    while (!at_eol(p)) {
+        const gen_token *t = next(p);
+        int c = word_index(t, clauses);
+        if (c < 0)
+            return unknown_clause(p, t, line, clauses);
+        if (c >= 2) {
+            if (!read_act(p, t, l))
+                return false;
+            continue;
+        }
+        if (!once(p, t, &seen[c], line))
+            return false;
+        if (c == 1)
+            l->tap = true;
+        else if (!read_name(p, t, l))
+            return false;
+    }
+    return true;
+}
+
 static bool parse_layer(parser *p, const gen_token *kw)
 {
     if (tok_is(kw, "dense"))
@@ -989,13 +1029,13 @@ static bool parse_layer(parser *p, const gen_token *kw)
         gen_layer *l = add_layer(p, kw, LAYER_RESHAPE);
         return l && want_dims(p, kw, &l->dims) && no_more(p, "reshape", "the shape");
     }
-    if (tok_is(kw, "concat")) {
-        static const char *const what[] = { "label", NULL };
-        int w;
+    if (tok_is(kw, "concat") && !at_eol(p) && tok_is(peek(p), "label")) {
         gen_layer *l = add_layer(p, kw, LAYER_CONCAT_LABEL);
-        return l && want_choice(p, kw, "concat input", what, &w) &&
-               no_more(p, "concat", "'label'");
+        next(p);
+        return l && no_more(p, "concat", "'label'");
     }
+    if (tok_is(kw, "concat") || tok_is(kw, "add"))
+        return layer_join(p, kw, tok_is(kw, "add"));
     gen_layer *l = add_layer(p, kw, LAYER_ACT);
     return l && read_act(p, kw, l) && no_more(p, gen_act_names[l->act], "the activation");
 }

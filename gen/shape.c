@@ -56,7 +56,7 @@ typedef struct builder {
     const gen_spec *s;
     gen_graph *g;
     gen_diag *d;
-    int fc, conv, deconv, bn;
+    int fc, conv, deconv, bn, add, cat;
     int label;          /* one-hot label tensor or -1 */
     /* the general form: layer names are "<network>.<layer>", a call's
      * activations "<its output>/<layer>", and a second call of a network
@@ -335,12 +335,56 @@ static int residual_add(builder *b, const gen_layer *l, int in, int out, const c
     return sum;
 }
 
+/* 'add NAME' (act(cur + ref), one shape) or 'concat NAME' ([cur | ref]
+ * per row: channels of feature maps of one height and width, or flat
+ * features; a row's CxHxW values are its channels one after another, so
+ * either is concat's row append). */
+static int join_layer(builder *b, const gen_layer *l, int cur, int ref, const char *name)
+{
+    gen_graph *g = b->g;
+    const gen_dims xd = g->t[cur].dims, rd = g->t[ref].dims;
+    bool add = l->kind == LAYER_ADD;
+    bool same = xd.rank == rd.rank;
+    for (int i = add ? 0 : 1; same && i < xd.rank; i++)
+        same = xd.d[i] == rd.d[i];
+    if (!same || g->t[cur].rows != g->t[ref].rows) {
+        char x[64], r[64];
+        dims_format(x, sizeof x, &xd);
+        dims_format(r, sizeof r, &rd);
+        diag_error(b->d, l->ref_loc, add ? "'add %s' adds %s to %s: they must have one shape"
+                   : "'concat %s' appends %s to %s: they must both be flat, or feature maps "
+                     "of one height and width", l->ref, r, x);
+        return -1;
+    }
+    gen_dims od = xd;
+    od.d[0] += rd.d[0];
+    if (!add && !fits(b, l, &od, "the concatenation"))
+        return -1;
+    uint64_t R = rows_of(b, cur), values = R * dims_count(add ? &xd : &od);
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[cur].rows, add ? xd : od);
+    int nd = add_node(b, add ? VKVAE_OP_ADD : VKVAE_OP_CONCAT, name, l->loc,
+                      (int[]){ cur, ref, -1 }, (int[]){ out, -1 });
+    gen_node *n = &g->n[nd];
+    if (add)
+        n->p = (vkvae_op_params){ .n = (uint32_t)R, .in = (uint32_t)dims_count(&xd),
+            .act = l->act, .alpha = l->act == VKVAE_ACT_LEAKY_RELU ? l->slope : 0 };
+    else
+        n->p = (vkvae_op_params){ .n = (uint32_t)R, .in = (uint32_t)dims_count(&xd),
+            .in2 = (uint32_t)dims_count(&rd), .out = (uint32_t)dims_count(&od), .samples = 1 };
+    /* the sum (and activation), or the copy; backward: the same again */
+    n->flops_fwd = add ? values * (l->act ? 2 : 1) : 0;
+    n->flops_bwd = g->t[out].needs_grad ? n->flops_fwd : 0;
+    return out;
+}
+
 static char *auto_name(builder *b, const gen_layer *l)
 {
     const char *pre = b->prefix ? b->prefix : "";
     char *gen = l->kind == LAYER_DENSE    ? xprintf("%sfc%d", pre, ++b->fc)
               : l->kind == LAYER_CONV2D   ? xprintf("%sconv%d", pre, ++b->conv)
               : l->kind == LAYER_BATCHNORM ? xprintf("%sbn%d", pre, ++b->bn)
+              : l->kind == LAYER_ADD      ? xprintf("%sadd%d", pre, ++b->add)
+              : l->kind == LAYER_CONCAT   ? xprintf("%scat%d", pre, ++b->cat)
                                           : xprintf("%sdeconv%d", pre, ++b->deconv);
     return !l->name ? gen : b->prefix ? xprintf("%s%s", pre, l->name) : l->name;
 }
@@ -406,6 +450,32 @@ static int gaussian_layer(builder *b, const gen_layer *l, int in, bool last, con
     return lv < 0 ? -1 : simple_reparam(b, mu, lv, l->units, l->loc);
 }
 
+typedef struct layer_out {
+    const char *name;   /* without the network's prefix: conv1, b1 */
+    gen_loc loc;
+    int t;              /* the output, as the next layer reads it */
+} layer_out;
+
+/* The tensor an add or concat layer reads: an earlier named layer's output
+ * in this stack, or 'input' (the stack's input); -1 after an error. */
+static int find_layer_out(builder *b, const layer_out *outs, size_t n, int input,
+                          const gen_layer *l, const char *which)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(outs[k].name, l->ref) == 0)
+            return outs[k].t;
+    if (strcmp(l->ref, "input") == 0)
+        return input;
+    char known[256] = "";
+    size_t o = 0;
+    for (size_t k = 0; k < n && o < sizeof known; k++)
+        o += (size_t)snprintf(known + o, sizeof known - o, "%s, ", outs[k].name);
+    const char *where = b->tag ? xprintf("network '%s'", which) : xprintf("the %s", which);
+    diag_error(b->d, l->ref_loc, "no layer before this one in %s is named '%s' (%sor "
+               "'input', its input)", where, l->ref, known);
+    return -1;
+}
+
 static int root_producer(const gen_graph *g, int t)
 {
     while (g->t[t].alias >= 0)
@@ -430,6 +500,10 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             last_param = (int)i;
     }
     gen_loc end_loc = st->n ? st->layers[st->n - 1].loc : st->loc;
+    /* the named layers' outputs so far, which add and concat read */
+    layer_out *outs = xmalloc((st->n + 1) * sizeof *outs);
+    size_t n_outs = 0;
+    const int input = cur;
     for (size_t i = 0; i <= st->n; i++) {
         const gen_tensor *t = &g->t[cur];
         if (b->label >= 0 && !explicit_cat && !cat_done && t->dims.rank == 1) {
@@ -441,6 +515,7 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             break;
         const gen_layer *l = &st->layers[i];
         const gen_dims td = t->dims; /* t dangles once tensors are added */
+        const char *named_as = NULL; /* a named layer's (prefixed) name */
         char s[64];
         dims_format(s, sizeof s, &td);
         switch (l->kind) {
@@ -448,6 +523,7 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         case LAYER_CONV2D:
         case LAYER_CONVT2D: {
             char *name = auto_name(b, l);
+            named_as = name;
             int in = cur;
             cur = param_layer(b, l, in, name, false);
             if (cur >= 0 && twin_lv && (int)i == last_param)
@@ -463,8 +539,16 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             break;
         }
         case LAYER_BATCHNORM:
-            cur = batchnorm_layer(b, l, cur, auto_name(b, l));
+            named_as = auto_name(b, l);
+            cur = batchnorm_layer(b, l, cur, named_as);
             break;
+        case LAYER_ADD:
+        case LAYER_CONCAT: {
+            int ref = find_layer_out(b, outs, n_outs, input, l, which);
+            named_as = auto_name(b, l);
+            cur = ref < 0 ? -1 : join_layer(b, l, cur, ref, named_as);
+            break;
+        }
         case LAYER_GAUSSIAN:
             cur = gaussian_layer(b, l, cur, i + 1 == st->n, which);
             break;
@@ -505,16 +589,17 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         case LAYER_ACT: {
             int pn = root_producer(g, cur);
             gen_node *n = pn >= (int)first_node ? &g->n[pn] : NULL;
-            if (n && n->op == VKVAE_OP_ADD) {
+            if (n && n->op == VKVAE_OP_ADD && i > 0 && st->layers[i - 1].residual) {
                 diag_error(b->d, l->loc, "'%s' after residual layer '%s' would apply to the "
                            "sum: write it on the layer's line, where it comes before the sum",
                            gen_act_names[l->act], g->n[root_producer(g, n->in[0])].name);
                 return -1;
             }
             if (!n || (n->op != VKVAE_OP_DENSE && n->op != VKVAE_OP_CONV2D &&
-                       n->op != VKVAE_OP_CONVT2D && n->op != VKVAE_OP_BATCHNORM)) {
+                       n->op != VKVAE_OP_CONVT2D && n->op != VKVAE_OP_BATCHNORM &&
+                       n->op != VKVAE_OP_ADD)) {
                 diag_error(b->d, l->loc, "'%s' has no layer to apply to: activations fuse into "
-                           "the dense, conv2d, convt2d or batchnorm layer before them in the %s",
+                           "the dense, conv2d, convt2d, batchnorm or add layer before them in the %s",
                            gen_act_names[l->act], which);
                 return -1;
             }
@@ -533,6 +618,16 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         }
         if (cur < 0)
             return -1;
+        if (named_as) {
+            const char *own = named_as + (b->prefix ? strlen(b->prefix) : 0);
+            for (size_t k = 0; k < n_outs; k++)
+                if (strcmp(outs[k].name, own) == 0) {
+                    diag_error(b->d, l->name ? l->name_loc : l->loc, "duplicate layer name "
+                               "'%s' (first at line %d)", own, outs[k].loc.line);
+                    return -1;
+                }
+            outs[n_outs++] = (layer_out){ own, l->loc, cur };
+        }
         if (l->tap && !b->tag) {
             diag_error(b->d, l->loc, "'tap' names a layer's output in the 'graph' lines of a "
                        "spec with 'network' sections; the %s has none", which);
@@ -1056,7 +1151,7 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->prefix = xprintf("%s.", net->name);
         b->tag = call->out;
         b->call_start = g->nt; /* an earlier call's parameters are shared */
-        b->fc = b->conv = b->deconv = b->bn = 0;
+        b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = 0;
         b->n_taps = 0;
         int none = -1;
         int out = run_stack(b, &net->st, names[in].t, net->name, false, &none);

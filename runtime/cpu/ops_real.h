@@ -416,7 +416,7 @@ static void FN(add)(P *p, void *const *t)
     const real *a = t[0], *b = t[1];
     real *y = t[2];
     for (uint64_t i = 0; i < (uint64_t)p->n * p->in; i++)
-        y[i] = a[i] + b[i];
+        y[i] = FN(act)(p->act, (real)p->alpha, a[i] + b[i]);
 }
 
 /* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
@@ -438,9 +438,10 @@ static void FN(slice_bwd)(P *p, void *const *t)
 {
     const real *dy = t[0];
     real *da = t[1];
+    uint32_t first = p->mode == 1 ? p->out - p->in : 0; /* concat's second input */
     for (uint32_t r = 0; r < p->n; r++)
         for (uint32_t j = 0; j < p->in; j++)
-            da[(uint64_t)r * p->in + j] = dy[(uint64_t)r * p->out + j];
+            da[(uint64_t)r * p->in + j] = dy[(uint64_t)r * p->out + first + j];
 }
 
 /* ---- latent ---- */

@@ -193,6 +193,8 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_SLICE_BWD:
         if (p->in > p->out)
             return "slice_bwd needs in <= out";
+        if (p->mode > 1)
+            return "slice_bwd mode must be 0 (the head) or 1 (the tail)";
         break;
     case VKVAE_OP_NLL_GAUSS:
     case VKVAE_OP_NLL_GAUSS_BWD:

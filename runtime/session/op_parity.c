@@ -318,8 +318,10 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
             c.p.in2 = sizes[(a + 2) % 4];
             c.p.out = c.p.in + c.p.in2;
         }
-        if (op == VKVAE_OP_SLICE_BWD)
+        if (op == VKVAE_OP_SLICE_BWD) {
             c.p.out = c.p.in + sizes[a];
+            c.p.mode = (uint32_t)(b % 2); /* concat's first input, or its second */
+        }
         c.p.lr = 1e-3f;
         c.p.beta1 = 0.9f;
         c.p.beta2 = 0.999f;

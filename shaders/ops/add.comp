@@ -1,4 +1,4 @@
-// add: a:[n,in] b:[n,in] -> y:[n,in]; y = a + b; ROW_VEC elements per
+// add: a:[n,in] b:[n,in] -> y:[n,in]; y = act(a + b); ROW_VEC elements per
 // invocation (common.glsl)
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -14,7 +14,7 @@ void main()
     uint i = element_index() * ROW_VEC;
     if (i >= P_N * P_IN) return;
     if (ROW_VEC == 4u)
-        y4[i / 4u] = a4[i / 4u] + b4[i / 4u];
+        y4[i / 4u] = activate(a4[i / 4u] + b4[i / 4u]);
     else
-        y[i] = a[i] + b[i];
+        y[i] = activate(a[i] + b[i]);
 }

@@ -266,12 +266,39 @@ static void grad_concat(uint32_t n, uint32_t in, uint32_t in2)
     for (uint32_t b = 0; b < 3; b++)
         f.t[b] = new_random(elems(f.op, &p, b));
     double *r = new_random(elems(f.op, &p, 2)), *da = new_random(elems(f.op, &p, 0));
+    double *db = new_random(elems(f.op, &p, 1));
     f.r = r;
     double *t[VKVAE_MAX_BINDINGS] = { r, da };
     run64(VKVAE_OP_SLICE_BWD, &p, &f.push, t);
     grad_check(name, &f, f.t[0], elems(f.op, &p, 0), da);
+    /* the second input's: the tail of dy (mode 1), in2 wide */
+    vkvae_op_params tail = { .n = n, .in = in2, .out = in + in2, .mode = 1 };
+    run64(VKVAE_OP_SLICE_BWD, &tail, &f.push, (double *[VKVAE_MAX_BINDINGS]){ r, db });
+    grad_check(name, &f, f.t[1], elems(f.op, &p, 1), db);
     free_all(f.t, 3);
-    free(r), free(da);
+    free(r), free(da), free(db);
+}
+
+/* add with an activation ('add NAME relu'): both inputs get act_bwd(dy, y) */
+static void grad_add(uint32_t n, uint32_t in, uint32_t act)
+{
+    vkvae_op_params p = { .n = n, .in = in, .act = act, .alpha = 0.1f };
+    char name[256];
+    case_name(name, sizeof name, "ACT_BWD+", VKVAE_OP_ADD, &p);
+    if (!wanted(name) && !wanted("add"))
+        return;
+    fwd f = { .op = VKVAE_OP_ADD, .p = p, .out = 2 };
+    for (uint32_t b = 0; b < 3; b++)
+        f.t[b] = new_random(elems(f.op, &p, b));
+    double *r = new_random(n * in), *d = new_random(n * in);
+    f.r = r;
+    run64(VKVAE_OP_ADD, &p, &f.push, f.t);
+    vkvae_op_params pa = { .n = n, .in = in, .act = act, .alpha = 0.1f };
+    run64(VKVAE_OP_ACT_BWD, &pa, &f.push, (double *[VKVAE_MAX_BINDINGS]){ r, f.t[2], d });
+    grad_check(name, &f, f.t[0], n * in, d);
+    grad_check(name, &f, f.t[1], n * in, d);
+    free_all(f.t, 3);
+    free(r), free(d);
 }
 
 static void grad_reparam(uint32_t n, uint32_t in, uint32_t samples)
@@ -508,6 +535,9 @@ static void run_grad(void)
 
     grad_concat(3, 17, 5);
     grad_concat(1, 1, 3);
+    grad_add(3, 7, VKVAE_ACT_NONE);
+    grad_add(2, 9, VKVAE_ACT_TANH);
+    grad_add(2, 9, VKVAE_ACT_SOFTPLUS);
     grad_reparam(3, 5, 1);
     grad_reparam(2, 3, 3);
 
@@ -678,9 +708,11 @@ static void run_nmse(void)
             nmse_case(VKVAE_OP_CONVT2D_BWD_W, t, push);
         }
     nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17, .act = VKVAE_ACT_LEAKY_RELU, .alpha = 0.2f }, push);
     nmse_case(VKVAE_OP_SCALE, (vkvae_op_params){ .n = 3, .in = 17, .alpha = -0.3f }, push);
     nmse_case(VKVAE_OP_CONCAT, (vkvae_op_params){ .n = 3, .in = 17, .in2 = 10, .out = 27 }, push);
     nmse_case(VKVAE_OP_SLICE_BWD, (vkvae_op_params){ .n = 3, .in = 17, .out = 27 }, push);
+    nmse_case(VKVAE_OP_SLICE_BWD, (vkvae_op_params){ .n = 3, .in = 10, .out = 27, .mode = 1 }, push);
     nmse_case(VKVAE_OP_REPARAM, (vkvae_op_params){ .n = 3, .in = 5, .samples = 3, .stream = VKVAE_STREAM_EPS }, push);
     nmse_case(VKVAE_OP_REPARAM_BWD, (vkvae_op_params){ .n = 3, .in = 5, .samples = 3 }, push);
     nmse_case(VKVAE_OP_PRIOR, (vkvae_op_params){ .n = 3, .in = 20, .stream = VKVAE_STREAM_PRIOR }, push);
