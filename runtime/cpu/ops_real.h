@@ -419,6 +419,45 @@ static void FN(add)(P *p, void *const *t)
         y[i] = FN(act)(p->act, (real)p->alpha, a[i] + b[i]);
 }
 
+/* w:[c_out,c_in,k,k] in place: PixelCNN's mask A (mode 0) or B (mode 1) */
+static void FN(conv_mask)(P *p, void *const *t)
+{
+    real *w = t[0];
+    uint32_t c = p->k / 2;
+    for (uint64_t i = 0; i < (uint64_t)p->c_out * p->c_in * p->k * p->k; i++) {
+        uint32_t tap = (uint32_t)(i % ((uint64_t)p->k * p->k)), ky = tap / p->k, kx = tap % p->k;
+        int keep = ky < c || (ky == c && (p->mode == 0 ? kx < c : kx <= c));
+        if (!keep)
+            w[i] = 0;
+    }
+}
+
+/* x:[n,2*in] -> y:[n,in]; y = tanh(first half) * sigmoid(second half) */
+static void FN(gate)(P *p, void *const *t)
+{
+    const real *x = t[0];
+    real *y = t[1];
+    for (uint64_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            const real *a = x + r * 2 * p->in + j;
+            y[r * p->in + j] = (real)tanh(a[0]) * FN(sigmoid)(a[p->in]);
+        }
+}
+
+/* dy:[n,in] x:[n,2*in] -> dx:[n,2*in] */
+static void FN(gate_bwd)(P *p, void *const *t)
+{
+    const real *dy = t[0], *x = t[1];
+    real *dx = t[2];
+    for (uint64_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            uint64_t a = r * 2 * p->in + j;
+            real th = (real)tanh(x[a]), s = FN(sigmoid)(x[a + p->in]), g = dy[r * p->in + j];
+            dx[a] = g * (1 - th * th) * s;
+            dx[a + p->in] = g * th * s * (1 - s);
+        }
+}
+
 /* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
 static void FN(concat)(P *p, void *const *t)
 {
@@ -1046,6 +1085,9 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_CONVT2D_BWD_W: FN(convt2d_bwd_w)(p, t); break;
     case VKVAE_OP_ADD: FN(add)(p, t); break;
     case VKVAE_OP_CONCAT: FN(concat)(p, t); break;
+    case VKVAE_OP_CONV_MASK: FN(conv_mask)(p, t); break;
+    case VKVAE_OP_GATE: FN(gate)(p, t); break;
+    case VKVAE_OP_GATE_BWD: FN(gate_bwd)(p, t); break;
     case VKVAE_OP_SLICE_BWD: FN(slice_bwd)(p, t); break;
     case VKVAE_OP_REPARAM: FN(reparam)(p, push, t); break;
     case VKVAE_OP_REPARAM_BWD: FN(reparam_bwd)(p, t); break;

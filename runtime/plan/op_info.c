@@ -190,6 +190,12 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         if (p->out != p->in + p->in2)
             return "concat needs out = in + in2";
         break;
+    case VKVAE_OP_CONV_MASK:
+        if (p->k % 2 == 0)
+            return "conv_mask needs an odd kernel size k";
+        if (p->mode > 1)
+            return "conv_mask mode must be 0 (mask A) or 1 (mask B)";
+        break;
     case VKVAE_OP_SLICE_BWD:
         if (p->in > p->out)
             return "slice_bwd needs in <= out";

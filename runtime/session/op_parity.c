@@ -235,6 +235,19 @@ static void norm_cases(vkvae_op op, int quick, case_list *l)
             }
 }
 
+/* PixelCNN's weight masks: {c_out, c_in, k}, masks A and B */
+static void mask_cases(int quick, case_list *l)
+{
+    static const uint32_t shapes[][3] = {{1, 1, 3}, {64, 1, 7}, {5, 9, 5}, {130, 64, 3}};
+    for (size_t i = quick ? 1 : 0; i < sizeof shapes / sizeof *shapes; i += quick ? 2 : 1)
+        for (uint32_t mode = 0; mode <= 1; mode++) {
+            vkvae_parity_case c = {.op = VKVAE_OP_CONV_MASK};
+            c.p = (vkvae_op_params){.n = 1, .c_out = shapes[i][0], .c_in = shapes[i][1],
+                                    .k = shapes[i][2], .mode = mode};
+            add(l, &c);
+        }
+}
+
 uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint32_t cap)
 {
     case_list l = {.out = out, .cap = cap};
@@ -249,6 +262,10 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
     }
     if (op == VKVAE_OP_BATCHNORM || op == VKVAE_OP_BATCHNORM_BWD) {
         norm_cases(op, quick, &l);
+        return l.bad ? 0 : l.count;
+    }
+    if (op == VKVAE_OP_CONV_MASK) {
+        mask_cases(quick, &l);
         return l.bad ? 0 : l.count;
     }
     int pair = vkvae_op_is_pair(op);

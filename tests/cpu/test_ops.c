@@ -301,6 +301,25 @@ static void grad_add(uint32_t n, uint32_t in, uint32_t act)
     free(r), free(d);
 }
 
+/* gate: tanh of the first half times sigmoid of the second */
+static void grad_gate(uint32_t n, uint32_t in)
+{
+    vkvae_op_params p = { .n = n, .in = in };
+    char name[256];
+    case_name(name, sizeof name, NULL, VKVAE_OP_GATE_BWD, &p);
+    if (!wanted(name) && !wanted("gate"))
+        return;
+    fwd f = { .op = VKVAE_OP_GATE, .p = p, .out = 1 };
+    f.t[0] = new_random(2 * n * in);
+    f.t[1] = new_random(n * in);
+    double *r = new_random(n * in), *dx = new_random(2 * n * in);
+    f.r = r;
+    run64(VKVAE_OP_GATE_BWD, &p, &f.push, (double *[VKVAE_MAX_BINDINGS]){ r, f.t[0], dx });
+    grad_check(name, &f, f.t[0], 2 * n * in, dx);
+    free_all(f.t, 2);
+    free(r), free(dx);
+}
+
 static void grad_reparam(uint32_t n, uint32_t in, uint32_t samples)
 {
     vkvae_op_params p = { .n = n, .in = in, .samples = samples, .stream = VKVAE_STREAM_EPS };
@@ -538,6 +557,8 @@ static void run_grad(void)
     grad_add(3, 7, VKVAE_ACT_NONE);
     grad_add(2, 9, VKVAE_ACT_TANH);
     grad_add(2, 9, VKVAE_ACT_SOFTPLUS);
+    grad_gate(3, 7);
+    grad_gate(1, 1);
     grad_reparam(3, 5, 1);
     grad_reparam(2, 3, 3);
 
@@ -710,6 +731,9 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
     nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17, .act = VKVAE_ACT_LEAKY_RELU, .alpha = 0.2f }, push);
     nmse_case(VKVAE_OP_SCALE, (vkvae_op_params){ .n = 3, .in = 17, .alpha = -0.3f }, push);
+    nmse_case(VKVAE_OP_GATE, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    nmse_case(VKVAE_OP_GATE_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    nmse_case(VKVAE_OP_CONV_MASK, (vkvae_op_params){ .c_out = 3, .c_in = 2, .k = 5, .mode = 1 }, push);
     nmse_case(VKVAE_OP_CONCAT, (vkvae_op_params){ .n = 3, .in = 17, .in2 = 10, .out = 27 }, push);
     nmse_case(VKVAE_OP_SLICE_BWD, (vkvae_op_params){ .n = 3, .in = 17, .out = 27 }, push);
     nmse_case(VKVAE_OP_SLICE_BWD, (vkvae_op_params){ .n = 3, .in = 10, .out = 27, .mode = 1 }, push);
@@ -837,6 +861,20 @@ static void run_check(void)
         run64(VKVAE_OP_ADD, &p, &push, t);
         check(y[0] == 1.5 && y[1] == 0 && y[2] == 3 && y[3] == 12 && y[4] == 0 && y[5] == 6.25,
               "ADD_HAND", y[5]);
+    }
+    if (wanted("CONV_MASK_HAND")) {
+        /* k = 3, one channel: mask A keeps the three taps above and the one
+         * left of the centre, mask B the centre too */
+        for (uint32_t mode = 0; mode <= 1; mode++) {
+            vkvae_op_params p = { .c_out = 1, .c_in = 1, .k = 3, .mode = mode };
+            double w[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+            double *t[VKVAE_MAX_BINDINGS] = { w };
+            vkvae_push push = { .rows = 1 };
+            run64(VKVAE_OP_CONV_MASK, &p, &push, t);
+            check(w[0] == 1 && w[1] == 2 && w[2] == 3 && w[3] == 4 && w[4] == (mode ? 5 : 0) &&
+                  w[5] == 0 && w[6] == 0 && w[7] == 0 && w[8] == 0,
+                  mode ? "CONV_MASK_HAND(B)" : "CONV_MASK_HAND(A)", w[4]);
+        }
     }
     if (wanted("SCALE_HAND")) {
         /* every element, padding rows too, times alpha in place */
