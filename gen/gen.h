@@ -179,6 +179,7 @@ typedef enum gen_layer_kind {
     LAYER_ADD,          /* 'add NAME': plus an earlier layer's output (ref) */
     LAYER_CONCAT,       /* 'concat NAME': an earlier layer's output appended as
                            channels (feature maps) or features (flat) */
+    LAYER_GATE,         /* tanh(first half) * sigmoid(second half) */
 } gen_layer_kind;
 
 typedef struct gen_layer {
@@ -196,6 +197,8 @@ typedef struct gen_layer {
     gen_loc residual_loc;
     char *ref;                  /* add, concat: the layer read ('input': the call's) */
     gen_loc ref_loc;
+    char mask;                  /* conv2d 'mask A|B' (PixelCNN), or 0 */
+    gen_loc mask_loc;
     double momentum, eps;       /* batchnorm */
     bool tap;                   /* 'tap': the output is also one of the call's */
     bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a
@@ -240,7 +243,9 @@ typedef struct gen_net_call {
     size_t n_taps, cap_taps;
 } gen_net_call;
 
-typedef enum gen_term_kind { TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_GAUSS } gen_term_kind;
+typedef enum gen_term_kind {
+    TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_GAUSS, TERM_BERNOULLI
+} gen_term_kind;
 
 /* One summand of a loss term: bce T real|fake (binary cross-entropy of
  * logits T against a constant target), kl Z (a gaussian layer's KL from

@@ -123,7 +123,7 @@ static int pull_consumers(const gbuild *b, int t, consumer *out, int max)
         if (b->take && !b->take[i])
             continue;
         bool both = n->op == VKVAE_OP_ADD || n->op == VKVAE_OP_CONCAT;
-        if (!both && !is_layer(n->op) && n->op != VKVAE_OP_BATCHNORM)
+        if (!both && !is_layer(n->op) && n->op != VKVAE_OP_BATCHNORM && n->op != VKVAE_OP_GATE)
             continue;
         for (int slot = 0; slot < (both ? 2 : 1); slot++)
             if (tensor_root(g, n->in[slot]) == t) {
@@ -241,7 +241,13 @@ static int contribution(gbuild *b, int t, consumer cs)
     }
     /* (a concat's second input: a name of its own, as t may also be another's first) */
     int dx = grad_like(g, t, n.op == VKVAE_OP_CONCAT && cs.slot ? xprintf(".%s_tail", n.name) : "");
-    if (n.op == VKVAE_OP_CONCAT) {
+    if (n.op == VKVAE_OP_GATE) {
+        int dy = pull(b, tensor_root(g, n.out[0]));
+        if (dy < 0)
+            return -1;
+        add_node(g, VKVAE_OP_GATE_BWD, xprintf("%s_bwd", n.name), n.loc,
+                 (int[]){ dy, n.in[0], -1 }, (int[]){ dx, -1 }, n.p);
+    } else if (n.op == VKVAE_OP_CONCAT) {
         /* the head of its output's gradient (slot 0) or the tail (slot 1) */
         int dy = pull(b, tensor_root(g, n.out[0]));
         if (dy < 0)
@@ -448,6 +454,10 @@ static void layer_bwd(gbuild *b, int i)
     int dw = grad_target(b, n.in[1]), dbias = grad_target(b, n.in[2]);
     add_node(g, op, xprintf("%s_bwd_w", n.name), n.loc, (int[]){ dpre, n.in[0], -1 },
              (int[]){ dw, dbias, -1 }, p);
+    int mask = g->t[n.in[1]].producer; /* a masked convolution's: its gradient too */
+    if (mask >= 0 && g->n[mask].op == VKVAE_OP_CONV_MASK)
+        add_node(g, VKVAE_OP_CONV_MASK, xprintf("%s_grad_mask", n.name), g->n[mask].loc,
+                 (int[]){ -1 }, (int[]){ dw, -1 }, g->n[mask].p);
     partial_done(b, n.in[1], dw, n.loc);
     partial_done(b, n.in[2], dbias, n.loc);
 }
@@ -516,9 +526,13 @@ static void backward_pass(gbuild *bp)
                          xprintf("%s_bwd", n.name), n.loc, (int[]){ n.in[0], n.in[1], -1 },
                          (int[]){ dy, -1 }, n.p);
                 scale_by_weights(&b, &n, dy);
+                weigh(&b, i, dy);
             }
             break;
         }
+        case VKVAE_OP_CONV_MASK:    /* its weight's gradient is masked in layer_bwd */
+        case VKVAE_OP_GATE:         /* its input pulls gate_bwd (contribution) */
+            break;
         case VKVAE_OP_BCE_LOGITS: {
             /* a GAN's loss: the gradient of the logits it reads */
             int l = tensor_root(g, n.in[0]);

@@ -61,8 +61,8 @@ static const char *const top_words[] = {
     "model", "input", "condition", "latent", "encoder", "decoder", "objective", "train",
     "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
-    "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "add", "gaussian",
-    "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+    "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "add", "gate",
+    "gaussian", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 
@@ -703,10 +703,11 @@ static bool line_call(parser *p, const gen_token *out)
     return no_more(p, "graph", "the input");
 }
 
-/* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | gauss MEAN TARGET */
+/* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | gauss MEAN TARGET
+ * | bernoulli LOGITS TARGET */
 static bool line_term(parser *p, const gen_token *name)
 {
-    static const char *const kinds[] = { "bce", "kl", "gauss", NULL };
+    static const char *const kinds[] = { "bce", "kl", "gauss", "bernoulli", NULL };
     static const char *const targets[] = { "real", "fake", NULL };
     gen_spec *s = p->s;
     if (!want_equals(p, name))
@@ -721,15 +722,15 @@ static bool line_term(parser *p, const gen_token *name)
             return false;
         const gen_token *arg, *arg2 = NULL;
         static const char *const what[] = { "the logits it reads", "a gaussian layer's z",
-                                             "the mean" };
+                                             "the mean", "the logits it reads" };
         if (!want_ident(p, k, what[kind], &arg))
             return false;
-        gen_term_kind tk = kind == 1 ? TERM_KL : TERM_GAUSS;
+        gen_term_kind tk = kind == 1 ? TERM_KL : kind == 2 ? TERM_GAUSS : TERM_BERNOULLI;
         if (kind == 0) {
             if (!want_choice(p, arg, "target", targets, &target))
                 return false;
             tk = target == 0 ? TERM_BCE_REAL : TERM_BCE_FAKE;
-        } else if (kind == 2 && !want_ident(p, arg, "the target", &arg2)) {
+        } else if (kind >= 2 && !want_ident(p, arg, "the target", &arg2)) {
             return false;
         }
         GROW(t->parts, t->cap, t->n + 1);
@@ -888,7 +889,9 @@ static bool layer_dense(parser *p, const gen_token *kw)
 static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
 {
     static const char *const clauses[] = { "kernel", "stride", "pad", "out_pad", "name",
-        "residual", "nobias", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "tap", NULL };
+        "residual", "nobias", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "tap", "mask",
+        NULL };
+    static const char *const masks[] = { "A", "B", NULL };
     const char *line = transposed ? "convt2d" : "conv2d";
     gen_layer *l = add_layer(p, kw, transposed ? LAYER_CONVT2D : LAYER_CONV2D);
     if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
@@ -899,6 +902,18 @@ static bool layer_conv(parser *p, const gen_token *kw, bool transposed)
         int c = word_index(t, clauses);
         if (c == 12) {
             l->tap = true;
+            continue;
+        }
+        if (c == 13) { /* mask A|B: a PixelCNN's causal convolution */
+            const gen_token *seen_mask = l->mask ? t : NULL;
+            int m;
+            if (transposed)
+                return perr_at(p, t->loc, "'mask' belongs to 'conv2d' (PixelCNN's masked "
+                               "convolution), not 'convt2d'");
+            if (!once(p, t, &seen_mask, line) || !want_choice(p, t, "mask", masks, &m))
+                return false;
+            l->mask = m ? 'B' : 'A';
+            l->mask_loc = t->loc;
             continue;
         }
         if (c >= 7) {
@@ -1036,6 +1051,20 @@ static bool parse_layer(parser *p, const gen_token *kw)
     }
     if (tok_is(kw, "concat") || tok_is(kw, "add"))
         return layer_join(p, kw, tok_is(kw, "add"));
+    if (tok_is(kw, "gate")) {
+        static const char *const gate_clauses[] = { "tap", NULL };
+        gen_layer *l = add_layer(p, kw, LAYER_GATE);
+        while (l && !at_eol(p)) {
+            const gen_token *t = next(p);
+            const gen_token *seen = l->tap ? t : NULL;
+            if (!tok_is(t, "tap"))
+                return unknown_clause(p, t, "gate", gate_clauses);
+            if (!once(p, t, &seen, "gate"))
+                return false;
+            l->tap = true;
+        }
+        return l != NULL;
+    }
     gen_layer *l = add_layer(p, kw, LAYER_ACT);
     return l && read_act(p, kw, l) && no_more(p, gen_act_names[l->act], "the activation");
 }

@@ -56,7 +56,7 @@ typedef struct builder {
     const gen_spec *s;
     gen_graph *g;
     gen_diag *d;
-    int fc, conv, deconv, bn, add, cat;
+    int fc, conv, deconv, bn, add, cat, gate;
     int label;          /* one-hot label tensor or -1 */
     /* the general form: layer names are "<network>.<layer>", a call's
      * activations "<its output>/<layer>", and a second call of a network
@@ -233,6 +233,55 @@ static int layer_bias(builder *b, const gen_layer *l, const char *name, uint32_t
     return add_tensor(b->g, xprintf("%s.nobias", name), ROLE_CONST, 0, flat(units));
 }
 
+/* 'mask A|B' on a conv2d (PixelCNN): its weight w is masked in place by
+ * the forward before the convolution reads it (once, by the first call of
+ * a shared network; grad.c masks its gradient), so an output pixel sees
+ * only the pixels before it in raster order (and itself, mask B). That
+ * holds only where the output grid is the input's. */
+static bool masked_weight(builder *b, const gen_layer *l, int w, const vkvae_op_params *p)
+{
+    gen_graph *g = b->g;
+    if (l->k % 2 == 0 || l->stride != 1 || l->pad != l->k / 2) {
+        diag_error(b->d, l->mask_loc, "'mask %c' needs an odd kernel, stride 1 and pad "
+                   "(kernel - 1)/2 (here kernel %u, stride %u, pad %u): output pixel i must "
+                   "see the input's pixels before i", l->mask, l->k, l->stride, l->pad);
+        return false;
+    }
+    if (g->t[w].producer >= 0)
+        return true; /* a second call: the first masked it */
+    int nd = add_node(b, VKVAE_OP_CONV_MASK, xprintf("%s.mask", g->t[w].name), l->mask_loc,
+                      (int[]){ -1 }, (int[]){ w, -1 });
+    g->t[w].needs_grad = true; /* (add_node took it from the inputs: none) */
+    g->n[nd].p = (vkvae_op_params){ .c_out = p->c_out, .c_in = p->c_in, .k = l->k,
+                                    .mode = l->mask == 'B' };
+    g->n[nd].flops_fwd = dims_count(&g->t[w].dims);
+    return true;
+}
+
+/* 'gate': PixelCNN's gated activation, tanh(a) * sigmoid(b) of the two
+ * halves of the channels (feature maps) or features (flat). */
+static int gate_layer(builder *b, const gen_layer *l, int in)
+{
+    gen_graph *g = b->g;
+    gen_dims d = g->t[in].dims;
+    if (d.rank < 1 || d.d[0] % 2) {
+        char s[64];
+        dims_format(s, sizeof s, &d);
+        diag_error(b->d, l->loc, "'gate' halves the channels (or features) of %s: it needs an "
+                   "even number", s);
+        return -1;
+    }
+    d.d[0] /= 2;
+    char *name = xprintf("%sgate%d", b->prefix ? b->prefix : "", ++b->gate);
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[in].rows, d);
+    int nd = add_node(b, VKVAE_OP_GATE, name, l->loc, (int[]){ in, -1 }, (int[]){ out, -1 });
+    uint64_t values = rows_of(b, out) * dims_count(&d);
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .in = (uint32_t)dims_count(&d) };
+    g->n[nd].flops_fwd = 4 * values;
+    g->n[nd].flops_bwd = g->t[out].needs_grad ? 8 * values : 0;
+    return out;
+}
+
 static int param_layer(builder *b, const gen_layer *l, int in, const char *name, bool no_act)
 {
     gen_graph *g = b->g;
@@ -295,6 +344,8 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
     gen_dims wd = { 4, { tr ? p.c_in : p.c_out, tr ? p.c_out : p.c_in, l->k, l->k } };
     uint32_t fan_in = wd.d[1] * l->k * l->k;
     int w = add_param(b, name, "weight", wd, fan_in);
+    if (l->mask && !masked_weight(b, l, w, &p))
+        return -1;
     int bias = layer_bias(b, l, name, p.c_out, fan_in);
     int out = add_tensor(g, act_name(b, name), ROLE_ACT, t.rows, od);
     int nd = add_node(b, tr ? VKVAE_OP_CONVT2D : VKVAE_OP_CONV2D, name, l->loc,
@@ -551,6 +602,9 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         }
         case LAYER_GAUSSIAN:
             cur = gaussian_layer(b, l, cur, i + 1 == st->n, which);
+            break;
+        case LAYER_GATE:
+            cur = gate_layer(b, l, cur);
             break;
         case LAYER_FLATTEN:
             cur = view(b, cur, flat(dims_count(&td)), "flatten", l->loc);
@@ -1151,7 +1205,7 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->prefix = xprintf("%s.", net->name);
         b->tag = call->out;
         b->call_start = g->nt; /* an earlier call's parameters are shared */
-        b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = 0;
+        b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = 0;
         b->n_taps = 0;
         int none = -1;
         int out = run_stack(b, &net->st, names[in].t, net->name, false, &none);
@@ -1206,7 +1260,8 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
             out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
                             (int[]){ rp.in[0], rp.in[1], -1 }, 1,
                             (vkvae_op_params){ .n = n, .in = rp.p.in });
-        } else if (part->kind == TERM_GAUSS) {
+        } else if (part->kind == TERM_GAUSS || part->kind == TERM_BERNOULLI) {
+            const char *kind = part->kind == TERM_GAUSS ? "gauss" : "bernoulli";
             int at2 = lookup(names, n_names, part->arg2);
             if (at2 < 0) {
                 diag_error(b->d, part->arg2_loc, "unknown tensor '%s'", part->arg2);
@@ -1218,16 +1273,24 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                 char sa[64], sx[64];
                 dims_format(sa, sizeof sa, da);
                 dims_format(sx, sizeof sx, dx);
-                diag_error(b->d, part->arg2_loc, "gauss compares '%s' (%s) with '%s' (%s): "
-                           "one size", part->arg, sa, part->arg2, sx);
+                diag_error(b->d, part->arg2_loc, "%s compares '%s' (%s) with '%s' (%s): "
+                           "one size", kind, part->arg, sa, part->arg2, sx);
                 return -1;
             }
-            /* variance 1: nll_gauss with a fixed log-variance of 0 */
-            int var = add_tensor(g, xprintf("%s.logvar", term->name), ROLE_CONST, 0, flat(1));
-            out = loss_node(b, VKVAE_OP_NLL_GAUSS, xprintf("%s.gauss", term->name), part->loc,
-                            (int[]){ a, var, x, -1 }, 1,
-                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(da),
-                                               .samples = 1 });
+            if (part->kind == TERM_BERNOULLI) {
+                /* -log Bernoulli(TARGET | sigmoid(LOGITS)), summed per row:
+                 * a PixelCNN's likelihood of binary pixels */
+                out = loss_node(b, VKVAE_OP_NLL_BERNOULLI, xprintf("%s.bernoulli", term->name),
+                                part->loc, (int[]){ a, x, -1 }, 1,
+                                (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(da) });
+            } else {
+                /* variance 1: nll_gauss with a fixed log-variance of 0 */
+                int var = add_tensor(g, xprintf("%s.logvar", term->name), ROLE_CONST, 0, flat(1));
+                out = loss_node(b, VKVAE_OP_NLL_GAUSS, xprintf("%s.gauss", term->name), part->loc,
+                                (int[]){ a, var, x, -1 }, 1,
+                                (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(da),
+                                                   .samples = 1 });
+            }
         } else {
             bool real = part->kind == TERM_BCE_REAL;
             out = loss_node(b, VKVAE_OP_BCE_LOGITS, xprintf("%s.%s.%s", term->name, part->arg,
@@ -1316,11 +1379,14 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
             for (size_t nd = 0; nd < g->nn; nd++)
                 if (term_node[nd] == k) {
                     gu->weight[nd] = up->weights[i];
-                    if (g->n[nd].op == VKVAE_OP_NLL_GAUSS && dep[g->n[nd].in[2]])
-                        diag_error(b->d, up->terms[i].loc, "term '%s': gauss's target "
-                                   "(its second tensor) depends on a network this update "
-                                   "trains, and gets no gradient: make it the mean (the "
-                                   "first)", up->terms[i].s);
+                    int op = g->n[nd].op;
+                    if ((op == VKVAE_OP_NLL_GAUSS && dep[g->n[nd].in[2]]) ||
+                        (op == VKVAE_OP_NLL_BERNOULLI && dep[g->n[nd].in[1]]))
+                        diag_error(b->d, up->terms[i].loc, "term '%s': the target of its "
+                                   "%s part (the second tensor) depends on a network this "
+                                   "update trains, and gets no gradient: make it the first",
+                                   up->terms[i].s, op == VKVAE_OP_NLL_GAUSS ? "gauss"
+                                                                            : "bernoulli");
                     if (g->n[nd].op == VKVAE_OP_KL_GAUSS && up->weights[i] != 1)
                         diag_error(b->d, up->terms[i].loc, "a weight on term '%s', which has a "
                                    "kl part, is not supported yet: kl is minimised with "

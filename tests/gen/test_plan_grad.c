@@ -54,17 +54,24 @@ static int is_backward(const vkvae_plan *p, const vkvae_step_desc *st)
 static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *losses)
 {
     const vkvae_program_desc *train = &p->programs[0];
+    if (b->op == VKVAE_OP_NLL_BERNOULLI_GRAD) { /* the loss and its gradient in one step */
+        *losses = b->tensors[2];
+        return (int)(b - train->steps);
+    }
     for (uint32_t s = 0; s < train->n_steps; s++) {
         const vkvae_step_desc *f = &train->steps[s];
         int same = 0;
         if (b->op == VKVAE_OP_BCE_LOGITS_BWD && f->op == VKVAE_OP_BCE_LOGITS)
             same = f->tensors[0] == b->tensors[0] && f->p.mode == b->p.mode;
+        else if (b->op == VKVAE_OP_NLL_BERNOULLI_BWD && f->op == VKVAE_OP_NLL_BERNOULLI)
+            same = memcmp(f->tensors, b->tensors, 2 * sizeof *f->tensors) == 0;
         else if (b->op == VKVAE_OP_NLL_GAUSS_BWD && f->op == VKVAE_OP_NLL_GAUSS)
             same = memcmp(f->tensors, b->tensors, 3 * sizeof *f->tensors) == 0;
         else if (b->op == VKVAE_OP_REPARAM_KL_BWD && f->op == VKVAE_OP_REPARAM_KL)
             same = f->tensors[0] == b->tensors[2] && f->tensors[1] == b->tensors[3];
         if (same) {
-            *losses = f->tensors[f->op == VKVAE_OP_REPARAM_KL ? 4 : f->op == VKVAE_OP_NLL_GAUSS ? 3 : 1];
+            *losses = f->tensors[f->op == VKVAE_OP_REPARAM_KL ? 4 : f->op == VKVAE_OP_NLL_GAUSS ? 3
+                                 : f->op == VKVAE_OP_NLL_BERNOULLI ? 2 : 1];
             return (int)s;
         }
     }
@@ -87,7 +94,7 @@ static double update_loss(vkvae_cpu *cpu, const vkvae_plan *p, int u, const vkva
             seg++;
             continue;
         }
-        if (is_backward(p, st))
+        if (is_backward(p, st) && st->op != VKVAE_OP_NLL_BERNOULLI_GRAD) /* (fused: a loss too) */
             continue;
         if (vkvae_cpu_run_step(cpu, VKVAE_PROGRAM_TRAIN, s, push, &err)) {
             fprintf(stderr, "train forward: %s\n", err.message);
