@@ -424,6 +424,8 @@ typedef struct gen_graph {
     gen_graph_update *upd;
     size_t n_upd, nt_fwd;      /* nt_fwd: tensors when the updates were made */
     int noise, sample_out;
+    int ar_logits;              /* a pixel model's logits (bernoulli L x, L causal,
+                                   no noise): sampled pixel by pixel; else -1 */
     uint64_t n_params;
     uint64_t flops_fwd, flops_bwd, flops_optim;
 } gen_graph;

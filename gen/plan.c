@@ -638,9 +638,10 @@ static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
 {
     const gen_spec *s = g->spec;
     io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1 };
-    if (g->sample_out >= 0) {
+    if (g->sample_out >= 0 || g->ar_logits >= 0) {
         io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
-        io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[g->noise].dims, 4);
+        if (g->sample_out >= 0)
+            io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[g->noise].dims, 4);
         io.mean = add_ptensor(pl, io.buffer, "io.mean", g->batch, &s->input, 4);
     }
     uint32_t bacc = add_buffer(pl, "accum", VKVAE_ROLE_ACCUM);
@@ -753,6 +754,31 @@ static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
     xfree(pmap);
 }
 
+/* A pixel model's sample program (g->ar_logits): the network on the image
+ * drawn so far (io.mean in x's place), then sample_pixel, which the
+ * runtime runs once per pixel and once more (plan.sample_passes). */
+static void pixel_sample_program(gen_plan *pl, const gen_graph *g, const int *map,
+                                 const io_tensors *io)
+{
+    int *pmap = xmalloc(g->nt * sizeof(int));
+    bool *take = xmalloc(g->n_fwd);
+    memcpy(pmap, map, g->nt * sizeof(int));
+    memset(take, 0, g->n_fwd);
+    int logits = tensor_root(g, g->ar_logits);
+    pmap[g->x] = io->mean;
+    graph_select(g, (int[]){ logits, -1 }, (int[]){ g->x, -1 }, take);
+    gen_program *pr = new_program(pl, VKVAE_PROGRAM_SAMPLE, "sample");
+    for (size_t i = 0; i < g->n_fwd; i++)
+        if (take[i])
+            add_node_step(pl, pr, g, &g->n[i], pmap);
+    uint64_t pixels = dims_count(&g->spec->input);
+    add_step(pl, pr, VKVAE_OP_SAMPLE_PIXEL, (int[]){ pmap[logits], io->mean }, 2,
+             &(vkvae_op_params){ .n = g->batch, .in = (uint32_t)pixels,
+                                 .stream = VKVAE_STREAM_LIKELIHOOD });
+    xfree(take);
+    xfree(pmap);
+}
+
 static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
 {
     state_tensors *st = xmalloc(g->n_upd * sizeof *st);
@@ -766,6 +792,8 @@ static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
     update_programs(pl, g, map, st, as_view);
     if (g->sample_out >= 0)
         sample_programs(pl, g, map, &io);
+    if (g->ar_logits >= 0)
+        pixel_sample_program(pl, g, map, &io);
     batchnorm_modes(pl);
     xfree(as_view);
     xfree(st);

@@ -1152,6 +1152,71 @@ static int lookup(const named *names, size_t n, const char *name)
     return -1;
 }
 
+/* ---- autoregressive models ---- */
+
+/* What a tensor's value at pixel i depends on, of the image x (one channel,
+ * raster order): nothing, pixels before i, up to i itself, or any. */
+enum { SEES_NONE, SEES_PAST, SEES_SELF, SEES_ANY };
+
+/* How far tensor t of the forward graph sees into x: a convolution masked
+ * A sees its input's pixels before its own (past), masked B or 1x1 up to
+ * its own (as its input sees), any other product all of them; elementwise
+ * steps, adds, concats and the gate keep the most their inputs see. */
+static int *pixel_sight(const gen_graph *g)
+{
+    int *sees = xmalloc(g->nt * sizeof *sees);
+    for (size_t t = 0; t < g->nt; t++)
+        sees[t] = (int)t == g->x ? SEES_SELF : SEES_NONE;
+    for (size_t i = 0; i < g->n_fwd; i++) {
+        const gen_node *n = &g->n[i];
+        if (n->nout > 0 && n->out[0] == g->x)
+            continue; /* the gather that makes x */
+        int in = SEES_NONE, out;
+        for (int j = 0; j < n->nin; j++)
+            in = sees[n->in[j]] > in ? sees[n->in[j]] : in;
+        int mask = n->op == VKVAE_OP_CONV2D ? g->t[n->in[1]].producer : -1;
+        bool masked = mask >= 0 && g->n[mask].op == VKVAE_OP_CONV_MASK;
+        bool one_by_one = n->op == VKVAE_OP_CONV2D && n->p.k == 1 && n->p.stride == 1;
+        bool same_grid = n->op == GEN_OP_VIEW &&
+                         memcmp(&g->t[n->out[0]].dims, &g->t[n->in[0]].dims, sizeof(gen_dims)) == 0;
+        if (in == SEES_NONE)
+            out = SEES_NONE;
+        else if (masked && g->n[mask].p.mode == 0)
+            out = in == SEES_ANY ? SEES_ANY : SEES_PAST;
+        else if (masked || one_by_one || same_grid || n->op == VKVAE_OP_ADD ||
+                 n->op == VKVAE_OP_CONCAT || n->op == VKVAE_OP_GATE ||
+                 n->op == VKVAE_OP_BATCHNORM)
+            out = in;
+        else
+            out = SEES_ANY;
+        for (int j = 0; j < n->nout; j++)
+            sees[n->out[j]] = out;
+    }
+    return sees;
+}
+
+/* A spec of networks without noise whose loss has 'bernoulli L x', with L
+ * seeing only the pixels before its own, is a pixel model (PixelCNN):
+ * L's network samples pixel by pixel (g->ar_logits). */
+static void find_pixel_model(const gen_spec *s, gen_graph *g, const named *names,
+                             size_t n_names)
+{
+    if (s->has_noise || s->input.rank != 3 || s->input.d[0] != 1)
+        return;
+    int *sees = pixel_sight(g);
+    for (size_t t = 0; t < s->n_terms && g->ar_logits < 0; t++)
+        for (size_t k = 0; k < s->terms[t].n; k++) {
+            const gen_term_part *part = &s->terms[t].parts[k];
+            int l = lookup(names, n_names, part->arg), x = lookup(names, n_names, part->arg2);
+            if (part->kind == TERM_BERNOULLI && l >= 0 && x >= 0 && names[x].t == g->x &&
+                sees[names[l].t] == SEES_PAST) {
+                g->ar_logits = names[l].t;
+                break;
+            }
+        }
+    xfree(sees);
+}
+
 static const gen_network *find_network(const gen_spec *s, const char *name)
 {
     for (size_t i = 0; i < s->n_nets; i++)
@@ -1506,6 +1571,7 @@ static bool general_nodes(builder *b, uint32_t n)
     for (size_t k = n_term_node; k < cap_term_node; k++)
         term_node[k] = -1;
     update_sets(b, term_acc, term_node);
+    find_pixel_model(s, g, names, n_names);
     return b->d->errors == before;
 }
 
@@ -1516,7 +1582,8 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     int before = d->errors;
     *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1,
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
-                      .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1 };
+                      .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
+                      .ar_logits = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
     if (s->general)
         check_general(s, d);

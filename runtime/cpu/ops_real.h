@@ -914,6 +914,25 @@ static void FN(sample_bernoulli)(P *p, PUSH *push, void *const *t)
     }
 }
 
+/* l:[n,in] -> x:[n,in] in place: pass p = push.base of autoregressive
+ * sampling draws pixel p - 1 and clears those from p on */
+static void FN(sample_pixel)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0];
+    real *x = t[1];
+    uint32_t pass = push->base;
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = pass ? pass - 1 : 0; j < p->in; j++) {
+            uint32_t i = r * p->in + j;
+            if (j + 1 == pass) {
+                float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
+                x[i] = (real)u < FN(sigmoid)(l[i]) ? (real)1 : (real)0;
+            } else {
+                x[i] = 0;
+            }
+        }
+}
+
 /* logits:[n,in] -> loss:[n]; softplus(-l) (target 1, mode 1) or softplus(l) */
 static void FN(bce_logits)(P *p, PUSH *push, void *const *t)
 {
@@ -1121,6 +1140,7 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_SGD: FN(sgd)(p, t); break;
     case VKVAE_OP_SIGMOID: FN(sigmoid_op)(p, t); break;
     case VKVAE_OP_SAMPLE_BERNOULLI: FN(sample_bernoulli)(p, push, t); break;
+    case VKVAE_OP_SAMPLE_PIXEL: FN(sample_pixel)(p, push, t); break;
     case VKVAE_OP_COUNT: break;
     }
 }

@@ -184,6 +184,9 @@ typedef struct vkvae_plan {
     uint32_t kl_warmup_epochs;  /* linear warm-up of the KL weight; 0: none */
     uint32_t classes;           /* label classes of a conditional model; 0: none */
     uint32_t input_c, input_h, input_w; /* the input's shape (flat inputs: c = h = 1) */
+    uint32_t sample_passes;     /* a pixel model's (PixelCNN): the sample program runs
+                                   this many times a batch, push.base = 0, 1, ...
+                                   (one pass a pixel, and one more); 0: once */
     uint64_t n_params;          /* trainable scalars */
     uint64_t step_flops;        /* FLOPs of one training step */
 } vkvae_plan;

@@ -728,10 +728,20 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
             st = put_labels(s, s->t_y, s->batch, labels ? labels + done : NULL, fixed_label,
                             rows, err);
         /* The batch number is the Philox step, as api/record.c's pass
-         * number: a seed draws the same samples on both paths. */
-        vkvae_push push = {.seed = seed, .step = i, .rows = s->batch, .grad_scale = 1.0f};
+         * number: a seed draws the same samples on both paths. A pixel
+         * model's sample program runs once a pixel and once more, push.base
+         * counting the runs (sample_pixel). */
+        uint32_t runs = kind == VKVAE_PROGRAM_SAMPLE && s->plan.sample_passes
+                            ? s->plan.sample_passes : 1;
+        vkvae_push *push = calloc(runs, sizeof *push);
+        if (!push && !st)
+            st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        for (uint32_t r = 0; push && r < runs; r++)
+            push[r] = (vkvae_push){.seed = seed, .step = i, .base = r, .rows = s->batch,
+                                   .grad_scale = 1.0f};
         if (!st)
-            st = run_all(s, kind, &push, 1, &(run_state){.s = s}, err);
+            st = run_all(s, kind, push, runs, &(run_state){.s = s}, err);
+        free(push);
         for (uint32_t k = 0; !st && k < n_out; k++) {
             st = vkvae_session_read(s, t_out[k], buf, err);
             if (!st)

@@ -876,6 +876,20 @@ static void run_check(void)
                   mode ? "CONV_MASK_HAND(B)" : "CONV_MASK_HAND(A)", w[4]);
         }
     }
+    if (wanted("SAMPLE_PIXEL_HAND")) {
+        /* pass 2 of 3 pixels: pixel 1 drawn (logit +40: 1; -40: 0), pixel 0
+         * kept, pixel 2 cleared; pass 0 clears all */
+        vkvae_op_params p = { .n = 2, .in = 3, .stream = VKVAE_STREAM_LIKELIHOOD };
+        double l[6] = { 0, 40, 0, 0, -40, 0 }, x[6] = { 7, 7, 7, 7, 7, 7 };
+        double *t[VKVAE_MAX_BINDINGS] = { l, x };
+        vkvae_push push = { .seed = 1, .base = 2, .rows = 2 };
+        run64(VKVAE_OP_SAMPLE_PIXEL, &p, &push, t);
+        check(x[0] == 7 && x[1] == 1 && x[2] == 0 && x[3] == 7 && x[4] == 0 && x[5] == 0,
+              "SAMPLE_PIXEL_HAND(pass 2)", x[1]);
+        push.base = 0;
+        run64(VKVAE_OP_SAMPLE_PIXEL, &p, &push, t);
+        check(x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0, "SAMPLE_PIXEL_HAND(pass 0)", x[0]);
+    }
     if (wanted("SCALE_HAND")) {
         /* every element, padding rows too, times alpha in place */
         vkvae_op_params p = { .n = 2, .in = 3, .alpha = 0.5f };

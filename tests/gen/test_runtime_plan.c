@@ -125,6 +125,7 @@ static bool same_plan(const vkvae_plan *a, const vkvae_plan *b)
     SAME_U("plan", "input_c", a->input_c, b->input_c);
     SAME_U("plan", "input_h", a->input_h, b->input_h);
     SAME_U("plan", "input_w", a->input_w, b->input_w);
+    SAME_U("plan", "sample_passes", a->sample_passes, b->sample_passes);
     SAME_U("plan", "n_params", a->n_params, b->n_params);
     SAME_U("plan", "step_flops", a->step_flops, b->step_flops);
     for (uint32_t i = 0; i < a->n_buffers; i++) {
