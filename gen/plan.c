@@ -727,31 +727,50 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
     xfree(dep);
 }
 
+/* The forward nodes that compute out from in, with in read from (and out,
+ * unless out_to < 0, written to) program tensors of their own. */
+typedef struct subgraph {
+    int *map;           /* the graph's tensors to the plan's */
+    bool *take;         /* per forward node */
+} subgraph;
+
+static subgraph select_subgraph(const gen_graph *g, const int *map, int out, int out_to,
+                                int in, int in_to)
+{
+    subgraph sg = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };
+    memcpy(sg.map, map, g->nt * sizeof(int));
+    memset(sg.take, 0, g->n_fwd);
+    sg.map[in] = in_to;
+    if (out_to >= 0)
+        sg.map[out] = out_to;
+    graph_select(g, (int[]){ out, -1 }, (int[]){ in, -1 }, sg.take);
+    return sg;
+}
+
+static void add_subgraph(gen_plan *pl, gen_program *pr, const gen_graph *g, const subgraph *sg)
+{
+    for (size_t i = 0; i < g->n_fwd; i++)
+        if (sg->take[i])
+            add_node_step(pl, pr, g, &g->n[i], sg->map);
+}
+
 /* decode (io.z -> io.mean: the first call on the noise and what it needs)
  * and sample (the noise drawn into io.z, then the same). */
 static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
                             const io_tensors *io)
 {
-    int *pmap = xmalloc(g->nt * sizeof(int));
-    bool *take = xmalloc(g->n_fwd);
-    memcpy(pmap, map, g->nt * sizeof(int));
-    memset(take, 0, g->n_fwd);
-    int out = tensor_root(g, g->sample_out);
-    pmap[g->noise] = io->z;
-    pmap[out] = io->mean;
-    graph_select(g, (int[]){ out, -1 }, (int[]){ g->noise, -1 }, take);
+    subgraph sg = select_subgraph(g, map, tensor_root(g, g->sample_out), io->mean, g->noise,
+                                  io->z);
     for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
         gen_program *pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
         if (kind == VKVAE_PROGRAM_SAMPLE)
             add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
                      &(vkvae_op_params){ .n = g->batch, .in = g->spec->noise,
                                          .stream = VKVAE_STREAM_PRIOR });
-        for (size_t i = 0; i < g->n_fwd; i++)
-            if (take[i])
-                add_node_step(pl, pr, g, &g->n[i], pmap);
+        add_subgraph(pl, pr, g, &sg);
     }
-    xfree(take);
-    xfree(pmap);
+    xfree(sg.take);
+    xfree(sg.map);
 }
 
 /* A pixel model's sample program (g->ar_logits): the network on the image
@@ -760,23 +779,16 @@ static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
 static void pixel_sample_program(gen_plan *pl, const gen_graph *g, const int *map,
                                  const io_tensors *io)
 {
-    int *pmap = xmalloc(g->nt * sizeof(int));
-    bool *take = xmalloc(g->n_fwd);
-    memcpy(pmap, map, g->nt * sizeof(int));
-    memset(take, 0, g->n_fwd);
     int logits = tensor_root(g, g->ar_logits);
-    pmap[g->x] = io->mean;
-    graph_select(g, (int[]){ logits, -1 }, (int[]){ g->x, -1 }, take);
+    subgraph sg = select_subgraph(g, map, logits, -1, g->x, io->mean);
     gen_program *pr = new_program(pl, VKVAE_PROGRAM_SAMPLE, "sample");
-    for (size_t i = 0; i < g->n_fwd; i++)
-        if (take[i])
-            add_node_step(pl, pr, g, &g->n[i], pmap);
+    add_subgraph(pl, pr, g, &sg);
     uint64_t pixels = dims_count(&g->spec->input);
-    add_step(pl, pr, VKVAE_OP_SAMPLE_PIXEL, (int[]){ pmap[logits], io->mean }, 2,
+    add_step(pl, pr, VKVAE_OP_SAMPLE_PIXEL, (int[]){ sg.map[logits], io->mean }, 2,
              &(vkvae_op_params){ .n = g->batch, .in = (uint32_t)pixels,
                                  .stream = VKVAE_STREAM_LIKELIHOOD });
-    xfree(take);
-    xfree(pmap);
+    xfree(sg.take);
+    xfree(sg.map);
 }
 
 static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
