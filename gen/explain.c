@@ -80,8 +80,10 @@ static void explain_general(const gen_spec *s, FILE *out)
             fprintf(out, "%s", i ? " +" : "");
             if (part->kind == TERM_KL)
                 fprintf(out, " kl %s", part->arg);
-            else if (part->kind == TERM_GAUSS || part->kind == TERM_BERNOULLI)
-                fprintf(out, " %s %s %s", part->kind == TERM_GAUSS ? "gauss" : "bernoulli",
+            else if (part->kind >= TERM_GAUSS)
+                fprintf(out, " %s %s %s", part->kind == TERM_GAUSS ? "gauss"
+                                          : part->kind == TERM_BERNOULLI ? "bernoulli"
+                                                                         : "categorical",
                         part->arg, part->arg2);
             else
                 fprintf(out, " bce %s %s", part->arg,

@@ -244,7 +244,7 @@ typedef struct gen_net_call {
 } gen_net_call;
 
 typedef enum gen_term_kind {
-    TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_GAUSS, TERM_BERNOULLI
+    TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_GAUSS, TERM_BERNOULLI, TERM_CATEGORICAL
 } gen_term_kind;
 
 /* One summand of a loss term: bce T real|fake (binary cross-entropy of
@@ -424,8 +424,10 @@ typedef struct gen_graph {
     gen_graph_update *upd;
     size_t n_upd, nt_fwd;      /* nt_fwd: tensors when the updates were made */
     int noise, sample_out;
-    int ar_logits;              /* a pixel model's logits (bernoulli L x, L causal,
-                                   no noise): sampled pixel by pixel; else -1 */
+    int ar_logits;              /* a pixel model's logits (bernoulli or categorical
+                                   L x, L causal, no noise): sampled pixel by pixel;
+                                   else -1 */
+    uint32_t ar_classes;        /* its categorical's classes (channels of L), or 0 */
     uint64_t n_params;
     uint64_t flops_fwd, flops_bwd, flops_optim;
 } gen_graph;

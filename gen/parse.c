@@ -704,10 +704,10 @@ static bool line_call(parser *p, const gen_token *out)
 }
 
 /* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | gauss MEAN TARGET
- * | bernoulli LOGITS TARGET */
+ * | bernoulli LOGITS TARGET | categorical LOGITS TARGET */
 static bool line_term(parser *p, const gen_token *name)
 {
-    static const char *const kinds[] = { "bce", "kl", "gauss", "bernoulli", NULL };
+    static const char *const kinds[] = { "bce", "kl", "gauss", "bernoulli", "categorical", NULL };
     static const char *const targets[] = { "real", "fake", NULL };
     gen_spec *s = p->s;
     if (!want_equals(p, name))
@@ -722,10 +722,13 @@ static bool line_term(parser *p, const gen_token *name)
             return false;
         const gen_token *arg, *arg2 = NULL;
         static const char *const what[] = { "the logits it reads", "a gaussian layer's z",
-                                             "the mean", "the logits it reads" };
+                                             "the mean", "the logits it reads",
+                                             "the logits it reads" };
         if (!want_ident(p, k, what[kind], &arg))
             return false;
-        gen_term_kind tk = kind == 1 ? TERM_KL : kind == 2 ? TERM_GAUSS : TERM_BERNOULLI;
+        static const gen_term_kind term_kinds[] = { TERM_BCE_REAL, TERM_KL, TERM_GAUSS,
+                                                    TERM_BERNOULLI, TERM_CATEGORICAL };
+        gen_term_kind tk = term_kinds[kind];
         if (kind == 0) {
             if (!want_choice(p, arg, "target", targets, &target))
                 return false;

@@ -786,6 +786,7 @@ static void pixel_sample_program(gen_plan *pl, const gen_graph *g, const int *ma
     uint64_t pixels = dims_count(&g->spec->input);
     add_step(pl, pr, VKVAE_OP_SAMPLE_PIXEL, (int[]){ sg.map[logits], io->mean }, 2,
              &(vkvae_op_params){ .n = g->batch, .in = (uint32_t)pixels,
+                                 .classes = g->ar_classes, .mode = g->ar_classes > 0,
                                  .stream = VKVAE_STREAM_LIKELIHOOD });
     xfree(sg.take);
     xfree(sg.map);

@@ -1195,9 +1195,10 @@ static int *pixel_sight(const gen_graph *g)
     return sees;
 }
 
-/* A spec of networks without noise whose loss has 'bernoulli L x', with L
- * seeing only the pixels before its own, is a pixel model (PixelCNN):
- * L's network samples pixel by pixel (g->ar_logits). */
+/* A spec of networks without noise whose loss has 'bernoulli L x' or
+ * 'categorical L x', with L seeing only the pixels before its own, is a
+ * pixel model (PixelCNN): L's network samples pixel by pixel
+ * (g->ar_logits; g->ar_classes, a categorical's classes, or 0). */
 static void find_pixel_model(const gen_spec *s, gen_graph *g, const named *names,
                              size_t n_names)
 {
@@ -1208,9 +1209,10 @@ static void find_pixel_model(const gen_spec *s, gen_graph *g, const named *names
         for (size_t k = 0; k < s->terms[t].n; k++) {
             const gen_term_part *part = &s->terms[t].parts[k];
             int l = lookup(names, n_names, part->arg), x = lookup(names, n_names, part->arg2);
-            if (part->kind == TERM_BERNOULLI && l >= 0 && x >= 0 && names[x].t == g->x &&
-                sees[names[l].t] == SEES_PAST) {
+            if ((part->kind == TERM_BERNOULLI || part->kind == TERM_CATEGORICAL) && l >= 0 &&
+                x >= 0 && names[x].t == g->x && sees[names[l].t] == SEES_PAST) {
                 g->ar_logits = names[l].t;
+                g->ar_classes = part->kind == TERM_CATEGORICAL ? g->t[names[l].t].dims.d[0] : 0;
                 break;
             }
         }
@@ -1297,6 +1299,31 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
     return true;
 }
 
+/* 'categorical L T': L has a channel per class (2 or more) over T's grid of
+ * one channel, whose values in [0, 1] are levels (x's range must be 0..1).
+ * Returns T or -1 after an error. */
+static int categorical_target(builder *b, const gen_term_part *part, int l, int t)
+{
+    gen_graph *g = b->g;
+    const gen_dims *dl = &g->t[l].dims, *dt = &g->t[t].dims;
+    if (dl->rank != 3 || dt->rank != 3 || dt->d[0] != 1 || dl->d[0] < 2 ||
+        dl->d[1] != dt->d[1] || dl->d[2] != dt->d[2] || g->t[l].rows != g->t[t].rows) {
+        char sl[64], st[64];
+        dims_format(sl, sizeof sl, dl);
+        dims_format(st, sizeof st, dt);
+        diag_error(b->d, part->arg2_loc, "categorical reads '%s' (%s) as a channel of logits "
+                   "a class (2 or more) over the grid of '%s' (%s, one channel)", part->arg,
+                   sl, part->arg2, st);
+        return -1;
+    }
+    if (t == g->x && (b->s->lo != 0 || b->s->hi != 1)) {
+        diag_error(b->d, part->arg2_loc, "categorical takes x's values in [0, 1] as levels: "
+                   "the input line needs 'range 0..1' (it has %g..%g)", b->s->lo, b->s->hi);
+        return -1;
+    }
+    return t;
+}
+
 /* A loss term: binary cross-entropy of each part's logits, summed per
  * row (term.<name>), and its sum over the rows (loss.<name>). Returns the
  * per-row tensor or -1. */
@@ -1325,6 +1352,20 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
             out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
                             (int[]){ rp.in[0], rp.in[1], -1 }, 1,
                             (vkvae_op_params){ .n = n, .in = rp.p.in });
+        } else if (part->kind == TERM_CATEGORICAL) {
+            int at2 = lookup(names, n_names, part->arg2);
+            if (at2 < 0) {
+                diag_error(b->d, part->arg2_loc, "unknown tensor '%s'", part->arg2);
+                return -1;
+            }
+            int x = categorical_target(b, part, a, names[at2].t);
+            if (x < 0)
+                return -1;
+            const gen_dims *dx = &g->t[x].dims;
+            out = loss_node(b, VKVAE_OP_NLL_CATEGORICAL, xprintf("%s.categorical", term->name),
+                            part->loc, (int[]){ a, x, -1 }, 1,
+                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(dx),
+                                               .classes = g->t[a].dims.d[0] });
         } else if (part->kind == TERM_GAUSS || part->kind == TERM_BERNOULLI) {
             const char *kind = part->kind == TERM_GAUSS ? "gauss" : "bernoulli";
             int at2 = lookup(names, n_names, part->arg2);
@@ -1446,12 +1487,13 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
                     gu->weight[nd] = up->weights[i];
                     int op = g->n[nd].op;
                     if ((op == VKVAE_OP_NLL_GAUSS && dep[g->n[nd].in[2]]) ||
-                        (op == VKVAE_OP_NLL_BERNOULLI && dep[g->n[nd].in[1]]))
+                        ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_CATEGORICAL) &&
+                         dep[g->n[nd].in[1]]))
                         diag_error(b->d, up->terms[i].loc, "term '%s': the target of its "
                                    "%s part (the second tensor) depends on a network this "
                                    "update trains, and gets no gradient: make it the first",
                                    up->terms[i].s, op == VKVAE_OP_NLL_GAUSS ? "gauss"
-                                                                            : "bernoulli");
+                                   : op == VKVAE_OP_NLL_BERNOULLI ? "bernoulli" : "categorical");
                     if (g->n[nd].op == VKVAE_OP_KL_GAUSS && up->weights[i] != 1)
                         diag_error(b->d, up->terms[i].loc, "a weight on term '%s', which has a "
                                    "kl part, is not supported yet: kl is minimised with "
@@ -1583,7 +1625,7 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1,
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
                       .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
-                      .ar_logits = -1 };
+                      .ar_logits = -1, .ar_classes = 0 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
     if (s->general)
         check_general(s, d);

@@ -582,6 +582,56 @@ static void FN(nll_bernoulli)(P *p, PUSH *push, void *const *t)
     }
 }
 
+/* The class of a target value x in [0, 1]: its level of `classes`. */
+static uint32_t FN(level)(real x, uint32_t classes)
+{
+    real k = floor(x * (real)classes);
+    return k < 0 ? 0 : k >= (real)classes ? classes - 1 : (uint32_t)k;
+}
+
+/* logits:[n,classes,in] x:[n,in] -> nll:[n]; -log softmax at each value's class */
+static void FN(nll_categorical)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *x = t[1];
+    real *nll = t[2];
+    uint32_t valid = FN(valid_rows)(p, push), L = p->classes;
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t j = 0; r < valid && j < p->in; j++) {
+            const real *lr = l + (uint64_t)r * L * p->in + j; /* class c at lr[c * in] */
+            real m = lr[0], s = 0;
+            for (uint32_t c = 1; c < L; c++)
+                m = fmax(m, lr[(uint64_t)c * p->in]);
+            for (uint32_t c = 0; c < L; c++)
+                s += exp(lr[(uint64_t)c * p->in] - m);
+            acc += m + log(s) - lr[(uint64_t)FN(level)(x[(uint64_t)r * p->in + j], L) * p->in];
+        }
+        nll[r] = acc;
+    }
+}
+
+/* logits x -> dl:[n,classes,in] = grad_scale*(softmax - onehot(class)) */
+static void FN(nll_categorical_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *x = t[1];
+    real *dl = t[2];
+    uint32_t valid = FN(valid_rows)(p, push), L = p->classes;
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            uint64_t at = (uint64_t)r * L * p->in + j;
+            real m = l[at], s = 0;
+            for (uint32_t c = 1; c < L; c++)
+                m = fmax(m, l[at + (uint64_t)c * p->in]);
+            for (uint32_t c = 0; c < L; c++)
+                s += exp(l[at + (uint64_t)c * p->in] - m);
+            uint32_t k = FN(level)(x[(uint64_t)r * p->in + j], L);
+            for (uint32_t c = 0; c < L; c++) {
+                real g = exp(l[at + (uint64_t)c * p->in] - m) / s - (c == k ? 1 : 0);
+                dl[at + (uint64_t)c * p->in] = r < valid ? (real)push->grad_scale * g : 0;
+            }
+        }
+}
+
 /* logits x -> dl:[n,in] = grad_scale*(sigmoid(l) - x) */
 static void FN(nll_bernoulli_bwd)(P *p, PUSH *push, void *const *t)
 {
@@ -920,16 +970,33 @@ static void FN(sample_pixel)(P *p, PUSH *push, void *const *t)
 {
     const real *l = t[0];
     real *x = t[1];
-    uint32_t pass = push->base;
+    uint32_t pass = push->base, L = p->classes;
     for (uint32_t r = 0; r < p->n; r++)
         for (uint32_t j = pass ? pass - 1 : 0; j < p->in; j++) {
             uint32_t i = r * p->in + j;
-            if (j + 1 == pass) {
-                float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
-                x[i] = (real)u < FN(sigmoid)(l[i]) ? (real)1 : (real)0;
-            } else {
+            if (j + 1 != pass) {
                 x[i] = 0;
+                continue;
             }
+            float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
+            if (p->mode == 0) {
+                x[i] = (real)u < FN(sigmoid)(l[i]) ? (real)1 : (real)0;
+                continue;
+            }
+            /* the first class whose cumulative probability exceeds u */
+            const real *lr = l + (uint64_t)r * L * p->in + j;
+            real m = lr[0], s = 0, cdf = 0;
+            for (uint32_t c = 1; c < L; c++)
+                m = fmax(m, lr[(uint64_t)c * p->in]);
+            for (uint32_t c = 0; c < L; c++)
+                s += exp(lr[(uint64_t)c * p->in] - m);
+            uint32_t k = 0;
+            for (; k + 1 < L; k++) {
+                cdf += exp(lr[(uint64_t)k * p->in] - m) / s;
+                if ((real)u < cdf)
+                    break;
+            }
+            x[i] = (real)k / (real)(L - 1);
         }
 }
 
@@ -1141,6 +1208,8 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_SIGMOID: FN(sigmoid_op)(p, t); break;
     case VKVAE_OP_SAMPLE_BERNOULLI: FN(sample_bernoulli)(p, push, t); break;
     case VKVAE_OP_SAMPLE_PIXEL: FN(sample_pixel)(p, push, t); break;
+    case VKVAE_OP_NLL_CATEGORICAL: FN(nll_categorical)(p, push, t); break;
+    case VKVAE_OP_NLL_CATEGORICAL_BWD: FN(nll_categorical_bwd)(p, push, t); break;
     case VKVAE_OP_COUNT: break;
     }
 }

@@ -101,11 +101,12 @@ const char *vkvae_act_name(uint32_t act)
     uint64_t c_in = (p)->c_in, c_out = (p)->c_out, h_in = (p)->h_in, w_in = (p)->w_in;       \
     uint64_t h_out = (p)->h_out, w_out = (p)->w_out, k = (p)->k, stride = (p)->stride;       \
     uint64_t act = (p)->act, S = (p)->samples ? (p)->samples : 1;                            \
+    uint64_t classes = (p)->classes, mode = (p)->mode;                                       \
     uint64_t X = n * c_in * h_in * w_in, Y = n * c_out * h_out * w_out;                      \
     uint64_t LV = (p)->mode == 0 ? 1 : (p)->mode == 1 ? in : n * in;                         \
     (void)n, (void)in, (void)out, (void)in2, (void)c_in, (void)c_out, (void)h_in, (void)w_in, \
         (void)h_out, (void)w_out, (void)k, (void)stride, (void)act, (void)S, (void)X, (void)Y, \
-        (void)LV
+        (void)LV, (void)classes, (void)mode
 
 /* Each row's ELEMS, binding by binding; the count must be the row's
  * inputs plus outputs. */
@@ -189,6 +190,15 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_CONCAT:
         if (p->out != p->in + p->in2)
             return "concat needs out = in + in2";
+        break;
+    case VKVAE_OP_NLL_CATEGORICAL:
+    case VKVAE_OP_NLL_CATEGORICAL_BWD:
+        if (p->classes < 2)
+            return "a categorical likelihood needs 2 or more classes";
+        break;
+    case VKVAE_OP_SAMPLE_PIXEL:
+        if (p->mode > 1 || (p->mode == 1 && p->classes < 2))
+            return "sample_pixel mode must be 0 (Bernoulli) or 1 (categorical, 2 or more classes)";
         break;
     case VKVAE_OP_CONV_MASK:
         if (p->k % 2 == 0)

@@ -335,6 +335,11 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
             c.p.in2 = sizes[(a + 2) % 4];
             c.p.out = c.p.in + c.p.in2;
         }
+        if (op == VKVAE_OP_NLL_CATEGORICAL || op == VKVAE_OP_NLL_CATEGORICAL_BWD ||
+            op == VKVAE_OP_SAMPLE_PIXEL) {
+            c.p.classes = (uint32_t[]){2, 3, 17, 256}[(a + b) % 4];
+            c.p.mode = op == VKVAE_OP_SAMPLE_PIXEL ? (uint32_t)(a % 2) : 0;
+        }
         if (op == VKVAE_OP_SLICE_BWD) {
             c.p.out = c.p.in + sizes[a];
             c.p.mode = (uint32_t)(b % 2); /* concat's first input, or its second */

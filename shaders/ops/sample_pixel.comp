@@ -1,6 +1,8 @@
-// sample_pixel: l:[n,in] -> x:[n,in] in place; pass p = push.base of
-// autoregressive sampling: x[r,p-1] = u < sigmoid(l[r,p-1]) ? 1 : 0 (p > 0),
-// x[r,j] = 0 for j >= p, the pixels drawn before kept
+// sample_pixel: l:[n,in] (mode 0) or [n,classes,in] (mode 1) -> x:[n,in] in
+// place; pass p = push.base of autoregressive sampling draws pixel p-1
+// (p > 0) with the Philox uniform u of its element: mode 0 a Bernoulli of
+// sigmoid(l), mode 1 the first class whose cumulative softmax exceeds u,
+// as k/(classes-1); pixels from p on are cleared, those drawn before kept.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -12,8 +14,30 @@ void main()
     uint i = element_index();
     if (i >= P_N * P_IN) return;
     uint j = i % P_IN;
-    if (j + 1u == pc.base)
-        x[i] = vkvae_rand_uniform(pc.seed, P_STREAM, pc.step, i) < sigmoid(l[i]) ? 1.0 : 0.0;
-    else if (j >= pc.base)
+    if (j >= pc.base) {
         x[i] = 0.0;
+        return;
+    }
+    if (j + 1u != pc.base)
+        return;
+    float u = vkvae_rand_uniform(pc.seed, P_STREAM, pc.step, i);
+    if (P_MODE == 0u) {
+        x[i] = u < sigmoid(l[i]) ? 1.0 : 0.0;
+        return;
+    }
+    uint at = (i / P_IN) * P_CLASSES * P_IN + j;
+    float m = l[at];
+    for (uint c = 1u; c < P_CLASSES; c++)
+        m = max(m, l[at + c * P_IN]);
+    float s = 0.0;
+    for (uint c = 0u; c < P_CLASSES; c++)
+        s += exp(l[at + c * P_IN] - m);
+    float cdf = 0.0;
+    uint k = 0u;
+    for (; k + 1u < P_CLASSES; k++) {
+        cdf += exp(l[at + k * P_IN] - m) / s;
+        if (u < cdf)
+            break;
+    }
+    x[i] = float(k) / float(P_CLASSES - 1u);
 }

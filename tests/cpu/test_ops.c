@@ -361,7 +361,7 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
     fwd f = { .op = fop, .p = p, .push = push, .out = nin };
     for (uint32_t b = 0; b < nb; b++)
         f.t[b] = new_random(elems(fop, &p, b));
-    if (fop == VKVAE_OP_NLL_BERNOULLI) /* targets in [0, 1] */
+    if (fop == VKVAE_OP_NLL_BERNOULLI || fop == VKVAE_OP_NLL_CATEGORICAL) /* targets in [0, 1] */
         for (uint64_t i = 0; i < elems(fop, &p, 1); i++)
             f.t[1][i] = fabs(f.t[1][i]);
     double w = fop == VKVAE_OP_KL_GAUSS ? (double)push.kl_weight * (double)push.grad_scale
@@ -395,6 +395,7 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
             [VKVAE_OP_L2_BWD] = { "dy", "" },
             [VKVAE_OP_BCE_LOGITS_BWD] = { "dlogits", "" },
             [VKVAE_OP_SOFTMAX_CE_BWD] = { "dlogits", "" },
+            [VKVAE_OP_NLL_CATEGORICAL_BWD] = { "dlogits", "" },
         };
         if (bop == VKVAE_OP_NLL_GAUSS_BWD && b == 4 && p.mode == 0)
             continue; /* fixed variance: no gradient */
@@ -582,6 +583,10 @@ static void run_grad(void)
                       (vkvae_op_params){ .n = 3, .in = 5, .mode = target }, rows);
         grad_loss(VKVAE_OP_SOFTMAX_CE, VKVAE_OP_SOFTMAX_CE_BWD,
                   (vkvae_op_params){ .n = 3, .in = 10 }, rows);
+        grad_loss(VKVAE_OP_NLL_CATEGORICAL, VKVAE_OP_NLL_CATEGORICAL_BWD,
+                  (vkvae_op_params){ .n = 3, .in = 5, .classes = 4 }, rows);
+        grad_loss(VKVAE_OP_NLL_CATEGORICAL, VKVAE_OP_NLL_CATEGORICAL_BWD,
+                  (vkvae_op_params){ .n = 3, .in = 2, .classes = 256 }, rows);
     }
     grad_batchnorm(4, 3, 1, 4);
     grad_batchnorm(4, 3, 1, 3);
@@ -732,6 +737,8 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17, .act = VKVAE_ACT_LEAKY_RELU, .alpha = 0.2f }, push);
     nmse_case(VKVAE_OP_SCALE, (vkvae_op_params){ .n = 3, .in = 17, .alpha = -0.3f }, push);
     nmse_case(VKVAE_OP_GATE, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    nmse_case(VKVAE_OP_NLL_CATEGORICAL, (vkvae_op_params){ .n = 3, .in = 17, .classes = 256 }, push);
+    nmse_case(VKVAE_OP_NLL_CATEGORICAL_BWD, (vkvae_op_params){ .n = 3, .in = 17, .classes = 5 }, push);
     nmse_case(VKVAE_OP_GATE_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
     nmse_case(VKVAE_OP_CONV_MASK, (vkvae_op_params){ .c_out = 3, .c_in = 2, .k = 5, .mode = 1 }, push);
     nmse_case(VKVAE_OP_CONCAT, (vkvae_op_params){ .n = 3, .in = 17, .in2 = 10, .out = 27 }, push);
@@ -889,6 +896,24 @@ static void run_check(void)
         push.base = 0;
         run64(VKVAE_OP_SAMPLE_PIXEL, &p, &push, t);
         check(x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0, "SAMPLE_PIXEL_HAND(pass 0)", x[0]);
+    }
+    if (wanted("NLL_CATEGORICAL_HAND")) {
+        /* 4 classes, one row of 2 values: x 0.3 is class 1, x 1 class 3 (the
+         * last level); logits 0 everywhere but class 1 of value 0 at log 3:
+         * -log(3/6) + -log(1/4) = log 2 + log 4 */
+        vkvae_op_params p = { .n = 1, .in = 2, .classes = 4 };
+        double l[8] = { 0, 0, log(3.0), 0, 0, 0, 0, 0 }, x[2] = { 0.3, 1 }, nll[1];
+        double *t[VKVAE_MAX_BINDINGS] = { l, x, nll };
+        vkvae_push push = { .rows = 1 };
+        run64(VKVAE_OP_NLL_CATEGORICAL, &p, &push, t);
+        check(fabs(nll[0] - log(8.0)) < 1e-12, "NLL_CATEGORICAL_HAND", nll[0]);
+        /* sampling value 1 (pass 2) with all the mass on class 2: 2/3 */
+        double big[8] = { 0, -50, 0, -50, 50, 0, 0, -50 }, y[2] = { 9, 9 };
+        vkvae_op_params s = { .n = 1, .in = 2, .classes = 4, .mode = 1,
+                              .stream = VKVAE_STREAM_LIKELIHOOD };
+        push.base = 2;
+        run64(VKVAE_OP_SAMPLE_PIXEL, &s, &push, (double *[VKVAE_MAX_BINDINGS]){ big, y });
+        check(y[0] == 9 && fabs(y[1] - 2.0 / 3) < 1e-15, "SAMPLE_PIXEL_HAND(categorical)", y[1]);
     }
     if (wanted("SCALE_HAND")) {
         /* every element, padding rows too, times alpha in place */

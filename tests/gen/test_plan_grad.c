@@ -63,7 +63,8 @@ static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *loss
         int same = 0;
         if (b->op == VKVAE_OP_BCE_LOGITS_BWD && f->op == VKVAE_OP_BCE_LOGITS)
             same = f->tensors[0] == b->tensors[0] && f->p.mode == b->p.mode;
-        else if (b->op == VKVAE_OP_NLL_BERNOULLI_BWD && f->op == VKVAE_OP_NLL_BERNOULLI)
+        else if ((b->op == VKVAE_OP_NLL_BERNOULLI_BWD && f->op == VKVAE_OP_NLL_BERNOULLI) ||
+                 (b->op == VKVAE_OP_NLL_CATEGORICAL_BWD && f->op == VKVAE_OP_NLL_CATEGORICAL))
             same = memcmp(f->tensors, b->tensors, 2 * sizeof *f->tensors) == 0;
         else if (b->op == VKVAE_OP_NLL_GAUSS_BWD && f->op == VKVAE_OP_NLL_GAUSS)
             same = memcmp(f->tensors, b->tensors, 3 * sizeof *f->tensors) == 0;
@@ -71,7 +72,8 @@ static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *loss
             same = f->tensors[0] == b->tensors[2] && f->tensors[1] == b->tensors[3];
         if (same) {
             *losses = f->tensors[f->op == VKVAE_OP_REPARAM_KL ? 4 : f->op == VKVAE_OP_NLL_GAUSS ? 3
-                                 : f->op == VKVAE_OP_NLL_BERNOULLI ? 2 : 1];
+                                 : f->op == VKVAE_OP_NLL_BERNOULLI ||
+                                   f->op == VKVAE_OP_NLL_CATEGORICAL ? 2 : 1];
             return (int)s;
         }
     }

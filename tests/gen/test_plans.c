@@ -49,7 +49,8 @@ int main(void)
         /* every plan trains and evaluates; what else it has decides its io
          * tensors: encode reads io.x and writes io.mu (a classifier's
          * features), decode (and sample, where there is a prior) go from
-         * io.z to io.mean; a GAN has only those two */
+         * io.z to io.mean; a GAN has only those two; a pixel model samples
+         * into io.mean, its program run once a pixel and once more */
         int has[VKVAE_PROGRAM_COUNT] = { 0 };
         for (uint32_t k = 0; k < p->n_programs; k++)
             has[p->programs[k].kind]++;
@@ -60,7 +61,13 @@ int main(void)
         if (has[VKVAE_PROGRAM_ENCODE])
             CHECK(plan_tensor(p, "io.x") >= 0 && plan_tensor(p, "io.mu") >= 0,
                   "%s: encode without io.x and io.mu", p->model);
-        if (has[VKVAE_PROGRAM_DECODE] || has[VKVAE_PROGRAM_SAMPLE])
+        if (p->sample_passes) /* a pixel model: sample draws into io.mean, no code */
+            CHECK(has[VKVAE_PROGRAM_SAMPLE] && !has[VKVAE_PROGRAM_DECODE] &&
+                      plan_tensor(p, "io.z") < 0 && plan_tensor(p, "io.mean") >= 0 &&
+                      p->sample_passes == (uint64_t)p->input_c * p->input_h * p->input_w + 1,
+                  "%s: a pixel model's sample program, io.mean, %u runs", p->model,
+                  p->sample_passes);
+        else if (has[VKVAE_PROGRAM_DECODE] || has[VKVAE_PROGRAM_SAMPLE])
             CHECK(has[VKVAE_PROGRAM_DECODE] && plan_tensor(p, "io.z") >= 0 &&
                       plan_tensor(p, "io.mean") >= 0,
                   "%s: decode or sample without decode, io.z and io.mean", p->model);
