@@ -15,6 +15,7 @@
  * of the loss terms u accumulates, over a forward with the parameters as
  * they are then (the earlier updates' steps taken), the other networks'
  * fixed: the forward steps of the updates up to u, run again.
+ * A pixel model's logits see only earlier pixels (check_causal).
  * $VKVAE_GRAD_SAMPLE=N judges one parameter tensor in N (and always all of
  * them at once): the sanitized CI run, whose instrumented fp64 forwards
  * made this test half its time; the plain suite judges every tensor.
@@ -342,6 +343,71 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed, in
     return unjudged;
 }
 
+/* The logits of a pixel model's sample program for the images x. */
+static void sample_logits(vkvae_cpu *cpu, const vkvae_program_desc *sp, uint32_t image,
+                          uint32_t logits, const double *x, double *out)
+{
+    vkvae_error err = { 0 };
+    vkvae_push push = { .seed = 1, .rows = sp->steps[0].p.n, .grad_scale = 1 };
+    vkvae_cpu_write_f64(cpu, image, x, &err);
+    for (uint32_t s = 0; s + 1 < sp->n_steps; s++)
+        vkvae_cpu_run_step(cpu, VKVAE_PROGRAM_SAMPLE, s, &push, &err);
+    vkvae_cpu_read_f64(cpu, logits, out, &err);
+}
+
+/* A pixel model's sample program computes logits that see only earlier
+ * pixels: with random parameters and a random image in io.mean, changing
+ * pixel j leaves every value of the logits at pixels up to j as they were
+ * (each class's channel), and changes some later one. */
+static void check_causal(const vkvae_plan *p)
+{
+    const vkvae_program_desc *sp = NULL;
+    for (uint32_t k = 0; k < p->n_programs; k++)
+        if (p->programs[k].kind == VKVAE_PROGRAM_SAMPLE)
+            sp = &p->programs[k];
+    vkvae_error err = { 0 };
+    vkvae_cpu *cpu;
+    if (!sp || vkvae_cpu_create(p, VKVAE_CPU_F64, &cpu, &err) ||
+        vkvae_cpu_init_params(cpu, 9, &err)) {
+        fprintf(stderr, "%s: no sample program, or %s\n", p->model, err.message);
+        failures++;
+        return;
+    }
+    const vkvae_step_desc *draw = &sp->steps[sp->n_steps - 1];
+    uint32_t logits = draw->tensors[0], image = draw->tensors[1];
+    uint32_t pixels = draw->p.in, classes = draw->p.mode ? draw->p.classes : 1;
+    uint64_t n_img = (uint64_t)p->batch * pixels, n_log = n_img * classes;
+    double *x = malloc(n_img * sizeof *x), *a = malloc(n_log * sizeof *a);
+    double *b = malloc(n_log * sizeof *b);
+    uint64_t seed = 99;
+    for (uint64_t i = 0; i < n_img; i++)
+        x[i] = plan_lcg(&seed) % 2;
+    int bad = 0, later = 0;
+    sample_logits(cpu, sp, image, logits, x, a);
+    for (uint32_t j = 0; j < pixels; j++) { /* row 0's pixel j changed */
+        x[j] = 1 - x[j];
+        sample_logits(cpu, sp, image, logits, x, b);
+        x[j] = 1 - x[j];
+        for (uint32_t c = 0; c < classes; c++)
+            for (uint32_t i = 0; i < pixels; i++) {
+                uint64_t at = (uint64_t)c * pixels + i; /* row 0: [classes, pixels] */
+                if (i <= j && b[at] != a[at])
+                    bad++;
+                later += i > j && b[at] != a[at];
+            }
+    }
+    if (bad || !later) {
+        fprintf(stderr, "%s: changing a pixel changed %d logits at or before it, and %d "
+                "after it\n", p->model, bad, later);
+        failures++;
+    } else {
+        printf("%-22s causal: a pixel changes only later pixels' logits (%d changed)\n",
+               p->model, later);
+    }
+    free(x), free(a), free(b);
+    vkvae_cpu_destroy(cpu);
+}
+
 int main(void)
 {
     const char *env = getenv("VKVAE_GRAD_SAMPLE");
@@ -349,6 +415,8 @@ int main(void)
         sample = atoi(env);
     for (uint32_t m = 0; m < vkvae_builtin_model_count; m++) {
         const vkvae_plan *p = vkvae_builtin_models[m];
+        if (p->sample_passes)
+            check_causal(p);
         /* a spec of networks (loss.<term> tensors) is checked update-wise,
          * even with one update line */
         int updates = 0, general = 0;
