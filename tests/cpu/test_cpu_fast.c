@@ -212,6 +212,9 @@ static void run_ops(void)
             op_case(VKVAE_OP_NLL_BERNOULLI_BWD, e, pu, threads);
             op_case(VKVAE_OP_NLL_BERNOULLI_GRAD, e, pu, threads);
             op_case(VKVAE_OP_SIGMOID, e, pu, threads);
+            op_case(VKVAE_OP_ADD, e, pu, threads);
+            op_case(VKVAE_OP_GATE, e, pu, threads);
+            op_case(VKVAE_OP_GATE_BWD, e, pu, threads);
             op_case(VKVAE_OP_GATHER, e, pu, threads);
             op_case(VKVAE_OP_PRIOR, (vkvae_op_params){.n = n, .in = in, .stream = VKVAE_STREAM_PRIOR},
                     pu, threads);
@@ -233,6 +236,8 @@ static void run_ops(void)
             if (blas)
                 op_case(VKVAE_OP_DENSE, d, push, threads);
             op_case(VKVAE_OP_ACT_BWD, (vkvae_op_params){.n = 64, .in = 300, .act = act, .alpha = 0.1f},
+                    push, threads);
+            op_case(VKVAE_OP_ADD, (vkvae_op_params){.n = 64, .in = 300, .act = act, .alpha = 0.1f},
                     push, threads);
         }
 }

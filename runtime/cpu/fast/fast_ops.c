@@ -556,6 +556,53 @@ static void reparam_kl_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
 }
 
 /* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
+/* y = act(a + b): a residual sum, or an add layer's */
+static void add_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    uint64_t a = lo * p->in, count = (hi - lo) * p->in;
+    fm_act_bias((float *)j->t[2] + a, (const float *)j->t[0] + a, (const float *)j->t[1] + a,
+                0, count, p->act, p->alpha);
+}
+
+/* x:[n,2in] -> y:[n,in] = tanh(first half) * sigmoid(second half) */
+FAST_VEC static void gate_row(float *y, const float *a, const float *b, uint32_t in)
+{
+    for (uint32_t i = 0; i < in; i++)
+        y[i] = fm_tanhf(a[i]) * fm_sigmoidf(b[i]);
+}
+
+static void gate_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *x = j->t[0];
+    float *y = j->t[1];
+    for (uint64_t r = lo; r < hi; r++)
+        gate_row(y + r * p->in, x + r * 2 * p->in, x + r * 2 * p->in + p->in, p->in);
+}
+
+/* dy:[n,in] x:[n,2in] -> dx:[n,2in] */
+FAST_VEC static void gate_bwd_row(float *da, float *db, const float *dy, const float *a,
+                                  const float *b, uint32_t in)
+{
+    for (uint32_t i = 0; i < in; i++) {
+        float t = fm_tanhf(a[i]), s = fm_sigmoidf(b[i]);
+        da[i] = dy[i] * (1.0f - t * t) * s;
+        db[i] = dy[i] * t * s * (1.0f - s);
+    }
+}
+
+static void gate_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *dy = j->t[0], *x = j->t[1];
+    float *dx = j->t[2];
+    for (uint64_t r = lo; r < hi; r++) {
+        uint64_t at = r * 2 * p->in;
+        gate_bwd_row(dx + at, dx + at + p->in, dy + r * p->in, x + at, x + at + p->in, p->in);
+    }
+}
+
 static void concat_rows(const job *j, uint64_t lo, uint64_t hi)
 {
     const vkvae_op_params *p = j->p;
@@ -626,6 +673,9 @@ static rows_fn row_version(const vkvae_fast *fast, vkvae_op op, const vkvae_op_p
     case VKVAE_OP_REPARAM_KL: return reparam_kl_rows;
     case VKVAE_OP_REPARAM_KL_BWD: return reparam_kl_bwd_rows;
     case VKVAE_OP_CONCAT: return concat_rows;
+    case VKVAE_OP_ADD: return add_rows;
+    case VKVAE_OP_GATE: return gate_rows;
+    case VKVAE_OP_GATE_BWD: return gate_bwd_rows;
     default: return NULL;
     }
 }
@@ -665,6 +715,8 @@ static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
     case VKVAE_OP_REPARAM_KL: return b == 4 ? 1 : b >= 2 ? S * p->in : p->in;
     case VKVAE_OP_REPARAM_KL_BWD: return b <= 1 ? S * p->in : p->in;
     case VKVAE_OP_CONCAT: return b == 0 ? p->in : b == 1 ? p->in2 : (uint64_t)p->in + p->in2;
+    case VKVAE_OP_GATE: return b == 0 ? 2 * (uint64_t)p->in : p->in;
+    case VKVAE_OP_GATE_BWD: return b == 0 ? p->in : 2 * (uint64_t)p->in;
     case VKVAE_OP_CONV2D:
     case VKVAE_OP_CONV2D_BWD_X:
     case VKVAE_OP_CONVT2D:
