@@ -595,6 +595,12 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             break;
         case LAYER_ADD:
         case LAYER_CONCAT: {
+            if (*lv >= 0) {
+                diag_error(b->d, l->loc, "'%s' after the %s's last layer, which predicts the "
+                           "variance too: put it before that layer", l->kind == LAYER_ADD
+                           ? "add" : "concat", which);
+                return -1;
+            }
             int ref = find_layer_out(b, outs, n_outs, input, l, which);
             named_as = auto_name(b, l);
             cur = ref < 0 ? -1 : join_layer(b, l, cur, ref, named_as);
@@ -604,6 +610,11 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             cur = gaussian_layer(b, l, cur, i + 1 == st->n, which);
             break;
         case LAYER_GATE:
+            if (*lv >= 0) {
+                diag_error(b->d, l->loc, "'gate' after the %s's last layer, which predicts "
+                           "the variance too: put it before that layer", which);
+                return -1;
+            }
             cur = gate_layer(b, l, cur);
             break;
         case LAYER_FLATTEN:
@@ -1161,7 +1172,8 @@ enum { SEES_NONE, SEES_PAST, SEES_SELF, SEES_ANY };
 /* How far tensor t of the forward graph sees into x: a convolution masked
  * A sees its input's pixels before its own (past), masked B or 1x1 up to
  * its own (as its input sees), any other product all of them; elementwise
- * steps, adds, concats and the gate keep the most their inputs see. */
+ * steps, adds, concats and the gate keep the most their inputs see. A
+ * batch norm sees all: in training its statistics pool every pixel. */
 static int *pixel_sight(const gen_graph *g)
 {
     int *sees = xmalloc(g->nt * sizeof *sees);
@@ -1176,7 +1188,8 @@ static int *pixel_sight(const gen_graph *g)
             in = sees[n->in[j]] > in ? sees[n->in[j]] : in;
         int mask = n->op == VKVAE_OP_CONV2D ? g->t[n->in[1]].producer : -1;
         bool masked = mask >= 0 && g->n[mask].op == VKVAE_OP_CONV_MASK;
-        bool one_by_one = n->op == VKVAE_OP_CONV2D && n->p.k == 1 && n->p.stride == 1;
+        bool one_by_one = n->op == VKVAE_OP_CONV2D && n->p.k == 1 && n->p.stride == 1 &&
+                          n->p.pad == 0;
         bool same_grid = n->op == GEN_OP_VIEW &&
                          memcmp(&g->t[n->out[0]].dims, &g->t[n->in[0]].dims, sizeof(gen_dims)) == 0;
         if (in == SEES_NONE)
@@ -1184,8 +1197,7 @@ static int *pixel_sight(const gen_graph *g)
         else if (masked && g->n[mask].p.mode == 0)
             out = in == SEES_ANY ? SEES_ANY : SEES_PAST;
         else if (masked || one_by_one || same_grid || n->op == VKVAE_OP_ADD ||
-                 n->op == VKVAE_OP_CONCAT || n->op == VKVAE_OP_GATE ||
-                 n->op == VKVAE_OP_BATCHNORM)
+                 n->op == VKVAE_OP_CONCAT || n->op == VKVAE_OP_GATE)
             out = in;
         else
             out = SEES_ANY;
@@ -1208,9 +1220,10 @@ static void find_pixel_model(const gen_spec *s, gen_graph *g, const named *names
     for (size_t t = 0; t < s->n_terms && g->ar_logits < 0; t++)
         for (size_t k = 0; k < s->terms[t].n; k++) {
             const gen_term_part *part = &s->terms[t].parts[k];
+            if (part->kind != TERM_BERNOULLI && part->kind != TERM_CATEGORICAL)
+                continue; /* (the others have no second tensor) */
             int l = lookup(names, n_names, part->arg), x = lookup(names, n_names, part->arg2);
-            if ((part->kind == TERM_BERNOULLI || part->kind == TERM_CATEGORICAL) && l >= 0 &&
-                x >= 0 && names[x].t == g->x && sees[names[l].t] == SEES_PAST) {
+            if (l >= 0 && x >= 0 && names[x].t == g->x && sees[names[l].t] == SEES_PAST) {
                 g->ar_logits = names[l].t;
                 g->ar_classes = part->kind == TERM_CATEGORICAL ? g->t[names[l].t].dims.d[0] : 0;
                 break;

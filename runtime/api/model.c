@@ -138,6 +138,10 @@ static vkvae_status describe(vkvae_model *m, uint32_t seed, uint32_t max_latents
     i->max_latents = max_latents ? max_latents : plan->batch;
     i->data_rows = m->training ? vkvae_plan_data_rows(plan) : 0;
     uint64_t features = (uint64_t)i->channels * i->height * i->width;
+    if (plan->sample_passes)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s is a pixel model (no code to "
+                          "decode): the C API's model does not take it yet; vkvae sample "
+                          "draws its images", plan->model);
     if (m->t_z == UINT32_MAX || m->t_mean == UINT32_MAX || i->latent == 0 ||
         plan->tensors[m->t_mean].elems != features * plan->batch ||
         plan->tensors[m->t_z].elems != (uint64_t)i->latent * plan->batch)

@@ -160,17 +160,7 @@ static vkvae_status record(vkvae_model *m, VkCommandBuffer cb, const call *c, vk
         /* As session.c's batches: the pass number is the Philox step, so a
          * seed draws the same prior samples here and on the host path. */
         vkvae_push push = {.seed = c->seed, .step = pass, .rows = batch, .grad_scale = 1.0f};
-        /* a pixel model samples one pixel a run of its program (and runs it
-         * once more), each run after the last one's writes */
-        uint32_t runs = c->kind == VKVAE_PROGRAM_SAMPLE && m->plan.sample_passes
-                            ? m->plan.sample_passes : 1;
-        for (push.base = 0; !s && push.base < runs; push.base++) {
-            if (push.base)
-                barrier(ctx, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                        VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                        VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-            s = vkvae_gpu_plan_record(m->gpu, &commands, c->kind, &push, err);
-        }
+        s = vkvae_gpu_plan_record(m->gpu, &commands, c->kind, &push, err);
         if (s)
             break;
         barrier(ctx, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,

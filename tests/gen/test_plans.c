@@ -40,7 +40,9 @@ int main(void)
         uint32_t steps = 0;
         for (uint32_t k = 0; k < p->n_programs; k++) {
             char msg[256] = "";
-            int cyclic = p->programs[k].kind == VKVAE_PROGRAM_TRAIN;
+            /* train repeats, and a pixel model's sample program (a run a pixel) */
+            int cyclic = p->programs[k].kind == VKVAE_PROGRAM_TRAIN ||
+                         (p->programs[k].kind == VKVAE_PROGRAM_SAMPLE && p->sample_passes);
             uint32_t problems = vkvae_hazard_check(p, k, cyclic, msg, sizeof msg);
             CHECK(problems == 0, "%s %s: %u problems: %s", p->model, p->programs[k].name,
                   problems, msg);
