@@ -530,27 +530,22 @@ static void backward_pass(gbuild *bp)
             }
             break;
         }
-        case VKVAE_OP_NLL_CATEGORICAL: {
-            /* a pixel model's: the gradient of the logits (the levels, x, none) */
-            int l = tensor_root(g, n.in[0]);
-            int dl = g->t[l].needs_grad ? direct(&b, l) : -1;
-            if (dl >= 0) {
-                add_node(g, VKVAE_OP_NLL_CATEGORICAL_BWD, xprintf("%s_bwd", n.name), n.loc,
-                         (int[]){ n.in[0], n.in[1], -1 }, (int[]){ dl, -1 }, n.p);
-                weigh(&b, i, dl);
-            }
-            break;
-        }
         case VKVAE_OP_CONV_MASK:    /* its weight's gradient is masked in layer_bwd */
         case VKVAE_OP_GATE:         /* its input pulls gate_bwd (contribution) */
             break;
-        case VKVAE_OP_BCE_LOGITS: {
-            /* a GAN's loss: the gradient of the logits it reads */
+        case VKVAE_OP_BCE_LOGITS:
+        case VKVAE_OP_NLL_CATEGORICAL: {
+            /* a GAN's loss, a pixel model's categorical: the gradient of the
+             * logits it reads (a categorical's levels, its second input, get
+             * none) */
             int l = tensor_root(g, n.in[0]);
             int dl = g->t[l].needs_grad ? direct(&b, l) : -1;
             if (dl >= 0) {
-                add_node(g, VKVAE_OP_BCE_LOGITS_BWD, xprintf("%s_bwd", n.name), n.loc,
-                         (int[]){ n.in[0], -1 }, (int[]){ dl, -1 }, n.p);
+                int bwd = n.op == VKVAE_OP_BCE_LOGITS ? VKVAE_OP_BCE_LOGITS_BWD
+                                                      : VKVAE_OP_NLL_CATEGORICAL_BWD;
+                add_node(g, bwd, xprintf("%s_bwd", n.name), n.loc,
+                         (int[]){ n.in[0], n.nin > 1 ? n.in[1] : -1, -1 }, (int[]){ dl, -1 },
+                         n.p);
                 weigh(&b, i, dl);
             }
             break;

@@ -1314,8 +1314,8 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
 
 /* 'categorical L T': L has a channel per class (2 or more) over T's grid of
  * one channel, whose values in [0, 1] are levels (x's range must be 0..1).
- * Returns T or -1 after an error. */
-static int categorical_target(builder *b, const gen_term_part *part, int l, int t)
+ * False after an error. */
+static bool categorical_target(builder *b, const gen_term_part *part, int l, int t)
 {
     gen_graph *g = b->g;
     const gen_dims *dl = &g->t[l].dims, *dt = &g->t[t].dims;
@@ -1327,14 +1327,14 @@ static int categorical_target(builder *b, const gen_term_part *part, int l, int 
         diag_error(b->d, part->arg2_loc, "categorical reads '%s' (%s) as a channel of logits "
                    "a class (2 or more) over the grid of '%s' (%s, one channel)", part->arg,
                    sl, part->arg2, st);
-        return -1;
+        return false;
     }
     if (t == g->x && (b->s->lo != 0 || b->s->hi != 1)) {
         diag_error(b->d, part->arg2_loc, "categorical takes x's values in [0, 1] as levels: "
                    "the input line needs 'range 0..1' (it has %g..%g)", b->s->lo, b->s->hi);
-        return -1;
+        return false;
     }
-    return t;
+    return true;
 }
 
 /* A loss term: binary cross-entropy of each part's logits, summed per
@@ -1353,7 +1353,15 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                        "a network gives", part->arg);
             return -1;
         }
-        int a = names[at].t, out;
+        int a = names[at].t, out, x = -1;
+        if (part->arg2) { /* gauss, bernoulli, categorical: the target */
+            int at2 = lookup(names, n_names, part->arg2);
+            if (at2 < 0) {
+                diag_error(b->d, part->arg2_loc, "unknown tensor '%s'", part->arg2);
+                return -1;
+            }
+            x = names[at2].t;
+        }
         if (part->kind == TERM_KL) {
             int pn = root_producer(g, a);
             if (pn < 0 || g->n[pn].op != VKVAE_OP_REPARAM) {
@@ -1366,13 +1374,7 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                             (int[]){ rp.in[0], rp.in[1], -1 }, 1,
                             (vkvae_op_params){ .n = n, .in = rp.p.in });
         } else if (part->kind == TERM_CATEGORICAL) {
-            int at2 = lookup(names, n_names, part->arg2);
-            if (at2 < 0) {
-                diag_error(b->d, part->arg2_loc, "unknown tensor '%s'", part->arg2);
-                return -1;
-            }
-            int x = categorical_target(b, part, a, names[at2].t);
-            if (x < 0)
+            if (!categorical_target(b, part, a, x))
                 return -1;
             const gen_dims *dx = &g->t[x].dims;
             out = loss_node(b, VKVAE_OP_NLL_CATEGORICAL, xprintf("%s.categorical", term->name),
@@ -1381,12 +1383,6 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                                                .classes = g->t[a].dims.d[0] });
         } else if (part->kind == TERM_GAUSS || part->kind == TERM_BERNOULLI) {
             const char *kind = part->kind == TERM_GAUSS ? "gauss" : "bernoulli";
-            int at2 = lookup(names, n_names, part->arg2);
-            if (at2 < 0) {
-                diag_error(b->d, part->arg2_loc, "unknown tensor '%s'", part->arg2);
-                return -1;
-            }
-            int x = names[at2].t;
             const gen_dims *da = &g->t[a].dims, *dx = &g->t[x].dims;
             if (dims_count(da) != dims_count(dx) || g->t[a].rows != g->t[x].rows) {
                 char sa[64], sx[64];
