@@ -758,6 +758,95 @@ static void FN(l2_bwd)(P *p, PUSH *push, void *const *t)
         }
 }
 
+/* ---- a codebook latent (VQ-VAE) ---- */
+
+/* z:[n,c_in,in] e:[classes,c_in] -> zq idx: each position's nearest code
+ * (the lowest index of equal squared distances) */
+static void FN(vq_nearest)(P *p, PUSH *push, void *const *t)
+{
+    (void)push;
+    const real *z = t[0], *e = t[1];
+    real *zq = t[2], *idx = t[3];
+    uint64_t D = p->c_in, in = p->in;
+    for (uint64_t r = 0; r < p->n; r++)
+        for (uint64_t j = 0; j < in; j++) {
+            const real *zr = z + r * D * in + j; /* channel c at zr[c * in] */
+            uint32_t best = 0;
+            real best_d = 0;
+            for (uint32_t k = 0; k < p->classes; k++) {
+                real d = 0;
+                for (uint64_t c = 0; c < D; c++) {
+                    real v = zr[c * in] - e[k * D + c];
+                    d += v * v;
+                }
+                if (k == 0 || d < best_d)
+                    best = k, best_d = d;
+            }
+            for (uint64_t c = 0; c < D; c++)
+                zq[r * D * in + c * in + j] = e[best * D + c];
+            idx[r * in + j] = (real)best;
+        }
+}
+
+/* z zq -> loss:[n] = (1 + alpha) * sum((z - zq)^2) */
+static void FN(vq_loss)(P *p, PUSH *push, void *const *t)
+{
+    const real *z = t[0], *zq = t[1];
+    real *loss = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint64_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint64_t j = 0; r < valid && j < p->in; j++) {
+            real d = z[r * p->in + j] - zq[r * p->in + j];
+            acc += d * d;
+        }
+        loss[r] = ((real)1 + (real)p->alpha) * acc;
+    }
+}
+
+/* z zq -> dz:[n,in] = grad_scale*2*alpha*(z - zq), the commitment's */
+static void FN(vq_loss_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *z = t[0], *zq = t[1];
+    real *dz = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint64_t i = 0; i < (uint64_t)p->n * p->in; i++)
+        dz[i] = i / p->in < valid
+                    ? (real)push->grad_scale * (real)2 * (real)p->alpha * (z[i] - zq[i]) : (real)0;
+}
+
+/* z:[n,c_in,in] idx:[n,in] e:[classes,c_in] -> de:[classes,c_in], the
+ * codebook loss's: grad_scale * sum of 2*(e[k] - z[r,:,p]) where idx = k */
+static void FN(vq_codebook_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *z = t[0], *idx = t[1], *e = t[2];
+    real *de = t[3];
+    uint64_t D = p->c_in, in = p->in;
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint64_t k = 0; k < p->classes; k++)
+        for (uint64_t c = 0; c < D; c++) {
+            real acc = 0;
+            for (uint64_t r = 0; r < valid; r++)
+                for (uint64_t j = 0; j < in; j++)
+                    if ((uint64_t)idx[r * in + j] == k)
+                        acc += (real)2 * (e[k * D + c] - z[(r * D + c) * in + j]);
+            de[k * D + c] = (real)push->grad_scale * acc;
+        }
+}
+
+/* idx:[n,in] -> count:[classes] += the valid positions that chose each code */
+static void FN(vq_count)(P *p, PUSH *push, void *const *t)
+{
+    const real *idx = t[0];
+    real *count = t[1];
+    uint64_t values = (uint64_t)FN(valid_rows)(p, push) * p->in;
+    for (uint64_t j = 0; j < values; j++) {
+        uint64_t k = (uint64_t)idx[j];
+        if (k < p->classes)
+            count[k] += 1;
+    }
+}
+
 /* recon:[n] kl:[n] -> acc:[4] += (sum recon, sum kl, sum recon + kl_weight*kl, rows) */
 static void FN(loss_accum)(P *p, PUSH *push, void *const *t)
 {
@@ -1188,6 +1277,11 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_NLL_GAUSS: FN(nll_gauss)(p, push, t); break;
     case VKVAE_OP_NLL_GAUSS_BWD: FN(nll_gauss_bwd)(p, push, t); break;
     case VKVAE_OP_L2: FN(l2)(p, push, t); break;
+    case VKVAE_OP_VQ_NEAREST: FN(vq_nearest)(p, push, t); break;
+    case VKVAE_OP_VQ_LOSS: FN(vq_loss)(p, push, t); break;
+    case VKVAE_OP_VQ_LOSS_BWD: FN(vq_loss_bwd)(p, push, t); break;
+    case VKVAE_OP_VQ_CODEBOOK_BWD: FN(vq_codebook_bwd)(p, push, t); break;
+    case VKVAE_OP_VQ_COUNT: FN(vq_count)(p, push, t); break;
     case VKVAE_OP_L2_BWD: FN(l2_bwd)(p, push, t); break;
     case VKVAE_OP_BCE_LOGITS: FN(bce_logits)(p, push, t); break;
     case VKVAE_OP_BCE_LOGITS_BWD: FN(bce_logits_bwd)(p, push, t); break;

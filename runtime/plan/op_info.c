@@ -196,6 +196,12 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         if (p->classes < 2)
             return "a categorical likelihood needs 2 or more classes";
         break;
+    case VKVAE_OP_VQ_NEAREST:
+    case VKVAE_OP_VQ_CODEBOOK_BWD:
+    case VKVAE_OP_VQ_COUNT:
+        if (p->classes < 1 || (op != VKVAE_OP_VQ_COUNT && p->c_in < 1))
+            return "a codebook needs 1 or more codes of 1 or more values";
+        break;
     case VKVAE_OP_SAMPLE_PIXEL:
         if (p->mode > 1 || (p->mode == 1 && p->classes < 2))
             return "sample_pixel mode must be 0 (Bernoulli) or 1 (categorical, 2 or more classes)";

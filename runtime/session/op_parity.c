@@ -248,6 +248,30 @@ static void mask_cases(int quick, case_list *l)
         }
 }
 
+/* The codebook ops: {n, c_in (a code's values), in (positions), classes};
+ * a flat latent (in = 1), a 7x7 grid, codes wider than a workgroup; full
+ * and short batches. */
+static int is_vq(vkvae_op op)
+{
+    return op == VKVAE_OP_VQ_NEAREST || op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_VQ_LOSS_BWD ||
+           op == VKVAE_OP_VQ_CODEBOOK_BWD || op == VKVAE_OP_VQ_COUNT;
+}
+
+static void vq_cases(vkvae_op op, int quick, case_list *l)
+{
+    static const uint32_t shapes[][4] = {{5, 3, 1, 7}, {4, 16, 49, 64}, {3, 2, 130, 5}, {2, 70, 9, 3}};
+    for (size_t i = quick ? 1 : 0; i < sizeof shapes / sizeof *shapes; i += quick ? 2 : 1)
+        for (uint32_t short_batch = 0; short_batch <= 1; short_batch++) {
+            vkvae_parity_case c = {.op = op};
+            c.p = (vkvae_op_params){.n = shapes[i][0], .c_in = shapes[i][1], .in = shapes[i][2],
+                                    .classes = shapes[i][3], .alpha = 0.25f};
+            if (op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_VQ_LOSS_BWD)
+                c.p.in *= c.p.c_in; /* these read z flat: [n, c_in*in] */
+            c.push = (vkvae_push){.rows = c.p.n - short_batch, .grad_scale = 0.5f};
+            add(l, &c);
+        }
+}
+
 uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint32_t cap)
 {
     case_list l = {.out = out, .cap = cap};
@@ -266,6 +290,10 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
     }
     if (op == VKVAE_OP_CONV_MASK) {
         mask_cases(quick, &l);
+        return l.bad ? 0 : l.count;
+    }
+    if (is_vq(op)) {
+        vq_cases(op, quick, &l);
         return l.bad ? 0 : l.count;
     }
     int pair = vkvae_op_is_pair(op);
@@ -423,6 +451,8 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
                 v *= 100; /* the same for logsumexp */
             if ((c->op == VKVAE_OP_BATCHNORM && b == 7) || (c->op == VKVAE_OP_BATCHNORM_BWD && b == 4))
                 v = fabs(v) + 0.5; /* a running variance, a 1/std */
+            if ((c->op == VKVAE_OP_VQ_CODEBOOK_BWD && b == 1) || (c->op == VKVAE_OP_VQ_COUNT && b == 0))
+                v = floor((v + 1) / 2 * c->p.classes * 0.999); /* code indices */
             h[i] = poison ? NAN : (float)v;
             cb->ref[b][i] = h[i];
         }

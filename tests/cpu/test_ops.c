@@ -301,6 +301,61 @@ static void grad_add(uint32_t n, uint32_t in, uint32_t act)
     free(r), free(d);
 }
 
+/* The codebook latent's two loss gradients, each against central
+ * differences of the part it is the gradient of (the straight-through
+ * estimator itself is no derivative: gen/grad.c passes zq's gradient to
+ * z, which the whole-model tests judge): the commitment, beta*||z - zq||^2
+ * with zq held, in z (vq_loss_bwd); the codebook loss, ||z - e[idx]||^2
+ * with z and the choices held, in e (vq_codebook_bwd). Both are the
+ * forward vq_loss scaled: beta/(1 + beta) and 1/(1 + beta) of it. */
+typedef struct vq_ctx {
+    vkvae_op_params p;          /* vq_nearest's: n, c_in, in, classes */
+    double *z, *e, *idx, *zq;
+    double part;                /* the share of vq_loss the part is */
+} vq_ctx;
+
+static double vq_part(fwd *f)
+{
+    vq_ctx *c = f->ctx;
+    uint64_t D = c->p.c_in, in = c->p.in;
+    for (uint64_t r = 0; r < c->p.n; r++) /* zq = e[idx] as vq_nearest lays it out */
+        for (uint64_t d = 0; d < D; d++)
+            for (uint64_t j = 0; j < in; j++)
+                c->zq[(r * D + d) * in + j] = c->e[(uint64_t)c->idx[r * in + j] * D + d];
+    vkvae_op_params lp = { .n = c->p.n, .in = (uint32_t)(D * in), .alpha = c->p.alpha };
+    double loss[64];
+    run64(VKVAE_OP_VQ_LOSS, &lp, &f->push, (double *[VKVAE_MAX_BINDINGS]){ c->z, c->zq, loss });
+    double L = 0;
+    for (uint32_t r = 0; r < c->p.n; r++)
+        L += (double)f->push.grad_scale * c->part * loss[r];
+    return L;
+}
+
+static void grad_vq(uint32_t n, uint32_t D, uint32_t in, uint32_t K, uint32_t rows)
+{
+    vkvae_op_params p = { .n = n, .c_in = D, .in = in, .classes = K, .alpha = 0.25f };
+    char name[256];
+    case_name(name, sizeof name, NULL, VKVAE_OP_VQ_CODEBOOK_BWD, &p);
+    if (!wanted(name) && !wanted("VQ_LOSS_BWD"))
+        return;
+    vq_ctx c = { .p = p, .z = new_random((uint64_t)n * D * in), .e = new_random((uint64_t)K * D),
+                 .idx = new_random((uint64_t)n * in), .zq = new_random((uint64_t)n * D * in) };
+    fwd f = { .push = { .rows = rows, .grad_scale = 1.3f }, .chain = vq_part, .ctx = &c };
+    run64(VKVAE_OP_VQ_NEAREST, &p, &f.push, (double *[VKVAE_MAX_BINDINGS]){ c.z, c.e, c.zq, c.idx });
+    vkvae_op_params lp = { .n = n, .in = D * in, .alpha = p.alpha };
+    double *dz = new_random((uint64_t)n * D * in), *de = new_random((uint64_t)K * D);
+    run64(VKVAE_OP_VQ_LOSS_BWD, &lp, &f.push, (double *[VKVAE_MAX_BINDINGS]){ c.z, c.zq, dz });
+    run64(VKVAE_OP_VQ_CODEBOOK_BWD, &p, &f.push, (double *[VKVAE_MAX_BINDINGS]){ c.z, c.idx, c.e, de });
+    char label[300];
+    c.part = p.alpha / (1 + p.alpha);   /* the commitment, e (so zq) held */
+    snprintf(label, sizeof label, "%s rows=%u dz", name, rows);
+    grad_check(label, &f, c.z, (uint64_t)n * D * in, dz);
+    c.part = 1 / (1 + p.alpha);         /* the codebook loss, z and idx held */
+    snprintf(label, sizeof label, "%s rows=%u de", name, rows);
+    grad_check(label, &f, c.e, (uint64_t)K * D, de);
+    free(c.z), free(c.e), free(c.idx), free(c.zq), free(dz), free(de);
+}
+
 /* gate: tanh of the first half times sigmoid of the second */
 static void grad_gate(uint32_t n, uint32_t in)
 {
@@ -559,6 +614,9 @@ static void run_grad(void)
     grad_add(2, 9, VKVAE_ACT_TANH);
     grad_add(2, 9, VKVAE_ACT_SOFTPLUS);
     grad_gate(3, 7);
+    grad_vq(3, 4, 5, 6, 3);
+    grad_vq(3, 4, 5, 6, 2);
+    grad_vq(4, 3, 1, 2, 4);
     grad_gate(1, 1);
     grad_reparam(3, 5, 1);
     grad_reparam(2, 3, 3);
@@ -630,6 +688,9 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
             if ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD) && b == 1)
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = fabs(d[i]);
+            if ((op == VKVAE_OP_VQ_CODEBOOK_BWD && b == 1) || (op == VKVAE_OP_VQ_COUNT && b == 0))
+                for (uint64_t i = 0; i < n[b]; i++)
+                    d[i] = floor(rnd01() * p->classes); /* code indices */
             if ((op == VKVAE_OP_ADAM && b == 3) || (op == VKVAE_OP_BATCHNORM && b == 7))
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = d[i] * d[i] + (op == VKVAE_OP_BATCHNORM); /* a variance */
@@ -737,6 +798,11 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17, .act = VKVAE_ACT_LEAKY_RELU, .alpha = 0.2f }, push);
     nmse_case(VKVAE_OP_SCALE, (vkvae_op_params){ .n = 3, .in = 17, .alpha = -0.3f }, push);
     nmse_case(VKVAE_OP_GATE, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    nmse_case(VKVAE_OP_VQ_NEAREST, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 7, .classes = 9 }, push);
+    nmse_case(VKVAE_OP_VQ_LOSS, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.25f }, short_push);
+    nmse_case(VKVAE_OP_VQ_LOSS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.25f }, short_push);
+    nmse_case(VKVAE_OP_VQ_CODEBOOK_BWD, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 7, .classes = 9 }, short_push);
+    nmse_case(VKVAE_OP_VQ_COUNT, (vkvae_op_params){ .n = 3, .in = 7, .classes = 9 }, short_push);
     nmse_case(VKVAE_OP_NLL_CATEGORICAL, (vkvae_op_params){ .n = 3, .in = 17, .classes = 256 }, push);
     nmse_case(VKVAE_OP_NLL_CATEGORICAL_BWD, (vkvae_op_params){ .n = 3, .in = 17, .classes = 5 }, push);
     nmse_case(VKVAE_OP_GATE_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
@@ -914,6 +980,21 @@ static void run_check(void)
         push.base = 2;
         run64(VKVAE_OP_SAMPLE_PIXEL, &s, &push, (double *[VKVAE_MAX_BINDINGS]){ big, y });
         check(y[0] == 9 && fabs(y[1] - 2.0 / 3) < 1e-15, "SAMPLE_PIXEL_HAND(categorical)", y[1]);
+    }
+    if (wanted("VQ_NEAREST_HAND")) {
+        /* codes (0,0), (1,0), (1,0), (0,2): z (0.6,0) is nearest code 1 (not
+         * its equal twin 2: ties go to the lower index), z (0,1) code 0 (of
+         * equal 0 and 3) at position 1; the usage counts them */
+        vkvae_op_params p = { .n = 1, .c_in = 2, .in = 2, .classes = 4 };
+        double z[4] = { 0.6, 0, 0, 1 }, e[8] = { 0, 0, 1, 0, 1, 0, 0, 2 }, zq[4], idx[2];
+        vkvae_push push = { .rows = 1 };
+        run64(VKVAE_OP_VQ_NEAREST, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ z, e, zq, idx });
+        check(idx[0] == 1 && idx[1] == 0 && zq[0] == 1 && zq[1] == 0 && zq[2] == 0 && zq[3] == 0,
+              "VQ_NEAREST_HAND", idx[0]);
+        double count[4] = { 5, 0, 0, 0 };
+        run64(VKVAE_OP_VQ_COUNT, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ idx, count });
+        check(count[0] == 6 && count[1] == 1 && count[2] == 0 && count[3] == 0, "VQ_COUNT_HAND",
+              count[0]);
     }
     if (wanted("SCALE_HAND")) {
         /* every element, padding rows too, times alpha in place */
