@@ -306,6 +306,14 @@ int cmd_eval(int argc, char **argv)
         for (uint32_t i = 0; i < l.n_terms; i++)
             printf("%-16s %.4f nats/image\n", vkvae_session_term_name(m.session, i),
                    l.term[i] / rows);
+        for (uint32_t i = 0; i < vkvae_session_codebooks(m.session) && !st; i++) {
+            vkvae_codebook_usage u;
+            st = vkvae_session_codebook_usage(m.session, i, &u, &err);
+            if (!st)
+                printf("codebook %-7s perplexity %.2f of %u codes, %u dead (%.0f positions)\n",
+                       vkvae_session_codebook_name(m.session, i), u.perplexity, u.codes, u.dead,
+                       u.positions);
+        }
         fflush(stdout);
     } else if (!st) {
         if (vkvae_plan_classifies(plan))

@@ -112,7 +112,10 @@ static vkvae_status find_terms(reader *r, char *const *names, size_t n)
         if (strncmp(names[i], "train_", 6) != 0)
             continue;
         const char *term = names[i] + 6;
-        int known = 0;
+        size_t len = strlen(term);
+        /* a codebook's usage columns (train.c) are no loss terms */
+        int known = (len > 11 && strcmp(term + len - 11, "_perplexity") == 0) ||
+                    (len > 5 && strcmp(term + len - 5, "_dead") == 0);
         for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++)
             known |= strcmp(term, fixed[k]) == 0;
         size_t j = 0;

@@ -388,6 +388,11 @@ static vkvae_status open_outputs(train_run *t)
         fprintf(t->metrics, ",test_loss");
         for (uint32_t i = 0; i < terms; i++)
             fprintf(t->metrics, ",test_%s", vkvae_session_term_name(t->s, i));
+        for (uint32_t i = 0; i < vkvae_session_codebooks(t->s); i++) {
+            const char *c = vkvae_session_codebook_name(t->s, i);
+            fprintf(t->metrics, ",train_%s_perplexity,train_%s_dead,test_%s_perplexity,"
+                    "test_%s_dead", c, c, c, c);
+        }
         fprintf(t->metrics, ",seconds,images_per_s\n");
     } else if (fresh && vkvae_plan_classifies(t->plan))
         fprintf(t->metrics, "epoch,step,train_loss,train_ce,train_error,test_loss,test_ce,"
@@ -398,10 +403,14 @@ static vkvae_status open_outputs(train_run *t)
     return VKVAE_OK;
 }
 
-/* A model of several networks: each loss term per image. */
+/* A model of several networks: each loss term per image, and each
+ * codebook's usage (use: the training epoch's, then the test set's, a pair
+ * a codebook). */
 static void report_terms(train_run *t, uint32_t epoch, uint32_t step, const vkvae_losses *train,
-                         const vkvae_losses *test, double seconds)
+                         const vkvae_losses *test, const vkvae_codebook_usage *use,
+                         double seconds)
 {
+    uint32_t books = vkvae_session_codebooks(t->s);
     double n_train = train->rows > 0 ? train->rows : 1, n_test = test->rows > 0 ? test->rows : 1;
     printf("epoch %u: train", epoch + 1);
     for (uint32_t i = 0; i < train->n_terms; i++)
@@ -412,6 +421,11 @@ static void report_terms(train_run *t, uint32_t epoch, uint32_t step, const vkva
         printf("%s %s %.4f", i ? "," : "", vkvae_session_term_name(t->s, i),
                test->term[i] / n_test);
     printf(" nats/image  %.1fs, %.0f img/s\n", seconds, train->rows / seconds);
+    for (uint32_t i = 0; i < books; i++)
+        printf("  codebook %s: perplexity %.1f train, %.1f test of %u codes; %u dead in "
+               "training, %u in test\n", vkvae_session_codebook_name(t->s, i),
+               use[2 * i].perplexity, use[2 * i + 1].perplexity, use[2 * i].codes,
+               use[2 * i].dead, use[2 * i + 1].dead);
     fflush(stdout);
     fprintf(t->metrics, "%u,%u,%.6f", epoch + 1, step, train->total / n_train);
     for (uint32_t i = 0; i < train->n_terms; i++)
@@ -419,17 +433,21 @@ static void report_terms(train_run *t, uint32_t epoch, uint32_t step, const vkva
     fprintf(t->metrics, ",%.6f", test->total / n_test);
     for (uint32_t i = 0; i < test->n_terms; i++)
         fprintf(t->metrics, ",%.6f", test->term[i] / n_test);
+    for (uint32_t i = 0; i < books; i++)
+        fprintf(t->metrics, ",%.3f,%u,%.3f,%u", use[2 * i].perplexity, use[2 * i].dead,
+                use[2 * i + 1].perplexity, use[2 * i + 1].dead);
     fprintf(t->metrics, ",%.3f,%.1f\n", seconds, train->rows / seconds);
     fflush(t->metrics);
 }
 
 /* One epoch's figures per image, on stdout and as a line of metrics.csv. */
 static void report_epoch(train_run *t, uint32_t epoch, uint32_t step, const vkvae_losses *train,
-                         const vkvae_losses *test, double seconds)
+                         const vkvae_losses *test, const vkvae_codebook_usage *use,
+                         double seconds)
 {
     double n_train = train->rows > 0 ? train->rows : 1, n_test = test->rows > 0 ? test->rows : 1;
     if (train->n_terms) {
-        report_terms(t, epoch, step, train, test, seconds);
+        report_terms(t, epoch, step, train, test, use, seconds);
         return;
     }
     if (vkvae_plan_classifies(t->plan)) /* the kl slot counts the errors */
@@ -514,12 +532,19 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
                           "training diverged in epoch %u (steps %u..%u): parameter %s holds a "
                           "NaN or Inf; %s",
                           epoch + 1, first_step, *step - 1, bad, last);
-    st = vkvae_session_evaluate(t->s, &t->data.test_images,
-                                plan->classes ? &t->data.test_labels : NULL, t->seed, kl_weight,
-                                &test, &t->err);
+    /* each codebook's usage in the epoch, then in the test pass */
+    vkvae_codebook_usage use[2 * VKVAE_MAX_TERMS];
+    for (uint32_t i = 0; i < vkvae_session_codebooks(t->s) && !st; i++)
+        st = vkvae_session_codebook_usage(t->s, i, &use[2 * i], &t->err);
+    if (!st)
+        st = vkvae_session_evaluate(t->s, &t->data.test_images,
+                                    plan->classes ? &t->data.test_labels : NULL, t->seed,
+                                    kl_weight, &test, &t->err);
+    for (uint32_t i = 0; i < vkvae_session_codebooks(t->s) && !st; i++)
+        st = vkvae_session_codebook_usage(t->s, i, &use[2 * i + 1], &t->err);
     if (st)
         return st;
-    report_epoch(t, epoch, *step, &train, &test, seconds);
+    report_epoch(t, epoch, *step, &train, &test, use, seconds);
     t->state = (vkvae_train_state){.epoch = epoch + 1, .step = *step, .seed = t->seed,
                                    .meta = &t->meta, .meta_count = t->class_names != NULL};
     st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state, &t->err);

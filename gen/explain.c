@@ -78,13 +78,14 @@ static void explain_general(const gen_spec *s, FILE *out)
         for (size_t i = 0; i < s->terms[t].n; i++) {
             const gen_term_part *part = &s->terms[t].parts[i];
             fprintf(out, "%s", i ? " +" : "");
-            if (part->kind == TERM_KL)
-                fprintf(out, " kl %s", part->arg);
+            static const char *const kinds[] = {
+                [TERM_KL] = "kl", [TERM_VQ] = "vq", [TERM_GAUSS] = "gauss",
+                [TERM_BERNOULLI] = "bernoulli", [TERM_CATEGORICAL] = "categorical",
+                [TERM_L2] = "l2" };
+            if (part->kind == TERM_KL || part->kind == TERM_VQ)
+                fprintf(out, " %s %s", kinds[part->kind], part->arg);
             else if (part->kind >= TERM_GAUSS)
-                fprintf(out, " %s %s %s", part->kind == TERM_GAUSS ? "gauss"
-                                          : part->kind == TERM_BERNOULLI ? "bernoulli"
-                                                                         : "categorical",
-                        part->arg, part->arg2);
+                fprintf(out, " %s %s %s", kinds[part->kind], part->arg, part->arg2);
             else
                 fprintf(out, " bce %s %s", part->arg,
                         part->kind == TERM_BCE_REAL ? "real" : "fake");

@@ -180,6 +180,7 @@ typedef enum gen_layer_kind {
     LAYER_CONCAT,       /* 'concat NAME': an earlier layer's output appended as
                            channels (feature maps) or features (flat) */
     LAYER_GATE,         /* tanh(first half) * sigmoid(second half) */
+    LAYER_CODEBOOK,     /* a network's last: each position's nearest of K codes (VQ-VAE) */
 } gen_layer_kind;
 
 typedef struct gen_layer {
@@ -200,6 +201,7 @@ typedef struct gen_layer {
     char mask;                  /* conv2d 'mask A|B' (PixelCNN), or 0 */
     gen_loc mask_loc;
     double momentum, eps;       /* batchnorm */
+    double beta;                /* codebook: the commitment loss's weight */
     bool tap;                   /* 'tap': the output is also one of the call's */
     bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a
                                    batchnorm, which takes the mean out */
@@ -244,12 +246,16 @@ typedef struct gen_net_call {
 } gen_net_call;
 
 typedef enum gen_term_kind {
-    TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_GAUSS, TERM_BERNOULLI, TERM_CATEGORICAL
+    TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_VQ, TERM_GAUSS, TERM_BERNOULLI,
+    TERM_CATEGORICAL, TERM_L2
 } gen_term_kind;
 
 /* One summand of a loss term: bce T real|fake (binary cross-entropy of
  * logits T against a constant target), kl Z (a gaussian layer's KL from
- * N(0, I)), gauss MEAN TARGET (-log N(TARGET | MEAN, I)). */
+ * N(0, I)), vq Z (a codebook layer's codebook and commitment losses),
+ * gauss MEAN TARGET (-log N(TARGET | MEAN, I)), bernoulli and categorical
+ * LOGITS TARGET, l2 Y TARGET (the sum of squared errors). Parts from
+ * TERM_GAUSS on read a second tensor. */
 typedef struct gen_term_part {
     gen_term_kind kind;
     gen_loc loc, arg_loc, arg2_loc;

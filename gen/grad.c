@@ -111,7 +111,8 @@ typedef struct consumer {
 } consumer;
 
 /* Forward consumers of root tensor t through which a gradient flows back to
- * t: layers and batch norms reading it as their first input, adds and
+ * t: layers, batch norms, gates and codebooks reading it as their first
+ * input, adds and
  * concats reading it as either (once per input that reads it: an add of t
  * and t counts twice); of an update, its nodes only. */
 static int pull_consumers(const gbuild *b, int t, consumer *out, int max)
@@ -123,7 +124,8 @@ static int pull_consumers(const gbuild *b, int t, consumer *out, int max)
         if (b->take && !b->take[i])
             continue;
         bool both = n->op == VKVAE_OP_ADD || n->op == VKVAE_OP_CONCAT;
-        if (!both && !is_layer(n->op) && n->op != VKVAE_OP_BATCHNORM && n->op != VKVAE_OP_GATE)
+        if (!both && !is_layer(n->op) && n->op != VKVAE_OP_BATCHNORM && n->op != VKVAE_OP_GATE &&
+            n->op != VKVAE_OP_VQ_NEAREST)
             continue;
         for (int slot = 0; slot < (both ? 2 : 1); slot++)
             if (tensor_root(g, n->in[slot]) == t) {
@@ -222,7 +224,8 @@ static int seed_sum(gbuild *b, int t)
 static int pre_activation_grad(gbuild *b, int i);
 
 /* Consumer c's contribution to the gradient of root tensor t: an add's
- * gradient before its activation as it is, the rest in a new tensor. */
+ * gradient before its activation, or a codebook's output's, as it is; the
+ * rest in a new tensor. */
 static int contribution(gbuild *b, int t, consumer cs)
 {
     gen_graph *g = b->g;
@@ -233,6 +236,8 @@ static int contribution(gbuild *b, int t, consumer cs)
             b->dpre[c] = pre_activation_grad(b, c);
         return b->dpre[c];
     }
+    if (n.op == VKVAE_OP_VQ_NEAREST) /* straight-through: zq's gradient as it is */
+        return pull(b, tensor_root(g, n.out[0]));
     if (n.op == VKVAE_OP_BATCHNORM) {
         if (b->bn_dx[c] < 0)
             fail(b, xprintf("gradient of '%s': its batchnorm's backward has not run "
@@ -483,6 +488,35 @@ static void batchnorm_bwd(gbuild *b, int i)
     b->bn_dx[i] = dx;
 }
 
+/* A vq part's backward: the commitment's gradient into z (summed with the
+ * straight-through gradient when z is pulled), the codebook loss's into
+ * the codebook. */
+static void vq_loss_bwd(gbuild *b, int i)
+{
+    gen_graph *g = b->g;
+    gen_node n = g->n[i];
+    gen_node vq = g->n[g->t[n.in[1]].producer];
+    int z = tensor_root(g, n.in[0]);
+    int dz = g->t[z].needs_grad ? direct(b, z) : -1;
+    if (dz >= 0) {
+        add_node(g, VKVAE_OP_VQ_LOSS_BWD, xprintf("%s_bwd", n.name), n.loc,
+                 (int[]){ n.in[0], n.in[1], -1 }, (int[]){ dz, -1 }, n.p);
+        weigh(b, (size_t)i, dz);
+    }
+    int e = vq.in[1];
+    if (g->t[e].grad < 0 || !trains(b, e))
+        return;
+    int de = grad_target(b, e);
+    add_node(g, VKVAE_OP_VQ_CODEBOOK_BWD, xprintf("%s_codebook_bwd", n.name), n.loc,
+             (int[]){ vq.in[0], vq.out[1], e, -1 }, (int[]){ de, -1 }, vq.p);
+    if (b->weight && b->weight[i] != 1)
+        add_node(g, VKVAE_OP_SCALE, xprintf("%s_codebook_weight", n.name), n.loc, (int[]){ -1 },
+                 (int[]){ de, -1 },
+                 (vkvae_op_params){ .n = 1, .in = (uint32_t)dims_count(&g->t[e].dims),
+                                    .alpha = (float)b->weight[i] });
+    partial_done(b, e, de, n.loc);
+}
+
 /* Every parameter's gradient tensor (grad.<name>). */
 static void grad_tensors(gen_graph *g)
 {
@@ -530,6 +564,10 @@ static void backward_pass(gbuild *bp)
             }
             break;
         }
+        case VKVAE_OP_VQ_LOSS:
+            vq_loss_bwd(&b, (int)i);
+            break;
+        case VKVAE_OP_VQ_NEAREST:   /* its input pulls zq's gradient (contribution) */
         case VKVAE_OP_CONV_MASK:    /* its weight's gradient is masked in layer_bwd */
         case VKVAE_OP_GATE:         /* its input pulls gate_bwd (contribution) */
             break;

@@ -62,7 +62,7 @@ static const char *const top_words[] = {
     "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
     "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "add", "gate",
-    "gaussian", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+    "gaussian", "codebook", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 
@@ -703,11 +703,12 @@ static bool line_call(parser *p, const gen_token *out)
     return no_more(p, "graph", "the input");
 }
 
-/* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | gauss MEAN TARGET
- * | bernoulli LOGITS TARGET | categorical LOGITS TARGET */
+/* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | vq Z | gauss MEAN
+ * TARGET | bernoulli LOGITS TARGET | categorical LOGITS TARGET | l2 Y TARGET */
 static bool line_term(parser *p, const gen_token *name)
 {
-    static const char *const kinds[] = { "bce", "kl", "gauss", "bernoulli", "categorical", NULL };
+    static const char *const kinds[] = { "bce", "kl", "gauss", "bernoulli", "categorical", "vq",
+                                         "l2", NULL };
     static const char *const targets[] = { "real", "fake", NULL };
     gen_spec *s = p->s;
     if (!want_equals(p, name))
@@ -723,17 +724,19 @@ static bool line_term(parser *p, const gen_token *name)
         const gen_token *arg, *arg2 = NULL;
         static const char *const what[] = { "the logits it reads", "a gaussian layer's z",
                                              "the mean", "the logits it reads",
-                                             "the logits it reads" };
+                                             "the logits it reads", "a codebook layer's output",
+                                             "the prediction" };
         if (!want_ident(p, k, what[kind], &arg))
             return false;
         static const gen_term_kind term_kinds[] = { TERM_BCE_REAL, TERM_KL, TERM_GAUSS,
-                                                    TERM_BERNOULLI, TERM_CATEGORICAL };
+                                                    TERM_BERNOULLI, TERM_CATEGORICAL, TERM_VQ,
+                                                    TERM_L2 };
         gen_term_kind tk = term_kinds[kind];
         if (kind == 0) {
             if (!want_choice(p, arg, "target", targets, &target))
                 return false;
             tk = target == 0 ? TERM_BCE_REAL : TERM_BCE_FAKE;
-        } else if (kind >= 2 && !want_ident(p, arg, "the target", &arg2)) {
+        } else if (tk >= TERM_GAUSS && !want_ident(p, arg, "the target", &arg2)) {
             return false;
         }
         GROW(t->parts, t->cap, t->n + 1);
@@ -1042,6 +1045,24 @@ static bool parse_layer(parser *p, const gen_token *kw)
         gen_layer *l = add_layer(p, kw, LAYER_GAUSSIAN);
         return l && want_uint(p, kw, 1, GEN_MAX_DIM, &l->units) &&
                no_more(p, "gaussian", "the latent size");
+    }
+    if (tok_is(kw, "codebook")) {
+        /* codebook K [beta B]: beta weighs the commitment loss (the paper's 0.25) */
+        static const char *const clauses[] = { "beta", NULL };
+        gen_layer *l = add_layer(p, kw, LAYER_CODEBOOK);
+        if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
+            return false;
+        l->beta = 0.25;
+        const gen_token *seen = NULL;
+        while (!at_eol(p)) {
+            const gen_token *t = next(p);
+            if (!tok_is(t, "beta"))
+                return unknown_clause(p, t, "codebook", clauses);
+            if (!once(p, t, &seen, "codebook") ||
+                !want_range(p, t, 0, true, 1e6, true, &l->beta))
+                return false;
+        }
+        return true;
     }
     if (tok_is(kw, "reshape")) {
         gen_layer *l = add_layer(p, kw, LAYER_RESHAPE);

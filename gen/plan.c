@@ -710,15 +710,18 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
                 add_node_step(pl, train, g, &g->n[i], map);
         optimizer_step(pl, train, g->spec, &st[u]);
     }
-    /* then what the total loss needs that no update ran (its sum); a call
-     * no loss reads (samples only) stays out of training, as in PyTorch */
+    /* then what the total loss needs that no update ran (its sum), and
+     * the usage counts of the codes chosen in training; a call no loss
+     * reads (samples only) stays out of training, as in PyTorch */
     bool *for_loss = xmalloc(g->n_fwd);
     memset(for_loss, 0, g->n_fwd);
     graph_select(g, (int[]){ g->loss, -1 }, (int[]){ -1 }, for_loss);
     for (size_t i = 0; i < g->n_fwd; i++) {
         if (g->n[i].op == GEN_OP_VIEW)
             continue;
-        if (ran[i] < 0 && for_loss[i])
+        int src = g->t[g->n[i].in[0]].producer;
+        bool usage = g->n[i].op == VKVAE_OP_VQ_COUNT && src >= 0 && ran[src] >= 0;
+        if (ran[i] < 0 && (for_loss[i] || usage))
             add_node_step(pl, train, g, &g->n[i], map);
         add_node_step(pl, eval, g, &g->n[i], map);
     }

@@ -501,6 +501,52 @@ static int gaussian_layer(builder *b, const gen_layer *l, int in, bool last, con
     return lv < 0 ? -1 : simple_reparam(b, mu, lv, l->units, l->loc);
 }
 
+/* 'codebook K', a network's last layer (VQ-VAE): K codes of the input's
+ * channels (CxHxW: a code of C values a position; flat: one code of all
+ * its values), the parameter <net>.codebook.weight [K, C] (a dense
+ * layer's initialisation: U(-1/sqrt(C), 1/sqrt(C))). The output zq holds
+ * each position's nearest code; its gradient passes to the input as it
+ * is (straight-through, gen/grad.c); a 'vq' loss part trains the codes. */
+static int codebook_layer(builder *b, const gen_layer *l, int in, bool last, const char *which)
+{
+    gen_graph *g = b->g;
+    if (!b->tag) {
+        diag_error(b->d, l->loc, "'codebook' ends a network of a spec with 'network' sections");
+        return -1;
+    }
+    if (!last) {
+        diag_error(b->d, l->loc, "'codebook' is the last layer of network '%s'", which);
+        return -1;
+    }
+    const gen_dims d = g->t[in].dims;
+    uint32_t c = d.rank == 3 ? d.d[0] : (uint32_t)dims_count(&d);
+    uint32_t positions = (uint32_t)(dims_count(&d) / c);
+    int e = add_param(b, xprintf("%scodebook", b->prefix), "weight",
+                      (gen_dims){ 2, { l->units, c, 0, 0 } }, c);
+    int zq = add_tensor(g, act_name(b, xprintf("%scodebook", b->prefix)), ROLE_ACT,
+                        g->t[in].rows, d);
+    int idx = add_tensor(g, act_name(b, xprintf("%scodebook.index", b->prefix)), ROLE_ACT,
+                         g->t[in].rows, flat(positions));
+    int nd = add_node(b, VKVAE_OP_VQ_NEAREST, xprintf("%scodebook", b->prefix), l->loc,
+                      (int[]){ in, e, -1 }, (int[]){ zq, idx, -1 });
+    g->t[idx].needs_grad = false;
+    uint64_t R = rows_of(b, in);
+    /* alpha: beta, for the vq part that reads this node */
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)R, .c_in = c, .in = positions,
+                                    .classes = l->units, .alpha = (float)l->beta };
+    g->n[nd].flops_fwd = 3 * R * dims_count(&d) * l->units;
+    /* the codebook gradient's scan (the straight-through adds nothing) */
+    g->n[nd].flops_bwd = 3 * R * dims_count(&d);
+    /* the codes' usage over a pass (usage.<call>: perplexity, dead codes) */
+    int usage = add_tensor(g, xprintf("usage.%s", b->tag), ROLE_LOSS, 0, flat(l->units));
+    int cn = add_node(b, VKVAE_OP_VQ_COUNT, xprintf("%scodebook_usage", b->prefix), l->loc,
+                      (int[]){ idx, -1 }, (int[]){ usage, -1 });
+    g->n[cn].p = (vkvae_op_params){ .n = (uint32_t)R, .in = positions, .classes = l->units };
+    g->t[usage].needs_grad = false;
+    g->n[cn].flops_fwd = R * positions;
+    return zq;
+}
+
 typedef struct layer_out {
     const char *name;   /* without the network's prefix: conv1, b1 */
     gen_loc loc;
@@ -608,6 +654,9 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         }
         case LAYER_GAUSSIAN:
             cur = gaussian_layer(b, l, cur, i + 1 == st->n, which);
+            break;
+        case LAYER_CODEBOOK:
+            cur = codebook_layer(b, l, cur, i + 1 == st->n, which);
             break;
         case LAYER_GATE:
             if (*lv >= 0) {
@@ -1373,6 +1422,18 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
             out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
                             (int[]){ rp.in[0], rp.in[1], -1 }, 1,
                             (vkvae_op_params){ .n = n, .in = rp.p.in });
+        } else if (part->kind == TERM_VQ) {
+            int pn = root_producer(g, a);
+            if (pn < 0 || g->n[pn].op != VKVAE_OP_VQ_NEAREST) {
+                diag_error(b->d, part->arg_loc, "vq reads the output of a network ending in "
+                           "'codebook'; '%s' is not one", part->arg);
+                return -1;
+            }
+            gen_node vq = g->n[pn];
+            out = loss_node(b, VKVAE_OP_VQ_LOSS, xprintf("%s.vq", term->name), part->loc,
+                            (int[]){ vq.in[0], vq.out[0], -1 }, 1,
+                            (vkvae_op_params){ .n = n, .in = vq.p.c_in * vq.p.in,
+                                               .alpha = vq.p.alpha });
         } else if (part->kind == TERM_CATEGORICAL) {
             if (!categorical_target(b, part, a, x))
                 return -1;
@@ -1381,8 +1442,10 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                             part->loc, (int[]){ a, x, -1 }, 1,
                             (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(dx),
                                                .classes = g->t[a].dims.d[0] });
-        } else if (part->kind == TERM_GAUSS || part->kind == TERM_BERNOULLI) {
-            const char *kind = part->kind == TERM_GAUSS ? "gauss" : "bernoulli";
+        } else if (part->kind == TERM_GAUSS || part->kind == TERM_BERNOULLI ||
+                   part->kind == TERM_L2) {
+            const char *kind = part->kind == TERM_GAUSS ? "gauss"
+                             : part->kind == TERM_L2 ? "l2" : "bernoulli";
             const gen_dims *da = &g->t[a].dims, *dx = &g->t[x].dims;
             if (dims_count(da) != dims_count(dx) || g->t[a].rows != g->t[x].rows) {
                 char sa[64], sx[64];
@@ -1392,11 +1455,14 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                            "one size", kind, part->arg, sa, part->arg2, sx);
                 return -1;
             }
-            if (part->kind == TERM_BERNOULLI) {
-                /* -log Bernoulli(TARGET | sigmoid(LOGITS)), summed per row:
-                 * a PixelCNN's likelihood of binary pixels */
-                out = loss_node(b, VKVAE_OP_NLL_BERNOULLI, xprintf("%s.bernoulli", term->name),
-                                part->loc, (int[]){ a, x, -1 }, 1,
+            if (part->kind == TERM_BERNOULLI || part->kind == TERM_L2) {
+                /* -log Bernoulli(TARGET | sigmoid(LOGITS)), summed per row
+                 * (a PixelCNN's likelihood of binary pixels), or the sum of
+                 * squared errors (a VQ-VAE's reconstruction) */
+                bool l2 = part->kind == TERM_L2;
+                out = loss_node(b, l2 ? VKVAE_OP_L2 : VKVAE_OP_NLL_BERNOULLI,
+                                xprintf("%s.%s", term->name, kind), part->loc,
+                                (int[]){ a, x, -1 }, 1,
                                 (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(da) });
             } else {
                 /* variance 1: nll_gauss with a fixed log-variance of 0 */
@@ -1496,13 +1562,14 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
                     gu->weight[nd] = up->weights[i];
                     int op = g->n[nd].op;
                     if ((op == VKVAE_OP_NLL_GAUSS && dep[g->n[nd].in[2]]) ||
-                        ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_CATEGORICAL) &&
-                         dep[g->n[nd].in[1]]))
+                        ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_CATEGORICAL ||
+                          op == VKVAE_OP_L2) && dep[g->n[nd].in[1]]))
                         diag_error(b->d, up->terms[i].loc, "term '%s': the target of its "
                                    "%s part (the second tensor) depends on a network this "
                                    "update trains, and gets no gradient: make it the first",
                                    up->terms[i].s, op == VKVAE_OP_NLL_GAUSS ? "gauss"
-                                   : op == VKVAE_OP_NLL_BERNOULLI ? "bernoulli" : "categorical");
+                                   : op == VKVAE_OP_NLL_BERNOULLI ? "bernoulli"
+                                   : op == VKVAE_OP_L2 ? "l2" : "categorical");
                     if (g->n[nd].op == VKVAE_OP_KL_GAUSS && up->weights[i] != 1)
                         diag_error(b->d, up->terms[i].loc, "a weight on term '%s', which has a "
                                    "kl part, is not supported yet: kl is minimised with "
@@ -1528,6 +1595,21 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
                 diag_error(b->d, up->loc, "this update minimises a kl but no term of it reads "
                            "what that code decodes to: not supported yet; add the "
                            "reconstruction's term");
+        }
+        /* a codebook learns from its vq part alone: the update that trains
+         * it minimises that part of each of its calls */
+        for (size_t k = 0; k < g->nn; k++) {
+            if (g->n[k].op != VKVAE_OP_VQ_NEAREST || !gu->trains[g->n[k].in[1]])
+                continue;
+            bool has_vq = false;
+            for (size_t c = 0; gu->take[k] && c < g->nn; c++)
+                has_vq |= gu->take[c] && g->n[c].op == VKVAE_OP_VQ_LOSS &&
+                          g->n[c].in[1] == g->n[k].out[0];
+            if (!has_vq)
+                diag_error(b->d, up->loc, "this update trains codebook '%s' (line %d) but "
+                           "minimises no 'vq' part of its output: the codes learn from that "
+                           "part alone; add 'vq NAME' to a term of this update",
+                           g->t[g->n[k].in[1]].name, g->n[k].loc.line);
         }
         xfree(outs);
         xfree(dep);

@@ -38,6 +38,7 @@ struct vkvae_session {
     vkvae_cpu *cpu;
     uint32_t t_images, t_labels, t_perm, t_acc, t_mean, t_params;
     uint32_t t_terms[VKVAE_MAX_TERMS], n_terms; /* "loss.<term>" */
+    uint32_t t_usage[VKVAE_MAX_TERMS], n_usage; /* "usage.<call>": a codebook's counts */
     uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
     uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
     uint32_t rows, features, latent, batch;
@@ -91,19 +92,56 @@ const char *vkvae_session_term_name(const vkvae_session *s, uint32_t i)
     return i < s->n_terms ? s->plan.tensors[s->t_terms[i]].name + 5 : NULL;
 }
 
-/* The loss terms' sums: every other "loss." tensor of the accumulators. */
+uint32_t vkvae_session_codebooks(const vkvae_session *s) { return s->n_usage; }
+
+const char *vkvae_session_codebook_name(const vkvae_session *s, uint32_t i)
+{
+    return i < s->n_usage ? s->plan.tensors[s->t_usage[i]].name + 6 : NULL;
+}
+
+vkvae_status vkvae_session_codebook_usage(vkvae_session *s, uint32_t i,
+                                          vkvae_codebook_usage *out, vkvae_error *err)
+{
+    if (i >= s->n_usage)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "codebook %u of %u", i, s->n_usage);
+    const vkvae_tensor_desc *t = &s->plan.tensors[s->t_usage[i]];
+    float *count = malloc(t->elems * sizeof *count);
+    if (!count)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "codebook usage: out of host memory");
+    vkvae_status st = vkvae_session_read(s, s->t_usage[i], count, err);
+    *out = (vkvae_codebook_usage){.codes = (uint32_t)t->elems};
+    for (uint64_t k = 0; !st && k < t->elems; k++) {
+        out->positions += count[k];
+        out->dead += count[k] == 0;
+    }
+    double entropy = 0;
+    for (uint64_t k = 0; !st && k < t->elems && out->positions > 0; k++)
+        if (count[k] > 0)
+            entropy -= count[k] / out->positions * log(count[k] / out->positions);
+    out->perplexity = exp(entropy);
+    free(count);
+    return st;
+}
+
+/* The loss terms' sums: every other "loss." tensor of the accumulators; and
+ * the codebooks' usage counts, "usage." tensors. */
 static vkvae_status find_terms(vkvae_session *s, vkvae_error *err)
 {
     const vkvae_plan *plan = &s->plan;
     for (uint32_t i = 0; i < plan->n_tensors; i++) {
         const vkvae_tensor_desc *t = &plan->tensors[i];
         if (t->buffer >= plan->n_buffers || plan->buffers[t->buffer].role != VKVAE_ROLE_ACCUM ||
-            i == s->t_acc || strncmp(t->name, "loss.", 5) != 0 || t->elems != 4)
+            i == s->t_acc)
             continue;
-        if (s->n_terms == VKVAE_MAX_TERMS)
-            return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s': more than %d loss terms",
-                              plan->model, VKVAE_MAX_TERMS);
-        s->t_terms[s->n_terms++] = i;
+        int term = strncmp(t->name, "loss.", 5) == 0 && t->elems == 4;
+        int usage = strncmp(t->name, "usage.", 6) == 0;
+        if ((term && s->n_terms == VKVAE_MAX_TERMS) || (usage && s->n_usage == VKVAE_MAX_TERMS))
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s': more than %d loss terms or "
+                              "codebooks", plan->model, VKVAE_MAX_TERMS);
+        if (term)
+            s->t_terms[s->n_terms++] = i;
+        if (usage)
+            s->t_usage[s->n_usage++] = i;
     }
     return VKVAE_OK;
 }
@@ -418,6 +456,12 @@ static vkvae_status zero_losses(vkvae_session *s, vkvae_error *err)
     vkvae_status st = vkvae_session_write(s, s->t_acc, zero, err);
     for (uint32_t i = 0; i < s->n_terms && !st; i++)
         st = vkvae_session_write(s, s->t_terms[i], zero, err);
+    for (uint32_t i = 0; i < s->n_usage && !st; i++) {
+        float *zeros = calloc(s->plan.tensors[s->t_usage[i]].elems, sizeof *zeros);
+        st = zeros ? vkvae_session_write(s, s->t_usage[i], zeros, err)
+                   : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        free(zeros);
+    }
     return st;
 }
 

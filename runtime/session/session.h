@@ -53,6 +53,20 @@ uint32_t vkvae_session_latent(const vkvae_session *s);
 uint32_t vkvae_session_terms(const vkvae_session *s);
 const char *vkvae_session_term_name(const vkvae_session *s, uint32_t i);
 
+/* A codebook latent's usage over the last pass (a training epoch, or an
+ * evaluation): the positions counted, the perplexity of the codes they
+ * chose (the exponential of their entropy: `codes` when all are used
+ * alike, 1 when one is) and the dead codes (chosen by none). */
+typedef struct vkvae_codebook_usage {
+    double positions, perplexity;
+    uint32_t dead, codes;
+} vkvae_codebook_usage;
+/* The plan's codebook calls (the tensors "usage.<call>"), call i's name. */
+uint32_t vkvae_session_codebooks(const vkvae_session *s);
+const char *vkvae_session_codebook_name(const vkvae_session *s, uint32_t i);
+vkvae_status vkvae_session_codebook_usage(vkvae_session *s, uint32_t i,
+                                          vkvae_codebook_usage *out, vkvae_error *err);
+
 /* Every layer initialised as the plan's init kind says (plan/init.h:
  * PyTorch's default, xavier_uniform or kaiming_normal), drawn from seed on
  * the host: the same values on either backend. */
