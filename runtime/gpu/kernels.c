@@ -120,7 +120,7 @@ static int conv_tiles(const vkvae_device_info *d, vkvae_op op, const vkvae_op_pa
     if ((rows + MM_GRID * s->tm - 1) / (MM_GRID * s->tm) >= d->max_workgroup_count[1] ||
         (cols + MM_GRID * s->tn - 1) / (MM_GRID * s->tn) > d->max_workgroup_count[0] ||
         phases > d->max_workgroup_count[2])
-        return 0; /* (>=: the wgrad's extra row of workgroups for db) */
+        return 0; /* (>=: the wgrad's rows of workgroups for db) */
     return 1;
 }
 
@@ -303,6 +303,23 @@ typedef struct kernel_choice {
 static void groups_of(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
                       const kernel_choice *cp, uint32_t groups[3]);
 
+/* A weight gradient's rows of workgroups after the product's, which sum
+ * db (shaders/ops/conv_mm.glsl, conv_db): one workgroup a channel where
+ * the grid allows, per_row = the workgroups of a row (x times z). One
+ * workgroup looping over many channels would also run past lavapipe's
+ * budget of 65,535 loop iterations per invocation, all loops counted,
+ * after which llvmpipe quietly stops looping (gallivm's loop limiter):
+ * vae_conv's first layer lost the sums of its last six channels so. */
+static uint32_t db_rows(const vkvae_device_info *d, vkvae_op op, const vkvae_op_params *p,
+                        uint64_t per_row, uint32_t product_rows)
+{
+    if (op != VKVAE_OP_CONV2D_BWD_W && op != VKVAE_OP_CONVT2D_BWD_W)
+        return 0;
+    uint64_t rows = (p->c_out + per_row - 1) / per_row;
+    uint64_t room = d->max_workgroup_count[1] - product_rows;
+    return (uint32_t)(rows < 1 ? 1 : rows > room ? room : rows);
+}
+
 /* Split-K (the VKVAE_SPLIT builds, shaders/ops/matmul.glsl). A product
  * whose output is small and whose depth is long, such as a convolution's
  * weight gradient (32 x 48 weights over n h w = 65536 terms) or a dense
@@ -336,8 +353,8 @@ static void split_depth(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *
     c->slice = c->mm.depth;
     uint32_t g[3];
     groups_of(ctx, op, p, c, g);
-    int db_row = op == VKVAE_OP_CONV2D_BWD_W || op == VKVAE_OP_CONVT2D_BWD_W;
-    uint64_t blocks = (uint64_t)g[0] * (g[1] - db_row) * g[2];
+    uint32_t bm = c->sg ? c->mm.tm : MM_GRID * c->mm.tm;
+    uint64_t blocks = (uint64_t)g[0] * ((c->mm.rows + bm - 1) / bm) * g[2];
     uint64_t per_slice = (uint64_t)c->mm.rows * c->mm.cols * g[2]; /* floats of partials */
     if (blocks >= SPLIT_TARGET || per_slice == 0)
         return;
@@ -422,10 +439,9 @@ static void groups_of(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
         groups[2] = 1;
         if (op == VKVAE_OP_CONV2D_BWD_X || op == VKVAE_OP_CONVT2D)
             groups[2] = p->stride * p->stride; /* a stride phase each */
-        if (op == VKVAE_OP_CONV2D_BWD_W || op == VKVAE_OP_CONVT2D_BWD_W)
-            groups[1] += 1; /* db */
         if (c.split > 1)
             groups[2] *= c.split; /* the slices of each block, phase by phase */
+        groups[1] += db_rows(device_of(ctx), op, p, (uint64_t)groups[0] * groups[2], groups[1]);
         return;
     }
     /* a row's workgroup is one subgroup in the subgroup build */

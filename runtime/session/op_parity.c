@@ -212,6 +212,23 @@ static void split_cases(vkvae_op op, case_list *l)
     }
 }
 
+/* The weight gradients of vae_conv's first layer and last (batch 128):
+ * db sums 25,088 and 100,352 terms a channel, past lavapipe's 65,535 loop
+ * iterations an invocation if one workgroup looped over all the channels
+ * (runtime/gpu/kernels.c db_rows). */
+static void long_sum_cases(vkvae_op op, case_list *l)
+{
+    vkvae_parity_case c = {.op = op};
+    if (op == VKVAE_OP_CONV2D_BWD_W)
+        c.p = (vkvae_op_params){.n = 128, .c_in = 1, .h_in = 28, .w_in = 28, .c_out = 32,
+                                .h_out = 14, .w_out = 14, .k = 4, .stride = 2, .pad = 1};
+    else
+        c.p = (vkvae_op_params){.n = 128, .c_in = 32, .h_in = 14, .w_in = 14, .c_out = 1,
+                                .h_out = 28, .w_out = 28, .k = 4, .stride = 2, .pad = 1};
+    c.push = (vkvae_push){.seed = 7, .rows = c.p.n, .grad_scale = 1.0f};
+    add(l, &c);
+}
+
 /* Batch normalisation: {n, c_in, in} with in = 1 (flat features), a
  * feature map, a channel longer than a workgroup's 64 strides, and a dense
  * layer's batch; each training and evaluation (the forward), each with a
@@ -280,6 +297,8 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         return 0; /* no GPU kernel */
     if (vkvae_op_flags(op) & VKVAE_OPF_PRODUCT)
         split_cases(op, &l);
+    if (op == VKVAE_OP_CONV2D_BWD_W || op == VKVAE_OP_CONVT2D_BWD_W)
+        long_sum_cases(op, &l);
     if (vkvae_op_flags(op) & VKVAE_OPF_CONV) {
         conv_cases(op, quick, &l);
         return l.bad ? 0 : l.count;

@@ -198,21 +198,30 @@ void mm_store(uint m, uint c, float v)
         dw[m * KC + c] = v;
 }
 
-/* db[c] for c = g, g + groups, ... of this last row of workgroups (g: the
- * workgroup's place in the row, across z too: a split product's slices
- * share the channels out): the workgroup's invocations (64, or the subgroup
- * size in the subgroup build: a power of two up to 64) take strided shares
- * of the n h_out w_out terms, then a fixed tree in shared memory. */
+/* db[c] for c = g, g + groups, ... of the rows of workgroups after the
+ * product's (from first_row on; g: the workgroup's place among them,
+ * across z too: a split product's slices share the channels out; one
+ * channel each where the grid allows, runtime/gpu/kernels.c db_rows): the
+ * workgroup's invocations (64, or the subgroup size in the subgroup build:
+ * a power of two up to 64) take strided shares of the n h_out w_out terms,
+ * four at a time (an unrolled loop: lavapipe counts the iterations of
+ * loops, and stops one past 65,535), then a fixed tree in shared memory. */
 shared float db_part[64];
 
-void conv_db()
+void conv_db(uint first_row)
 {
-    const uint HWO = P_H_OUT * P_W_OUT, t = gl_LocalInvocationID.x, WG = gl_WorkGroupSize.x;
-    const uint g = gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x;
-    for (uint c = g; c < P_C_OUT; c += gl_NumWorkGroups.x * gl_NumWorkGroups.z) {
+    const uint HWO = P_H_OUT * P_W_OUT, N = P_N * HWO, t = gl_LocalInvocationID.x;
+    const uint WG = gl_WorkGroupSize.x, row = gl_NumWorkGroups.x * gl_NumWorkGroups.z;
+    const uint g = (gl_WorkGroupID.y - first_row) * row + gl_WorkGroupID.z * gl_NumWorkGroups.x +
+                   gl_WorkGroupID.x;
+    for (uint c = g; c < P_C_OUT; c += (gl_NumWorkGroups.y - first_row) * row) {
         float acc = 0.0;
-        for (uint j = t; j < P_N * HWO; j += WG)
-            acc += dy[((j / HWO) * P_C_OUT + c) * HWO + j % HWO];
+        for (uint j0 = t; j0 < N; j0 += 4u * WG)
+            [[unroll]] for (uint u = 0u; u < 4u; u++) {
+                uint j = j0 + u * WG;
+                if (j < N)
+                    acc += dy[((j / HWO) * P_C_OUT + c) * HWO + j % HWO];
+            }
         db_part[t] = acc;
         barrier();
         for (uint width = WG / 2u; width > 0u; width >>= 1u) {
@@ -260,9 +269,15 @@ vec4 mm_b4(uint k, uint c)
 void main()
 {
 #if CONV_FAMILY == CONV_WGRAD
-    /* uniform over the workgroup; a split's second pass has no db row */
-    if (!mm_reducing() && gl_WorkGroupID.y == gl_NumWorkGroups.y - 1u) {
-        conv_db();
+    /* uniform over the workgroup; a split's second pass has no db rows */
+#ifdef VKVAE_SUBGROUP
+    const uint block_rows = MM_TM;
+#else
+    const uint block_rows = MM_BM;
+#endif
+    const uint first_row = (MM_M + block_rows - 1u) / block_rows;
+    if (!mm_reducing() && gl_WorkGroupID.y >= first_row) {
+        conv_db(first_row);
         return;
     }
 #endif
