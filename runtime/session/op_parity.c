@@ -266,8 +266,9 @@ static void mask_cases(int quick, case_list *l)
 }
 
 /* The codebook ops: {n, c_in (a code's values), in (positions), classes};
- * a flat latent (in = 1), a 7x7 grid, codes wider than a workgroup; full
- * and short batches. */
+ * a flat latent (in = 1), a 7x7 grid, codes wider than a workgroup, and
+ * 101,920 positions (more than the 65,535 loop iterations lavapipe runs an
+ * invocation); full and short batches. */
 static int is_vq(vkvae_op op)
 {
     return op == VKVAE_OP_VQ_NEAREST || op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_VQ_LOSS_BWD ||
@@ -276,7 +277,8 @@ static int is_vq(vkvae_op op)
 
 static void vq_cases(vkvae_op op, int quick, case_list *l)
 {
-    static const uint32_t shapes[][4] = {{5, 3, 1, 7}, {4, 16, 49, 64}, {3, 2, 130, 5}, {2, 70, 9, 3}};
+    static const uint32_t shapes[][4] = {{5, 3, 1, 7}, {4, 16, 49, 64}, {3, 2, 130, 5}, {2, 70, 9, 3},
+                                            {130, 2, 784, 3}};
     for (size_t i = quick ? 1 : 0; i < sizeof shapes / sizeof *shapes; i += quick ? 2 : 1)
         for (uint32_t short_batch = 0; short_batch <= 1; short_batch++) {
             vkvae_parity_case c = {.op = op};

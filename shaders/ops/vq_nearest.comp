@@ -6,6 +6,7 @@
 // differently and could pick another code at a near tie.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer Z { float z[]; };
 layout(std430, binding = 1) readonly buffer E { float e[]; };
@@ -20,10 +21,17 @@ void main()
     float best_d = 0.0;
     for (uint k = 0u; k < P_CLASSES; k++) {
         precise float d = 0.0;
-        for (uint c = 0u; c < P_C_IN; c++) {
-            precise float t = z[at + c * P_IN] - e[k * P_C_IN + c];
-            d = d + t * t;
-        }
+        /* four values a pass: lavapipe stops an invocation's loops after
+         * 65,535 iterations in all (gallivm's loop limiter), and unrolled
+         * ones do not count */
+        for (uint c0 = 0u; c0 < P_C_IN; c0 += 4u)
+            [[unroll]] for (uint u = 0u; u < 4u; u++) {
+                uint c = c0 + u;
+                if (c < P_C_IN) {
+                    precise float t = z[at + c * P_IN] - e[k * P_C_IN + c];
+                    d = d + t * t;
+                }
+            }
         if (k == 0u || d < best_d) {
             best = k;
             best_d = d;
