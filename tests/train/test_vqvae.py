@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""A VQ-VAE (a codebook latent) through the CLI (suite 'train'):
+
+  test_vqvae.py VKVAE
+
+A small VQ-VAE written as a user's own spec (a 7x7 grid of 4-value
+vectors, 16 codes), one epoch on 512 Fashion-MNIST images on lavapipe and
+on the CPU backend:
+- the recon and vq terms agree within 1e-3 relative, and so do the
+  codebook's usage columns (train_z_perplexity, test_z_perplexity: the
+  codes' choices are the same on both backends, so the counts are);
+  perplexity lies in [1, 16] and the dead codes in [0, 15];
+- vkvae eval prints the terms and a codebook line whose perplexity is
+  metrics.csv's test_z_perplexity, on both backends;
+- the built-in vqvae_conv's checkpoint names are PyTorch's
+  (enc.codebook.weight [128, 16]);
+- bad specs: a codebook not last, in the one-network form, a vq part on a
+  network without a codebook, an update that trains a codebook without
+  its vq part: each refused in one line by vkvae check, exit 1;
+- sample refuses the model in one line (no prior).
+"""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+failures = []
+
+SPEC = """model vq_small
+input 1x28x28 range 0..1
+network enc
+  conv2d 8 kernel 4 stride 2 pad 1 relu
+  conv2d 8 kernel 4 stride 2 pad 1 relu
+  conv2d 4 kernel 1
+  codebook 16 beta 0.25
+network dec
+  convt2d 8 kernel 4 stride 2 pad 1 relu
+  convt2d 1 kernel 4 stride 2 pad 1 sigmoid
+graph
+  z = enc x
+  x_rec = dec z
+loss
+  recon = l2 x_rec x
+  vq = vq z
+update enc dec minimise recon + vq
+train adam lr 2e-3 batch 32 epochs 1 seed 5
+"""
+
+BAD = {
+    "not_last": (SPEC.replace("  conv2d 4 kernel 1\n  codebook 16 beta 0.25\n",
+                              "  codebook 16\n  conv2d 4 kernel 1\n"), "last layer"),
+    "no_vq": (SPEC.replace("update enc dec minimise recon + vq",
+                           "update enc dec minimise recon"), "no 'vq' part"),
+    "vq_of_decoder": (SPEC.replace("vq = vq z", "vq = vq x_rec"), "ending in 'codebook'"),
+    "beta_negative": (SPEC.replace("beta 0.25", "beta -1"), "beta"),
+}
+
+ONE_NETWORK = """model vq_one
+input 1x28x28 range 0..1
+latent 16 deterministic
+encoder
+  flatten
+  dense 16
+  codebook 8
+decoder
+  dense 784 sigmoid
+objective ae
+train adam
+"""
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def run(*args):
+    p = subprocess.run(list(args), capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def close(a, b, rel=1e-3):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+
+
+def train_both(vkvae, tmp):
+    spec = f"{tmp}/vq_small.vae"
+    with open(spec, "w") as f:
+        f.write(SPEC)
+    metrics = {}
+    for device in ("0", "cpu"):
+        out = f"{tmp}/run-{device}"
+        rc, so, e = run(vkvae, "train", spec, "--limit", "512", "--test-limit", "128",
+                        "--samples", "0", "--device", device, "--out", out)
+        check(rc == 0 and "codebook z: perplexity" in so,
+              f"vq_small trains on device {device} and prints the codebook's usage "
+              f"(exit {rc}: {e.strip()[-300:]})")
+        if rc == 0:
+            with open(f"{out}/metrics.csv") as f:
+                metrics[device] = list(csv.DictReader(f))[0]
+    if len(metrics) < 2:
+        return
+    g, c = metrics["0"], metrics["cpu"]
+    for k in ("train_recon", "train_vq", "test_recon", "test_vq", "train_z_perplexity",
+              "test_z_perplexity", "train_z_dead", "test_z_dead"):
+        check(k in c and k in g and close(float(g[k]), float(c[k])),
+              f"{k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
+    for k in ("train_z_perplexity", "test_z_perplexity"):
+        check(1 <= float(c.get(k, 0)) <= 16, f"{k} lies in [1, 16] ({c.get(k)})")
+    for k in ("train_z_dead", "test_z_dead"):
+        check(0 <= int(c.get(k, -1)) <= 15, f"{k} lies in [0, 15] ({c.get(k)})")
+    ckpt = f"{tmp}/run-cpu/checkpoint.safetensors"
+    for device in ("0", "cpu"):
+        rc, so, e = run(vkvae, "eval", ckpt, "--limit", "128", "--device", device)
+        words = [l.split() for l in so.splitlines()]
+        book = [w for w in words if w[:2] == ["codebook", "z"]]
+        recon = [w for w in words if w[:1] == ["recon"]]
+        check(rc == 0 and book and recon and
+              close(float(book[0][3]), float(c["test_z_perplexity"])) and
+              close(float(recon[0][1]), float(c["test_recon"])),
+              f"vkvae eval on device {device} prints recon and the codebook's usage as "
+              f"training's test pass ({so.strip()[-300:]}{e.strip()[-200:]})")
+    rc, _, e = run(vkvae, "sample", ckpt, "-o", f"{tmp}/s.png", "--device", "cpu")
+    errors = [l for l in e.splitlines() if "error" in l]
+    check(rc != 0 and len(errors) == 1,
+          f"vkvae sample refuses a VQ-VAE in one line (exit {rc}: {e.strip()[-200:]})")
+
+
+def builtin_names(vkvae):
+    spec = os.path.join(os.environ.get("VKVAE_SOURCE_ROOT", "."), "models", "vqvae_conv.vae")
+    rc, so, e = run(vkvae, "check", spec, "--explain")
+    check(rc == 0 and "enc.codebook.weight    [128,16]" in so,
+          f"vqvae_conv's codebook is enc.codebook.weight [128, 16] (exit {rc}: {e.strip()[-200:]})")
+
+
+def bad_specs(vkvae, tmp):
+    for name, (text, words) in list(BAD.items()) + [("one_network", (ONE_NETWORK, "'codebook' ends a network"))]:
+        spec = f"{tmp}/{name}.vae"
+        with open(spec, "w") as f:
+            f.write(text)
+        rc, so, e = run(vkvae, "check", spec)
+        errors = [l for l in e.splitlines() if ": error: " in l]
+        check(rc == 1 and len(errors) == 1 and words in errors[0],
+              f"bad spec {name}: refused in one line naming '{words}' (exit {rc}: "
+              f"{e.strip()[-300:]})")
+
+
+def main():
+    vkvae = sys.argv[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        train_both(vkvae, tmp)
+        builtin_names(vkvae)
+        bad_specs(vkvae, tmp)
+
+
+main()
+if failures:
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
