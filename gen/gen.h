@@ -434,6 +434,11 @@ typedef struct gen_graph {
                                    L x, L causal, no noise): sampled pixel by pixel;
                                    else -1 */
     uint32_t ar_classes;        /* its categorical's classes (channels of L), or 0 */
+    int vq_ze, vq_out;          /* a VQ-VAE (a codebook call on x, decoded to the
+                                   input's shape): the codebook's input z_e, which
+                                   encode writes and decode reads, and the decoder's
+                                   output; else -1 */
+    bool vq_logits;             /* vq_out holds logits (a bernoulli part reads it) */
     uint64_t n_params;
     uint64_t flops_fwd, flops_bwd, flops_optim;
 } gen_graph;

@@ -638,8 +638,15 @@ static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
 {
     const gen_spec *s = g->spec;
     io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1 };
-    if (g->sample_out >= 0 || g->ar_logits >= 0) {
+    if (g->sample_out >= 0 || g->ar_logits >= 0 || g->vq_ze >= 0) {
         io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
+        if (g->vq_ze >= 0) { /* a VQ-VAE: images in, z_e out; z_e in, images out */
+            /* the latent a row: z_e's values, flat (the host's latent width) */
+            gen_dims ze = { 1, { (uint32_t)dims_count(&g->t[g->vq_ze].dims), 0, 0, 0 } };
+            io.x = add_ptensor(pl, io.buffer, "io.x", g->batch, &s->input, 4);
+            io.mu = add_ptensor(pl, io.buffer, "io.mu", g->batch, &ze, 4);
+            io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &ze, 4);
+        }
         if (g->sample_out >= 0)
             io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[g->noise].dims, 4);
         io.mean = add_ptensor(pl, io.buffer, "io.mean", g->batch, &s->input, 4);
@@ -795,6 +802,25 @@ static void pixel_sample_program(gen_plan *pl, const gen_graph *g, const int *ma
     xfree(sg.map);
 }
 
+/* A VQ-VAE's encode (io.x -> z_e into io.mu) and decode (io.z as z_e ->
+ * the codebook's nearest codes -> the decoder -> io.mean): the CLI's
+ * reconstruct, encode, interpolate and traverse then work on z_e, and a
+ * decoded point is always made of codes. */
+static void codebook_programs(gen_plan *pl, const gen_graph *g, const int *map,
+                              const io_tensors *io)
+{
+    subgraph enc = select_subgraph(g, map, g->vq_ze, io->mu, g->x, io->x);
+    add_subgraph(pl, new_program(pl, VKVAE_PROGRAM_ENCODE, "encode"), g, &enc);
+    subgraph dec = select_subgraph(g, map, g->vq_out, g->vq_logits ? -1 : io->mean, g->vq_ze,
+                                   io->z);
+    gen_program *pr = new_program(pl, VKVAE_PROGRAM_DECODE, "decode");
+    add_subgraph(pl, pr, g, &dec);
+    if (g->vq_logits)
+        add_mean(pl, pr, dec.map[g->vq_out], io->mean, g->batch,
+                 (uint32_t)dims_count(&g->spec->input));
+    xfree(enc.take), xfree(enc.map), xfree(dec.take), xfree(dec.map);
+}
+
 static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
 {
     state_tensors *st = xmalloc(g->n_upd * sizeof *st);
@@ -810,6 +836,8 @@ static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
         sample_programs(pl, g, map, &io);
     if (g->ar_logits >= 0)
         pixel_sample_program(pl, g, map, &io);
+    if (g->vq_ze >= 0)
+        codebook_programs(pl, g, map, &io);
     batchnorm_modes(pl);
     xfree(as_view);
     xfree(st);

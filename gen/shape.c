@@ -1281,6 +1281,60 @@ static void find_pixel_model(const gen_spec *s, gen_graph *g, const named *names
     xfree(sees);
 }
 
+/* A spec of networks without noise whose first codebook call reads x, and
+ * whose output a later call decodes to the input's shape, read by an l2,
+ * gauss or bernoulli part against x, is a VQ-VAE: encode gives the
+ * codebook's input z_e, decode quantises a z_e and decodes it
+ * (g->vq_ze, g->vq_out, g->vq_logits). */
+static void find_codebook_model(const gen_spec *s, gen_graph *g, const named *names,
+                                size_t n_names)
+{
+    if (s->has_noise)
+        return;
+    int vq = -1;
+    for (size_t i = 0; i < g->n_fwd && vq < 0; i++)
+        if (g->n[i].op == VKVAE_OP_VQ_NEAREST)
+            vq = (int)i;
+    if (vq < 0)
+        return;
+    int ze = tensor_root(g, g->n[vq].in[0]), zq = g->n[vq].out[0];
+    bool *from_x = xmalloc(g->nt);
+    memset(from_x, 0, g->nt);
+    from_x[g->x] = true;
+    for (size_t i = 0; i < g->n_fwd; i++)
+        for (int j = 0; j < g->n[i].nin; j++)
+            for (int o = 0; from_x[g->n[i].in[j]] && o < g->n[i].nout; o++)
+                from_x[g->n[i].out[o]] = true;
+    bool reads_x = from_x[ze];
+    xfree(from_x);
+    if (!reads_x)
+        return;
+    for (size_t t = 0; t < s->n_terms && g->vq_out < 0; t++)
+        for (size_t k = 0; k < s->terms[t].n; k++) {
+            const gen_term_part *part = &s->terms[t].parts[k];
+            if (part->kind != TERM_L2 && part->kind != TERM_GAUSS && part->kind != TERM_BERNOULLI)
+                continue;
+            int y = lookup(names, n_names, part->arg), x = lookup(names, n_names, part->arg2);
+            if (y < 0 || x < 0 || names[x].t != g->x)
+                continue;
+            /* the decoder's output depends on z_q, and its shape is x's */
+            bool *need = xmalloc(g->n_fwd);
+            memset(need, 0, g->n_fwd);
+            graph_select(g, (int[]){ tensor_root(g, names[y].t), -1 }, (int[]){ zq, -1 }, need);
+            bool via_zq = false;
+            for (size_t i = 0; i < g->n_fwd; i++)
+                for (int j = 0; need[i] && j < g->n[i].nin; j++)
+                    via_zq |= tensor_root(g, g->n[i].in[j]) == zq;
+            xfree(need);
+            if (via_zq && dims_count(&g->t[names[y].t].dims) == dims_count(&s->input)) {
+                g->vq_ze = ze;
+                g->vq_out = tensor_root(g, names[y].t);
+                g->vq_logits = part->kind == TERM_BERNOULLI;
+                break;
+            }
+        }
+}
+
 static const gen_network *find_network(const gen_spec *s, const char *name)
 {
     for (size_t i = 0; i < s->n_nets; i++)
@@ -1705,6 +1759,7 @@ static bool general_nodes(builder *b, uint32_t n)
         term_node[k] = -1;
     update_sets(b, term_acc, term_node);
     find_pixel_model(s, g, names, n_names);
+    find_codebook_model(s, g, names, n_names);
     return b->d->errors == before;
 }
 
@@ -1716,7 +1771,7 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1,
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
                       .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
-                      .ar_logits = -1, .ar_classes = 0 };
+                      .ar_logits = -1, .ar_classes = 0, .vq_ze = -1, .vq_out = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
     if (s->general)
         check_general(s, d);

@@ -17,6 +17,9 @@ on the CPU backend:
 - bad specs: a codebook not last, in the one-network form, a vq part on a
   network without a codebook, an update that trains a codebook without
   its vq part: each refused in one line by vkvae check, exit 1;
+- reconstruct (encode to z_e, then quantise and decode) gives the same PNG
+  on both backends; encode writes z_e (196 values an image); interpolate
+  walks z_e;
 - sample refuses the model in one line (no prior).
 """
 import csv
@@ -122,6 +125,21 @@ def train_both(vkvae, tmp):
               close(float(recon[0][1]), float(c["test_recon"])),
               f"vkvae eval on device {device} prints recon and the codebook's usage as "
               f"training's test pass ({so.strip()[-300:]}{e.strip()[-200:]})")
+    pngs = []
+    for device in ("0", "cpu"):
+        png = f"{tmp}/r-{device}.png"
+        rc, so, e = run(vkvae, "reconstruct", ckpt, "-n", "8", "-o", png, "--device", device)
+        check(rc == 0, f"vkvae reconstruct on device {device} (exit {rc}: {e.strip()[-200:]})")
+        pngs.append(open(png, "rb").read() if rc == 0 else b"")
+    check(pngs[0] and pngs[0] == pngs[1],
+          "reconstructions (z_e quantised, decoded) are the same PNG on lavapipe and the CPU "
+          "backend")
+    rc, so, e = run(vkvae, "encode", ckpt, "-n", "5", "-o", f"{tmp}/z.npy", "--device", "cpu")
+    check(rc == 0 and "5 codes of 196 dimensions" in e + so,
+          f"vkvae encode writes z_e, 4x7x7 = 196 values an image ({(e + so).strip()[-200:]})")
+    rc, so, e = run(vkvae, "interpolate", ckpt, "--from", "0", "--to", "1", "-o",
+                    f"{tmp}/i.png", "--device", "cpu")
+    check(rc == 0, f"vkvae interpolate walks z_e (exit {rc}: {e.strip()[-200:]})")
     rc, _, e = run(vkvae, "sample", ckpt, "-o", f"{tmp}/s.png", "--device", "cpu")
     errors = [l for l in e.splitlines() if "error" in l]
     check(rc != 0 and len(errors) == 1,
