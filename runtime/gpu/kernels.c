@@ -237,6 +237,10 @@ static uint32_t subgroup_size(vkvae_context *ctx, vkvae_op op)
  * 16 x 4 is slower (measured in BENCHMARKS.md). */
 enum { MAX_CONV_BLOCK = 128 };
 
+/* Loop passes an invocation may take on llvmpipe, with room for the few
+ * other loops of a kernel (its limit is 65,535 in all). */
+enum { LOOP_BUDGET = 60000 };
+
 /* The subgroup variant's block per workgroup: tm rows by sg * tn columns
  * (constant_id 32, 33; 35 is the workgroup size, sg; 36 says the rows
  * along each operand's contiguous dimension are whole vec4s). Loads cost
@@ -393,6 +397,13 @@ static kernel_choice choose(vkvae_context *ctx, vkvae_op op, const vkvae_op_para
      * fp16 only on a device with it: vkvae_context_precision_check.) */
     int fp16 = ctx->precision == VKVAE_PRECISION_FP16;
     uint32_t sg = fp16 ? 0 : subgroup_size(ctx, op);
+    /* The subgroup build walks the whole depth in one loop, 4 deep a pass;
+     * llvmpipe (the CPU drivers that get it) stops an invocation's loops
+     * after 65,535 passes in all (gallivm's loop limiter; docs/
+     * architecture.md). Deeper products take the shared-memory build,
+     * whose depth splits into slices. */
+    if (sg && mm.depth / 4 >= LOOP_BUDGET)
+        sg = 0;
     /* A convolution whose tiles cannot fit keeps its plain kernel; a dense
      * op has no other (check_limits then refuses it). */
     int conv = (vkvae_op_flags(op) & VKVAE_OPF_CONV) != 0;

@@ -227,6 +227,14 @@ static void long_sum_cases(vkvae_op op, case_list *l)
                                 .h_out = 28, .w_out = 28, .k = 4, .stride = 2, .pad = 1};
     c.push = (vkvae_push){.seed = 7, .rows = c.p.n, .grad_scale = 1.0f};
     add(l, &c);
+    if (op != VKVAE_OP_CONV2D_BWD_W)
+        return;
+    /* a product 262,144 deep (a 64x64 PixelCNN layer at batch 64): the
+     * subgroup build's depth loop would take 65,536 passes (kernels.c) */
+    c.p = (vkvae_op_params){.n = 64, .c_in = 1, .h_in = 64, .w_in = 64, .c_out = 8,
+                            .h_out = 64, .w_out = 64, .k = 3, .stride = 1, .pad = 1};
+    c.push.rows = c.p.n;
+    add(l, &c);
 }
 
 /* Batch normalisation: {n, c_in, in} with in = 1 (flat features), a
@@ -344,6 +352,15 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
             c.push = (vkvae_push){.rows = big[i][0] - (uint32_t)i, .grad_scale = 0.5f};
             add(&l, &c);
         }
+    }
+    if (op == VKVAE_OP_NLL_CATEGORICAL || op == VKVAE_OP_NLL_CATEGORICAL_BWD) {
+        /* a 256-level PixelCNN's likelihood of 32x32 images: a row's
+         * 1,024 values times 2 x 256 class steps each, past the 65,535
+         * loop passes llvmpipe runs an invocation unless unrolled */
+        vkvae_parity_case c = {.op = op};
+        c.p = (vkvae_op_params){.n = 3, .in = 1024, .classes = 256};
+        c.push = (vkvae_push){.rows = 2, .grad_scale = 0.5f};
+        add(&l, &c);
     }
     if (op == VKVAE_OP_NLL_BERNOULLI_GRAD || op == VKVAE_OP_REPARAM_KL ||
         op == VKVAE_OP_REPARAM_KL_BWD) {

@@ -6,6 +6,7 @@
 // VKVAE_SUBGROUP build). Padding rows get 0.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #ifdef VKVAE_SUBGROUP
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #define VKVAE_LOCAL_SIZE_ID 35
@@ -26,12 +27,19 @@ void main()
     float acc = 0.0;
     for (uint j = t; valid && j < P_IN; j += lanes) {
         uint at = r * P_CLASSES * P_IN + j;
+        /* the classes 8 a pass: unrolled, so llvmpipe's limit of 65,535
+         * loop passes an invocation (docs/architecture.md) holds to 8,000
+         * values a lane at 256 classes */
         float m = l[at];
-        for (uint c = 1u; c < P_CLASSES; c++)
-            m = max(m, l[at + c * P_IN]);
+        for (uint c0 = 0u; c0 < P_CLASSES; c0 += 8u)
+            [[unroll]] for (uint u = 0u; u < 8u; u++)
+                if (c0 + u < P_CLASSES)
+                    m = max(m, l[at + (c0 + u) * P_IN]);
         float s = 0.0;
-        for (uint c = 0u; c < P_CLASSES; c++)
-            s += exp(l[at + c * P_IN] - m);
+        for (uint c0 = 0u; c0 < P_CLASSES; c0 += 8u)
+            [[unroll]] for (uint u = 0u; u < 8u; u++)
+                if (c0 + u < P_CLASSES)
+                    s += exp(l[at + (c0 + u) * P_IN] - m);
         uint k = uint(clamp(floor(x[r * P_IN + j] * float(P_CLASSES)), 0.0, float(P_CLASSES - 1u)));
         acc += m + log(s) - l[at + k * P_IN];
     }
