@@ -32,6 +32,11 @@ gives the two commands); (W0 - W1) / LR is vkvae's gradient, compared
 tensor by tensor with PyTorch's on the same images (a batch's summed loss
 does not depend on their order), straight-through and codebook included.
 
+--ema D: the codebook as `codebook 128 ema D` makes it: buffers ema_count
+and ema_sum (Sonnet's VectorQuantizerEMA, Laplace-smoothed counts, eps
+1e-5) moved in each training forward, the vq term the commitment alone;
+with --grad-check, W1's moving averages and codes are compared too.
+
     . bench/peer_env.sh && /usr/bin/python3 bench/pytorch_vqvae.py --epochs 1
 """
 import argparse
@@ -50,6 +55,8 @@ from pytorch_classifier import read_checkpoint  # noqa: E402
 from pytorch_vae import DATA, load_images  # noqa: E402
 
 CODES, DIM, BETA = 128, 16, 0.25
+EMA = 0.0  # --ema D: the codes as moving averages of decay D (`codebook 128 ema D`)
+EPS = 1e-5  # the Laplace smoothing of the moving counts (vkvae's vq_ema_codes)
 
 
 class Encoder(nn.Module):
@@ -61,6 +68,10 @@ class Encoder(nn.Module):
         self.conv4 = nn.Conv2d(64, DIM, 1)
         self.codebook = nn.Embedding(CODES, DIM)
         nn.init.uniform_(self.codebook.weight, -1 / math.sqrt(DIM), 1 / math.sqrt(DIM))
+        if EMA:  # state, not a parameter: Sonnet's VectorQuantizerEMA
+            self.codebook.weight.requires_grad_(False)
+            self.codebook.register_buffer("ema_count", torch.zeros(CODES))
+            self.codebook.register_buffer("ema_sum", self.codebook.weight.detach().clone())
 
     def forward(self, x):
         h = F.relu(self.conv2(F.relu(self.conv1(x))))
@@ -94,13 +105,31 @@ def quantise(e, z):
     return zq, idx
 
 
+def ema_update(book, ze, idx):
+    """The moving count and sum of each code's positions, then the codes over
+    their Laplace-smoothed counts (vkvae's vq_ema, vq_ema_codes)."""
+    with torch.no_grad():
+        flat = ze.permute(0, 2, 3, 1).reshape(-1, DIM)
+        n = torch.bincount(idx, minlength=CODES).float()
+        s = torch.zeros(CODES, DIM).index_add_(0, idx, flat)
+        book.ema_count.mul_(EMA).add_((1 - EMA) * n)
+        book.ema_sum.mul_(EMA).add_((1 - EMA) * s)
+        total = book.ema_count.sum()
+        smoothed = (book.ema_count + EPS) / (total + CODES * EPS) * total
+        book.weight.copy_(book.ema_sum / smoothed[:, None])
+
+
 def losses(model, x):
     ze = model.enc(x)
     zq, idx = quantise(model.enc.codebook.weight, ze)
     x_rec = model.dec(ze + (zq - ze).detach())
     recon = ((x_rec - x) ** 2).sum()
-    vq = ((ze.detach() - zq) ** 2).sum() + BETA * ((ze - zq.detach()) ** 2).sum()
-    return recon, vq, idx
+    commitment = BETA * ((ze - zq.detach()) ** 2).sum()
+    if EMA:  # the codes move by averages: the loss is the commitment alone
+        if model.training:
+            ema_update(model.enc.codebook, ze, idx)
+        return recon, commitment, idx
+    return recon, ((ze.detach() - zq) ** 2).sum() + commitment, idx
 
 
 def usage(counts):
@@ -127,15 +156,24 @@ def grad_check(a):
     w0, w1 = read_checkpoint(a.grad_check[0]), read_checkpoint(a.grad_check[1])
     model = Model()
     model.load_state_dict(w0, strict=True)
+    model.train()
     x = load_images(a.data, "train-images-idx3-ubyte")[:128]
     recon, vq, _ = losses(model, x)
     (recon + vq).backward()
     worst = 0.0
     for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         ours = (w0[name] - w1[name]) / a.lr
         err = ((ours - p.grad).norm() / p.grad.norm().clamp_min(1e-12)).item()
         worst = max(worst, err)
         print(f"{name:24s} |grad| {p.grad.norm().item():10.4f}  relative error {err:.2e}")
+    if EMA:  # the moving averages and the codes after the step
+        state = model.state_dict()
+        for name in ("enc.codebook.ema_count", "enc.codebook.ema_sum", "enc.codebook.weight"):
+            err = ((w1[name] - state[name]).norm() / state[name].norm().clamp_min(1e-12)).item()
+            worst = max(worst, err)
+            print(f"{name:24s} |after| {state[name].norm().item():9.4f}  relative error {err:.2e}")
     # (W0 - W1) / LR carries float32's rounding of the weights: ~1e-6 here
     print(f"worst relative error {worst:.2e}: {'agree' if worst < 1e-4 else 'DISAGREE'}")
     return 0 if worst < 1e-4 else 1
@@ -152,10 +190,14 @@ def main():
     ap.add_argument("--grad-check", nargs=2, metavar=("W0", "W1"),
                     help="vkvae's checkpoints around one SGD step (with --lr)")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="the codes as moving averages of this decay (a spec's 'ema D')")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
+    global EMA
+    EMA = a.ema
     if a.grad_check:
         return grad_check(a)
     model = Model()

@@ -202,6 +202,7 @@ typedef struct gen_layer {
     gen_loc mask_loc;
     double momentum, eps;       /* batchnorm */
     double beta;                /* codebook: the commitment loss's weight */
+    double ema;                 /* codebook: the codes' EMA decay, or 0 (a gradient) */
     bool tap;                   /* 'tap': the output is also one of the call's */
     bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a
                                    batchnorm, which takes the mean out */

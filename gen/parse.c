@@ -1047,19 +1047,22 @@ static bool parse_layer(parser *p, const gen_token *kw)
                no_more(p, "gaussian", "the latent size");
     }
     if (tok_is(kw, "codebook")) {
-        /* codebook K [beta B]: beta weighs the commitment loss (the paper's 0.25) */
-        static const char *const clauses[] = { "beta", NULL };
+        /* codebook K [beta B] [ema D]: beta weighs the commitment loss (the
+         * paper's 0.25); ema: the codes as moving averages of decay D */
+        static const char *const clauses[] = { "beta", "ema", NULL };
         gen_layer *l = add_layer(p, kw, LAYER_CODEBOOK);
         if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
             return false;
         l->beta = 0.25;
-        const gen_token *seen = NULL;
+        const gen_token *seen[2] = { 0 };
         while (!at_eol(p)) {
             const gen_token *t = next(p);
-            if (!tok_is(t, "beta"))
+            int c = word_index(t, clauses);
+            if (c < 0)
                 return unknown_clause(p, t, "codebook", clauses);
-            if (!once(p, t, &seen, "codebook") ||
-                !want_range(p, t, 0, true, 1e6, true, &l->beta))
+            if (!once(p, t, &seen[c], "codebook") ||
+                !(c == 0 ? want_range(p, t, 0, true, 1e6, true, &l->beta)
+                         : want_range(p, t, 0, false, 1, false, &l->ema)))
                 return false;
         }
         return true;

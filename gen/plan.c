@@ -726,10 +726,17 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
     for (size_t i = 0; i < g->n_fwd; i++) {
         if (g->n[i].op == GEN_OP_VIEW)
             continue;
-        int src = g->t[g->n[i].in[0]].producer;
-        bool usage = g->n[i].op == VKVAE_OP_VQ_COUNT && src >= 0 && ran[src] >= 0;
-        if (ran[i] < 0 && (for_loss[i] || usage))
+        /* the codebook's usage counts and moving averages: after the step
+         * that chose the codes; the averages in training only */
+        int op = g->n[i].op, src = g->t[g->n[i].in[0]].producer;
+        bool ema = op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_EMA_CODES;
+        bool codes = (op == VKVAE_OP_VQ_COUNT || ema) && src >= 0 && ran[src] >= 0;
+        if (ran[i] < 0 && (for_loss[i] || codes)) {
             add_node_step(pl, train, g, &g->n[i], map);
+            ran[i] = (int)g->n_upd;
+        }
+        if (ema)
+            continue;
         add_node_step(pl, eval, g, &g->n[i], map);
     }
     xfree(for_loss);

@@ -501,6 +501,14 @@ static int gaussian_layer(builder *b, const gen_layer *l, int in, bool last, con
     return lv < 0 ? -1 : simple_reparam(b, mu, lv, l->units, l->loc);
 }
 
+/* A state tensor (kept across steps, not trained) of this network: the
+ * one an earlier call made, or a new one. */
+static int state_tensor(builder *b, char *name, gen_dims dims)
+{
+    int t = b->tag ? find_named(b->g, name, ROLE_STATE) : -1;
+    return t >= 0 && (size_t)t < b->call_start ? t : add_tensor(b->g, name, ROLE_STATE, 0, dims);
+}
+
 /* 'codebook K', a network's last layer (VQ-VAE): K codes of the input's
  * channels (CxHxW: a code of C values a position; flat: one code of all
  * its values), the parameter <net>.codebook.weight [K, C] (a dense
@@ -521,8 +529,10 @@ static int codebook_layer(builder *b, const gen_layer *l, int in, bool last, con
     const gen_dims d = g->t[in].dims;
     uint32_t c = d.rank == 3 ? d.d[0] : (uint32_t)dims_count(&d);
     uint32_t positions = (uint32_t)(dims_count(&d) / c);
-    int e = add_param(b, xprintf("%scodebook", b->prefix), "weight",
-                      (gen_dims){ 2, { l->units, c, 0, 0 } }, c);
+    gen_dims ed = { 2, { l->units, c, 0, 0 } };
+    /* codes by EMA: state, not a parameter (no gradient, no optimizer) */
+    int e = l->ema ? state_tensor(b, xprintf("%scodebook.weight", b->prefix), ed)
+                   : add_param(b, xprintf("%scodebook", b->prefix), "weight", ed, c);
     int zq = add_tensor(g, act_name(b, xprintf("%scodebook", b->prefix)), ROLE_ACT,
                         g->t[in].rows, d);
     int idx = add_tensor(g, act_name(b, xprintf("%scodebook.index", b->prefix)), ROLE_ACT,
@@ -531,9 +541,11 @@ static int codebook_layer(builder *b, const gen_layer *l, int in, bool last, con
                       (int[]){ in, e, -1 }, (int[]){ zq, idx, -1 });
     g->t[idx].needs_grad = false;
     uint64_t R = rows_of(b, in);
-    /* alpha: beta, for the vq part that reads this node */
+    /* alpha, mode: beta and whether the codes are EMAs, for the vq part
+     * that reads this node */
     g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)R, .c_in = c, .in = positions,
-                                    .classes = l->units, .alpha = (float)l->beta };
+                                    .classes = l->units, .alpha = (float)l->beta,
+                                    .mode = l->ema > 0 };
     g->n[nd].flops_fwd = 3 * R * dims_count(&d) * l->units;
     /* the codebook gradient's scan (the straight-through adds nothing) */
     g->n[nd].flops_bwd = 3 * R * dims_count(&d);
@@ -544,6 +556,23 @@ static int codebook_layer(builder *b, const gen_layer *l, int in, bool last, con
     g->n[cn].p = (vkvae_op_params){ .n = (uint32_t)R, .in = positions, .classes = l->units };
     g->t[usage].needs_grad = false;
     g->n[cn].flops_fwd = R * positions;
+    if (l->ema) { /* the moving count and sum of each code's positions, then the codes */
+        int count = state_tensor(b, xprintf("%scodebook.ema_count", b->prefix), flat(l->units));
+        int sum = state_tensor(b, xprintf("%scodebook.ema_sum", b->prefix), ed);
+        vkvae_op_params p = { .n = (uint32_t)R, .c_in = c, .in = positions,
+                              .classes = l->units, .momentum = (float)(1 - l->ema),
+                              .eps = 1e-5f };
+        int en = add_node(b, VKVAE_OP_VQ_EMA, xprintf("%scodebook_ema", b->prefix), l->loc,
+                          (int[]){ in, idx, -1 }, (int[]){ count, sum, -1 });
+        g->n[en].p = p;
+        g->n[en].flops_fwd = 3 * R * positions * (c + 1);
+        int un = add_node(b, VKVAE_OP_VQ_EMA_CODES, xprintf("%scodebook_ema_codes", b->prefix),
+                          l->loc, (int[]){ count, sum, -1 }, (int[]){ e, -1 });
+        g->n[un].p = p;
+        g->n[un].flops_fwd = 3 * (uint64_t)l->units * c;
+        g->t[e].producer = -1; /* a leaf to the calls: vq_nearest reads it */
+        g->t[count].needs_grad = g->t[sum].needs_grad = g->t[e].needs_grad = false;
+    }
     return zq;
 }
 
@@ -1487,7 +1516,7 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
             out = loss_node(b, VKVAE_OP_VQ_LOSS, xprintf("%s.vq", term->name), part->loc,
                             (int[]){ vq.in[0], vq.out[0], -1 }, 1,
                             (vkvae_op_params){ .n = n, .in = vq.p.c_in * vq.p.in,
-                                               .alpha = vq.p.alpha });
+                                               .alpha = vq.p.alpha, .mode = vq.p.mode });
         } else if (part->kind == TERM_CATEGORICAL) {
             if (!categorical_target(b, part, a, x))
                 return -1;

@@ -788,7 +788,7 @@ static void FN(vq_nearest)(P *p, PUSH *push, void *const *t)
         }
 }
 
-/* z zq -> loss:[n] = (1 + alpha) * sum((z - zq)^2) */
+/* z zq -> loss:[n] = (1 + alpha) * sum((z - zq)^2), or alpha * it (mode 1) */
 static void FN(vq_loss)(P *p, PUSH *push, void *const *t)
 {
     const real *z = t[0], *zq = t[1];
@@ -800,7 +800,7 @@ static void FN(vq_loss)(P *p, PUSH *push, void *const *t)
             real d = z[r * p->in + j] - zq[r * p->in + j];
             acc += d * d;
         }
-        loss[r] = ((real)1 + (real)p->alpha) * acc;
+        loss[r] = (p->mode == 1 ? (real)p->alpha : (real)1 + (real)p->alpha) * acc;
     }
 }
 
@@ -832,6 +832,40 @@ static void FN(vq_codebook_bwd)(P *p, PUSH *push, void *const *t)
                         acc += (real)2 * (e[k * D + c] - z[(r * D + c) * in + j]);
             de[k * D + c] = (real)push->grad_scale * acc;
         }
+}
+
+/* z idx -> count sum in place: the moving averages of each code's positions
+ * and of their z (momentum = 1 - decay) */
+static void FN(vq_ema)(P *p, PUSH *push, void *const *t)
+{
+    const real *z = t[0], *idx = t[1];
+    real *count = t[2], *sum = t[3];
+    uint64_t D = p->c_in, in = p->in, values = (uint64_t)FN(valid_rows)(p, push) * in;
+    real m = (real)p->momentum;
+    for (uint64_t k = 0; k < p->classes; k++)
+        for (uint64_t d = 0; d <= D; d++) {
+            real acc = 0;
+            for (uint64_t j = 0; j < values; j++)
+                if ((uint64_t)idx[j] == k)
+                    acc += d == D ? (real)1 : z[((j / in) * D + d) * in + j % in];
+            real *r = d == D ? &count[k] : &sum[k * D + d];
+            *r = ((real)1 - m) * *r + m * acc;
+        }
+}
+
+/* count sum -> e: each code its sum over its Laplace-smoothed count */
+static void FN(vq_ema_codes)(P *p, PUSH *push, void *const *t)
+{
+    (void)push;
+    const real *count = t[0], *sum = t[1];
+    real *e = t[2];
+    real total = 0, eps = (real)p->eps;
+    for (uint64_t k = 0; k < p->classes; k++)
+        total += count[k];
+    for (uint64_t k = 0; k < p->classes; k++)
+        for (uint64_t d = 0; d < p->c_in; d++)
+            e[k * p->c_in + d] = sum[k * p->c_in + d] /
+                                 ((count[k] + eps) / (total + (real)p->classes * eps) * total);
 }
 
 /* idx:[n,in] -> count:[classes] += the valid positions that chose each code */
@@ -1282,6 +1316,8 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_VQ_LOSS_BWD: FN(vq_loss_bwd)(p, push, t); break;
     case VKVAE_OP_VQ_CODEBOOK_BWD: FN(vq_codebook_bwd)(p, push, t); break;
     case VKVAE_OP_VQ_COUNT: FN(vq_count)(p, push, t); break;
+    case VKVAE_OP_VQ_EMA: FN(vq_ema)(p, push, t); break;
+    case VKVAE_OP_VQ_EMA_CODES: FN(vq_ema_codes)(p, push, t); break;
     case VKVAE_OP_L2_BWD: FN(l2_bwd)(p, push, t); break;
     case VKVAE_OP_BCE_LOGITS: FN(bce_logits)(p, push, t); break;
     case VKVAE_OP_BCE_LOGITS_BWD: FN(bce_logits_bwd)(p, push, t); break;

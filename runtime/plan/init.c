@@ -2,6 +2,7 @@
 #include "plan/init.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "plan/philox.h"
@@ -70,9 +71,11 @@ int vkvae_init_has_start(const vkvae_plan *plan, uint32_t tensor)
     size_t prefix;
     switch (plan->buffers[t->buffer].role) {
     case VKVAE_ROLE_PARAM: return vkvae_init_is_layer_param(t->name);
-    case VKVAE_ROLE_STATE:
+    case VKVAE_ROLE_STATE: /* batch norm's averages; codes learned by EMA */
         return t->name && (ends_with(t->name, ".running_mean", &prefix) ||
-                           ends_with(t->name, ".running_var", &prefix));
+                           ends_with(t->name, ".running_var", &prefix) ||
+                           ends_with(t->name, ".codebook.weight", &prefix) ||
+                           ends_with(t->name, ".codebook.ema_sum", &prefix));
     default: return 0;
     }
 }
@@ -97,8 +100,13 @@ vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tens
     const char *name = t->name ? t->name : "";
     const vkvae_tensor_desc *weight = NULL;
     size_t prefix;
+    char draw[256]; /* whose draws: a codebook's EMA sum starts as its codes */
+    snprintf(draw, sizeof draw, "%s", name);
     if (ends_with(name, ".weight", &prefix)) {
         weight = t;
+    } else if (ends_with(name, ".ema_sum", &prefix)) {
+        weight = t;
+        snprintf(draw, sizeof draw, "%.*s.weight", (int)prefix, name);
     } else if (ends_with(name, ".bias", &prefix)) {
         weight = find_weight(plan, name, prefix);
         if (!weight)
@@ -122,7 +130,7 @@ vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tens
     if (plan->init >= VKVAE_INIT_COUNT)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "init: plan '%s' has an unknown init kind %u",
                           plan->model ? plan->model : "?", plan->init);
-    uint32_t step = vkvae_init_stream_step(name);
+    uint32_t step = vkvae_init_stream_step(draw);
     if (plan->init != VKVAE_INIT_PYTORCH && weight != t) {
         memset(dst, 0, t->elems * sizeof *dst); /* zeros_(bias) */
         return VKVAE_OK;

@@ -199,8 +199,18 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_VQ_NEAREST:
     case VKVAE_OP_VQ_CODEBOOK_BWD:
     case VKVAE_OP_VQ_COUNT:
+    case VKVAE_OP_VQ_EMA:
+    case VKVAE_OP_VQ_EMA_CODES:
         if (p->classes < 1 || (op != VKVAE_OP_VQ_COUNT && p->c_in < 1))
             return "a codebook needs 1 or more codes of 1 or more values";
+        if (op == VKVAE_OP_VQ_EMA && !(p->momentum > 0 && p->momentum <= 1))
+            return "vq_ema needs a momentum (1 - decay) in (0, 1]";
+        if (op == VKVAE_OP_VQ_EMA_CODES && !(p->eps > 0))
+            return "vq_ema_codes needs eps > 0";
+        break;
+    case VKVAE_OP_VQ_LOSS:
+        if (p->mode > 1)
+            return "vq_loss mode must be 0 (codebook and commitment) or 1 (commitment)";
         break;
     case VKVAE_OP_SAMPLE_PIXEL:
         if (p->mode > 1 || (p->mode == 1 && p->classes < 2))

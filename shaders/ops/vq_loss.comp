@@ -1,5 +1,6 @@
 // vq_loss: z:[n,in] zq:[n,in] -> loss:[n] = (1 + alpha) * sum((z - zq)^2):
-// the codebook loss plus beta (alpha) times the commitment loss
+// the codebook loss plus beta (alpha) times the commitment loss; mode 1
+// (codes by EMA): alpha * sum, the commitment alone
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -16,5 +17,5 @@ void main()
             float d = z[r * P_IN + j] - zq[r * P_IN + j];
             acc += d * d;
         }
-    loss[r] = (1.0 + P_ALPHA) * acc;
+    loss[r] = (P_MODE == 1u ? P_ALPHA : 1.0 + P_ALPHA) * acc;
 }

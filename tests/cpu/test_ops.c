@@ -688,7 +688,8 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
             if ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD) && b == 1)
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = fabs(d[i]);
-            if ((op == VKVAE_OP_VQ_CODEBOOK_BWD && b == 1) || (op == VKVAE_OP_VQ_COUNT && b == 0))
+            if (((op == VKVAE_OP_VQ_CODEBOOK_BWD || op == VKVAE_OP_VQ_EMA) && b == 1) ||
+                (op == VKVAE_OP_VQ_COUNT && b == 0))
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = floor(rnd01() * p->classes); /* code indices */
             if ((op == VKVAE_OP_ADAM && b == 3) || (op == VKVAE_OP_BATCHNORM && b == 7))
@@ -803,6 +804,9 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_VQ_LOSS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.25f }, short_push);
     nmse_case(VKVAE_OP_VQ_CODEBOOK_BWD, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 7, .classes = 9 }, short_push);
     nmse_case(VKVAE_OP_VQ_COUNT, (vkvae_op_params){ .n = 3, .in = 7, .classes = 9 }, short_push);
+    nmse_case(VKVAE_OP_VQ_EMA, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 7, .classes = 9,
+                                                  .momentum = 0.01f }, short_push);
+    nmse_case(VKVAE_OP_VQ_LOSS, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.25f, .mode = 1 }, short_push);
     nmse_case(VKVAE_OP_NLL_CATEGORICAL, (vkvae_op_params){ .n = 3, .in = 17, .classes = 256 }, push);
     nmse_case(VKVAE_OP_NLL_CATEGORICAL_BWD, (vkvae_op_params){ .n = 3, .in = 17, .classes = 5 }, push);
     nmse_case(VKVAE_OP_GATE_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
@@ -995,6 +999,28 @@ static void run_check(void)
         run64(VKVAE_OP_VQ_COUNT, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ idx, count });
         check(count[0] == 6 && count[1] == 1 && count[2] == 0 && count[3] == 0, "VQ_COUNT_HAND",
               count[0]);
+    }
+    if (wanted("VQ_EMA_HAND")) {
+        /* 2 codes of 1 value, decay 0.9 (momentum 0.1); row 0's values 3
+         * and 5 chose code 1, padding row 1's count nowhere. Counts (0, 0)
+         * -> (0, 0.2), sums (2, 2) -> (1.8, 1.8 + 0.8); then with N = 0.2
+         * and eps 0.1 each code is sum / ((count + 0.1) / (0.2 + 0.2) * 0.2) */
+        vkvae_op_params p = { .n = 2, .c_in = 1, .in = 2, .classes = 2, .momentum = 0.1f,
+                              .eps = 0.1f };
+        double z[4] = { 3, 5, 7, 100 }, idx[4] = { 1, 1, 0, 0 }, count[2] = { 0, 0 };
+        double sum[2] = { 2, 2 }, e[2];
+        vkvae_push push = { .rows = 1 };
+        double *t[VKVAE_MAX_BINDINGS] = { z, idx, count, sum };
+        run64(VKVAE_OP_VQ_EMA, &p, &push, t);
+        /* (momentum and eps are floats: 1e-7 off 0.1) */
+        int ok = fabs(count[0]) < 1e-12 && fabs(count[1] - 0.2) < 1e-7 &&
+                 fabs(sum[0] - 1.8) < 1e-7 && fabs(sum[1] - 2.6) < 1e-7;
+        check(ok, "VQ_EMA_HAND(one valid row)", count[1]);
+        run64(VKVAE_OP_VQ_EMA_CODES, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ count, sum, e });
+        double n = 0.2, s0 = (0 + 0.1) / (n + 0.2) * n, s1 = (0.2 + 0.1) / (n + 0.2) * n;
+        check(fabs(e[0] / (1.8 / s0) - 1) < 1e-6 && fabs(e[1] / (2.6 / s1) - 1) < 1e-6,
+              "VQ_EMA_CODES_HAND",
+              e[1]);
     }
     if (wanted("SCALE_HAND")) {
         /* every element, padding rows too, times alpha in place */

@@ -20,7 +20,10 @@ on the CPU backend:
 - reconstruct (encode to z_e, then quantise and decode) gives the same PNG
   on both backends; encode writes z_e (196 values an image); interpolate
   walks z_e;
-- sample refuses the model in one line (no prior).
+- sample refuses the model in one line (no prior);
+- with `ema 0.95` (codes as moving averages): the terms and usage alike on
+  both backends, the checkpoint's state named enc.codebook.ema_count and
+  .ema_sum.
 """
 import csv
 import os
@@ -146,6 +149,35 @@ def train_both(vkvae, tmp):
           f"vkvae sample refuses a VQ-VAE in one line (exit {rc}: {e.strip()[-200:]})")
 
 
+def ema_both(vkvae, tmp):
+    """The codes as moving averages: terms and usage alike on both backends,
+    the checkpoint's state named as the twin's buffers."""
+    spec = f"{tmp}/vq_ema.vae"
+    with open(spec, "w") as f:
+        f.write(SPEC.replace("codebook 16 beta 0.25", "codebook 16 beta 0.25 ema 0.95")
+                .replace("model vq_small", "model vq_ema"))
+    metrics = {}
+    for device in ("0", "cpu"):
+        out = f"{tmp}/ema-{device}"
+        rc, so, e = run(vkvae, "train", spec, "--limit", "512", "--test-limit", "128",
+                        "--samples", "0", "--device", device, "--out", out)
+        check(rc == 0, f"vq_ema trains on device {device} (exit {rc}: {e.strip()[-300:]})")
+        if rc == 0:
+            with open(f"{out}/metrics.csv") as f:
+                metrics[device] = list(csv.DictReader(f))[0]
+    if len(metrics) < 2:
+        return
+    g, c = metrics["0"], metrics["cpu"]
+    for k in ("train_recon", "train_vq", "test_recon", "test_vq", "test_z_perplexity"):
+        check(k in c and k in g and close(float(g[k]), float(c[k])),
+              f"ema: {k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
+    with open(f"{tmp}/ema-cpu/checkpoint.safetensors", "rb") as f:
+        head = f.read(4096)
+    check(all(n in head for n in (b"enc.codebook.weight", b"enc.codebook.ema_count",
+                                  b"enc.codebook.ema_sum")),
+          "ema: the checkpoint holds enc.codebook.weight, .ema_count and .ema_sum")
+
+
 def builtin_names(vkvae):
     spec = os.path.join(os.environ.get("VKVAE_SOURCE_ROOT", "."), "models", "vqvae_conv.vae")
     rc, so, e = run(vkvae, "check", spec, "--explain")
@@ -169,6 +201,7 @@ def main():
     vkvae = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         train_both(vkvae, tmp)
+        ema_both(vkvae, tmp)
         builtin_names(vkvae)
         bad_specs(vkvae, tmp)
 
