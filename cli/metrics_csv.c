@@ -104,6 +104,22 @@ static vkvae_status parse_row(reader *r, char *line, row *out)
     return st;
 }
 
+/* Whether train_<term> is a codebook's usage column: term ends in suffix
+ * and train_<the rest><other> is a column too. */
+static int is_usage(const char *term, const char *suffix, const char *other, char *const *names,
+                    size_t n)
+{
+    size_t len = strlen(term), sl = strlen(suffix);
+    if (len <= sl || strcmp(term + len - sl, suffix) != 0)
+        return 0;
+    char want[128];
+    snprintf(want, sizeof want, "train_%.*s%s", (int)(len - sl), term, other);
+    for (size_t j = 0; j < n; j++)
+        if (strcmp(names[j], want) == 0)
+            return 1;
+    return 0;
+}
+
 /* The loss terms' column pairs (metrics_csv.h). */
 static vkvae_status find_terms(reader *r, char *const *names, size_t n)
 {
@@ -112,10 +128,10 @@ static vkvae_status find_terms(reader *r, char *const *names, size_t n)
         if (strncmp(names[i], "train_", 6) != 0)
             continue;
         const char *term = names[i] + 6;
-        size_t len = strlen(term);
-        /* a codebook's usage columns (train.c) are no loss terms */
-        int known = (len > 11 && strcmp(term + len - 11, "_perplexity") == 0) ||
-                    (len > 5 && strcmp(term + len - 5, "_dead") == 0);
+        /* a codebook's usage columns (train.c: _perplexity and _dead, both)
+         * are no loss terms */
+        int known = is_usage(term, "_perplexity", "_dead", names, n) ||
+                    is_usage(term, "_dead", "_perplexity", names, n);
         for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++)
             known |= strcmp(term, fixed[k]) == 0;
         size_t j = 0;

@@ -110,6 +110,17 @@ typedef struct consumer {
     int node, slot;
 } consumer;
 
+static int pull_consumers(const gbuild *b, int t, consumer *out, int max);
+
+/* Whether any gradient will reach root tensor t: a consumer of it, or a
+ * loss gradient seeded into it. */
+static bool reaches(const gbuild *b, int t)
+{
+    consumer c[1];
+    return pull_consumers(b, t, c, 1) > 0 || (b->n_seeds && b->n_seeds[t] > 0) ||
+           b->g->t[t].grad >= 0;
+}
+
 /* Forward consumers of root tensor t through which a gradient flows back to
  * t: layers, batch norms, gates and codebooks reading it as their first
  * input, adds and
@@ -129,6 +140,9 @@ static int pull_consumers(const gbuild *b, int t, consumer *out, int max)
             continue;
         for (int slot = 0; slot < (both ? 2 : 1); slot++)
             if (tensor_root(g, n->in[slot]) == t) {
+                /* only a vq part reads the codes: nothing passes straight through */
+                if (n->op == VKVAE_OP_VQ_NEAREST && !reaches(b, tensor_root(g, n->out[0])))
+                    continue;
                 if (count < max)
                     out[count] = (consumer){ (int)i, slot };
                 count++;
@@ -773,8 +787,16 @@ bool build_update_backward(gen_graph *g, char **why)
         for (size_t i = 0; i < g->n_fwd; i++)
             for (int j = 1; up->take[i] && j < g->n[i].nin; j++)
                 if (g->t[g->n[i].in[j]].role == ROLE_PARAM &&
-                    g->t[tensor_root(g, g->n[i].out[0])].needs_grad)
+                    g->t[tensor_root(g, g->n[i].out[0])].needs_grad &&
+                    g->n[i].op != VKVAE_OP_VQ_NEAREST)
                     b.readers[g->n[i].in[j]]++;
+        /* a codebook's partial gradients are its vq parts' (vq_loss_bwd) */
+        for (size_t i = 0; i < g->n_fwd; i++)
+            if (up->take[i] && g->n[i].op == VKVAE_OP_VQ_LOSS) {
+                int e = g->n[g->t[g->n[i].in[1]].producer].in[1];
+                if (g->t[e].role == ROLE_PARAM)
+                    b.readers[e]++;
+            }
         for (size_t t = 0; t < n_all; t++)
             if (g->t[t].role != ROLE_PARAM)
                 g->t[t].grad = -1;

@@ -1346,16 +1346,29 @@ static void find_codebook_model(const gen_spec *s, gen_graph *g, const named *na
             int y = lookup(names, n_names, part->arg), x = lookup(names, n_names, part->arg2);
             if (y < 0 || x < 0 || names[x].t != g->x)
                 continue;
-            /* the decoder's output depends on z_q, and its shape is x's */
-            bool *need = xmalloc(g->n_fwd);
+            /* the decoder's output has x's size and depends on z_e through
+             * the codes, and on nothing else but parameters and state (a
+             * skip from x or a label would read what decode has not) */
+            bool *need = xmalloc(g->n_fwd), *made = xmalloc(g->nt);
             memset(need, 0, g->n_fwd);
-            graph_select(g, (int[]){ tensor_root(g, names[y].t), -1 }, (int[]){ zq, -1 }, need);
-            bool via_zq = false;
-            for (size_t i = 0; i < g->n_fwd; i++)
-                for (int j = 0; need[i] && j < g->n[i].nin; j++)
-                    via_zq |= tensor_root(g, g->n[i].in[j]) == zq;
+            memset(made, 0, g->nt);
+            graph_select(g, (int[]){ tensor_root(g, names[y].t), -1 }, (int[]){ ze, -1 }, need);
+            bool via_zq = false, closed = true;
+            for (size_t i = 0; i < g->n_fwd; i++) {
+                for (int j = 0; need[i] && j < g->n[i].nin; j++) {
+                    int t = tensor_root(g, g->n[i].in[j]);
+                    gen_role role = g->t[t].role;
+                    via_zq |= t == zq;
+                    closed &= made[t] || t == ze || role == ROLE_PARAM || role == ROLE_STATE ||
+                              role == ROLE_CONST;
+                }
+                for (int o = 0; need[i] && o < g->n[i].nout; o++)
+                    made[tensor_root(g, g->n[i].out[o])] = true;
+            }
             xfree(need);
-            if (via_zq && dims_count(&g->t[names[y].t].dims) == dims_count(&s->input)) {
+            xfree(made);
+            if (via_zq && closed &&
+                dims_count(&g->t[names[y].t].dims) == dims_count(&s->input)) {
                 g->vq_ze = ze;
                 g->vq_out = tensor_root(g, names[y].t);
                 g->vq_logits = part->kind == TERM_BERNOULLI;

@@ -2,7 +2,6 @@
 #include "plan/init.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "plan/philox.h"
@@ -37,12 +36,17 @@ const char *vkvae_init_kind_name(uint32_t kind)
     return kind < VKVAE_INIT_COUNT ? names[kind] : "?";
 }
 
+/* FNV-1a over len bytes of s, from h */
+static uint32_t fnv1a(uint32_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
 uint32_t vkvae_init_stream_step(const char *name)
 {
-    uint32_t h = 2166136261u;
-    for (const char *c = name ? name : ""; *c; c++)
-        h = (h ^ (uint8_t)*c) * 16777619u;
-    return h;
+    return fnv1a(2166136261u, name ? name : "", name ? strlen(name) : 0);
 }
 
 static int ends_with(const char *s, const char *suffix, size_t *prefix_len)
@@ -100,13 +104,13 @@ vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tens
     const char *name = t->name ? t->name : "";
     const vkvae_tensor_desc *weight = NULL;
     size_t prefix;
-    char draw[256]; /* whose draws: a codebook's EMA sum starts as its codes */
-    snprintf(draw, sizeof draw, "%s", name);
+    /* whose draws: a codebook's EMA sum starts as its codes, <prefix>.weight */
+    uint32_t step = vkvae_init_stream_step(name);
     if (ends_with(name, ".weight", &prefix)) {
         weight = t;
     } else if (ends_with(name, ".ema_sum", &prefix)) {
         weight = t;
-        snprintf(draw, sizeof draw, "%.*s.weight", (int)prefix, name);
+        step = fnv1a(fnv1a(2166136261u, name, prefix), ".weight", 7);
     } else if (ends_with(name, ".bias", &prefix)) {
         weight = find_weight(plan, name, prefix);
         if (!weight)
@@ -130,7 +134,6 @@ vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tens
     if (plan->init >= VKVAE_INIT_COUNT)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "init: plan '%s' has an unknown init kind %u",
                           plan->model ? plan->model : "?", plan->init);
-    uint32_t step = vkvae_init_stream_step(draw);
     if (plan->init != VKVAE_INIT_PYTORCH && weight != t) {
         memset(dst, 0, t->elems * sizeof *dst); /* zeros_(bias) */
         return VKVAE_OK;
