@@ -23,7 +23,11 @@ on the CPU backend:
 - sample refuses the model in one line (no prior);
 - with `ema 0.95` (codes as moving averages): the terms and usage alike on
   both backends, the checkpoint's state named enc.codebook.ema_count and
-  .ema_sum.
+  .ema_sum;
+- where python3-torch is installed, one SGD step of vqvae_conv equals
+  PyTorch's autograd of the paper's loss (bench/pytorch_vqvae.py
+  --grad-check: every gradient within 1e-4) on both backends, and with
+  `ema 0.99` the moving averages and codes too.
 """
 import csv
 import os
@@ -178,6 +182,48 @@ def ema_both(vkvae, tmp):
           "ema: the checkpoint holds enc.codebook.weight, .ema_count and .ema_sum")
 
 
+def grad_check(vkvae, tmp):
+    """Where python3-torch is installed: one SGD step of vqvae_conv on 128
+    images against PyTorch's autograd (bench/pytorch_vqvae.py --grad-check),
+    straight-through and codebook included, on both backends; then the EMA
+    codebook's step (from a checkpoint whose averages moved once)."""
+    python = "/usr/bin/python3"
+    if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode != 0:
+        print("skipped: the gradient check against PyTorch (no python3-torch)")
+        return
+    root = os.environ.get("VKVAE_SOURCE_ROOT", f"{os.path.dirname(__file__)}/../..")
+    with open(f"{root}/models/vqvae_conv.vae") as f:
+        text = f.read()
+    line = "train adam lr 1e-3 batch 128 epochs 10 seed 1"
+    twin = f"{root}/bench/pytorch_vqvae.py"
+    quick = ["--limit", "128", "--test-limit", "64", "--samples", "0"]
+    for ema in ("", " ema 0.99"):
+        specs = {}
+        for name, lr in (("w0", "1e-30"), ("w1", "1e-3")):
+            specs[name] = f"{tmp}/g{name}{ema and '_ema'}.vae"
+            with open(specs[name], "w") as f:
+                f.write(text.replace(line, f"train sgd lr {lr} batch 128 epochs 1 seed 1")
+                        .replace("codebook 128 beta 0.25", "codebook 128 beta 0.25" + ema))
+        for device in (("cpu", "0") if not ema else ("cpu",)):
+            out = {k: f"{tmp}/g{k}-{device}{ema and '-ema'}" for k in ("w0", "w1")}
+            rc0, _, e0 = run(vkvae, "train", specs["w0"], *quick, "--device", device,
+                             "--out", out["w0"])
+            w0 = f"{out['w0']}/checkpoint.safetensors"
+            if ema:  # the averages moved in w0's step: w1 is one step further
+                rc1, _, e1 = run(vkvae, "train", specs["w0"], *quick, "--device", device,
+                                 "--resume", w0, "--epochs", "2", "--lr", "1e-3",
+                                 "--out", out["w1"])
+            else:
+                rc1, _, e1 = run(vkvae, "train", specs["w1"], *quick, "--device", device,
+                                 "--out", out["w1"])
+            args = [python, twin, "--grad-check", w0, f"{out['w1']}/checkpoint.safetensors",
+                    "--lr", "1e-3"] + (["--ema", "0.99"] if ema else [])
+            rc, so, e = run(*args) if rc0 == 0 and rc1 == 0 else (1, "", e0 + e1)
+            check(rc == 0 and "agree" in so,
+                  f"one SGD step of vqvae_conv{ema} on device {device} is PyTorch's "
+                  f"(exit {rc}: {so.strip()[-120:]}{e.strip()[-300:]})")
+
+
 def builtin_names(vkvae):
     spec = os.path.join(os.environ.get("VKVAE_SOURCE_ROOT", "."), "models", "vqvae_conv.vae")
     rc, so, e = run(vkvae, "check", spec, "--explain")
@@ -202,6 +248,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         train_both(vkvae, tmp)
         ema_both(vkvae, tmp)
+        grad_check(vkvae, tmp)
         builtin_names(vkvae)
         bad_specs(vkvae, tmp)
 
