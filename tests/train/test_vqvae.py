@@ -95,28 +95,41 @@ def close(a, b, rel=1e-3):
     return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
 
-def train_both(vkvae, tmp):
-    spec = f"{tmp}/vq_small.vae"
-    with open(spec, "w") as f:
-        f.write(SPEC)
+def train_epoch(vkvae, spec, tag, keys):
+    """One epoch of spec on 512 images on lavapipe and the CPU backend, the
+    usage printed; each of keys alike on both. Their metrics, or None."""
     metrics = {}
+    folder = os.path.dirname(spec)
     for device in ("0", "cpu"):
-        out = f"{tmp}/run-{device}"
+        out = f"{folder}/{tag}-{device}"
         rc, so, e = run(vkvae, "train", spec, "--limit", "512", "--test-limit", "128",
                         "--samples", "0", "--device", device, "--out", out)
         check(rc == 0 and "codebook z: perplexity" in so,
-              f"vq_small trains on device {device} and prints the codebook's usage "
+              f"{tag}: trains on device {device} and prints the codebook's usage "
               f"(exit {rc}: {e.strip()[-300:]})")
         if rc == 0:
             with open(f"{out}/metrics.csv") as f:
                 metrics[device] = list(csv.DictReader(f))[0]
     if len(metrics) < 2:
-        return
+        return None
     g, c = metrics["0"], metrics["cpu"]
-    for k in ("train_recon", "train_vq", "test_recon", "test_vq", "train_z_perplexity",
-              "test_z_perplexity", "train_z_dead", "test_z_dead"):
+    for k in keys:
         check(k in c and k in g and close(float(g[k]), float(c[k])),
-              f"{k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
+              f"{tag}: {k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
+    return metrics
+
+
+def train_both(vkvae, tmp):
+    spec = f"{tmp}/vq_small.vae"
+    with open(spec, "w") as f:
+        f.write(SPEC)
+    metrics = train_epoch(vkvae, spec, "run", ("train_recon", "train_vq", "test_recon",
+                                               "test_vq", "train_z_perplexity",
+                                               "test_z_perplexity", "train_z_dead",
+                                               "test_z_dead"))
+    if not metrics:
+        return
+    c = metrics["cpu"]
     for k in ("train_z_perplexity", "test_z_perplexity"):
         check(1 <= float(c.get(k, 0)) <= 16, f"{k} lies in [1, 16] ({c.get(k)})")
     for k in ("train_z_dead", "test_z_dead"):
@@ -160,21 +173,9 @@ def ema_both(vkvae, tmp):
     with open(spec, "w") as f:
         f.write(SPEC.replace("codebook 16 beta 0.25", "codebook 16 beta 0.25 ema 0.95")
                 .replace("model vq_small", "model vq_ema"))
-    metrics = {}
-    for device in ("0", "cpu"):
-        out = f"{tmp}/ema-{device}"
-        rc, so, e = run(vkvae, "train", spec, "--limit", "512", "--test-limit", "128",
-                        "--samples", "0", "--device", device, "--out", out)
-        check(rc == 0, f"vq_ema trains on device {device} (exit {rc}: {e.strip()[-300:]})")
-        if rc == 0:
-            with open(f"{out}/metrics.csv") as f:
-                metrics[device] = list(csv.DictReader(f))[0]
-    if len(metrics) < 2:
+    if not train_epoch(vkvae, spec, "ema", ("train_recon", "train_vq", "test_recon",
+                                             "test_vq", "test_z_perplexity")):
         return
-    g, c = metrics["0"], metrics["cpu"]
-    for k in ("train_recon", "train_vq", "test_recon", "test_vq", "test_z_perplexity"):
-        check(k in c and k in g and close(float(g[k]), float(c[k])),
-              f"ema: {k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
     with open(f"{tmp}/ema-cpu/checkpoint.safetensors", "rb") as f:
         head = f.read(4096)
     check(all(n in head for n in (b"enc.codebook.weight", b"enc.codebook.ema_count",
