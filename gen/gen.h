@@ -203,6 +203,8 @@ typedef struct gen_layer {
     double momentum, eps;       /* batchnorm */
     double beta;                /* codebook: the commitment loss's weight */
     double ema;                 /* codebook: the codes' EMA decay, or 0 (a gradient) */
+    bool restart;               /* codebook: unchosen codes restart from z_e each step */
+    gen_loc restart_loc;
     bool tap;                   /* 'tap': the output is also one of the call's */
     bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a
                                    batchnorm, which takes the mean out */

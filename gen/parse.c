@@ -1047,24 +1047,34 @@ static bool parse_layer(parser *p, const gen_token *kw)
                no_more(p, "gaussian", "the latent size");
     }
     if (tok_is(kw, "codebook")) {
-        /* codebook K [beta B] [ema D]: beta weighs the commitment loss (the
-         * paper's 0.25); ema: the codes as moving averages of decay D */
-        static const char *const clauses[] = { "beta", "ema", NULL };
+        /* codebook K [beta B] [ema D] [restart]: beta weighs the commitment
+         * loss (the paper's 0.25); ema: the codes as moving averages of
+         * decay D; restart: codes no position chose move onto a z_e */
+        static const char *const clauses[] = { "beta", "ema", "restart", NULL };
         gen_layer *l = add_layer(p, kw, LAYER_CODEBOOK);
         if (!l || !want_uint(p, kw, 1, GEN_MAX_DIM, &l->units))
             return false;
         l->beta = 0.25;
-        const gen_token *seen[2] = { 0 };
+        const gen_token *seen[3] = { 0 };
         while (!at_eol(p)) {
             const gen_token *t = next(p);
             int c = word_index(t, clauses);
             if (c < 0)
                 return unknown_clause(p, t, "codebook", clauses);
-            if (!once(p, t, &seen[c], "codebook") ||
-                !(c == 0 ? want_range(p, t, 0, true, 1e6, true, &l->beta)
-                         : want_range(p, t, 0, false, 1, false, &l->ema)))
+            if (!once(p, t, &seen[c], "codebook"))
                 return false;
+            if (c == 2) {
+                l->restart = true;
+                l->restart_loc = t->loc;
+            } else if (!(c == 0 ? want_range(p, t, 0, true, 1e6, true, &l->beta)
+                                : want_range(p, t, 0, false, 1, false, &l->ema))) {
+                return false;
+            }
         }
+        if (l->restart && l->ema)
+            return perr_at(p, l->restart_loc, "'restart' with 'ema' is not built yet: a "
+                           "restarted code would need its moving averages restarted too; "
+                           "use one of them");
         return true;
     }
     if (tok_is(kw, "reshape")) {

@@ -729,9 +729,11 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
         /* the codebook's usage counts and moving averages: after the step
          * that chose the codes; the averages in training only */
         int op = g->n[i].op;
-        /* (what vq_nearest wrote: vq_ema's indices, its second input) */
-        int src = g->t[g->n[i].in[op == VKVAE_OP_VQ_EMA ? 1 : 0]].producer;
-        bool ema = op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_EMA_CODES;
+        /* (what vq_nearest wrote: vq_ema's and vq_restart's indices, their
+         * second input) */
+        int src = g->t[g->n[i].in[op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_RESTART]].producer;
+        bool ema = op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_EMA_CODES ||
+                   op == VKVAE_OP_VQ_RESTART;
         bool codes = (op == VKVAE_OP_VQ_COUNT || ema) && src >= 0 && ran[src] >= 0;
         if (ran[i] < 0 && (for_loss[i] || codes)) {
             add_node_step(pl, train, g, &g->n[i], map);

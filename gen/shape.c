@@ -556,6 +556,15 @@ static int codebook_layer(builder *b, const gen_layer *l, int in, bool last, con
     g->n[cn].p = (vkvae_op_params){ .n = (uint32_t)R, .in = positions, .classes = l->units };
     g->t[usage].needs_grad = false;
     g->n[cn].flops_fwd = R * positions;
+    if (l->restart) { /* after the step: codes no position chose move onto a z_e */
+        int rn = add_node(b, VKVAE_OP_VQ_RESTART, xprintf("%scodebook_restart", b->prefix),
+                          l->restart_loc, (int[]){ in, idx, -1 }, (int[]){ e, -1 });
+        g->n[rn].p = (vkvae_op_params){ .n = (uint32_t)R, .c_in = c, .in = positions,
+                                        .classes = l->units, .stream = VKVAE_STREAM_RESTART };
+        g->n[rn].flops_fwd = R * positions;
+        g->t[e].producer = -1; /* a leaf to the calls: vq_nearest reads it */
+        g->t[e].needs_grad = l->ema == 0; /* (a parameter still) */
+    }
     if (l->ema) { /* the moving count and sum of each code's positions, then the codes */
         int count = state_tensor(b, xprintf("%scodebook.ema_count", b->prefix), flat(l->units));
         int sum = state_tensor(b, xprintf("%scodebook.ema_sum", b->prefix), ed);

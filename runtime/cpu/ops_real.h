@@ -853,6 +853,26 @@ static void FN(vq_ema)(P *p, PUSH *push, void *const *t)
         }
 }
 
+/* z idx -> e in place: a code no valid position chose takes the z of a
+ * position drawn by its Philox word */
+static void FN(vq_restart)(P *p, PUSH *push, void *const *t)
+{
+    const real *z = t[0], *idx = t[1];
+    real *e = t[2];
+    uint64_t D = p->c_in, in = p->in, positions = (uint64_t)FN(valid_rows)(p, push) * in;
+    for (uint32_t k = 0; k < p->classes && positions > 0; k++) {
+        uint64_t m = 0;
+        for (uint64_t j = 0; j < positions; j++)
+            m += (uint64_t)idx[j] == k;
+        if (m > 0)
+            continue;
+        uint64_t j = ((uint64_t)vkvae_rand_u32(push->seed, p->stream, push->step, k) *
+                      positions) >> 32;
+        for (uint64_t d = 0; d < D; d++)
+            e[k * D + d] = z[((j / in) * D + d) * in + j % in];
+    }
+}
+
 /* count sum -> e: each code its sum over its Laplace-smoothed count */
 static void FN(vq_ema_codes)(P *p, PUSH *push, void *const *t)
 {
@@ -1317,6 +1337,7 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_VQ_CODEBOOK_BWD: FN(vq_codebook_bwd)(p, push, t); break;
     case VKVAE_OP_VQ_COUNT: FN(vq_count)(p, push, t); break;
     case VKVAE_OP_VQ_EMA: FN(vq_ema)(p, push, t); break;
+    case VKVAE_OP_VQ_RESTART: FN(vq_restart)(p, push, t); break;
     case VKVAE_OP_VQ_EMA_CODES: FN(vq_ema_codes)(p, push, t); break;
     case VKVAE_OP_L2_BWD: FN(l2_bwd)(p, push, t); break;
     case VKVAE_OP_BCE_LOGITS: FN(bce_logits)(p, push, t); break;

@@ -201,6 +201,7 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_VQ_COUNT:
     case VKVAE_OP_VQ_EMA:
     case VKVAE_OP_VQ_EMA_CODES:
+    case VKVAE_OP_VQ_RESTART:
         if (p->classes < 1 || (op != VKVAE_OP_VQ_COUNT && p->c_in < 1))
             return "a codebook needs 1 or more codes of 1 or more values";
         if (op == VKVAE_OP_VQ_EMA && !(p->momentum > 0 && p->momentum <= 1))

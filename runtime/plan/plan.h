@@ -63,6 +63,7 @@ typedef enum vkvae_stream {
     VKVAE_STREAM_PRIOR,
     VKVAE_STREAM_LIKELIHOOD,
     VKVAE_STREAM_INIT,
+    VKVAE_STREAM_RESTART,   /* a dead code's new place (vq_restart) */
 } vkvae_stream;
 
 /* How the layers' parameters start (the spec's `train ... init`; values

@@ -281,7 +281,7 @@ static int is_vq(vkvae_op op)
 {
     return op == VKVAE_OP_VQ_NEAREST || op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_VQ_LOSS_BWD ||
            op == VKVAE_OP_VQ_CODEBOOK_BWD || op == VKVAE_OP_VQ_COUNT || op == VKVAE_OP_VQ_EMA ||
-           op == VKVAE_OP_VQ_EMA_CODES;
+           op == VKVAE_OP_VQ_EMA_CODES || op == VKVAE_OP_VQ_RESTART;
 }
 
 static void vq_cases(vkvae_op op, int quick, case_list *l)
@@ -293,10 +293,12 @@ static void vq_cases(vkvae_op op, int quick, case_list *l)
             vkvae_parity_case c = {.op = op};
             c.p = (vkvae_op_params){.n = shapes[i][0], .c_in = shapes[i][1], .in = shapes[i][2],
                                     .classes = shapes[i][3], .alpha = 0.25f, .momentum = 0.01f,
-                                    .eps = 1e-5f, .mode = short_batch};
+                                    .eps = 1e-5f, .mode = short_batch,
+                                    .stream = VKVAE_STREAM_RESTART};
             if (op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_VQ_LOSS_BWD)
                 c.p.in *= c.p.c_in; /* these read z flat: [n, c_in*in] */
-            c.push = (vkvae_push){.rows = c.p.n - short_batch, .grad_scale = 0.5f};
+            c.push = (vkvae_push){.rows = c.p.n - short_batch, .grad_scale = 0.5f, .seed = 3,
+                                  .step = 17};
             add(l, &c);
         }
 }
@@ -491,9 +493,12 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
                 v *= 100; /* the same for logsumexp */
             if ((c->op == VKVAE_OP_BATCHNORM && b == 7) || (c->op == VKVAE_OP_BATCHNORM_BWD && b == 4))
                 v = fabs(v) + 0.5; /* a running variance, a 1/std */
-            if (((c->op == VKVAE_OP_VQ_CODEBOOK_BWD || c->op == VKVAE_OP_VQ_EMA) && b == 1) ||
+            if (((c->op == VKVAE_OP_VQ_CODEBOOK_BWD || c->op == VKVAE_OP_VQ_EMA ||
+                  c->op == VKVAE_OP_VQ_RESTART) && b == 1) ||
                 (c->op == VKVAE_OP_VQ_COUNT && b == 0))
                 v = floor((v + 1) / 2 * c->p.classes * 0.999); /* code indices */
+            if (c->op == VKVAE_OP_VQ_RESTART && b == 1)
+                v = floor(v / 2) * 2; /* even codes only: the odd ones restart */
             if ((c->op == VKVAE_OP_VQ_EMA && b == 2) || (c->op == VKVAE_OP_VQ_EMA_CODES && b == 0))
                 v = 10 * fabs(v); /* moving counts */
             h[i] = poison ? NAN : (float)v;

@@ -688,7 +688,8 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
             if ((op == VKVAE_OP_NLL_BERNOULLI || op == VKVAE_OP_NLL_BERNOULLI_BWD) && b == 1)
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = fabs(d[i]);
-            if (((op == VKVAE_OP_VQ_CODEBOOK_BWD || op == VKVAE_OP_VQ_EMA) && b == 1) ||
+            if (((op == VKVAE_OP_VQ_CODEBOOK_BWD || op == VKVAE_OP_VQ_EMA ||
+                  op == VKVAE_OP_VQ_RESTART) && b == 1) ||
                 (op == VKVAE_OP_VQ_COUNT && b == 0))
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = floor(rnd01() * p->classes); /* code indices */
@@ -807,6 +808,8 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_VQ_EMA, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 7, .classes = 9,
                                                   .momentum = 0.01f }, short_push);
     nmse_case(VKVAE_OP_VQ_LOSS, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.25f, .mode = 1 }, short_push);
+    nmse_case(VKVAE_OP_VQ_RESTART, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 7, .classes = 40,
+                                                      .stream = VKVAE_STREAM_RESTART }, short_push);
     nmse_case(VKVAE_OP_NLL_CATEGORICAL, (vkvae_op_params){ .n = 3, .in = 17, .classes = 256 }, push);
     nmse_case(VKVAE_OP_NLL_CATEGORICAL_BWD, (vkvae_op_params){ .n = 3, .in = 17, .classes = 5 }, push);
     nmse_case(VKVAE_OP_GATE_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, push);
@@ -999,6 +1002,22 @@ static void run_check(void)
         run64(VKVAE_OP_VQ_COUNT, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ idx, count });
         check(count[0] == 6 && count[1] == 1 && count[2] == 0 && count[3] == 0, "VQ_COUNT_HAND",
               count[0]);
+    }
+    if (wanted("VQ_RESTART_HAND")) {
+        /* 3 codes of 2 values; every valid position chose code 0: codes 1
+         * and 2 move onto a valid position's z (values 10p + 1, 10p + 2
+         * at position p of row 0; the padding row's 99s never), code 0
+         * stays */
+        vkvae_op_params p = { .n = 2, .c_in = 2, .in = 3, .classes = 3,
+                              .stream = VKVAE_STREAM_RESTART };
+        double z[12] = { 1, 11, 21, 2, 12, 22, 99, 99, 99, 99, 99, 99 };
+        double idx[6] = { 0, 0, 0, 2, 2, 2 }, e[6] = { -1, -1, -5, -5, -7, -7 };
+        vkvae_push push = { .seed = 4, .step = 9, .rows = 1 };
+        run64(VKVAE_OP_VQ_RESTART, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ z, idx, e });
+        int ok = e[0] == -1 && e[1] == -1;
+        for (int k = 1; k < 3; k++)
+            ok &= e[2 * k + 1] == e[2 * k] + 1 && fmod(e[2 * k] - 1, 10) == 0 && e[2 * k] <= 21;
+        check(ok, "VQ_RESTART_HAND", e[2]);
     }
     if (wanted("VQ_EMA_HAND")) {
         /* 2 codes of 1 value, decay 0.9 (momentum 0.1); row 0's values 3
