@@ -357,6 +357,17 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
             add(&l, &c);
         }
     }
+    if (op == VKVAE_OP_L2 || op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_KL_GAUSS ||
+        op == VKVAE_OP_NLL_GAUSS || op == VKVAE_OP_BCE_LOGITS) {
+        /* rows of 70,000 values (a 1x256x256 image's 65,536 and more): one
+         * invocation sums a row, past lavapipe's 65,535 loop passes unless
+         * unrolled */
+        vkvae_parity_case c = {.op = op};
+        c.p = (vkvae_op_params){.n = 2, .in = 70000, .alpha = 0.25f, .samples = 1,
+                                .mode = op == VKVAE_OP_NLL_GAUSS ? 2 : 1};
+        c.push = (vkvae_push){.rows = 2, .grad_scale = 1.0f};
+        add(&l, &c);
+    }
     if (op == VKVAE_OP_NLL_CATEGORICAL || op == VKVAE_OP_NLL_CATEGORICAL_BWD) {
         /* a 256-level PixelCNN's likelihood of 32x32 images: a row's
          * 1,024 values times 2 x 256 class steps each, past the 65,535

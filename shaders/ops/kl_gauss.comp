@@ -1,6 +1,7 @@
 // kl_gauss: mu:[n,in] lv:[n,in] -> kl:[n]; kl = 0.5*sum(mu^2 + exp(lv) - 1 - lv)
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer MU { float mu[]; };
 layout(std430, binding = 1) readonly buffer LV { float lv[]; };
@@ -11,9 +12,13 @@ void main()
     if (r >= P_N) return;
     float acc = 0.0;
     if (r < valid_rows())
-        for (uint j = 0; j < P_IN; j++) {
-            float m = mu[r * P_IN + j], l = lv[r * P_IN + j];
-            acc += m * m + exp(l) - 1.0 - l;
-        }
+        for (uint j0 = 0u; j0 < P_IN; j0 += 4u) /* unrolled: lavapipe's loop budget */
+            [[unroll]] for (uint u = 0u; u < 4u; u++) {
+                uint j = j0 + u;
+                if (j < P_IN) {
+                    float m = mu[r * P_IN + j], l = lv[r * P_IN + j];
+                    acc += m * m + exp(l) - 1.0 - l;
+                }
+            }
     kl[r] = 0.5 * acc;
 }
