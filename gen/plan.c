@@ -726,20 +726,22 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
     for (size_t i = 0; i < g->n_fwd; i++) {
         if (g->n[i].op == GEN_OP_VIEW)
             continue;
-        /* the codebook's usage counts and moving averages: after the step
-         * that chose the codes; the averages in training only */
+        /* a codebook's usage counts, moving averages and restarts run after
+         * a step that chose its codes (one of their inputs was made in
+         * training); all but the counts in training only */
         int op = g->n[i].op;
-        /* (what vq_nearest wrote: vq_ema's and vq_restart's indices, their
-         * second input) */
-        int src = g->t[g->n[i].in[op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_RESTART]].producer;
-        bool ema = op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_EMA_CODES ||
-                   op == VKVAE_OP_VQ_RESTART;
-        bool codes = (op == VKVAE_OP_VQ_COUNT || ema) && src >= 0 && ran[src] >= 0;
-        if (ran[i] < 0 && (for_loss[i] || codes)) {
+        bool train_only = op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_EMA_CODES ||
+                          op == VKVAE_OP_VQ_RESTART;
+        bool after_codes = false;
+        for (int j = 0; (train_only || op == VKVAE_OP_VQ_COUNT) && j < g->n[i].nin; j++) {
+            int src = g->t[g->n[i].in[j]].producer;
+            after_codes |= src >= 0 && ran[src] >= 0;
+        }
+        if (ran[i] < 0 && (for_loss[i] || after_codes)) {
             add_node_step(pl, train, g, &g->n[i], map);
             ran[i] = (int)g->n_upd;
         }
-        if (ema)
+        if (train_only)
             continue;
         add_node_step(pl, eval, g, &g->n[i], map);
     }

@@ -563,7 +563,6 @@ static int codebook_layer(builder *b, const gen_layer *l, int in, bool last, con
                                         .classes = l->units, .stream = VKVAE_STREAM_RESTART };
         g->n[rn].flops_fwd = R * positions;
         g->t[e].producer = -1; /* a leaf to the calls: vq_nearest reads it */
-        g->t[e].needs_grad = l->ema == 0; /* (a parameter still) */
     }
     if (l->ema) { /* the moving count and sum of each code's positions, then the codes */
         int count = state_tensor(b, xprintf("%scodebook.ema_count", b->prefix), flat(l->units));
@@ -1336,15 +1335,12 @@ static void find_codebook_model(const gen_spec *s, gen_graph *g, const named *na
     if (vq < 0)
         return;
     int ze = tensor_root(g, g->n[vq].in[0]), zq = g->n[vq].out[0];
-    bool *from_x = xmalloc(g->nt);
-    memset(from_x, 0, g->nt);
-    from_x[g->x] = true;
-    for (size_t i = 0; i < g->n_fwd; i++)
-        for (int j = 0; j < g->n[i].nin; j++)
-            for (int o = 0; from_x[g->n[i].in[j]] && o < g->n[i].nout; o++)
-                from_x[g->n[i].out[o]] = true;
-    bool reads_x = from_x[ze];
-    xfree(from_x);
+    /* z_e comes from x: computing it takes the gather that makes x */
+    bool *for_ze = xmalloc(g->n_fwd);
+    memset(for_ze, 0, g->n_fwd);
+    graph_select(g, (int[]){ ze, -1 }, (int[]){ -1 }, for_ze);
+    bool reads_x = for_ze[g->t[g->x].producer];
+    xfree(for_ze);
     if (!reads_x)
         return;
     for (size_t t = 0; t < s->n_terms && g->vq_out < 0; t++)

@@ -293,8 +293,8 @@ static void vq_cases(vkvae_op op, int quick, case_list *l)
             vkvae_parity_case c = {.op = op};
             c.p = (vkvae_op_params){.n = shapes[i][0], .c_in = shapes[i][1], .in = shapes[i][2],
                                     .classes = shapes[i][3], .alpha = 0.25f, .momentum = 0.01f,
-                                    .eps = 1e-5f, .mode = short_batch,
-                                    .stream = VKVAE_STREAM_RESTART};
+                                    .eps = 1e-5f, .stream = VKVAE_STREAM_RESTART,
+                                    .mode = short_batch}; /* vq_loss: both modes */
             if (op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_VQ_LOSS_BWD)
                 c.p.in *= c.p.c_in; /* these read z flat: [n, c_in*in] */
             c.push = (vkvae_push){.rows = c.p.n - short_batch, .grad_scale = 0.5f, .seed = 3,
