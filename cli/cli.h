@@ -59,6 +59,13 @@ struct cli_data_opts;
 int cli_data_load(const struct cli_data_opts *d, const vkvae_plan *plan, vkvae_idx_dataset *out,
                   char **class_names);
 
+/* Non-zero (the exit status, the error printed, ds freed) when a byte of
+ * ds is not one of the levels the plan's input declares ('levels L'). */
+int cli_check_levels(vkvae_idx_dataset *ds, const vkvae_plan *plan);
+/* What a data byte is divided by to give the model's input: 255 for grey
+ * levels, L - 1 for an input of 'levels L' (plan.input_levels). */
+float cli_byte_scale(const vkvae_plan *plan);
+
 /* A trained model opened from a checkpoint (cli/model.c). */
 typedef struct cli_model_handle {
     const vkvae_plan *plan;
@@ -72,6 +79,27 @@ int cli_model_open(const char *cmd, const char *ckpt, uint32_t data_rows, const 
                    vkvae_precision precision, cli_model_handle *out);
 /* Closes it; non-zero (the exit status) if validation reported messages. */
 int cli_model_close(cli_model_handle *m);
+
+/* ---- two stages: a prior over a VQ-VAE's codes (cli/codes.c) ---- */
+/* The checkpoint metadata key naming the VQ-VAE checkpoint a prior was
+ * trained on (its absolute path). */
+#define CLI_CODES_KEY "codes_from"
+/* The VQ-VAE checkpoint vq_ckpt opened, checked to make the codes prior's
+ * input (1 x H x W of K levels); non-zero: the exit status, error printed. */
+int cli_codes_open(const char *cmd, const char *vq_ckpt, const char *device, vkvae_precision precision,
+                   const vkvae_plan *prior, cli_model_handle *vq);
+/* The images of data (the VQ-VAE's input; the first limit and test_limit
+ * of them where those are not 0) encoded to codes on vq's device, with
+ * progress: a data set of code grids, labels kept. */
+int cli_codes_dataset(cli_model_handle *vq, const struct cli_data_opts *data, uint32_t limit,
+                      uint32_t test_limit, vkvae_idx_dataset *out);
+/* n code grids drawn from prior, decoded by vq into *images (malloc'd,
+ * vq's features each). */
+vkvae_status cli_codes_sample(vkvae_session *prior, vkvae_session *vq, uint32_t seed, uint32_t n,
+                              float **images, vkvae_error *err);
+/* The VQ-VAE checkpoint the prior checkpoint was trained on, "" if none;
+ * non-zero: the exit status (an unreadable file). */
+int cli_codes_source(const char *prior_ckpt, char *path, size_t size);
 
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

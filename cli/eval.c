@@ -79,12 +79,13 @@ static int parse_args(int argc, char **argv, eval_opts *o)
 typedef struct objective {
     int kl, iwae_k;
     int binarize;             /* its gather draws binary pixels */
+    float scale;              /* a byte's divisor (cli_byte_scale) */
     uint32_t binarize_stream;
 } objective;
 
 static objective eval_objective(const vkvae_plan *plan)
 {
-    objective ob = {0};
+    objective ob = {.scale = cli_byte_scale(plan)};
     for (uint32_t p = 0; p < plan->n_programs; p++) {
         const vkvae_program_desc *pr = &plan->programs[p];
         if (pr->kind != VKVAE_PROGRAM_EVAL)
@@ -110,7 +111,7 @@ static float *test_pixels(const vkvae_idx *images, uint32_t n, uint32_t features
     float *x = malloc((size_t)n * features * sizeof *x);
     for (uint32_t i = 0; x && i < n; i++)
         for (uint32_t j = 0; j < features; j++) {
-            float v = (float)images->data[(size_t)i * features + j] / 255.0f;
+            float v = (float)images->data[(size_t)i * features + j] / ob->scale;
             if (ob->binarize) {
                 uint32_t step = 0x80000000u + i / batch, index = (i % batch) * features + j;
                 v = vkvae_rand_uniform(seed, ob->binarize_stream, step, index) < v ? 1.0f : 0.0f;
@@ -201,7 +202,7 @@ static vkvae_status frechet(const eval_opts *o, cli_model_handle *m, cli_model_h
     vkvae_status st = VKVAE_OK;
     uint32_t n = images->count, N = o->fd_samples ? o->fd_samples : 10000;
     uint32_t F = vkvae_session_features(m->session), d = 0, classes = vkvae_session_classes(m->session);
-    objective plain = {0}; /* the test images as they are, grey levels */
+    objective plain = {.scale = cli_byte_scale(m->plan)}; /* the test images as they are */
     float *x = test_pixels(images, n, F, &plain, 1, 0);
     float *gen = malloc((size_t)N * F * sizeof *gen);
     if (!x || !gen)

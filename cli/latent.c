@@ -21,22 +21,22 @@
 
 typedef struct latent_opts {
     cli_data_opts data;
-    const char *ckpt, *device, *out, *split, *dims;
+    const char *ckpt, *device, *out, *split, *dims, *vq;
     uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class;
     float range, strength;
     vkvae_precision precision;
-    int mean, slerp, has_seed, has_label, has_from, has_to, has_item, has_from_class,
+    int mean, slerp, codes, has_seed, has_label, has_from, has_to, has_item, has_from_class,
         has_to_class;
 } latent_opts;
 
 static const char latent_usage[] =
     "usage:\n"
-    "  vkvae sample CKPT [-n 64] [--mean] [--label K] -o samples.png\n"
+    "  vkvae sample CKPT [-n 64] [--mean] [--label K] [--vq VQ_CKPT] -o samples.png\n"
     "  vkvae reconstruct CKPT [-n 32] -o recon.png\n"
     "  vkvae interpolate CKPT --from I --to J [--steps 10] [--slerp] -o interp.png\n"
     "  vkvae traverse CKPT --item I [--dims 0-9] [--range 3] [--steps 9] -o traverse.png\n"
     "  vkvae edit CKPT --item I --from-class A --to-class B [--strength 2] [--steps 8] -o edit.png\n"
-    "  vkvae encode CKPT -o codes.npy\n"
+    "  vkvae encode CKPT [--codes] -o codes.npy   (--codes: a VQ-VAE's code indices)\n"
     "\n"
     "common options:\n"
     "  --device D      Vulkan device index or name substring, or 'cpu'\n"
@@ -44,6 +44,8 @@ static const char latent_usage[] =
     "  --seed S        seed of the draws (default: the checkpoint's training seed)\n"
     CLI_DATA_USAGE
     "  --split S       test (default) or train: which images items index\n"
+    "  --vq VQ_CKPT    sample: the VQ-VAE that decodes a codes prior's samples (default: the\n"
+    "                  one the prior was trained on, `vkvae train --codes`)\n"
     "  --cols C --scale S --pad P   grid layout (columns, integer upscale, pixels between)\n";
 
 static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
@@ -51,12 +53,14 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
     const cli_option options[] = {
         {CLI_FLAG("--mean", &o->mean)},
         {CLI_FLAG("--slerp", &o->slerp)},
+        {CLI_FLAG("--codes", &o->codes)},
         {CLI_STRING("-o", &o->out)},
         {CLI_STRING("--out", &o->out)},
         {CLI_STRING("--device", &o->device)},
         {CLI_PRECISION("--precision", &o->precision)},
         CLI_DATA_OPTIONS(&o->data),
         {CLI_STRING("--split", &o->split)},
+        {CLI_STRING("--vq", &o->vq)},
         {CLI_STRING("--dims", &o->dims)},
         {CLI_FLOAT("--range", &o->range)},
         {CLI_FLOAT("--strength", &o->strength)},
@@ -114,6 +118,7 @@ static int write_grid(const latent_opts *o, const cli_model_handle *m, const flo
 typedef struct items {
     vkvae_idx_dataset ds;
     const vkvae_idx *images, *labels;
+    float scale;        /* a byte's divisor (cli_byte_scale) */
 } items;
 
 static int load_items(const latent_opts *o, const cli_model_handle *m, items *it)
@@ -124,6 +129,7 @@ static int load_items(const latent_opts *o, const cli_model_handle *m, items *it
     int train = o->split && strcmp(o->split, "train") == 0;
     it->images = train ? &it->ds.train_images : &it->ds.test_images;
     it->labels = train ? &it->ds.train_labels : &it->ds.test_labels;
+    it->scale = cli_byte_scale(m->plan);
     uint32_t features = vkvae_session_features(m->session);
     const vkvae_idx *i = it->images;
     if ((uint64_t)i->channels * i->rows * i->cols != features) {
@@ -149,7 +155,7 @@ static void item_pixels(const items *it, uint32_t index, float *dst, uint32_t fe
 {
     const uint8_t *src = it->images->data + (size_t)index * features;
     for (uint32_t i = 0; i < features; i++)
-        dst[i] = (float)src[i] / 255.0f;
+        dst[i] = (float)src[i] / it->scale;
 }
 
 /* Encodes items into mu (n * latent); labels go along for conditional models. */
@@ -220,8 +226,41 @@ static int run_job(const char *cmd, int argc, char **argv, latent_opts defaults,
 
 /* ---- sample ---- */
 
+/* A prior over a VQ-VAE's codes: code grids drawn, decoded by that VQ-VAE
+ * (--vq, else the checkpoint the prior was trained on). */
+static int sample_codes(latent_opts *o, cli_model_handle *m, const char *vq_ckpt)
+{
+    cli_model_handle vq;
+    int r = cli_codes_open("sample", vq_ckpt, o->device, o->precision, m->plan, &vq);
+    if (r)
+        return r;
+    float *img = NULL;
+    vkvae_error err = {0};
+    if (cli_codes_sample(m->session, vq.session, o->seed, o->n, &img, &err))
+        r = cli_fail(err.status, "%s", err.message);
+    else
+        r = write_grid(o, &vq, img, o->n, 0);
+    free(img);
+    int closed = cli_model_close(&vq);
+    return r ? r : closed;
+}
+
 static int job_sample(latent_opts *o, cli_model_handle *m)
 {
+    char vq_path[4096];
+    int r = o->vq ? 0 : cli_codes_source(o->ckpt, vq_path, sizeof vq_path);
+    if (r)
+        return r;
+    if (o->vq || vq_path[0]) {
+        if (o->has_label)
+            return cli_fail(VKVAE_BAD_INPUT, "sample: --label: a prior over codes is not "
+                            "conditional");
+        if (!o->vq && access(vq_path, R_OK) != 0)
+            return cli_fail(VKVAE_IO, "sample: %s was trained on the codes of %s, which is not "
+                            "there (%s): --vq CKPT names the VQ-VAE that decodes them", o->ckpt,
+                            vq_path, strerror(errno));
+        return sample_codes(o, m, o->vq ? o->vq : vq_path);
+    }
     uint32_t classes = vkvae_session_classes(m->session);
     if (o->has_label && !classes)
         return cli_fail(VKVAE_BAD_INPUT, "sample: --label: model %s is not conditional",
@@ -240,11 +279,11 @@ static int job_sample(latent_opts *o, cli_model_handle *m)
     }
     /* A sample from the likelihood unless --mean: Bernoulli draws with
      * Philox, so every backend gives the same picture. */
-    if (!o->mean)
+    if (!o->mean && !m->plan->sample_passes) /* (a pixel model's program draws) */
         for (size_t i = 0; i < (size_t)o->n * features; i++)
             img[i] = vkvae_rand_uniform(o->seed, VKVAE_STREAM_LIKELIHOOD, 0, (uint32_t)i) < img[i]
                          ? 1.0f : 0.0f;
-    int r = write_grid(o, m, img, o->n, 0);
+    r = write_grid(o, m, img, o->n, 0);
     free(img);
     return r;
 }
@@ -503,13 +542,21 @@ int cmd_edit(int argc, char **argv)
 
 /* Writes codes as a NumPy .npy file (format 1.0) of one structured array:
  * per item its mu, its log-variance (for a Gaussian latent) and its label,
- * so `numpy.load(path)["mu"]` gives an [N, latent] float32 array. */
+ * so `numpy.load(path)["mu"]` gives an [N, latent] float32 array; with
+ * grid (encode --codes of a VQ-VAE) mu holds the code indices as int32 on
+ * the grid: `numpy.load(path)["codes"]` is [N, H, W]. */
 static vkvae_status write_npy(const char *path, const float *mu, const float *logvar,
-                              const uint32_t *labels, uint32_t n, uint32_t L, vkvae_error *err)
+                              const uint32_t *labels, uint32_t n, uint32_t L,
+                              const vkvae_code_grid *grid, vkvae_error *err)
 {
     char header[512];
     int len;
-    if (logvar)
+    if (grid)
+        len = snprintf(header, sizeof header,
+                       "{'descr': [('codes', '<i4', (%u, %u)), ('label', '|u1')], "
+                       "'fortran_order': False, 'shape': (%u,), }",
+                       grid->height, grid->width, n);
+    else if (logvar)
         len = snprintf(header, sizeof header,
                        "{'descr': [('mu', '<f4', (%u,)), ('logvar', '<f4', (%u,)), ('label', "
                        "'|u1')], 'fortran_order': False, 'shape': (%u,), }",
@@ -546,15 +593,39 @@ static vkvae_status write_npy(const char *path, const float *mu, const float *lo
     return s;
 }
 
+/* encode --codes: each item's code indices (int32, the same bytes as a
+ * float's width) in mu's place. */
+static int encode_codes(cli_model_handle *m, const items *it, uint32_t n, float *mu,
+                        uint32_t *labels)
+{
+    uint32_t features = vkvae_session_features(m->session);
+    float *x = malloc((size_t)n * features * sizeof *x + 1);
+    if (!x)
+        return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t i = 0; i < n; i++) {
+        item_pixels(it, i, x + (size_t)i * features, features);
+        labels[i] = it->labels->data ? it->labels->data[i] : 0;
+    }
+    vkvae_error err = {0};
+    uint32_t *codes = (uint32_t *)mu; /* (codes fit: L = h * w floats an item) */
+    vkvae_status s = vkvae_session_encode_codes(m->session, x, n, codes, &err);
+    free(x);
+    return s ? cli_fail(err.status, "%s", err.message) : 0;
+}
+
 static int job_encode(latent_opts *o, cli_model_handle *m)
 {
+    vkvae_code_grid grid = vkvae_session_code_grid(m->session);
+    if (o->codes && !grid.codes)
+        return cli_fail(VKVAE_BAD_INPUT, "encode: --codes: model %s has no codebook (a VQ-VAE's "
+                        "encoder ends in one)", m->plan->model);
     items it;
     int r = load_items(o, m, &it);
     if (r)
         return r;
     uint32_t n = o->n && o->n < it.images->count ? o->n : it.images->count;
-    uint32_t L = vkvae_session_latent(m->session);
-    int gaussian = vkvae_plan_find_tensor(m->plan, "io.logvar") != UINT32_MAX;
+    uint32_t L = o->codes ? grid.height * grid.width : vkvae_session_latent(m->session);
+    int gaussian = !o->codes && vkvae_plan_find_tensor(m->plan, "io.logvar") != UINT32_MAX;
     uint32_t *index = calloc(n ? n : 1, sizeof *index), *labels = calloc(n ? n : 1, sizeof *labels);
     float *mu = malloc((size_t)n * L * sizeof *mu);
     float *logvar = gaussian ? malloc((size_t)n * L * sizeof *logvar) : NULL;
@@ -563,11 +634,15 @@ static int job_encode(latent_opts *o, cli_model_handle *m)
     for (uint32_t i = 0; !r && i < n; i++)
         index[i] = i;
     if (!r)
-        r = encode_items(m, &it, index, n, mu, logvar, labels);
+        r = o->codes ? encode_codes(m, &it, n, mu, labels)
+                     : encode_items(m, &it, index, n, mu, logvar, labels);
     vkvae_error err = {0};
-    if (!r && write_npy(o->out, mu, logvar, labels, n, L, &err))
+    if (!r && write_npy(o->out, mu, logvar, labels, n, L, o->codes ? &grid : NULL, &err))
         r = cli_fail(err.status, "%s", err.message);
-    if (!r)
+    if (!r && o->codes)
+        fprintf(stderr, "vkvae: wrote %s (%u grids of %ux%u code indices 0..%u, int32)\n",
+                o->out, n, grid.height, grid.width, grid.codes - 1);
+    else if (!r)
         fprintf(stderr, "vkvae: wrote %s (%u codes of %u dimensions%s)\n", o->out, n, L,
                 gaussian ? ", mu and logvar" : "");
     free(index), free(labels), free(mu), free(logvar);

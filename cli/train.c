@@ -6,7 +6,9 @@
  * the loss or the parameters stops training, naming the epoch and step;
  * the last good checkpoint stays.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -54,11 +56,15 @@ static const char train_usage[] =
     "                    in chunks, with the same result\n"
     "  --samples N       images in samples.png (default 64; 0: none)\n"
     "  --sample-every E  also samples-eNNN.png after every E-th epoch, drawn from the same\n"
-    "                    points of the prior each time, to watch training progress\n";
+    "                    points of the prior each time, to watch training progress\n"
+    "  --codes VQ_CKPT   train a prior over the codes of a VQ-VAE checkpoint: --data's images\n"
+    "                    are encoded to code grids on the device (the model's input is\n"
+    "                    'input 1xHxW levels K'); samples are decoded by that VQ-VAE, and\n"
+    "                    vkvae sample does the same with the checkpoint\n";
 
 typedef struct train_opts {
     cli_data_opts data;
-    const char *model, *device, *out, *resume;
+    const char *model, *device, *out, *resume, *codes;
     uint32_t epochs, batch, seed, limit, test_limit, samples, sample_every, data_rows;
     float lr;
     vkvae_precision precision;
@@ -135,14 +141,22 @@ static vkvae_status session_write_cb(void *user, uint32_t tensor, const float *s
     return vkvae_session_write(user, tensor, src, err);
 }
 
-static vkvae_status write_samples(vkvae_session *s, const char *path, uint32_t n, uint32_t seed,
-                                  vkvae_error *err)
+/* n samples of s, or with vq (a prior over its codes) the code grids
+ * drawn from s decoded by vq, as a PNG grid at path. */
+static vkvae_status write_samples(vkvae_session *s, vkvae_session *vq, const char *path,
+                                  uint32_t n, uint32_t seed, vkvae_error *err)
 {
+    vkvae_status st;
+    float *pixels = NULL;
+    if (vq) {
+        st = cli_codes_sample(s, vq, seed, n, &pixels, err);
+        s = vq; /* the images are its */
+    } else {
+        pixels = malloc((size_t)n * vkvae_session_features(s) * sizeof *pixels);
+        st = pixels ? vkvae_session_sample(s, seed, n, 0, pixels, err)
+                    : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    }
     uint32_t features = vkvae_session_features(s);
-    float *pixels = malloc((size_t)n * features * sizeof *pixels);
-    if (!pixels)
-        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
-    vkvae_status st = vkvae_session_sample(s, seed, n, 0, pixels, err);
     /* The spec's C x H x W; a flat input shows as a square when it is one. */
     const vkvae_plan *plan = vkvae_session_plan(s);
     uint32_t c = plan->input_c ? plan->input_c : 1, h = plan->input_h ? plan->input_h : 1;
@@ -171,6 +185,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {CLI_PRECISION("--precision", &o->precision)},
         {CLI_STRING("--out", &o->out)},
         {CLI_STRING("--resume", &o->resume)},
+        {CLI_STRING("--codes", &o->codes)},
         {CLI_U32("--epochs", &o->epochs), .given = &o->has_epochs, .min = 1, .max = 1000000},
         {CLI_FLAG("--overwrite", &o->overwrite)},
         {CLI_U32("--batch", &o->batch), .given = &o->has_batch, .min = 1, .max = 65536},
@@ -204,7 +219,10 @@ typedef struct train_run {
     int stopped;          /* a stop signal ended training; its checkpoint is saved */
     int no_prior;         /* --sample-every on a model with nothing to sample */
     char *class_names;    /* an image folder's, one per line, or NULL: kept in checkpoints */
-    vkvae_st_meta meta;   /* "class_names" for the checkpoints, when there are some */
+    cli_model_handle vq;  /* --codes: the VQ-VAE whose codes the prior learns */
+    char vq_path[PATH_MAX];
+    vkvae_st_meta meta[2];/* the checkpoints' own keys: "class_names", CLI_CODES_KEY */
+    size_t meta_count;
     char out_dir[512], metrics_path[600], ckpt_path[600], samples_path[600], curve_path[600];
     vkvae_error err;
 } train_run;
@@ -248,13 +266,28 @@ static int setup_run(train_run *t, int argc, char **argv)
     return -1;
 }
 
-/* The data set, cut to --limit and --test-limit; non-zero: the exit status. */
+/* The data set, cut to --limit and --test-limit (with --codes: the VQ-VAE's
+ * codes of --data's images); non-zero: the exit status. */
 static int load_data(train_run *t)
 {
-    int r = cli_data_load(&t->o.data, t->plan, &t->data, &t->class_names);
-    if (r)
-        return r;
-    t->meta = (vkvae_st_meta){"class_names", t->class_names};
+    int r;
+    if (t->o.codes) {
+        if (!realpath(t->o.codes, t->vq_path))
+            return cli_fail(VKVAE_IO, "--codes %s: %s", t->o.codes, strerror(errno));
+        r = cli_codes_open("train", t->vq_path, t->o.device, t->o.precision, t->plan, &t->vq);
+        if (!r && (r = cli_codes_dataset(&t->vq, &t->o.data, t->o.limit, t->o.test_limit,
+                                          &t->data)))
+            cli_model_close(&t->vq);
+        if (r)
+            return r;
+        t->meta[t->meta_count++] = (vkvae_st_meta){CLI_CODES_KEY, t->vq_path};
+    } else {
+        r = cli_data_load(&t->o.data, t->plan, &t->data, &t->class_names);
+        if (r)
+            return r;
+        if (t->class_names)
+            t->meta[t->meta_count++] = (vkvae_st_meta){"class_names", t->class_names};
+    }
     vkvae_idx_dataset *d = &t->data;
     if (t->o.limit && t->o.limit < d->train_images.count)
         d->train_images.count = d->train_labels.count = t->o.limit;
@@ -476,8 +509,8 @@ static vkvae_status save_stopped(train_run *t, uint32_t epoch, uint32_t epoch_st
 {
     const char *name = stop_signal == SIGTERM ? "SIGTERM" : "SIGINT";
     t->state = (vkvae_train_state){.epoch = epoch, .epoch_step = epoch_step, .step = step,
-                                   .seed = t->seed, .meta = &t->meta,
-                                   .meta_count = t->class_names != NULL};
+                                   .seed = t->seed, .meta = t->meta,
+                                   .meta_count = t->meta_count};
     t->err = (vkvae_error){0};
     vkvae_status st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state,
                                             &t->err);
@@ -546,7 +579,7 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
         return st;
     report_epoch(t, epoch, *step, &train, &test, use, seconds);
     t->state = (vkvae_train_state){.epoch = epoch + 1, .step = *step, .seed = t->seed,
-                                   .meta = &t->meta, .meta_count = t->class_names != NULL};
+                                   .meta = t->meta, .meta_count = t->meta_count};
     st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state, &t->err);
     t->epochs_run += !st;
     return st;
@@ -562,7 +595,7 @@ static vkvae_status sample_epoch(train_run *t, uint32_t epoch)
         return VKVAE_OK;
     char path[700];
     epoch_samples_path(t, epoch, path, sizeof path);
-    vkvae_status st = write_samples(t->s, path, t->o.samples ? t->o.samples : 64, t->seed,
+    vkvae_status st = write_samples(t->s, t->vq.session, path, t->o.samples ? t->o.samples : 64, t->seed,
                                     &t->err);
     if (st == VKVAE_UNSUPPORTED) {
         fprintf(stderr, "vkvae: no samples each epoch: %s\n", t->err.message);
@@ -593,7 +626,7 @@ static vkvae_status write_results(train_run *t)
 {
     vkvae_status st = VKVAE_OK;
     if (t->o.samples) {
-        st = write_samples(t->s, t->samples_path, t->o.samples, t->seed, &t->err);
+        st = write_samples(t->s, t->vq.session, t->samples_path, t->o.samples, t->seed, &t->err);
         if (st == VKVAE_UNSUPPORTED) { /* an autoencoder has no prior to sample */
             fprintf(stderr, "vkvae: no samples: %s\n", t->err.message);
             st = VKVAE_OK;
@@ -622,6 +655,8 @@ int cmd_train(int argc, char **argv)
 {
     train_run t = {.o = {.samples = 64}};
     int r = train(&t, argc, argv);
+    if (t.vq.session) /* a run that failed before training */
+        cli_model_close(&t.vq);
     cli_model_free(t.plan);
     free(t.class_names);
     return r;
@@ -672,6 +707,9 @@ static int train(train_run *t, int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     vkvae_session_destroy(t->s);
+    if (t->vq.session && cli_model_close(&t->vq) && !st)
+        st = vkvae_fail(&t->err, VKVAE_VALIDATION, "the validation layer reported messages "
+                        "on the VQ-VAE's device");
     uint32_t messages = t->ctx ? vkvae_validation_message_count(t->ctx) : 0;
     vkvae_context_destroy(t->ctx);
     vkvae_idx_dataset_destroy(&t->data);

@@ -359,5 +359,30 @@ int cli_data_load(const cli_data_opts *d, const vkvae_plan *plan, vkvae_idx_data
         }
     }
     vkvae_image_folder_info_destroy(&info);
+    return plan ? cli_check_levels(out, plan) : 0;
+}
+
+int cli_check_levels(vkvae_idx_dataset *ds, const vkvae_plan *plan)
+{
+    uint32_t levels = plan->input_levels;
+    const vkvae_idx *sets[2] = {&ds->train_images, &ds->test_images};
+    for (int s = 0; levels && s < 2; s++) {
+        size_t features = (size_t)sets[s]->channels * sets[s]->rows * sets[s]->cols;
+        size_t bytes = (size_t)sets[s]->count * features;
+        for (size_t i = 0; i < bytes; i++)
+            if (sets[s]->data[i] >= levels) {
+                int r = cli_fail(VKVAE_BAD_INPUT, "%s: image %zu holds %u at value %zu; model "
+                                 "%s reads levels 0..%u (its input line's 'levels %u')",
+                                 sets[s]->path, i / features, sets[s]->data[i], i % features,
+                                 plan->model, levels - 1, levels);
+                vkvae_idx_dataset_destroy(ds);
+                return r;
+            }
+    }
     return 0;
+}
+
+float cli_byte_scale(const vkvae_plan *plan)
+{
+    return plan->input_levels ? (float)(plan->input_levels - 1) : 255.0f;
 }

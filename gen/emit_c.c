@@ -224,6 +224,8 @@ int emit_c(const gen_plan *pl, const char *symbol, const char *spec_name,
         set.input_h, set.input_w);
     if (set.sample_passes) /* (a pixel model's only: other plans' C unchanged) */
         put(&s, "    .sample_passes = %u,\n", set.sample_passes);
+    if (set.input_levels)
+        put(&s, "    .input_levels = %u,\n", set.input_levels);
     put(&s, "    .n_params = %lluu,\n    .step_flops = %lluu,\n};\n",
         (unsigned long long)pl->n_params, (unsigned long long)pl->step_flops);
     int rc = write_if_changed(path, s.p, s.n);

@@ -114,8 +114,12 @@ void explain_graph(const gen_graph *g, FILE *out)
     char buf[64], a[32], b[32], c[32];
     dims_format(buf, sizeof buf, &s->input);
     fprintf(out, "model %s\n", s->model);
-    fprintf(out, "  input      %s range %g..%g%s\n", buf, s->lo, s->hi,
+    fprintf(out, "  input      %s range %g..%g%s", buf, s->lo, s->hi,
             s->binarize ? " binarize (dynamic)" : "");
+    if (s->levels)
+        fprintf(out, " levels %u (bytes 0..%u read as k/%u)", s->levels, s->levels - 1,
+                s->levels - 1);
+    fprintf(out, "\n");
     bool classify = s->obj == OBJ_CLASSIFY;
     if (s->general) {
         explain_general(s, out);

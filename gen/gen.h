@@ -300,6 +300,9 @@ typedef struct gen_spec {
     bool range_given;
     double lo, hi;              /* data bytes map to lo + (hi-lo)*b/255 */
     bool binarize;              /* dynamic binarization (Bernoulli draws) */
+    uint32_t levels;            /* 'levels L': bytes are levels 0..L-1 (a VQ-VAE's
+                                   codes), read as k/(L-1); 0: grey bytes */
+    gen_loc levels_loc;
     bool likelihood_given;
     gen_likelihood lik;
     gen_variance variance;

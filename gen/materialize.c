@@ -39,6 +39,7 @@ gen_plan_settings plan_settings(const gen_plan *pl)
         .input_h = image ? in->d[1] : 1,
         .input_w = image ? in->d[2] : in->d[0],
         .sample_passes = pl->g->ar_logits >= 0 ? (uint32_t)dims_count(in) + 1 : 0,
+        .input_levels = spec->levels,
     };
 }
 
@@ -177,6 +178,7 @@ static vkvae_plan *lay_out(carver *c, const gen_plan *pl, const char *spec_text,
         .input_h = set.input_h,
         .input_w = set.input_w,
         .sample_passes = set.sample_passes,
+        .input_levels = set.input_levels,
         .n_params = pl->n_params,
         .step_flops = pl->step_flops,
     };

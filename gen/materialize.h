@@ -27,6 +27,7 @@ typedef struct gen_plan_settings {
     uint32_t classes;           /* a conditional model's; else 0 */
     uint32_t input_c, input_h, input_w; /* flat inputs: c = h = 1 */
     uint32_t sample_passes;     /* a pixel model's: pixels + 1; else 0 */
+    uint32_t input_levels;      /* the spec's 'levels L'; 0: grey bytes */
 } gen_plan_settings;
 
 gen_plan_settings plan_settings(const gen_plan *pl);

@@ -69,6 +69,7 @@ static const char *const act_words[] = {
 /* Clause words written on a line of their own: name the line they belong to. */
 static const struct { const char *word, *line; } stray_clauses[] = {
     { "likelihood", "input" }, { "range", "input" }, { "binarize", "input" },
+    { "levels", "input" },
     { "variance", "input" }, { "label", "condition" }, { "classes", "condition" },
     { "gaussian", "latent" }, { "deterministic", "latent" },
     { "elbo", "objective" }, { "iwae", "objective" }, { "ae", "objective" },
@@ -385,7 +386,8 @@ static bool line_model(parser *p, const gen_token *kw)
 
 static bool line_input(parser *p, const gen_token *kw)
 {
-    static const char *const clauses[] = { "range", "binarize", "likelihood", "variance", NULL };
+    static const char *const clauses[] = { "range", "binarize", "likelihood", "variance",
+                                           "levels", NULL };
     static const char *const liks[] = { "bernoulli", "gaussian", NULL };
     static const char *const vars[] = { "fixed", "learned", "predicted", NULL };
     gen_spec *s = p->s;
@@ -395,7 +397,7 @@ static bool line_input(parser *p, const gen_token *kw)
     s->input_loc = kw->loc;
     if (!want_dims(p, kw, &s->input))
         return false;
-    const gen_token *seen[4] = { 0 };
+    const gen_token *seen[5] = { 0 };
     while (!at_eol(p)) {
         const gen_token *t = next(p);
         int c = word_index(t, clauses);
@@ -412,6 +414,10 @@ static bool line_input(parser *p, const gen_token *kw)
         } else if (c == 1) {
             s->binarize = true;
             s->binarize_loc = t->loc;
+        } else if (c == 4) {
+            s->levels_loc = t->loc;
+            if (!want_uint(p, t, 2, 256, &s->levels))
+                return false;
         } else if (c == 2) {
             int l;
             s->likelihood_given = true;

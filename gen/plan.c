@@ -145,6 +145,7 @@ static gen_program *new_program(gen_plan *pl, vkvae_program_kind kind, const cha
 typedef struct io_tensors {
     uint32_t buffer;
     int x, y, mu, lv, z, mean;
+    int codes;          /* a VQ-VAE's code indices (encode's second output), or -1 */
 } io_tensors;
 
 /* The same spec with another objective, k and batch: a second graph whose
@@ -637,7 +638,7 @@ static void group_buffers(gen_plan *pl, const gen_graph *g, int *map, state_tens
 static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
 {
     const gen_spec *s = g->spec;
-    io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1 };
+    io_tensors io = { .buffer = UINT32_MAX, -1, -1, -1, -1, -1, -1, -1 };
     if (g->sample_out >= 0 || g->ar_logits >= 0 || g->vq_ze >= 0) {
         io.buffer = add_buffer(pl, "io", VKVAE_ROLE_IO);
         if (g->vq_ze >= 0) { /* a VQ-VAE: images in, z_e out; z_e in, images out */
@@ -646,6 +647,11 @@ static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
             io.x = add_ptensor(pl, io.buffer, "io.x", g->batch, &s->input, 4);
             io.mu = add_ptensor(pl, io.buffer, "io.mu", g->batch, &ze, 4);
             io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &ze, 4);
+            /* the code indices (as floats) on z_e's grid: [1,H,W], or [1] */
+            const gen_dims *d = &g->t[g->vq_ze].dims;
+            gen_dims grid = d->rank == 3 ? (gen_dims){ 3, { 1, d->d[1], d->d[2], 0 } }
+                                         : (gen_dims){ 1, { 1, 0, 0, 0 } };
+            io.codes = add_ptensor(pl, io.buffer, "io.codes", g->batch, &grid, 4);
         }
         if (g->sample_out >= 0)
             io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[g->noise].dims, 4);
@@ -815,15 +821,25 @@ static void pixel_sample_program(gen_plan *pl, const gen_graph *g, const int *ma
     xfree(sg.map);
 }
 
-/* A VQ-VAE's encode (io.x -> z_e into io.mu) and decode (io.z as z_e ->
+/* A VQ-VAE's encode (io.x -> z_e into io.mu, its nearest codes' indices
+ * into io.codes and their values into io.z) and decode (io.z as z_e ->
  * the codebook's nearest codes -> the decoder -> io.mean): the CLI's
- * reconstruct, encode, interpolate and traverse then work on z_e, and a
- * decoded point is always made of codes. */
+ * reconstruct, encode, interpolate and traverse then work on z_e, a
+ * decoded point is always made of codes, and a code grid decodes as the
+ * codes' own values (a point's nearest code is itself). */
 static void codebook_programs(gen_plan *pl, const gen_graph *g, const int *map,
                               const io_tensors *io)
 {
     subgraph enc = select_subgraph(g, map, g->vq_ze, io->mu, g->x, io->x);
-    add_subgraph(pl, new_program(pl, VKVAE_PROGRAM_ENCODE, "encode"), g, &enc);
+    gen_program *encode = new_program(pl, VKVAE_PROGRAM_ENCODE, "encode");
+    add_subgraph(pl, encode, g, &enc);
+    size_t vq = 0;
+    while (g->n[vq].op != VKVAE_OP_VQ_NEAREST || tensor_root(g, g->n[vq].in[0]) != g->vq_ze)
+        vq++;
+    vkvae_op_params p = g->n[vq].p;
+    p.n = g->batch;
+    add_step(pl, encode, VKVAE_OP_VQ_NEAREST,
+             (int[]){ io->mu, map[tensor_root(g, g->n[vq].in[1])], io->z, io->codes }, 4, &p);
     subgraph dec = select_subgraph(g, map, g->vq_out, g->vq_logits ? -1 : io->mean, g->vq_ze,
                                    io->z);
     gen_program *pr = new_program(pl, VKVAE_PROGRAM_DECODE, "decode");

@@ -845,6 +845,12 @@ static void check_combinations(const gen_spec *s, gen_diag *d)
         diag_error(d, s->range_loc, "loss bce needs range 0..1, got %s", r);
     if (s->binarize && !unit)
         diag_error(d, s->binarize_loc, "'binarize' needs range 0..1, got %s", r);
+    if (s->levels && !unit)
+        diag_error(d, s->levels_loc, "'levels' needs range 0..1 (level k reads as k/(L-1)), "
+                   "got %s", r);
+    if (s->levels && s->binarize)
+        diag_error(d, s->levels_loc, "'levels' and 'binarize' (line %d) exclude each other: "
+                   "levels are already discrete", s->binarize_loc.line);
     /* Not lowered yet: the gather maps bytes to 0..1 only, and whatever
      * hands images back (sample, decode, PNGs, the image target) reads
      * them as 0..1. Refused here, so no spec that checks fails later. */
@@ -950,7 +956,8 @@ static int data_nodes(builder *b, uint32_t n)
     int x = add_tensor(g, xprintf("x"), ROLE_ACT, 1, s->input);
     int nd = add_node(b, VKVAE_OP_GATHER, "x", s->input_loc, (int[]){ data, perm, -1 },
                       (int[]){ x, -1 });
-    g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n, .mode = s->binarize,
+    g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n,
+        .mode = s->levels ? 2 : s->binarize, .classes = s->levels,
         .stream = s->binarize ? VKVAE_STREAM_BINARIZE : 0 };
     g->x = x;
     if (s->has_condition) {
@@ -1482,6 +1489,12 @@ static bool categorical_target(builder *b, const gen_term_part *part, int l, int
     if (t == g->x && (b->s->lo != 0 || b->s->hi != 1)) {
         diag_error(b->d, part->arg2_loc, "categorical takes x's values in [0, 1] as levels: "
                    "the input line needs 'range 0..1' (it has %g..%g)", b->s->lo, b->s->hi);
+        return false;
+    }
+    if (t == g->x && b->s->levels && b->s->levels != dl->d[0]) {
+        diag_error(b->d, part->arg_loc, "categorical over %u classes of x, whose input line "
+                   "declares 'levels %u' (line %d): one class a level", dl->d[0], b->s->levels,
+                   b->s->input_loc.line);
         return false;
     }
     return true;

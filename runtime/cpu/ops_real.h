@@ -83,7 +83,8 @@ static void FN(gather)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         const uint8_t *row = r < valid ? data + (uint64_t)perm[push->base + r] * p->in : NULL;
         for (uint32_t j = 0; j < p->in; j++) {
-            real v = row ? (real)row[j] / (real)255 : (real)0;
+            real scale = p->mode == 2 ? (real)(p->classes - 1) : (real)255;
+            real v = row ? (real)row[j] / scale : (real)0;
             if (row && p->mode == 1) {
                 float u = vkvae_rand_uniform(push->seed, p->stream, push->step, r * p->in + j);
                 v = (real)u < v ? (real)1 : (real)0;

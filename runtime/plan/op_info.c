@@ -184,8 +184,10 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         return "leaky relu needs alpha > 0 to take its derivative from the output";
     switch (op) {
     case VKVAE_OP_GATHER:
-        if (p->mode > 1)
-            return "gather mode must be 0 (grey levels) or 1 (binarized)";
+        if (p->mode > 2)
+            return "gather mode must be 0 (grey levels), 1 (binarized) or 2 (levels)";
+        if (p->mode == 2 && (p->classes < 2 || p->classes > 256))
+            return "gather of levels needs 2 to 256 classes";
         break;
     case VKVAE_OP_CONCAT:
         if (p->out != p->in + p->in2)

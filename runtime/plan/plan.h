@@ -188,6 +188,8 @@ typedef struct vkvae_plan {
     uint32_t sample_passes;     /* a pixel model's (PixelCNN): the sample program runs
                                    this many times a batch, push.base = 0, 1, ...
                                    (one pass a pixel, and one more); 0: once */
+    uint32_t input_levels;      /* the spec's 'levels L': data bytes are levels 0..L-1
+                                   (a VQ-VAE's codes), read as k/(L-1); 0: grey bytes */
     uint64_t n_params;          /* trainable scalars */
     uint64_t step_flops;        /* FLOPs of one training step */
 } vkvae_plan;

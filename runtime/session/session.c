@@ -40,6 +40,7 @@ struct vkvae_session {
     uint32_t t_terms[VKVAE_MAX_TERMS], n_terms; /* "loss.<term>" */
     uint32_t t_usage[VKVAE_MAX_TERMS], n_usage; /* "usage.<call>": a codebook's counts */
     uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
+    uint32_t t_codes, t_codebook;             /* a VQ-VAE's code indices and codebook */
     uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
     uint32_t rows, features, latent, batch;
     uint8_t *images, *labels;                 /* host copies, rows long */
@@ -224,6 +225,17 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     s->t_iwae_x = vkvae_plan_find_tensor(plan, "io.iwae_x");
     s->t_iwae_y = vkvae_plan_find_tensor(plan, "io.iwae_y");
     s->t_logw = vkvae_plan_find_tensor(plan, "io.logw");
+    /* a VQ-VAE's encode ends in the codebook's choice: indices to io.codes */
+    s->t_codes = s->t_codebook = UINT32_MAX;
+    for (uint32_t p = 0; p < plan->n_programs; p++)
+        for (uint32_t i = 0; plan->programs[p].kind == VKVAE_PROGRAM_ENCODE &&
+                             i < plan->programs[p].n_steps; i++) {
+            const vkvae_step_desc *st = &plan->programs[p].steps[i];
+            if (st->op == VKVAE_OP_VQ_NEAREST && st->n_tensors == 4) {
+                s->t_codebook = st->tensors[1];
+                s->t_codes = st->tensors[3];
+            }
+        }
     if (!st) {
         /* The data set's capacity is the generator's --data-rows, read off
          * the images tensor; the host copies are that long so a smaller set
@@ -810,6 +822,67 @@ vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32
     uint32_t n_out = logvar && s->t_logvar != UINT32_MAX ? 2 : 1;
     return run_batched(s, VKVAE_PROGRAM_ENCODE, 0, s->t_x, x, s->features, labels, 0, n, t_out,
                        out, width, n_out, err);
+}
+
+vkvae_code_grid vkvae_session_code_grid(const vkvae_session *s)
+{
+    if (s->t_codes == UINT32_MAX)
+        return (vkvae_code_grid){0};
+    const vkvae_tensor_desc *t = &s->plan.tensors[s->t_codes];
+    const vkvae_tensor_desc *e = &s->plan.tensors[s->t_codebook];
+    return (vkvae_code_grid){.codes = e->shape[0], .dim = (uint32_t)(e->elems / e->shape[0]),
+                             .height = t->rank == 4 ? t->shape[2] : 1,
+                             .width = t->rank == 4 ? t->shape[3] : 1};
+}
+
+vkvae_status vkvae_session_encode_codes(vkvae_session *s, const float *x, uint32_t n,
+                                        uint32_t *codes, vkvae_error *err)
+{
+    vkvae_code_grid g = vkvae_session_code_grid(s);
+    if (!g.codes)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no codebook to encode to "
+                          "(a VQ-VAE's encode ends in one)", s->plan.model);
+    uint32_t positions = g.height * g.width;
+    float *f = malloc((size_t)n * positions * sizeof *f);
+    if (!f && n)
+        return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u code grids", n);
+    vkvae_status st = run_batched(s, VKVAE_PROGRAM_ENCODE, 0, s->t_x, x, s->features, NULL, 0,
+                                  n, &s->t_codes, &f, &positions, 1, err);
+    for (size_t i = 0; !st && i < (size_t)n * positions; i++)
+        codes[i] = (uint32_t)f[i]; /* whole numbers below 2^24: exact */
+    free(f);
+    return st;
+}
+
+vkvae_status vkvae_session_decode_codes(vkvae_session *s, const uint32_t *codes, uint32_t n,
+                                        float *images, vkvae_error *err)
+{
+    vkvae_code_grid g = vkvae_session_code_grid(s);
+    if (!g.codes)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no codebook to decode from",
+                          s->plan.model);
+    uint32_t P = g.height * g.width;
+    for (size_t i = 0; i < (size_t)n * P; i++)
+        if (codes[i] >= g.codes)
+            return vkvae_fail(err, VKVAE_BAD_INPUT, "code grid %zu holds code %u at position "
+                              "%zu; model %s has codes 0..%u", i / P, codes[i], i % P,
+                              s->plan.model, g.codes - 1);
+    float *e = malloc((size_t)g.codes * g.dim * sizeof *e);
+    float *z = malloc((size_t)n * g.dim * P * sizeof *z);
+    vkvae_status st = !e || (!z && n) ? vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host "
+                                                   "memory for %u code grids", n)
+                                      : vkvae_session_read(s, s->t_codebook, e, err);
+    /* z_e [C, P] a row made of the codes' values: decode's nearest code to
+     * each is the code itself (or an equal one of lower index) */
+    for (size_t r = 0; !st && r < n; r++)
+        for (uint32_t c = 0; c < g.dim; c++)
+            for (uint32_t p = 0; p < P; p++)
+                z[(r * g.dim + c) * P + p] = e[(size_t)codes[r * P + p] * g.dim + c];
+    if (!st)
+        st = vkvae_session_decode(s, z, NULL, n, images, err);
+    free(e);
+    free(z);
+    return st;
 }
 
 vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,

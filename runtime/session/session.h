@@ -67,6 +67,21 @@ const char *vkvae_session_codebook_name(const vkvae_session *s, uint32_t i);
 vkvae_status vkvae_session_codebook_usage(vkvae_session *s, uint32_t i,
                                           vkvae_codebook_usage *out, vkvae_error *err);
 
+/* A VQ-VAE's code grid: `codes` (K) to choose from, each of `dim` values,
+ * at height x width positions an item; all 0 when the model has none. */
+typedef struct vkvae_code_grid {
+    uint32_t codes, dim, height, width;
+} vkvae_code_grid;
+vkvae_code_grid vkvae_session_code_grid(const vkvae_session *s);
+/* n items (features floats each) to their codes' indices, height * width
+ * an item in raster order: the encode program's nearest codes. */
+vkvae_status vkvae_session_encode_codes(vkvae_session *s, const float *x, uint32_t n,
+                                        uint32_t *codes, vkvae_error *err);
+/* n code grids to images (features floats each): the codes' values are
+ * decoded as z_e. A code out of range is an error. */
+vkvae_status vkvae_session_decode_codes(vkvae_session *s, const uint32_t *codes, uint32_t n,
+                                        float *images, vkvae_error *err);
+
 /* Every layer initialised as the plan's init kind says (plan/init.h:
  * PyTorch's default, xavier_uniform or kaiming_normal), drawn from seed on
  * the host: the same values on either backend. */
