@@ -181,6 +181,7 @@ typedef enum gen_layer_kind {
                            channels (feature maps) or features (flat) */
     LAYER_GATE,         /* tanh(first half) * sigmoid(second half) */
     LAYER_CODEBOOK,     /* a network's last: each position's nearest of K codes (VQ-VAE) */
+    LAYER_ONEHOT,       /* 'onehot L': each value's level (of L) as a channel of its own */
 } gen_layer_kind;
 
 typedef struct gen_layer {

@@ -62,7 +62,7 @@ static const char *const top_words[] = {
     "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
     "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "add", "gate",
-    "gaussian", "codebook", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+    "gaussian", "codebook", "onehot", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 
@@ -1082,6 +1082,11 @@ static bool parse_layer(parser *p, const gen_token *kw)
                            "restarted code would need its moving averages restarted too; "
                            "use one of them");
         return true;
+    }
+    if (tok_is(kw, "onehot")) {
+        /* onehot L: levels as channels; units = L */
+        gen_layer *l = add_layer(p, kw, LAYER_ONEHOT);
+        return l && want_uint(p, kw, 2, 4096, &l->units) && no_more(p, "onehot", "the levels");
     }
     if (tok_is(kw, "reshape")) {
         gen_layer *l = add_layer(p, kw, LAYER_RESHAPE);

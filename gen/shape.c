@@ -56,7 +56,7 @@ typedef struct builder {
     const gen_spec *s;
     gen_graph *g;
     gen_diag *d;
-    int fc, conv, deconv, bn, add, cat, gate;
+    int fc, conv, deconv, bn, add, cat, gate, onehot;
     int label;          /* one-hot label tensor or -1 */
     /* the general form: layer names are "<network>.<layer>", a call's
      * activations "<its output>/<layer>", and a second call of a network
@@ -279,6 +279,35 @@ static int gate_layer(builder *b, const gen_layer *l, int in)
     g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .in = (uint32_t)dims_count(&d) };
     g->n[nd].flops_fwd = 4 * values;
     g->n[nd].flops_bwd = g->t[out].needs_grad ? 8 * values : 0;
+    return out;
+}
+
+/* 'onehot L': a one-channel grid of levels (a codes prior's input: code k
+ * read as k/(L-1)) to L channels, 1 at each value's level; the layer after
+ * it acts as an embedding of the levels. Piecewise constant: it passes no
+ * gradient, so it reads data (x), not what trained layers make. */
+static int onehot_layer(builder *b, const gen_layer *l, int in)
+{
+    gen_graph *g = b->g;
+    gen_dims d = g->t[in].dims;
+    char s[64];
+    dims_format(s, sizeof s, &d);
+    if (d.rank != 3 || d.d[0] != 1) {
+        diag_error(b->d, l->loc, "'onehot' reads one channel of levels (1xHxW), not %s", s);
+        return -1;
+    }
+    if (g->t[in].needs_grad) {
+        diag_error(b->d, l->loc, "'onehot' passes no gradient: it reads levels of the data "
+                   "(x), not the output of trained layers");
+        return -1;
+    }
+    d.d[0] = l->units;
+    char *name = xprintf("%sonehot%d", b->prefix ? b->prefix : "", ++b->onehot);
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[in].rows, d);
+    int nd = add_node(b, VKVAE_OP_ONEHOT, name, l->loc, (int[]){ in, -1 }, (int[]){ out, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in),
+                                    .in = (uint32_t)dims_count(&g->t[in].dims),
+                                    .classes = l->units };
     return out;
 }
 
@@ -695,6 +724,9 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
         case LAYER_CODEBOOK:
             cur = codebook_layer(b, l, cur, i + 1 == st->n, which);
             break;
+        case LAYER_ONEHOT:
+            cur = onehot_layer(b, l, cur);
+            break;
         case LAYER_GATE:
             if (*lv >= 0) {
                 diag_error(b->d, l->loc, "'gate' after the %s's last layer, which predicts "
@@ -814,6 +846,17 @@ static void check_classifier(const gen_spec *s, gen_diag *d)
                        "label it has to predict");
 }
 
+/* The input line's clauses together, in either form of spec. */
+static void check_input(const gen_spec *s, gen_diag *d)
+{
+    if (s->levels && !(s->lo == 0 && s->hi == 1))
+        diag_error(d, s->levels_loc, "'levels' needs range 0..1 (level k reads as k/(L-1)), "
+                   "got %g..%g", s->lo, s->hi);
+    if (s->levels && s->binarize)
+        diag_error(d, s->levels_loc, "'levels' and 'binarize' (line %d) exclude each other: "
+                   "levels are already discrete", s->binarize_loc.line);
+}
+
 static void check_combinations(const gen_spec *s, gen_diag *d)
 {
     if (s->obj == OBJ_CLASSIFY) {
@@ -845,12 +888,6 @@ static void check_combinations(const gen_spec *s, gen_diag *d)
         diag_error(d, s->range_loc, "loss bce needs range 0..1, got %s", r);
     if (s->binarize && !unit)
         diag_error(d, s->binarize_loc, "'binarize' needs range 0..1, got %s", r);
-    if (s->levels && !unit)
-        diag_error(d, s->levels_loc, "'levels' needs range 0..1 (level k reads as k/(L-1)), "
-                   "got %s", r);
-    if (s->levels && s->binarize)
-        diag_error(d, s->levels_loc, "'levels' and 'binarize' (line %d) exclude each other: "
-                   "levels are already discrete", s->binarize_loc.line);
     /* Not lowered yet: the gather maps bytes to 0..1 only, and whatever
      * hands images back (sample, decode, PNGs, the image target) reads
      * them as 0..1. Refused here, so no spec that checks fails later. */
@@ -1290,7 +1327,7 @@ static int *pixel_sight(const gen_graph *g)
         else if (masked && g->n[mask].p.mode == 0)
             out = in == SEES_ANY ? SEES_ANY : SEES_PAST;
         else if (masked || one_by_one || same_grid || n->op == VKVAE_OP_ADD ||
-                 n->op == VKVAE_OP_CONCAT || n->op == VKVAE_OP_GATE)
+                 n->op == VKVAE_OP_CONCAT || n->op == VKVAE_OP_GATE || n->op == VKVAE_OP_ONEHOT)
             out = in;
         else
             out = SEES_ANY;
@@ -1442,7 +1479,7 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->prefix = xprintf("%s.", net->name);
         b->tag = call->out;
         b->call_start = g->nt; /* an earlier call's parameters are shared */
-        b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = 0;
+        b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = 0;
         b->n_taps = 0;
         int none = -1;
         int out = run_stack(b, &net->st, names[in].t, net->name, false, &none);
@@ -1833,6 +1870,7 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
                       .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
                       .ar_logits = -1, .ar_classes = 0, .vq_ze = -1, .vq_out = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
+    check_input(s, d);
     if (s->general)
         check_general(s, d);
     else

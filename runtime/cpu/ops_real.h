@@ -445,6 +445,21 @@ static void FN(gate)(P *p, void *const *t)
         }
 }
 
+/* x:[n,in] -> y:[n,classes,in], a value's level (nll_categorical's) one-hot */
+static void FN(onehot)(P *p, void *const *t)
+{
+    const real *x = t[0];
+    real *y = t[1];
+    uint32_t L = p->classes;
+    for (uint64_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            real v = floor(x[r * p->in + j] * (real)L);
+            uint32_t k = v < 0 ? 0 : v > (real)(L - 1) ? L - 1 : (uint32_t)v;
+            for (uint32_t c = 0; c < L; c++)
+                y[(r * L + c) * p->in + j] = c == k ? (real)1 : (real)0;
+        }
+}
+
 /* dy:[n,in] x:[n,2*in] -> dx:[n,2*in] */
 static void FN(gate_bwd)(P *p, void *const *t)
 {
@@ -1317,6 +1332,7 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_CONCAT: FN(concat)(p, t); break;
     case VKVAE_OP_CONV_MASK: FN(conv_mask)(p, t); break;
     case VKVAE_OP_GATE: FN(gate)(p, t); break;
+    case VKVAE_OP_ONEHOT: FN(onehot)(p, t); break;
     case VKVAE_OP_GATE_BWD: FN(gate_bwd)(p, t); break;
     case VKVAE_OP_SLICE_BWD: FN(slice_bwd)(p, t); break;
     case VKVAE_OP_REPARAM: FN(reparam)(p, push, t); break;

@@ -195,6 +195,7 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         break;
     case VKVAE_OP_NLL_CATEGORICAL:
     case VKVAE_OP_NLL_CATEGORICAL_BWD:
+    case VKVAE_OP_ONEHOT:
         if (p->classes < 2)
             return "a categorical likelihood needs 2 or more classes";
         break;

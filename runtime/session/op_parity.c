@@ -416,8 +416,10 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
             c.p.in2 = sizes[(a + 2) % 4];
             c.p.out = c.p.in + c.p.in2;
         }
+        if (op == VKVAE_OP_GATHER && b == 3) /* levels: bytes read as k/(classes-1) */
+            c.p.mode = 2, c.p.classes = 17;
         if (op == VKVAE_OP_NLL_CATEGORICAL || op == VKVAE_OP_NLL_CATEGORICAL_BWD ||
-            op == VKVAE_OP_SAMPLE_PIXEL) {
+            op == VKVAE_OP_SAMPLE_PIXEL || op == VKVAE_OP_ONEHOT) {
             c.p.classes = (uint32_t[]){2, 3, 17, 256}[(a + b) % 4];
             c.p.mode = op == VKVAE_OP_SAMPLE_PIXEL ? (uint32_t)(a % 2) : 0;
         }

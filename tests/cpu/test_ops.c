@@ -988,6 +988,33 @@ static void run_check(void)
         run64(VKVAE_OP_SAMPLE_PIXEL, &s, &push, (double *[VKVAE_MAX_BINDINGS]){ big, y });
         check(y[0] == 9 && fabs(y[1] - 2.0 / 3) < 1e-15, "SAMPLE_PIXEL_HAND(categorical)", y[1]);
     }
+    if (wanted("ONEHOT_HAND")) {
+        /* 3 levels, values 0.1, 0.5, 1 and -2 (clamped): levels 0, 1, 2, 0 */
+        vkvae_op_params p = { .n = 1, .in = 4, .classes = 3 };
+        double x[4] = { 0.1, 0.5, 1, -2 }, y[12];
+        vkvae_push push = { .rows = 1 };
+        run64(VKVAE_OP_ONEHOT, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ x, y });
+        static const double want[12] = { 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0 };
+        int same = 1;
+        for (int i = 0; i < 12; i++)
+            same &= y[i] == want[i];
+        check(same, "ONEHOT_HAND", y[0]);
+    }
+    if (wanted("LEVELS_ROUND_TRIP")) {
+        /* a level k of L read by gather mode 2 (k/(L-1) in float), then
+         * taken as a level by onehot and nll_categorical (floor(x*L) in
+         * float), is k again: the codes a prior learns are the codes */
+        int bad = -1;
+        for (uint32_t L = 2; L <= 256; L++)
+            for (uint32_t k = 0; k < L; k++) {
+                float x = (float)k / (float)(L - 1);
+                float v = floorf(x * (float)L);
+                uint32_t got = v > (float)(L - 1) ? L - 1 : (uint32_t)v;
+                if (got != k)
+                    bad = (int)(L * 1000 + k);
+            }
+        check(bad < 0, "LEVELS_ROUND_TRIP", bad);
+    }
     if (wanted("VQ_NEAREST_HAND")) {
         /* codes (0,0), (1,0), (1,0), (0,2): z (0.6,0) is nearest code 1 (not
          * its equal twin 2: ties go to the lower index), z (0,1) code 0 (of

@@ -134,13 +134,16 @@ static void train_spec(vkvae_context *ctx, const char *path)
           plan->model, vkvae_init_kind_name(plan->init));
     check_init(plan, b, plan->tensors[all].offset);
 
-    /* random bytes, labels, as many features as the model reads */
+    /* random bytes (levels below the input's 'levels L'), labels, as many
+     * features as the model reads */
     uint32_t F = vkvae_session_features(gpu), classes = vkvae_session_classes(gpu);
     uint8_t *pixels = malloc((size_t)ROWS * F), *labels = malloc(ROWS);
     uint64_t s = 12345;
     for (size_t i = 0; i < (size_t)ROWS * F; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         pixels[i] = (uint8_t)(s >> 56);
+        if (plan->input_levels)
+            pixels[i] %= plan->input_levels;
     }
     for (uint32_t i = 0; i < ROWS; i++)
         labels[i] = (uint8_t)(classes ? i % classes : 0);
