@@ -70,7 +70,8 @@ static int encode_set(cli_model_handle *vq, const vkvae_idx *images, const char 
             out->data[(size_t)done * P + i] = (uint8_t)codes[i];
         done += m;
         double t = cli_now_s();
-        if (!st && (done == n || t - last > (tty ? 0.1 : 10.0))) {
+        /* (a set of one chunk is done before a line would help) */
+        if (!st && n > CHUNK && (done == n || t - last > (tty ? 0.1 : 10.0))) {
             last = t;
             fprintf(stderr, tty ? "\rencoding %s codes %u/%u  %.0f img/s   %s"
                                 : "encoding %s codes %u/%u %.0f img/s%s\n",

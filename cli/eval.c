@@ -39,11 +39,13 @@ static const char eval_usage[] =
     "                    of a vkvae classifier of the same images (classifier_conv); lower\n"
     "                    is better; comparable only between models measured with the same\n"
     "                    classifier and sample count\n"
-    "  --fd-samples N    samples drawn for it (default 10000)\n";
+    "  --fd-samples N    samples drawn for it (default 10000)\n"
+    "  --vq VQ_CKPT      a prior over a VQ-VAE's codes: the VQ-VAE whose codes of the test\n"
+    "                    images it is evaluated on (default: the one it was trained on)\n";
 
 typedef struct eval_opts {
     cli_data_opts data;
-    const char *ckpt, *device, *fd;
+    const char *ckpt, *device, *fd, *vq;
     uint32_t limit, iwae, seed, fd_samples;
     int has_iwae, has_seed;
 } eval_opts;
@@ -53,6 +55,7 @@ static int parse_args(int argc, char **argv, eval_opts *o)
     const cli_option options[] = {
         CLI_DATA_OPTIONS(&o->data),
         {CLI_STRING("--device", &o->device)},
+        {CLI_STRING("--vq", &o->vq)},
         {CLI_U32("--limit", &o->limit)},
         {CLI_U32("--iwae", &o->iwae), .given = &o->has_iwae},
         {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
@@ -236,16 +239,29 @@ int cmd_eval(int argc, char **argv)
     if (r >= 0)
         return r;
     double start = cli_now_s();
-    /* The data first: the model's plan is made for the test set's size;
-     * the labels are checked against the model's classes after. */
-    /* The data first, decoded for the model's input; the model's plan is
-     * then made for the test set's size. */
+    /* The data first, decoded for the model's input (a prior over a
+     * VQ-VAE's codes: its test images' codes, on the device); the model's
+     * plan is then made for the test set's size, and the labels are
+     * checked against its classes. */
     vkvae_error err = {0};
     vkvae_idx_dataset ds;
     const vkvae_plan *carried = NULL;
+    char vq_path[4096] = "";
     r = cli_checkpoint_plan(o.ckpt, &carried);
-    if (!r)
+    if (!r && !o.vq)
+        r = cli_codes_source(o.ckpt, vq_path, sizeof vq_path);
+    if (!r && (o.vq || vq_path[0])) {
+        cli_model_handle vq;
+        r = cli_codes_open("eval", o.vq ? o.vq : vq_path, o.device, VKVAE_PRECISION_FP32,
+                           carried, &vq);
+        if (!r) {
+            r = cli_codes_dataset(&vq, &o.data, 1, o.limit, &ds);
+            int closed = cli_model_close(&vq);
+            r = r ? r : closed;
+        }
+    } else if (!r) {
         r = cli_data_load(&o.data, carried, &ds, NULL);
+    }
     cli_model_free(carried);
     if (r)
         return r;
