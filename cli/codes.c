@@ -30,12 +30,16 @@ static int check_prior(const cli_model_handle *vq, const char *vq_ckpt, const vk
         return cli_fail(VKVAE_BAD_INPUT, "%s: %u codes; a prior reads at most 256 (a byte a "
                         "position)", vq_ckpt, g.codes);
     if (prior->input_levels != g.codes || prior->input_c != 1 || prior->input_h != g.height ||
-        prior->input_w != g.width)
-        return cli_fail(VKVAE_BAD_INPUT, "model %s takes %ux%ux%u%s, but the codes of %s are "
-                        "1x%ux%u of %u levels: its input line would be 'input 1x%ux%u levels %u'",
-                        prior->model, prior->input_c, prior->input_h, prior->input_w,
-                        prior->input_levels ? " levels" : " grey levels", vq_ckpt, g.height,
-                        g.width, g.codes, g.height, g.width, g.codes);
+        prior->input_w != g.width) {
+        char levels[32] = "grey levels";
+        if (prior->input_levels)
+            snprintf(levels, sizeof levels, "%u levels", prior->input_levels);
+        return cli_fail(VKVAE_BAD_INPUT, "model %s takes %ux%ux%u of %s, but the codes of %s "
+                        "are 1x%ux%u of %u levels: its input line would be 'input 1x%ux%u "
+                        "levels %u'", prior->model, prior->input_c, prior->input_h,
+                        prior->input_w, levels, vq_ckpt, g.height, g.width, g.codes, g.height,
+                        g.width, g.codes);
+    }
     return 0;
 }
 
