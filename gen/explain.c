@@ -82,8 +82,10 @@ static void explain_general(const gen_spec *s, FILE *out)
                 [TERM_KL] = "kl", [TERM_VQ] = "vq", [TERM_GAUSS] = "gauss",
                 [TERM_BERNOULLI] = "bernoulli", [TERM_CATEGORICAL] = "categorical",
                 [TERM_L2] = "l2" };
-            if (part->kind == TERM_KL || part->kind == TERM_VQ)
+            if ((part->kind == TERM_KL && !part->arg2) || part->kind == TERM_VQ)
                 fprintf(out, " %s %s", kinds[part->kind], part->arg);
+            else if (part->kind == TERM_KL)
+                fprintf(out, " kl %s %s", part->arg, part->arg2);
             else if (part->kind >= TERM_GAUSS)
                 fprintf(out, " %s %s %s", kinds[part->kind], part->arg, part->arg2);
             else

@@ -581,6 +581,27 @@ static void backward_pass(gbuild *bp)
         case VKVAE_OP_VQ_LOSS:
             vq_loss_bwd(&b, (int)i);
             break;
+        case VKVAE_OP_KL_GAUSS2: {
+            /* a posterior against a learned prior (general specs only): the
+             * gradients of both Gaussians' mu and log-variance, as loss
+             * gradients summed with what each z passes back when pulled; a
+             * side this update does not train writes a scratch tensor */
+            int d[4];
+            for (int j = 0; j < 4; j++) {
+                int t = tensor_root(g, n.in[j]);
+                d[j] = g->t[t].needs_grad && b.seeds ? direct(&b, t)
+                                                     : grad_like(g, t, ".unused");
+            }
+            if (d[0] < 0 || d[1] < 0 || d[2] < 0 || d[3] < 0)
+                break;
+            add_node(g, VKVAE_OP_KL_GAUSS2_BWD, xprintf("%s_bwd", n.name), n.loc,
+                     (int[]){ n.in[0], n.in[1], n.in[2], n.in[3], -1 },
+                     (int[]){ d[0], d[1], d[2], d[3], -1 }, n.p);
+            for (int j = 0; j < 4; j++)
+                if (g->t[tensor_root(g, n.in[j])].needs_grad)
+                    weigh(&b, i, d[j]);
+            break;
+        }
         case VKVAE_OP_VQ_NEAREST:   /* its input pulls zq's gradient (contribution) */
         case VKVAE_OP_CONV_MASK:    /* its weight's gradient is masked in layer_bwd */
         case VKVAE_OP_GATE:         /* its input pulls gate_bwd (contribution) */

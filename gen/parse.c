@@ -744,6 +744,8 @@ static bool line_term(parser *p, const gen_token *name)
             tk = target == 0 ? TERM_BCE_REAL : TERM_BCE_FAKE;
         } else if (tk >= TERM_GAUSS && !want_ident(p, arg, "the target", &arg2)) {
             return false;
+        } else if (tk == TERM_KL && !at_eol(p) && peek(p)->kind == TK_IDENT) {
+            arg2 = next(p); /* kl Z P: against a learned prior's Gaussian */
         }
         GROW(t->parts, t->cap, t->n + 1);
         t->parts[t->n++] = (gen_term_part){

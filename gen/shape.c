@@ -1570,9 +1570,26 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                 return -1;
             }
             gen_node rp = g->n[pn];
-            out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
-                            (int[]){ rp.in[0], rp.in[1], -1 }, 1,
-                            (vkvae_op_params){ .n = n, .in = rp.p.in });
+            int pp = x >= 0 ? root_producer(g, x) : -1;
+            if (x >= 0 && (pp < 0 || g->n[pp].op != VKVAE_OP_REPARAM)) {
+                diag_error(b->d, part->arg2_loc, "kl against a learned prior reads the output "
+                           "of a network ending in 'gaussian'; '%s' is not one", part->arg2);
+                return -1;
+            }
+            if (x >= 0 && (g->n[pp].p.in != rp.p.in || g->t[x].rows != g->t[a].rows)) {
+                diag_error(b->d, part->arg2_loc, "kl compares '%s' (%u values a row) with the "
+                           "prior '%s' (%u): one size", part->arg, rp.p.in, part->arg2,
+                           g->n[pp].p.in);
+                return -1;
+            }
+            if (x >= 0) /* KL(q || p) of two diagonal Gaussians */
+                out = loss_node(b, VKVAE_OP_KL_GAUSS2, xprintf("%s.kl", term->name), part->loc,
+                                (int[]){ rp.in[0], rp.in[1], g->n[pp].in[0], g->n[pp].in[1],
+                                         -1 }, 1, (vkvae_op_params){ .n = n, .in = rp.p.in });
+            else
+                out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
+                                (int[]){ rp.in[0], rp.in[1], -1 }, 1,
+                                (vkvae_op_params){ .n = n, .in = rp.p.in });
         } else if (part->kind == TERM_VQ) {
             int pn = root_producer(g, a);
             if (pn < 0 || g->n[pn].op != VKVAE_OP_VQ_NEAREST) {

@@ -582,6 +582,39 @@ static void FN(kl_gauss_bwd)(P *p, PUSH *push, void *const *t)
     }
 }
 
+/* mu lv mp lp -> kl:[n], KL(N(mu, e^lv) || N(mp, e^lp)) a row */
+static void FN(kl_gauss2)(P *p, PUSH *push, void *const *t)
+{
+    const real *mu = t[0], *lv = t[1], *mp = t[2], *lp = t[3];
+    real *kl = t[4];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t j = 0; r < valid && j < p->in; j++) {
+            uint64_t i = (uint64_t)r * p->in + j;
+            real d = mu[i] - mp[i];
+            acc += lp[i] - lv[i] + (exp(lv[i]) + d * d) * exp(-lp[i]) - (real)1;
+        }
+        kl[r] = acc / (real)2;
+    }
+}
+
+/* mu lv mp lp -> dmu dlv dmp dlp (written; 0 in padding rows) */
+static void FN(kl_gauss2_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *mu = t[0], *lv = t[1], *mp = t[2], *lp = t[3];
+    real *dmu = t[4], *dlv = t[5], *dmp = t[6], *dlp = t[7];
+    uint64_t valid = (uint64_t)FN(valid_rows)(p, push) * p->in;
+    for (uint64_t i = 0; i < (uint64_t)p->n * p->in; i++) {
+        real g = i < valid ? (real)push->grad_scale : (real)0;
+        real d = mu[i] - mp[i], ip = exp(-lp[i]), r = exp(lv[i] - lp[i]);
+        dmu[i] = g * d * ip;
+        dlv[i] = g * (r - (real)1) / (real)2;
+        dmp[i] = -g * d * ip;
+        dlp[i] = g * ((real)1 - r - d * d * ip) / (real)2;
+    }
+}
+
 /* logits:[n,in] x:[n,in] -> nll:[n] */
 static void FN(nll_bernoulli)(P *p, PUSH *push, void *const *t)
 {
@@ -1341,6 +1374,8 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_REPARAM_KL_BWD: FN(reparam_kl_bwd)(p, push, t); break;
     case VKVAE_OP_PRIOR: FN(prior)(p, push, t); break;
     case VKVAE_OP_KL_GAUSS: FN(kl_gauss)(p, push, t); break;
+    case VKVAE_OP_KL_GAUSS2: FN(kl_gauss2)(p, push, t); break;
+    case VKVAE_OP_KL_GAUSS2_BWD: FN(kl_gauss2_bwd)(p, push, t); break;
     case VKVAE_OP_KL_GAUSS_BWD: FN(kl_gauss_bwd)(p, push, t); break;
     case VKVAE_OP_NLL_BERNOULLI: FN(nll_bernoulli)(p, push, t); break;
     case VKVAE_OP_NLL_BERNOULLI_BWD: FN(nll_bernoulli_bwd)(p, push, t); break;

@@ -358,6 +358,7 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         }
     }
     if (op == VKVAE_OP_L2 || op == VKVAE_OP_VQ_LOSS || op == VKVAE_OP_KL_GAUSS ||
+        op == VKVAE_OP_KL_GAUSS2 ||
         op == VKVAE_OP_NLL_GAUSS || op == VKVAE_OP_BCE_LOGITS) {
         /* rows of 70,000 values (a 1x256x256 image's 65,536 and more): one
          * invocation sums a row, past lavapipe's 65,535 loop passes unless

@@ -443,8 +443,9 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
                 t[b][i] -= before[b][i];
     /* gradient binding nin + k is that of forward input k */
     for (uint32_t b = nin; b < bnb; b++) {
-        static const char *const gnames[][2] = {
+        static const char *const gnames[][4] = {
             [VKVAE_OP_KL_GAUSS_BWD] = { "dmu", "dlv" },
+            [VKVAE_OP_KL_GAUSS2_BWD] = { "dmu", "dlv", "dmp", "dlp" },
             [VKVAE_OP_NLL_BERNOULLI_BWD] = { "dlogits", "" },
             [VKVAE_OP_NLL_GAUSS_BWD] = { "dmean", "dlv" },
             [VKVAE_OP_L2_BWD] = { "dy", "" },
@@ -624,6 +625,7 @@ static void run_grad(void)
     for (uint32_t rows = 2; rows <= 3; rows++) {
         vkvae_op_params p = { .n = 3, .in = 17 };
         grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, p, rows);
+        grad_loss(VKVAE_OP_KL_GAUSS2, VKVAE_OP_KL_GAUSS2_BWD, p, rows);
         grad_loss(VKVAE_OP_NLL_BERNOULLI, VKVAE_OP_NLL_BERNOULLI_BWD, p, rows);
         grad_loss(VKVAE_OP_L2, VKVAE_OP_L2_BWD, p, rows);
         for (uint32_t mode = 0; mode <= 2; mode++) {
@@ -822,6 +824,8 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_PRIOR, (vkvae_op_params){ .n = 3, .in = 20, .stream = VKVAE_STREAM_PRIOR }, push);
     nmse_case(VKVAE_OP_KL_GAUSS, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_KL_GAUSS2, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_KL_GAUSS2_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_NLL_BERNOULLI, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_NLL_BERNOULLI_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     for (uint32_t mode = 0; mode <= 2; mode++) {

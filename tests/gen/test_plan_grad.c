@@ -71,8 +71,11 @@ static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *loss
             same = memcmp(f->tensors, b->tensors, 3 * sizeof *f->tensors) == 0;
         else if (b->op == VKVAE_OP_REPARAM_KL_BWD && f->op == VKVAE_OP_REPARAM_KL)
             same = f->tensors[0] == b->tensors[2] && f->tensors[1] == b->tensors[3];
+        else if (b->op == VKVAE_OP_KL_GAUSS2_BWD && f->op == VKVAE_OP_KL_GAUSS2)
+            same = memcmp(f->tensors, b->tensors, 4 * sizeof *f->tensors) == 0;
         if (same) {
-            *losses = f->tensors[f->op == VKVAE_OP_REPARAM_KL ? 4 : f->op == VKVAE_OP_NLL_GAUSS ? 3
+            *losses = f->tensors[f->op == VKVAE_OP_REPARAM_KL || f->op == VKVAE_OP_KL_GAUSS2 ? 4
+                                 : f->op == VKVAE_OP_NLL_GAUSS ? 3
                                  : f->op == VKVAE_OP_NLL_BERNOULLI ||
                                    f->op == VKVAE_OP_NLL_CATEGORICAL ? 2 : 1];
             return (int)s;
@@ -120,10 +123,14 @@ static double update_loss(vkvae_cpu *cpu, const vkvae_plan *p, int u, const vkva
         if (!is_backward(p, b) || loss_of(p, b, &losses) < 0)
             continue;
         double w = b->op == VKVAE_OP_REPARAM_KL_BWD ? push->kl_weight : 1; /* (kl_gauss_bwd's g) */
-        uint32_t seed = b->op == VKVAE_OP_REPARAM_KL_BWD ? UINT32_MAX : b->tensors[b->n_tensors - (b->op == VKVAE_OP_NLL_GAUSS_BWD ? 2 : 1)];
-        if (k + 1 < train->n_steps && train->steps[k + 1].op == VKVAE_OP_SCALE &&
-            train->steps[k + 1].tensors[0] == seed)
-            w = train->steps[k + 1].p.alpha;
+        /* the term's weight: a scale step right after, on one of its
+         * gradients (kl_gauss2_bwd's: on those of the side trained) */
+        uint32_t nin = vkvae_op_inputs(b->op);
+        for (uint32_t j = k + 1; b->op != VKVAE_OP_REPARAM_KL_BWD && j < train->n_steps &&
+                                 train->steps[j].op == VKVAE_OP_SCALE; j++)
+            for (uint32_t o = nin; o < b->n_tensors; o++)
+                if (train->steps[j].tensors[0] == b->tensors[o])
+                    w = train->steps[j].p.alpha;
         const vkvae_tensor_desc *t = &p->tensors[losses];
         double *rows = malloc(t->elems * sizeof *rows);
         vkvae_cpu_read_f64(cpu, losses, rows, &err);
