@@ -656,6 +656,39 @@ int main(void)
            rgba.width, rgba.height, r32.width, r32.height, worst, d_up, d_c, d_s, d_mu, d_lv,
            d_conv);
 
+    /* A VQ-VAE through the same API: its latent is z_e (16 values at 7x7
+     * positions), it has no prior of its own, and on the adopted device it
+     * encodes and decodes (each z_e quantised to its nearest codes) as the
+     * CPU backend does. */
+    {
+        vkvae_model *vq = NULL, *vq_cpu = NULL;
+        OK(vkvae_model_create(&(vkvae_model_desc){.context = ctx, .name = "vqvae_conv",
+                                                  .init_seed = 4},
+                              &vq, &err));
+        OK(vkvae_model_create(&(vkvae_model_desc){.name = "vqvae_conv", .init_seed = 4},
+                              &vq_cpu, &err));
+        vkvae_model_info vi = vkvae_model_query(vq);
+        CHECK(vi.latent == 784 && !vi.has_prior && vi.height == 28,
+              "vqvae_conv: latent %u (z_e), prior %d", vi.latent, vi.has_prior);
+        enum { NQ = 3 };
+        static float ximg[NQ * 784], ze[NQ * 784], ze_cpu[NQ * 784], img[NQ * 784],
+            img_cpu[NQ * 784];
+        for (size_t i = 0; i < NQ * 784; i++)
+            ximg[i] = (float)((i * 37) % 256) / 255.0f;
+        OK(vkvae_model_encode(vq, ximg, NULL, NQ, ze, NULL, &err));
+        OK(vkvae_model_encode(vq_cpu, ximg, NULL, NQ, ze_cpu, NULL, &err));
+        OK(vkvae_model_decode(vq, ze_cpu, NULL, NQ, img, &err));
+        OK(vkvae_model_decode(vq_cpu, ze_cpu, NULL, NQ, img_cpu, &err));
+        double d_ze = max_abs_diff(ze, ze_cpu, NQ * 784), d_img = max_abs_diff(img, img_cpu,
+                                                                               NQ * 784);
+        CHECK(d_ze <= 1e-4 && d_img <= 1e-4, "vqvae_conv: encode %.3g, decode %.3g", d_ze,
+              d_img);
+        printf("vqvae_conv through the API: max abs errors encode %.2g, decode %.2g\n", d_ze,
+               d_img);
+        vkvae_model_destroy(vq);
+        vkvae_model_destroy(vq_cpu);
+    }
+
     /* ---- teardown: vkvae first, then what the application owns ---- */
     vkvae_image_destroy(target_rgba);
     vkvae_image_destroy(target_r32);
