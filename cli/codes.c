@@ -121,9 +121,15 @@ int cli_codes_dataset(cli_model_handle *vq, const struct cli_data_opts *data, ui
     out->test_labels = images.test_labels;
     images.train_labels = images.test_labels = (vkvae_idx){0};
     vkvae_idx_dataset_destroy(&images);
-    if (r)
+    if (r) {
         vkvae_idx_dataset_destroy(out);
-    return r;
+        return r;
+    }
+    vkvae_code_grid g = vkvae_session_code_grid(vq->session);
+    fprintf(stderr, "vkvae: the codes of %u training and %u test images by %s: %ux%u grids "
+            "of %u codes\n", out->train_images.count, out->test_images.count, vq->plan->model,
+            g.height, g.width, g.codes);
+    return 0;
 }
 
 vkvae_status cli_codes_sample(vkvae_session *prior, vkvae_session *vq, uint32_t seed, uint32_t n,

@@ -271,9 +271,14 @@ static int setup_run(train_run *t, int argc, char **argv)
 static int load_data(train_run *t)
 {
     int r;
-    if (t->o.codes) {
-        if (!realpath(t->o.codes, t->vq_path))
-            return cli_fail(VKVAE_IO, "--codes %s: %s", t->o.codes, strerror(errno));
+    char resumed[PATH_MAX] = ""; /* a resumed prior goes on with its VQ-VAE's codes */
+    if (!t->o.codes && t->o.resume && (r = cli_codes_source(t->o.resume, resumed,
+                                                            sizeof resumed)))
+        return r;
+    const char *codes = t->o.codes ? t->o.codes : resumed[0] ? resumed : NULL;
+    if (codes) {
+        if (!realpath(codes, t->vq_path))
+            return cli_fail(VKVAE_IO, "--codes %s: %s", codes, strerror(errno));
         r = cli_codes_open("train", t->vq_path, t->o.device, t->o.precision, t->plan, &t->vq);
         if (!r && (r = cli_codes_dataset(&t->vq, &t->o.data, t->o.limit, t->o.test_limit,
                                           &t->data)))

@@ -17,7 +17,8 @@ codes ('input 1x7x7 levels 16', 'onehot 16') trains with --codes:
 - refused in one line, exit non-zero: --codes of a checkpoint without a
   codebook, a prior whose input is not the code grid, a prior whose VQ-VAE
   checkpoint has gone (sample names it and --vq), encode --codes of a model
-  without a codebook, and grey images given to a 'levels' model as data.
+  without a codebook, and grey images given to a 'levels' model as data;
+- --resume of the prior trains on the codes of the VQ-VAE it names.
 """
 import csv
 import os
@@ -155,6 +156,13 @@ def main():
               all(0 <= k < 16 for k in codes),
               f"vkvae encode --codes writes int32 7x7 code grids below 16 ({header.strip()} "
               f"{e.strip()[-200:]})")
+
+        # a resumed prior goes on with the codes of the VQ-VAE it names
+        rc, so, e = run(vkvae, "train", prior, "--resume", ckpt, "--epochs", "2", "--limit", "512",
+                        "--test-limit", "128", "--samples", "0", "--device", "cpu", "--out",
+                        f"{tmp}/prior-resumed")
+        check(rc == 0 and "epoch 2:" in so and "codes of 512 training" in e,
+              f"--resume of the prior trains on the codes again (exit {rc}: {e.strip()[-200:]})")
 
         # refusals, one line each
         rc, _, e = run(vkvae, "train", prior, "--codes", ckpt, "--limit", "64",
