@@ -161,7 +161,8 @@ static int concat_label(builder *b, int in, const char *which, gen_loc loc)
     gen_tensor *t = &b->g->t[in];
     uint32_t rows = t->rows, n_in = t->dims.d[0];
     uint64_t out_n = (uint64_t)n_in + b->s->classes;
-    int out = add_tensor(b->g, xprintf("%s_cat", which), ROLE_ACT, rows, flat(out_n));
+    int out = add_tensor(b->g, act_name(b, xprintf("%s_cat", which)), ROLE_ACT, rows,
+                         flat(out_n));
     int nd = add_node(b, VKVAE_OP_CONCAT, "concat", loc, (int[]){ in, b->label, -1 },
                       (int[]){ out, -1 });
     gen_node *n = &b->g->n[nd];
@@ -669,7 +670,10 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
     const int input = cur;
     for (size_t i = 0; i <= st->n; i++) {
         const gen_tensor *t = &g->t[cur];
-        if (b->label >= 0 && !explicit_cat && !cat_done && t->dims.rank == 1) {
+        /* the one-network form joins the label to the first flat tensor
+         * unless a layer says where; networks of a general spec say it */
+        if (b->label >= 0 && !b->s->general && !explicit_cat && !cat_done &&
+            t->dims.rank == 1) {
             cur = concat_label(b, cur, which, i < st->n ? st->layers[i].loc : end_loc);
             cat_done = true;
             t = &g->t[cur];
@@ -755,6 +759,11 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             break;
         }
         case LAYER_CONCAT_LABEL:
+            if (b->label < 0 && b->s->general) {
+                diag_error(b->d, l->loc, "'concat label' needs a 'condition label classes N' "
+                           "line");
+                return -1;
+            }
             if (b->label < 0)
                 break; /* reported by check_combinations */
             if (cat_done) {
@@ -1262,7 +1271,6 @@ static void check_general(const gen_spec *s, gen_diag *d)
         { s->enc.seen, s->enc.loc, "encoder" },
         { s->dec.seen, s->dec.loc, "decoder" },
         { s->has_objective, s->objective_loc, "objective" },
-        { s->has_condition, s->condition_loc, "condition" },
     };
     for (size_t i = 0; i < sizeof shorthand / sizeof *shorthand; i++)
         if (shorthand[i].seen)
@@ -1449,8 +1457,9 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
             return false;
         }
         if (in < 0) {
-            diag_error(b->d, call->in_loc, "unknown tensor '%s': a call reads x, noise (with a "
-                       "'noise' line) or an earlier call's output", call->in);
+            diag_error(b->d, call->in_loc, "unknown tensor '%s': a call reads x, y (with a "
+                       "'condition' line), noise (with a 'noise' line) or an earlier call's "
+                       "output", call->in);
             return false;
         }
         int again = lookup(names, *n_names, call->out);
@@ -1797,12 +1806,14 @@ static bool general_nodes(builder *b, uint32_t n)
     gen_graph *g = b->g;
     int before = b->d->errors;
     int x = data_nodes(b, n);
-    size_t max_names = s->n_calls + 2;
+    size_t max_names = s->n_calls + 3;
     for (size_t c = 0; c < s->n_calls; c++)
         max_names += s->calls[c].n_taps;
     named *names = xmalloc(max_names * sizeof *names);
     size_t n_names = 0;
     names[n_names++] = (named){ "x", s->input_loc, x };
+    if (g->label >= 0) /* 'condition label classes N': y, the label one-hot */
+        names[n_names++] = (named){ "y", s->condition_loc, g->label };
     if (s->has_noise) {
         g->noise = add_tensor(g, xprintf("noise"), ROLE_ACT, 1, flat(s->noise));
         int nd = add_node(b, VKVAE_OP_PRIOR, "noise", s->noise_loc, (int[]){ -1 },

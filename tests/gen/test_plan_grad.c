@@ -213,10 +213,7 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed, in
     int images = plan_tensor(p, "train.images"), labels = plan_tensor(p, "train.labels");
     int perm = plan_tensor(p, "train.perm"), acc = plan_tensor(p, "loss.acc");
     int params = plan_tensor(p, "params.all"), grads = plan_tensor(p, "grads.all");
-    uint32_t classes = 0;
-    for (uint32_t i = 0; labels >= 0 && i < p->n_tensors; i++)
-        if (strcmp(p->tensors[i].name, "io.y") == 0)
-            classes = p->tensors[i].shape[1];
+    uint32_t classes = p->classes; /* (a general spec's condition has no io.y) */
     plan_fill_data(p, vkvae_cpu_tensor(cpu, (uint32_t)images).data,
                    labels >= 0 ? vkvae_cpu_tensor(cpu, (uint32_t)labels).data : NULL,
                    vkvae_cpu_tensor(cpu, (uint32_t)perm).data, classes, 77);
