@@ -437,6 +437,11 @@ typedef struct gen_graph {
     gen_graph_update *upd;
     size_t n_upd, nt_fwd;      /* nt_fwd: tensors when the updates were made */
     int noise, sample_out;
+    int prior_z;                /* a prior learned from the label (no noise): the draw
+                                   of a gaussian call on y that sample_out decodes;
+                                   else -1 */
+    bool sample_logits;         /* sample_out holds logits (a bernoulli part reads a
+                                   call of its network) */
     int ar_logits;              /* a pixel model's logits (bernoulli or categorical
                                    L x, L causal, no noise): sampled pixel by pixel;
                                    else -1 */

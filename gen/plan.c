@@ -653,8 +653,11 @@ static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
                                          : (gen_dims){ 1, { 1, 0, 0, 0 } };
             io.codes = add_ptensor(pl, io.buffer, "io.codes", g->batch, &grid, 4);
         }
-        if (g->sample_out >= 0)
-            io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[g->noise].dims, 4);
+        if (g->sample_out >= 0) /* the noise, or the learned prior's draw */
+            io.z = add_ptensor(pl, io.buffer, "io.z", g->batch,
+                               &g->t[g->prior_z >= 0 ? g->prior_z : g->noise].dims, 4);
+        if (g->prior_z >= 0) /* the label the prior is drawn for */
+            io.y = add_ptensor(pl, io.buffer, "io.y", g->batch, &g->t[g->label].dims, 4);
         io.mean = add_ptensor(pl, io.buffer, "io.mean", g->batch, &s->input, 4);
     }
     uint32_t bacc = add_buffer(pl, "accum", VKVAE_ROLE_ACCUM);
@@ -783,11 +786,45 @@ static void add_subgraph(gen_plan *pl, gen_program *pr, const gen_graph *g, cons
             add_node_step(pl, pr, g, &g->n[i], sg->map);
 }
 
+/* A prior learned from the label (g->prior_z): decode (io.z as the
+ * draw, io.y the label -> io.mean) and sample (io.y -> the prior's
+ * network and its draw, Philox's as training's -> the decoder -> io.mean),
+ * logits through a sigmoid. */
+static void learned_prior_programs(gen_plan *pl, const gen_graph *g, const int *map,
+                                   const io_tensors *io)
+{
+    int out = tensor_root(g, g->sample_out);
+    uint32_t features = (uint32_t)dims_count(&g->spec->input);
+    for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
+        bool draw = kind == VKVAE_PROGRAM_SAMPLE;
+        subgraph sg = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };
+        memcpy(sg.map, map, g->nt * sizeof(int));
+        memset(sg.take, 0, g->n_fwd);
+        sg.map[g->label] = io->y;
+        if (!draw)
+            sg.map[g->prior_z] = io->z;
+        if (!g->sample_logits)
+            sg.map[out] = io->mean;
+        graph_select(g, (int[]){ out, -1 }, (int[]){ g->label, draw ? -1 : g->prior_z, -1 },
+                     sg.take);
+        gen_program *pr = new_program(pl, kind, draw ? "sample" : "decode");
+        add_subgraph(pl, pr, g, &sg);
+        if (g->sample_logits)
+            add_mean(pl, pr, sg.map[out], io->mean, g->batch, features);
+        xfree(sg.take);
+        xfree(sg.map);
+    }
+}
+
 /* decode (io.z -> io.mean: the first call on the noise and what it needs)
  * and sample (the noise drawn into io.z, then the same). */
 static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
                             const io_tensors *io)
 {
+    if (g->prior_z >= 0) {
+        learned_prior_programs(pl, g, map, io);
+        return;
+    }
     subgraph sg = select_subgraph(g, map, tensor_root(g, g->sample_out), io->mean, g->noise,
                                   io->z);
     for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {

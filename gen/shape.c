@@ -1434,6 +1434,64 @@ static void find_codebook_model(const gen_spec *s, gen_graph *g, const named *na
         }
 }
 
+/* Whether the forward nodes that compute out from the tensors ins (-1
+ * ended) read nothing else but parameters, state and constants. */
+static bool made_from(const gen_graph *g, int out, const int *ins)
+{
+    bool *need = xmalloc(g->n_fwd), *made = xmalloc(g->nt), closed = true;
+    memset(need, 0, g->n_fwd);
+    memset(made, 0, g->nt);
+    graph_select(g, (int[]){ out, -1 }, ins, need);
+    for (int k = 0; ins[k] >= 0; k++)
+        made[ins[k]] = true;
+    for (size_t i = 0; i < g->n_fwd; i++) {
+        for (int j = 0; need[i] && j < g->n[i].nin; j++) {
+            int t = tensor_root(g, g->n[i].in[j]);
+            gen_role role = g->t[t].role;
+            closed &= made[t] || role == ROLE_PARAM || role == ROLE_STATE || role == ROLE_CONST;
+        }
+        for (int o = 0; need[i] && o < g->n[i].nout; o++)
+            made[tensor_root(g, g->n[i].out[o])] = true;
+    }
+    xfree(need);
+    xfree(made);
+    return closed;
+}
+
+/* A spec of networks with a condition and without noise, where a call
+ * decodes to the input's shape the draw of a gaussian call that reads the
+ * label alone (a prior p(z|y) learned from it, e.g. by a 'kl z zp' part):
+ * that call makes the samples (g->sample_out, from g->prior_z), logits
+ * when a bernoulli part reads a call of the same network. */
+static void find_prior_sampler(const gen_spec *s, gen_graph *g, const named *names,
+                               size_t n_names)
+{
+    if (s->has_noise || g->label < 0 || g->sample_out >= 0)
+        return;
+    for (size_t c = 0; c < s->n_calls && g->sample_out < 0; c++) {
+        const gen_net_call *call = &s->calls[c];
+        int in = lookup(names, n_names, call->in), out = lookup(names, n_names, call->out);
+        if (in < 0 || out < 0)
+            continue;
+        int z = tensor_root(g, names[in].t), y = tensor_root(g, names[out].t);
+        int pz = root_producer(g, z);
+        if (pz < 0 || g->n[pz].op != VKVAE_OP_REPARAM ||
+            dims_count(&g->t[y].dims) != dims_count(&s->input) ||
+            !made_from(g, z, (int[]){ g->label, -1 }) ||
+            !made_from(g, y, (int[]){ z, g->label, -1 }))
+            continue;
+        g->sample_out = y;
+        g->prior_z = z;
+        for (size_t t = 0; t < s->n_terms; t++)
+            for (size_t k = 0; k < s->terms[t].n; k++) {
+                const gen_term_part *part = &s->terms[t].parts[k];
+                for (size_t d = 0; part->kind == TERM_BERNOULLI && d < s->n_calls; d++)
+                    g->sample_logits |= strcmp(s->calls[d].out, part->arg) == 0 &&
+                                        strcmp(s->calls[d].net, call->net) == 0;
+            }
+    }
+}
+
 static const gen_network *find_network(const gen_spec *s, const char *name)
 {
     for (size_t i = 0; i < s->n_nets; i++)
@@ -1885,6 +1943,7 @@ static bool general_nodes(builder *b, uint32_t n)
     update_sets(b, term_acc, term_node);
     find_pixel_model(s, g, names, n_names);
     find_codebook_model(s, g, names, n_names);
+    find_prior_sampler(s, g, names, n_names);
     return b->d->errors == before;
 }
 
@@ -1896,7 +1955,8 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
     *g = (gen_graph){ .spec = s, .batch = s->batch, .x = -1, .label = -1, .loss = -1,
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
                       .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
-                      .ar_logits = -1, .ar_classes = 0, .vq_ze = -1, .vq_out = -1 };
+                      .ar_logits = -1, .ar_classes = 0, .vq_ze = -1, .vq_out = -1,
+                      .prior_z = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1 };
     check_input(s, d);
     if (s->general)
