@@ -380,6 +380,8 @@ static int param_layer(builder *b, const gen_layer *l, int in, const char *name,
     int out = add_tensor(g, act_name(b, name), ROLE_ACT, t.rows, od);
     int nd = add_node(b, tr ? VKVAE_OP_CONVT2D : VKVAE_OP_CONV2D, name, l->loc,
                       (int[]){ in, w, bias, -1 }, (int[]){ out, -1 });
+    if (l->mask) /* its backward ops inherit it: a backend may skip the zero taps */
+        p.mode = l->mask == 'B' ? 2 : 1;
     g->n[nd].p = p;
     uint64_t macs = mul_sat(mul_sat(R, (uint64_t)l->k * l->k),
                             tr ? (uint64_t)p.c_in * p.h_in * p.w_in * p.c_out

@@ -189,6 +189,13 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         if (p->mode == 2 && (p->classes < 2 || p->classes > 256))
             return "gather of levels needs 2 to 256 classes";
         break;
+    case VKVAE_OP_CONV2D:
+    case VKVAE_OP_CONV2D_BWD_X:
+    case VKVAE_OP_CONV2D_BWD_W:
+        if (p->mode > 2 || (p->mode && (p->k % 2 == 0 || p->stride != 1 || p->pad != p->k / 2)))
+            return "conv2d mode must be 0 (unmasked), 1 (mask A) or 2 (mask B), masked only "
+                   "with an odd kernel, stride 1 and pad k/2";
+        break;
     case VKVAE_OP_CONCAT:
         if (p->out != p->in + p->in2)
             return "concat needs out = in + in2";

@@ -99,6 +99,18 @@ static vkvae_fast *fast_for(uint32_t threads)
     return pools[threads];
 }
 
+/* w:[c_out, c_in, k, k] masked as conv_mask does (p.mode 1: A, 2: B), in
+ * both precisions */
+static void mask_taps(const vkvae_op_params *p, double *w64, float *w32)
+{
+    uint32_t k = p->k, c = k / 2;
+    for (uint64_t i = 0; i < (uint64_t)p->c_out * p->c_in * k * k; i++) {
+        uint32_t ky = (uint32_t)(i % (k * k)) / k, kx = (uint32_t)(i % k);
+        if (!(ky < c || (ky == c && (p->mode == 1 ? kx < c : kx <= c))))
+            w64[i] = 0, w32[i] = 0;
+    }
+}
+
 static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t threads)
 {
     char name[256];
@@ -107,9 +119,11 @@ static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t th
         name[len++] = (char)toupper((unsigned char)*c);
     if (p.k) /* a convolution */
         snprintf(name + len, sizeof name - (size_t)len,
-                 "(n=%u,x=%ux%ux%u,y=%ux%ux%u,k=%u,stride=%u,pad=%u,out_pad=%u,act=%s,threads=%u)",
+                 "(n=%u,x=%ux%ux%u,y=%ux%ux%u,k=%u,stride=%u,pad=%u,out_pad=%u,act=%s,mask=%s,"
+                 "threads=%u)",
                  p.n, p.c_in, p.h_in, p.w_in, p.c_out, p.h_out, p.w_out, p.k, p.stride, p.pad,
-                 p.out_pad, vkvae_act_name(p.act), threads);
+                 p.out_pad, vkvae_act_name(p.act), p.mode ? p.mode == 1 ? "A" : "B" : "none",
+                 threads);
     else
         snprintf(name + len, sizeof name - (size_t)len,
                  "(n=%u,in=%u,out=%u,rows=%u,act=%s,mode=%u,threads=%u)", p.n, p.in, p.out,
@@ -158,8 +172,17 @@ static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t th
             t32[b] = f;
         }
     }
+    /* a masked conv2d (mode 1|2): its weight is masked, as conv_mask leaves
+     * it; its weight gradient is judged on the live taps alone */
+    int masked = p.mode && (op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONV2D_BWD_X ||
+                            op == VKVAE_OP_CONV2D_BWD_W);
+    uint32_t wb = op == VKVAE_OP_CONV2D_BWD_W ? 2 : 1;
+    if (masked && wb == 1)
+        mask_taps(&p, t64[1], t32[1]);
     vkvae_cpu_op_f64(op, &p, &push, t64);
     int ran = vkvae_fast_op(fast_for(threads), op, &p, &push, t32);
+    if (masked && wb == 2)
+        mask_taps(&p, t64[2], t32[2]);
     double worst = 0;
     for (uint32_t b = 0; b < nb; b++) {
         vkvae_op_binding_info info = vkvae_op_binding(op, &p, b);
@@ -321,6 +344,20 @@ static void run_conv(void)
                                        VKVAE_ACT_RELU), push, threads);
         }
     }
+    /* masked convolutions (only the live taps): a PixelCNN's 7x7 mask A on
+     * one channel, its 3x3 mask B blocks, a codes prior's 5x5 mask A over
+     * 128 one-hot channels on 7x7 (a product wider than a chunk) */
+    static const uint32_t masked[][6] = {
+        {5, 1, 28, 32, 7, 1}, {4, 32, 28, 64, 3, 2}, {9, 128, 7, 64, 5, 1}, {3, 5, 6, 4, 3, 2},
+    };
+    for (size_t s = 0; s < sizeof masked / sizeof *masked; s++)
+        for (uint32_t threads = 1; threads <= 3; threads += 2) {
+            const uint32_t *q = masked[s];
+            vkvae_op_params p = conv_params(0, q[0], q[1], q[2], q[2], q[3], q[4], 1, q[4] / 2, 0,
+                                            VKVAE_ACT_RELU);
+            p.mode = q[5];
+            conv_family(0, p, push, threads);
+        }
     /* every activation fused into both forward ops */
     for (uint32_t act = 0; act < VKVAE_ACT_COUNT; act++) {
         op_case(VKVAE_OP_CONV2D, conv_params(0, 5, 3, 9, 8, 7, 3, 2, 1, 0, act), push, 2);

@@ -21,6 +21,13 @@
  * ops (conv2d) or a pass over the chunk's output while it is in cache
  * (convt2d, after col2im). The bias gradient is a sum of dy's planes.
  *
+ * A masked convolution (conv2d's mode 1 or 2: its weight went through
+ * conv_mask A or B) builds and multiplies only its live taps, the rows
+ * (c, ky, kx) of col whose weights the mask keeps: 12 of a 5x5 window's 25
+ * for mask A, 5 of a 3x3's 9 for B, about half the work. The weight's
+ * live columns are packed first (W has them in place), and its gradient's
+ * masked columns are written 0 (conv_mask would zero them anyway).
+ *
  * The row ops take any block of images (each image's output depends on
  * that image alone); the weight gradients split dW's Kc columns between
  * parts (each part builds only its rows of col, for all images) and db's
@@ -47,8 +54,12 @@ enum {
 /* The image side (channels c, h x w pixels), its grid (gh x gw window
  * positions) and the window: grid point (gy, gx) sees image pixel
  * (gy stride - pad + ky, gx stride - pad + kx). */
+enum { MAX_TAPS = 64 }; /* windows up to 8x8 list their live taps */
+
 typedef struct cgeom {
     uint32_t c, h, w, gh, gw, k, stride, pad;
+    uint32_t ntaps;             /* taps a channel: k k, or a mask's live ones */
+    uint8_t tap[MAX_TAPS];      /* ky k + kx of each, ascending */
 } cgeom;
 
 typedef struct view {
@@ -58,6 +69,7 @@ typedef struct view {
     uint32_t grid;  /* gh gw: columns of col per image */
     uint32_t plane; /* h w: pixels of an image-side plane */
     int transposed; /* convt2d's family */
+    int masked;     /* only the live taps of a masked conv2d */
 } view;
 
 static int is_conv(vkvae_op op)
@@ -74,14 +86,26 @@ static view view_of(vkvae_op op, const vkvae_op_params *p)
 {
     view v = {0};
     if (is_conv(op)) {
-        v.g = (cgeom){p->c_in, p->h_in, p->w_in, p->h_out, p->w_out, p->k, p->stride, p->pad};
+        v.g = (cgeom){p->c_in, p->h_in, p->w_in, p->h_out, p->w_out, p->k, p->stride, p->pad,
+                      0, {0}};
         v.other = p->c_out;
     } else {
-        v.g = (cgeom){p->c_out, p->h_out, p->w_out, p->h_in, p->w_in, p->k, p->stride, p->pad};
+        v.g = (cgeom){p->c_out, p->h_out, p->w_out, p->h_in, p->w_in, p->k, p->stride, p->pad,
+                      0, {0}};
         v.other = p->c_in;
         v.transposed = is_convt(op);
     }
-    v.kc = v.g.c * v.g.k * v.g.k;
+    uint32_t k = v.g.k, half = k / 2;
+    v.masked = is_conv(op) && (p->mode == 1 || p->mode == 2) && k * k <= MAX_TAPS;
+    v.g.ntaps = 0;
+    for (uint32_t t = 0; k * k <= MAX_TAPS && t < k * k; t++) {
+        uint32_t ky = t / k, kx = t % k;
+        if (!v.masked || ky < half || (ky == half && (p->mode == 1 ? kx < half : kx <= half)))
+            v.g.tap[v.g.ntaps++] = (uint8_t)t;
+    }
+    if (k * k > MAX_TAPS)
+        v.g.ntaps = k * k; /* (all taps; tap[] unused: tap_of computes them) */
+    v.kc = v.g.c * v.g.ntaps;
     v.grid = v.g.gh * v.g.gw;
     v.plane = v.g.h * v.g.w;
     return v;
@@ -114,7 +138,9 @@ uint64_t vkvae_fast_conv_scratch(vkvae_op op, const vkvae_op_params *p)
     view v = view_of(op, p);
     if (!p->n || !v.kc || !v.grid || !v.other)
         return 0;
-    return ((uint64_t)v.kc + v.other) * v.grid * chunk_images(&v, p->n);
+    /* a masked one's packed weight, or its weight gradient's live columns */
+    uint64_t packed = v.masked ? (uint64_t)v.other * v.kc : 0;
+    return ((uint64_t)v.kc + v.other) * v.grid * chunk_images(&v, p->n) + packed;
 #else
     (void)op;
     (void)p;
@@ -159,14 +185,26 @@ static void span_of(uint32_t kpos, const cgeom *g, uint32_t size, uint32_t gsize
     *hi = (uint32_t)e;
 }
 
+/* Row r of col: channel c, tap (ky, kx) (the ntaps taps of a channel in
+ * order: all, or a mask's live ones). */
+static inline void tap_of(const cgeom *g, uint32_t r, uint32_t *c, uint32_t *ky, uint32_t *kx)
+{
+    uint32_t t = r % g->ntaps;
+    *c = r / g->ntaps;
+    if (g->k * g->k <= MAX_TAPS)
+        t = g->tap[t];
+    *ky = t / g->k;
+    *kx = t % g->k;
+}
+
 /* col rows [r0, r1) (row r - r0 at col + (r - r0) ld, grid points along the
  * row) of one image img:[c, h, w]; taps outside the image are 0. */
 FAST_VEC static void im2col(const cgeom *g, const float *restrict img, uint32_t r0, uint32_t r1,
                             float *restrict col, uint64_t ld)
 {
-    uint32_t kk = g->k * g->k;
     for (uint32_t r = r0; r < r1; r++) {
-        uint32_t c = r / kk, ky = r % kk / g->k, kx = r % g->k, ylo, yhi, xlo, xhi;
+        uint32_t c, ky, kx, ylo, yhi, xlo, xhi;
+        tap_of(g, r, &c, &ky, &kx);
         span_of(ky, g, g->h, g->gh, &ylo, &yhi);
         span_of(kx, g, g->w, g->gw, &xlo, &xhi);
         const float *plane = img + (uint64_t)c * g->h * g->w;
@@ -196,9 +234,9 @@ FAST_VEC static void im2col(const cgeom *g, const float *restrict img, uint32_t 
 FAST_VEC static void col2im_add(const cgeom *g, float *restrict img, const float *restrict col,
                                 uint64_t ld)
 {
-    uint32_t kk = g->k * g->k;
-    for (uint32_t r = 0; r < g->c * kk; r++) {
-        uint32_t c = r / kk, ky = r % kk / g->k, kx = r % g->k, ylo, yhi, xlo, xhi;
+    for (uint32_t r = 0; r < g->c * g->ntaps; r++) {
+        uint32_t c, ky, kx, ylo, yhi, xlo, xhi;
+        tap_of(g, r, &c, &ky, &kx);
         span_of(ky, g, g->h, g->gh, &ylo, &yhi);
         span_of(kx, g, g->w, g->gw, &xlo, &xhi);
         float *plane = img + (uint64_t)c * g->h * g->w;
@@ -231,6 +269,26 @@ FAST_VEC static float sum_floats(const float *restrict x, uint64_t count)
     return acc;
 }
 
+/* Column r of a live-tap matrix [C, c ntaps] is column c k k + tap of the
+ * whole window's [C, c k k]. */
+static uint64_t full_column(const cgeom *g, uint32_t r)
+{
+    uint32_t c, ky, kx;
+    tap_of(g, r, &c, &ky, &kx);
+    return (uint64_t)c * g->k * g->k + ky * g->k + kx;
+}
+
+/* packed[C, kc] = the live columns of w[C, c k k] (a masked conv2d's). */
+static void pack_live(const view *v, const float *w, float *packed)
+{
+    uint64_t full = (uint64_t)v->g.c * v->g.k * v->g.k;
+    for (uint32_t r = 0; r < v->kc; r++) {
+        uint64_t f = full_column(&v->g, r);
+        for (uint32_t o = 0; o < v->other; o++)
+            packed[(uint64_t)o * v->kc + r] = w[o * full + f];
+    }
+}
+
 /* rows[C, L]: row c, columns i grid .. = planes c of images [0, b) of
  * src:[b, C, grid] */
 static void gather_planes(float *rows, const float *src, uint32_t b, uint32_t C, uint32_t grid,
@@ -254,6 +312,11 @@ void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t,
     int biased = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
     const float *src = t[0], *w = t[1], *bias = biased ? t[2] : NULL;
     float *dst = t[3]; /* the input gradients' x (t[2]) is fast_ops.c's to apply */
+    if (v.masked) { /* the live taps' weights, after the chunks' space */
+        float *packed = scratch + ((uint64_t)v.kc + v.other) * v.grid * B;
+        pack_live(&v, w, packed);
+        w = packed;
+    }
     for (uint64_t s0 = lo; s0 < hi; s0 += B) {
         uint32_t b = (uint32_t)(hi - s0 < B ? hi - s0 : B);
         uint64_t L = (uint64_t)b * v.grid;
@@ -297,6 +360,10 @@ void vkvae_fast_conv_bwd_w(vkvae_op op, const vkvae_op_params *p, void *const *t
     float *dw = t[2], *db = t[3];
     uint64_t r0, r1;
     vkvae_pool_split(v.kc, DW_ALIGN, part, parts, &r0, &r1);
+    /* a masked conv2d's live columns go to dw_live [other, kc] first */
+    uint64_t full = (uint64_t)g->c * g->k * g->k;
+    float *dw_live = v.masked ? scratch + ((uint64_t)v.kc + v.other) * v.grid * B : dw;
+    uint64_t ldw = v.masked ? v.kc : full;
     if (r0 < r1)
         for (uint64_t s0 = 0; s0 < p->n; s0 += B) {
             uint32_t b = (uint32_t)(p->n - s0 < B ? p->n - s0 : B);
@@ -307,9 +374,27 @@ void vkvae_fast_conv_bwd_w(vkvae_op op, const vkvae_op_params *p, void *const *t
                 im2col(g, img_src + (s0 + i) * img_size, (uint32_t)r0, (uint32_t)r1,
                        col + (uint64_t)i * v.grid, L);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.other, (int)(r1 - r0),
-                        (int)L, 1.0f, oth, (int)L, col, (int)L, s0 ? 1.0f : 0.0f, dw + r0,
-                        (int)v.kc);
+                        (int)L, 1.0f, oth, (int)L, col, (int)L, s0 ? 1.0f : 0.0f, dw_live + r0,
+                        (int)ldw);
         }
+    if (v.masked) {
+        for (uint64_t r = r0; r < r1; r++) {
+            uint64_t f = full_column(g, (uint32_t)r);
+            for (uint32_t o = 0; o < v.other; o++)
+                dw[o * full + f] = dw_live[o * ldw + r];
+        }
+        if (part == 0) { /* the masked taps' gradient is 0 */
+            uint64_t r = 0;
+            for (uint64_t f = 0; f < full; f++) {
+                if (r < v.kc && full_column(g, (uint32_t)r) == f) {
+                    r++;
+                    continue;
+                }
+                for (uint32_t o = 0; o < v.other; o++)
+                    dw[o * full + f] = 0;
+            }
+        }
+    }
     /* db[c_out]: the planes of dy, the other side of conv2d, the image side
      * of convt2d */
     uint32_t planes = v.transposed ? g->c : v.other;
