@@ -101,6 +101,16 @@ vkvae_status cli_codes_sample(vkvae_session *prior, vkvae_session *vq, uint32_t 
  * non-zero: the exit status (an unreadable file). */
 int cli_codes_source(const char *prior_ckpt, char *path, size_t size);
 
+/* Semi-supervised training (cli/labels.c): whether the plan weighs class
+ * copies of unlabelled rows ('unlabelled' on its condition line), and
+ * --keep-labels N: keep N labels of d's training set (balanced, by seed; their
+ * indices written to indices_path), the rest unlabelled (255), the
+ * labelled rows repeated to about half of the set. Non-zero: the exit
+ * status, the error printed. */
+int cli_is_semi_supervised(const vkvae_plan *plan);
+int cli_keep_labels(vkvae_idx_dataset *d, uint32_t n, uint32_t classes, uint32_t seed,
+                    const char *indices_path);
+
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);

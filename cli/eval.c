@@ -320,9 +320,14 @@ int cmd_eval(int argc, char **argv)
                                              seed, 1.0f, &l, &err);
     double elbo_s = cli_now_s() - t_bound, rows = l.rows > 0 ? l.rows : 1;
     if (!st && l.n_terms) { /* a model of several networks: its loss terms */
-        for (uint32_t i = 0; i < l.n_terms; i++)
-            printf("%-16s %.4f nats/image\n", vkvae_session_term_name(m.session, i),
-                   l.term[i] / rows);
+        for (uint32_t i = 0; i < l.n_terms; i++) {
+            /* a ce part's errors ("<term>_error") are a count, the rest nats */
+            const char *name = vkvae_session_term_name(m.session, i);
+            size_t len = strlen(name);
+            int errors = len > 6 && strcmp(name + len - 6, "_error") == 0;
+            printf("%-16s %.4f %s\n", name, l.term[i] / rows,
+                   errors ? "(classification error on these images)" : "nats/image");
+        }
         for (uint32_t i = 0; i < vkvae_session_codebooks(m.session) && !st; i++) {
             vkvae_codebook_usage u;
             st = vkvae_session_codebook_usage(m.session, i, &u, &err);

@@ -60,12 +60,16 @@ static const char train_usage[] =
     "  --codes VQ_CKPT   train a prior over the codes of a VQ-VAE checkpoint: --data's images\n"
     "                    are encoded to code grids on the device (the model's input is\n"
     "                    'input 1xHxW levels K'); samples are decoded by that VQ-VAE, and\n"
-    "                    vkvae sample does the same with the checkpoint\n";
+    "                    vkvae sample does the same with the checkpoint\n"
+    "  --keep-labels N   semi-supervised (a model with 'unlabelled', as m2_mlp): keep N\n"
+    "                    labels of the training set, balanced over the classes and chosen\n"
+    "                    by --seed (saved to OUT/labelled.txt); the rest train unlabelled,\n"
+    "                    the labelled rows repeated so that about half of each batch has one\n";
 
 typedef struct train_opts {
     cli_data_opts data;
     const char *model, *device, *out, *resume, *codes;
-    uint32_t epochs, batch, seed, limit, test_limit, samples, sample_every, data_rows;
+    uint32_t epochs, batch, seed, limit, test_limit, samples, sample_every, data_rows, labels;
     float lr;
     vkvae_precision precision;
     int has_epochs, has_seed, has_batch, overwrite;
@@ -191,6 +195,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {CLI_U32("--batch", &o->batch), .given = &o->has_batch, .min = 1, .max = 65536},
         {CLI_U32("--seed", &o->seed), .given = &o->has_seed},
         {CLI_U32("--limit", &o->limit)},
+        {CLI_U32("--keep-labels", &o->labels), .min = 1, .max = 0xffffffffu},
         {CLI_U32("--data-rows", &o->data_rows), .min = 1, .max = 0xffffffffu},
         {CLI_U32("--test-limit", &o->test_limit)},
         {CLI_U32("--samples", &o->samples)},
@@ -257,6 +262,13 @@ static int setup_run(train_run *t, int argc, char **argv)
     snprintf(t->curve_path, sizeof t->curve_path, "%s/curve.png", t->out_dir);
     if (o->samples)
         snprintf(t->samples_path, sizeof t->samples_path, "%s/samples.png", t->out_dir);
+    if (o->labels && !cli_is_semi_supervised(plan))
+        return cli_fail(VKVAE_BAD_INPUT, "--keep-labels: model %s trains on labelled rows only; "
+                        "semi-supervised training needs 'unlabelled Q' on its condition line "
+                        "(as m2_mlp)", plan->model);
+    if (o->labels && o->labels < plan->classes)
+        return cli_fail(VKVAE_BAD_INPUT, "--keep-labels %u: keep at least one label a class "
+                        "(%u)", o->labels, plan->classes);
     /* An earlier run's checkpoint is somebody's hours of training. */
     struct stat st;
     if (!o->resume && !o->overwrite && stat(t->ckpt_path, &st) == 0)
@@ -298,7 +310,17 @@ static int load_data(train_run *t)
         d->train_images.count = d->train_labels.count = t->o.limit;
     if (t->o.test_limit && t->o.test_limit < d->test_images.count)
         d->test_images.count = d->test_labels.count = t->o.test_limit;
-    return 0;
+    if (t->o.labels) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/labelled.txt", t->out_dir);
+        if (make_dirs(t->out_dir) != 0)
+            r = cli_fail(VKVAE_IO, "cannot create %s: %s", t->out_dir, strerror(errno));
+        else
+            r = cli_keep_labels(d, t->o.labels, t->plan->classes, t->seed, path);
+        if (r)
+            vkvae_idx_dataset_destroy(d);
+    }
+    return r;
 }
 
 /* The plan made for the data: its data set holds the training set, and the

@@ -73,6 +73,10 @@ static void explain_general(const gen_spec *s, FILE *out)
 {
     if (s->has_noise)
         fprintf(out, "  noise      %u (N(0, I) per row)\n", s->noise);
+    if (s->has_condition)
+        fprintf(out, "  condition  label classes %u (y, one-hot)%s%s%s\n", s->classes,
+                s->unlabelled ? "; a row without a label: every class, weighted by softmax(" : "",
+                s->unlabelled ? s->unlabelled : "", s->unlabelled ? ")" : "");
     for (size_t t = 0; t < s->n_terms; t++) {
         fprintf(out, "  loss       %s =", s->terms[t].name);
         for (size_t i = 0; i < s->terms[t].n; i++) {
@@ -81,8 +85,9 @@ static void explain_general(const gen_spec *s, FILE *out)
             static const char *const kinds[] = {
                 [TERM_KL] = "kl", [TERM_VQ] = "vq", [TERM_GAUSS] = "gauss",
                 [TERM_BERNOULLI] = "bernoulli", [TERM_CATEGORICAL] = "categorical",
-                [TERM_L2] = "l2" };
-            if ((part->kind == TERM_KL && !part->arg2) || part->kind == TERM_VQ)
+                [TERM_L2] = "l2", [TERM_ENTROPY] = "entropy", [TERM_CE] = "ce" };
+            if ((part->kind == TERM_KL && !part->arg2) || part->kind == TERM_VQ ||
+                part->kind == TERM_ENTROPY)
                 fprintf(out, " %s %s", kinds[part->kind], part->arg);
             else if (part->kind == TERM_KL)
                 fprintf(out, " kl %s %s", part->arg, part->arg2);

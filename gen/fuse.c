@@ -145,15 +145,19 @@ static bool fused_loss(const vkvae_step_desc *a, const vkvae_step_desc *b, vkvae
     const uint32_t *ta = a->tensors, *tb = b->tensors;
     if (a->p.n != b->p.n || a->p.in != b->p.in)
         return false;
-    if (a->op == VKVAE_OP_REPARAM && b->op == VKVAE_OP_KL_GAUSS && ta[0] == tb[0] && ta[1] == tb[1])
+    /* (a kl over class copies counts its valid rows per example, reparam's
+     * per copy: 'unlabelled' keeps them apart) */
+    uint32_t sa = a->p.samples ? a->p.samples : 1, sb = b->p.samples ? b->p.samples : 1;
+    if (a->op == VKVAE_OP_REPARAM && b->op == VKVAE_OP_KL_GAUSS && ta[0] == tb[0] &&
+        ta[1] == tb[1] && sa == sb)
         *out = fused_step(VKVAE_OP_REPARAM_KL, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], ta[2], ta[3], tb[2] }, 5);
     else if (a->op == VKVAE_OP_NLL_BERNOULLI && b->op == VKVAE_OP_NLL_BERNOULLI_BWD &&
              ta[0] == tb[0] && ta[1] == tb[1] && memcmp(&a->p, &b->p, sizeof a->p) == 0)
         *out = fused_step(VKVAE_OP_NLL_BERNOULLI_GRAD, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], ta[2], tb[2] }, 4);
-    else if (a->op == VKVAE_OP_REPARAM_BWD && b->op == VKVAE_OP_KL_GAUSS_BWD && ta[2] == tb[1] &&
-             ta[3] == tb[2] && ta[4] == tb[3])
+    else if (a->op == VKVAE_OP_REPARAM_BWD && b->op == VKVAE_OP_KL_GAUSS_BWD && b->p.mode == 0 &&
+             ta[2] == tb[1] && ta[3] == tb[2] && ta[4] == tb[3])
         *out = fused_step(VKVAE_OP_REPARAM_KL_BWD, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], tb[0], ta[2], ta[3], ta[4] }, 6);
     else

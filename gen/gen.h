@@ -250,16 +250,18 @@ typedef struct gen_net_call {
 } gen_net_call;
 
 typedef enum gen_term_kind {
-    TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_VQ, TERM_GAUSS, TERM_BERNOULLI,
-    TERM_CATEGORICAL, TERM_L2
+    TERM_BCE_REAL, TERM_BCE_FAKE, TERM_KL, TERM_VQ, TERM_ENTROPY, TERM_GAUSS, TERM_BERNOULLI,
+    TERM_CATEGORICAL, TERM_L2, TERM_CE
 } gen_term_kind;
 
 /* One summand of a loss term: bce T real|fake (binary cross-entropy of
  * logits T against a constant target), kl Z (a gaussian layer's KL from
  * N(0, I)), vq Z (a codebook layer's codebook and commitment losses),
  * gauss MEAN TARGET (-log N(TARGET | MEAN, I)), bernoulli and categorical
- * LOGITS TARGET, l2 Y TARGET (the sum of squared errors). Parts from
- * TERM_GAUSS on read a second tensor. */
+ * LOGITS TARGET, l2 Y TARGET (the sum of squared errors), entropy Q (minus
+ * the entropy of softmax(Q) on rows without a label), ce Q y (softmax
+ * cross-entropy on rows with one). Parts from TERM_GAUSS on read a second
+ * tensor. */
 typedef struct gen_term_part {
     gen_term_kind kind;
     gen_loc loc, arg_loc, arg2_loc;
@@ -312,6 +314,9 @@ typedef struct gen_spec {
     bool has_condition;
     gen_loc condition_loc;
     uint32_t classes;
+    char *unlabelled;           /* 'unlabelled Q': rows without a label sum over
+                                   the classes, weighted by softmax(Q); or NULL */
+    gen_loc unlabelled_loc;
 
     bool has_latent;
     gen_loc latent_loc;
@@ -442,6 +447,11 @@ typedef struct gen_graph {
                                    else -1 */
     bool sample_logits;         /* sample_out holds logits (a bernoulli part reads a
                                    call of its network) */
+    int code_z;                 /* semi-supervised ('unlabelled'): the draw of the
+                                   encoder's gaussian call on x given the label
+                                   (its twin on the label as given), which
+                                   sample_out decodes; encode gives its mu and
+                                   log-variance; else -1 */
     int ar_logits;              /* a pixel model's logits (bernoulli or categorical
                                    L x, L causal, no noise): sampled pixel by pixel;
                                    else -1 */

@@ -35,6 +35,13 @@
  * the prior and posterior terms of log w into dmu, dlv (as kl_gauss_bwd
  * does for the ELBO). repeat_rows copies data or labels, which need no
  * gradient.
+ *
+ * Semi-supervised M2 (ops.def's block): a loss part over class copies is
+ * summed per row by label_sum with the copies' weights. Its own gradient
+ * is scaled per copy (scale_rows after its *_bwd; a kl over copies writes
+ * a gradient of its own, kl_gauss_bwd mode 1, to be scaled so, instead of
+ * adding after reparam_bwd), and visiting label_sum seeds the gradient of
+ * the classifier's logits through the weights (label_sum_bwd).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +376,31 @@ static void scale_by_weights(gbuild *b, const gen_node *n, int d)
              (vkvae_op_params){ .n = n->p.n, .in = n->p.in });
 }
 
+/* Semi-supervised ('unlabelled'): the weights of the class copies whose
+ * per-row loss t (a label_sum's first input) is, or -1. */
+static int label_weights_of(const gen_graph *g, int t)
+{
+    for (size_t i = 0; i < g->n_fwd; i++)
+        if (g->n[i].op == VKVAE_OP_LABEL_SUM && g->n[i].in[0] == t)
+            return g->n[i].in[1];
+    return -1;
+}
+
+/* A loss gradient d ([rows, ...]) of forward node n's per-row loss, times
+ * each class copy's weight where the loss is over copies. */
+static void scale_by_label_weights(gbuild *b, const gen_node *n, int d)
+{
+    gen_graph *g = b->g;
+    int wt = label_weights_of(g, n->out[0]);
+    if (wt < 0)
+        return;
+    const gen_tensor *t = &g->t[d];
+    add_node(g, VKVAE_OP_SCALE_ROWS, xprintf("%s_label_weights", n->name), n->loc,
+             (int[]){ wt, -1 }, (int[]){ d, -1 },
+             (vkvae_op_params){ .n = (uint32_t)((uint64_t)g->batch * t->rows),
+                                .in = (uint32_t)dims_count(&t->dims) });
+}
+
 /* The input-gradient node (dense, conv2d or convt2d _bwd_x) that wrote
  * gradient tensor d with no activation derivative in its epilogue yet, or
  * -1. */
@@ -557,7 +589,6 @@ static void backward_pass(gbuild *bp)
         case GEN_OP_VIEW:
         case VKVAE_OP_PRIOR:
         case VKVAE_OP_LOSS_ACCUM:
-        case VKVAE_OP_KL_GAUSS:         /* with reparam, after reparam_bwd */
         case VKVAE_OP_GATHER:
         case VKVAE_OP_GATHER_ONEHOT:
         case VKVAE_OP_CORRUPT_MASK:
@@ -574,6 +605,7 @@ static void backward_pass(gbuild *bp)
                          xprintf("%s_bwd", n.name), n.loc, (int[]){ n.in[0], n.in[1], -1 },
                          (int[]){ dy, -1 }, n.p);
                 scale_by_weights(&b, &n, dy);
+                scale_by_label_weights(&b, &n, dy);
                 weigh(&b, i, dy);
             }
             break;
@@ -581,6 +613,28 @@ static void backward_pass(gbuild *bp)
         case VKVAE_OP_VQ_LOSS:
             vq_loss_bwd(&b, (int)i);
             break;
+        case VKVAE_OP_KL_GAUSS: {
+            /* with reparam, after reparam_bwd (its "+="); over class copies
+             * (general specs only) a loss gradient of its own (mode 1:
+             * written), each row times its copy's weight */
+            if (label_weights_of(g, n.out[0]) < 0)
+                break;
+            int mu = tensor_root(g, n.in[0]), lv = tensor_root(g, n.in[1]);
+            if (!g->t[mu].needs_grad || !b.seeds)
+                break;
+            int dmu = direct(&b, mu), dlv = direct(&b, lv);
+            if (dmu < 0 || dlv < 0)
+                break;
+            vkvae_op_params p = n.p;
+            p.mode = 1;
+            add_node(g, VKVAE_OP_KL_GAUSS_BWD, xprintf("%s_bwd", n.name), n.loc,
+                     (int[]){ n.in[0], n.in[1], -1 }, (int[]){ dmu, dlv, -1 }, p);
+            scale_by_label_weights(&b, &n, dmu);
+            scale_by_label_weights(&b, &n, dlv);
+            weigh(&b, i, dmu);
+            weigh(&b, i, dlv);
+            break;
+        }
         case VKVAE_OP_KL_GAUSS2: {
             /* a posterior against a learned prior (general specs only): the
              * gradients of both Gaussians' mu and log-variance, as loss
@@ -620,6 +674,7 @@ static void backward_pass(gbuild *bp)
                 add_node(g, bwd, xprintf("%s_bwd", n.name), n.loc,
                          (int[]){ n.in[0], n.nin > 1 ? n.in[1] : -1, -1 }, (int[]){ dl, -1 },
                          n.p);
+                scale_by_label_weights(&b, &n, dl);
                 weigh(&b, i, dl);
             }
             break;
@@ -629,11 +684,37 @@ static void backward_pass(gbuild *bp)
              * its second output, have none) */
             int l = tensor_root(g, n.in[0]);
             int dl = g->t[l].needs_grad ? direct(&b, l) : -1;
-            if (dl >= 0)
+            if (dl >= 0) {
                 add_node(g, VKVAE_OP_SOFTMAX_CE_BWD, "ce_bwd", n.loc,
                          (int[]){ n.in[0], n.in[1], -1 }, (int[]){ dl, -1 }, n.p);
+                weigh(&b, i, dl);
+            }
             break;
         }
+        case VKVAE_OP_ENTROPY:
+        case VKVAE_OP_LABEL_SUM: {
+            /* q(y|x)'s gradient: of minus its entropy, or of a part's sum
+             * over the class copies through their weights softmax(q) (rows
+             * without a label; the part's own gradient takes the weights by
+             * scale_rows) */
+            bool ent = n.op == VKVAE_OP_ENTROPY;
+            const gen_node *w = ent ? NULL : &g->n[g->t[n.in[1]].producer];
+            int q = tensor_root(g, ent ? n.in[0] : w->in[0]);
+            int dq = g->t[q].needs_grad ? direct(&b, q) : -1;
+            if (dq < 0)
+                break;
+            if (ent)
+                add_node(g, VKVAE_OP_ENTROPY_BWD, xprintf("%s_bwd", n.name), n.loc,
+                         (int[]){ n.in[0], n.in[1], -1 }, (int[]){ dq, -1 }, n.p);
+            else
+                add_node(g, VKVAE_OP_LABEL_SUM_BWD, xprintf("%s_bwd", n.name), n.loc,
+                         (int[]){ n.in[0], w->in[0], w->in[1], -1 }, (int[]){ dq, -1 }, n.p);
+            weigh(&b, i, dq);
+            break;
+        }
+        case VKVAE_OP_CLASS_ROWS:
+        case VKVAE_OP_LABEL_WEIGHTS: /* through label_sum_bwd */
+            break;
         case VKVAE_OP_NLL_GAUSS: {
             int mean = tensor_root(g, n.in[0]), lv = tensor_root(g, n.in[1]);
             if (b.take) {
@@ -648,6 +729,7 @@ static void backward_pass(gbuild *bp)
                     add_node(g, VKVAE_OP_NLL_GAUSS_BWD, xprintf("%s_bwd", n.name), n.loc,
                              (int[]){ n.in[0], n.in[1], n.in[2], -1 },
                              (int[]){ dmean, n.in[1], -1 }, n.p);
+                    scale_by_label_weights(&b, &n, dmean);
                     weigh(&b, i, dmean);
                 }
                 break;
@@ -686,7 +768,8 @@ static void backward_pass(gbuild *bp)
                      (int[]){ dz, n.out[1], lv, -1 }, (int[]){ dmu, dlv, -1 }, n.p);
             for (size_t k = 0; k < g->n_fwd; k++)
                 if (g->n[k].op == VKVAE_OP_KL_GAUSS && g->n[k].in[0] == mu &&
-                    g->n[k].in[1] == lv && (!b.take || b.take[k])) {
+                    g->n[k].in[1] == lv && (!b.take || b.take[k]) &&
+                    label_weights_of(g, g->n[k].out[0]) < 0) {
                     gen_node kl = g->n[k];
                     add_node(g, VKVAE_OP_KL_GAUSS_BWD, "kl_bwd", kl.loc, (int[]){ mu, lv, -1 },
                              (int[]){ dmu, dlv, -1 }, kl.p);

@@ -71,6 +71,7 @@ static const struct { const char *word, *line; } stray_clauses[] = {
     { "likelihood", "input" }, { "range", "input" }, { "binarize", "input" },
     { "levels", "input" },
     { "variance", "input" }, { "label", "condition" }, { "classes", "condition" },
+    { "unlabelled", "condition" },
     { "gaussian", "latent" }, { "deterministic", "latent" },
     { "elbo", "objective" }, { "iwae", "objective" }, { "ae", "objective" },
     { "dae", "objective" }, { "beta", "objective" }, { "warmup", "objective" },
@@ -465,6 +466,14 @@ static bool line_condition(parser *p, const gen_token *kw)
     const gen_token *c = next(p);
     if (!want_uint(p, c, 2, GEN_MAX_DIM, &s->classes))
         return false;
+    if (!at_eol(p) && tok_is(peek(p), "unlabelled")) {
+        /* semi-supervised (M2): a row without a label tries every class */
+        const gen_token *u = next(p), *q;
+        if (!want_ident(p, u, "the classifier's logits (a call's output)", &q))
+            return false;
+        s->unlabelled = xstrndup(q->text, (size_t)q->len);
+        s->unlabelled_loc = q->loc;
+    }
     return no_more(p, "condition", "the class count");
 }
 
@@ -710,11 +719,12 @@ static bool line_call(parser *p, const gen_token *out)
 }
 
 /* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | vq Z | gauss MEAN
- * TARGET | bernoulli LOGITS TARGET | categorical LOGITS TARGET | l2 Y TARGET */
+ * TARGET | bernoulli LOGITS TARGET | categorical LOGITS TARGET | l2 Y TARGET
+ * | entropy Q | ce Q y */
 static bool line_term(parser *p, const gen_token *name)
 {
     static const char *const kinds[] = { "bce", "kl", "gauss", "bernoulli", "categorical", "vq",
-                                         "l2", NULL };
+                                         "l2", "entropy", "ce", NULL };
     static const char *const targets[] = { "real", "fake", NULL };
     gen_spec *s = p->s;
     if (!want_equals(p, name))
@@ -731,12 +741,13 @@ static bool line_term(parser *p, const gen_token *name)
         static const char *const what[] = { "the logits it reads", "a gaussian layer's z",
                                              "the mean", "the logits it reads",
                                              "the logits it reads", "a codebook layer's output",
-                                             "the prediction" };
+                                             "the prediction", "the logits it reads",
+                                             "the logits it reads" };
         if (!want_ident(p, k, what[kind], &arg))
             return false;
         static const gen_term_kind term_kinds[] = { TERM_BCE_REAL, TERM_KL, TERM_GAUSS,
                                                     TERM_BERNOULLI, TERM_CATEGORICAL, TERM_VQ,
-                                                    TERM_L2 };
+                                                    TERM_L2, TERM_ENTROPY, TERM_CE };
         gen_term_kind tk = term_kinds[kind];
         if (kind == 0) {
             if (!want_choice(p, arg, "target", targets, &target))

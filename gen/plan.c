@@ -653,10 +653,18 @@ static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
                                          : (gen_dims){ 1, { 1, 0, 0, 0 } };
             io.codes = add_ptensor(pl, io.buffer, "io.codes", g->batch, &grid, 4);
         }
-        if (g->sample_out >= 0) /* the noise, or the learned prior's draw */
-            io.z = add_ptensor(pl, io.buffer, "io.z", g->batch,
-                               &g->t[g->prior_z >= 0 ? g->prior_z : g->noise].dims, 4);
-        if (g->prior_z >= 0) /* the label the prior is drawn for */
+        /* the code a decoder reads: the noise, the learned prior's draw or
+         * the encoder's */
+        int code = g->prior_z >= 0 ? g->prior_z : g->code_z >= 0 ? g->code_z : g->noise;
+        if (g->code_z >= 0) { /* encode: images and labels in, the Gaussian out */
+            gen_node rp = g->n[g->t[g->code_z].producer];
+            io.x = add_ptensor(pl, io.buffer, "io.x", g->batch, &s->input, 4);
+            io.mu = add_ptensor(pl, io.buffer, "io.mu", g->batch, &g->t[rp.in[0]].dims, 4);
+            io.lv = add_ptensor(pl, io.buffer, "io.logvar", g->batch, &g->t[rp.in[1]].dims, 4);
+        }
+        if (g->sample_out >= 0)
+            io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[code].dims, 4);
+        if (g->prior_z >= 0 || g->code_z >= 0) /* the label the code is decoded with */
             io.y = add_ptensor(pl, io.buffer, "io.y", g->batch, &g->t[g->label].dims, 4);
         io.mean = add_ptensor(pl, io.buffer, "io.mean", g->batch, &s->input, 4);
     }
@@ -696,7 +704,8 @@ static uint64_t *update_deps(const gen_graph *g)
  * backward and its optimizer step, so a later update sees the earlier
  * ones' new weights (a GAN's generator step against the updated
  * discriminator); then the forward nodes no update took (the terms'
- * total). A loss sum runs once. eval: every forward node. */
+ * total). A loss sum runs once. eval: every forward node an accumulator
+ * needs, and the codes' usage counts. */
 static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
                             const state_tensors *st, const bool *as_view)
 {
@@ -726,12 +735,22 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
                 add_node_step(pl, train, g, &g->n[i], map);
         optimizer_step(pl, train, g->spec, &st[u]);
     }
-    /* then what the total loss needs that no update ran (its sum), and
-     * the usage counts of the codes chosen in training; a call no loss
-     * reads (samples only) stays out of training, as in PyTorch */
+    /* then what the accumulators need that no update ran (the total loss,
+     * a classifier's errors), and the usage counts of the codes chosen in
+     * training; a call no loss reads (samples only, or a semi-supervised
+     * call's twin on the given label) stays out of training and
+     * evaluation, as in PyTorch */
+    int *accs = xmalloc((g->nt + 1) * sizeof(int));
+    size_t n_accs = 0;
+    for (size_t t = 0; t < g->nt; t++)
+        if (g->t[t].role == ROLE_LOSS && g->t[t].rows == 0 && (int)t != g->loss)
+            accs[n_accs++] = (int)t;
+    accs[n_accs++] = g->loss;
+    accs[n_accs] = -1;
     bool *for_loss = xmalloc(g->n_fwd);
     memset(for_loss, 0, g->n_fwd);
-    graph_select(g, (int[]){ g->loss, -1 }, (int[]){ -1 }, for_loss);
+    graph_select(g, accs, (int[]){ -1 }, for_loss);
+    xfree(accs);
     for (size_t i = 0; i < g->n_fwd; i++) {
         if (g->n[i].op == GEN_OP_VIEW)
             continue;
@@ -750,9 +769,8 @@ static void update_programs(gen_plan *pl, const gen_graph *g, const int *map,
             add_node_step(pl, train, g, &g->n[i], map);
             ran[i] = (int)g->n_upd;
         }
-        if (train_only)
-            continue;
-        add_node_step(pl, eval, g, &g->n[i], map);
+        if (!train_only && (for_loss[i] || op == VKVAE_OP_VQ_COUNT))
+            add_node_step(pl, eval, g, &g->n[i], map);
     }
     xfree(for_loss);
     xfree(ran);
@@ -816,6 +834,46 @@ static void learned_prior_programs(gen_plan *pl, const gen_graph *g, const int *
     }
 }
 
+/* A VAE of x given the label (g->code_z, semi-supervised specs): encode
+ * (io.x, io.y -> the encoder's mu and log-variance), decode (io.z, io.y ->
+ * io.mean) and sample (z ~ N(0, I) into io.z, then decode's steps), logits
+ * through a sigmoid: the one-network CVAE's programs. */
+static void given_vae_programs(gen_plan *pl, const gen_graph *g, const int *map,
+                               const io_tensors *io)
+{
+    gen_node rp = g->n[g->t[g->code_z].producer];
+    int mu = tensor_root(g, rp.in[0]), lv = tensor_root(g, rp.in[1]);
+    subgraph enc = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };
+    memcpy(enc.map, map, g->nt * sizeof(int));
+    memset(enc.take, 0, g->n_fwd);
+    enc.map[g->x] = io->x, enc.map[g->label] = io->y, enc.map[mu] = io->mu, enc.map[lv] = io->lv;
+    graph_select(g, (int[]){ mu, lv, -1 }, (int[]){ g->x, g->label, -1 }, enc.take);
+    add_subgraph(pl, new_program(pl, VKVAE_PROGRAM_ENCODE, "encode"), g, &enc);
+    xfree(enc.take), xfree(enc.map);
+
+    int out = tensor_root(g, g->sample_out);
+    uint32_t features = (uint32_t)dims_count(&g->spec->input);
+    subgraph dec = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };
+    memcpy(dec.map, map, g->nt * sizeof(int));
+    memset(dec.take, 0, g->n_fwd);
+    dec.map[g->code_z] = io->z, dec.map[g->label] = io->y;
+    if (!g->sample_logits)
+        dec.map[out] = io->mean;
+    graph_select(g, (int[]){ out, -1 }, (int[]){ g->code_z, g->label, -1 }, dec.take);
+    for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
+        gen_program *pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
+        if (kind == VKVAE_PROGRAM_SAMPLE)
+            add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
+                     &(vkvae_op_params){ .n = g->batch, .in = (uint32_t)dims_count(
+                                             &g->t[g->code_z].dims),
+                                         .stream = VKVAE_STREAM_PRIOR });
+        add_subgraph(pl, pr, g, &dec);
+        if (g->sample_logits)
+            add_mean(pl, pr, dec.map[out], io->mean, g->batch, features);
+    }
+    xfree(dec.take), xfree(dec.map);
+}
+
 /* decode (io.z -> io.mean: the first call on the noise and what it needs)
  * and sample (the noise drawn into io.z, then the same). */
 static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
@@ -823,6 +881,10 @@ static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
 {
     if (g->prior_z >= 0) {
         learned_prior_programs(pl, g, map, io);
+        return;
+    }
+    if (g->code_z >= 0) {
+        given_vae_programs(pl, g, map, io);
         return;
     }
     subgraph sg = select_subgraph(g, map, tensor_root(g, g->sample_out), io->mean, g->noise,

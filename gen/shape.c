@@ -65,6 +65,12 @@ typedef struct builder {
     size_t call_start;  /* tensors from here on are the current call's */
     int *taps;          /* the current call's tapped outputs */
     size_t n_taps, cap_taps;
+    /* semi-supervised ('unlabelled Q'): the label of each class's copy of a
+     * row (class_rows, rows = classes), the copies' weights, and each call
+     * on the copies' twin on the given label (given[k] of copies[k]) */
+    int y_classes, label_wt;
+    int *copies, *given;
+    size_t n_twins, cap_twins;
 } builder;
 
 static gen_dims flat(uint64_t n) { return (gen_dims){ 1, { (uint32_t)n, 0, 0, 0 } }; }
@@ -1229,15 +1235,16 @@ int tensor_root(const gen_graph *g, int t)
 static int simple_reparam(builder *b, int mu, int lv, uint32_t units, gen_loc loc)
 {
     gen_graph *g = b->g;
-    int z = add_tensor(g, act_name(b, "z"), ROLE_ACT, 1, flat(units));
-    int eps = add_tensor(g, act_name(b, "eps"), ROLE_ACT, 1, flat(units));
+    uint32_t rows = g->t[mu].rows; /* (a class copy of each row: 'unlabelled') */
+    int z = add_tensor(g, act_name(b, "z"), ROLE_ACT, rows, flat(units));
+    int eps = add_tensor(g, act_name(b, "eps"), ROLE_ACT, rows, flat(units));
     int nd = add_node(b, VKVAE_OP_REPARAM, xprintf("%sreparam", b->prefix), loc,
                       (int[]){ mu, lv, -1 }, (int[]){ z, eps, -1 });
-    g->n[nd].p = (vkvae_op_params){ .n = g->batch, .in = units, .samples = 1,
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, mu), .in = units, .samples = 1,
                                     .stream = VKVAE_STREAM_EPS };
     g->t[eps].needs_grad = false;
     simple_flops(b, nd);
-    g->n[nd].flops_fwd = 3ull * g->batch * units;
+    g->n[nd].flops_fwd = 3ull * rows_of(b, mu) * units;
     return z;
 }
 
@@ -1494,12 +1501,92 @@ static void find_prior_sampler(const gen_spec *s, gen_graph *g, const named *nam
     }
 }
 
+/* Semi-supervised ('unlabelled'): a VAE of x given the label, in the
+ * calls' twins on the given label (builder.given): the draw of a gaussian
+ * call made from x and y (g->code_z), and a call that decodes it with the
+ * label to the input's shape (g->sample_out; logits when a bernoulli part
+ * reads a call of its network). Encode, decode and sample run them. */
+static int given_of(const builder *b, int t);
+
+static void find_given_vae(const builder *b, gen_graph *g, const named *names, size_t n_names)
+{
+    const gen_spec *s = b->s;
+    if (g->sample_out >= 0) /* a call on noise makes the samples */
+        return;
+    for (size_t i = 0; i < b->n_twins && g->code_z < 0; i++) {
+        int z = tensor_root(g, b->given[i]), pz = root_producer(g, z);
+        if (pz >= 0 && g->n[pz].op == VKVAE_OP_REPARAM &&
+            made_from(g, z, (int[]){ g->x, g->label, -1 }))
+            g->code_z = z;
+    }
+    for (size_t c = 0; c < s->n_calls && g->code_z >= 0 && g->sample_out < 0; c++) {
+        const gen_net_call *call = &s->calls[c];
+        int out = lookup(names, n_names, call->out);
+        int y = out < 0 ? -1 : tensor_root(g, given_of(b, names[out].t));
+        if (y < 0 || y == tensor_root(g, names[out].t) ||
+            dims_count(&g->t[y].dims) != dims_count(&s->input) ||
+            !made_from(g, y, (int[]){ g->code_z, g->label, -1 }))
+            continue;
+        g->sample_out = y;
+        for (size_t t = 0; t < s->n_terms; t++)
+            for (size_t k = 0; k < s->terms[t].n; k++) {
+                const gen_term_part *part = &s->terms[t].parts[k];
+                for (size_t d = 0; part->kind == TERM_BERNOULLI && d < s->n_calls; d++)
+                    g->sample_logits |= strcmp(s->calls[d].out, part->arg) == 0 &&
+                                        strcmp(s->calls[d].net, call->net) == 0;
+            }
+    }
+    if (g->sample_out < 0)
+        g->code_z = -1;
+}
+
 static const gen_network *find_network(const gen_spec *s, const char *name)
 {
     for (size_t i = 0; i < s->n_nets; i++)
         if (strcmp(s->nets[i].name, name) == 0)
             return &s->nets[i];
     return NULL;
+}
+
+/* Whether a network joins the label ('concat label'). */
+static bool reads_label(const gen_network *net)
+{
+    for (size_t i = 0; i < net->st.n; i++)
+        if (net->st.layers[i].kind == LAYER_CONCAT_LABEL)
+            return true;
+    return false;
+}
+
+/* Tensor t on every class's copy of its rows ([n*classes, ...], row
+ * r*classes + c = t[r]): t itself if it is already, else a repeat_rows of
+ * it (one per tensor); -1 after an error. */
+static int per_class(builder *b, int t, const char *name, gen_loc loc)
+{
+    gen_graph *g = b->g;
+    uint32_t k = b->s->classes;
+    if (g->t[t].rows == k)
+        return t;
+    for (size_t i = 0; i < g->nn; i++)
+        if (g->n[i].op == VKVAE_OP_REPEAT_ROWS && g->n[i].in[0] == t)
+            return g->n[i].out[0];
+    if (g->t[t].needs_grad) {
+        /* repeat_rows passes no gradient back (grad.c) */
+        diag_error(b->d, loc, "'%s' is computed by a network, and is read where every class is "
+                   "tried (a call that depends on the label, with 'unlabelled'): not supported "
+                   "yet; read x there", name);
+        return -1;
+    }
+    return repeat_rows(b, t, k, xprintf("%s.per_class", g->t[t].name), loc);
+}
+
+/* The twin on the given label of t, a call's output on the class copies;
+ * t itself for a tensor of the rows as they are. */
+static int given_of(const builder *b, int t)
+{
+    for (size_t k = 0; k < b->n_twins; k++)
+        if (b->copies[k] == t)
+            return b->given[k];
+    return t;
 }
 
 /* The calls in order: each network's layers on its input, parameters
@@ -1550,10 +1637,19 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->call_start = g->nt; /* an earlier call's parameters are shared */
         b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = 0;
         b->n_taps = 0;
-        int none = -1;
-        int out = run_stack(b, &net->st, names[in].t, net->name, false, &none);
+        int none = -1, from = names[in].t, label = b->label;
+        if (b->y_classes >= 0 && (reads_label(net) || g->t[from].rows > 1 || from == g->label)) {
+            /* a call that depends on the label runs on every class's copy */
+            from = from == g->label ? b->y_classes : per_class(b, from, call->in, call->in_loc);
+            b->label = b->y_classes;
+            if (from < 0)
+                return false;
+        }
+        int out = run_stack(b, &net->st, from, net->name, false, &none);
+        b->label = label;
         if (out < 0)
             return false;
+
         if (call->n_taps > b->n_taps) { /* (fewer: the rest go unnamed) */
             diag_error(b->d, call->loc, "network '%s' gives %zu tensor%s (its output and %zu "
                        "'tap' layer%s); this line names %zu", call->net, b->n_taps + 1,
@@ -1571,6 +1667,21 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         }
         if (names[in].t == g->noise && g->sample_out < 0)
             g->sample_out = out;
+        if (g->t[out].rows > 1) {
+            /* its twin on the label as given, one row a row, which no loss
+             * reads: what encode, decode and sample run */
+            b->tag = xprintf("%s.given", call->out);
+            b->call_start = g->nt;
+            b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = 0;
+            b->n_taps = 0;
+            int twin = run_stack(b, &net->st, given_of(b, names[in].t), net->name, false, &none);
+            if (twin < 0)
+                return false;
+            GROW(b->copies, b->cap_twins, b->n_twins + 1);
+            b->given = xrealloc(b->given, b->cap_twins * sizeof *b->given);
+            b->copies[b->n_twins] = out;
+            b->given[b->n_twins++] = twin;
+        }
     }
     return true;
 }
@@ -1631,6 +1742,18 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
             }
             x = names[at2].t;
         }
+        /* a part over every class's copy of the rows (k of them a row) is
+         * summed per row with the copies' weights (label_sum); its target
+         * is copied alike */
+        uint32_t k = g->t[a].rows, rn = n * k;
+        if (k > 1 && x >= 0 && part->kind != TERM_KL && part->kind != TERM_CE &&
+            (x = per_class(b, x, part->arg2, part->arg2_loc)) < 0)
+            return -1;
+        if (k > 1 && part->kind == TERM_VQ) {
+            diag_error(b->d, part->arg_loc, "vq of '%s', which depends on the label with "
+                       "'unlabelled': not supported yet", part->arg);
+            return -1;
+        }
         if (part->kind == TERM_KL) {
             int pn = root_producer(g, a);
             if (pn < 0 || g->n[pn].op != VKVAE_OP_REPARAM) {
@@ -1654,11 +1777,57 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
             if (x >= 0) /* KL(q || p) of two diagonal Gaussians */
                 out = loss_node(b, VKVAE_OP_KL_GAUSS2, xprintf("%s.kl", term->name), part->loc,
                                 (int[]){ rp.in[0], rp.in[1], g->n[pp].in[0], g->n[pp].in[1],
-                                         -1 }, 1, (vkvae_op_params){ .n = n, .in = rp.p.in });
+                                         -1 }, k, (vkvae_op_params){ .n = rn, .in = rp.p.in,
+                                                                     .samples = k > 1 ? k : 0 });
             else
                 out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
-                                (int[]){ rp.in[0], rp.in[1], -1 }, 1,
-                                (vkvae_op_params){ .n = n, .in = rp.p.in });
+                                (int[]){ rp.in[0], rp.in[1], -1 }, k,
+                                (vkvae_op_params){ .n = rn, .in = rp.p.in,
+                                                   .samples = k > 1 ? k : 0 });
+        } else if (part->kind == TERM_ENTROPY || part->kind == TERM_CE) {
+            /* q(y|x)'s parts: minus its entropy where a row has no label,
+             * its cross-entropy where it has one (and the errors it makes) */
+            bool ce = part->kind == TERM_CE;
+            const char *what = ce ? "ce" : "entropy";
+            if (g->label < 0) {
+                diag_error(b->d, part->loc, "%s reads q(y|x) against the label: it needs a "
+                           "'condition label classes N' line", what);
+                return -1;
+            }
+            if (ce && x != g->label) {
+                diag_error(b->d, part->arg2_loc, "ce compares logits with the label: its "
+                           "target is y, not '%s'", part->arg2);
+                return -1;
+            }
+            if (k > 1 || dims_count(&g->t[a].dims) != b->s->classes) {
+                char got[64];
+                dims_format(got, sizeof got, &g->t[a].dims);
+                diag_error(b->d, part->arg_loc, "%s reads logits a class (%u) of a call that "
+                           "does not depend on the label; '%s' is %s%s", what, b->s->classes,
+                           part->arg, got, k > 1 ? " on every class's copy" : "");
+                return -1;
+            }
+            vkvae_op_params cp = { .n = n, .in = b->s->classes, .classes = b->s->classes };
+            if (ce) {
+                out = add_tensor(g, xprintf("%s.ce", term->name), ROLE_LOSS, 1, (gen_dims){ 0 });
+                int err = add_tensor(g, xprintf("%s.errors", term->name), ROLE_LOSS, 1,
+                                     (gen_dims){ 0 });
+                int nd = add_node(b, VKVAE_OP_SOFTMAX_CE, xprintf("%s.ce", term->name),
+                                  part->loc, (int[]){ a, g->label, -1 },
+                                  (int[]){ out, err, -1 });
+                g->n[nd].p = cp;
+                simple_flops(b, nd);
+                g->t[err].needs_grad = false;
+                /* reported as a term of its own: <term>_error, errors per row */
+                int acc = add_tensor(g, xprintf("loss.%s_error", term->name), ROLE_LOSS, 0,
+                                     flat(4));
+                nd = add_node(b, VKVAE_OP_LOSS_ACCUM, xprintf("%s_error", term->name), part->loc,
+                              (int[]){ err, zero, -1 }, (int[]){ acc, -1 });
+                g->n[nd].p = (vkvae_op_params){ .n = n };
+            } else {
+                out = loss_node(b, VKVAE_OP_ENTROPY, xprintf("%s.entropy", term->name), part->loc,
+                                (int[]){ a, g->label, -1 }, 1, cp);
+            }
         } else if (part->kind == TERM_VQ) {
             int pn = root_producer(g, a);
             if (pn < 0 || g->n[pn].op != VKVAE_OP_VQ_NEAREST) {
@@ -1676,9 +1845,10 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                 return -1;
             const gen_dims *dx = &g->t[x].dims;
             out = loss_node(b, VKVAE_OP_NLL_CATEGORICAL, xprintf("%s.categorical", term->name),
-                            part->loc, (int[]){ a, x, -1 }, 1,
-                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(dx),
-                                               .classes = g->t[a].dims.d[0] });
+                            part->loc, (int[]){ a, x, -1 }, k,
+                            (vkvae_op_params){ .n = rn, .in = (uint32_t)dims_count(dx),
+                                               .classes = g->t[a].dims.d[0],
+                                               .samples = k > 1 ? k : 0 });
         } else if (part->kind == TERM_GAUSS || part->kind == TERM_BERNOULLI ||
                    part->kind == TERM_L2) {
             const char *kind = part->kind == TERM_GAUSS ? "gauss"
@@ -1699,25 +1869,37 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                 bool l2 = part->kind == TERM_L2;
                 out = loss_node(b, l2 ? VKVAE_OP_L2 : VKVAE_OP_NLL_BERNOULLI,
                                 xprintf("%s.%s", term->name, kind), part->loc,
-                                (int[]){ a, x, -1 }, 1,
-                                (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(da) });
+                                (int[]){ a, x, -1 }, k,
+                                (vkvae_op_params){ .n = rn, .in = (uint32_t)dims_count(da),
+                                                   .samples = k > 1 ? k : 0 });
             } else {
                 /* variance 1: nll_gauss with a fixed log-variance of 0 */
                 int var = add_tensor(g, xprintf("%s.logvar", term->name), ROLE_CONST, 0, flat(1));
                 out = loss_node(b, VKVAE_OP_NLL_GAUSS, xprintf("%s.gauss", term->name), part->loc,
-                                (int[]){ a, var, x, -1 }, 1,
-                                (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(da),
-                                                   .samples = 1 });
+                                (int[]){ a, var, x, -1 }, k,
+                                (vkvae_op_params){ .n = rn, .in = (uint32_t)dims_count(da),
+                                                   .samples = k });
             }
         } else {
             bool real = part->kind == TERM_BCE_REAL;
             out = loss_node(b, VKVAE_OP_BCE_LOGITS, xprintf("%s.%s.%s", term->name, part->arg,
-                            real ? "real" : "fake"), part->loc, (int[]){ a, -1 }, 1,
-                            (vkvae_op_params){ .n = n, .in = (uint32_t)dims_count(&g->t[a].dims),
-                                               .mode = real });
+                            real ? "real" : "fake"), part->loc, (int[]){ a, -1 }, k,
+                            (vkvae_op_params){ .n = rn, .in = (uint32_t)dims_count(&g->t[a].dims),
+                                               .mode = real, .samples = k > 1 ? k : 0 });
         }
         g->t[out].needs_grad = false;
         term_node[g->t[out].producer] = term_index;
+        if (k > 1) { /* the copies' weighted sum per row */
+            int each = out;
+            out = add_tensor(g, xprintf("%s.per_row", g->t[each].name), ROLE_LOSS, 1,
+                             (gen_dims){ 0 });
+            int nd = add_node(b, VKVAE_OP_LABEL_SUM, xprintf("%s_label_sum", g->t[each].name),
+                              part->loc, (int[]){ each, b->label_wt, -1 }, (int[]){ out, -1 });
+            g->n[nd].p = (vkvae_op_params){ .n = n, .classes = b->s->classes };
+            simple_flops(b, nd);
+            g->t[out].needs_grad = false;
+            term_node[nd] = term_index;
+        }
         if (sum < 0) {
             sum = out;
             continue;
@@ -1858,6 +2040,40 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
     xfree(owner);
 }
 
+/* 'unlabelled Q': the weight of each class's copy of a row (the label's
+ * one-hot, or softmax(Q) where the row has none). False after an error. */
+static bool label_weights(builder *b, const named *names, size_t n_names, uint32_t n)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    int at = lookup(names, n_names, s->unlabelled);
+    if (at < 0 || names[at].t == g->x || names[at].t == g->label) {
+        diag_error(b->d, s->unlabelled_loc, "'%s' is not a call's output: 'unlabelled' names "
+                   "the logits of q(y|x), a call on x", s->unlabelled);
+        return false;
+    }
+    int q = names[at].t;
+    if (g->t[q].rows > 1) {
+        diag_error(b->d, s->unlabelled_loc, "'%s' depends on the label: q(y|x) must not read "
+                   "it (no 'concat label' in its network, nor a call on y)", s->unlabelled);
+        return false;
+    }
+    if (dims_count(&g->t[q].dims) != s->classes) {
+        char got[64];
+        dims_format(got, sizeof got, &g->t[q].dims);
+        diag_error(b->d, s->unlabelled_loc, "'%s' gives %s: q(y|x) is a logit a class (%u)",
+                   s->unlabelled, got, s->classes);
+        return false;
+    }
+    b->label_wt = add_tensor(g, xprintf("y.weights"), ROLE_ACT, s->classes, (gen_dims){ 0 });
+    int nd = add_node(b, VKVAE_OP_LABEL_WEIGHTS, "label_weights", s->unlabelled_loc,
+                      (int[]){ q, g->label, -1 }, (int[]){ b->label_wt, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = n, .classes = s->classes };
+    g->t[b->label_wt].needs_grad = false; /* label_sum_bwd forms q's gradient */
+    simple_flops(b, nd);
+    return true;
+}
+
 /* The general form's graph: the data and noise, the calls, the terms,
  * their total for loss.acc (its recon slot), and the updates' sets. */
 static bool general_nodes(builder *b, uint32_t n)
@@ -1882,9 +2098,19 @@ static bool general_nodes(builder *b, uint32_t n)
         g->t[g->noise].needs_grad = false;
         names[n_names++] = (named){ "noise", s->noise_loc, g->noise };
     }
+    if (s->unlabelled) { /* M2: the label of each class's copy of a row */
+        b->y_classes = add_tensor(g, xprintf("y.classes"), ROLE_ACT, s->classes,
+                                  flat(s->classes));
+        int nd = add_node(b, VKVAE_OP_CLASS_ROWS, "y_classes", s->unlabelled_loc, (int[]){ -1 },
+                          (int[]){ b->y_classes, -1 });
+        g->n[nd].p = (vkvae_op_params){ .n = n, .classes = s->classes };
+        g->t[b->y_classes].needs_grad = false;
+    }
     const gen_net_call **first_of = xmalloc((s->n_nets + 1) * sizeof *first_of);
     memset(first_of, 0, (s->n_nets + 1) * sizeof *first_of);
     if (!call_nodes(b, names, &n_names, first_of))
+        return false;
+    if (s->unlabelled && !label_weights(b, names, n_names, n))
         return false;
     if (g->sample_out >= 0) {
         const gen_dims *o = &g->t[g->sample_out].dims;
@@ -1946,6 +2172,8 @@ static bool general_nodes(builder *b, uint32_t n)
     find_pixel_model(s, g, names, n_names);
     find_codebook_model(s, g, names, n_names);
     find_prior_sampler(s, g, names, n_names);
+    if (s->unlabelled)
+        find_given_vae(b, g, names, n_names);
     return b->d->errors == before;
 }
 
@@ -1958,8 +2186,8 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
                       .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
                       .ar_logits = -1, .ar_classes = 0, .vq_ze = -1, .vq_out = -1,
-                      .prior_z = -1 };
-    builder b = { .s = s, .g = g, .d = d, .label = -1 };
+                      .prior_z = -1, .code_z = -1 };
+    builder b = { .s = s, .g = g, .d = d, .label = -1, .y_classes = -1, .label_wt = -1 };
     check_input(s, d);
     if (s->general)
         check_general(s, d);

@@ -569,17 +569,22 @@ static void FN(kl_gauss)(P *p, PUSH *push, void *const *t)
     }
 }
 
-/* mu lv -> dmu += g*mu, dlv += g*(exp(lv)-1)/2, g = kl_weight*grad_scale */
+/* mu lv -> dmu += g*mu, dlv += g*(exp(lv)-1)/2, g = kl_weight*grad_scale
+ * (mode 0, the valid rows); mode 1 writes them with g = grad_scale, 0 in
+ * padding rows */
 static void FN(kl_gauss_bwd)(P *p, PUSH *push, void *const *t)
 {
     const real *mu = t[0], *lv = t[1];
     real *dmu = t[2], *dlv = t[3];
-    real g = (real)push->kl_weight * (real)push->grad_scale;
-    uint32_t count = FN(valid_rows)(p, push) * p->in;
-    for (uint32_t i = 0; i < count; i++) {
-        dmu[i] += g * mu[i];
-        dlv[i] += g * (exp(lv[i]) - (real)1) / (real)2;
+    real g = (p->mode == 1 ? (real)1 : (real)push->kl_weight) * (real)push->grad_scale;
+    uint64_t count = (uint64_t)FN(valid_rows)(p, push) * p->in;
+    for (uint64_t i = 0; i < count; i++) {
+        real gm = g * mu[i], gl = g * (exp(lv[i]) - (real)1) / (real)2;
+        dmu[i] = p->mode == 1 ? gm : dmu[i] + gm;
+        dlv[i] = p->mode == 1 ? gl : dlv[i] + gl;
     }
+    for (uint64_t i = count; p->mode == 1 && i < (uint64_t)p->n * p->in; i++)
+        dmu[i] = dlv[i] = 0;
 }
 
 /* mu lv mp lp -> kl:[n], KL(N(mu, e^lv) || N(mp, e^lp)) a row */
@@ -695,11 +700,13 @@ static void FN(nll_bernoulli_bwd)(P *p, PUSH *push, void *const *t)
 }
 
 /* The fused loss ops (gen/fuse.c) are the single ops in turn; the KL
- * term is over the n examples, whatever reparam's samples. */
+ * term is over the n examples, whatever reparam's samples, and added to
+ * reparam_bwd's gradient (kl_gauss_bwd's mode 0), whatever reparam's mode. */
 static vkvae_op_params FN(per_example)(P *p)
 {
     vkvae_op_params q = *p;
     q.samples = 0;
+    q.mode = 0;
     return q;
 }
 
@@ -1086,6 +1093,123 @@ static void FN(repeat_rows)(P *p, void *const *t)
                 y[((uint64_t)r * S + s) * p->in + j] = x[(uint64_t)r * p->in + j];
 }
 
+/* ---- semi-supervised learning (M2) ----
+ * n counts examples, K = classes; class copy r*K + c is example r with
+ * class c. A row has a label when some y > 0 (one-hot), none when y is all
+ * zero. p = softmax(q[r,:]) is exp(q - logsumexp(q)). */
+
+static int FN(labelled)(const real *y, uint32_t K)
+{
+    for (uint32_t j = 0; j < K; j++)
+        if (y[j] > 0)
+            return 1;
+    return 0;
+}
+
+static real FN(logsumexp)(const real *q, uint32_t K)
+{
+    real m = q[0], sum = 0;
+    for (uint32_t j = 1; j < K; j++)
+        m = fmax(m, q[j]);
+    for (uint32_t j = 0; j < K; j++)
+        sum += exp(q[j] - m);
+    return m + log(sum);
+}
+
+/* -> y:[n*K,K], the one-hot of each copy's class */
+static void FN(class_rows)(P *p, void *const *t)
+{
+    real *y = t[0];
+    uint64_t K = p->classes;
+    for (uint64_t i = 0; i < p->n * K * K; i++)
+        y[i] = (i / K) % K == i % K ? (real)1 : (real)0;
+}
+
+/* q:[n,K] y:[n,K] -> wt:[n*K]; y where the row has a label, else softmax(q) */
+static void FN(label_weights)(P *p, PUSH *push, void *const *t)
+{
+    const real *q = t[0], *y = t[1];
+    real *wt = t[2];
+    uint32_t K = p->classes, valid = FN(valid_examples)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        const real *qr = q + (size_t)r * K, *yr = y + (size_t)r * K;
+        int labelled = FN(labelled)(yr, K);
+        real lse = FN(logsumexp)(qr, K);
+        for (uint32_t c = 0; c < K; c++)
+            wt[(size_t)r * K + c] = r >= valid ? (real)0 : labelled ? yr[c] : exp(qr[c] - lse);
+    }
+}
+
+/* v:[n*K] wt:[n*K] -> s:[n] = sum_c wt*v over a row's copies */
+static void FN(label_sum)(P *p, PUSH *push, void *const *t)
+{
+    const real *v = t[0], *wt = t[1];
+    real *s = t[2];
+    uint32_t K = p->classes, valid = FN(valid_examples)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t c = 0; r < valid && c < K; c++)
+            acc += wt[(size_t)r * K + c] * v[(size_t)r * K + c];
+        s[r] = acc;
+    }
+}
+
+/* v q y -> dq = g*p*(v - sum_j p_j v_j) for rows without a label, else 0 */
+static void FN(label_sum_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *v = t[0], *q = t[1], *y = t[2];
+    real *dq = t[3];
+    uint32_t K = p->classes, valid = FN(valid_examples)(p, push);
+    real g = (real)push->grad_scale;
+    for (uint32_t r = 0; r < p->n; r++) {
+        const real *qr = q + (size_t)r * K, *vr = v + (size_t)r * K;
+        int zero = r >= valid || FN(labelled)(y + (size_t)r * K, K);
+        real lse = FN(logsumexp)(qr, K), m = 0;
+        for (uint32_t j = 0; j < K; j++)
+            m += exp(qr[j] - lse) * vr[j];
+        for (uint32_t c = 0; c < K; c++)
+            dq[(size_t)r * K + c] = zero ? (real)0 : g * exp(qr[c] - lse) * (vr[c] - m);
+    }
+}
+
+/* sum_c p_c log p_c of a row of K logits, log p_c = q_c - lse */
+static real FN(neg_entropy)(const real *q, uint32_t K, real lse)
+{
+    real h = 0;
+    for (uint32_t c = 0; c < K; c++)
+        h += exp(q[c] - lse) * (q[c] - lse);
+    return h;
+}
+
+/* q:[n,K] y:[n,K] -> h:[n] = sum_c p_c log p_c for rows without a label */
+static void FN(entropy)(P *p, PUSH *push, void *const *t)
+{
+    const real *q = t[0], *y = t[1];
+    real *h = t[2];
+    uint32_t K = p->classes, valid = FN(valid_examples)(p, push);
+    for (uint32_t r = 0; r < p->n; r++) {
+        const real *qr = q + (size_t)r * K;
+        int zero = r >= valid || FN(labelled)(y + (size_t)r * K, K);
+        h[r] = zero ? (real)0 : FN(neg_entropy)(qr, K, FN(logsumexp)(qr, K));
+    }
+}
+
+/* q y -> dq = g*p*(log p - sum_j p_j log p_j) for rows without a label */
+static void FN(entropy_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *q = t[0], *y = t[1];
+    real *dq = t[2];
+    uint32_t K = p->classes, valid = FN(valid_examples)(p, push);
+    real g = (real)push->grad_scale;
+    for (uint32_t r = 0; r < p->n; r++) {
+        const real *qr = q + (size_t)r * K;
+        int zero = r >= valid || FN(labelled)(y + (size_t)r * K, K);
+        real lse = FN(logsumexp)(qr, K), h = FN(neg_entropy)(qr, K, lse);
+        for (uint32_t c = 0; c < K; c++)
+            dq[(size_t)r * K + c] = zero ? (real)0 : g * exp(qr[c] - lse) * (qr[c] - lse - h);
+    }
+}
+
 /* ---- optimizers ---- */
 
 /* p g m v: torch.optim.Adam (mode 0) or AdamW (mode 1), step t = step+1, in
@@ -1221,7 +1345,8 @@ static void FN(bce_logits_bwd)(P *p, PUSH *push, void *const *t)
         }
 }
 
-/* logits:[n,in] y:[n,in] -> loss:[n] = logsumexp(l) - sum(y*l), err:[n] */
+/* logits:[n,in] y:[n,in] -> loss:[n] = logsumexp(l) - sum(y*l), err:[n];
+ * 0 without a label */
 static void FN(softmax_ce)(P *p, PUSH *push, void *const *t)
 {
     const real *l = t[0], *y = t[1];
@@ -1230,7 +1355,7 @@ static void FN(softmax_ce)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         const real *lr = l + (size_t)r * p->in, *yr = y + (size_t)r * p->in;
         loss[r] = err[r] = 0;
-        if (r >= valid)
+        if (r >= valid || !FN(labelled)(yr, p->in))
             continue;
         uint32_t best = 0, truth = 0;
         for (uint32_t j = 1; j < p->in; j++) {
@@ -1249,7 +1374,7 @@ static void FN(softmax_ce)(P *p, PUSH *push, void *const *t)
     }
 }
 
-/* logits y -> dl = grad_scale*(softmax(l) - y) */
+/* logits y -> dl = grad_scale*(softmax(l) - y); 0 without a label */
 static void FN(softmax_ce_bwd)(P *p, PUSH *push, void *const *t)
 {
     const real *l = t[0], *y = t[1];
@@ -1258,13 +1383,15 @@ static void FN(softmax_ce_bwd)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         const real *lr = l + (size_t)r * p->in, *yr = y + (size_t)r * p->in;
         real *dr = dl + (size_t)r * p->in;
+        int labelled = FN(labelled)(yr, p->in);
         real m = lr[0], sum = 0;
         for (uint32_t j = 1; j < p->in; j++)
             m = fmax(m, lr[j]);
         for (uint32_t j = 0; j < p->in; j++)
             sum += exp(lr[j] - m);
         for (uint32_t j = 0; j < p->in; j++)
-            dr[j] = r < valid ? (real)push->grad_scale * (exp(lr[j] - m) / sum - yr[j]) : (real)0;
+            dr[j] = r < valid && labelled ? (real)push->grad_scale * (exp(lr[j] - m) / sum - yr[j])
+                                          : (real)0;
     }
 }
 
@@ -1404,6 +1531,12 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_IWAE_WEIGHTS: FN(iwae_weights)(p, push, t); break;
     case VKVAE_OP_IWAE_LOGW_BWD: FN(iwae_logw_bwd)(p, push, t); break;
     case VKVAE_OP_REPEAT_ROWS: FN(repeat_rows)(p, t); break;
+    case VKVAE_OP_CLASS_ROWS: FN(class_rows)(p, t); break;
+    case VKVAE_OP_LABEL_WEIGHTS: FN(label_weights)(p, push, t); break;
+    case VKVAE_OP_LABEL_SUM: FN(label_sum)(p, push, t); break;
+    case VKVAE_OP_LABEL_SUM_BWD: FN(label_sum_bwd)(p, push, t); break;
+    case VKVAE_OP_ENTROPY: FN(entropy)(p, push, t); break;
+    case VKVAE_OP_ENTROPY_BWD: FN(entropy_bwd)(p, push, t); break;
     case VKVAE_OP_SCALE_ROWS: FN(scale_rows)(p, t); break;
     case VKVAE_OP_SCALE: FN(scale)(p, t); break;
     case VKVAE_OP_ADAM: FN(adam)(p, push, t); break;

@@ -219,6 +219,19 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         if (op == VKVAE_OP_VQ_EMA_CODES && !(p->eps > 0))
             return "vq_ema_codes needs eps > 0";
         break;
+    case VKVAE_OP_CLASS_ROWS:
+    case VKVAE_OP_LABEL_WEIGHTS:
+    case VKVAE_OP_LABEL_SUM:
+    case VKVAE_OP_LABEL_SUM_BWD:
+    case VKVAE_OP_ENTROPY:
+    case VKVAE_OP_ENTROPY_BWD:
+        if (p->classes < 1)
+            return "the semi-supervised ops need 1 or more classes";
+        break;
+    case VKVAE_OP_KL_GAUSS_BWD:
+        if (p->mode > 1)
+            return "kl_gauss_bwd mode must be 0 (added) or 1 (written)";
+        break;
     case VKVAE_OP_VQ_LOSS:
         if (p->mode > 1)
             return "vq_loss mode must be 0 (codebook and commitment) or 1 (commitment)";

@@ -63,6 +63,8 @@ void vkvae_parity_describe(const vkvae_parity_case *c, char *out, size_t size)
         MORE(",in2=%u", p->in2);
     if (p->act)
         MORE(",act=%s", vkvae_act_name(p->act));
+    if (p->classes)
+        MORE(",classes=%u", p->classes);
     if (p->samples > 1)
         MORE(",samples=%u", p->samples);
     if (p->mode)
@@ -105,6 +107,30 @@ static int is_iwae(vkvae_op op)
 {
     return op == VKVAE_OP_IWAE_LOGW || op == VKVAE_OP_IWAE_LSE || op == VKVAE_OP_IWAE_WEIGHTS ||
            op == VKVAE_OP_IWAE_LOGW_BWD;
+}
+
+/* The semi-supervised ops (M2): K = classes wide rows of n examples. */
+static int is_semi(vkvae_op op)
+{
+    return op == VKVAE_OP_CLASS_ROWS || op == VKVAE_OP_LABEL_WEIGHTS ||
+           op == VKVAE_OP_LABEL_SUM || op == VKVAE_OP_LABEL_SUM_BWD || op == VKVAE_OP_ENTROPY ||
+           op == VKVAE_OP_ENTROPY_BWD;
+}
+
+/* The binding that holds the labels y:[n,K] (one-hot rows, or all zero
+ * where a row has none), or -1; K its width. */
+static int label_binding(const vkvae_parity_case *c, uint32_t *K)
+{
+    *K = c->p.classes;
+    switch (c->op) {
+    case VKVAE_OP_SOFTMAX_CE:
+    case VKVAE_OP_SOFTMAX_CE_BWD: *K = c->p.in; return 1;
+    case VKVAE_OP_LABEL_WEIGHTS:
+    case VKVAE_OP_ENTROPY:
+    case VKVAE_OP_ENTROPY_BWD: return 1;
+    case VKVAE_OP_LABEL_SUM_BWD: return 2;
+    default: return -1;
+    }
 }
 
 typedef struct case_list {
@@ -407,7 +433,8 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         c.p.stream = VKVAE_STREAM_EPS;
         c.p.mode = (uint32_t)((a + 2 * b) % 3);
         if (op == VKVAE_OP_GATHER || op == VKVAE_OP_ADAM || op == VKVAE_OP_SGD ||
-            op == VKVAE_OP_BCE_LOGITS || op == VKVAE_OP_BCE_LOGITS_BWD)
+            op == VKVAE_OP_BCE_LOGITS || op == VKVAE_OP_BCE_LOGITS_BWD ||
+            op == VKVAE_OP_KL_GAUSS_BWD)
             c.p.mode = (uint32_t)(b % 2);
         if (op == VKVAE_OP_GATHER_ONEHOT)
             c.p.out = c.p.classes = 10;
@@ -424,6 +451,8 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
             c.p.classes = (uint32_t[]){2, 3, 17, 256}[(a + b) % 4];
             c.p.mode = op == VKVAE_OP_SAMPLE_PIXEL ? (uint32_t)(a % 2) : 0;
         }
+        if (is_semi(op)) /* in is unread: the rows are classes wide */
+            c.p.classes = (uint32_t[]){2, 3, 10, 17}[(a + b) % 4];
         if (op == VKVAE_OP_SLICE_BWD) {
             c.p.out = c.p.in + sizes[a];
             c.p.mode = (uint32_t)(b % 2); /* concat's first input, or its second */
@@ -495,8 +524,15 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
         if (!cb->ref[b])
             return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "op parity: out of host memory");
         float *h = cb->host[b];
+        uint32_t K;
+        int labels = label_binding(c, &K) == (int)b;
+        uint64_t truth = 0;
         for (uint64_t i = 0; i < n; i++) {
             double v = rnd(rng);
+            if (labels && i % K == 0) /* about half the rows without a label */
+                truth = v < 0 ? K : (uint64_t)(v * K);
+            if (labels)
+                v = i % K == truth ? 1 : 0;
             if (c->op == VKVAE_OP_ADAM && b == 3)
                 v = fabs(v); /* second moments are never negative */
             if ((c->op == VKVAE_OP_NLL_BERNOULLI || c->op == VKVAE_OP_NLL_BERNOULLI_GRAD) && b == 1)
@@ -505,6 +541,10 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
                 v *= 200; /* exp overflows fp32 past 88: needs the max shift */
             if ((c->op == VKVAE_OP_SOFTMAX_CE || c->op == VKVAE_OP_SOFTMAX_CE_BWD) && b == 0)
                 v *= 100; /* the same for logsumexp */
+            if (((c->op == VKVAE_OP_LABEL_WEIGHTS || c->op == VKVAE_OP_ENTROPY ||
+                  c->op == VKVAE_OP_ENTROPY_BWD) && b == 0) ||
+                (c->op == VKVAE_OP_LABEL_SUM_BWD && b == 1))
+                v = 4 * v + 90; /* past 88 too, but a spread whose gradients do not vanish */
             if ((c->op == VKVAE_OP_BATCHNORM && b == 7) || (c->op == VKVAE_OP_BATCHNORM_BWD && b == 4))
                 v = fabs(v) + 0.5; /* a running variance, a 1/std */
             if (((c->op == VKVAE_OP_VQ_CODEBOOK_BWD || c->op == VKVAE_OP_VQ_EMA ||

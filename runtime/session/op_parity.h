@@ -4,8 +4,9 @@
  * the user in seconds, not by a diverging run).
  *
  * A case is an op, its static parameters and its push constants. Inputs are
- * fresh random values (never zeros); outputs the op overwrites are poisoned
- * with NaN first, so an element the kernel never writes fails; every output
+ * fresh random values (never zeros; labels are one-hot rows, some all zero:
+ * rows without a label); outputs the op overwrites are poisoned with NaN
+ * first, so an element the kernel never writes fails; every output
  * is compared by normalized mean squared error against the bound (fp32:
  * 1e-7; an fp16 build: 1e-6 of its terms' size, since cancellation can make
  * a value as small as it likes while its rounding stays the terms').

@@ -1,4 +1,7 @@
-// kl_gauss_bwd: mu lv -> dmu += g*mu, dlv += g*0.5*(exp(lv)-1), g = kl_weight*grad_scale
+// kl_gauss_bwd: mu lv -> dmu += g*mu, dlv += g*0.5*(exp(lv)-1), g =
+// kl_weight*grad_scale, over the valid rows (mode 0); mode 1 writes them
+// instead with g = grad_scale, 0 in padding rows (a loss gradient of its
+// own, as kl_gauss2_bwd's: M2's class copies, a term weight by scale)
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -9,8 +12,14 @@ layout(std430, binding = 3) buffer DLV { float dlv[]; };
 void main()
 {
     uint i = element_index();
-    if (i >= valid_rows() * P_IN) return;
-    float g = pc.kl_weight * pc.grad_scale;
-    dmu[i] += g * mu[i];
-    dlv[i] += g * 0.5 * (exp(lv[i]) - 1.0);
+    if (i >= P_N * P_IN) return;
+    bool valid = i < valid_rows() * P_IN;
+    float g = (P_MODE == 1u ? 1.0 : pc.kl_weight) * pc.grad_scale;
+    if (P_MODE == 1u) {
+        dmu[i] = valid ? g * mu[i] : 0.0;
+        dlv[i] = valid ? g * 0.5 * (exp(lv[i]) - 1.0) : 0.0;
+    } else if (valid) {
+        dmu[i] += g * mu[i];
+        dlv[i] += g * 0.5 * (exp(lv[i]) - 1.0);
+    }
 }

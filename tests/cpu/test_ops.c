@@ -12,7 +12,8 @@
  *                           adjoint of conv, a hand-computed conv, Adam's
  *                           and SGD's first step, gather, padding rows,
  *                           IWAE's log-mean-exp on hand values, a fixed
- *                           variance's Gaussian NLL (mode 0: alpha) by hand
+ *                           variance's Gaussian NLL (mode 0: alpha) by hand,
+ *                           M2's class copies, weights, sums and entropy
  *
  * -o OP keeps the cases whose name contains OP (case-insensitive).
  * Inputs are fresh random non-zero values from the test's own generator
@@ -90,7 +91,8 @@ static void case_name(char *buf, size_t size, const char *prefix, vkvae_op op, c
         { "c_in", p->c_in, 0 }, { "h_in", p->h_in, 0 }, { "w_in", p->w_in, 0 },
         { "c_out", p->c_out, 0 }, { "h_out", p->h_out, 0 }, { "w_out", p->w_out, 0 },
         { "k", p->k, 0 }, { "stride", p->stride, p->k != 0 }, { "pad", p->pad, p->k != 0 },
-        { "out_pad", p->out_pad, 0 }, { "samples", p->samples, 0 }, { "mode", p->mode, 0 },
+        { "out_pad", p->out_pad, 0 }, { "classes", p->classes, 0 }, { "samples", p->samples, 0 },
+        { "mode", p->mode, 0 },
     };
     char sep = '(';
     for (size_t i = 0; i < sizeof f / sizeof *f; i++)
@@ -114,6 +116,17 @@ static void run64(vkvae_op op, const vkvae_op_params *p, const vkvae_push *push,
 static uint64_t elems(vkvae_op op, const vkvae_op_params *p, uint32_t b)
 {
     return vkvae_op_binding(op, p, b).elems;
+}
+
+/* Labels y:[n,K] as semi-supervised batches hold them: one-hot rows, and
+ * every second row (r odd) without a label, all zero. */
+static void fill_labels(double *y, uint32_t n, uint32_t K)
+{
+    for (uint32_t r = 0; r < n; r++) {
+        uint32_t c = (uint32_t)(rnd01() * K);
+        for (uint32_t j = 0; j < K; j++)
+            y[(size_t)r * K + j] = r % 2 == 0 && j == c ? 1 : 0;
+    }
 }
 
 /* ---- gradient checks ---- */
@@ -402,7 +415,8 @@ static void grad_reparam(uint32_t n, uint32_t in, uint32_t samples)
 }
 
 /* Per-row losses: L = w * sum over rows of the loss, the constant weight w
- * (grad_scale, or kl_weight*grad_scale) that the backward ops apply. */
+ * (grad_scale, or kl_weight*grad_scale: kl_gauss_bwd's mode 0) that the
+ * backward ops apply. */
 static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t rows)
 {
     vkvae_push push = { .rows = rows, .kl_weight = 0.7f, .grad_scale = 1.3f };
@@ -419,8 +433,10 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
     if (fop == VKVAE_OP_NLL_BERNOULLI || fop == VKVAE_OP_NLL_CATEGORICAL) /* targets in [0, 1] */
         for (uint64_t i = 0; i < elems(fop, &p, 1); i++)
             f.t[1][i] = fabs(f.t[1][i]);
-    double w = fop == VKVAE_OP_KL_GAUSS ? (double)push.kl_weight * (double)push.grad_scale
-                                        : (double)push.grad_scale;
+    if (fop == VKVAE_OP_SOFTMAX_CE && p.classes) /* labels, some rows without one */
+        fill_labels(f.t[1], p.n, p.in);
+    double w = fop == VKVAE_OP_KL_GAUSS && p.mode == 0
+             ? (double)push.kl_weight * (double)push.grad_scale : (double)push.grad_scale;
     double *r = new_const(p.n, w);
     f.r = r;
 
@@ -436,8 +452,8 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
         }
     }
     run64(bop, &p, &push, t);
-    /* "+=" ops: the gradient is what was added */
-    if (bop == VKVAE_OP_KL_GAUSS_BWD)
+    /* "+=" ops: the gradient is what was added (kl_gauss_bwd's mode 1 writes) */
+    if (bop == VKVAE_OP_KL_GAUSS_BWD && p.mode == 0)
         for (uint32_t b = nin; b < bnb; b++)
             for (uint64_t i = 0; i < elems(bop, &p, b); i++)
                 t[b][i] -= before[b][i];
@@ -555,6 +571,66 @@ static void grad_iwae(uint32_t n, uint32_t L, uint32_t k, uint32_t in, uint32_t 
     free(c.logw), free(c.loss), free(wt), free(dmu), free(dlv);
 }
 
+/* Semi-supervised (M2): L = grad_scale * sum_r (label_sum(v, wt)[r] +
+ * entropy(q, y)[r]), wt = label_weights(q, y), over labelled rows, rows
+ * without a label and padding. dq is label_sum_bwd plus entropy_bwd (a
+ * labelled row's weights are its label: no gradient); dv is grad_scale
+ * times wt, scale_rows on the copies' unit gradients, as gen/grad.c forms
+ * it. */
+typedef struct label_chain {
+    vkvae_op_params p; /* n examples, K = classes */
+    double *q, *y, *v, *wt, *s, *h;
+} label_chain;
+
+static double label_forward(fwd *f)
+{
+    label_chain *c = f->ctx;
+    double *tw[VKVAE_MAX_BINDINGS] = { c->q, c->y, c->wt };
+    double *ts[VKVAE_MAX_BINDINGS] = { c->v, c->wt, c->s };
+    double *th[VKVAE_MAX_BINDINGS] = { c->q, c->y, c->h };
+    run64(VKVAE_OP_LABEL_WEIGHTS, &c->p, &f->push, tw);
+    run64(VKVAE_OP_LABEL_SUM, &c->p, &f->push, ts);
+    run64(VKVAE_OP_ENTROPY, &c->p, &f->push, th);
+    double L = 0;
+    for (uint32_t r = 0; r < c->p.n; r++)
+        L += c->s[r] + c->h[r];
+    return L * (double)f->push.grad_scale;
+}
+
+static void grad_label(uint32_t n, uint32_t K, uint32_t rows)
+{
+    label_chain c = { .p = { .n = n, .classes = K } };
+    char name[256], label[300];
+    case_name(name, sizeof name, NULL, VKVAE_OP_LABEL_SUM_BWD, &c.p);
+    snprintf(name + strlen(name), sizeof name - strlen(name), "+ENTROPY_BWD rows=%u", rows);
+    if (!wanted(name))
+        return;
+    fwd f = { .push = { .rows = rows, .grad_scale = 1.3f }, .chain = label_forward, .ctx = &c };
+    uint64_t nk = (uint64_t)n * K;
+    c.q = new_random(nk), c.y = new_random(nk), c.v = new_random(nk), c.wt = new_random(nk);
+    c.s = new_random(n), c.h = new_random(n);
+    fill_labels(c.y, n, K);
+    for (uint64_t i = 0; i < nk; i++)
+        c.q[i] *= 3, c.v[i] = 4 * c.v[i] + 2; /* logits of some spread; per-copy losses */
+    label_forward(&f);
+
+    double *dq = new_random(nk), *dh = new_random(nk), *dv = new_const(nk, f.push.grad_scale);
+    double *tb[VKVAE_MAX_BINDINGS] = { c.v, c.q, c.y, dq };
+    double *te[VKVAE_MAX_BINDINGS] = { c.q, c.y, dh };
+    run64(VKVAE_OP_LABEL_SUM_BWD, &c.p, &f.push, tb);
+    run64(VKVAE_OP_ENTROPY_BWD, &c.p, &f.push, te);
+    for (uint64_t i = 0; i < nk; i++)
+        dq[i] += dh[i];
+    vkvae_op_params sp = { .n = (uint32_t)nk, .in = 1 };
+    run64(VKVAE_OP_SCALE_ROWS, &sp, &f.push, (double *[VKVAE_MAX_BINDINGS]){ c.wt, dv });
+    snprintf(label, sizeof label, "%s dq", name);
+    grad_check(label, &f, c.q, nk, dq);
+    snprintf(label, sizeof label, "%s dv", name);
+    grad_check(label, &f, c.v, nk, dv);
+    free(c.q), free(c.y), free(c.v), free(c.wt), free(c.s), free(c.h);
+    free(dq), free(dh), free(dv);
+}
+
 /* Batch normalisation in training: L = sum(r * y), y = batchnorm(x, gamma,
  * beta) over the valid rows; batchnorm_bwd with dy = r and the forward's
  * mean and rstd gives dx, dgamma, dbeta (the statistics' own gradient
@@ -637,12 +713,19 @@ static void run_grad(void)
         p.mode = 0, p.alpha = 0;
     }
     grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 1, .in = 1 }, 1);
+    /* written (mode 1), also over class copies: rows * samples valid */
+    grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD,
+              (vkvae_op_params){ .n = 3, .in = 17, .mode = 1 }, 2);
+    grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD,
+              (vkvae_op_params){ .n = 6, .in = 5, .samples = 3, .mode = 1 }, 1);
     for (uint32_t rows = 2; rows <= 3; rows++) {
         for (uint32_t target = 0; target <= 1; target++)
             grad_loss(VKVAE_OP_BCE_LOGITS, VKVAE_OP_BCE_LOGITS_BWD,
                       (vkvae_op_params){ .n = 3, .in = 5, .mode = target }, rows);
         grad_loss(VKVAE_OP_SOFTMAX_CE, VKVAE_OP_SOFTMAX_CE_BWD,
                   (vkvae_op_params){ .n = 3, .in = 10 }, rows);
+        grad_loss(VKVAE_OP_SOFTMAX_CE, VKVAE_OP_SOFTMAX_CE_BWD,
+                  (vkvae_op_params){ .n = 5, .in = 10, .classes = 10 }, rows + 1);
         grad_loss(VKVAE_OP_NLL_CATEGORICAL, VKVAE_OP_NLL_CATEGORICAL_BWD,
                   (vkvae_op_params){ .n = 3, .in = 5, .classes = 4 }, rows);
         grad_loss(VKVAE_OP_NLL_CATEGORICAL, VKVAE_OP_NLL_CATEGORICAL_BWD,
@@ -658,6 +741,11 @@ static void run_grad(void)
     grad_iwae(1, 1, 1, 0, 1);
     grad_iwae(2, 3, 7, 5, 2);
     grad_iwae(3, 2, 3, 4, 2);
+
+    grad_label(4, 3, 4);
+    grad_label(4, 3, 3);
+    grad_label(5, 10, 2);
+    grad_label(2, 2, 2);
 }
 
 /* ---- float against double ---- */
@@ -695,6 +783,13 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
                 (op == VKVAE_OP_VQ_COUNT && b == 0))
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = floor(rnd01() * p->classes); /* code indices */
+            if (((op == VKVAE_OP_LABEL_WEIGHTS || op == VKVAE_OP_ENTROPY ||
+                  op == VKVAE_OP_ENTROPY_BWD) && b == 1) ||
+                (op == VKVAE_OP_LABEL_SUM_BWD && b == 2))
+                fill_labels(d, p->n, p->classes);
+            if ((op == VKVAE_OP_SOFTMAX_CE || op == VKVAE_OP_SOFTMAX_CE_BWD) && b == 1 &&
+                p->classes)
+                fill_labels(d, p->n, p->in);
             if ((op == VKVAE_OP_ADAM && b == 3) || (op == VKVAE_OP_BATCHNORM && b == 7))
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = d[i] * d[i] + (op == VKVAE_OP_BATCHNORM); /* a variance */
@@ -824,6 +919,7 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_PRIOR, (vkvae_op_params){ .n = 3, .in = 20, .stream = VKVAE_STREAM_PRIOR }, push);
     nmse_case(VKVAE_OP_KL_GAUSS, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
+    nmse_case(VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .mode = 1 }, short_push);
     nmse_case(VKVAE_OP_KL_GAUSS2, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_KL_GAUSS2_BWD, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
     nmse_case(VKVAE_OP_NLL_BERNOULLI, (vkvae_op_params){ .n = 3, .in = 17 }, short_push);
@@ -843,6 +939,18 @@ static void run_nmse(void)
     }
     nmse_case(VKVAE_OP_SOFTMAX_CE, (vkvae_op_params){ .n = 3, .in = 10 }, short_push);
     nmse_case(VKVAE_OP_SOFTMAX_CE_BWD, (vkvae_op_params){ .n = 3, .in = 10 }, short_push);
+    for (uint32_t n = 3; n <= 5; n += 2) { /* labels (some rows without), full and short */
+        vkvae_push lp = n == 3 ? push : short_push;
+        vkvae_op_params ce = { .n = n, .in = 10, .classes = 10 }, m2 = { .n = n, .classes = 10 };
+        nmse_case(VKVAE_OP_SOFTMAX_CE, ce, lp);
+        nmse_case(VKVAE_OP_SOFTMAX_CE_BWD, ce, lp);
+        nmse_case(VKVAE_OP_CLASS_ROWS, m2, lp);
+        nmse_case(VKVAE_OP_LABEL_WEIGHTS, m2, lp);
+        nmse_case(VKVAE_OP_LABEL_SUM, m2, lp);
+        nmse_case(VKVAE_OP_LABEL_SUM_BWD, m2, lp);
+        nmse_case(VKVAE_OP_ENTROPY, m2, lp);
+        nmse_case(VKVAE_OP_ENTROPY_BWD, m2, lp);
+    }
     for (uint32_t mode = 0; mode <= 1; mode++)
         nmse_case(VKVAE_OP_BATCHNORM, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 9, .mode = mode,
                                                           .momentum = 0.1f, .eps = 1e-5f,
@@ -1133,6 +1241,27 @@ static void run_check(void)
                   err[2] == 0 && fabs(dl[1] - (0.25 - 1)) < 1e-12 && fabs(dl[2] - 0.625) < 1e-12 &&
                   dl[6] == 0,
               "SOFTMAX_CE_HAND(n=3,in=3,rows=2)", loss[0]);
+    }
+    if (wanted("LABEL_HAND")) {
+        /* 2 classes, q = (0, ln 3) a row: softmax (1/4, 3/4). Row 0 has
+         * label 1 (its weights), row 1 none (softmax; minus its entropy),
+         * row 2 is padding (0); class_rows is each row's copies' one-hots */
+        vkvae_op_params p = { .n = 3, .classes = 2 };
+        double q[6] = { 0, log(3.0), 0, log(3.0), 5, 5 }, y[6] = { 0, 1, 0, 0, 1, 0 };
+        double v[6] = { 1, 2, 4, 8, 9, 9 }, wt[6], s[3], h[3], cr[12];
+        vkvae_push push = { .rows = 2 };
+        run64(VKVAE_OP_CLASS_ROWS, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ cr });
+        run64(VKVAE_OP_LABEL_WEIGHTS, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ q, y, wt });
+        run64(VKVAE_OP_LABEL_SUM, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ v, wt, s });
+        run64(VKVAE_OP_ENTROPY, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ q, y, h });
+        int ok = 1;
+        for (int i = 0; i < 12; i++)
+            ok &= cr[i] == (i % 2 == (i / 2) % 2 ? 1 : 0);
+        ok &= wt[0] == 0 && wt[1] == 1 && fabs(wt[2] - 0.25) < 1e-15 &&
+              fabs(wt[3] - 0.75) < 1e-15 && wt[4] == 0 && wt[5] == 0;
+        ok &= s[0] == 2 && fabs(s[1] - 7) < 1e-14 && s[2] == 0;
+        ok &= h[0] == 0 && fabs(h[1] - (0.25 * log(0.25) + 0.75 * log(0.75))) < 1e-15 && h[2] == 0;
+        check(ok, "LABEL_HAND(n=3,classes=2,rows=2)", s[1]);
     }
     if (wanted("BATCHNORM_HAND")) {
         /* one channel, values 1, 3 in two rows and a padding row: mean 2,

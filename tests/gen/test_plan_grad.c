@@ -50,13 +50,23 @@ static int is_backward(const vkvae_plan *p, const vkvae_step_desc *st)
     return 0;
 }
 
+/* A part over the class copies of rows ('unlabelled'): its loss per row is
+ * their weighted sum, label_sum's. */
+static uint32_t per_row(const vkvae_program_desc *train, uint32_t losses)
+{
+    for (uint32_t k = 0; k < train->n_steps; k++)
+        if (train->steps[k].op == VKVAE_OP_LABEL_SUM && train->steps[k].tensors[0] == losses)
+            return train->steps[k].tensors[2];
+    return losses;
+}
+
 /* The forward loss step whose per-row losses backward step b seeds from
  * (same inputs, same target), and the tensor of those losses; -1 if none. */
 static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *losses)
 {
     const vkvae_program_desc *train = &p->programs[0];
     if (b->op == VKVAE_OP_NLL_BERNOULLI_GRAD) { /* the loss and its gradient in one step */
-        *losses = b->tensors[2];
+        *losses = per_row(train, b->tensors[2]);
         return (int)(b - train->steps);
     }
     for (uint32_t s = 0; s < train->n_steps; s++) {
@@ -73,11 +83,19 @@ static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *loss
             same = f->tensors[0] == b->tensors[2] && f->tensors[1] == b->tensors[3];
         else if (b->op == VKVAE_OP_KL_GAUSS2_BWD && f->op == VKVAE_OP_KL_GAUSS2)
             same = memcmp(f->tensors, b->tensors, 4 * sizeof *f->tensors) == 0;
+        else if ((b->op == VKVAE_OP_ENTROPY_BWD && f->op == VKVAE_OP_ENTROPY) ||
+                 (b->op == VKVAE_OP_SOFTMAX_CE_BWD && f->op == VKVAE_OP_SOFTMAX_CE) ||
+                 (b->op == VKVAE_OP_KL_GAUSS_BWD && b->p.mode == 1 &&
+                  (f->op == VKVAE_OP_KL_GAUSS || f->op == VKVAE_OP_REPARAM_KL)))
+            same = memcmp(f->tensors, b->tensors, 2 * sizeof *f->tensors) == 0;
         if (same) {
             *losses = f->tensors[f->op == VKVAE_OP_REPARAM_KL || f->op == VKVAE_OP_KL_GAUSS2 ? 4
                                  : f->op == VKVAE_OP_NLL_GAUSS ? 3
                                  : f->op == VKVAE_OP_NLL_BERNOULLI ||
-                                   f->op == VKVAE_OP_NLL_CATEGORICAL ? 2 : 1];
+                                   f->op == VKVAE_OP_NLL_CATEGORICAL ||
+                                   f->op == VKVAE_OP_ENTROPY || f->op == VKVAE_OP_SOFTMAX_CE ||
+                                   f->op == VKVAE_OP_KL_GAUSS ? 2 : 1];
+            *losses = per_row(train, *losses);
             return (int)s;
         }
     }
@@ -127,7 +145,8 @@ static double update_loss(vkvae_cpu *cpu, const vkvae_plan *p, int u, const vkva
          * gradients (kl_gauss2_bwd's: on those of the side trained) */
         uint32_t nin = vkvae_op_inputs(b->op);
         for (uint32_t j = k + 1; b->op != VKVAE_OP_REPARAM_KL_BWD && j < train->n_steps &&
-                                 train->steps[j].op == VKVAE_OP_SCALE; j++)
+                                 (train->steps[j].op == VKVAE_OP_SCALE ||
+                                  train->steps[j].op == VKVAE_OP_SCALE_ROWS); j++)
             for (uint32_t o = nin; o < b->n_tensors; o++)
                 if (train->steps[j].tensors[0] == b->tensors[o])
                     w = train->steps[j].p.alpha;
@@ -217,6 +236,9 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed, in
     plan_fill_data(p, vkvae_cpu_tensor(cpu, (uint32_t)images).data,
                    labels >= 0 ? vkvae_cpu_tensor(cpu, (uint32_t)labels).data : NULL,
                    vkvae_cpu_tensor(cpu, (uint32_t)perm).data, classes, 77);
+    if (labels >= 0 && plan_semi_supervised(p)) /* every other row without a label */
+        for (uint32_t i = 1; i < p->tensors[labels].elems; i += 2)
+            ((uint8_t *)vkvae_cpu_tensor(cpu, (uint32_t)labels).data)[i] = 255;
     vkvae_push push = { .seed = 11, .step = 3, .base = 1, .rows = rows, .kl_weight = 0.75f,
                         .grad_scale = 1.0f };
 
