@@ -23,11 +23,10 @@ codes ('input 1x7x7 levels 16', 'onehot 16') trains with --codes:
 import csv
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
-failures = []
+from cli_test import check, close, failures, run
 
 VQ = """model vq_small
 input 1x28x28 range 0..1
@@ -66,21 +65,6 @@ loss
 update prior minimise nll
 train adam lr 2e-3 batch 32 epochs 1 seed 3
 """
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
-
-
-def close(a, b, rel=1e-3):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
 
 def one_error(rc, e, words):

@@ -21,23 +21,11 @@ the loader ignores, and once a broken PNG.
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
+from cli_test import check, failures, run
 
 
 def png(path, width, height, pixels, channels):

@@ -19,24 +19,13 @@ N x 28 x 28 and once as float32 N x 28 x 28 x 1 holding the same values.
 import gzip
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
+from cli_test import check, failures, run
+
 FASHION = "/usr/share/datasets/fashion-mnist"
 N = 600
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
 
 
 def idx_bytes(name, header, count, size):

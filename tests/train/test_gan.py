@@ -26,27 +26,12 @@ import subprocess
 import sys
 import tempfile
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
+from cli_test import check, close, failures, run
 
 
 def rows(path):
     with open(path) as f:
         return list(csv.DictReader(f))
-
-
-def close(a, b, rel=1e-3):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
 
 def terms_of(text):

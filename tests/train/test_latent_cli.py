@@ -22,13 +22,7 @@ import sys
 import tempfile
 import zlib
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
+from cli_test import check, failures
 
 
 def run(vkvae, *args):

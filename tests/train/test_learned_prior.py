@@ -16,11 +16,10 @@ backend:
 - vkvae check --explain shows its decode and sample programs.
 """
 import csv
-import subprocess
 import sys
 import tempfile
 
-failures = []
+from cli_test import check, close, failures, run
 
 SPEC = """model cvae_learned_prior
 input 1x28x28 range 0..1
@@ -49,21 +48,6 @@ loss
 update enc dec pri minimise rec + kl
 train adam lr 2e-3 batch 32 epochs 1 seed 4
 """
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
-
-
-def close(a, b, rel=1e-3):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
 
 def main():

@@ -18,11 +18,10 @@ weighted by q(y|x)). On lavapipe and on the CPU backend:
   fewer labels than classes.
 """
 import csv
-import subprocess
 import sys
 import tempfile
 
-failures = []
+from cli_test import check, close, failures, run
 
 SPEC = """model m2_small
 input 1x28x28 range 0..1
@@ -55,23 +54,8 @@ train adam lr 2e-3 batch 32 epochs 1 seed 4
 """
 
 
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
-
-
 def errors(stderr):
     return sum("error:" in line for line in stderr.splitlines())
-
-
-def close(a, b, rel=1e-3):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
 
 def main():

@@ -29,9 +29,9 @@ import subprocess
 import sys
 import tempfile
 
-FASHION = "/usr/share/datasets/fashion-mnist"
-failures = []
+from cli_test import check, failures
 
+FASHION = "/usr/share/datasets/fashion-mnist"
 MLP = """# a user's own model: not in models/
 model own_mlp
 input 1x28x28 range 0..1 likelihood bernoulli
@@ -135,12 +135,6 @@ def colour_set(folder, train=277, test=64):
             labels.append(label)
         write_idx(f"{folder}/{prefix}-images-idx3-ubyte", [n, 3, 32, 32], pixels)
         write_idx(f"{folder}/{prefix}-labels-idx1-ubyte", [n], labels)
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def run(*args, env=None):

@@ -16,11 +16,10 @@ of 4 grey levels on the images as they are. For each:
 """
 import csv
 import os
-import subprocess
 import sys
 import tempfile
 
-failures = []
+from cli_test import check, close, failures, run
 
 SPEC = """model {name}
 input 1x28x28 range 0..1{binarize}
@@ -44,21 +43,6 @@ SPECS = {
     "pixel_levels": SPEC.format(name="pixel_levels", binarize="", classes=4,
                                 likelihood="categorical"),
 }
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
-
-
-def close(a, b, rel=1e-3):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
 
 def pixel_model(vkvae, name, text):

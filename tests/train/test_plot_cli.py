@@ -22,16 +22,11 @@ import sys
 import tempfile
 import zlib
 
+from cli_test import check, failures
+
 TRAIN = (31, 119, 180)  # cli/plot.c's series colours
 TEST = (255, 127, 14)
 HEADER = "epoch,step,train_loss,train_recon,train_kl,test_loss,test_recon,test_kl,seconds,images_per_s"
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def run(vkvae, *args):

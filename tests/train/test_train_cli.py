@@ -35,14 +35,9 @@ import subprocess
 import sys
 import tempfile
 
+from cli_test import check, failures
+
 FASHION = "/usr/share/datasets/fashion-mnist"
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def write_idx(path, dims, data, magic=None, gz=True):

@@ -20,13 +20,7 @@ import sys
 import tempfile
 import time
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
+from cli_test import check, failures
 
 
 def tensors_and_meta(path):

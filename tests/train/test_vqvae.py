@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 
-failures = []
+from cli_test import check, close, failures, run
 
 SPEC = """model vq_small
 input 1x28x28 range 0..1
@@ -80,21 +80,6 @@ decoder
 objective ae
 train adam
 """
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
-
-
-def close(a, b, rel=1e-3):
-    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
 
 def train_epoch(vkvae, spec, tag, keys):
