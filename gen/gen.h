@@ -182,6 +182,7 @@ typedef enum gen_layer_kind {
     LAYER_GATE,         /* tanh(first half) * sigmoid(second half) */
     LAYER_CODEBOOK,     /* a network's last: each position's nearest of K codes (VQ-VAE) */
     LAYER_ONEHOT,       /* 'onehot L': each value's level (of L) as a channel of its own */
+    LAYER_EDGES,        /* 'edges [threshold T]': a Sobel edge map of the image, fixed */
 } gen_layer_kind;
 
 typedef struct gen_layer {
@@ -192,6 +193,7 @@ typedef struct gen_layer {
     gen_dims dims;              /* reshape target */
     vkvae_act act;              /* suffix or standalone activation */
     float slope;                /* leaky_relu */
+    float threshold;            /* edges: 1 where the magnitude exceeds it; 0: none */
     gen_loc act_loc;
     char *name;                 /* 'name' clause, or NULL: generated */
     gen_loc name_loc;

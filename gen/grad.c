@@ -660,6 +660,7 @@ static void backward_pass(gbuild *bp)
         case VKVAE_OP_CONV_MASK:    /* its weight's gradient is masked in layer_bwd */
         case VKVAE_OP_GATE:         /* its input pulls gate_bwd (contribution) */
         case VKVAE_OP_ONEHOT:       /* reads data: no gradient (shape.c) */
+        case VKVAE_OP_SOBEL:
             break;
         case VKVAE_OP_BCE_LOGITS:
         case VKVAE_OP_NLL_CATEGORICAL: {

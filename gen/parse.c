@@ -62,7 +62,8 @@ static const char *const top_words[] = {
     "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
     "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "add", "gate",
-    "gaussian", "codebook", "onehot", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
+    "gaussian", "codebook", "onehot", "edges", "relu", "leaky_relu", "tanh", "sigmoid",
+    "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 
@@ -1095,6 +1096,21 @@ static bool parse_layer(parser *p, const gen_token *kw)
                            "restarted code would need its moving averages restarted too; "
                            "use one of them");
         return true;
+    }
+    if (tok_is(kw, "edges")) {
+        /* edges [threshold T]: the Sobel magnitude of the channels' mean,
+         * or 1 where it exceeds T (a VU-Net's shape) */
+        gen_layer *l = add_layer(p, kw, LAYER_EDGES);
+        if (!l)
+            return false;
+        if (!at_eol(p) && tok_is(peek(p), "threshold")) {
+            const gen_token *t = next(p);
+            double v;
+            if (!want_range(p, t, 0, false, 1e6, true, &v))
+                return false;
+            l->threshold = (float)v;
+        }
+        return no_more(p, "edges", "the threshold");
     }
     if (tok_is(kw, "onehot")) {
         /* onehot L: levels as channels; units = L */

@@ -56,7 +56,7 @@ typedef struct builder {
     const gen_spec *s;
     gen_graph *g;
     gen_diag *d;
-    int fc, conv, deconv, bn, add, cat, gate, onehot;
+    int fc, conv, deconv, bn, add, cat, gate, onehot, edges;
     int label;          /* one-hot label tensor or -1 */
     /* the general form: layer names are "<network>.<layer>", a call's
      * activations "<its output>/<layer>", and a second call of a network
@@ -315,6 +315,37 @@ static int onehot_layer(builder *b, const gen_layer *l, int in)
     g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in),
                                     .in = (uint32_t)dims_count(&g->t[in].dims),
                                     .classes = l->units };
+    return out;
+}
+
+/* 'edges [threshold T]': the Sobel gradient magnitude of a CxHxW image's
+ * channel mean, 1xHxW (zero padded), or 1 where it exceeds T: a fixed
+ * layer (a Variational U-Net's shape of x). It passes no gradient, so it
+ * reads data, not what trained layers make. */
+static int edges_layer(builder *b, const gen_layer *l, int in)
+{
+    gen_graph *g = b->g;
+    gen_dims d = g->t[in].dims;
+    char s[64];
+    dims_format(s, sizeof s, &d);
+    if (d.rank != 3) {
+        diag_error(b->d, l->loc, "'edges' reads an image (CxHxW), not %s", s);
+        return -1;
+    }
+    if (g->t[in].needs_grad) {
+        diag_error(b->d, l->loc, "'edges' passes no gradient: it reads the data (x), not the "
+                   "output of trained layers");
+        return -1;
+    }
+    uint32_t c = d.d[0];
+    d.d[0] = 1;
+    char *name = xprintf("%sedges%d", b->prefix ? b->prefix : "", ++b->edges);
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[in].rows, d);
+    int nd = add_node(b, VKVAE_OP_SOBEL, name, l->loc, (int[]){ in, -1 }, (int[]){ out, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .c_in = c, .h_in = d.d[1],
+                                    .w_in = d.d[2], .mode = l->threshold > 0,
+                                    .alpha = l->threshold };
+    g->t[out].needs_grad = false;
     return out;
 }
 
@@ -735,6 +766,9 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             break;
         case LAYER_CODEBOOK:
             cur = codebook_layer(b, l, cur, i + 1 == st->n, which);
+            break;
+        case LAYER_EDGES:
+            cur = edges_layer(b, l, cur);
             break;
         case LAYER_ONEHOT:
             cur = onehot_layer(b, l, cur);
@@ -1635,7 +1669,7 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->prefix = xprintf("%s.", net->name);
         b->tag = call->out;
         b->call_start = g->nt; /* an earlier call's parameters are shared */
-        b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = 0;
+        b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = b->edges = 0;
         b->n_taps = 0;
         int none = -1, from = names[in].t, label = b->label;
         if (b->y_classes >= 0 && (reads_label(net) || g->t[from].rows > 1 || from == g->label)) {
@@ -1672,7 +1706,7 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
              * reads: what encode, decode and sample run */
             b->tag = xprintf("%s.given", call->out);
             b->call_start = g->nt;
-            b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = 0;
+            b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = b->edges = 0;
             b->n_taps = 0;
             int twin = run_stack(b, &net->st, given_of(b, names[in].t), net->name, false, &none);
             if (twin < 0)
@@ -2033,10 +2067,18 @@ static void update_sets(builder *b, const int *term_acc, const int *term_node)
         xfree(outs);
         xfree(dep);
     }
-    for (size_t i = 0; i < s->n_nets; i++)
-        if (!owner[i])
+    for (size_t i = 0; i < s->n_nets; i++) {
+        /* (a network of fixed layers, edges alone, has nothing to train) */
+        size_t len = strlen(s->nets[i].name);
+        bool params = false;
+        for (size_t t = 0; t < g->nt && !params; t++)
+            params = g->t[t].role == ROLE_PARAM &&
+                     strncmp(g->t[t].name, s->nets[i].name, len) == 0 &&
+                     g->t[t].name[len] == '.';
+        if (!owner[i] && params)
             diag_error(b->d, s->nets[i].st.loc, "no 'update' line trains network '%s'",
                        s->nets[i].name);
+    }
     xfree(owner);
 }
 

@@ -474,6 +474,42 @@ static void FN(gate_bwd)(P *p, void *const *t)
         }
 }
 
+/* The mean of image s's channels at (iy, ix), 0 outside the image (sobel's
+ * zero padding). */
+static real FN(sobel_grey)(P *p, const real *x, uint32_t s, int64_t iy, int64_t ix)
+{
+    if (iy < 0 || iy >= p->h_in || ix < 0 || ix >= p->w_in)
+        return 0;
+    real sum = 0;
+    for (uint32_t ci = 0; ci < p->c_in; ci++)
+        sum += x[AT4(p->c_in, p->h_in, p->w_in, s, ci, iy, ix)];
+    return sum / (real)p->c_in;
+}
+
+/* x:[n,c_in,h_in,w_in] -> y:[n,1,h_in,w_in]; the Sobel gradient magnitude of
+ * the channels' mean (mode 0), or where it passes alpha (mode 1) */
+static void FN(sobel)(P *p, PUSH *push, void *const *t)
+{
+    static const int kx[3][3] = { { -1, 0, 1 }, { -2, 0, 2 }, { -1, 0, 1 } };
+    const real *x = t[0];
+    real *y = t[1];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t s = 0; s < p->n; s++)
+        for (uint32_t oy = 0; oy < p->h_in; oy++)
+            for (uint32_t ox = 0; ox < p->w_in; ox++) {
+                real gx = 0, gy = 0;
+                for (int di = -1; di <= 1; di++)
+                    for (int dj = -1; dj <= 1; dj++) {
+                        real g = FN(sobel_grey)(p, x, s, (int64_t)oy + di, (int64_t)ox + dj);
+                        gx += (real)kx[di + 1][dj + 1] * g;
+                        gy += (real)kx[dj + 1][di + 1] * g; /* the transpose */
+                    }
+                real m = sqrt(gx * gx + gy * gy);
+                real v = p->mode == 1 ? (m > (real)p->alpha ? (real)1 : (real)0) : m;
+                y[AT4(1, p->h_in, p->w_in, s, 0, oy, ox)] = s < valid ? v : (real)0;
+            }
+}
+
 /* a:[n,in] b:[n,in2] -> y:[n,in+in2] */
 static void FN(concat)(P *p, void *const *t)
 {
@@ -1494,6 +1530,7 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_GATE: FN(gate)(p, t); break;
     case VKVAE_OP_ONEHOT: FN(onehot)(p, t); break;
     case VKVAE_OP_GATE_BWD: FN(gate_bwd)(p, t); break;
+    case VKVAE_OP_SOBEL: FN(sobel)(p, push, t); break;
     case VKVAE_OP_SLICE_BWD: FN(slice_bwd)(p, t); break;
     case VKVAE_OP_REPARAM: FN(reparam)(p, push, t); break;
     case VKVAE_OP_REPARAM_BWD: FN(reparam_bwd)(p, t); break;

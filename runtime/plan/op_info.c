@@ -228,6 +228,12 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
         if (p->classes < 1)
             return "the semi-supervised ops need 1 or more classes";
         break;
+    case VKVAE_OP_SOBEL:
+        if (p->c_in < 1 || p->h_in < 1 || p->w_in < 1)
+            return "sobel needs 1 or more channels of 1 or more pixels";
+        if (p->mode > 1)
+            return "sobel mode must be 0 (the gradient magnitude) or 1 (edges past alpha)";
+        break;
     case VKVAE_OP_KL_GAUSS_BWD:
         if (p->mode > 1)
             return "kl_gauss_bwd mode must be 0 (added) or 1 (written)";

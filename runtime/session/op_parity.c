@@ -51,6 +51,8 @@ void vkvae_parity_describe(const vkvae_parity_case *c, char *out, size_t size)
     if (p->k)
         MORE(",c_in=%u,h_in=%u,w_in=%u,c_out=%u,h_out=%u,w_out=%u,k=%u,stride=%u,pad=%u",
              p->c_in, p->h_in, p->w_in, p->c_out, p->h_out, p->w_out, p->k, p->stride, p->pad);
+    else if (p->h_in)
+        MORE(",c_in=%u,h_in=%u,w_in=%u", p->c_in, p->h_in, p->w_in);
     else if (p->c_in)
         MORE(",c_in=%u,in=%u", p->c_in, p->in);
     else
@@ -299,6 +301,34 @@ static void mask_cases(int quick, case_list *l)
         }
 }
 
+/* Sobel's threshold (mode 1) for inputs in quarters (fill): the channels'
+ * mean, gx and gy are then multiples of 1/(4 c_in), m^2 one of 1/(16 c_in^2),
+ * and alpha^2 lies halfway between two of those, so the fp32 kernel and the
+ * fp64 CPU put every pixel on the same side. */
+static float sobel_alpha(uint32_t c_in)
+{
+    return (float)(sqrt(16.0 * c_in * c_in + 0.5) / (4.0 * c_in));
+}
+
+/* The Sobel layer: {n, c_in, h_in, w_in}; a single pixel (all padding
+ * around it), a row image, an MNIST-sized one, a colour one wider than a
+ * workgroup; both modes, full and short batches. */
+static void sobel_cases(int quick, case_list *l)
+{
+    static const uint32_t shapes[][4] = {{2, 1, 1, 1}, {3, 3, 5, 7}, {2, 2, 1, 9}, {4, 1, 28, 28},
+                                         {3, 3, 9, 70}};
+    for (size_t i = quick ? 1 : 0; i < sizeof shapes / sizeof *shapes; i += quick ? 2 : 1)
+        for (uint32_t mode = 0; mode <= 1; mode++)
+            for (uint32_t short_batch = 0; short_batch <= 1; short_batch++) {
+                vkvae_parity_case c = {.op = VKVAE_OP_SOBEL};
+                c.p = (vkvae_op_params){.n = shapes[i][0], .c_in = shapes[i][1],
+                                        .h_in = shapes[i][2], .w_in = shapes[i][3], .mode = mode,
+                                        .alpha = sobel_alpha(shapes[i][1])};
+                c.push = (vkvae_push){.rows = c.p.n - short_batch};
+                add(l, &c);
+            }
+}
+
 /* The codebook ops: {n, c_in (a code's values), in (positions), classes};
  * a flat latent (in = 1), a 7x7 grid, codes wider than a workgroup, and
  * 101,920 positions (more than the 65,535 loop iterations lavapipe runs an
@@ -353,6 +383,10 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
     }
     if (is_vq(op)) {
         vq_cases(op, quick, &l);
+        return l.bad ? 0 : l.count;
+    }
+    if (op == VKVAE_OP_SOBEL) {
+        sobel_cases(quick, &l);
         return l.bad ? 0 : l.count;
     }
     int pair = vkvae_op_is_pair(op);
@@ -545,6 +579,8 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
                   c->op == VKVAE_OP_ENTROPY_BWD) && b == 0) ||
                 (c->op == VKVAE_OP_LABEL_SUM_BWD && b == 1))
                 v = 4 * v + 90; /* past 88 too, but a spread whose gradients do not vanish */
+            if (c->op == VKVAE_OP_SOBEL && c->p.mode == 1)
+                v = copysign(ceil(fabs(v) * 4) / 4, v); /* quarters: see sobel_alpha */
             if ((c->op == VKVAE_OP_BATCHNORM && b == 7) || (c->op == VKVAE_OP_BATCHNORM_BWD && b == 4))
                 v = fabs(v) + 0.5; /* a running variance, a 1/std */
             if (((c->op == VKVAE_OP_VQ_CODEBOOK_BWD || c->op == VKVAE_OP_VQ_EMA ||

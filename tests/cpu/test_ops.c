@@ -13,7 +13,8 @@
  *                           and SGD's first step, gather, padding rows,
  *                           IWAE's log-mean-exp on hand values, a fixed
  *                           variance's Gaussian NLL (mode 0: alpha) by hand,
- *                           M2's class copies, weights, sums and entropy
+ *                           M2's class copies, weights, sums and entropy,
+ *                           Sobel's gradient magnitude and edges
  *
  * -o OP keeps the cases whose name contains OP (case-insensitive).
  * Inputs are fresh random non-zero values from the test's own generator
@@ -750,6 +751,15 @@ static void run_grad(void)
 
 /* ---- float against double ---- */
 
+/* Sobel's threshold (mode 1) for inputs in quarters (fill_for_op): the
+ * channels' mean, gx and gy are then multiples of 1/(4 c_in), m^2 one of
+ * 1/(16 c_in^2), and alpha^2 lies halfway between two of those, so float
+ * and double put every pixel on the same side. */
+static float sobel_alpha(uint32_t c_in)
+{
+    return (float)(sqrt(16.0 * c_in * c_in + 0.5) / (4.0 * c_in));
+}
+
 static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push, void **t64,
                         uint64_t *n, uint32_t nb, uint32_t data_rows)
 {
@@ -790,6 +800,9 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
             if ((op == VKVAE_OP_SOFTMAX_CE || op == VKVAE_OP_SOFTMAX_CE_BWD) && b == 1 &&
                 p->classes)
                 fill_labels(d, p->n, p->in);
+            if (op == VKVAE_OP_SOBEL && p->mode == 1)
+                for (uint64_t i = 0; i < n[b]; i++)
+                    d[i] = copysign(ceil(fabs(d[i]) * 4) / 4, d[i]); /* quarters: see sobel_alpha */
             if ((op == VKVAE_OP_ADAM && b == 3) || (op == VKVAE_OP_BATCHNORM && b == 7))
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = d[i] * d[i] + (op == VKVAE_OP_BATCHNORM); /* a variance */
@@ -897,6 +910,14 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_ADD, (vkvae_op_params){ .n = 3, .in = 17, .act = VKVAE_ACT_LEAKY_RELU, .alpha = 0.2f }, push);
     nmse_case(VKVAE_OP_SCALE, (vkvae_op_params){ .n = 3, .in = 17, .alpha = -0.3f }, push);
     nmse_case(VKVAE_OP_GATE, (vkvae_op_params){ .n = 3, .in = 17 }, push);
+    for (uint32_t mode = 0; mode <= 1; mode++) { /* grey, colour (short), one-row images */
+        nmse_case(VKVAE_OP_SOBEL, (vkvae_op_params){ .n = 3, .c_in = 1, .h_in = 5, .w_in = 7,
+                                                     .mode = mode, .alpha = sobel_alpha(1) }, push);
+        nmse_case(VKVAE_OP_SOBEL, (vkvae_op_params){ .n = 3, .c_in = 3, .h_in = 9, .w_in = 8,
+                                                     .mode = mode, .alpha = sobel_alpha(3) }, short_push);
+        nmse_case(VKVAE_OP_SOBEL, (vkvae_op_params){ .n = 3, .c_in = 2, .h_in = 1, .w_in = 6,
+                                                     .mode = mode, .alpha = sobel_alpha(2) }, short_push);
+    }
     nmse_case(VKVAE_OP_VQ_NEAREST, (vkvae_op_params){ .n = 3, .c_in = 4, .in = 7, .classes = 9 }, push);
     nmse_case(VKVAE_OP_VQ_LOSS, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.25f }, short_push);
     nmse_case(VKVAE_OP_VQ_LOSS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .alpha = 0.25f }, short_push);
@@ -1111,6 +1132,47 @@ static void run_check(void)
         for (int i = 0; i < 12; i++)
             same &= y[i] == want[i];
         check(same, "ONEHOT_HAND", y[0]);
+    }
+    if (wanted("SOBEL_HAND")) {
+        /* A 4x4 image with a vertical step edge, 0 0 1 1 in every row.
+         * gx: a row's g(j+1) - g(j-1) (zero padding) is 0 1 1 -1, weighed
+         * 1+2+1 = 4 in the inner rows, 2+1 = 3 in the top and bottom ones
+         * (the row outside reads 0); gy: the rows' g(j-1) + 2g(j) + g(j+1)
+         * is 0 1 3 3, the row below minus the row above: +1 times it in the
+         * top row, -1 in the bottom, 0 in the inner rows. So
+         *   top, bottom: gx 0 3 3 -3, gy +-(0 1 3 3): m 0 sqrt10 sqrt18 sqrt18
+         *   inner rows:  gx 0 4 4 -4, gy 0:           m 0 4 4 4
+         * and past alpha 3.5 (sqrt10 = 3.16, sqrt18 = 4.24) the edges
+         * 0 0 1 1 (top, bottom) and 0 1 1 1 (inner). */
+        double r10 = sqrt(10.0), r18 = sqrt(18.0);
+        const double want[16] = { 0, r10, r18, r18, 0, 4, 4, 4, 0, 4, 4, 4, 0, r10, r18, r18 };
+        static const double edges[16] = { 0, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1 };
+        vkvae_op_params p = { .n = 1, .c_in = 1, .h_in = 4, .w_in = 4, .alpha = 3.5f };
+        vkvae_push push = { .rows = 1 };
+        double x[64], y[32], err = 0;
+        for (int i = 0; i < 16; i++)
+            x[i] = i % 4 >= 2;
+        run64(VKVAE_OP_SOBEL, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ x, y });
+        for (int i = 0; i < 16; i++)
+            err = fmax(err, fabs(y[i] - want[i]));
+        check(err < 1e-15, "SOBEL_HAND(c_in=1,h_in=4,w_in=4)", err);
+        p.mode = 1;
+        run64(VKVAE_OP_SOBEL, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ x, y });
+        int same = 1;
+        for (int i = 0; i < 16; i++)
+            same &= y[i] == edges[i];
+        check(same, "SOBEL_HAND(c_in=1,h_in=4,w_in=4,mode=1)", y[4]);
+        /* channels 0 0 3 3 and 0 0 -1 -1: their mean is the same step (their
+         * sum would double m); a second image of 5s past push.rows is
+         * padding, 0 (its own m is 15 sqrt2 at a corner) */
+        p = (vkvae_op_params){ .n = 2, .c_in = 2, .h_in = 4, .w_in = 4 };
+        for (int i = 0; i < 64; i++)
+            x[i] = i >= 32 ? 5 : i % 4 < 2 ? 0 : i < 16 ? 3 : -1;
+        run64(VKVAE_OP_SOBEL, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ x, y });
+        err = 0;
+        for (int i = 0; i < 32; i++)
+            err = fmax(err, fabs(y[i] - (i < 16 ? want[i] : 0)));
+        check(err < 1e-15, "SOBEL_HAND(n=2,c_in=2,h_in=4,w_in=4,rows=1)", err);
     }
     if (wanted("LEVELS_ROUND_TRIP")) {
         /* a level k of L read by gather mode 2 (k/(L-1) in float), then
