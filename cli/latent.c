@@ -32,7 +32,8 @@ typedef struct latent_opts {
 static const char latent_usage[] =
     "usage:\n"
     "  vkvae sample CKPT [-n 64] [--mean] [--label K] [--vq VQ_CKPT] -o samples.png\n"
-    "  vkvae reconstruct CKPT [-n 32] -o recon.png\n"
+    "  vkvae reconstruct CKPT [-n 32] [--label K] -o recon.png   (--label: decode each\n"
+    "                  item's code with class K, a conditional model's style transfer)\n"
     "  vkvae interpolate CKPT --from I --to J [--steps 10] [--slerp] -o interp.png\n"
     "  vkvae traverse CKPT --item I [--dims 0-9] [--range 3] [--steps 9] -o traverse.png\n"
     "  vkvae edit CKPT --item I --from-class A --to-class B [--strength 2] [--steps 8] -o edit.png\n"
@@ -311,8 +312,18 @@ static int job_reconstruct(latent_opts *o, cli_model_handle *m)
         r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
     for (uint32_t i = 0; !r && i < n; i++)
         index[i] = i;
+    uint32_t classes = vkvae_session_classes(m->session);
+    if (!r && o->has_label && !classes)
+        r = cli_fail(VKVAE_BAD_INPUT, "reconstruct: --label: model %s is not conditional",
+                     m->plan->model);
+    if (!r && o->has_label && o->label >= classes)
+        r = cli_fail(VKVAE_BAD_INPUT, "reconstruct: --label %u is out of range: model %s has "
+                     "classes 0..%u", o->label, m->plan->model, classes - 1);
     if (!r)
         r = encode_items(m, &it, index, n, mu, NULL, labels);
+    /* --label: each code (encoded with its own label) decoded as class K */
+    for (uint32_t i = 0; !r && o->has_label && i < n; i++)
+        labels[i] = o->label;
     if (!r)
         r = decode(m, mu, labels, n, rec);
     /* Pairs side by side: input, reconstruction. */

@@ -13,7 +13,8 @@ weighted by q(y|x)). On lavapipe and on the CPU backend:
   unlabelled rows) and 0 on the test set (every row labelled);
 - vkvae eval prints the test classification error training reported;
 - sample --label K (the decoder's twin on the given label) gives the same
-  PNG on both backends, another for another label; reconstruct runs;
+  PNG on both backends, another for another label; reconstruct runs, and
+  with --label K decodes each code as class K;
 - refusals in one line: --keep-labels on a model without 'unlabelled', and
   fewer labels than classes.
 """
@@ -115,6 +116,15 @@ def main():
         rc, _, e = run(vkvae, "reconstruct", ckpt, "-n", "8", "-o", f"{tmp}/rec.png",
                        "--device", "cpu")
         check(rc == 0, f"reconstruct (encode with the given label, decode) ({e.strip()[-200:]})")
+        rc, _, e = run(vkvae, "reconstruct", ckpt, "-n", "8", "--label", "7", "-o",
+                       f"{tmp}/rec7.png", "--device", "cpu")
+        check(rc == 0 and open(f"{tmp}/rec7.png", "rb").read() != open(f"{tmp}/rec.png",
+                                                                         "rb").read(),
+              f"reconstruct --label 7 decodes each code as class 7 ({e.strip()[-200:]})")
+        rc, _, e = run(vkvae, "reconstruct", ckpt, "--label", "10", "-o", f"{tmp}/bad.png",
+                       "--device", "cpu")
+        check(rc != 0 and errors(e) == 1 and "--label 10" in e,
+              f"reconstruct --label out of range is refused in one line ({e.strip()})")
 
         rc, _, e = run(vkvae, "train", "cvae_mlp", "--keep-labels", "20", "--limit", "600",
                        "--device", "cpu", "--out", f"{tmp}/cvae")
