@@ -245,8 +245,10 @@ typedef struct gen_name {
 /* OUT = NET IN: network NET applied to tensor IN (x, noise, or an earlier
  * call's output); every call of NET shares its parameters. */
 typedef struct gen_net_call {
-    gen_loc loc, net_loc, in_loc;
+    gen_loc loc, net_loc, in_loc, in2_loc;
     char *out, *net, *in;
+    char *in2;                  /* a second input (the network's layers read it as
+                                   'input2'), or NULL */
     gen_name *taps;             /* the names of the tapped layers' outputs */
     size_t n_taps, cap_taps;
 } gen_net_call;

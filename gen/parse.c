@@ -697,7 +697,7 @@ static bool want_equals(parser *p, const gen_token *name)
     return true;
 }
 
-/* OUT [TAP...] = NET IN */
+/* OUT [TAP...] = NET IN [IN2] */
 static bool line_call(parser *p, const gen_token *out)
 {
     gen_spec *s = p->s;
@@ -714,9 +714,14 @@ static bool line_call(parser *p, const gen_token *out)
     c.net_loc = net->loc, c.in_loc = in->loc;
     c.net = xstrndup(net->text, (size_t)net->len);
     c.in = xstrndup(in->text, (size_t)in->len);
+    if (!at_eol(p) && peek(p)->kind == TK_IDENT) { /* OUT = NET IN IN2 */
+        const gen_token *in2 = next(p);
+        c.in2_loc = in2->loc;
+        c.in2 = xstrndup(in2->text, (size_t)in2->len);
+    }
     GROW(s->calls, s->cap_calls, s->n_calls + 1);
     s->calls[s->n_calls++] = c;
-    return no_more(p, "graph", "the input");
+    return no_more(p, "graph", "the inputs");
 }
 
 /* NAME = PART [+ PART...]; PART: bce T real|fake | kl Z | vq Z | gauss MEAN

@@ -65,6 +65,9 @@ typedef struct builder {
     size_t call_start;  /* tensors from here on are the current call's */
     int *taps;          /* the current call's tapped outputs */
     size_t n_taps, cap_taps;
+    int input2;         /* the current call's second input (layers read it as
+                           'input2'), or -1 */
+    bool input2_read;
     /* semi-supervised ('unlabelled Q'): the label of each class's copy of a
      * row (class_rows, rows = classes), the copies' weights, and each call
      * on the copies' twin on the given label (given[k] of copies[k]) */
@@ -669,13 +672,23 @@ static int find_layer_out(builder *b, const layer_out *outs, size_t n, int input
             return outs[k].t;
     if (strcmp(l->ref, "input") == 0)
         return input;
+    if (strcmp(l->ref, "input2") == 0 && b->input2 >= 0) {
+        b->input2_read = true;
+        return b->input2;
+    }
+    if (strcmp(l->ref, "input2") == 0) {
+        diag_error(b->d, l->ref_loc, "'input2' is a call's second input: this call of network "
+                   "'%s' reads one tensor (a graph line 'OUT = %s IN IN2' gives two)", which,
+                   which);
+        return -1;
+    }
     char known[256] = "";
     size_t o = 0;
     for (size_t k = 0; k < n && o < sizeof known; k++)
         o += (size_t)snprintf(known + o, sizeof known - o, "%s, ", outs[k].name);
     const char *where = b->tag ? xprintf("network '%s'", which) : xprintf("the %s", which);
     diag_error(b->d, l->ref_loc, "no layer before this one in %s is named '%s' (%sor "
-               "'input', its input)", where, l->ref, known);
+               "'input', its input, or 'input2', its second)", where, l->ref, known);
     return -1;
 }
 
@@ -1643,6 +1656,12 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
                        "output", call->in);
             return false;
         }
+        int in2 = call->in2 ? lookup(names, *n_names, call->in2) : -1;
+        if (call->in2 && in2 < 0) {
+            diag_error(b->d, call->in2_loc, "unknown tensor '%s': a call's second input is x, "
+                       "y, noise or an earlier call's output", call->in2);
+            return false;
+        }
         int again = lookup(names, *n_names, call->out);
         if (again >= 0) {
             diag_error(b->d, call->loc, "'%s' is defined twice (first at line %d)", call->out,
@@ -1650,6 +1669,27 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
             return false;
         }
         size_t ni = (size_t)(net - s->nets);
+        if (first_of[ni] && !first_of[ni]->in2 != !call->in2) {
+            diag_error(b->d, call->loc, "network '%s' reads %s here and %s at line %d: its "
+                       "calls share its layers, so read as many", call->net,
+                       call->in2 ? "two tensors" : "one tensor",
+                       call->in2 ? "one" : "two", first_of[ni]->loc.line);
+            return false;
+        }
+        if (first_of[ni] && call->in2) {
+            const gen_dims want = g->t[names[lookup(names, *n_names, first_of[ni]->in2)].t].dims;
+            const gen_dims have2 = g->t[names[in2].t].dims;
+            if (want.rank != have2.rank ||
+                memcmp(want.d, have2.d, sizeof(uint32_t) * (size_t)want.rank) != 0) {
+                char a[64], h[64];
+                dims_format(a, sizeof a, &want);
+                dims_format(h, sizeof h, &have2);
+                diag_error(b->d, call->in2_loc, "network '%s' reads %s as its second input "
+                           "here and %s at line %d: read one shape", call->net, h, a,
+                           first_of[ni]->loc.line);
+                return false;
+            }
+        }
         const gen_dims have = g->t[names[in].t].dims;
         if (first_of[ni]) {
             const gen_dims want = g->t[names[lookup(names, *n_names, first_of[ni]->in)].t].dims;
@@ -1671,18 +1711,31 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->call_start = g->nt; /* an earlier call's parameters are shared */
         b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = b->edges = 0;
         b->n_taps = 0;
-        int none = -1, from = names[in].t, label = b->label;
-        if (b->y_classes >= 0 && (reads_label(net) || g->t[from].rows > 1 || from == g->label)) {
+        int none = -1, from = names[in].t, from2 = in2 < 0 ? -1 : names[in2].t;
+        int label = b->label;
+        bool copies = g->t[from].rows > 1 || from == g->label ||
+                      (from2 >= 0 && (g->t[from2].rows > 1 || from2 == g->label));
+        if (b->y_classes >= 0 && (reads_label(net) || copies)) {
             /* a call that depends on the label runs on every class's copy */
             from = from == g->label ? b->y_classes : per_class(b, from, call->in, call->in_loc);
+            if (from2 >= 0)
+                from2 = from2 == g->label ? b->y_classes
+                      : per_class(b, from2, call->in2, call->in2_loc);
             b->label = b->y_classes;
-            if (from < 0)
+            if (from < 0 || (in2 >= 0 && from2 < 0))
                 return false;
         }
+        b->input2 = from2, b->input2_read = false;
         int out = run_stack(b, &net->st, from, net->name, false, &none);
         b->label = label;
+        b->input2 = -1;
         if (out < 0)
             return false;
+        if (in2 >= 0 && !b->input2_read) {
+            diag_error(b->d, call->in2_loc, "network '%s' does not read its second input: a "
+                       "layer 'concat input2' or 'add input2' joins it", call->net);
+            return false;
+        }
 
         if (call->n_taps > b->n_taps) { /* (fewer: the rest go unnamed) */
             diag_error(b->d, call->loc, "network '%s' gives %zu tensor%s (its output and %zu "
@@ -1708,7 +1761,9 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
             b->call_start = g->nt;
             b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = b->edges = 0;
             b->n_taps = 0;
+            b->input2 = in2 < 0 ? -1 : given_of(b, names[in2].t);
             int twin = run_stack(b, &net->st, given_of(b, names[in].t), net->name, false, &none);
+            b->input2 = -1;
             if (twin < 0)
                 return false;
             GROW(b->copies, b->cap_twins, b->n_twins + 1);
@@ -2229,7 +2284,8 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
                       .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
                       .ar_logits = -1, .ar_classes = 0, .vq_ze = -1, .vq_out = -1,
                       .prior_z = -1, .code_z = -1 };
-    builder b = { .s = s, .g = g, .d = d, .label = -1, .y_classes = -1, .label_wt = -1 };
+    builder b = { .s = s, .g = g, .d = d, .label = -1, .y_classes = -1, .label_wt = -1,
+                  .input2 = -1 };
     check_input(s, d);
     if (s->general)
         check_general(s, d);
