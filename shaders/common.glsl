@@ -93,6 +93,22 @@ vec4 sigmoid(vec4 x)
     return 1.0 / (1.0 + exp(-x));
 }
 
+// log(1 + x) for x >= 0 keeping a small x's digits (GLSL has no log1p,
+// and its log is only absolutely accurate near 1, to 2^-21): the series
+// below 0.05 (its next term under 1e-11 relative), log(1 + x) above.
+float log1p_(float x)
+{
+    if (x >= 0.05)
+        return log(1.0 + x);
+    float t = x * (1.0 / 7.0);
+    t = x * (1.0 / 6.0 - t);
+    t = x * (1.0 / 5.0 - t);
+    t = x * (1.0 / 4.0 - t);
+    t = x * (1.0 / 3.0 - t);
+    t = x * (1.0 / 2.0 - t);
+    return x * (1.0 - t);
+}
+
 float softplus(float x)
 {
     return max(x, 0.0) + log(1.0 + exp(-abs(x)));

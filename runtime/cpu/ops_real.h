@@ -1132,7 +1132,9 @@ static void FN(repeat_rows)(P *p, void *const *t)
 /* ---- semi-supervised learning (M2) ----
  * n counts examples, K = classes; class copy r*K + c is example r with
  * class c. A row has a label when some y > 0 (one-hot), none when y is all
- * zero. p = softmax(q[r,:]) is exp(q - logsumexp(q)). */
+ * zero. p = softmax(q[r,:]): log p_c = (q_c - m) - log(sum exp(q - m)), m
+ * the row's largest, the difference first (as the kernels), so that large
+ * logits keep a small log p_c's digits. */
 
 static int FN(labelled)(const real *y, uint32_t K)
 {
@@ -1142,14 +1144,17 @@ static int FN(labelled)(const real *y, uint32_t K)
     return 0;
 }
 
-static real FN(logsumexp)(const real *q, uint32_t K)
+/* m, the row's largest logit, and ls = log(sum exp(q - m)) as log1p of
+ * the terms but the largest's 1 (as the kernels) */
+static void FN(softmax_base)(const real *q, uint32_t K, real *m, real *ls)
 {
-    real m = q[0], sum = 0;
+    uint32_t best = 0;
+    real rest = 0;
     for (uint32_t j = 1; j < K; j++)
-        m = fmax(m, q[j]);
+        best = q[j] > q[best] ? j : best;
     for (uint32_t j = 0; j < K; j++)
-        sum += exp(q[j] - m);
-    return m + log(sum);
+        rest += j != best ? exp(q[j] - q[best]) : (real)0;
+    *m = q[best], *ls = log1p(rest);
 }
 
 /* -> y:[n*K,K], the one-hot of each copy's class */
@@ -1170,9 +1175,10 @@ static void FN(label_weights)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         const real *qr = q + (size_t)r * K, *yr = y + (size_t)r * K;
         int labelled = FN(labelled)(yr, K);
-        real lse = FN(logsumexp)(qr, K);
+        real m, ls;
+        FN(softmax_base)(qr, K, &m, &ls);
         for (uint32_t c = 0; c < K; c++)
-            wt[(size_t)r * K + c] = r >= valid ? (real)0 : labelled ? yr[c] : exp(qr[c] - lse);
+            wt[(size_t)r * K + c] = r >= valid ? (real)0 : labelled ? yr[c] : exp((qr[c] - m) - ls);
     }
 }
 
@@ -1200,20 +1206,21 @@ static void FN(label_sum_bwd)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         const real *qr = q + (size_t)r * K, *vr = v + (size_t)r * K;
         int zero = r >= valid || FN(labelled)(y + (size_t)r * K, K);
-        real lse = FN(logsumexp)(qr, K), m = 0;
+        real top, ls, m = 0;
+        FN(softmax_base)(qr, K, &top, &ls);
         for (uint32_t j = 0; j < K; j++)
-            m += exp(qr[j] - lse) * vr[j];
+            m += exp((qr[j] - top) - ls) * vr[j];
         for (uint32_t c = 0; c < K; c++)
-            dq[(size_t)r * K + c] = zero ? (real)0 : g * exp(qr[c] - lse) * (vr[c] - m);
+            dq[(size_t)r * K + c] = zero ? (real)0 : g * exp((qr[c] - top) - ls) * (vr[c] - m);
     }
 }
 
-/* sum_c p_c log p_c of a row of K logits, log p_c = q_c - lse */
-static real FN(neg_entropy)(const real *q, uint32_t K, real lse)
+/* sum_c p_c log p_c of a row of K logits, log p_c = (q_c - m) - ls */
+static real FN(neg_entropy)(const real *q, uint32_t K, real m, real ls)
 {
     real h = 0;
     for (uint32_t c = 0; c < K; c++)
-        h += exp(q[c] - lse) * (q[c] - lse);
+        h += exp((q[c] - m) - ls) * ((q[c] - m) - ls);
     return h;
 }
 
@@ -1226,7 +1233,9 @@ static void FN(entropy)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         const real *qr = q + (size_t)r * K;
         int zero = r >= valid || FN(labelled)(y + (size_t)r * K, K);
-        h[r] = zero ? (real)0 : FN(neg_entropy)(qr, K, FN(logsumexp)(qr, K));
+        real m, ls;
+        FN(softmax_base)(qr, K, &m, &ls);
+        h[r] = zero ? (real)0 : FN(neg_entropy)(qr, K, m, ls);
     }
 }
 
@@ -1240,9 +1249,13 @@ static void FN(entropy_bwd)(P *p, PUSH *push, void *const *t)
     for (uint32_t r = 0; r < p->n; r++) {
         const real *qr = q + (size_t)r * K;
         int zero = r >= valid || FN(labelled)(y + (size_t)r * K, K);
-        real lse = FN(logsumexp)(qr, K), h = FN(neg_entropy)(qr, K, lse);
-        for (uint32_t c = 0; c < K; c++)
-            dq[(size_t)r * K + c] = zero ? (real)0 : g * exp(qr[c] - lse) * (qr[c] - lse - h);
+        real m, ls;
+        FN(softmax_base)(qr, K, &m, &ls);
+        real h = FN(neg_entropy)(qr, K, m, ls);
+        for (uint32_t c = 0; c < K; c++) {
+            real lp = (qr[c] - m) - ls;
+            dq[(size_t)r * K + c] = zero ? (real)0 : g * exp(lp) * (lp - h);
+        }
     }
 }
 
@@ -1400,12 +1413,15 @@ static void FN(softmax_ce)(P *p, PUSH *push, void *const *t)
             if (yr[j] > yr[truth])
                 truth = j;
         }
-        real sum = 0, dot = 0;
+        /* the differences first, and log1p of the rest, as the kernel
+         * (large logits, a small loss) */
+        real m = lr[best], rest = 0, dot = 0, ys = 0;
         for (uint32_t j = 0; j < p->in; j++) {
-            sum += exp(lr[j] - lr[best]);
-            dot += yr[j] * lr[j];
+            rest += j != best ? exp(lr[j] - m) : (real)0;
+            dot += yr[j] * (lr[j] - m);
+            ys += yr[j];
         }
-        loss[r] = lr[best] + log(sum) - dot;
+        loss[r] = log1p(rest) - dot + m * ((real)1 - ys);
         err[r] = yr[best] < yr[truth] ? (real)1 : (real)0;
     }
 }

@@ -14,18 +14,20 @@ void main()
     if (r >= P_N) return;
     uint row = r * P_CLASSES;
     bool labelled = false;
-    float m = q[row];
+    uint best = 0u;
     for (uint j = 0u; j < P_CLASSES; j++) {
         labelled = labelled || y[row + j] > 0.0;
-        m = max(m, q[row + j]);
+        if (q[row + j] > q[row + best]) best = j;
     }
-    float sum = 0.0;
+    float m = q[row + best], rest = 0.0; /* sum = 1 + rest */
     for (uint j = 0u; j < P_CLASSES; j++)
-        sum += exp(q[row + j] - m);
-    float lse = m + log(sum), h = 0.0;
+        if (j != best) rest += exp(q[row + j] - m);
+    float sum = 1.0 + rest;
+    float ls = log1p_(rest), h = 0.0; /* log p_c = (q_c - m) - ls, as entropy's */
     for (uint c = 0u; c < P_CLASSES; c++)
-        h += exp(q[row + c] - m) / sum * (q[row + c] - lse);
+        h += exp(q[row + c] - m) / sum * ((q[row + c] - m) - ls);
     bool zero = r >= min(pc.rows, P_N) || labelled;
     for (uint c = 0u; c < P_CLASSES; c++)
-        dq[row + c] = zero ? 0.0 : pc.grad_scale * exp(q[row + c] - lse) * (q[row + c] - lse - h);
+        dq[row + c] = zero ? 0.0
+                    : pc.grad_scale * exp(q[row + c] - m) / sum * ((q[row + c] - m) - ls - h);
 }

@@ -23,11 +23,16 @@ void main()
         err[r] = 0.0;
         return;
     }
-    float m = l[row + best], sum = 0.0, dot = 0.0;
+    /* logsumexp(l) - y.l as log1p(rest) - y.(l - m) + m (1 - sum y), rest
+     * the sum of exp(l - m) but the largest's 1: the differences first,
+     * so large logits (90) keep a small loss's digits (the last term is 0
+     * for a one-hot y) */
+    float m = l[row + best], rest = 0.0, dot = 0.0, ys = 0.0;
     for (uint j = 0u; j < P_IN; j++) {
-        sum += exp(l[row + j] - m);
-        dot += y[row + j] * l[row + j];
+        if (j != best) rest += exp(l[row + j] - m);
+        dot += y[row + j] * (l[row + j] - m);
+        ys += y[row + j];
     }
-    loss[r] = m + log(sum) - dot;
+    loss[r] = log1p_(rest) - dot + m * (1.0 - ys);
     err[r] = y[row + best] < y[row + truth] ? 1.0 : 0.0;
 }
