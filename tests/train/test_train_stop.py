@@ -49,7 +49,7 @@ def main():
                 continue
             # Stop a second run part way: after its first progress has started.
             stopped = None
-            for delay in (0.3, 0.6, 1.0, 1.5, 2.5, 4.0):
+            for delay in (0.3, 0.45, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.2, 4.0):
                 out = f"{tmp}/{name}-{delay}"
                 q = subprocess.Popen([vkvae, "train", *common, "--device", device, "--out", out],
                                      stderr=subprocess.PIPE, text=True)
