@@ -42,15 +42,20 @@ def main():
                             ("cpu", signal.SIGTERM)):
             name = f"{device}-{sig.name}"
             ref = f"{tmp}/{name}-ref"
+            t0 = time.monotonic()
             p = subprocess.run([vkvae, "train", *common, "--device", device, "--out", ref],
                                capture_output=True, text=True)
+            whole = time.monotonic() - t0
             check(p.returncode == 0, f"{name}: the unbroken run (exit {p.returncode})")
             if p.returncode:
                 continue
-            # Stop a second run part way: after its first progress has started.
+            # Stop a second run part way. Start-up (pipelines, validation, a
+            # sanitizer build) and the epochs take different shares of the run
+            # on each machine, so the delays are fractions of the unbroken
+            # run's own time, early to late, until one lands inside an epoch.
             stopped = None
-            for delay in (0.3, 0.45, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.2, 4.0):
-                out = f"{tmp}/{name}-{delay}"
+            for delay in (whole * f / 20 for f in range(2, 20)):
+                out = f"{tmp}/{name}-{delay:.2f}"
                 q = subprocess.Popen([vkvae, "train", *common, "--device", device, "--out", out],
                                      stderr=subprocess.PIPE, text=True)
                 time.sleep(delay)
