@@ -117,6 +117,7 @@ int cmd_reconstruct(int argc, char **argv);
 int cmd_interpolate(int argc, char **argv);
 int cmd_traverse(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
+int cmd_transfer(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);

@@ -21,8 +21,9 @@
 
 typedef struct latent_opts {
     cli_data_opts data;
-    const char *ckpt, *device, *out, *split, *dims, *vq;
-    uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class;
+    const char *ckpt, *device, *out, *split, *dims, *vq, *shape, *appearance;
+    uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class,
+        samples;
     float range, strength;
     vkvae_precision precision;
     int mean, slerp, codes, has_seed, has_label, has_from, has_to, has_item, has_from_class,
@@ -38,6 +39,11 @@ static const char latent_usage[] =
     "  vkvae traverse CKPT --item I [--dims 0-9] [--range 3] [--steps 9] -o traverse.png\n"
     "  vkvae edit CKPT --item I --from-class A --to-class B [--strength 2] [--steps 8] -o edit.png\n"
     "  vkvae encode CKPT [--codes] -o codes.npy   (--codes: a VQ-VAE's code indices)\n"
+    "  vkvae transfer CKPT [--shape 0-7] [--appearance 0-7] [--samples K] -o grid.png\n"
+    "                  (a VU-Net: item I's shape with item J's appearance, for each I of\n"
+    "                  --shape (rows) and J of --appearance (columns); --samples: K more\n"
+    "                  columns of appearances drawn from the prior learned from the shape;\n"
+    "                  lists are I,J,K and ranges I-J)\n"
     "\n"
     "common options:\n"
     "  --device D      Vulkan device index or name substring, or 'cpu'\n"
@@ -63,6 +69,9 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
         {CLI_STRING("--split", &o->split)},
         {CLI_STRING("--vq", &o->vq)},
         {CLI_STRING("--dims", &o->dims)},
+        {CLI_STRING("--shape", &o->shape)},
+        {CLI_STRING("--appearance", &o->appearance)},
+        {CLI_U32("--samples", &o->samples), .max = 64},
         {CLI_FLOAT("--range", &o->range)},
         {CLI_FLOAT("--strength", &o->strength)},
         {CLI_U32("-n", &o->n)},
@@ -185,13 +194,25 @@ static int encode_items(cli_model_handle *m, const items *it, const uint32_t *in
     return s ? cli_fail(err.status, "%s", err.message) : 0;
 }
 
-static int decode(cli_model_handle *m, const float *z, const uint32_t *labels, uint32_t n,
-                  float *out)
+/* Decodes n codes (labels go along for conditional models); a model that
+ * decodes on images (a condition computed from one: a VU-Net's shape) gets
+ * item shape[i]'s image with code i. */
+static int decode(cli_model_handle *m, const items *it, const uint32_t *shape, const float *z,
+                  const uint32_t *labels, uint32_t n, float *out)
 {
+    uint32_t features = vkvae_session_features(m->session);
+    float *images = NULL;
+    if (vkvae_session_decodes_on_images(m->session)) {
+        images = malloc((size_t)n * features * sizeof *images);
+        if (!images)
+            return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+        for (uint32_t i = 0; i < n; i++)
+            item_pixels(it, shape[i], images + (size_t)i * features, features);
+    }
     vkvae_error err = {0};
-    vkvae_status s = vkvae_session_decode(m->session, z,
-                                          vkvae_session_classes(m->session) ? labels : NULL, n,
-                                          out, &err);
+    vkvae_status s = vkvae_session_decode_on_images(
+        m->session, z, vkvae_session_classes(m->session) ? labels : NULL, images, n, out, &err);
+    free(images);
     return s ? cli_fail(err.status, "%s", err.message) : 0;
 }
 
@@ -246,6 +267,42 @@ static int sample_codes(latent_opts *o, cli_model_handle *m, const char *vq_ckpt
     return r ? r : closed;
 }
 
+/* A prior learned from an image's condition (a VU-Net's p(a|s)): -n
+ * draws shared out over the first 8 items of --split, a row an item: the
+ * item, then the codes drawn from its condition, decoded with it. */
+static int sample_on_items(latent_opts *o, cli_model_handle *m)
+{
+    items it;
+    int r = load_items(o, m, &it);
+    if (r)
+        return r;
+    uint32_t rows = it.images->count < 8 ? it.images->count : 8;
+    uint32_t per = rows && o->n / rows ? o->n / rows : 1, cols = per + 1;
+    uint32_t features = vkvae_session_features(m->session);
+    float *cond = malloc((size_t)rows * per * features * sizeof *cond);
+    float *draws = malloc((size_t)rows * per * features * sizeof *draws);
+    float *grid = malloc((size_t)rows * cols * features * sizeof *grid);
+    if (!cond || !draws || !grid)
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    for (uint32_t i = 0; !r && i < rows * per; i++)
+        item_pixels(&it, i / per, cond + (size_t)i * features, features);
+    vkvae_error err = {0};
+    if (!r && vkvae_session_sample_on_images(m->session, o->seed, rows * per, 0, cond, draws,
+                                             &err))
+        r = cli_fail(err.status, "%s", err.message);
+    for (uint32_t i = 0; !r && i < rows; i++) {
+        float *row = grid + (size_t)i * cols * features;
+        item_pixels(&it, i, row, features);
+        memcpy(row + features, draws + (size_t)i * per * features,
+               (size_t)per * features * sizeof *draws);
+    }
+    if (!r)
+        r = write_grid(o, m, grid, rows * cols, cols);
+    free(cond), free(draws), free(grid);
+    vkvae_idx_dataset_destroy(&it.ds);
+    return r;
+}
+
 static int job_sample(latent_opts *o, cli_model_handle *m)
 {
     char vq_path[4096];
@@ -269,6 +326,8 @@ static int job_sample(latent_opts *o, cli_model_handle *m)
     if (o->has_label && o->label >= classes)
         return cli_fail(VKVAE_BAD_INPUT, "sample: --label %u is out of range: model %s has "
                         "classes 0..%u", o->label, m->plan->model, classes - 1);
+    if (vkvae_session_decodes_on_images(m->session))
+        return sample_on_items(o, m);
     uint32_t features = vkvae_session_features(m->session);
     float *img = malloc((size_t)o->n * features * sizeof *img);
     if (!img)
@@ -325,7 +384,7 @@ static int job_reconstruct(latent_opts *o, cli_model_handle *m)
     for (uint32_t i = 0; !r && o->has_label && i < n; i++)
         labels[i] = o->label;
     if (!r)
-        r = decode(m, mu, labels, n, rec);
+        r = decode(m, &it, index, mu, labels, n, rec);
     /* Pairs side by side: input, reconstruction. */
     for (uint32_t i = 0; !r && i < n; i++) {
         item_pixels(&it, i, grid + (size_t)(2 * i) * features, features);
@@ -381,8 +440,9 @@ static int job_interpolate(latent_opts *o, cli_model_handle *m)
     uint32_t labels[2];
     float *z = malloc((size_t)o->steps * L * sizeof *z);
     uint32_t *zl = malloc((size_t)o->steps * sizeof *zl);
+    uint32_t *shape = malloc((size_t)o->steps * sizeof *shape);
     float *img = malloc((size_t)o->steps * features * sizeof *img);
-    if (!r && (L > 1024 || !z || !zl || !img))
+    if (!r && (L > 1024 || !z || !zl || !shape || !img))
         r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
     uint32_t pair[2] = {o->from, o->to};
     if (!r)
@@ -391,12 +451,13 @@ static int job_interpolate(latent_opts *o, cli_model_handle *m)
         float t = (float)j / (float)(o->steps - 1);
         lerp_or_slerp(mu, mu + L, L, t, o->slerp, z + (size_t)j * L);
         zl[j] = t < 0.5f ? labels[0] : labels[1];
+        shape[j] = t < 0.5f ? o->from : o->to;
     }
     if (!r)
-        r = decode(m, z, zl, o->steps, img);
+        r = decode(m, &it, shape, z, zl, o->steps, img);
     if (!r)
         r = write_grid(o, m, img, o->steps, o->steps);
-    free(z), free(zl), free(img);
+    free(z), free(zl), free(shape), free(img);
     vkvae_idx_dataset_destroy(&it.ds);
     return r;
 }
@@ -447,9 +508,9 @@ static int job_traverse(latent_opts *o, cli_model_handle *m)
         r = check_item(&it, "--item", o->item);
     uint32_t rows = last - first + 1, n = rows * o->steps, label = 0;
     float *mu = malloc((size_t)L * sizeof *mu), *z = malloc((size_t)n * L * sizeof *z);
-    uint32_t *zl = malloc((size_t)n * sizeof *zl);
+    uint32_t *zl = malloc((size_t)n * sizeof *zl), *shape = malloc((size_t)n * sizeof *shape);
     float *img = malloc((size_t)n * features * sizeof *img);
-    if (!r && (!mu || !z || !zl || !img))
+    if (!r && (!mu || !z || !zl || !shape || !img))
         r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
     if (!r)
         r = encode_items(m, &it, &o->item, 1, mu, NULL, &label);
@@ -462,12 +523,13 @@ static int job_traverse(latent_opts *o, cli_model_handle *m)
             if (2 * j + 1 != o->steps)
                 zz[first + d] += range * (2.0f * (float)j / (float)(o->steps - 1) - 1.0f);
             zl[d * o->steps + j] = label;
+            shape[d * o->steps + j] = o->item;
         }
     if (!r)
-        r = decode(m, z, zl, n, img);
+        r = decode(m, &it, shape, z, zl, n, img);
     if (!r)
         r = write_grid(o, m, img, n, o->steps);
-    free(mu), free(z), free(zl), free(img);
+    free(mu), free(z), free(zl), free(shape), free(img);
     vkvae_idx_dataset_destroy(&it.ds);
     return r;
 }
@@ -502,8 +564,9 @@ static int job_edit(latent_opts *o, cli_model_handle *m)
     uint32_t *index = calloc(n ? n : 1, sizeof *index), *labels = calloc(n ? n : 1, sizeof *labels);
     float *mu = malloc((size_t)n * L * sizeof *mu), *z = malloc((size_t)(steps + 1) * L * sizeof *z);
     uint32_t *zl = malloc((size_t)(steps + 1) * sizeof *zl);
+    uint32_t *shape = malloc((size_t)(steps + 1) * sizeof *shape);
     float *img = malloc((size_t)(steps + 1) * features * sizeof *img);
-    if (!r && (!index || !labels || !mu || !z || !zl || !img))
+    if (!r && (!index || !labels || !mu || !z || !zl || !shape || !img))
         r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
     for (uint32_t i = 0; !r && i < n; i++)
         index[i] = i;
@@ -534,12 +597,14 @@ static int job_edit(latent_opts *o, cli_model_handle *m)
             z[(size_t)j * L + k] = mu[(size_t)o->item * L + k] + s * (float)dir;
         }
         zl[j] = labels[o->item];
+        shape[j] = o->item;
     }
     if (!r)
-        r = decode(m, z, zl, steps + 1, img);
+        r = decode(m, &it, shape, z, zl, steps + 1, img);
     if (!r)
         r = write_grid(o, m, img, steps + 1, steps + 1);
-    free(sum_a), free(sum_b), free(index), free(labels), free(mu), free(z), free(zl), free(img);
+    free(sum_a), free(sum_b), free(index), free(labels), free(mu), free(z), free(zl), free(shape),
+        free(img);
     vkvae_idx_dataset_destroy(&it.ds);
     return r;
 }
@@ -547,6 +612,114 @@ static int job_edit(latent_opts *o, cli_model_handle *m)
 int cmd_edit(int argc, char **argv)
 {
     return run_job("edit", argc, argv, (latent_opts){.steps = 8}, job_edit);
+}
+
+/* ---- transfer ---- */
+
+enum { MAX_LISTED = 64 };
+
+/* A list of items "I,J,K" with ranges "I-J" (default first-last) into
+ * index, at most MAX_LISTED, each checked against the data set. */
+static int parse_items(const char *text, const char *flag, const items *it, uint32_t first,
+                       uint32_t last, uint32_t *index, uint32_t *n)
+{
+    *n = 0;
+    if (!text) {
+        for (uint32_t i = first; i <= last && i < it->images->count; i++)
+            index[(*n)++] = i;
+        return 0;
+    }
+    for (const char *p = text; *p;) {
+        char *end;
+        unsigned long a = strtoul(p, &end, 10), b = a;
+        if (end == p)
+            return cli_fail(VKVAE_BAD_INPUT, "transfer: %s '%s' is not a list of items "
+                            "(I,J,K or I-J)", flag, text);
+        if (*end == '-') {
+            const char *rest = end + 1;
+            b = strtoul(rest, &end, 10);
+            if (end == rest || b < a)
+                return cli_fail(VKVAE_BAD_INPUT, "transfer: %s '%s': a range is I-J with "
+                                "I <= J", flag, text);
+        }
+        for (unsigned long i = a; i <= b; i++) {
+            if (*n == MAX_LISTED)
+                return cli_fail(VKVAE_BAD_INPUT, "transfer: %s '%s' lists more than %d items",
+                                flag, text, MAX_LISTED);
+            if (i >= it->images->count)
+                return check_item(it, flag, (uint32_t)(i > UINT32_MAX ? UINT32_MAX : i));
+            index[(*n)++] = (uint32_t)i;
+        }
+        if (*end && *end != ',')
+            return cli_fail(VKVAE_BAD_INPUT, "transfer: %s '%s' is not a list of items "
+                            "(I,J,K or I-J)", flag, text);
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* A grid of shapes (rows) by appearances (columns): the top row the
+ * appearance items, the left column the shape items, and cell (i, j)
+ * appearance j's code decoded with shape i's condition; --samples K
+ * more columns of appearances drawn from the prior learned from shape i. */
+static int job_transfer(latent_opts *o, cli_model_handle *m)
+{
+    if (!vkvae_session_decodes_on_images(m->session) || !vkvae_session_latent(m->session))
+        return cli_fail(VKVAE_BAD_INPUT, "transfer: model %s decodes its code without an "
+                        "image's shape: transfer needs a prior learned from a condition "
+                        "computed from the image (vunet)", m->plan->model);
+    items it;
+    int r = load_items(o, m, &it);
+    if (r)
+        return r;
+    uint32_t shape[MAX_LISTED], app[MAX_LISTED], S = 0, A = 0, K = o->samples;
+    r = parse_items(o->shape, "--shape", &it, 0, 7, shape, &S);
+    if (!r)
+        r = parse_items(o->appearance, "--appearance", &it, 0, 7, app, &A);
+    uint32_t L = vkvae_session_latent(m->session), features = vkvae_session_features(m->session);
+    uint32_t cols = 1 + A + K, cells = S * (A + K);
+    float *mu = malloc((size_t)A * L * sizeof *mu), *z = malloc((size_t)S * A * L * sizeof *z);
+    uint32_t *rows_shape = malloc((size_t)(cells ? cells : 1) * sizeof *rows_shape);
+    float *out = malloc((size_t)cells * features * sizeof *out);
+    float *cond = malloc((size_t)S * K * features * sizeof *cond + 1);
+    float *grid = calloc((size_t)(S + 1) * cols * features, sizeof *grid);
+    if (!r && (!mu || !z || !rows_shape || !out || !cond || !grid))
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!r)
+        r = encode_items(m, &it, app, A, mu, NULL, NULL);
+    for (uint32_t i = 0; !r && i < S; i++)
+        for (uint32_t j = 0; j < A; j++) {
+            memcpy(z + ((size_t)i * A + j) * L, mu + (size_t)j * L, L * sizeof *z);
+            rows_shape[i * A + j] = shape[i];
+        }
+    if (!r)
+        r = decode(m, &it, rows_shape, z, NULL, S * A, out);
+    vkvae_error err = {0};
+    for (uint32_t i = 0; !r && i < S * K; i++)
+        item_pixels(&it, shape[i / K], cond + (size_t)i * features, features);
+    if (!r && K && vkvae_session_sample_on_images(m->session, o->seed, S * K, 0, cond,
+                                                  out + (size_t)S * A * features, &err))
+        r = cli_fail(err.status, "%s", err.message);
+    /* the grid: a blank corner, then row 0 the appearances, column 0 the shapes */
+    for (uint32_t j = 0; !r && j < A; j++)
+        item_pixels(&it, app[j], grid + (size_t)(1 + j) * features, features);
+    for (uint32_t i = 0; !r && i < S; i++) {
+        float *row = grid + (size_t)(i + 1) * cols * features;
+        item_pixels(&it, shape[i], row, features);
+        memcpy(row + features, out + (size_t)i * A * features, (size_t)A * features * sizeof *out);
+        memcpy(row + (size_t)(1 + A) * features, out + ((size_t)S * A + (size_t)i * K) * features,
+               (size_t)K * features * sizeof *out);
+    }
+    if (!r)
+        r = write_grid(o, m, grid, (S + 1) * cols, cols);
+    free(mu), free(z), free(rows_shape), free(out), free(cond), free(grid);
+    vkvae_idx_dataset_destroy(&it.ds);
+    return r;
+}
+
+int cmd_transfer(int argc, char **argv)
+{
+    return run_job("transfer", argc, argv, (latent_opts){0}, job_transfer);
 }
 
 /* ---- encode ---- */

@@ -23,6 +23,7 @@ static const char usage[] =
     "  interpolate CKPT    decode a path between two items' codes (--slerp: spherical)\n"
     "  traverse CKPT       vary one latent dimension per row around an item's code\n"
     "  edit CKPT           move an item's code from one class's mean code towards another's\n"
+    "  transfer CKPT       render items' shapes with other items' appearances (a VU-Net)\n"
     "  encode CKPT         export codes (mu, logvar, label) as a NumPy .npy file\n"
     "  eval CKPT           test negative ELBO and its terms; --iwae K: the IWAE -log p(x)\n"
     "  export CKPT OUT     the weights alone as safetensors, for PyTorch's load_state_dict\n"
@@ -181,6 +182,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"train", cmd_train},       {"sample", cmd_sample}, {"reconstruct", cmd_reconstruct},
         {"interpolate", cmd_interpolate}, {"traverse", cmd_traverse}, {"edit", cmd_edit},
+        {"transfer", cmd_transfer},
         {"encode", cmd_encode},     {"eval", cmd_eval},     {"plot", cmd_plot},
         {"check", cmd_check},       {"export", cmd_export}, {"selftest", cmd_selftest},
     };

@@ -145,10 +145,25 @@ static vkvae_status session_write_cb(void *user, uint32_t tensor, const float *s
     return vkvae_session_write(user, tensor, src, err);
 }
 
+/* The first n images of a data set (cycled) as floats, for a model that
+ * samples on images' conditions; NULL for any other model. */
+static float *condition_images(const vkvae_session *s, const vkvae_idx *data, uint32_t n)
+{
+    uint32_t features = vkvae_session_features(s);
+    if (!vkvae_session_decodes_on_images(s) || !data->count)
+        return NULL;
+    float *f = malloc((size_t)n * features * sizeof *f), scale = cli_byte_scale(
+                                                             vkvae_session_plan(s));
+    for (size_t i = 0; f && i < (size_t)n * features; i++)
+        f[i] = data->data[(i / features % data->count) * features + i % features] / scale;
+    return f;
+}
+
 /* n samples of s, or with vq (a prior over its codes) the code grids
- * drawn from s decoded by vq, as a PNG grid at path. */
-static vkvae_status write_samples(vkvae_session *s, vkvae_session *vq, const char *path,
-                                  uint32_t n, uint32_t seed, vkvae_error *err)
+ * drawn from s decoded by vq, as a PNG grid at path; a prior learned from
+ * images' conditions (a VU-Net's shapes) draws on the first n of data. */
+static vkvae_status write_samples(vkvae_session *s, vkvae_session *vq, const vkvae_idx *data,
+                                  const char *path, uint32_t n, uint32_t seed, vkvae_error *err)
 {
     vkvae_status st;
     float *pixels = NULL;
@@ -156,9 +171,11 @@ static vkvae_status write_samples(vkvae_session *s, vkvae_session *vq, const cha
         st = cli_codes_sample(s, vq, seed, n, &pixels, err);
         s = vq; /* the images are its */
     } else {
+        float *cond = condition_images(s, data, n);
         pixels = malloc((size_t)n * vkvae_session_features(s) * sizeof *pixels);
-        st = pixels ? vkvae_session_sample(s, seed, n, 0, pixels, err)
+        st = pixels ? vkvae_session_sample_on_images(s, seed, n, 0, cond, pixels, err)
                     : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        free(cond);
     }
     uint32_t features = vkvae_session_features(s);
     /* The spec's C x H x W; a flat input shows as a square when it is one. */
@@ -612,6 +629,13 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
     return st;
 }
 
+/* The images whose conditions samples are drawn on: the test set's, else
+ * the training set's. */
+static const vkvae_idx *samples_data(const train_run *t)
+{
+    return t->data.test_images.count ? &t->data.test_images : &t->data.train_images;
+}
+
 /* --sample-every E: after every E-th epoch a grid from the prior, with the
  * run's seed each time (the same points of the prior, so the grids show
  * the model's progress). A model without a sample program (an
@@ -622,8 +646,8 @@ static vkvae_status sample_epoch(train_run *t, uint32_t epoch)
         return VKVAE_OK;
     char path[700];
     epoch_samples_path(t, epoch, path, sizeof path);
-    vkvae_status st = write_samples(t->s, t->vq.session, path, t->o.samples ? t->o.samples : 64, t->seed,
-                                    &t->err);
+    vkvae_status st = write_samples(t->s, t->vq.session, samples_data(t), path,
+                                    t->o.samples ? t->o.samples : 64, t->seed, &t->err);
     if (st == VKVAE_UNSUPPORTED) {
         fprintf(stderr, "vkvae: no samples each epoch: %s\n", t->err.message);
         t->err = (vkvae_error){0};
@@ -653,7 +677,8 @@ static vkvae_status write_results(train_run *t)
 {
     vkvae_status st = VKVAE_OK;
     if (t->o.samples) {
-        st = write_samples(t->s, t->vq.session, t->samples_path, t->o.samples, t->seed, &t->err);
+        st = write_samples(t->s, t->vq.session, samples_data(t), t->samples_path, t->o.samples,
+                           t->seed, &t->err);
         if (st == VKVAE_UNSUPPORTED) { /* an autoencoder has no prior to sample */
             fprintf(stderr, "vkvae: no samples: %s\n", t->err.message);
             st = VKVAE_OK;

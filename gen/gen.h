@@ -446,16 +446,19 @@ typedef struct gen_graph {
     gen_graph_update *upd;
     size_t n_upd, nt_fwd;      /* nt_fwd: tensors when the updates were made */
     int noise, sample_out;
-    int prior_z;                /* a prior learned from the label (no noise): the draw
-                                   of a gaussian call on y that sample_out decodes;
-                                   else -1 */
+    int prior_z;                /* a prior learned from a condition (no noise): the
+                                   draw of a gaussian call on cond alone that
+                                   sample_out decodes; else -1 */
+    int cond;                   /* what decode and sample read besides the code:
+                                   the label, or x (an image-derived condition,
+                                   a VU-Net's shape); else -1 */
     bool sample_logits;         /* sample_out holds logits (a bernoulli part reads a
                                    call of its network) */
-    int code_z;                 /* semi-supervised ('unlabelled'): the draw of the
-                                   encoder's gaussian call on x given the label
-                                   (its twin on the label as given), which
-                                   sample_out decodes; encode gives its mu and
-                                   log-variance; else -1 */
+    int code_z;                 /* the draw of the encoder's gaussian call on x and
+                                   cond (semi-supervised: its twin on the label as
+                                   given; with a learned prior: the q of 'kl q
+                                   prior'), which decode reads in its place;
+                                   encode gives its mu and log-variance; else -1 */
     int ar_logits;              /* a pixel model's logits (bernoulli or categorical
                                    L x, L causal, no noise): sampled pixel by pixel;
                                    else -1 */

@@ -656,15 +656,17 @@ static io_tensors general_io(gen_plan *pl, const gen_graph *g, int *map)
         /* the code a decoder reads: the noise, the learned prior's draw or
          * the encoder's */
         int code = g->prior_z >= 0 ? g->prior_z : g->code_z >= 0 ? g->code_z : g->noise;
-        if (g->code_z >= 0) { /* encode: images and labels in, the Gaussian out */
-            gen_node rp = g->n[g->t[g->code_z].producer];
+        /* images in: to encode, or an image-derived condition */
+        if (io.x < 0 && (g->code_z >= 0 || (g->cond >= 0 && g->cond == g->x)))
             io.x = add_ptensor(pl, io.buffer, "io.x", g->batch, &s->input, 4);
+        if (g->code_z >= 0) { /* encode: the Gaussian out */
+            gen_node rp = g->n[g->t[g->code_z].producer];
             io.mu = add_ptensor(pl, io.buffer, "io.mu", g->batch, &g->t[rp.in[0]].dims, 4);
             io.lv = add_ptensor(pl, io.buffer, "io.logvar", g->batch, &g->t[rp.in[1]].dims, 4);
         }
         if (g->sample_out >= 0)
             io.z = add_ptensor(pl, io.buffer, "io.z", g->batch, &g->t[code].dims, 4);
-        if (g->prior_z >= 0 || g->code_z >= 0) /* the label the code is decoded with */
+        if (g->cond >= 0 && g->cond == g->label) /* the label the code is decoded with */
             io.y = add_ptensor(pl, io.buffer, "io.y", g->batch, &g->t[g->label].dims, 4);
         io.mean = add_ptensor(pl, io.buffer, "io.mean", g->batch, &s->input, 4);
     }
@@ -804,10 +806,28 @@ static void add_subgraph(gen_plan *pl, gen_program *pr, const gen_graph *g, cons
             add_node_step(pl, pr, g, &g->n[i], sg->map);
 }
 
-/* A prior learned from the label (g->prior_z): decode (io.z as the
- * draw, io.y the label -> io.mean) and sample (io.y -> the prior's
- * network and its draw, Philox's as training's -> the decoder -> io.mean),
- * logits through a sigmoid. */
+/* encode (io.x, and io.y for a label -> the Gaussian of g->code_z into
+ * io.mu and io.logvar). */
+static void encode_program(gen_plan *pl, const gen_graph *g, const int *map, const io_tensors *io)
+{
+    gen_node rp = g->n[g->t[g->code_z].producer];
+    int mu = tensor_root(g, rp.in[0]), lv = tensor_root(g, rp.in[1]);
+    subgraph enc = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };
+    memcpy(enc.map, map, g->nt * sizeof(int));
+    memset(enc.take, 0, g->n_fwd);
+    enc.map[g->x] = io->x, enc.map[mu] = io->mu, enc.map[lv] = io->lv;
+    if (g->label >= 0)
+        enc.map[g->label] = io->y;
+    graph_select(g, (int[]){ mu, lv, -1 }, (int[]){ g->x, g->label, -1 }, enc.take);
+    add_subgraph(pl, new_program(pl, VKVAE_PROGRAM_ENCODE, "encode"), g, &enc);
+    xfree(enc.take), xfree(enc.map);
+}
+
+/* A prior learned from a condition (g->prior_z, g->cond: io.y for the
+ * label, io.x for an image it is computed from): decode (io.z as the
+ * draw -> io.mean) and sample (the prior's network and its draw, Philox's
+ * as training's -> the decoder -> io.mean), logits through a sigmoid; and
+ * encode where a kl part names the prior's posterior (g->code_z). */
 static void learned_prior_programs(gen_plan *pl, const gen_graph *g, const int *map,
                                    const io_tensors *io)
 {
@@ -818,12 +838,12 @@ static void learned_prior_programs(gen_plan *pl, const gen_graph *g, const int *
         subgraph sg = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };
         memcpy(sg.map, map, g->nt * sizeof(int));
         memset(sg.take, 0, g->n_fwd);
-        sg.map[g->label] = io->y;
+        sg.map[g->cond] = g->cond == g->label ? io->y : io->x;
         if (!draw)
             sg.map[g->prior_z] = io->z;
         if (!g->sample_logits)
             sg.map[out] = io->mean;
-        graph_select(g, (int[]){ out, -1 }, (int[]){ g->label, draw ? -1 : g->prior_z, -1 },
+        graph_select(g, (int[]){ out, -1 }, (int[]){ g->cond, draw ? -1 : g->prior_z, -1 },
                      sg.take);
         gen_program *pr = new_program(pl, kind, draw ? "sample" : "decode");
         add_subgraph(pl, pr, g, &sg);
@@ -832,6 +852,8 @@ static void learned_prior_programs(gen_plan *pl, const gen_graph *g, const int *
         xfree(sg.take);
         xfree(sg.map);
     }
+    if (g->code_z >= 0)
+        encode_program(pl, g, map, io);
 }
 
 /* A VAE of x given the label (g->code_z, semi-supervised specs): encode
@@ -841,16 +863,7 @@ static void learned_prior_programs(gen_plan *pl, const gen_graph *g, const int *
 static void given_vae_programs(gen_plan *pl, const gen_graph *g, const int *map,
                                const io_tensors *io)
 {
-    gen_node rp = g->n[g->t[g->code_z].producer];
-    int mu = tensor_root(g, rp.in[0]), lv = tensor_root(g, rp.in[1]);
-    subgraph enc = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };
-    memcpy(enc.map, map, g->nt * sizeof(int));
-    memset(enc.take, 0, g->n_fwd);
-    enc.map[g->x] = io->x, enc.map[g->label] = io->y, enc.map[mu] = io->mu, enc.map[lv] = io->lv;
-    graph_select(g, (int[]){ mu, lv, -1 }, (int[]){ g->x, g->label, -1 }, enc.take);
-    add_subgraph(pl, new_program(pl, VKVAE_PROGRAM_ENCODE, "encode"), g, &enc);
-    xfree(enc.take), xfree(enc.map);
-
+    encode_program(pl, g, map, io);
     int out = tensor_root(g, g->sample_out);
     uint32_t features = (uint32_t)dims_count(&g->spec->input);
     subgraph dec = { xmalloc(g->nt * sizeof(int)), xmalloc(g->n_fwd) };

@@ -1514,37 +1514,72 @@ static bool made_from(const gen_graph *g, int out, const int *ins)
     return closed;
 }
 
-/* A spec of networks with a condition and without noise, where a call
- * decodes to the input's shape the draw of a gaussian call that reads the
- * label alone (a prior p(z|y) learned from it, e.g. by a 'kl z zp' part):
- * that call makes the samples (g->sample_out, from g->prior_z), logits
- * when a bernoulli part reads a call of the same network. */
+/* Whether a bernoulli part reads a call of network net (its calls give
+ * logits: samples go through a sigmoid). */
+static bool gives_logits(const gen_spec *s, const char *net)
+{
+    bool logits = false;
+    for (size_t t = 0; t < s->n_terms; t++)
+        for (size_t k = 0; k < s->terms[t].n; k++) {
+            const gen_term_part *part = &s->terms[t].parts[k];
+            for (size_t d = 0; part->kind == TERM_BERNOULLI && d < s->n_calls; d++)
+                logits |= strcmp(s->calls[d].out, part->arg) == 0 &&
+                          strcmp(s->calls[d].net, net) == 0;
+        }
+    return logits;
+}
+
+/* The draw of a gaussian call (a reparam's output) made from the tensors
+ * ins alone, or -1. */
+static int draw_from(const gen_graph *g, int t, const int *ins)
+{
+    int z = tensor_root(g, t), pz = root_producer(g, z);
+    return pz >= 0 && g->n[pz].op == VKVAE_OP_REPARAM && made_from(g, z, ins) ? z : -1;
+}
+
+/* A spec of networks without noise with a prior learned from a condition
+ * c (g->cond): the label, or x through networks (an image-derived
+ * condition: a VU-Net's shape, 'edges'). A call decodes, to the input's
+ * shape, the draw of a gaussian call made from c alone (g->prior_z): that
+ * call makes the samples (g->sample_out; logits when a bernoulli part
+ * reads a call of its network). With x as c, that draw must be the prior
+ * side of a 'kl q p' part, since the encoder's draw is made from x too.
+ * The q of a 'kl q prior' part, made from x and c, is the code encode
+ * gives and decode reads (g->code_z), when there is one. */
 static void find_prior_sampler(const gen_spec *s, gen_graph *g, const named *names,
                                size_t n_names)
 {
-    if (s->has_noise || g->label < 0 || g->sample_out >= 0)
+    if (s->has_noise || g->sample_out >= 0)
         return;
+    int cond = g->label >= 0 ? g->label : g->x;
     for (size_t c = 0; c < s->n_calls && g->sample_out < 0; c++) {
         const gen_net_call *call = &s->calls[c];
-        int in = lookup(names, n_names, call->in), out = lookup(names, n_names, call->out);
-        if (in < 0 || out < 0)
-            continue;
-        int z = tensor_root(g, names[in].t), y = tensor_root(g, names[out].t);
-        int pz = root_producer(g, z);
-        if (pz < 0 || g->n[pz].op != VKVAE_OP_REPARAM ||
-            dims_count(&g->t[y].dims) != dims_count(&s->input) ||
-            !made_from(g, z, (int[]){ g->label, -1 }) ||
-            !made_from(g, y, (int[]){ z, g->label, -1 }))
-            continue;
-        g->sample_out = y;
-        g->prior_z = z;
-        for (size_t t = 0; t < s->n_terms; t++)
-            for (size_t k = 0; k < s->terms[t].n; k++) {
-                const gen_term_part *part = &s->terms[t].parts[k];
-                for (size_t d = 0; part->kind == TERM_BERNOULLI && d < s->n_calls; d++)
-                    g->sample_logits |= strcmp(s->calls[d].out, part->arg) == 0 &&
-                                        strcmp(s->calls[d].net, call->net) == 0;
-            }
+        int out = lookup(names, n_names, call->out);
+        for (int k = 0; k < 2 && out >= 0 && g->sample_out < 0; k++) {
+            int in = lookup(names, n_names, k ? call->in2 ? call->in2 : "" : call->in);
+            int z = in < 0 ? -1 : draw_from(g, names[in].t, (int[]){ cond, -1 });
+            int y = tensor_root(g, names[out].t);
+            if (z < 0 || dims_count(&g->t[y].dims) != dims_count(&s->input) ||
+                !made_from(g, y, (int[]){ z, cond, -1 }))
+                continue;
+            int q = -1; /* the posterior whose prior z is */
+            for (size_t t = 0; t < s->n_terms; t++)
+                for (size_t p = 0; p < s->terms[t].n; p++) {
+                    const gen_term_part *part = &s->terms[t].parts[p];
+                    int a = lookup(names, n_names, part->arg);
+                    int b = part->arg2 ? lookup(names, n_names, part->arg2) : -1;
+                    if (part->kind == TERM_KL && a >= 0 && b >= 0 &&
+                        tensor_root(g, names[b].t) == z)
+                        q = draw_from(g, names[a].t, (int[]){ g->x, cond, -1 });
+                }
+            if (cond == g->x && q < 0)
+                continue;
+            g->sample_out = y;
+            g->prior_z = z;
+            g->cond = cond;
+            g->code_z = q;
+            g->sample_logits = gives_logits(s, call->net);
+        }
     }
 }
 
@@ -1561,10 +1596,7 @@ static void find_given_vae(const builder *b, gen_graph *g, const named *names, s
     if (g->sample_out >= 0) /* a call on noise makes the samples */
         return;
     for (size_t i = 0; i < b->n_twins && g->code_z < 0; i++) {
-        int z = tensor_root(g, b->given[i]), pz = root_producer(g, z);
-        if (pz >= 0 && g->n[pz].op == VKVAE_OP_REPARAM &&
-            made_from(g, z, (int[]){ g->x, g->label, -1 }))
-            g->code_z = z;
+        g->code_z = draw_from(g, b->given[i], (int[]){ g->x, g->label, -1 });
     }
     for (size_t c = 0; c < s->n_calls && g->code_z >= 0 && g->sample_out < 0; c++) {
         const gen_net_call *call = &s->calls[c];
@@ -1575,13 +1607,8 @@ static void find_given_vae(const builder *b, gen_graph *g, const named *names, s
             !made_from(g, y, (int[]){ g->code_z, g->label, -1 }))
             continue;
         g->sample_out = y;
-        for (size_t t = 0; t < s->n_terms; t++)
-            for (size_t k = 0; k < s->terms[t].n; k++) {
-                const gen_term_part *part = &s->terms[t].parts[k];
-                for (size_t d = 0; part->kind == TERM_BERNOULLI && d < s->n_calls; d++)
-                    g->sample_logits |= strcmp(s->calls[d].out, part->arg) == 0 &&
-                                        strcmp(s->calls[d].net, call->net) == 0;
-            }
+        g->cond = g->label;
+        g->sample_logits = gives_logits(s, call->net);
     }
     if (g->sample_out < 0)
         g->code_z = -1;
@@ -2283,7 +2310,7 @@ bool infer_shapes(const gen_spec *s, gen_graph *g, gen_diag *d)
                       .enc_in = -1, .mu = -1, .logvar = -1, .z = -1, .dec_out = -1,
                       .recon = -1, .kl = -1, .logw = -1, .noise = -1, .sample_out = -1,
                       .ar_logits = -1, .ar_classes = 0, .vq_ze = -1, .vq_out = -1,
-                      .prior_z = -1, .code_z = -1 };
+                      .prior_z = -1, .code_z = -1, .cond = -1 };
     builder b = { .s = s, .g = g, .d = d, .label = -1, .y_classes = -1, .label_wt = -1,
                   .input2 = -1 };
     check_input(s, d);

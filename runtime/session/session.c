@@ -754,17 +754,25 @@ static vkvae_status put_labels(vkvae_session *s, uint32_t t_y, uint32_t capacity
     return st;
 }
 
-/* Runs program kind over n rows in batches: `in` (n * in_width floats) goes
- * to tensor t_in and outputs t_out[k] (out_width[k] floats per row) come
- * back into out[k]. */
+/* What a program reads: n rows of width floats into tensor t (data NULL:
+ * nothing). */
+typedef struct batched_in {
+    uint32_t t;
+    const float *data;
+    uint32_t width;
+} batched_in;
+
+/* Runs program kind over n rows in batches: in[0] and in[1] go to their
+ * tensors and outputs t_out[k] (out_width[k] floats per row) come back
+ * into out[k]. */
 static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint32_t seed,
-                                uint32_t t_in, const float *in, uint32_t in_width,
-                                const uint32_t *labels, uint32_t fixed_label, uint32_t n,
-                                const uint32_t *t_out, float *const *out,
-                                const uint32_t *out_width, uint32_t n_out, vkvae_error *err)
+                                const batched_in in[2], const uint32_t *labels,
+                                uint32_t fixed_label, uint32_t n, const uint32_t *t_out,
+                                float *const *out, const uint32_t *out_width, uint32_t n_out,
+                                vkvae_error *err)
 {
-    /* One batch-sized host buffer serves the input and every output. */
-    size_t widest = in_width;
+    /* One batch-sized host buffer serves the inputs and every output. */
+    size_t widest = in[0].width > in[1].width ? in[0].width : in[1].width;
     for (uint32_t k = 0; k < n_out; k++)
         widest = out_width[k] > widest ? out_width[k] : widest;
     float *buf = calloc((size_t)s->batch * widest, sizeof *buf);
@@ -775,11 +783,13 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
         uint32_t rows = n - done < s->batch ? n - done : s->batch;
         /* The plan runs whole batches: the last one's input is padded with
          * zeros and its padding rows' outputs are not copied out. */
-        if (in) {
-            memset(buf, 0, (size_t)s->batch * in_width * sizeof *buf);
-            memcpy(buf, in + (size_t)done * in_width, (size_t)rows * in_width * sizeof *buf);
-            st = vkvae_session_write(s, t_in, buf, err);
-        }
+        for (int k = 0; k < 2 && !st; k++)
+            if (in[k].data) {
+                size_t w = in[k].width;
+                memset(buf, 0, (size_t)s->batch * w * sizeof *buf);
+                memcpy(buf, in[k].data + (size_t)done * w, (size_t)rows * w * sizeof *buf);
+                st = vkvae_session_write(s, in[k].t, buf, err);
+            }
         if (!st)
             st = put_labels(s, s->t_y, s->batch, labels ? labels + done : NULL, fixed_label,
                             rows, err);
@@ -820,8 +830,8 @@ vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32
     float *out[2] = {mu, logvar};
     uint32_t width[2] = {s->latent, s->latent};
     uint32_t n_out = logvar && s->t_logvar != UINT32_MAX ? 2 : 1;
-    return run_batched(s, VKVAE_PROGRAM_ENCODE, 0, s->t_x, x, s->features, labels, 0, n, t_out,
-                       out, width, n_out, err);
+    return run_batched(s, VKVAE_PROGRAM_ENCODE, 0, (batched_in[2]){{s->t_x, x, s->features}},
+                       labels, 0, n, t_out, out, width, n_out, err);
 }
 
 vkvae_code_grid vkvae_session_code_grid(const vkvae_session *s)
@@ -846,8 +856,9 @@ vkvae_status vkvae_session_encode_codes(vkvae_session *s, const float *x, uint32
     float *f = malloc((size_t)n * positions * sizeof *f);
     if (!f && n)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u code grids", n);
-    vkvae_status st = run_batched(s, VKVAE_PROGRAM_ENCODE, 0, s->t_x, x, s->features, NULL, 0,
-                                  n, &s->t_codes, &f, &positions, 1, err);
+    vkvae_status st = run_batched(s, VKVAE_PROGRAM_ENCODE, 0,
+                                  (batched_in[2]){{s->t_x, x, s->features}}, NULL, 0, n,
+                                  &s->t_codes, &f, &positions, 1, err);
     for (size_t i = 0; !st && i < (size_t)n * positions; i++)
         codes[i] = (uint32_t)f[i]; /* whole numbers below 2^24: exact */
     free(f);
@@ -885,26 +896,73 @@ vkvae_status vkvae_session_decode_codes(vkvae_session *s, const uint32_t *codes,
     return st;
 }
 
-vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
-                                  uint32_t n, float *mean, vkvae_error *err)
+/* Whether decode and sample read images too (a condition computed from
+ * an image: the learned prior's io.x). */
+int vkvae_session_decodes_on_images(const vkvae_session *s)
+{
+    for (uint32_t p = 0; s->t_x != UINT32_MAX && p < s->plan.n_programs; p++) {
+        const vkvae_program_desc *pr = &s->plan.programs[p];
+        for (uint32_t i = 0; pr->kind == VKVAE_PROGRAM_DECODE && i < pr->n_steps; i++)
+            for (uint32_t k = 0; k < pr->steps[i].n_tensors; k++)
+                if (pr->steps[i].tensors[k] == s->t_x)
+                    return 1;
+    }
+    return 0;
+}
+
+/* The images of decode and sample: given exactly when the model reads them. */
+static vkvae_status check_images(const vkvae_session *s, const float *images, const char *what,
+                                 vkvae_error *err)
+{
+    int reads = vkvae_session_decodes_on_images(s);
+    if (reads && !images)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s %ss given images as well (a condition "
+                          "computed from an image): pass them", s->plan.model, what);
+    if (!reads && images)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "model %s %ss from the code alone: it reads no "
+                          "images", s->plan.model, what);
+    return VKVAE_OK;
+}
+
+vkvae_status vkvae_session_decode_on_images(vkvae_session *s, const float *z,
+                                            const uint32_t *labels, const float *images,
+                                            uint32_t n, float *mean, vkvae_error *err)
 {
     if (s->t_z == UINT32_MAX || s->t_mean == UINT32_MAX)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no decode program",
                           s->plan.model);
-    return run_batched(s, VKVAE_PROGRAM_DECODE, 0, s->t_z, z, s->latent, labels, 0, n,
-                       &s->t_mean, &mean, &s->features, 1, err);
+    vkvae_status st = check_images(s, images, "decode", err);
+    return st ? st : run_batched(s, VKVAE_PROGRAM_DECODE, 0,
+                                 (batched_in[2]){{s->t_z, z, s->latent},
+                                                 {s->t_x, images, s->features}},
+                                 labels, 0, n, &s->t_mean, &mean, &s->features, 1, err);
 }
 
-vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, uint32_t label,
-                                  float *out, vkvae_error *err)
+vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
+                                  uint32_t n, float *mean, vkvae_error *err)
+{
+    return vkvae_session_decode_on_images(s, z, labels, NULL, n, mean, err);
+}
+
+vkvae_status vkvae_session_sample_on_images(vkvae_session *s, uint32_t seed, uint32_t n,
+                                            uint32_t label, const float *images, float *out,
+                                            vkvae_error *err)
 {
     if (s->t_mean == UINT32_MAX || !vkvae_plan_has_program(&s->plan, VKVAE_PROGRAM_SAMPLE))
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no sample program (%s)",
                           s->plan.model, vkvae_plan_classifies(&s->plan)
                                              ? "a classifier generates nothing"
                                              : "an autoencoder has no prior");
-    return run_batched(s, VKVAE_PROGRAM_SAMPLE, seed, UINT32_MAX, NULL, 0, NULL, label, n,
-                       &s->t_mean, &out, &s->features, 1, err);
+    vkvae_status st = check_images(s, images, "sample", err);
+    return st ? st : run_batched(s, VKVAE_PROGRAM_SAMPLE, seed,
+                                 (batched_in[2]){{s->t_x, images, s->features}}, NULL, label,
+                                 n, &s->t_mean, &out, &s->features, 1, err);
+}
+
+vkvae_status vkvae_session_sample(vkvae_session *s, uint32_t seed, uint32_t n, uint32_t label,
+                                  float *out, vkvae_error *err)
+{
+    return vkvae_session_sample_on_images(s, seed, n, label, NULL, out, err);
 }
 
 /* Running log-sum-exp of one item's log weights, in double: the weights

@@ -138,6 +138,22 @@ vkvae_status vkvae_session_encode(vkvae_session *s, const float *x, const uint32
 /* Decodes n codes (n * latent floats) into the likelihood's mean images. */
 vkvae_status vkvae_session_decode(vkvae_session *s, const float *z, const uint32_t *labels,
                                   uint32_t n, float *mean, vkvae_error *err);
+/* Whether decode and sample read images besides the code: a condition
+ * computed from an image (a VU-Net's shape, an 'edges' network's map, with
+ * a prior learned from it). Such a model decodes and samples through the
+ * _on_images calls, n images (n * features floats) a row; the plain calls
+ * refuse it, as these refuse a model that reads none. */
+int vkvae_session_decodes_on_images(const vkvae_session *s);
+/* Decodes code i with the condition of image i (a VU-Net: appearance i
+ * rendered in image i's shape). */
+vkvae_status vkvae_session_decode_on_images(vkvae_session *s, const float *z,
+                                            const uint32_t *labels, const float *images,
+                                            uint32_t n, float *mean, vkvae_error *err);
+/* Draws code i from the prior learned from image i's condition, decoded
+ * with it. */
+vkvae_status vkvae_session_sample_on_images(vkvae_session *s, uint32_t seed, uint32_t n,
+                                            uint32_t label, const float *images, float *out,
+                                            vkvae_error *err);
 /* Progress of a call over items: done of total finished. */
 typedef void (*vkvae_items_progress_fn)(void *user, uint32_t done, uint32_t total);
 

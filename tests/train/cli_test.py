@@ -1,9 +1,12 @@
 """What the CLI tests of this folder share: a check that prints and
-counts, a command run with its output, a relative comparison.
+counts, a command run with its output, a relative comparison, a PNG's
+pixels.
 
-    from cli_test import check, close, failures, run
+    from cli_test import check, close, failures, read_png, run
 """
+import struct
 import subprocess
+import zlib
 
 failures = []
 
@@ -21,3 +24,38 @@ def run(*args):
 
 def close(a, b, rel=1e-3):
     return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
+
+
+def read_png(path):
+    """8-bit grey or RGB non-interlaced PNG -> (width, height, channels, rows)."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour in (0, 2), "8-bit grey or RGB expected"
+            ch = 1 if colour == 0 else 3
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw, rows, stride = zlib.decompress(idat), [], width * ch
+    prev = bytes(stride)
+    for y in range(height):
+        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
+        f, cur = line[0], bytearray(line[1:])
+        for x in range(stride):
+            a = cur[x - ch] if x >= ch else 0
+            b, c = prev[x], prev[x - ch] if x >= ch else 0
+            if f == 1: cur[x] = (cur[x] + a) & 255
+            elif f == 2: cur[x] = (cur[x] + b) & 255
+            elif f == 3: cur[x] = (cur[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                cur[x] = (cur[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(cur))
+        prev = cur
+    return width, height, ch, rows

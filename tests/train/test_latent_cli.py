@@ -20,9 +20,8 @@ import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
-from cli_test import check, failures
+from cli_test import check, failures, read_png
 
 
 def run(vkvae, *args):
@@ -30,42 +29,9 @@ def run(vkvae, *args):
     return p.returncode, p.stderr
 
 
-def read_png(path):
-    """8-bit grey, non-interlaced PNG -> (width, height, rows of bytes)."""
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width = 8, b"", 0
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
-            assert depth == 8 and colour == 0, "grey 8-bit expected"
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw, rows, prev = zlib.decompress(idat), [], bytes(width)
-    for y in range(height):
-        line = raw[y * (width + 1):(y + 1) * (width + 1)]
-        f, cur = line[0], bytearray(line[1:])
-        for x in range(width):
-            a = cur[x - 1] if x else 0
-            b, c = prev[x], prev[x - 1] if x else 0
-            if f == 1: cur[x] = (cur[x] + a) & 255
-            elif f == 2: cur[x] = (cur[x] + b) & 255
-            elif f == 3: cur[x] = (cur[x] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                cur[x] = (cur[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(bytes(cur))
-        prev = cur
-    return width, height, rows
-
-
 def tile(png, col, row, side=28, pad=1):
     """Pixels of the tile at (col, row) of a grid with pad pixels around tiles."""
-    _, _, rows = png
+    _, _, _, rows = png
     x0, y0 = pad + col * (side + pad), pad + row * (side + pad)
     return b"".join(rows[y][x0:x0 + side] for y in range(y0, y0 + side))
 
@@ -80,7 +46,7 @@ def fp16(vkvae, t, ck):
     check(rc == 0, f"sample --precision fp16 (exit {rc}: {err.strip()[-200:]})")
     if rc:
         return
-    a, b = read_png(f"{t}/m32.png")[2], read_png(f"{t}/m16.png")[2]
+    a, b = read_png(f"{t}/m32.png")[3], read_png(f"{t}/m16.png")[3]
     diff = [abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)]
     check(len(a) == len(b) and 0 < max(diff) <= 2,
           f"fp16 decoder means within 2 grey levels of fp32's, not identical (max "

@@ -16,13 +16,11 @@
   test_plot_cli.py VKVAE
 """
 import os
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
-from cli_test import check, failures
+from cli_test import check, failures, read_png
 
 TRAIN = (31, 119, 180)  # cli/plot.c's series colours
 TEST = (255, 127, 14)
@@ -36,41 +34,6 @@ def run(vkvae, *args):
 
 def error_lines(stderr):
     return [l for l in stderr.splitlines() if l.startswith("vkvae: error:")]
-
-
-def read_png(path):
-    """8-bit grey or RGB non-interlaced PNG -> (width, height, channels, rows)."""
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat = 8, b""
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
-            assert depth == 8 and colour in (0, 2), "8-bit grey or RGB expected"
-            ch = 1 if colour == 0 else 3
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw, rows, stride = zlib.decompress(idat), [], width * ch
-    prev = bytes(stride)
-    for y in range(height):
-        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
-        f, cur = line[0], bytearray(line[1:])
-        for x in range(stride):
-            a = cur[x - ch] if x >= ch else 0
-            b, c = prev[x], prev[x - ch] if x >= ch else 0
-            if f == 1: cur[x] = (cur[x] + a) & 255
-            elif f == 2: cur[x] = (cur[x] + b) & 255
-            elif f == 3: cur[x] = (cur[x] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                cur[x] = (cur[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(bytes(cur))
-        prev = cur
-    return width, height, ch, rows
 
 
 def pixels_of(png, colour, x_max=None):
