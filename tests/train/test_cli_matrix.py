@@ -16,7 +16,7 @@ design (README, docs/spec.md): it reports as the compiler does, lines of
 `PATH:LINE:COL: error:` or `PATH: error:` and no `vkvae: error:` line; those
 cases assert that form, naming the file, instead.
 
-Fast on purpose: one tiny vae_mlp and one cvae_mlp checkpoint trained once
+Fast on purpose: tiny vae_mlp, cvae_mlp and vunet checkpoints trained once
 on the CPU backend (256 images, one epoch), tiny .npy files written here,
 --device cpu wherever a device is needed; only the few cases about the
 device itself (--device nosuch) touch Vulkan.
@@ -140,7 +140,7 @@ class Matrix:
 def fixtures(vkvae, t):
     quick = ["--epochs", "1", "--limit", "256", "--test-limit", "64", "--samples", "0",
              "--device", "cpu"]
-    for model in ("vae_mlp", "cvae_mlp"):
+    for model in ("vae_mlp", "cvae_mlp", "vunet"):
         rc, _, err = run(vkvae, ["train", model, "--out", f"{t}/{model}", *quick])
         if rc:
             fail(f"{model} trains briefly (exit {rc}: {err.strip()[-300:]})")
@@ -261,6 +261,7 @@ LATENT = {
     "edit": ["--item", "0", "--from-class", "0", "--to-class", "1", "--steps", "3",
              "--data", "{t}/good.npy", "--labels", "{t}/labels.npy"],
     "encode": ["--data", "{t}/good.npy"],
+    "transfer": ["--shape", "0-1", "--appearance", "0,1", "--data", "{t}/good.npy"],
 }
 
 
@@ -269,8 +270,9 @@ def latent_cases(m):
     cpu = ["--device", "cpu"]
     for cmd, base in LATENT.items():
         ext = ".npy" if cmd == "encode" else ".png"
-        # edit needs a model that was trained with the classes' labels
-        ck = cvae if cmd == "edit" else vae
+        # edit needs a model that was trained with the classes' labels,
+        # transfer one whose prior is learned from an image's shape
+        ck = {"edit": cvae, "transfer": "{t}/vunet/checkpoint.safetensors"}.get(cmd, vae)
 
         def c(cid, args, names, ckpt=ck, **kw):
             m.case(f"{cmd}_{cid}", [cmd, ckpt, *base, *cpu, *args, "-o", "{out}"], names,
