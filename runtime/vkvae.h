@@ -198,6 +198,9 @@ typedef struct vkvae_model_info {
     uint32_t epoch;           /* epochs trained (the checkpoint's, then this model's) */
     uint32_t epoch_step;      /* steps of the next epoch already taken (after a stop) */
     uint64_t step;            /* optimizer steps taken */
+    int on_images;            /* decode and sample read an image a row besides the code (a
+                                 prior learned from a condition computed from the image, a
+                                 VU-Net's shape): the _on_images calls */
 } vkvae_model_info;
 
 vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
@@ -231,6 +234,16 @@ vkvae_status vkvae_model_decode(vkvae_model *m, const float *z, const uint32_t *
  * the same images as vkvae_record_sample and `vkvae sample --seed`. */
 vkvae_status vkvae_model_sample(vkvae_model *m, uint32_t seed, uint32_t label, uint32_t n,
                                 float *out, vkvae_error *err);
+/* As vkvae_model_decode and _sample, for a model with info.on_images:
+ * images holds n images (as out), row i's condition (code i rendered in
+ * image i's shape). The plain calls refuse such a model, these any other;
+ * the vkvae_record_* calls do not record it. */
+vkvae_status vkvae_model_decode_on_images(vkvae_model *m, const float *z, const uint32_t *labels,
+                                          const float *images, uint32_t n, float *out,
+                                          vkvae_error *err);
+vkvae_status vkvae_model_sample_on_images(vkvae_model *m, uint32_t seed, uint32_t label,
+                                          const float *images, uint32_t n, float *out,
+                                          vkvae_error *err);
 /* x: n images -> mu (and logvar, NULL to skip; Gaussian latents only):
  * n*latent floats each. */
 vkvae_status vkvae_model_encode(vkvae_model *m, const float *x, const uint32_t *labels,

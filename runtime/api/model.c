@@ -133,6 +133,7 @@ static vkvae_status describe(vkvae_model *m, uint32_t seed, uint32_t max_latents
     i->width = plan->input_w;
     i->batch = plan->batch;
     i->has_prior = vkvae_plan_has_program(plan, VKVAE_PROGRAM_SAMPLE);
+    i->on_images = vkvae_session_decodes_on_images(m->session);
     i->on_gpu = m->ctx != NULL;
     i->seed = seed;
     i->max_latents = max_latents ? max_latents : plan->batch;
@@ -252,6 +253,20 @@ vkvae_status vkvae_model_sample(vkvae_model *m, uint32_t seed, uint32_t label, u
                                 float *out, vkvae_error *err)
 {
     return vkvae_session_sample(m->session, seed, n, label, out, err);
+}
+
+vkvae_status vkvae_model_decode_on_images(vkvae_model *m, const float *z, const uint32_t *labels,
+                                          const float *images, uint32_t n, float *out,
+                                          vkvae_error *err)
+{
+    return vkvae_session_decode_on_images(m->session, z, labels, images, n, out, err);
+}
+
+vkvae_status vkvae_model_sample_on_images(vkvae_model *m, uint32_t seed, uint32_t label,
+                                          const float *images, uint32_t n, float *out,
+                                          vkvae_error *err)
+{
+    return vkvae_session_sample_on_images(m->session, seed, n, label, images, out, err);
 }
 
 vkvae_status vkvae_model_encode(vkvae_model *m, const float *x, const uint32_t *labels,

@@ -60,6 +60,11 @@ static vkvae_status check_model(vkvae_model *m, VkCommandBuffer cb, uint32_t cou
         return vkvae_fail(err, VKVAE_UNSUPPORTED,
                           "model %s runs on the CPU backend: %s needs a device", m->info.name,
                           what);
+    if (m->info.on_images && strcmp(what, "vkvae_record_encode") != 0)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s decodes on images (a prior learned "
+                          "from an image's condition): %s does not pass them; "
+                          "vkvae_model_decode_on_images and _sample_on_images do", m->info.name,
+                          what);
     if (!cb)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "%s: no command buffer", what);
     if (count == 0)

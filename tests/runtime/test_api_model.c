@@ -179,6 +179,48 @@ int main(void)
     vkvae_model_destroy(own_gpu);
     vkvae_model_destroy(own_cpu);
 
+    /* A prior learned from an image's shape (vunet): decode and sample on
+     * images, the same on the device and the CPU backend; the plain calls
+     * and recording refuse it, as the _on_images calls refuse a model
+     * that reads no images. */
+    vkvae_model *vu_gpu = NULL, *vu_cpu = NULL;
+    CHECK_OK(vkvae_model_create(&(vkvae_model_desc){.context = ctx, .name = "vunet",
+                                                    .init_seed = 3}, &vu_gpu, &err), err);
+    CHECK_OK(vkvae_model_create(&(vkvae_model_desc){.name = "vunet", .init_seed = 3}, &vu_cpu,
+                                &err), err);
+    if (vu_gpu && vu_cpu) {
+        vkvae_model_info vi = vkvae_model_query(vu_gpu);
+        CHECK(vi.on_images && vi.latent == 16, "vunet: on_images %d latent %u", vi.on_images,
+              vi.latent);
+        static float vz[2 * 16], shapes[2 * 784], vg[2 * 784], vc[2 * 784];
+        for (int i = 0; i < 2 * 16; i++)
+            vz[i] = 0.1f * (float)(i % 7) - 0.3f;
+        for (int i = 0; i < 2 * 784; i++) /* two squares' outlines' worth of edges */
+            shapes[i] = (i % 784) / 28 > 6 + 4 * (i / 784) && (i % 784) / 28 < 20 &&
+                                (i % 28) > 8 && (i % 28) < 20 ? 1.0f : 0.0f;
+        CHECK_OK(vkvae_model_decode_on_images(vu_gpu, vz, NULL, shapes, 2, vg, &err), err);
+        CHECK_OK(vkvae_model_decode_on_images(vu_cpu, vz, NULL, shapes, 2, vc, &err), err);
+        double worst = max_abs_diff(vg, vc, 2 * 784);
+        CHECK(worst < 1e-5, "vunet: device and CPU decodes on images differ by %g", worst);
+        CHECK_OK(vkvae_model_sample_on_images(vu_gpu, 9, 0, shapes, 2, vg, &err), err);
+        CHECK_OK(vkvae_model_sample_on_images(vu_cpu, 9, 0, shapes, 2, vc, &err), err);
+        double worst_s = max_abs_diff(vg, vc, 2 * 784);
+        CHECK(worst_s < 1e-5, "vunet: device and CPU samples on images differ by %g", worst_s);
+        printf("vunet: decode and sample on images, device against CPU: %.1e, %.1e\n", worst,
+               worst_s);
+        e = (vkvae_error){0};
+        CHECK(vkvae_model_decode(vu_cpu, vz, NULL, 2, vc, &e) == VKVAE_BAD_INPUT &&
+                  strstr(e.message, "given images as well"),
+              "vunet: plain decode refused: %s", e.message);
+        vkvae_sample_desc sd = {.count = 2, .seed = 1};
+        e = (vkvae_error){0};
+        CHECK(vkvae_record_sample(vu_gpu, VK_NULL_HANDLE, &sd, &e) == VKVAE_UNSUPPORTED &&
+                  strstr(e.message, "decodes on images"),
+              "vunet: recording refused: %s", e.message);
+    }
+    vkvae_model_destroy(vu_gpu);
+    vkvae_model_destroy(vu_cpu);
+
     unlink(path);
     free(w);
     vkvae_session_destroy(s);
