@@ -107,7 +107,6 @@ int cli_codes_source(const char *prior_ckpt, char *path, size_t size);
  * indices written to indices_path), the rest unlabelled (255), the
  * labelled rows repeated to about half of the set. Non-zero: the exit
  * status, the error printed. */
-int cli_is_semi_supervised(const vkvae_plan *plan);
 int cli_keep_labels(vkvae_idx_dataset *d, uint32_t n, uint32_t classes, uint32_t seed,
                     const char *indices_path);
 

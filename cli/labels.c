@@ -27,15 +27,6 @@
  * from 0): a stream position of its own per class. */
 #define LABELS_EPOCH 0x4c000000u
 
-int cli_is_semi_supervised(const vkvae_plan *plan)
-{
-    for (uint32_t p = 0; p < plan->n_programs; p++)
-        for (uint32_t i = 0; i < plan->programs[p].n_steps; i++)
-            if (plan->programs[p].steps[i].op == VKVAE_OP_LABEL_WEIGHTS)
-                return 1;
-    return 0;
-}
-
 static int write_indices(const char *path, const uint32_t *keep, uint32_t n)
 {
     vkvae_atomic_file af = {0};

@@ -279,7 +279,7 @@ static int setup_run(train_run *t, int argc, char **argv)
     snprintf(t->curve_path, sizeof t->curve_path, "%s/curve.png", t->out_dir);
     if (o->samples)
         snprintf(t->samples_path, sizeof t->samples_path, "%s/samples.png", t->out_dir);
-    if (o->labels && !cli_is_semi_supervised(plan))
+    if (o->labels && !vkvae_plan_semi_supervised(plan))
         return cli_fail(VKVAE_BAD_INPUT, "--keep-labels: model %s trains on labelled rows only; "
                         "semi-supervised training needs 'unlabelled Q' on its condition line "
                         "(as m2_mlp)", plan->model);

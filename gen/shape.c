@@ -292,10 +292,29 @@ static int gate_layer(builder *b, const gen_layer *l, int in)
     return out;
 }
 
+/* A fixed layer's step (no parameters): op from in to a tensor of dims,
+ * named <what><++*count>; *node is its node. It passes no gradient, so it
+ * reads data (x), not what trained layers make: -1 with an error else. */
+static int fixed_layer(builder *b, const gen_layer *l, int in, const char *what, int *count,
+                       int op, gen_dims dims, int *node)
+{
+    gen_graph *g = b->g;
+    if (g->t[in].needs_grad) {
+        diag_error(b->d, l->loc, "'%s' passes no gradient: it reads the data (x), not the "
+                   "output of trained layers", what);
+        return -1;
+    }
+    char *name = xprintf("%s%s%d", b->prefix ? b->prefix : "", what, ++*count);
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[in].rows, dims);
+    *node = add_node(b, op, name, l->loc, (int[]){ in, -1 }, (int[]){ out, -1 });
+    g->t[out].needs_grad = false;
+    return out;
+}
+
 /* 'onehot L': a one-channel grid of levels (a codes prior's input: code k
  * read as k/(L-1)) to L channels, 1 at each value's level; the layer after
- * it acts as an embedding of the levels. Piecewise constant: it passes no
- * gradient, so it reads data (x), not what trained layers make. */
+ * it acts as an embedding of the levels. Piecewise constant: a fixed
+ * layer. */
 static int onehot_layer(builder *b, const gen_layer *l, int in)
 {
     gen_graph *g = b->g;
@@ -306,25 +325,18 @@ static int onehot_layer(builder *b, const gen_layer *l, int in)
         diag_error(b->d, l->loc, "'onehot' reads one channel of levels (1xHxW), not %s", s);
         return -1;
     }
-    if (g->t[in].needs_grad) {
-        diag_error(b->d, l->loc, "'onehot' passes no gradient: it reads levels of the data "
-                   "(x), not the output of trained layers");
-        return -1;
-    }
     d.d[0] = l->units;
-    char *name = xprintf("%sonehot%d", b->prefix ? b->prefix : "", ++b->onehot);
-    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[in].rows, d);
-    int nd = add_node(b, VKVAE_OP_ONEHOT, name, l->loc, (int[]){ in, -1 }, (int[]){ out, -1 });
-    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in),
-                                    .in = (uint32_t)dims_count(&g->t[in].dims),
-                                    .classes = l->units };
+    int nd, out = fixed_layer(b, l, in, "onehot", &b->onehot, VKVAE_OP_ONEHOT, d, &nd);
+    if (out >= 0)
+        g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in),
+                                        .in = (uint32_t)dims_count(&g->t[in].dims),
+                                        .classes = l->units };
     return out;
 }
 
 /* 'edges [threshold T]': the Sobel gradient magnitude of a CxHxW image's
  * channel mean, 1xHxW (zero padded), or 1 where it exceeds T: a fixed
- * layer (a Variational U-Net's shape of x). It passes no gradient, so it
- * reads data, not what trained layers make. */
+ * layer (a Variational U-Net's shape of x). */
 static int edges_layer(builder *b, const gen_layer *l, int in)
 {
     gen_graph *g = b->g;
@@ -335,20 +347,13 @@ static int edges_layer(builder *b, const gen_layer *l, int in)
         diag_error(b->d, l->loc, "'edges' reads an image (CxHxW), not %s", s);
         return -1;
     }
-    if (g->t[in].needs_grad) {
-        diag_error(b->d, l->loc, "'edges' passes no gradient: it reads the data (x), not the "
-                   "output of trained layers");
-        return -1;
-    }
     uint32_t c = d.d[0];
     d.d[0] = 1;
-    char *name = xprintf("%sedges%d", b->prefix ? b->prefix : "", ++b->edges);
-    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[in].rows, d);
-    int nd = add_node(b, VKVAE_OP_SOBEL, name, l->loc, (int[]){ in, -1 }, (int[]){ out, -1 });
-    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .c_in = c, .h_in = d.d[1],
-                                    .w_in = d.d[2], .mode = l->threshold > 0,
-                                    .alpha = l->threshold };
-    g->t[out].needs_grad = false;
+    int nd, out = fixed_layer(b, l, in, "edges", &b->edges, VKVAE_OP_SOBEL, d, &nd);
+    if (out >= 0)
+        g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .c_in = c,
+                                        .h_in = d.d[1], .w_in = d.d[2],
+                                        .mode = l->threshold > 0, .alpha = l->threshold };
     return out;
 }
 

@@ -50,32 +50,6 @@ struct vkvae_session {
     double submit_ms;
 };
 
-int vkvae_plan_has_program(const vkvae_plan *plan, vkvae_program_kind kind)
-{
-    for (uint32_t p = 0; p < plan->n_programs; p++)
-        if (plan->programs[p].kind == kind)
-            return 1;
-    return 0;
-}
-
-int vkvae_plan_classifies(const vkvae_plan *plan)
-{
-    for (uint32_t p = 0; p < plan->n_programs; p++)
-        for (uint32_t i = 0; plan->programs[p].kind == VKVAE_PROGRAM_EVAL &&
-                             i < plan->programs[p].n_steps; i++)
-            if (plan->programs[p].steps[i].op == VKVAE_OP_SOFTMAX_CE)
-                return 1;
-    return 0;
-}
-
-uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name)
-{
-    for (uint32_t t = 0; t < plan->n_tensors; t++)
-        if (strcmp(plan->tensors[t].name, name) == 0)
-            return t;
-    return UINT32_MAX;
-}
-
 const vkvae_plan *vkvae_session_plan(const vkvae_session *s)
 {
     return &s->plan;

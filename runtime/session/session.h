@@ -12,6 +12,7 @@
 
 #include "io/idx.h"
 #include "plan/plan.h"
+#include "plan/query.h"
 #include "vulkan/context.h"
 
 typedef struct vkvae_session vkvae_session;
@@ -177,16 +178,6 @@ uint32_t vkvae_session_classes(const vkvae_session *s);
  * programs into other command buffers (api/record.c). */
 struct vkvae_gpu_plan *vkvae_session_gpu(const vkvae_session *s);
 
-/* Whether the plan is a classifier's (objective classify): its loss sums
- * are the softmax cross-entropy (recon) and the errors (kl), and it has
- * nothing to sample, encode or decode. */
-int vkvae_plan_classifies(const vkvae_plan *plan);
-
-/* Whether the plan has a program of that kind. */
-int vkvae_plan_has_program(const vkvae_plan *plan, vkvae_program_kind kind);
-
-/* A plan tensor by name (index), or UINT32_MAX. */
-uint32_t vkvae_plan_find_tensor(const vkvae_plan *plan, const char *name);
 /* fp32 tensor copies to and from the backend (checkpoints use these). */
 vkvae_status vkvae_session_read(vkvae_session *s, uint32_t tensor, float *dst, vkvae_error *err);
 vkvae_status vkvae_session_write(vkvae_session *s, uint32_t tensor, const float *src,

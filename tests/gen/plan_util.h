@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "plan/plan.h"
+#include "plan/query.h"
 
 static inline int plan_tensor(const vkvae_plan *p, const char *name)
 {
@@ -26,15 +27,6 @@ static inline uint32_t plan_lcg(uint64_t *s)
 
 /* images: random bytes; labels: random classes; perm: i -> (i*7919+3) mod
  * rows, a permutation when rows and 7919 are coprime (the tests' rows are). */
-/* Whether p weighs class copies of rows without a label ('unlabelled'). */
-static inline int plan_semi_supervised(const vkvae_plan *p)
-{
-    for (uint32_t i = 0; i < p->programs[0].n_steps; i++)
-        if (p->programs[0].steps[i].op == VKVAE_OP_LABEL_WEIGHTS)
-            return 1;
-    return 0;
-}
-
 static inline void plan_fill_data(const vkvae_plan *p, uint8_t *images, uint8_t *labels,
                                   uint32_t *perm, uint32_t classes, uint64_t seed)
 {

@@ -236,7 +236,7 @@ static int check_plan(const vkvae_plan *p, uint32_t rows, uint32_t init_seed, in
     plan_fill_data(p, vkvae_cpu_tensor(cpu, (uint32_t)images).data,
                    labels >= 0 ? vkvae_cpu_tensor(cpu, (uint32_t)labels).data : NULL,
                    vkvae_cpu_tensor(cpu, (uint32_t)perm).data, classes, 77);
-    if (labels >= 0 && plan_semi_supervised(p)) /* every other row without a label */
+    if (labels >= 0 && vkvae_plan_semi_supervised(p)) /* every other row without a label */
         for (uint32_t i = 1; i < p->tensors[labels].elems; i += 2)
             ((uint8_t *)vkvae_cpu_tensor(cpu, (uint32_t)labels).data)[i] = 255;
     vkvae_push push = { .seed = 11, .step = 3, .base = 1, .rows = rows, .kl_weight = 0.75f,

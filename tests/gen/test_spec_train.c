@@ -145,9 +145,7 @@ static void train_spec(vkvae_context *ctx, const char *path)
         if (plan->input_levels)
             pixels[i] %= plan->input_levels;
     }
-    int semi = 0; /* 'unlabelled': every third row has no label (255) */
-    for (uint32_t i = 0; i < plan->programs[0].n_steps; i++)
-        semi |= plan->programs[0].steps[i].op == VKVAE_OP_LABEL_WEIGHTS;
+    int semi = vkvae_plan_semi_supervised(plan); /* every third row without a label (255) */
     for (uint32_t i = 0; i < ROWS; i++)
         labels[i] = semi && i % 3 == 1 ? 255 : (uint8_t)(classes ? i % classes : 0);
     vkvae_idx images = { .path = "random", .ndim = 3, .count = ROWS, .channels = 1, .rows = 1, .cols = F,
