@@ -28,6 +28,15 @@ int cli_parse_precision(const char *flag, const char *text, vkvae_precision *out
 int cli_context(const char *cmd, const char *device, vkvae_precision precision,
                 vkvae_context **out);
 
+/* The data-parallel group of a run that mpirun launched (cli/group.c): *out
+ * NULL when started on its own. Non-zero: the exit status, printed (a
+ * launched run on a build without MPI). cli_group_leave(status) ends the
+ * member's part: a failure aborts the whole job, so no member waits for
+ * it; it returns status. */
+int cli_group_join(int *argc, char ***argv, const vkvae_group **out);
+uint32_t cli_group_local_rank(void);
+int cli_group_leave(int status);
+
 /* A model name or spec path (compiled at run time) as a plan, for batch
  * rows (0: the spec's); non-zero: the exit status, the error or the spec's
  * diagnostics already printed. */
@@ -104,7 +113,7 @@ int cli_codes_source(const char *prior_ckpt, char *path, size_t size);
 /* Semi-supervised training (cli/labels.c): whether the plan weighs class
  * copies of unlabelled rows ('unlabelled' on its condition line), and
  * --keep-labels N: keep N labels of d's training set (balanced, by seed; their
- * indices written to indices_path), the rest unlabelled (255), the
+ * indices written to indices_path, unless NULL), the rest unlabelled (255), the
  * labelled rows repeated to about half of the set. Non-zero: the exit
  * status, the error printed. */
 int cli_keep_labels(vkvae_idx_dataset *d, uint32_t n, uint32_t classes, uint32_t seed,

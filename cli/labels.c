@@ -84,7 +84,7 @@ int cli_keep_labels(vkvae_idx_dataset *d, uint32_t n, uint32_t classes, uint32_t
     for (uint32_t i = 0; i < count; i++)
         if (labelled[i])
             keep[kept++] = i;
-    int r = write_indices(indices_path, keep, kept);
+    int r = indices_path ? write_indices(indices_path, keep, kept) : 0;
 
     /* the unlabelled rows, then the labelled ones R times */
     uint32_t unlabelled = count - kept, repeat = (unlabelled + kept - 1) / kept;
@@ -114,9 +114,10 @@ int cli_keep_labels(vkvae_idx_dataset *d, uint32_t n, uint32_t classes, uint32_t
         free(im->data), free(lb->data);
         im->data = pix, lb->data = lab;
         im->count = lb->count = (uint32_t)total;
-        printf("labels: %u kept (%u a class), %u rows without; the labelled repeated %u "
-               "times: %llu rows an epoch (%s)\n", kept, n / classes, unlabelled, repeat,
-               (unsigned long long)total, indices_path);
+        if (indices_path)
+            printf("labels: %u kept (%u a class), %u rows without; the labelled repeated %u "
+                   "times: %llu rows an epoch (%s)\n", kept, n / classes, unlabelled, repeat,
+                   (unsigned long long)total, indices_path);
     }
     free(rows), free(keep), free(labelled);
     return r;

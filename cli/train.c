@@ -5,6 +5,13 @@
  * curve (curve.png, as vkvae plot draws it). A NaN or Inf in
  * the loss or the parameters stops training, naming the epoch and step;
  * the last good checkpoint stays.
+ *
+ * Launched by mpirun (`mpirun -np N vkvae train ...`), the N processes
+ * train one model data parallel (session/group.h, cli/group.c): each on
+ * its own device (the local rank's GPU, or --device), on its slice of
+ * every global batch; rank 0 alone prints epochs and writes the output
+ * folder. A checkpoint means the same whatever N: --resume works across
+ * group sizes.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
@@ -87,7 +94,7 @@ static void on_stop_signal(int sig)
 }
 
 typedef struct progress {
-    int tty;
+    int tty, quiet;   /* quiet: a group member other than rank 0 */
     uint32_t epoch, epochs, batch, first; /* first: the epoch's steps done before this run */
     double start, last_print;
 } progress;
@@ -96,7 +103,7 @@ static int on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_lo
 {
     progress *p = user;
     double t = cli_now_s(), elapsed = t - p->start;
-    if (t - p->last_print < (p->tty ? 0.1 : 10.0) && done < steps)
+    if (p->quiet || (t - p->last_print < (p->tty ? 0.1 : 10.0) && done < steps))
         return stop_signal != 0;
     p->last_print = t;
     double rate = elapsed > 0 ? (done - p->first) * (double)p->batch / elapsed : 0;
@@ -235,6 +242,9 @@ typedef struct train_run {
     uint32_t epochs, seed, epochs_run;
     vkvae_idx_dataset data;
     vkvae_context *ctx;   /* NULL on the CPU backend */
+    const vkvae_group *group; /* launched by mpirun: the data-parallel group, else NULL */
+    int lead;             /* prints and writes: alone, or rank 0 of the group */
+    uint32_t global_batch;
     vkvae_session *s;
     vkvae_train_state state;
     FILE *metrics;
@@ -267,6 +277,15 @@ static int setup_run(train_run *t, int argc, char **argv)
     r = cli_model(o->model ? o->model : "vae_mlp", o->has_batch ? o->batch : 0, &t->plan);
     if (r)
         return r;
+    /* In a group each member's plan holds its slice of the global batch. */
+    t->global_batch = t->plan->batch;
+    uint32_t members = t->group ? t->group->size : 1;
+    if (members > t->global_batch)
+        return cli_fail(VKVAE_BAD_INPUT, "train: %u processes share a batch of %u: each needs "
+                        "a row at least (--batch)", members, t->global_batch);
+    if (members > 1 && (r = cli_model_fit(&t->plan, (t->global_batch + members - 1) / members,
+                                          0)))
+        return r;
     const vkvae_plan *plan = t->plan;
     t->epochs = o->has_epochs ? o->epochs : plan->epochs ? plan->epochs : 10;
     t->seed = o->has_seed ? o->seed : plan->seed;
@@ -288,7 +307,7 @@ static int setup_run(train_run *t, int argc, char **argv)
                         "(%u)", o->labels, plan->classes);
     /* An earlier run's checkpoint is somebody's hours of training. */
     struct stat st;
-    if (!o->resume && !o->overwrite && stat(t->ckpt_path, &st) == 0)
+    if (t->lead && !o->resume && !o->overwrite && stat(t->ckpt_path, &st) == 0)
         return cli_fail(VKVAE_BAD_INPUT, "%s exists: --resume %s continues that run, "
                         "--overwrite replaces it, or choose another --out", t->ckpt_path,
                         t->ckpt_path);
@@ -330,10 +349,11 @@ static int load_data(train_run *t)
     if (t->o.labels) {
         char path[600];
         snprintf(path, sizeof path, "%s/labelled.txt", t->out_dir);
-        if (make_dirs(t->out_dir) != 0)
+        if (t->lead && make_dirs(t->out_dir) != 0)
             r = cli_fail(VKVAE_IO, "cannot create %s: %s", t->out_dir, strerror(errno));
         else
-            r = cli_keep_labels(d, t->o.labels, t->plan->classes, t->seed, path);
+            r = cli_keep_labels(d, t->o.labels, t->plan->classes, t->seed,
+                                t->lead ? path : NULL);
         if (r)
             vkvae_idx_dataset_destroy(d);
     }
@@ -361,7 +381,7 @@ static int fit_plan(train_run *t)
         if (rows > cap)
             rows = (uint32_t)cap;
     }
-    uint32_t batch = t->o.has_batch ? t->o.batch : p->batch;
+    uint32_t batch = t->global_batch; /* passes run in global batches */
     if (rows < d->train_images.count && rows < batch)
         return cli_fail(VKVAE_BAD_INPUT, "%u training images stream through a data set of at "
                         "most %u rows (--data-rows, maxStorageBufferRange), fewer than a batch "
@@ -374,21 +394,91 @@ static int fit_plan(train_run *t)
     return cli_model_fit(&t->plan, 0, rows);
 }
 
+/* FNV-1a over bytes, folded into h. */
+static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
+{
+    const uint8_t *b = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t hash_set(uint64_t h, const vkvae_idx *set)
+{
+    size_t bytes = (size_t)set->count * set->channels * set->rows * set->cols;
+    h = hash_bytes(h, &set->count, sizeof set->count);
+    return set->data ? hash_bytes(h, set->data, bytes) : h;
+}
+
+/* Every member of a group must train the same model on the same data with
+ * the same vkvae, or their gradients mean different things: a hash of each
+ * compared across the group (the largest and the smallest must be its
+ * own). */
+static int check_members(train_run *t)
+{
+    const vkvae_plan *p = t->plan;
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = hash_bytes(h, VKVAE_VERSION, sizeof VKVAE_VERSION);
+    h = hash_bytes(h, p->spec_text ? p->spec_text : p->model,
+                   strlen(p->spec_text ? p->spec_text : p->model));
+    uint32_t run[4] = {t->global_batch, t->epochs, t->seed, (uint32_t)(t->o.lr * 1e9f)};
+    h = hash_bytes(h, run, sizeof run);
+    h = hash_set(h, &t->data.train_images);
+    h = hash_set(h, &t->data.train_labels);
+    h = hash_set(h, &t->data.test_images);
+    uint64_t both[2] = {h, ~h};
+    vkvae_error err = {0};
+    if (t->group->allreduce(t->group->user, both, 2, VKVAE_REDUCE_MAX_U64, &err))
+        return cli_fail(err.status, "%s", err.message);
+    if (both[0] != h || both[1] != ~h)
+        return cli_fail(VKVAE_BAD_INPUT, "train: rank %u of %u: the group's processes differ in "
+                        "their model, data set, flags or vkvae version (every rank must run "
+                        "the same; only --device may differ)", t->group->rank, t->group->size);
+    return 0;
+}
+
+/* A group member's default device: on a machine with several GPUs, the
+ * one of its local rank (in turn), so that the members there share them. */
+static int member_device(train_run *t)
+{
+    uint32_t n, gpus[64], count = 0;
+    const vkvae_device_info *d = vkvae_context_devices(t->ctx, &n);
+    for (uint32_t i = 0; i < n && count < 64; i++)
+        if (d[i].type != VKVAE_DEVICE_CPU)
+            gpus[count++] = i;
+    if (count < 2)
+        return 0;
+    uint32_t want = gpus[cli_group_local_rank() % count];
+    if (want == vkvae_context_device_index(t->ctx))
+        return 0;
+    char index[16];
+    snprintf(index, sizeof index, "%u", want);
+    vkvae_context_destroy(t->ctx);
+    t->ctx = NULL;
+    return cli_context("train", index, t->o.precision, &t->ctx);
+}
+
 /* The device (or the CPU backend), named on stderr with advice where
  * another choice would likely train faster; non-zero: the exit status. */
 static int open_device(train_run *t)
 {
     int r = cli_context("train", t->o.device, t->o.precision, &t->ctx);
+    if (!r && t->ctx && t->group && !t->o.device && !getenv("VKVAE_DEVICE"))
+        r = member_device(t);
     if (r)
         return r;
     const char *model = t->plan->model;
+    char who[64] = "";
+    if (t->group)
+        snprintf(who, sizeof who, " (rank %u of %u, slices of a batch of %u)", t->group->rank,
+                 t->group->size, t->global_batch);
     if (t->ctx) {
         uint32_t n;
         const vkvae_device_info *d = vkvae_context_devices(t->ctx, &n);
         d += vkvae_context_device_index(t->ctx);
         int fp16 = t->o.precision == VKVAE_PRECISION_FP16;
-        fprintf(stderr, "vkvae: training %s on %s (%s)%s\n", model, d->name,
-                vkvae_device_type_name(d->type), fp16 ? ", fp16 products" : "");
+        fprintf(stderr, "vkvae: training %s on %s (%s)%s%s\n", model, d->name,
+                vkvae_device_type_name(d->type), fp16 ? ", fp16 products" : "", who);
         cli_selftest_warning(d);
         if (d->type == VKVAE_DEVICE_CPU)
             fprintf(stderr, "vkvae: note: this device is a CPU driver; --device cpu (vkvae's "
@@ -396,8 +486,8 @@ static int open_device(train_run *t)
                     fp16 ? ", and fp16 runs slower than fp32 on it" : "");
     } else {
         const char *blas = vkvae_fast_blas(), *advice = vkvae_fast_blas_advice();
-        fprintf(stderr, "vkvae: training %s on the CPU backend (%s)\n", model,
-                blas ? blas : "no BLAS: plain float products");
+        fprintf(stderr, "vkvae: training %s on the CPU backend (%s)%s\n", model,
+                blas ? blas : "no BLAS: plain float products", who);
         if (advice)
             fprintf(stderr, "vkvae: note: %s\n", advice);
     }
@@ -409,7 +499,9 @@ static int open_device(train_run *t)
 static vkvae_status open_session(train_run *t)
 {
     vkvae_status st = vkvae_session_create(
-        &(vkvae_session_desc){.plan = t->plan, .ctx = t->ctx, .lr = t->o.lr}, &t->s, &t->err);
+        &(vkvae_session_desc){.plan = t->plan, .ctx = t->ctx, .lr = t->o.lr, .group = t->group,
+                              .global_batch = t->global_batch},
+        &t->s, &t->err);
     if (st)
         return st;
     t->sp = vkvae_session_plan(t->s);
@@ -427,7 +519,7 @@ static vkvae_status open_session(train_run *t)
                                           &t->err);
     /* The output folder once everything it will hold has loaded: a bad
      * --resume or data set leaves no empty run folder behind. */
-    if (!st && make_dirs(t->out_dir) != 0)
+    if (!st && t->lead && make_dirs(t->out_dir) != 0)
         st = vkvae_fail(&t->err, VKVAE_IO, "%s: cannot create the output folder: %s",
                         t->out_dir, strerror(errno));
     return st;
@@ -437,6 +529,8 @@ static vkvae_status open_session(train_run *t)
  * removed, metrics.csv opened (appended to on --resume). */
 static vkvae_status open_outputs(train_run *t)
 {
+    if (!t->lead)
+        return VKVAE_OK;
     /* A run killed mid-write (SIGKILL, power loss) leaves its temporary
      * files; this run owns the folder now, so they go. */
     char samples_any[600];
@@ -523,6 +617,8 @@ static void report_epoch(train_run *t, uint32_t epoch, uint32_t step, const vkva
                          double seconds)
 {
     double n_train = train->rows > 0 ? train->rows : 1, n_test = test->rows > 0 ? test->rows : 1;
+    if (!t->lead)
+        return;
     if (train->n_terms) {
         report_terms(t, epoch, step, train, test, use, seconds);
         return;
@@ -556,8 +652,9 @@ static vkvae_status save_stopped(train_run *t, uint32_t epoch, uint32_t epoch_st
                                    .seed = t->seed, .meta = t->meta,
                                    .meta_count = t->meta_count};
     t->err = (vkvae_error){0};
-    vkvae_status st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state,
-                                            &t->err);
+    vkvae_status st = t->lead ? vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s,
+                                                      &t->state, &t->err)
+                              : VKVAE_OK;
     if (st)
         return st;
     t->stopped = 1;
@@ -624,7 +721,9 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
     report_epoch(t, epoch, *step, &train, &test, use, seconds);
     t->state = (vkvae_train_state){.epoch = epoch + 1, .step = *step, .seed = t->seed,
                                    .meta = t->meta, .meta_count = t->meta_count};
-    st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state, &t->err);
+    if (t->lead)
+        st = vkvae_checkpoint_save(t->ckpt_path, t->sp, session_read_cb, t->s, &t->state,
+                                   &t->err);
     t->epochs_run += !st;
     return st;
 }
@@ -642,7 +741,7 @@ static const vkvae_idx *samples_data(const train_run *t)
  * autoencoder) says so once, at the first. */
 static vkvae_status sample_epoch(train_run *t, uint32_t epoch)
 {
-    if (!t->o.sample_every || epoch % t->o.sample_every != 0 || t->no_prior)
+    if (!t->lead || !t->o.sample_every || epoch % t->o.sample_every != 0 || t->no_prior)
         return VKVAE_OK;
     char path[700];
     epoch_samples_path(t, epoch, path, sizeof path);
@@ -662,7 +761,8 @@ static vkvae_status train_epochs(train_run *t)
 {
     vkvae_status st = VKVAE_OK;
     uint32_t step = (uint32_t)t->state.step;
-    progress prog = {.tty = isatty(2), .epochs = t->epochs, .batch = t->plan->batch};
+    progress prog = {.tty = isatty(2), .quiet = !t->lead, .epochs = t->epochs,
+                     .batch = t->global_batch};
     for (uint32_t epoch = (uint32_t)t->state.epoch; !st && epoch < t->epochs; epoch++) {
         st = train_epoch(t, epoch, &step, &prog);
         if (!st)
@@ -676,6 +776,8 @@ static vkvae_status train_epochs(train_run *t)
 static vkvae_status write_results(train_run *t)
 {
     vkvae_status st = VKVAE_OK;
+    if (!t->lead)
+        return st;
     if (t->o.samples) {
         st = write_samples(t->s, t->vq.session, samples_data(t), t->samples_path, t->o.samples,
                            t->seed, &t->err);
@@ -705,13 +807,17 @@ static int train(train_run *t, int argc, char **argv);
 
 int cmd_train(int argc, char **argv)
 {
-    train_run t = {.o = {.samples = 64}};
-    int r = train(&t, argc, argv);
+    train_run t = {.o = {.samples = 64}, .lead = 1};
+    int r = cli_group_join(&argc, &argv, &t.group);
+    if (r)
+        return r;
+    t.lead = !t.group || t.group->rank == 0;
+    r = train(&t, argc, argv);
     if (t.vq.session) /* a run that failed before training */
         cli_model_close(&t.vq);
     cli_model_free(t.plan);
     free(t.class_names);
-    return r;
+    return cli_group_leave(r);
 }
 
 /* cmd_train's work; t->plan, once set, is freed by the caller. */
@@ -726,6 +832,8 @@ static int train(train_run *t, int argc, char **argv)
     r = open_device(t);
     if (!r)
         r = fit_plan(t);
+    if (!r && t->group)
+        r = check_members(t);
     if (r) {
         vkvae_context_destroy(t->ctx);
         vkvae_idx_dataset_destroy(&t->data);

@@ -52,6 +52,7 @@ layout(push_constant) uniform Push {
     uint rows;
     float kl_weight;
     float grad_scale;
+    uint row0;
 } pc;
 
 /* Elementwise kernels over [n, in] rows (ops.def's ROW_VEC: gather,

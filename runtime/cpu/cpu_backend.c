@@ -258,10 +258,27 @@ static vkvae_status run_step(vkvae_cpu *cpu, const vkvae_program_desc *prog, uin
 vkvae_status vkvae_cpu_run(vkvae_cpu *cpu, vkvae_program_kind kind, const vkvae_push *push,
                            vkvae_error *err)
 {
-    const vkvae_program_desc *prog = find_program(cpu->plan, kind);
-    if (!prog)
+    return vkvae_cpu_run_range(cpu, kind, 0, UINT32_MAX, push, err);
+}
+
+vkvae_status vkvae_cpu_run_range(vkvae_cpu *cpu, vkvae_program_kind kind, uint32_t first,
+                                 uint32_t end, const vkvae_push *push, vkvae_error *err)
+{
+    const vkvae_program_desc *whole = find_program(cpu->plan, kind);
+    if (!whole)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "plan '%s' has no program of kind %d",
                           cpu->plan->model, (int)kind);
+    if (end > whole->n_steps)
+        end = whole->n_steps;
+    if (first > end)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "program %s has %u steps, not %u", whole->name,
+                          whole->n_steps, first);
+    /* The steps first .. end as a program of their own: the fast path
+     * groups whatever steps it is given. */
+    vkvae_program_desc part = *whole;
+    part.steps = whole->steps + first;
+    part.n_steps = end - first;
+    const vkvae_program_desc *prog = &part;
     /* Check every gather first, so that a bad push writes nothing. */
     for (uint32_t s = 0; s < prog->n_steps; s++) {
         vkvae_op op = prog->steps[s].op;

@@ -69,6 +69,12 @@ vkvae_cpu_precision vkvae_cpu_get_precision(const vkvae_cpu *cpu);
 vkvae_status vkvae_cpu_run(vkvae_cpu *cpu, vkvae_program_kind kind, const vkvae_push *push,
                            vkvae_error *err);
 
+/* Runs steps first .. end - 1 of program kind (end past the last: to the
+ * end), as vkvae_cpu_run runs them all: a data-parallel step runs the train
+ * program in parts, all-reducing the gradients between them. */
+vkvae_status vkvae_cpu_run_range(vkvae_cpu *cpu, vkvae_program_kind kind, uint32_t first,
+                                 uint32_t end, const vkvae_push *push, vkvae_error *err);
+
 /* Runs one step of program kind (step < n_steps), e.g. to compare each
  * step's output with the GPU's. */
 vkvae_status vkvae_cpu_run_step(vkvae_cpu *cpu, vkvae_program_kind kind, uint32_t step,

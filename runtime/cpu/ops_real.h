@@ -86,7 +86,8 @@ static void FN(gather)(P *p, PUSH *push, void *const *t)
             real scale = p->mode == 2 ? (real)(p->classes - 1) : (real)255;
             real v = row ? (real)row[j] / scale : (real)0;
             if (row && p->mode == 1) {
-                float u = vkvae_rand_uniform(push->seed, p->stream, push->step, r * p->in + j);
+                float u = vkvae_rand_uniform(push->seed, p->stream, push->step,
+                                               (push->row0 + r) * p->in + j);
                 v = (real)u < v ? (real)1 : (real)0;
             }
             x[(uint64_t)r * p->in + j] = v;
@@ -115,7 +116,7 @@ static void FN(corrupt_mask)(P *p, PUSH *push, void *const *t)
     real *y = t[1];
     uint32_t count = p->n * p->in;
     for (uint32_t i = 0; i < count; i++) {
-        float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
+        float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i + push->row0 * p->in);
         y[i] = u >= p->alpha ? x[i] : (real)0;
     }
 }
@@ -127,7 +128,8 @@ static void FN(corrupt_gauss)(P *p, PUSH *push, void *const *t)
     real *y = t[1];
     uint32_t count = p->n * p->in;
     for (uint32_t i = 0; i < count; i++)
-        y[i] = x[i] + (real)p->alpha * RAND_NORMAL(push->seed, p->stream, push->step, i);
+        y[i] = x[i] + (real)p->alpha *
+                      RAND_NORMAL(push->seed, p->stream, push->step, i + push->row0 * p->in);
 }
 
 /* ---- layers ---- */
@@ -552,7 +554,7 @@ static void FN(reparam)(P *p, PUSH *push, void *const *t)
         for (uint32_t s = 0; s < S; s++)
             for (uint32_t j = 0; j < p->in; j++) {
                 uint32_t i = (r * S + s) * p->in + j;
-                real e = RAND_NORMAL(push->seed, p->stream, push->step, i);
+                real e = RAND_NORMAL(push->seed, p->stream, push->step, i + push->row0 * S * p->in);
                 eps[i] = e;
                 z[i] = mu[r * p->in + j] + exp(lv[r * p->in + j] / (real)2) * e;
             }
@@ -584,7 +586,7 @@ static void FN(prior)(P *p, PUSH *push, void *const *t)
     real *z = t[0];
     uint32_t count = p->n * p->in;
     for (uint32_t i = 0; i < count; i++)
-        z[i] = RAND_NORMAL(push->seed, p->stream, push->step, i);
+        z[i] = RAND_NORMAL(push->seed, p->stream, push->step, i + push->row0 * p->in);
 }
 
 /* ---- likelihoods and losses ---- */
@@ -1324,7 +1326,7 @@ static void FN(sample_bernoulli)(P *p, PUSH *push, void *const *t)
     real *y = t[1];
     uint32_t count = p->n * p->in;
     for (uint32_t i = 0; i < count; i++) {
-        float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
+        float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i + push->row0 * p->in);
         y[i] = (real)u < FN(sigmoid)(l[i]) ? (real)1 : (real)0;
     }
 }

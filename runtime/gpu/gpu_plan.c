@@ -394,22 +394,31 @@ static void record_step(vkvae_gpu_plan *g, vkvae_commands *c, const vkvae_progra
     }
 }
 
-vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_program_kind kind,
-                                   const vkvae_push *push, vkvae_error *err)
+static vkvae_status record_range(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_program_kind kind,
+                                 uint32_t first, uint32_t end, const vkvae_push *push,
+                                 vkvae_error *err)
 {
     const vkvae_program_desc *prog = (unsigned)kind < VKVAE_PROGRAM_COUNT ? g->by_kind[kind] : NULL;
     if (!prog)
         return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no program of kind %d",
                           g->plan->model, (int)kind);
+    if (end > prog->n_steps)
+        end = prog->n_steps;
     /* Whatever recorded before may have left a split step's reduction
      * reading the scratch buffer. */
     int scratch_busy = 1;
-    for (uint32_t i = 0; i < prog->n_steps; i++) {
+    for (uint32_t i = first; i < end; i++) {
         if (prog->steps[i].barrier)
             vkvae_commands_barrier(g->ctx, c);
         record_step(g, c, prog, i, push, &scratch_busy, prog->steps[i].barrier);
     }
     return VKVAE_OK;
+}
+
+vkvae_status vkvae_gpu_plan_record(vkvae_gpu_plan *g, vkvae_commands *c, vkvae_program_kind kind,
+                                   const vkvae_push *push, vkvae_error *err)
+{
+    return record_range(g, c, kind, 0, UINT32_MAX, push, err);
 }
 
 vkvae_status vkvae_gpu_plan_record_step(vkvae_gpu_plan *g, vkvae_commands *c,
@@ -509,6 +518,12 @@ static void drop_pending(vkvae_gpu_plan *g, uint32_t b, uint64_t at, uint64_t by
 vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
                                 const vkvae_push *push, vkvae_error *err)
 {
+    return vkvae_gpu_plan_run_range(g, kind, 0, UINT32_MAX, push, err);
+}
+
+vkvae_status vkvae_gpu_plan_run_range(vkvae_gpu_plan *g, vkvae_program_kind kind, uint32_t first,
+                                      uint32_t end, const vkvae_push *push, vkvae_error *err)
+{
     vkvae_commands c;
     vkvae_status s = vkvae_commands_begin(g->ctx, 0, 0, &c, err);
     if (s)
@@ -516,7 +531,7 @@ vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
     /* Earlier host writes and runs are complete (every run waits), and the
      * queue submission makes host writes visible: no barrier before. */
     record_pending(g, &c);
-    s = vkvae_gpu_plan_record(g, &c, kind, push, err);
+    s = record_range(g, &c, kind, first, end, push, err);
     if (!s)
         s = vkvae_commands_submit_wait(g->ctx, &c, err);
     vkvae_commands_destroy(g->ctx, &c);

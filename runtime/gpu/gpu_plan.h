@@ -32,6 +32,9 @@ vkvae_status vkvae_gpu_plan_record_step(vkvae_gpu_plan *g, vkvae_commands *c,
 /* Records, submits and waits for one run of the program. */
 vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
                                 const vkvae_push *push, vkvae_error *err);
+/* The same for steps first .. end - 1 (end past the last: to the end). */
+vkvae_status vkvae_gpu_plan_run_range(vkvae_gpu_plan *g, vkvae_program_kind kind, uint32_t first,
+                                      uint32_t end, const vkvae_push *push, vkvae_error *err);
 
 /* Called after each submission completes with the number of runs done. A
  * non-zero return stops (the status to return). */

@@ -101,7 +101,9 @@ typedef struct vkvae_push {
     uint32_t rows;       /* rows valid in this batch (last batch may be short) */
     float kl_weight;     /* beta times the warm-up factor */
     float grad_scale;    /* 1 for summed losses, 1/rows for means */
-    uint32_t pad_[2];
+    uint32_t row0;       /* the batch's first row in the global batch, when several
+                          * processes share it: random draws count from there */
+    uint32_t pad_;
 } vkvae_push;
 
 typedef enum vkvae_buffer_role {

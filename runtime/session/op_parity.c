@@ -505,6 +505,8 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         };
         if ((op == VKVAE_OP_GATHER || op == VKVAE_OP_GATHER_ONEHOT) && c.push.base + c.p.n > 200)
             c.push.base = 0;
+        /* a rank's slice of a global batch draws from its first row on */
+        c.push.row0 = a % 2 ? (uint32_t)(5 * b + 3) : 0;
         add(&l, &c);
     }
     return l.bad ? 0 : l.count;

@@ -13,6 +13,15 @@
  * in the same place and the training set back afterwards, a plain copy on
  * unified memory.
  *
+ * In a group (data parallel, group.h) every pass runs per global batch:
+ * each member takes its slice of the batch's rows (push.base, push.rows)
+ * and draws its random numbers from its slice's first row on (push.row0),
+ * so the members' steps together are the one-process step. A train step
+ * runs in parts cut at its optimizer steps; each optimizer's gradient is
+ * summed across the group before it (losses are sums over rows, so the sum
+ * is the one-process gradient). Loss totals and codebook counts are summed
+ * when read; batch norm's running statistics are averaged after an epoch.
+ *
  * Philox steps keep each use's draws apart: training's from 0 (the global
  * step), evaluation's from 2^31, the IWAE estimate's from 3 * 2^30; encode,
  * decode and sample count batches from 0, as api/record.c's passes do.
@@ -43,6 +52,9 @@ struct vkvae_session {
     uint32_t t_codes, t_codebook;             /* a VQ-VAE's code indices and codebook */
     uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
     uint32_t rows, features, latent, batch;
+    uint32_t pass_batch;                      /* a pass's batch: global in a group */
+    vkvae_group group;                        /* size 0: alone */
+    float *reduce_buf;                        /* a gradient's host copy, for the group */
     uint8_t *images, *labels;                 /* host copies, rows long */
     uint32_t *perm;
     const vkvae_idx *train_images, *train_labels;
@@ -84,6 +96,8 @@ vkvae_status vkvae_session_codebook_usage(vkvae_session *s, uint32_t i,
     if (!count)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "codebook usage: out of host memory");
     vkvae_status st = vkvae_session_read(s, s->t_usage[i], count, err);
+    if (!st && s->group.size) /* the group's counts */
+        st = s->group.allreduce(s->group.user, count, t->elems, VKVAE_REDUCE_SUM_F32, err);
     *out = (vkvae_codebook_usage){.codes = (uint32_t)t->elems};
     for (uint64_t k = 0; !st && k < t->elems; k++) {
         out->positions += count[k];
@@ -161,6 +175,49 @@ static vkvae_status copy_programs(vkvae_session *s, const vkvae_plan *plan, floa
     return VKVAE_OK;
 }
 
+static const vkvae_program_desc *program_of(const vkvae_session *s, vkvae_program_kind kind)
+{
+    for (uint32_t p = 0; p < s->plan.n_programs; p++)
+        if (s->plan.programs[p].kind == kind)
+            return &s->plan.programs[p];
+    return NULL;
+}
+
+/* This session trains as one member of group: checked, and a host buffer
+ * for the largest gradient a device's optimizer step reads. */
+static vkvae_status join_group(vkvae_session *s, const vkvae_group *group, vkvae_error *err)
+{
+    if (!group->allreduce || group->size == 0 || group->rank >= group->size)
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "a group's member %u of %u", group->rank,
+                          group->size);
+    uint32_t slice = (s->pass_batch + group->size - 1) / group->size;
+    if (slice > s->batch)
+        return vkvae_fail(err, VKVAE_INTERNAL, "model %s: a slice of %u rows of the global "
+                          "batch %u, past the plan's batch of %u", s->plan.model, slice,
+                          s->pass_batch, s->batch);
+    const vkvae_program_desc *train = program_of(s, VKVAE_PROGRAM_TRAIN);
+    uint64_t widest = 0;
+    for (uint32_t i = 0; train && i < train->n_steps; i++) {
+        vkvae_op op = train->steps[i].op;
+        /* These change the codebook from one member's batch alone. */
+        if (group->size > 1 &&
+            (op == VKVAE_OP_VQ_EMA || op == VKVAE_OP_VQ_RESTART))
+            return vkvae_fail(err, VKVAE_UNSUPPORTED,
+                              "model %s: a codebook moved by %s does not train in a group of "
+                              "%u yet; train it in one process", s->plan.model,
+                              op == VKVAE_OP_VQ_EMA ? "moving averages (ema)" : "restarts",
+                              group->size);
+        if (vkvae_op_flags(op) & VKVAE_OPF_OPTIMIZER) {
+            uint64_t n = s->plan.tensors[train->steps[i].tensors[1]].elems;
+            widest = n > widest ? n : widest;
+        }
+    }
+    s->group = *group;
+    s->reduce_buf = malloc((widest ? widest : 1) * sizeof *s->reduce_buf);
+    return s->reduce_buf ? VKVAE_OK
+                         : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+}
+
 vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session **out,
                                   vkvae_error *err)
 {
@@ -218,6 +275,7 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
         s->rows = img->shape[0];
         s->features = s->rows ? (uint32_t)(img->elems / s->rows) : 0;
         s->batch = plan->batch;
+        s->pass_batch = desc->global_batch ? desc->global_batch : plan->batch;
         uint32_t z = vkvae_plan_find_tensor(plan, "io.z");
         /* a classifier's encode program gives its features in io.mu */
         if (z == UINT32_MAX)
@@ -229,6 +287,8 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
         if (!s->images || !s->labels || !s->perm)
             st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory for the data set");
     }
+    if (!st && desc->group)
+        st = join_group(s, desc->group, err);
     if (!st)
         st = s->ctx ? vkvae_gpu_plan_create(s->ctx, plan, &s->gpu, err)
                     : vkvae_cpu_create(plan, VKVAE_CPU_FAST, &s->cpu, err);
@@ -251,6 +311,7 @@ void vkvae_session_destroy(vkvae_session *s)
     free(s->images);
     free(s->labels);
     free(s->perm);
+    free(s->reduce_buf);
     free(s);
 }
 
@@ -370,6 +431,7 @@ typedef struct run_state {
     void *user;
 } run_state;
 
+/* The loss sums so far: the group's, summed across it. */
 static vkvae_status read_losses(vkvae_session *s, vkvae_losses *out, vkvae_error *err)
 {
     float acc[4];
@@ -379,6 +441,13 @@ static vkvae_status read_losses(vkvae_session *s, vkvae_losses *out, vkvae_error
     for (uint32_t i = 0; i < s->n_terms && !st; i++) {
         st = vkvae_session_read(s, s->t_terms[i], acc, err);
         out->term[i] = acc[0];
+    }
+    if (!st && s->group.size) {
+        double sums[4 + VKVAE_MAX_TERMS] = {out->recon, out->kl, out->total, out->rows};
+        memcpy(sums + 4, out->term, s->n_terms * sizeof *sums);
+        st = s->group.allreduce(s->group.user, sums, 4 + s->n_terms, VKVAE_REDUCE_SUM_F64, err);
+        out->recon = sums[0], out->kl = sums[1], out->total = sums[2], out->rows = sums[3];
+        memcpy(out->term, sums + 4, s->n_terms * sizeof *sums);
     }
     return st;
 }
@@ -391,9 +460,68 @@ static vkvae_status on_runs_done(void *user, uint32_t done, vkvae_error *err)
         return VKVAE_OK;
     vkvae_losses so_far;
     vkvae_status st = read_losses(r->s, &so_far, err);
-    if (!st && r->progress(r->user, r->completed, r->steps, &so_far))
+    uint64_t stop = !st && r->progress(r->user, r->completed, r->steps, &so_far);
+    /* In a group, any member's stop stops all at the same step. */
+    if (!st && r->s->group.size)
+        st = r->s->group.allreduce(r->s->group.user, &stop, 1, VKVAE_REDUCE_MAX_U64, err);
+    if (!st && stop)
         st = vkvae_fail(err, VKVAE_CANCELLED, "stopped after step %u of %u", r->completed,
                         r->steps);
+    return st;
+}
+
+static vkvae_status run_range(vkvae_session *s, vkvae_program_kind kind, uint32_t first,
+                              uint32_t end, const vkvae_push *push, vkvae_error *err)
+{
+    return s->gpu ? vkvae_gpu_plan_run_range(s->gpu, kind, first, end, push, err)
+                  : vkvae_cpu_run_range(s->cpu, kind, first, end, push, err);
+}
+
+/* The gradient tensor t summed across the group, in place (zero: this
+ * member has no rows in the batch, and adds zeros). The CPU backend's
+ * memory is reduced where it lies; a device's goes through a host copy. */
+static vkvae_status sum_gradient(vkvae_session *s, uint32_t t, int zero, vkvae_error *err)
+{
+    size_t n = s->plan.tensors[t].elems;
+    float *g = s->cpu ? vkvae_cpu_tensor(s->cpu, t).data : s->reduce_buf;
+    vkvae_status st = VKVAE_OK;
+    if (zero)
+        memset(g, 0, n * sizeof *g);
+    else if (!s->cpu)
+        st = vkvae_session_read(s, t, g, err);
+    if (!st)
+        st = s->group.allreduce(s->group.user, g, n, VKVAE_REDUCE_SUM_F32, err);
+    if (!st && !s->cpu)
+        st = vkvae_session_write(s, t, g, err);
+    return st;
+}
+
+/* One step of program kind as this member's part of the group's step:
+ * the program in parts cut before each optimizer step, whose gradient is
+ * summed across the group first. A member without rows in a short last
+ * batch runs only the optimizer steps, on zeros of its own. */
+static vkvae_status run_group_step(vkvae_session *s, vkvae_program_kind kind,
+                                   const vkvae_push *push, vkvae_error *err)
+{
+    const vkvae_program_desc *prog = program_of(s, kind);
+    if (!prog)
+        return vkvae_fail(err, VKVAE_UNSUPPORTED, "model %s has no program of kind %d",
+                          s->plan.model, (int)kind);
+    vkvae_status st = VKVAE_OK;
+    uint32_t first = 0;
+    for (uint32_t i = 0; !st && i <= prog->n_steps; i++) {
+        int optimizer = i < prog->n_steps &&
+                        (vkvae_op_flags(prog->steps[i].op) & VKVAE_OPF_OPTIMIZER);
+        if (!optimizer && i < prog->n_steps)
+            continue;
+        if (push->rows)
+            st = run_range(s, kind, first, i, push, err);
+        else if (first < i && first > 0) /* the optimizer step that began the part */
+            st = run_range(s, kind, first, first + 1, push, err);
+        if (!st && optimizer)
+            st = sum_gradient(s, prog->steps[i].tensors[1], push->rows == 0, err);
+        first = i;
+    }
     return st;
 }
 
@@ -402,6 +530,15 @@ static vkvae_status on_runs_done(void *user, uint32_t done, vkvae_error *err)
 static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkvae_push *pushes,
                             uint32_t n, run_state *r, vkvae_error *err)
 {
+    if (s->group.size) { /* step by step: each may all-reduce part way */
+        vkvae_status st = VKVAE_OK;
+        for (uint32_t i = 0; !st && i < n; i++) {
+            st = run_group_step(s, kind, &pushes[i], err);
+            if (!st)
+                st = on_runs_done(r, i + 1, err);
+        }
+        return st;
+    }
     if (s->gpu)
         return vkvae_gpu_plan_run_many(s->gpu, kind, pushes, n, s->submit_ms, on_runs_done, r,
                                        err);
@@ -420,18 +557,26 @@ static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkv
 static vkvae_push *schedule(const vkvae_session *s, uint32_t first, uint32_t rows, uint32_t seed,
                             uint32_t first_step, float kl_weight, uint32_t *n)
 {
-    *n = (rows + s->batch - 1) / s->batch;
+    uint32_t b = s->pass_batch;
+    *n = (rows + b - 1) / b;
     vkvae_push *p = calloc(*n ? *n : 1, sizeof *p);
     for (uint32_t i = 0; p && i < *n; i++) {
-        uint32_t done = i * s->batch;
+        uint32_t done = i * b;
         p[i] = (vkvae_push){
             .seed = seed,
             .step = first_step + i,
             .base = first + done,
-            .rows = rows - done < s->batch ? rows - done : s->batch,
+            .rows = rows - done < b ? rows - done : b,
             .kl_weight = kl_weight,
             .grad_scale = 1.0f, /* losses are summed over the batch, as PyTorch's example */
         };
+        if (s->group.size) { /* this member's slice */
+            uint32_t lo, hi;
+            vkvae_group_slice(&s->group, p[i].rows, &lo, &hi);
+            p[i].base += lo;
+            p[i].rows = hi - lo;
+            p[i].row0 = lo;
+        }
     }
     return p;
 }
@@ -549,7 +694,8 @@ static vkvae_status stream_pass(vkvae_session *s, vkvae_program_kind kind,
                                 const uint32_t *order, uint32_t first, uint32_t seed,
                                 uint32_t start, float kl_weight, run_state *r, vkvae_error *err)
 {
-    uint32_t count = images->count, slots, chunk = vkvae_stream_chunk(s->rows, s->batch, &slots);
+    uint32_t count = images->count, slots;
+    uint32_t chunk = vkvae_stream_chunk(s->rows, s->pass_batch, &slots);
     uint32_t end = chunk_end(first, chunk, count), slot = 0;
     chunk_fill cur;
     vkvae_status st = chunk_begin(s, images, labels, order, first, end - first, 0, &cur, err);
@@ -610,11 +756,12 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
 {
     uint32_t count = images->count, slots;
     int streamed = count > s->rows;
-    if (streamed && vkvae_stream_chunk(s->rows, s->batch, &slots) == 0)
+    uint32_t b = s->pass_batch;
+    if (streamed && vkvae_stream_chunk(s->rows, b, &slots) == 0)
         return vkvae_fail(err, VKVAE_BAD_INPUT,
                           "%s: %u images stream through a data set of %u rows, fewer than a "
-                          "batch of %u", images->path, count, s->rows, s->batch);
-    uint32_t steps = (count + s->batch - 1) / s->batch;
+                          "batch of %u", images->path, count, s->rows, b);
+    uint32_t steps = (count + b - 1) / b;
     if (skip > steps)
         return vkvae_fail(err, VKVAE_BAD_INPUT, "step %u of an epoch of %u steps: the data set "
                           "is not the one the run began with", skip, steps);
@@ -636,7 +783,7 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
         st = zero_losses(s, err);
     run_state r = {.s = s, .skip = skip, .done_before = skip, .steps = steps,
                    .completed = skip, .progress = progress, .user = user};
-    uint32_t start = *first_step, first = skip * s->batch;
+    uint32_t start = *first_step, first = skip * b;
     if (!st && streamed) {
         st = stream_pass(s, kind, images, labels, order, first, seed, start, kl_weight, &r, err);
     } else if (!st && first < count) {
@@ -647,6 +794,31 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
         free(pushes);
     }
     *first_step = start + r.completed - skip;
+    return st;
+}
+
+/* Batch norm's running statistics, moved by each member's slices alone,
+ * become the group's average (a view read twice is averaged twice: the
+ * same values). */
+static vkvae_status average_state(vkvae_session *s, vkvae_error *err)
+{
+    vkvae_status st = VKVAE_OK;
+    for (uint32_t t = 0; !st && t < s->plan.n_tensors; t++) {
+        const vkvae_tensor_desc *d = &s->plan.tensors[t];
+        if (s->plan.buffers[d->buffer].role != VKVAE_ROLE_STATE || !d->elems)
+            continue;
+        float *v = malloc(d->elems * sizeof *v);
+        if (!v)
+            return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+        st = vkvae_session_read(s, t, v, err);
+        if (!st)
+            st = s->group.allreduce(s->group.user, v, d->elems, VKVAE_REDUCE_SUM_F32, err);
+        for (uint64_t i = 0; !st && i < d->elems; i++)
+            v[i] /= (float)s->group.size;
+        if (!st)
+            st = vkvae_session_write(s, t, v, err);
+        free(v);
+    }
     return st;
 }
 
@@ -670,6 +842,8 @@ vkvae_status vkvae_session_train_epoch(vkvae_session *s, uint32_t seed, uint32_t
     vkvae_status st = run_pass(s, VKVAE_PROGRAM_TRAIN, s->train_images, s->train_labels, order,
                                done, seed, step, kl_weight, progress, user, err);
     free(order);
+    if (!st && s->group.size > 1)
+        st = average_state(s, err);
     if (!st || st == VKVAE_CANCELLED) {
         vkvae_status rs = read_losses(s, out, st ? NULL : err);
         st = st ? st : rs;

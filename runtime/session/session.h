@@ -13,6 +13,7 @@
 #include "io/idx.h"
 #include "plan/plan.h"
 #include "plan/query.h"
+#include "session/group.h"
 #include "vulkan/context.h"
 
 typedef struct vkvae_session vkvae_session;
@@ -22,6 +23,14 @@ typedef struct vkvae_session_desc {
     vkvae_context *ctx;      /* NULL: the CPU backend (float) */
     float lr;                /* 0: the spec's learning rate */
     double submit_ms;        /* GPU time per submission; 0: 50 ms */
+    /* Data parallel: this process's group (NULL: trains alone) and the
+     * global batch the group's members share, each its slice (the plan's
+     * batch holds the largest slice); 0: the plan's batch. Passes (train
+     * epochs, evaluation) run per global batch, so the steps, the draws and
+     * a checkpoint's place in an epoch are those of one process at that
+     * batch whatever the group's size. */
+    const vkvae_group *group;
+    uint32_t global_batch;
 } vkvae_session_desc;
 
 enum { VKVAE_MAX_TERMS = 8 };

@@ -9,5 +9,5 @@ void main()
 {
     uint i = element_index();
     if (i >= P_N * P_IN) return;
-    y[i] = x[i] + P_ALPHA * vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i);
+    y[i] = x[i] + P_ALPHA * vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i + pc.row0 * P_IN);
 }

@@ -9,5 +9,5 @@ void main()
 {
     uint i = element_index();
     if (i >= P_N * P_IN) return;
-    y[i] = vkvae_rand_uniform(pc.seed, P_STREAM, pc.step, i) >= P_ALPHA ? x[i] : 0.0;
+    y[i] = vkvae_rand_uniform(pc.seed, P_STREAM, pc.step, i + pc.row0 * P_IN) >= P_ALPHA ? x[i] : 0.0;
 }

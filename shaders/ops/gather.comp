@@ -25,7 +25,7 @@ void main()
             v.x = float((data[at >> 2] >> ((at & 3u) * 8u)) & 0xffu) / scale;
         if (P_MODE == 1u)
             for (uint e = 0; e < ROW_VEC; e++)
-                v[e] = vkvae_rand_uniform(pc.seed, P_STREAM, pc.step, i + e) < v[e] ? 1.0 : 0.0;
+                v[e] = vkvae_rand_uniform(pc.seed, P_STREAM, pc.step, i + e + pc.row0 * P_IN) < v[e] ? 1.0 : 0.0;
     }
     if (ROW_VEC == 4u)
         x4[i / 4u] = v;

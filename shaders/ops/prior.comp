@@ -8,5 +8,5 @@ void main()
 {
     uint i = element_index();
     if (i >= P_N * P_IN) return;
-    z[i] = vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i);
+    z[i] = vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i + pc.row0 * P_IN);
 }

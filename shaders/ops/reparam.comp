@@ -15,7 +15,7 @@ void main()
     if (i >= P_N * SAMPLES * P_IN) return;
     uint row = i / P_IN, j = i % P_IN;
     uint src = (row / SAMPLES) * P_IN + j;
-    float e = vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i);
+    float e = vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i + pc.row0 * SAMPLES * P_IN);
     eps[i] = e;
     z[i] = mu[src] + exp(0.5 * lv[src]) * e;
 }

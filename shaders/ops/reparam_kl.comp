@@ -22,7 +22,7 @@ void main()
         acc += m * m + sigma * sigma - 1.0 - l;
         for (uint s = 0; s < SAMPLES; s++) {
             uint i = (r * SAMPLES + s) * P_IN + j;
-            float e = vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i);
+            float e = vkvae_rand_normal(pc.seed, P_STREAM, pc.step, i + pc.row0 * SAMPLES * P_IN);
             eps[i] = e;
             z[i] = m + sigma * e;
         }

@@ -453,7 +453,8 @@ static void prior_rows(const job *j, uint64_t lo, uint64_t hi)
     const vkvae_push *push = j->push;
     float *z = j->t[0];
     for (uint64_t i = lo * p->in; i < hi * p->in; i++)
-        z[i] = vkvae_rand_normal(push->seed, p->stream, push->step, (uint32_t)i);
+        z[i] = vkvae_rand_normal(push->seed, p->stream, push->step,
+                                 (uint32_t)i + push->row0 * p->in);
 }
 
 /* mu:[n,in] lv:[n,in] -> z:[n*S,in] eps:[n*S,in] */
@@ -468,7 +469,8 @@ static void reparam_rows(const job *j, uint64_t lo, uint64_t hi)
         for (uint32_t s = 0; s < S; s++)
             for (uint32_t c = 0; c < p->in; c++) {
                 uint32_t i = ((uint32_t)r * S + s) * p->in + c;
-                float e = vkvae_rand_normal(push->seed, p->stream, push->step, i);
+                float e = vkvae_rand_normal(push->seed, p->stream, push->step,
+                                            i + push->row0 * S * p->in);
                 eps[i] = e;
                 z[i] = mu[r * p->in + c] + expf(lv[r * p->in + c] / 2.0f) * e;
             }
