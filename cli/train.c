@@ -679,6 +679,7 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
     prog->start = cli_now_s();
     prog->last_print = 0;
     uint32_t first_step = *step;
+    double reduce_before = vkvae_session_reduce_seconds(t->s);
     vkvae_status st = vkvae_session_train_epoch(t->s, t->seed, epoch, done, step, kl_weight,
                                                 on_progress, prog, &train, &t->err);
     double seconds = cli_now_s() - prog->start;
@@ -719,6 +720,12 @@ static vkvae_status train_epoch(train_run *t, uint32_t epoch, uint32_t *step, pr
     if (st)
         return st;
     report_epoch(t, epoch, *step, &train, &test, use, seconds);
+    if (t->group && t->lead && *step > first_step) {
+        double reduce = vkvae_session_reduce_seconds(t->s) - reduce_before;
+        fprintf(stderr, "vkvae: rank 0 of %u: %.2f ms a step summing gradients (%.0f%% of the "
+                "epoch's %.1f s)\n", t->group->size, 1e3 * reduce / (*step - first_step),
+                100 * reduce / seconds, seconds);
+    }
     t->state = (vkvae_train_state){.epoch = epoch + 1, .step = *step, .seed = t->seed,
                                    .meta = t->meta, .meta_count = t->meta_count};
     if (t->lead)

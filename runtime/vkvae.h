@@ -24,6 +24,7 @@
 #include <vulkan/vulkan_core.h>
 
 #include "error.h"
+#include "group.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -181,6 +182,11 @@ typedef struct vkvae_model_desc {
                                  the same results (give at least a batch). A checkpoint's
                                  optimizer state and epoch are loaded too.
                                  0: inference only (on a device, no training buffers) */
+    const vkvae_group *group; /* data parallel (group.h): this process trains as one member
+                                 of group, on its slice of each batch of `batch` rows (the
+                                 global batch); every member creates its model alike and
+                                 calls the training functions at the same points. NULL:
+                                 alone. Only a model that trains (data_rows > 0) takes one */
 } vkvae_model_desc;
 
 typedef struct vkvae_model_info {

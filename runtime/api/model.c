@@ -170,7 +170,16 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
      * (inference_plan) and never touched on the CPU. */
     const vkvae_plan *fit;
     vkvae_plan *refit;
-    ps = vkvae_spec_plan_for(source, desc->batch, desc->data_rows, &fit, &refit, err);
+    /* A member of a group holds its slice of the global batch. */
+    uint32_t global = desc->batch ? desc->batch : source->batch;
+    uint32_t members = desc->group && desc->data_rows ? desc->group->size : 1;
+    if (members > global)
+        ps = vkvae_fail(err, VKVAE_BAD_INPUT, "%u processes share a batch of %u: each needs a "
+                        "row at least", members, global);
+    if (!ps)
+        ps = vkvae_spec_plan_for(source, members > 1 ? (global + members - 1) / members
+                                                     : desc->batch,
+                                 desc->data_rows, &fit, &refit, err);
     if (ps || refit) {
         vkvae_spec_plan_free(owned);
         if (ps)
@@ -190,7 +199,10 @@ vkvae_status vkvae_model_create(const vkvae_model_desc *desc, vkvae_model **out,
     m->plan = *source;
     vkvae_status s = m->ctx && !m->training ? inference_plan(m, err) : VKVAE_OK;
     if (!s)
-        s = vkvae_session_create(&(vkvae_session_desc){.plan = &m->plan, .ctx = m->ctx},
+        s = vkvae_session_create(&(vkvae_session_desc){.plan = &m->plan, .ctx = m->ctx,
+                                                       .group = desc->data_rows ? desc->group
+                                                                                : NULL,
+                                                       .global_batch = global},
                                  &m->session, err);
     uint32_t seed = desc->init_seed ? desc->init_seed : source->seed;
     if (!s && desc->checkpoint) {

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu/cpu_backend.h"
 #include "gpu/gpu_plan.h"
@@ -55,6 +56,7 @@ struct vkvae_session {
     uint32_t pass_batch;                      /* a pass's batch: global in a group */
     vkvae_group group;                        /* size 0: alone */
     float *reduce_buf;                        /* a gradient's host copy, for the group */
+    double reduce_s;                          /* seconds spent summing gradients so far */
     uint8_t *images, *labels;                 /* host copies, rows long */
     uint32_t *perm;
     const vkvae_idx *train_images, *train_labels;
@@ -485,6 +487,8 @@ static vkvae_status sum_gradient(vkvae_session *s, uint32_t t, int zero, vkvae_e
     size_t n = s->plan.tensors[t].elems;
     float *g = s->cpu ? vkvae_cpu_tensor(s->cpu, t).data : s->reduce_buf;
     vkvae_status st = VKVAE_OK;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (zero)
         memset(g, 0, n * sizeof *g);
     else if (!s->cpu)
@@ -493,7 +497,14 @@ static vkvae_status sum_gradient(vkvae_session *s, uint32_t t, int zero, vkvae_e
         st = s->group.allreduce(s->group.user, g, n, VKVAE_REDUCE_SUM_F32, err);
     if (!st && !s->cpu)
         st = vkvae_session_write(s, t, g, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->reduce_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     return st;
+}
+
+double vkvae_session_reduce_seconds(const vkvae_session *s)
+{
+    return s->reduce_s;
 }
 
 /* One step of program kind as this member's part of the group's step:

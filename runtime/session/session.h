@@ -13,7 +13,7 @@
 #include "io/idx.h"
 #include "plan/plan.h"
 #include "plan/query.h"
-#include "session/group.h"
+#include "group.h"
 #include "vulkan/context.h"
 
 typedef struct vkvae_session vkvae_session;
@@ -52,6 +52,9 @@ typedef int (*vkvae_progress_fn)(void *user, uint32_t steps_done, uint32_t steps
 
 vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session **out,
                                   vkvae_error *err);
+/* In a group: the seconds this member has spent summing gradients across
+ * it (the wait for the slowest member included), since it was created. */
+double vkvae_session_reduce_seconds(const vkvae_session *s);
 void vkvae_session_destroy(vkvae_session *s);
 
 const vkvae_plan *vkvae_session_plan(const vkvae_session *s);

@@ -1,9 +1,10 @@
 """What the CLI tests of this folder share: a check that prints and
 counts, a command run with its output, a relative comparison, a PNG's
-pixels.
+pixels, a checkpoint's tensors.
 
-    from cli_test import check, close, failures, read_png, run
+    from cli_test import check, close, failures, read_png, read_safetensors, run
 """
+import json
 import struct
 import subprocess
 import zlib
@@ -59,3 +60,15 @@ def read_png(path):
         rows.append(bytes(cur))
         prev = cur
     return width, height, ch, rows
+
+
+def read_safetensors(path):
+    """(metadata, {name: (dtype, shape, data bytes)}): an 8-byte little-endian
+    header length, the JSON header, then the tensors' bytes."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta, body = header.pop("__metadata__", {}), raw[8 + n:]
+    return meta, {name: (t["dtype"], t["shape"], body[t["data_offsets"][0]:t["data_offsets"][1]])
+                  for name, t in header.items()}

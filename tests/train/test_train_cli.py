@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 
-from cli_test import check, failures
+from cli_test import check, failures, read_safetensors
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 
@@ -298,17 +298,6 @@ def curve(vkvae, tmp, precision="fp32", bound=1e-3):
 
 def fp16(vkvae, tmp):
     return curve(vkvae, tmp, "fp16", 1e-2)
-
-
-def read_safetensors(path):
-    """(metadata, {name: (dtype, shape, data bytes)}): an 8-byte little-endian
-    header length, the JSON header, then the tensors' bytes."""
-    raw = read_bytes(path)
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta, body = header.pop("__metadata__", {}), raw[8 + n:]
-    return meta, {name: (t["dtype"], t["shape"], body[t["data_offsets"][0]:t["data_offsets"][1]])
-                  for name, t in header.items()}
 
 
 def torch_load(path, weights):
