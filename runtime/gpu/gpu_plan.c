@@ -464,6 +464,15 @@ static vkvae_status tensor_range(const vkvae_gpu_plan *g, uint32_t tensor, uint6
     return VKVAE_OK;
 }
 
+float *vkvae_gpu_plan_mapped(vkvae_gpu_plan *g, uint32_t tensor)
+{
+    uint32_t b;
+    uint64_t at;
+    if (tensor_range(g, tensor, 0, 0, &b, &at, NULL) || !g->buffers[b].mapped)
+        return NULL;
+    return (float *)((char *)g->buffers[b].mapped + at);
+}
+
 vkvae_status vkvae_gpu_plan_host_range(vkvae_gpu_plan *g, uint32_t tensor, uint64_t offset,
                                        uint64_t bytes, void **out, vkvae_error *err)
 {

@@ -32,6 +32,10 @@ vkvae_status vkvae_gpu_plan_record_step(vkvae_gpu_plan *g, vkvae_commands *c,
 /* Records, submits and waits for one run of the program. */
 vkvae_status vkvae_gpu_plan_run(vkvae_gpu_plan *g, vkvae_program_kind kind,
                                 const vkvae_push *push, vkvae_error *err);
+/* A tensor's memory where its buffer is mapped (unified memory: lavapipe,
+ * integrated GPUs; host-coherent, and every run waits for its fence), else
+ * NULL: the host may work on it in place between runs. */
+float *vkvae_gpu_plan_mapped(vkvae_gpu_plan *g, uint32_t tensor);
 /* The same for steps first .. end - 1 (end past the last: to the end). */
 vkvae_status vkvae_gpu_plan_run_range(vkvae_gpu_plan *g, vkvae_program_kind kind, uint32_t first,
                                       uint32_t end, const vkvae_push *push, vkvae_error *err);

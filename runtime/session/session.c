@@ -481,21 +481,23 @@ static vkvae_status run_range(vkvae_session *s, vkvae_program_kind kind, uint32_
 
 /* The gradient tensor t summed across the group, in place (zero: this
  * member has no rows in the batch, and adds zeros). The CPU backend's
- * memory is reduced where it lies; a device's goes through a host copy. */
+ * memory and a device's mapped memory (unified memory) are reduced where
+ * they lie; other device memory goes through a host copy. */
 static vkvae_status sum_gradient(vkvae_session *s, uint32_t t, int zero, vkvae_error *err)
 {
     size_t n = s->plan.tensors[t].elems;
-    float *g = s->cpu ? vkvae_cpu_tensor(s->cpu, t).data : s->reduce_buf;
+    float *in_place = s->cpu ? vkvae_cpu_tensor(s->cpu, t).data : vkvae_gpu_plan_mapped(s->gpu, t);
+    float *g = in_place ? in_place : s->reduce_buf;
     vkvae_status st = VKVAE_OK;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (zero)
         memset(g, 0, n * sizeof *g);
-    else if (!s->cpu)
+    else if (!in_place)
         st = vkvae_session_read(s, t, g, err);
     if (!st)
         st = s->group.allreduce(s->group.user, g, n, VKVAE_REDUCE_SUM_F32, err);
-    if (!st && !s->cpu)
+    if (!st && !in_place)
         st = vkvae_session_write(s, t, g, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s->reduce_s += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
