@@ -52,6 +52,7 @@ struct vkvae_session {
     uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
     uint32_t t_codes, t_codebook;             /* a VQ-VAE's code indices and codebook */
     uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
+    int on_images;                            /* decode reads io.x (vkvae_session_decodes_on_images) */
     uint32_t rows, features, latent, batch;
     uint32_t pass_batch;                      /* a pass's batch: global in a group */
     vkvae_group group;                        /* size 0: alone */
@@ -185,6 +186,18 @@ static const vkvae_program_desc *program_of(const vkvae_session *s, vkvae_progra
     return NULL;
 }
 
+/* Whether the decode program reads io.x (a prior learned from images'
+ * conditions): a fact of the plan, found once. */
+static int decode_reads_images(const vkvae_session *s)
+{
+    const vkvae_program_desc *pr = program_of(s, VKVAE_PROGRAM_DECODE);
+    for (uint32_t i = 0; pr && s->t_x != UINT32_MAX && i < pr->n_steps; i++)
+        for (uint32_t k = 0; k < pr->steps[i].n_tensors; k++)
+            if (pr->steps[i].tensors[k] == s->t_x)
+                return 1;
+    return 0;
+}
+
 /* This session trains as one member of group: checked, and a host buffer
  * for the largest gradient a device's optimizer step reads. */
 static vkvae_status join_group(vkvae_session *s, const vkvae_group *group, vkvae_error *err)
@@ -258,6 +271,7 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     s->t_iwae_x = vkvae_plan_find_tensor(plan, "io.iwae_x");
     s->t_iwae_y = vkvae_plan_find_tensor(plan, "io.iwae_y");
     s->t_logw = vkvae_plan_find_tensor(plan, "io.logw");
+    s->on_images = decode_reads_images(s);
     /* a VQ-VAE's encode ends in the codebook's choice: indices to io.codes */
     s->t_codes = s->t_codebook = UINT32_MAX;
     for (uint32_t p = 0; p < plan->n_programs; p++)
@@ -1061,15 +1075,9 @@ vkvae_status vkvae_session_decode_codes(vkvae_session *s, const uint32_t *codes,
  * an image: the learned prior's io.x). */
 int vkvae_session_decodes_on_images(const vkvae_session *s)
 {
-    for (uint32_t p = 0; s->t_x != UINT32_MAX && p < s->plan.n_programs; p++) {
-        const vkvae_program_desc *pr = &s->plan.programs[p];
-        for (uint32_t i = 0; pr->kind == VKVAE_PROGRAM_DECODE && i < pr->n_steps; i++)
-            for (uint32_t k = 0; k < pr->steps[i].n_tensors; k++)
-                if (pr->steps[i].tensors[k] == s->t_x)
-                    return 1;
-    }
-    return 0;
+    return s->on_images;
 }
+
 
 /* The images of decode and sample: given exactly when the model reads them. */
 static vkvae_status check_images(const vkvae_session *s, const float *images, const char *what,

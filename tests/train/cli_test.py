@@ -1,9 +1,10 @@
 """What the CLI tests of this folder share: a check that prints and
 counts, a command run with its output, a relative comparison, a PNG's
-pixels, a checkpoint's tensors.
+pixels, a checkpoint's tensors, a model trained on both backends.
 
-    from cli_test import check, close, failures, read_png, read_safetensors, run
+    from cli_test import check, close, failures, read_png, read_safetensors, run, train_both
 """
+import csv
 import json
 import struct
 import subprocess
@@ -72,3 +73,27 @@ def read_safetensors(path):
     meta, body = header.pop("__metadata__", {}), raw[8 + n:]
     return meta, {name: (t["dtype"], t["shape"], body[t["data_offsets"][0]:t["data_offsets"][1]])
                   for name, t in header.items()}
+
+
+def train_both(vkvae, args, out_prefix, terms, what="trains", ok=None):
+    """vkvae train ARGS on lavapipe (device 0) and on the CPU backend, into
+    OUT_PREFIX-0 and OUT_PREFIX-cpu: each run checked (exit 0, and ok(stdout,
+    out) where given), then each of terms, a metrics.csv column, checked to
+    agree within close()'s 1e-3 in the first epoch. Returns {device: that
+    row}, or None when a run failed."""
+    metrics = {}
+    for device in ("0", "cpu"):
+        out = f"{out_prefix}-{device}"
+        rc, so, e = run(vkvae, "train", *args, "--device", device, "--out", out)
+        good = rc == 0 and (ok is None or ok(so, out))
+        check(good, f"{what} on device {device} (exit {rc}: {e.strip()[-300:]})")
+        if good:
+            with open(f"{out}/metrics.csv") as f:
+                metrics[device] = list(csv.DictReader(f))[0]
+    if len(metrics) < 2:
+        return None
+    g, c = metrics["0"], metrics["cpu"]
+    for k in terms:
+        check(k in g and k in c and close(float(g[k]), float(c[k])),
+              f"{k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
+    return metrics

@@ -15,11 +15,10 @@ backend:
   on both backends, another PNG for another label;
 - vkvae check --explain shows its decode and sample programs.
 """
-import csv
 import sys
 import tempfile
 
-from cli_test import check, close, failures, run
+from cli_test import check, close, failures, run, train_both
 
 SPEC = """model cvae_learned_prior
 input 1x28x28 range 0..1
@@ -60,21 +59,12 @@ def main():
         check(rc == 0 and "program sample" in so and "program decode" in so,
               f"the spec checks, with decode and sample programs (exit {rc}: "
               f"{e.strip()[-200:]})")
-        metrics = {}
-        for device in ("0", "cpu"):
-            out = f"{tmp}/run-{device}"
-            rc, so, e = run(vkvae, "train", spec, "--limit", "512", "--test-limit", "128",
-                            "--samples", "0", "--device", device, "--out", out)
-            check(rc == 0, f"trains on device {device} (exit {rc}: {e.strip()[-300:]})")
-            if rc == 0:
-                with open(f"{out}/metrics.csv") as f:
-                    metrics[device] = list(csv.DictReader(f))[0]
-        if len(metrics) < 2:
+        metrics = train_both(vkvae, [spec, "--limit", "512", "--test-limit", "128", "--samples",
+                                     "0"], f"{tmp}/run",
+                             ("train_rec", "train_kl", "test_rec", "test_kl"))
+        if not metrics:
             return
-        g, c = metrics["0"], metrics["cpu"]
-        for k in ("train_rec", "train_kl", "test_rec", "test_kl"):
-            check(k in g and k in c and close(float(g[k]), float(c[k])),
-                  f"{k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
+        c = metrics["cpu"]
         check(float(c["test_kl"]) > 0, f"the KL to the learned prior is positive "
               f"({c['test_kl']})")
         ckpt = f"{tmp}/run-cpu/checkpoint.safetensors"

@@ -14,12 +14,11 @@ of 4 grey levels on the images as they are. For each:
   writes the same PNG on both backends; the images are binary;
 - reconstruct refuses the model in one line (it has no encoder).
 """
-import csv
 import os
 import sys
 import tempfile
 
-from cli_test import check, close, failures, run
+from cli_test import check, close, failures, run, train_both
 
 SPEC = """model {name}
 input 1x28x28 range 0..1{binarize}
@@ -50,22 +49,10 @@ def pixel_model(vkvae, name, text):
         spec = f"{tmp}/{name}.vae"
         with open(spec, "w") as f:
             f.write(text)
-        metrics = {}
-        for device in ("0", "cpu"):
-            out = f"{tmp}/run-{device}"
-            rc, so, e = run(vkvae, "train", spec, "--limit", "256", "--test-limit", "64",
-                            "--samples", "0", "--device", device, "--out", out)
-            check(rc == 0 and "nll" in so,
-                  f"{name} trains on device {device} (exit {rc}: {e.strip()[-300:]})")
-            if rc == 0:
-                with open(f"{out}/metrics.csv") as f:
-                    metrics[device] = list(csv.DictReader(f))[0]
-        if len(metrics) < 2:
+        if not train_both(vkvae, [spec, "--limit", "256", "--test-limit", "64", "--samples", "0"],
+                          f"{tmp}/run", ("train_nll", "test_nll"), f"{name} trains",
+                          lambda so, out: "nll" in so):
             return
-        g, c = metrics["0"], metrics["cpu"]
-        for k in ("train_nll", "test_nll"):
-            check(k in c and close(float(g[k]), float(c[k])),
-                  f"{name}: {k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
         ckpt = f"{tmp}/run-cpu/checkpoint.safetensors"
         evals = []
         for device in ("0", "cpu"):

@@ -20,11 +20,10 @@ backend:
 - refusals in one line: transfer of a model without an image's condition,
   items out of range or not a list.
 """
-import csv
 import sys
 import tempfile
 
-from cli_test import check, close, failures, read_png, run
+from cli_test import check, close, failures, read_png, run, train_both
 
 SPEC = """model vunet_tiny
 input 1x28x28 range 0..1
@@ -77,22 +76,13 @@ def main():
               "io.x" in progs["sample"] and "io.mu" in progs["encode"],
               f"the spec checks; encode gives io.mu, decode and sample read io.x (exit {rc}: "
               f"{e.strip()[-200:]})")
-        metrics = {}
-        for device in ("0", "cpu"):
-            out = f"{tmp}/run-{device}"
-            rc, so, e = run(vkvae, "train", spec, "--limit", "512", "--test-limit", "128",
-                            "--samples", "8", "--device", device, "--out", out)
-            check(rc == 0, f"trains on device {device}, samples on the test set's shapes "
-                  f"(exit {rc}: {e.strip()[-300:]})")
-            if rc == 0:
-                with open(f"{out}/metrics.csv") as f:
-                    metrics[device] = list(csv.DictReader(f))[0]
-        if len(metrics) < 2:
+        metrics = train_both(vkvae, [spec, "--limit", "512", "--test-limit", "128", "--samples",
+                                     "8"], f"{tmp}/run",
+                             ("train_rec", "train_kl", "test_rec", "test_kl"),
+                             "trains, samples on the test set's shapes")
+        if not metrics:
             return
-        g, c = metrics["0"], metrics["cpu"]
-        for k in ("train_rec", "train_kl", "test_rec", "test_kl"):
-            check(k in g and k in c and close(float(g[k]), float(c[k])),
-                  f"{k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
+        c = metrics["cpu"]
         check(float(c["test_kl"]) > 0, f"the KL to the learned prior is positive "
               f"({c['test_kl']})")
         ckpt = f"{tmp}/run-cpu/checkpoint.safetensors"
