@@ -71,7 +71,12 @@ static const char train_usage[] =
     "  --keep-labels N   semi-supervised (a model with 'unlabelled', as m2_mlp): keep N\n"
     "                    labels of the training set, balanced over the classes and chosen\n"
     "                    by --seed (saved to OUT/labelled.txt); the rest train unlabelled,\n"
-    "                    the labelled rows repeated so that about half of each batch has one\n";
+    "                    the labelled rows repeated so that about half of each batch has one\n"
+    "\n"
+    "Under `mpirun -np N` the N processes train one model data parallel: each takes its\n"
+    "slice of every --batch (the global batch) on its own device (the local rank's GPU in\n"
+    "turn, or --device), the gradients summed before each optimizer step; rank 0 prints\n"
+    "and writes --out, and a checkpoint resumes on any N.\n";
 
 typedef struct train_opts {
     cli_data_opts data;
