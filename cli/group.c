@@ -100,7 +100,10 @@ int cli_group_leave(int status)
 #ifdef VKVAE_HAVE_MPI
     if (joined) {
         joined = 0;
-        if (status) { /* the others may be waiting in a collective */
+        /* A stop (Ctrl-C, SIGTERM) reaches every member at the same step:
+         * all end here together. Any other failure may be this member's
+         * alone, while the others wait for it in a collective. */
+        if (status && status != vkvae_status_exit_code(VKVAE_CANCELLED)) {
             fflush(stdout);
             fflush(stderr);
             MPI_Abort(MPI_COMM_WORLD, status);

@@ -885,6 +885,9 @@ static int train(train_run *t, int argc, char **argv)
     uint32_t messages = t->ctx ? vkvae_validation_message_count(t->ctx) : 0;
     vkvae_context_destroy(t->ctx);
     vkvae_idx_dataset_destroy(&t->data);
+    /* A stop is the group's (its flag is all-reduced): rank 0 says it. */
+    if (st == VKVAE_CANCELLED && !t->lead)
+        return vkvae_status_exit_code(st);
     if (st)
         return cli_fail(t->err.status, "%s", t->err.message);
     if (messages)

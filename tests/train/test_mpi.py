@@ -15,6 +15,8 @@ found MPI and mpirun):
   on 1 equals two epochs on 1, and the reverse.
 - Refusals in one line: ranks with different data (mpirun's MPMD form);
   a codebook moved by moving averages.
+- Ctrl-C on mpirun stops both ranks at the same step: one message (rank
+  0's), and the checkpoint resumes.
 - kill -9 of a rank mid-epoch ends the job within 60 s with mpirun's
   message, and the last checkpoint loads (vkvae eval).
 """
@@ -178,18 +180,47 @@ def refusals(vkvae, tmp):
           f"a codebook of moving averages is refused on 2 ranks (exit {rc}: {e.strip()[-300:]})")
 
 
-def kill_a_rank(vkvae, tmp):
-    out = f"{tmp}/killed"
+def start_long_run(vkvae, out):
+    """2 ranks on an epoch of 200 steps, 50 epochs; returns once the first
+    checkpoint is written and the job is part way into the next epoch."""
     cmd = MPIRUN + ["-np", "2", vkvae, "train", "vae_mlp", "--device", "cpu", "--limit", "6400",
                     "--test-limit", "64", "--batch", "32", "--epochs", "50", "--samples", "0",
                     "--out", out]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
-    ckpt = f"{out}/checkpoint.safetensors"
     deadline = time.time() + 120
-    while time.time() < deadline and p.poll() is None and not os.path.exists(ckpt):
+    while time.time() < deadline and p.poll() is None and \
+            not os.path.exists(f"{out}/checkpoint.safetensors"):
         time.sleep(0.2)
-    time.sleep(0.3)  # part way into the next epoch
+    time.sleep(0.3)
+    return p
+
+
+def stop_the_job(vkvae, tmp):
+    out = f"{tmp}/stopped"
+    p = start_long_run(vkvae, out)
+    p.send_signal(signal.SIGINT)  # mpirun passes it on to the ranks as SIGTERM
+    try:
+        _, e = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        _, e = p.communicate()
+    check(e.count("stopped by") == 1 and "--resume" in e,
+          f"Ctrl-C on mpirun stops both ranks at one step, rank 0 saying so once "
+          f"({e.count('stopped by')} messages: {e.strip()[-200:]})")
+    words = e.split("stopped by")[-1].split()
+    epoch = int(words[words.index("epoch") + 1].rstrip(";")) if "epoch" in words else 1
+    rc, so, e = run(vkvae, "train", "vae_mlp", "--device", "cpu", "--limit", "6400",
+                    "--test-limit", "64", "--batch", "32", "--epochs", str(epoch), "--samples",
+                    "0", "--out", out, "--resume", f"{out}/checkpoint.safetensors")
+    check(rc == 0 and f"epoch {epoch}:" in so, f"the stopped job's checkpoint resumes in one "
+          f"process, finishing epoch {epoch} (exit {rc}: {e.strip()[-200:]})")
+
+
+def kill_a_rank(vkvae, tmp):
+    out = f"{tmp}/killed"
+    p = start_long_run(vkvae, out)
+    ckpt = f"{out}/checkpoint.safetensors"
     ranks = subprocess.run(["pgrep", "-f", "--", out], capture_output=True,
                            text=True).stdout.split()
     ranks = [int(r) for r in ranks if int(r) != p.pid]
@@ -218,6 +249,7 @@ def main():
         equal_runs(vkvae, tmp)
         resume_across(vkvae, tmp)
         refusals(vkvae, tmp)
+        stop_the_job(vkvae, tmp)
         kill_a_rank(vkvae, tmp)
     if failures:
         print(f"{len(failures)} check(s) failed")
