@@ -217,13 +217,27 @@ def stop_the_job(vkvae, tmp):
           f"process, finishing epoch {epoch} (exit {rc}: {e.strip()[-200:]})")
 
 
+def ranks_of(out, launcher):
+    """The pids of the vkvae processes writing to out, but the launcher
+    (read from /proc: minimal containers lack pgrep)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if entry.isdigit() and int(entry) != launcher and out.encode() in argv and \
+                any(a.endswith(b"vkvae") for a in argv[:1]):
+            pids.append(int(entry))
+    return pids
+
+
 def kill_a_rank(vkvae, tmp):
     out = f"{tmp}/killed"
     p = start_long_run(vkvae, out)
     ckpt = f"{out}/checkpoint.safetensors"
-    ranks = subprocess.run(["pgrep", "-f", "--", out], capture_output=True,
-                           text=True).stdout.split()
-    ranks = [int(r) for r in ranks if int(r) != p.pid]
+    ranks = ranks_of(out, p.pid)
     if ranks:
         os.kill(max(ranks), signal.SIGKILL)
     t0 = time.time()
