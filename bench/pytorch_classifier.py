@@ -27,17 +27,16 @@ not in it; PyTorch fills it in) and print its test accuracy in eval mode:
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_vae import DATA, load_images, read_idx  # noqa: E402
+from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
+                       load_checkpoint, load_images, load_labels, set_threads_and_seed)
 
 
 class Classifier(nn.Module):
@@ -58,14 +57,6 @@ class Classifier(nn.Module):
         return self.fc2(h)
 
 
-def load_labels(folder, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            return torch.from_numpy(read_idx(path).astype(np.int64))
-    sys.exit(f"{folder}: neither {stem} nor {stem}.gz found")
-
-
 def accuracy(model, images, labels, batch=1000):
     model.eval()
     right = 0
@@ -75,43 +66,20 @@ def accuracy(model, images, labels, batch=1000):
     return right / len(images)
 
 
-def read_checkpoint(path):
-    """The float32 tensors of a safetensors file (vkvae's optimizer state
-    left out) as a state_dict."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    body = raw[8 + n:]
-    state = {}
-    for name, t in header.items():
-        if name.startswith("optim."):
-            continue
-        lo, hi = t["data_offsets"]
-        state[name] = torch.from_numpy(np.frombuffer(body[lo:hi], dtype=np.float32).copy()
-                                       .reshape(t["shape"]))
-    return state
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--check", metavar="CKPT", help="evaluate vkvae's checkpoint instead")
+    add_run_options(ap, epochs=5, limit=False)
+    add_input_options(ap, "evaluate vkvae's checkpoint instead")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    set_threads_and_seed(a)
     train_x = load_images(a.data, "train-images-idx3-ubyte")
     train_y = load_labels(a.data, "train-labels-idx1-ubyte")
     test_x = load_images(a.data, "t10k-images-idx3-ubyte")
     test_y = load_labels(a.data, "t10k-labels-idx1-ubyte")
     model = Classifier()
     if a.check:
-        model.load_state_dict(read_checkpoint(a.check), strict=True)
+        load_checkpoint(model, a.check)
         acc = accuracy(model, test_x, test_y)
         print(f"accuracy {100 * acc:.2f}% ({round(acc * len(test_x))} of {len(test_x)} test "
               f"images; PyTorch {torch.__version__}, eval mode)")
@@ -135,7 +103,7 @@ def main():
         figures.append({"epoch": epoch, "seconds": seconds, "train_ce": total / len(train_x),
                         "test_accuracy": acc})
         print(f"epoch {epoch}: train {total / len(train_x):.4f} nats/image  test accuracy "
-              f"{100 * acc:.2f}%  {seconds:.1f}s, {len(train_x) / seconds:.0f} img/s", flush=True)
+              f"{100 * acc:.2f}%  {epoch_speed(seconds, len(train_x))}", flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"model": "classifier_conv", "torch": torch.__version__,

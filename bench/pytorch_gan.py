@@ -37,8 +37,8 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_classifier import read_checkpoint  # noqa: E402
-from pytorch_vae import DATA, load_images  # noqa: E402
+from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
+                       load_checkpoint, load_images, set_threads_and_seed, write_png)
 
 NOISE = 64
 
@@ -85,46 +85,17 @@ def bce(logits, real):
     return F.binary_cross_entropy_with_logits(logits, target, reduction="sum")
 
 
-def write_png(path, images):
-    """images: [n, 1, 28, 28] in [0, 1], as an 8-wide grey grid."""
-    import zlib
-    import struct
-    n = images.shape[0]
-    cols = 8
-    rows = (n + cols - 1) // cols
-    grid = torch.zeros(rows * 28, cols * 28)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        grid[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] = images[i, 0]
-    px = (grid.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
-    raw = b"".join(b"\0" + px[y].tobytes() for y in range(px.shape[0]))
-
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data +
-                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", px.shape[1], px.shape[0], 8, 0, 0, 0, 0)))
-        f.write(chunk(b"IDAT", zlib.compress(raw)))
-        f.write(chunk(b"IEND", b""))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--check", metavar="CKPT", help="load vkvae's checkpoint and sample it")
+    add_run_options(ap)
+    add_input_options(ap, "load vkvae's checkpoint and sample it")
     ap.add_argument("--png", default="pytorch_gan_samples.png")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    set_threads_and_seed(a)
     model = GAN()
     if a.check:
-        model.load_state_dict(read_checkpoint(a.check), strict=True)
+        load_checkpoint(model, a.check)
         model.eval()
         with torch.no_grad():
             write_png(a.png, model.gen(torch.randn(64, NOISE)))
@@ -159,7 +130,7 @@ def main():
         figures.append({"epoch": epoch, "seconds": seconds, "d_loss": d_total / n,
                         "g_loss": g_total / n})
         print(f"epoch {epoch}: train d_loss {d_total / n:.4f}, g_loss {g_total / n:.4f}  "
-              f"{seconds:.1f}s, {n / seconds:.0f} img/s", flush=True)
+              f"{epoch_speed(seconds, n)}", flush=True)
     model.eval()
     with torch.no_grad():
         write_png(a.png, model.gen(torch.randn(64, NOISE)))

@@ -49,7 +49,6 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
 import time
 
@@ -59,8 +58,9 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_classifier import load_labels, read_checkpoint  # noqa: E402
-from pytorch_vae import DATA, load_images  # noqa: E402
+from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
+                       load_checkpoint, load_images, load_labels, median_summary,
+                       set_threads_and_seed)
 
 CLASSES, LATENT, HIDDEN = 10, 50, 500
 
@@ -204,10 +204,7 @@ def test_error(cls, test_x, test_y, batch=1000):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--seed", type=int, default=1)
+    add_run_options(ap)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--alpha", type=float, default=50.0, help="the class term's weight")
     ap.add_argument("--batch", type=int, default=100)
@@ -218,17 +215,15 @@ def main():
                          "numpy's default_rng(seed) (not vkvae's choice)")
     ap.add_argument("--classifier-only", action="store_true",
                     help="the baseline: train cls alone on the labelled rows")
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--check", metavar="CKPT", help="evaluate vkvae's m2_mlp checkpoint")
+    add_input_options(ap, "evaluate vkvae's m2_mlp checkpoint")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    set_threads_and_seed(a)
     test_x = load_images(a.data, "t10k-images-idx3-ubyte")
     test_y = load_labels(a.data, "t10k-labels-idx1-ubyte")
     model = M2()
     if a.check:
-        model.load_state_dict(read_checkpoint(a.check), strict=True)
+        load_checkpoint(model, a.check)
         t = evaluate(model, test_x, test_y)
         print(f"loaded {a.check} strictly (PyTorch {torch.__version__}); test rec "
               f"{t['test_rec']:.4f} kl {t['test_kl']:.4f} class {t['test_class']:.4f}  "
@@ -287,8 +282,8 @@ def main():
             row = {"epoch": epoch, "seconds": seconds, "train_class": total / per_epoch,
                    "test_error": test_error(model.cls, test_x, test_y)}
             print(f"epoch {epoch}: train class {row['train_class']:.4f}  test error "
-                  f"{100 * row['test_error']:.2f}%  {seconds:.1f}s, "
-                  f"{per_epoch / seconds:.0f} img/s", flush=True)
+                  f"{100 * row['test_error']:.2f}%  {epoch_speed(seconds, per_epoch)}",
+                  flush=True)
         else:
             order = torch.randperm(per_epoch)
             sums = [0.0] * 4
@@ -311,7 +306,7 @@ def main():
                   f"ent {row['train_ent']:.4f} class {row['train_class']:.4f}  test rec "
                   f"{row['test_rec']:.4f} kl {row['test_kl']:.4f} class "
                   f"{row['test_class']:.4f}  test error {100 * row['test_error']:.2f}%  "
-                  f"{seconds:.1f}s, {per_epoch / seconds:.0f} img/s", flush=True)
+                  f"{epoch_speed(seconds, per_epoch)}", flush=True)
         figures.append(row)
 
     result = {"model": "m2_mlp", "classifier_only": a.classifier_only,
@@ -319,12 +314,10 @@ def main():
               "labelled_from": source, "unlabelled": len(unlabelled),
               "rows_per_epoch": per_epoch, "epochs": figures}
     if figures:
-        times = [r["seconds"] for r in figures]
-        result["train_s_median"] = statistics.median(times)
+        result["train_s_median"], line = median_summary([r["seconds"] for r in figures],
+                                                         per_epoch)
         print(f"{what}: test error {100 * figures[-1]['test_error']:.2f}% after "
-              f"{len(figures)} epochs; train epoch median {result['train_s_median']:.3f} s "
-              f"(min {min(times):.3f}, max {max(times):.3f}), "
-              f"{per_epoch / result['train_s_median']:.1f} img/s")
+              f"{len(figures)} epochs; {line}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1)

@@ -37,9 +37,8 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_classifier import read_checkpoint  # noqa: E402
-from pytorch_gan import write_png  # noqa: E402
-from pytorch_vae import DATA, load_images  # noqa: E402
+from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
+                       load_checkpoint, load_images, set_threads_and_seed, write_png)
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -109,21 +108,16 @@ def sample(model, n):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--check", metavar="CKPT", help="load vkvae's checkpoint and sample it")
+    add_run_options(ap)
+    add_input_options(ap, "load vkvae's checkpoint and sample it")
     ap.add_argument("--png", default="pytorch_pixelcnn_samples.png")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    set_threads_and_seed(a)
     model = Model()
     test_x = torch.bernoulli(load_images(a.data, "t10k-images-idx3-ubyte"))
     if a.check:
-        model.load_state_dict(read_checkpoint(a.check), strict=True)
+        load_checkpoint(model, a.check)
         print(f"loaded {a.check} strictly (PyTorch {torch.__version__}); "
               f"test nll {test_nll(model, test_x):.4f} nats/image")
         write_png(a.png, sample(model, 64))
@@ -152,7 +146,7 @@ def main():
         figures.append({"epoch": epoch, "seconds": seconds, "train_nll": total / n,
                         "test_nll": test})
         print(f"epoch {epoch}: train nll {total / n:.4f}  test nll {test:.4f} nats/image  "
-              f"{seconds:.1f}s, {n / seconds:.0f} img/s", flush=True)
+              f"{epoch_speed(seconds, n)}", flush=True)
     start = time.perf_counter()
     write_png(a.png, sample(model, 64))
     sample_seconds = time.perf_counter() - start

@@ -16,7 +16,8 @@ What differs, on purpose (BRIEF.md section 5, "A fair peer"): the data sits
 in memory as two float tensors and batches are slices of them, instead of a
 DataLoader collating 128 PIL images per step, which would time Python rather
 than PyTorch. Images are grey levels / 255, as ToTensor gives, read from
-Debian's IDX files by this script (gzip + numpy), so no torchvision is needed.
+Debian's IDX files by bench/twin_util.py (gzip + numpy), so no torchvision is
+needed.
 
 --model vae_conv32 / vae_conv64: the twins of models/vae_conv32.vae and
 models/vae_conv64.vae, layer for layer as `vkvae check MODEL --explain`
@@ -43,12 +44,10 @@ Debian's /usr/bin/python3 and python3-torch:
 """
 import argparse
 import ctypes
-import gzip
 import json
 import os
 import platform
 import statistics
-import struct
 import sys
 import time
 
@@ -57,36 +56,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-DATA = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    """An IDX file of unsigned bytes (raw or gzip) as a numpy array."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] or raw[1] or raw[2] != 0x08:
-        sys.exit(f"{path}: not an unsigned-byte IDX file")
-    ndim = raw[3]
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        sys.exit(f"{path}: header declares {dims}, data holds {data.size} bytes")
-    return data.reshape(dims)
-
-
-def load_images(folder, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            u8 = read_idx(path)
-            if u8.ndim not in (3, 4):
-                sys.exit(f"{path}: images need 3 (N x H x W) or 4 (N x C x H x W) "
-                         f"dimensions, got {u8.ndim}")
-            # ToTensor: uint8 HxW -> float32 1xHxW, divided by 255.
-            x = torch.from_numpy(u8.copy()).float().div(255)
-            return x.unsqueeze(1) if u8.ndim == 3 else x
-    sys.exit(f"{folder}: neither {stem} nor {stem}.gz found")
+# bench/ on the path also where this file is loaded by its path (the tests
+# load it with importlib for its VAE), not run as a script.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from twin_util import DATA, load_images, median_summary, set_threads_and_seed  # noqa: E402
 
 
 class VAE(nn.Module):
@@ -346,8 +319,7 @@ def main():
 
     if args.batch is None:
         args.batch = MODELS[args.model]["batch"]
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    set_threads_and_seed(args)
     train = load_images(args.data, "train-images-idx3-ubyte")
     test = load_images(args.data, "t10k-images-idx3-ubyte")
     if args.limit is not None:
@@ -422,13 +394,11 @@ def main():
     result = {"config": config, "epochs": epochs}
     config["loadavg_end"] = os.getloadavg()
     if epochs:
-        times = [e["train_s"] for e in epochs]
-        result["train_s_median"] = statistics.median(times)
+        result["train_s_median"], line = median_summary([e["train_s"] for e in epochs],
+                                                         len(train))
         result["train_images"] = len(train)
         result["images_per_s_median"] = len(train) / result["train_s_median"]
-        print(f"train epoch median {result['train_s_median']:.3f} s "
-              f"(min {min(times):.3f}, max {max(times):.3f}), "
-              f"{result['images_per_s_median']:.1f} img/s")
+        print(line)
     if args.samples > 0:
         model.eval()
         reps = []

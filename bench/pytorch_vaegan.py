@@ -42,9 +42,9 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_classifier import read_checkpoint  # noqa: E402
-from pytorch_gan import Generator, bce, write_png  # noqa: E402
-from pytorch_vae import DATA, load_images  # noqa: E402
+from pytorch_gan import Generator, bce  # noqa: E402
+from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
+                       load_checkpoint, load_images, set_threads_and_seed, write_png)
 
 LATENT = 32
 
@@ -137,20 +137,15 @@ def step(model, opts, x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--check", metavar="CKPT", help="load vkvae's checkpoint and sample it")
+    add_run_options(ap)
+    add_input_options(ap, "load vkvae's checkpoint and sample it")
     ap.add_argument("--png", default="pytorch_vaegan_samples.png")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    set_threads_and_seed(a)
     model = VAEGAN()
     if a.check:
-        model.load_state_dict(read_checkpoint(a.check), strict=True)
+        load_checkpoint(model, a.check)
         model.eval()
         with torch.no_grad():
             write_png(a.png, model.dec(torch.randn(64, LATENT)))
@@ -177,7 +172,7 @@ def main():
         row.update({name: s / n for name, s in zip(names, sums)})
         figures.append(row)
         print(f"epoch {epoch}: train " + ", ".join(f"{k} {row[k]:.4f}" for k in names) +
-              f"  {seconds:.1f}s, {n / seconds:.0f} img/s", flush=True)
+              f"  {epoch_speed(seconds, n)}", flush=True)
     model.eval()
     with torch.no_grad():
         write_png(a.png, model.dec(torch.randn(64, LATENT)))

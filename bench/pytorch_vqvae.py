@@ -51,8 +51,8 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_classifier import read_checkpoint  # noqa: E402
-from pytorch_vae import DATA, load_images  # noqa: E402
+from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
+                       load_checkpoint, load_images, read_checkpoint, set_threads_and_seed)
 
 CODES, DIM, BETA = 128, 16, 0.25
 EMA = 0.0  # --ema D: the codes as moving averages of decay D (`codebook 128 ema D`)
@@ -181,12 +181,8 @@ def grad_check(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--check", metavar="CKPT", help="evaluate vkvae's checkpoint")
+    add_run_options(ap)
+    add_input_options(ap, "evaluate vkvae's checkpoint")
     ap.add_argument("--grad-check", nargs=2, metavar=("W0", "W1"),
                     help="vkvae's checkpoints around one SGD step (with --lr)")
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -194,8 +190,7 @@ def main():
                     help="the codes as moving averages of this decay (a spec's 'ema D')")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    set_threads_and_seed(a)
     global EMA
     EMA = a.ema
     if a.grad_check:
@@ -203,7 +198,7 @@ def main():
     model = Model()
     test_x = load_images(a.data, "t10k-images-idx3-ubyte")
     if a.check:
-        model.load_state_dict(read_checkpoint(a.check), strict=True)
+        load_checkpoint(model, a.check)
         recon, vq, perplexity, dead = evaluate(model, test_x)
         print(f"loaded {a.check} strictly (PyTorch {torch.__version__}); test recon "
               f"{recon:.4f} (mse {recon / 784:.5f}), vq {vq:.4f}; codebook perplexity "
@@ -238,8 +233,8 @@ def main():
                         "train_dead": train_dead, "test_perplexity": perplexity,
                         "test_dead": dead})
         print(f"epoch {epoch}: train recon {total_r / n:.4f}, vq {total_v / n:.4f}  test recon "
-              f"{recon:.4f} (mse {recon / 784:.5f}), vq {vq:.4f}  {seconds:.1f}s, "
-              f"{n / seconds:.0f} img/s\n  codebook: perplexity {train_perplexity:.1f} train, "
+              f"{recon:.4f} (mse {recon / 784:.5f}), vq {vq:.4f}  {epoch_speed(seconds, n)}"
+              f"\n  codebook: perplexity {train_perplexity:.1f} train, "
               f"{perplexity:.1f} test of {CODES}; {train_dead} dead in training, {dead} in test",
               flush=True)
     if a.json:

@@ -53,7 +53,6 @@ another generator than vkvae's), so it agrees only within that draw's noise.
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -62,8 +61,8 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_classifier import read_checkpoint  # noqa: E402
-from pytorch_vae import DATA, load_images  # noqa: E402
+from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
+                       load_checkpoint, load_images, median_summary, set_threads_and_seed)
 
 LATENT, HIDDEN, THRESHOLD, BATCH = 16, 256, 0.5, 64
 
@@ -164,22 +163,17 @@ def evaluate(model, test_x, batch=1000):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
-    ap.add_argument("--seed", type=int, default=1)
+    add_run_options(ap)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=BATCH)
-    ap.add_argument("--data", default=DATA)
-    ap.add_argument("--check", metavar="CKPT", help="evaluate vkvae's vunet checkpoint")
+    add_input_options(ap, "evaluate vkvae's vunet checkpoint")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+    set_threads_and_seed(a)
     model = VUNet()
     test_x = load_images(a.data, "t10k-images-idx3-ubyte")
     if a.check:
-        model.load_state_dict(read_checkpoint(a.check), strict=True)
+        load_checkpoint(model, a.check)
         rec, kl = evaluate(model, test_x)
         print(f"loaded {a.check} strictly (PyTorch {torch.__version__}); "
               f"{len(test_x)} test images")
@@ -211,17 +205,14 @@ def main():
         figures.append({"epoch": epoch, "seconds": seconds, "train_rec": total_r / n,
                         "train_kl": total_k / n, "test_rec": rec, "test_kl": kl})
         print(f"epoch {epoch}: train rec {total_r / n:.4f}, kl {total_k / n:.4f}  test rec "
-              f"{rec:.4f}, kl {kl:.4f} nats/image  {seconds:.1f}s, {n / seconds:.0f} img/s",
+              f"{rec:.4f}, kl {kl:.4f} nats/image  {epoch_speed(seconds, n)}",
               flush=True)
     result = {"model": "vunet", "torch": torch.__version__, "threads": a.threads,
               "train_images": n, "batch": a.batch, "epochs": figures}
     if figures:
-        times = [r["seconds"] for r in figures]
-        result["train_s_median"] = statistics.median(times)
+        result["train_s_median"], line = median_summary([r["seconds"] for r in figures], n)
         print(f"vunet: test rec {figures[-1]['test_rec']:.4f}, kl {figures[-1]['test_kl']:.4f} "
-              f"after {len(figures)} epochs; train epoch median "
-              f"{result['train_s_median']:.3f} s (min {min(times):.3f}, max {max(times):.3f}), "
-              f"{n / result['train_s_median']:.1f} img/s")
+              f"after {len(figures)} epochs; {line}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1)
