@@ -198,8 +198,9 @@ static int decode_reads_images(const vkvae_session *s)
     return 0;
 }
 
-/* This session trains as one member of group: checked, and a host buffer
- * for the largest gradient a device's optimizer step reads. */
+/* This session trains as one member of group: checked, and on a device a
+ * host buffer for the largest gradient an optimizer step reads (used where
+ * that memory is not mapped). */
 static vkvae_status join_group(vkvae_session *s, const vkvae_group *group, vkvae_error *err)
 {
     if (!group->allreduce || group->size == 0 || group->rank >= group->size)
@@ -228,6 +229,8 @@ static vkvae_status join_group(vkvae_session *s, const vkvae_group *group, vkvae
         }
     }
     s->group = *group;
+    if (!s->ctx) /* the CPU backend's gradients are summed where they lie */
+        return VKVAE_OK;
     s->reduce_buf = malloc((widest ? widest : 1) * sizeof *s->reduce_buf);
     return s->reduce_buf ? VKVAE_OK
                          : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");

@@ -128,14 +128,7 @@ int main(void)
 {
     uint8_t images[ROWS * PIXELS];
     uint32_t labels[ROWS];
-    for (uint32_t r = 0; r < ROWS; r++) {
-        labels[r] = r % 3;
-        for (uint32_t p = 0; p < PIXELS; p++)
-            images[r * PIXELS + p] =
-                (uint8_t)((p / 12) / 4 == labels[r] ? 200 + (r * 7 + p) % 56 : (r + p) % 40);
-    }
-    vkvae_data data = {.images = images, .labels = labels, .count = ROWS, .channels = 1,
-                       .height = 12, .width = 12};
+    vkvae_data data = test_blob_data(images, labels, ROWS);
     vkvae_loss alone[EPOCHS], alone_eval;
     float alone_decoded[DECODED];
     CHECK(train(NULL, &data, alone, &alone_eval, alone_decoded) == VKVAE_OK, "one model trains");

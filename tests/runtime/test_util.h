@@ -81,4 +81,18 @@ static inline int test_finish(vkvae_context *ctx)
     return test_failures ? 1 : 0;
 }
 
+/* A labelled data set of rows 12x12 grey images for the API's training
+ * tests: a bright band whose place is the label (r % 3), the rest dim. */
+static inline vkvae_data test_blob_data(uint8_t *images, uint32_t *labels, uint32_t rows)
+{
+    for (uint32_t r = 0; r < rows; r++) {
+        labels[r] = r % 3;
+        for (uint32_t p = 0; p < 144; p++)
+            images[r * 144 + p] =
+                (uint8_t)((p / 12) / 4 == labels[r] ? 200 + (r * 7 + p) % 56 : (r + p) % 40);
+    }
+    return (vkvae_data){.images = images, .labels = labels, .count = rows, .channels = 1,
+                        .height = 12, .width = 12};
+}
+
 #endif

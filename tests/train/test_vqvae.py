@@ -31,13 +31,13 @@ on the CPU backend:
   --grad-check: every gradient within 1e-4) on both backends, and with
   `ema 0.99` the moving averages and codes too.
 """
-import csv
 import os
 import subprocess
 import sys
 import tempfile
 
 from cli_test import check, close, failures, run
+from cli_test import train_both as on_both_backends
 
 SPEC = """model vq_small
 input 1x28x28 range 0..1
@@ -85,25 +85,11 @@ train adam
 def train_epoch(vkvae, spec, tag, keys):
     """One epoch of spec on 512 images on lavapipe and the CPU backend, the
     usage printed; each of keys alike on both. Their metrics, or None."""
-    metrics = {}
-    folder = os.path.dirname(spec)
-    for device in ("0", "cpu"):
-        out = f"{folder}/{tag}-{device}"
-        rc, so, e = run(vkvae, "train", spec, "--limit", "512", "--test-limit", "128",
-                        "--samples", "0", "--device", device, "--out", out)
-        check(rc == 0 and "codebook z: perplexity" in so,
-              f"{tag}: trains on device {device} and prints the codebook's usage "
-              f"(exit {rc}: {e.strip()[-300:]})")
-        if rc == 0:
-            with open(f"{out}/metrics.csv") as f:
-                metrics[device] = list(csv.DictReader(f))[0]
-    if len(metrics) < 2:
-        return None
-    g, c = metrics["0"], metrics["cpu"]
-    for k in keys:
-        check(k in c and k in g and close(float(g[k]), float(c[k])),
-              f"{tag}: {k} agrees on lavapipe and the CPU backend ({g.get(k)} / {c.get(k)})")
-    return metrics
+    return on_both_backends(vkvae, [spec, "--limit", "512", "--test-limit", "128",
+                                    "--samples", "0"],
+                            f"{os.path.dirname(spec)}/{tag}", keys,
+                            f"{tag}: trains and prints the codebook's usage",
+                            lambda so, out: "codebook z: perplexity" in so)
 
 
 def train_both(vkvae, tmp):
