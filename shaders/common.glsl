@@ -53,6 +53,7 @@ layout(push_constant) uniform Push {
     float kl_weight;
     float grad_scale;
     uint row0;
+    float temperature;
 } pc;
 
 /* Elementwise kernels over [n, in] rows (ops.def's ROW_VEC: gather,

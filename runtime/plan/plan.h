@@ -64,6 +64,7 @@ typedef enum vkvae_stream {
     VKVAE_STREAM_LIKELIHOOD,
     VKVAE_STREAM_INIT,
     VKVAE_STREAM_RESTART,   /* a dead code's new place (vq_restart) */
+    VKVAE_STREAM_WORD_DROPOUT, /* a decoder's inputs replaced by <unk> (shift_tokens) */
 } vkvae_stream;
 
 /* How the layers' parameters start (the spec's `train ... init`; values
@@ -103,7 +104,8 @@ typedef struct vkvae_push {
     float grad_scale;    /* 1 for summed losses, 1/rows for means */
     uint32_t row0;       /* the batch's first row in the global batch, when several
                           * processes share it: random draws count from there */
-    uint32_t pad_;
+    float temperature;   /* sampling a sequence's tokens (sample_pixel mode 2):
+                          * softmax(logits / temperature); 0 takes the most likely */
 } vkvae_push;
 
 typedef enum vkvae_buffer_role {
