@@ -1331,8 +1331,32 @@ static void FN(sample_bernoulli)(P *p, PUSH *push, void *const *t)
     }
 }
 
-/* l:[n,in] -> x:[n,in] in place: pass p = push.base of autoregressive
- * sampling draws pixel p - 1 and clears those from p on */
+/* A token drawn from logits l[0..L): the first whose cumulative
+ * softmax(l / temperature) exceeds u (the last if none); temperature 0,
+ * the first largest */
+static uint32_t FN(sample_token)(const real *l, uint32_t L, real temperature, float u)
+{
+    uint32_t best = 0;
+    for (uint32_t c = 1; c < L; c++)
+        if (l[c] > l[best])
+            best = c;
+    if (temperature == 0)
+        return best;
+    real s = 0, cdf = 0;
+    for (uint32_t c = 0; c < L; c++)
+        s += exp((l[c] - l[best]) / temperature);
+    uint32_t k = 0;
+    for (; k + 1 < L; k++) {
+        cdf += exp((l[k] - l[best]) / temperature) / s;
+        if ((real)u < cdf)
+            break;
+    }
+    return k;
+}
+
+/* l:[n,in] (mode 0), [n,classes,in] (1) or [n,in,classes] (2, tokens) ->
+ * x:[n,in] in place: pass p = push.base of autoregressive sampling draws
+ * pixel p - 1 and clears those from p on */
 static void FN(sample_pixel)(P *p, PUSH *push, void *const *t)
 {
     const real *l = t[0];
@@ -1348,6 +1372,11 @@ static void FN(sample_pixel)(P *p, PUSH *push, void *const *t)
             float u = vkvae_rand_uniform(push->seed, p->stream, push->step, i);
             if (p->mode == 0) {
                 x[i] = (real)u < FN(sigmoid)(l[i]) ? (real)1 : (real)0;
+                continue;
+            }
+            if (p->mode == 2) { /* a sequence's token: l:[n,in,classes] */
+                uint32_t k = FN(sample_token)(l + (uint64_t)i * L, L, (real)push->temperature, u);
+                x[i] = (real)k / (real)(L - 1);
                 continue;
             }
             /* the first class whose cumulative probability exceeds u */
@@ -1521,6 +1550,195 @@ static void FN(batchnorm_bwd)(P *p, PUSH *push, void *const *t)
     }
 }
 
+/* ---- sequences (text) ----
+ * A sequence of in steps is a row; a token is a level k/(classes-1), read
+ * back by FN(level). */
+
+/* The specials of every vocabulary (runtime/io/text.h) */
+enum { TOKEN_PAD = 0, TOKEN_BOS = 1, TOKEN_UNK = 3 };
+
+/* x:[n,in] -> y:[n,in]; <bos> then x one step later, words dropped to <unk> */
+static void FN(shift_tokens)(P *p, PUSH *push, void *const *t)
+{
+    const real *x = t[0];
+    real *y = t[1];
+    uint32_t valid = FN(valid_rows)(p, push), L = p->classes;
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t s = 0; s < p->in; s++) {
+            uint32_t i = r * p->in + s, k = TOKEN_BOS;
+            if (s > 0) {
+                k = FN(level)(x[i - 1], L);
+                float u = vkvae_rand_uniform(push->seed, p->stream, push->step,
+                                             i + push->row0 * p->in);
+                if (k > TOKEN_UNK && u < p->alpha)
+                    k = TOKEN_UNK;
+            }
+            y[i] = r < valid ? (real)k / (real)(L - 1) : (real)0;
+        }
+}
+
+/* x:[n,in] w:[classes,out] -> y:[n,in,out]; y[r,t,:] = w[token,:] */
+static void FN(embedding)(P *p, PUSH *push, void *const *t)
+{
+    const real *x = t[0], *w = t[1];
+    real *y = t[2];
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint64_t s = 0; s < (uint64_t)p->n * p->in; s++) {
+        uint32_t k = FN(level)(x[s], p->classes);
+        for (uint32_t j = 0; j < p->out; j++)
+            y[s * p->out + j] = s / p->in < valid ? w[(uint64_t)k * p->out + j] : (real)0;
+    }
+}
+
+/* dy:[n,in,out] x:[n,in] -> dw:[classes,out]; the valid steps' dy summed
+ * into their tokens' rows, in order */
+static void FN(embedding_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *dy = t[0], *x = t[1];
+    real *dw = t[2];
+    for (uint64_t i = 0; i < (uint64_t)p->classes * p->out; i++)
+        dw[i] = 0;
+    uint64_t steps = (uint64_t)FN(valid_rows)(p, push) * p->in;
+    for (uint64_t s = 0; s < steps; s++) {
+        uint32_t k = FN(level)(x[s], p->classes);
+        for (uint32_t j = 0; j < p->out; j++)
+            dw[(uint64_t)k * p->out + j] += dy[s * p->out + j];
+    }
+}
+
+/* gi:[n,in,3*out] w:[3*out,out] b:[3*out] h0:[n,out] -> h:[n,in,out]
+ * last:[n,out] hp:[n,in,out] g:[n,in,4*out]: PyTorch's GRU (ops.def) */
+static void FN(gru)(P *p, void *const *t)
+{
+    const real *gi = t[0], *w = t[1], *b = t[2], *h0 = t[3];
+    real *h = t[4], *last = t[5], *hp = t[6], *g = t[7];
+    uint32_t U = p->out;
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t s = 0; s < p->in; s++) {
+            uint64_t step = (uint64_t)r * p->in + s;
+            const real *prev = s ? h + (step - 1) * U : h0 + (uint64_t)r * U;
+            for (uint32_t j = 0; j < U; j++) {
+                real gh[3];
+                for (uint32_t q = 0; q < 3; q++) {
+                    const real *wr = w + ((uint64_t)q * U + j) * U;
+                    gh[q] = b[q * U + j];
+                    for (uint32_t k = 0; k < U; k++)
+                        gh[q] += wr[k] * prev[k];
+                }
+                const real *gs = gi + step * 3 * U;
+                real rg = FN(sigmoid)(gs[j] + gh[0]);
+                real zg = FN(sigmoid)(gs[U + j] + gh[1]);
+                real c = tanh(gs[2 * U + j] + rg * gh[2]);
+                h[step * U + j] = ((real)1 - zg) * c + zg * prev[j];
+                hp[step * U + j] = prev[j];
+                real *gt = g + step * 4 * U;
+                gt[j] = rg, gt[U + j] = zg, gt[2 * U + j] = c, gt[3 * U + j] = gh[2];
+            }
+        }
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < U; j++)
+            last[(uint64_t)r * U + j] = h[((uint64_t)r * p->in + p->in - 1) * U + j];
+}
+
+/* dh:[n,in,out] dlast:[n,out] g:[n,in,4*out] hp:[n,in,out] w:[3*out,out]
+ * -> dgi:[n,in,3*out] dgh:[n,in,3*out] dh0:[n,out]; backpropagation
+ * through gru's steps, the carry kept in dh0's row */
+static void FN(gru_bwd)(P *p, void *const *t)
+{
+    const real *dh = t[0], *dlast = t[1], *g = t[2], *hp = t[3], *w = t[4];
+    real *dgi = t[5], *dgh = t[6], *dh0 = t[7];
+    uint32_t U = p->out;
+    for (uint32_t r = 0; r < p->n; r++) {
+        real *e = dh0 + (uint64_t)r * U;
+        for (uint32_t k = 0; k < U; k++)
+            e[k] = dlast[(uint64_t)r * U + k];
+        for (uint32_t s = p->in; s-- > 0;) {
+            uint64_t step = (uint64_t)r * p->in + s;
+            const real *gt = g + step * 4 * U;
+            real *dgit = dgi + step * 3 * U, *dght = dgh + step * 3 * U;
+            for (uint32_t j = 0; j < U; j++) {
+                real rg = gt[j], zg = gt[U + j], c = gt[2 * U + j], ghn = gt[3 * U + j];
+                real d = dh[step * U + j] + e[j];
+                real dc = d * ((real)1 - zg) * ((real)1 - c * c);
+                real dz = d * (hp[step * U + j] - c) * zg * ((real)1 - zg);
+                real dr = dc * ghn * rg * ((real)1 - rg);
+                dgit[j] = dr, dgit[U + j] = dz, dgit[2 * U + j] = dc;
+                dght[j] = dr, dght[U + j] = dz, dght[2 * U + j] = dc * rg;
+            }
+            /* e[k] = d[k]*z[k] + sum_j dgh[j] w[j,k]: each k reads only its own e */
+            for (uint32_t k = 0; k < U; k++) {
+                real acc = (dh[step * U + k] + e[k]) * gt[U + k];
+                for (uint32_t j = 0; j < 3 * U; j++)
+                    acc += dght[j] * w[(uint64_t)j * U + k];
+                e[k] = acc;
+            }
+        }
+    }
+}
+
+/* dy:[n*S,in] -> dx:[n,in]; dx[r] = sum_s dy[r*S+s] */
+static void FN(repeat_rows_bwd)(P *p, void *const *t)
+{
+    const real *dy = t[0];
+    real *dx = t[1];
+    uint32_t S = FN(samples)(p);
+    for (uint32_t r = 0; r < p->n; r++)
+        for (uint32_t j = 0; j < p->in; j++) {
+            real acc = 0;
+            for (uint32_t s = 0; s < S; s++)
+                acc += dy[((uint64_t)r * S + s) * p->in + j];
+            dx[(uint64_t)r * p->in + j] = acc;
+        }
+}
+
+/* logsumexp of l[0..L) */
+static real FN(logsumexp)(const real *l, uint32_t L)
+{
+    real m = l[0], s = 0;
+    for (uint32_t c = 1; c < L; c++)
+        m = fmax(m, l[c]);
+    for (uint32_t c = 0; c < L; c++)
+        s += exp(l[c] - m);
+    return m + log(s);
+}
+
+/* logits:[n,in,classes] x:[n,in] -> nll:[n]; -log softmax at each step's
+ * token, <pad> steps left out */
+static void FN(nll_tokens)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *x = t[1];
+    real *nll = t[2];
+    uint32_t valid = FN(valid_rows)(p, push), L = p->classes;
+    for (uint32_t r = 0; r < p->n; r++) {
+        real acc = 0;
+        for (uint32_t s = 0; r < valid && s < p->in; s++) {
+            uint64_t step = (uint64_t)r * p->in + s;
+            uint32_t k = FN(level)(x[step], L);
+            if (k != TOKEN_PAD)
+                acc += FN(logsumexp)(l + step * L, L) - l[step * L + k];
+        }
+        nll[r] = acc;
+    }
+}
+
+/* logits x -> dl:[n,in,classes] = grad_scale*(softmax - onehot(token)), 0
+ * at <pad> steps */
+static void FN(nll_tokens_bwd)(P *p, PUSH *push, void *const *t)
+{
+    const real *l = t[0], *x = t[1];
+    real *dl = t[2];
+    uint32_t valid = FN(valid_rows)(p, push), L = p->classes;
+    for (uint64_t step = 0; step < (uint64_t)p->n * p->in; step++) {
+        uint32_t k = FN(level)(x[step], L);
+        int used = step / p->in < valid && k != TOKEN_PAD;
+        real lse = FN(logsumexp)(l + step * L, L);
+        for (uint32_t c = 0; c < L; c++) {
+            real g = exp(l[step * L + c] - lse) - (c == k ? 1 : 0);
+            dl[step * L + c] = used ? (real)push->grad_scale * g : 0;
+        }
+    }
+}
+
 void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *push,
                       void *const *t)
 {
@@ -1601,6 +1819,14 @@ void FN(vkvae_cpu_op)(vkvae_op op, const vkvae_op_params *p, const vkvae_push *p
     case VKVAE_OP_SAMPLE_PIXEL: FN(sample_pixel)(p, push, t); break;
     case VKVAE_OP_NLL_CATEGORICAL: FN(nll_categorical)(p, push, t); break;
     case VKVAE_OP_NLL_CATEGORICAL_BWD: FN(nll_categorical_bwd)(p, push, t); break;
+    case VKVAE_OP_SHIFT_TOKENS: FN(shift_tokens)(p, push, t); break;
+    case VKVAE_OP_EMBEDDING: FN(embedding)(p, push, t); break;
+    case VKVAE_OP_EMBEDDING_BWD: FN(embedding_bwd)(p, push, t); break;
+    case VKVAE_OP_GRU: FN(gru)(p, t); break;
+    case VKVAE_OP_GRU_BWD: FN(gru_bwd)(p, t); break;
+    case VKVAE_OP_REPEAT_ROWS_BWD: FN(repeat_rows_bwd)(p, t); break;
+    case VKVAE_OP_NLL_TOKENS: FN(nll_tokens)(p, push, t); break;
+    case VKVAE_OP_NLL_TOKENS_BWD: FN(nll_tokens_bwd)(p, push, t); break;
     case VKVAE_OP_COUNT: break;
     }
 }

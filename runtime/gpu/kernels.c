@@ -68,6 +68,19 @@ enum { MM_GRID = 8, SPEC_TUNE = 32, SPEC_WORDS = 40 }; /* 8 x 8 invocations */
  * db_part[64]. */
 enum { LOCAL_SIZE = MM_GRID * MM_GRID, PLAIN_SHARED_BYTES = 64 * 16, MM_EXTRA_SHARED_BYTES = 64 * 4 };
 
+/* A plain kernel's shared memory: PLAIN_SHARED_BYTES, or a GRU's state
+ * sized by its units (shaders/ops/gru.comp: h[t-1] and h[t]; gru_bwd.comp:
+ * a step's 3 gate gradients a unit). */
+static uint32_t plain_shared_bytes(vkvae_op op, const vkvae_op_params *p)
+{
+    uint64_t bytes = 4ull * (op == VKVAE_OP_GRU       ? 2ull * p->out
+                             : op == VKVAE_OP_GRU_BWD ? 3ull * p->out
+                                                      : 0);
+    if (bytes <= PLAIN_SHARED_BYTES)
+        return PLAIN_SHARED_BYTES;
+    return bytes < UINT32_MAX ? (uint32_t)bytes : UINT32_MAX;
+}
+
 static const vkvae_device_info *device_of(const vkvae_context *ctx)
 {
     return &ctx->devices[ctx->device_index];
@@ -522,7 +535,7 @@ static vkvae_status check_limits(vkvae_context *ctx, vkvae_op op, const vkvae_op
              build_name(c->build), d->name, d->limits[0] ? ", VKVAE_LIMITS=" : "", d->limits);
     uint32_t local = c->sg ? c->sg : LOCAL_SIZE;
     uint32_t shared = c->product && !c->sg ? mm_shared_bytes(&c->mm, c->build == VKVAE_BUILD_FP16)
-                      : c->sg ? 0 : PLAIN_SHARED_BYTES;
+                      : c->sg ? 0 : plain_shared_bytes(op, p);
     uint32_t groups[3];
     groups_of(ctx, op, p, c, groups);
     if (local > d->max_invocations || local > d->max_workgroup_size[0])

@@ -243,8 +243,23 @@ const char *vkvae_op_check_params(vkvae_op op, const vkvae_op_params *p)
             return "vq_loss mode must be 0 (codebook and commitment) or 1 (commitment)";
         break;
     case VKVAE_OP_SAMPLE_PIXEL:
-        if (p->mode > 1 || (p->mode == 1 && p->classes < 2))
-            return "sample_pixel mode must be 0 (Bernoulli) or 1 (categorical, 2 or more classes)";
+        if (p->mode > 2 || (p->mode >= 1 && p->classes < 2))
+            return "sample_pixel mode must be 0 (Bernoulli), 1 (categorical) or 2 (tokens), "
+                   "the last two with 2 or more classes";
+        break;
+    case VKVAE_OP_SHIFT_TOKENS:
+    case VKVAE_OP_EMBEDDING:
+    case VKVAE_OP_EMBEDDING_BWD:
+    case VKVAE_OP_NLL_TOKENS:
+    case VKVAE_OP_NLL_TOKENS_BWD:
+        if (p->classes < 2)
+            return "tokens (levels k/(classes-1)) need a vocabulary of 2 or more classes";
+        break;
+    case VKVAE_OP_GRU:
+    case VKVAE_OP_GRU_BWD:
+        /* the kernels' state and 16 units a lane (shaders/ops/gru*.comp) */
+        if (p->in < 1 || p->out < 1 || p->out > 1024)
+            return "a gru needs 1 or more steps and 1 to 1024 units";
         break;
     case VKVAE_OP_CONV_MASK:
         if (p->k % 2 == 0)
