@@ -71,6 +71,10 @@ void vkvae_parity_describe(const vkvae_parity_case *c, char *out, size_t size)
         MORE(",samples=%u", p->samples);
     if (p->mode)
         MORE(",mode=%u", p->mode);
+    if (c->op == VKVAE_OP_SAMPLE_PIXEL && p->mode == 2)
+        MORE(",temperature=%g", c->push.temperature);
+    if (c->op == VKVAE_OP_SHIFT_TOKENS)
+        MORE(",alpha=%g,row0=%u", p->alpha, c->push.row0);
     if (c->push.rows < p->n)
         MORE(",rows=%u", c->push.rows);
     MORE(")");
@@ -117,6 +121,20 @@ static int is_semi(vkvae_op op)
     return op == VKVAE_OP_CLASS_ROWS || op == VKVAE_OP_LABEL_WEIGHTS ||
            op == VKVAE_OP_LABEL_SUM || op == VKVAE_OP_LABEL_SUM_BWD || op == VKVAE_OP_ENTROPY ||
            op == VKVAE_OP_ENTROPY_BWD;
+}
+
+/* The binding that holds a sequence's tokens x:[n,in] (levels, ops.def),
+ * or -1. */
+static int token_binding(vkvae_op op)
+{
+    switch (op) {
+    case VKVAE_OP_SHIFT_TOKENS:
+    case VKVAE_OP_EMBEDDING: return 0;
+    case VKVAE_OP_EMBEDDING_BWD:
+    case VKVAE_OP_NLL_TOKENS:
+    case VKVAE_OP_NLL_TOKENS_BWD: return 1;
+    default: return -1;
+    }
 }
 
 /* The binding that holds the labels y:[n,K] (one-hot rows, or all zero
@@ -359,6 +377,93 @@ static void vq_cases(vkvae_op op, int quick, case_list *l)
         }
 }
 
+/* The sequence ops (text): {n, in (steps), out, classes}; one step, rows
+ * of more steps than a workgroup's 64 lanes, a vocabulary past 256 (levels
+ * still exact, ops.def), and one of 30,000 whose three passes over the
+ * classes run past lavapipe's 65,535 loop passes unless unrolled. Each full
+ * and short; shift_tokens with and without word dropout, drawn from a
+ * rank's first row (row0) or not. */
+static int is_seq(vkvae_op op)
+{
+    return op == VKVAE_OP_SHIFT_TOKENS || op == VKVAE_OP_EMBEDDING ||
+           op == VKVAE_OP_EMBEDDING_BWD || op == VKVAE_OP_NLL_TOKENS ||
+           op == VKVAE_OP_NLL_TOKENS_BWD;
+}
+
+static void seq_cases(vkvae_op op, int quick, case_list *l)
+{
+    static const uint32_t shapes[][4] = {
+        {1, 1, 1, 4}, {3, 17, 5, 5}, {5, 20, 70, 300}, {2, 129, 3, 17}, {2, 3, 2, 30000}};
+    for (size_t i = quick ? 1 : 0; i < sizeof shapes / sizeof *shapes; i += quick ? 2 : 1)
+        for (uint32_t short_batch = 0; short_batch <= (shapes[i][0] > 1); short_batch++) {
+            int embed = op == VKVAE_OP_EMBEDDING || op == VKVAE_OP_EMBEDDING_BWD;
+            vkvae_parity_case c = {.op = op};
+            c.p = (vkvae_op_params){.n = shapes[i][0], .in = shapes[i][1],
+                                    .out = embed ? shapes[i][2] : 0, .classes = shapes[i][3],
+                                    .stream = VKVAE_STREAM_WORD_DROPOUT,
+                                    .alpha = (i + short_batch) % 2 ? 0.3f : 0.0f};
+            c.push = (vkvae_push){.seed = 5, .step = 3 + (uint32_t)i, .grad_scale = 0.5f,
+                                  .rows = c.p.n - short_batch, .row0 = short_batch ? 7 : 0};
+            add(l, &c);
+        }
+    if (op == VKVAE_OP_EMBEDDING_BWD && !quick) {
+        /* 67,080 valid steps summed by each invocation, 8 a pass */
+        vkvae_parity_case c = {.op = op};
+        c.p = (vkvae_op_params){.n = 130, .in = 520, .out = 3, .classes = 5};
+        c.push = (vkvae_push){.rows = 129};
+        add(l, &c);
+    }
+}
+
+/* The GRU and its backward: steps 1, 5, 17 by units 1, 3 (a lane's one
+ * unit), 64 (a lane each), 70, 130 (lanes with two and three), rows 1, 3,
+ * 5 (all computed, a short batch's padding rows too); 1,024 units (16 a
+ * lane, 12 KiB of shared memory backward); and 300 steps of 256 units, past
+ * lavapipe's 65,535 loop passes an invocation unless the product's passes
+ * are unrolled. */
+static void gru_cases(vkvae_op op, int quick, case_list *l)
+{
+    static const uint32_t steps[] = {1, 5, 17}, units[] = {1, 3, 64, 70, 130}, rows[] = {1, 3, 5};
+    for (uint32_t s = 0; s < 3; s++)
+        for (uint32_t u = 0; u < 5; u++) {
+            if (quick && (s + u) % 4)
+                continue;
+            vkvae_parity_case c = {.op = op};
+            c.p = (vkvae_op_params){.n = rows[(s + u) % 3], .in = steps[s], .out = units[u]};
+            c.push = (vkvae_push){.rows = c.p.n > 1 && u % 2 ? c.p.n - 1 : c.p.n};
+            add(l, &c);
+        }
+    if (quick)
+        return;
+    static const uint32_t big[][3] = {{2, 3, 1024}, {2, 300, 256}};
+    for (size_t i = 0; i < 2; i++) {
+        vkvae_parity_case c = {.op = op};
+        c.p = (vkvae_op_params){.n = big[i][0], .in = big[i][1], .out = big[i][2]};
+        c.push = (vkvae_push){.rows = c.p.n};
+        add(l, &c);
+    }
+}
+
+/* sample_pixel's tokens (mode 2): {n, in, classes} at temperatures 1, 0.5
+ * and 0 (the most likely), passes that draw a step (pass 0 clears, as the
+ * other modes' cases check). */
+static void token_sample_cases(int quick, case_list *l)
+{
+    static const uint32_t shapes[][3] = {{1, 1, 4}, {3, 17, 5}, {5, 20, 300}, {2, 3, 30000}};
+    static const float temperature[] = {1.0f, 0.5f, 0.0f};
+    for (uint32_t i = quick ? 1 : 0; i < 4; i += quick ? 2 : 1)
+        for (uint32_t k = 0; k < 3; k++) {
+            vkvae_parity_case c = {.op = VKVAE_OP_SAMPLE_PIXEL};
+            c.p = (vkvae_op_params){.n = shapes[i][0], .in = shapes[i][1],
+                                    .classes = shapes[i][2], .mode = 2,
+                                    .stream = VKVAE_STREAM_LIKELIHOOD};
+            c.push = (vkvae_push){.seed = 7, .step = 2 + k, .rows = c.p.n,
+                                  .base = 1 + (3 * i + k) % c.p.in,
+                                  .temperature = temperature[k]};
+            add(l, &c);
+        }
+}
+
 uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint32_t cap)
 {
     case_list l = {.out = out, .cap = cap};
@@ -388,6 +493,23 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
     if (op == VKVAE_OP_SOBEL) {
         sobel_cases(quick, &l);
         return l.bad ? 0 : l.count;
+    }
+    if (is_seq(op)) {
+        seq_cases(op, quick, &l);
+        return l.bad ? 0 : l.count;
+    }
+    if (op == VKVAE_OP_GRU || op == VKVAE_OP_GRU_BWD) {
+        gru_cases(op, quick, &l);
+        return l.bad ? 0 : l.count;
+    }
+    if (op == VKVAE_OP_SAMPLE_PIXEL)
+        token_sample_cases(quick, &l);
+    if (op == VKVAE_OP_REPEAT_ROWS_BWD) {
+        /* a latent beside each of 70 steps */
+        vkvae_parity_case c = {.op = op};
+        c.p = (vkvae_op_params){.n = 3, .in = 20, .samples = 70};
+        c.push = (vkvae_push){.rows = 3};
+        add(&l, &c);
     }
     int pair = vkvae_op_is_pair(op);
     if (pair || op == VKVAE_OP_DENSE || op == VKVAE_OP_DENSE_BWD_X || op == VKVAE_OP_DENSE_BWD_W) {
@@ -562,9 +684,24 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
         float *h = cb->host[b];
         uint32_t K;
         int labels = label_binding(c, &K) == (int)b;
-        uint64_t truth = 0;
+        int tokens = token_binding(c->op) == (int)b;
+        uint64_t truth = 0, length = 0;
         for (uint64_t i = 0; i < n; i++) {
             double v = rnd(rng);
+            if (tokens) {
+                /* a row's tokens, then <pad> from a random length on; at
+                 * most 4,096 distinct ones: levels past them need not
+                 * survive fp32 (ops.def) */
+                uint32_t L = c->p.classes < 4097 ? c->p.classes : 4097;
+                if (i % c->p.in == 0)
+                    length = (uint64_t)((v + 1) / 2 * (c->p.in + 1));
+                uint64_t k = 1 + (uint64_t)((rnd(rng) + 1) / 2 * (L - 1));
+                v = i % c->p.in < length ? (double)k / (c->p.classes - 1) : 0;
+            }
+            if ((c->op == VKVAE_OP_GRU && b == 1) || (c->op == VKVAE_OP_GRU_BWD && b == 4))
+                v /= sqrt(c->p.out); /* weight_hh as PyTorch draws it: gates neither saturated nor flat */
+            if (c->op == VKVAE_OP_GRU_BWD && b == 2 && i % (4 * c->p.out) < 2 * c->p.out)
+                v = (v + 1) / 2; /* the gates r and z, in (0, 1) */
             if (labels && i % K == 0) /* about half the rows without a label */
                 truth = v < 0 ? K : (uint64_t)(v * K);
             if (labels)

@@ -130,6 +130,19 @@ static void fill_labels(double *y, uint32_t n, uint32_t K)
     }
 }
 
+/* A sequence's tokens x:[n,in] as levels k/(classes-1) (ops.def): each
+ * row a random number of tokens other than <pad>, then <pad>. */
+static void fill_tokens(double *x, uint32_t n, uint32_t in, uint32_t classes)
+{
+    for (uint32_t r = 0; r < n; r++) {
+        uint32_t length = (uint32_t)(rnd01() * (in + 1));
+        for (uint32_t t = 0; t < in; t++) {
+            uint32_t k = t < length ? 1 + (uint32_t)(rnd01() * (classes - 1)) : 0;
+            x[(size_t)r * in + t] = (float)((double)k / (classes - 1));
+        }
+    }
+}
+
 /* ---- gradient checks ---- */
 
 /* The scalar to differentiate: L = sum(t[out][i] * r[i]) after running fwd. */
@@ -436,6 +449,8 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
             f.t[1][i] = fabs(f.t[1][i]);
     if (fop == VKVAE_OP_SOFTMAX_CE && p.classes) /* labels, some rows without one */
         fill_labels(f.t[1], p.n, p.in);
+    if (fop == VKVAE_OP_NLL_TOKENS) /* tokens, <pad> past each row's length */
+        fill_tokens(f.t[1], p.n, p.in, p.classes);
     double w = fop == VKVAE_OP_KL_GAUSS && p.mode == 0
              ? (double)push.kl_weight * (double)push.grad_scale : (double)push.grad_scale;
     double *r = new_const(p.n, w);
@@ -469,6 +484,7 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
             [VKVAE_OP_BCE_LOGITS_BWD] = { "dlogits", "" },
             [VKVAE_OP_SOFTMAX_CE_BWD] = { "dlogits", "" },
             [VKVAE_OP_NLL_CATEGORICAL_BWD] = { "dlogits", "" },
+            [VKVAE_OP_NLL_TOKENS_BWD] = { "dlogits", "" },
         };
         if (bop == VKVAE_OP_NLL_GAUSS_BWD && b == 4 && p.mode == 0)
             continue; /* fixed variance: no gradient */
@@ -664,6 +680,98 @@ static void grad_batchnorm(uint32_t n, uint32_t c, uint32_t in, uint32_t rows)
     free(r), free(dx), free(dg), free(db);
 }
 
+/* embedding: dw from embedding_bwd, rows past push.rows left out */
+static void grad_embedding(uint32_t n, uint32_t in, uint32_t out, uint32_t classes, uint32_t rows)
+{
+    vkvae_op_params p = { .n = n, .in = in, .out = out, .classes = classes };
+    char name[256];
+    case_name(name, sizeof name, NULL, VKVAE_OP_EMBEDDING_BWD, &p);
+    snprintf(name + strlen(name), sizeof name - strlen(name), " dw rows=%u", rows);
+    if (!wanted(name))
+        return;
+    fwd f = { .op = VKVAE_OP_EMBEDDING, .p = p, .push = { .rows = rows }, .out = 2 };
+    for (uint32_t b = 0; b < 3; b++)
+        f.t[b] = new_random(elems(f.op, &p, b));
+    fill_tokens(f.t[0], n, in, classes);
+    double *r = new_random(elems(f.op, &p, 2)), *dw = new_random(elems(f.op, &p, 1));
+    f.r = r;
+    run64(VKVAE_OP_EMBEDDING_BWD, &p, &f.push, (double *[VKVAE_MAX_BINDINGS]){ r, f.t[0], dw });
+    grad_check(name, &f, f.t[1], elems(f.op, &p, 1), dw);
+    free_all(f.t, 3);
+    free(r), free(dw);
+}
+
+/* repeat_rows: dx = the sum of each row's copies' gradients */
+static void grad_repeat_rows(uint32_t n, uint32_t in, uint32_t samples)
+{
+    vkvae_op_params p = { .n = n, .in = in, .samples = samples };
+    char name[256];
+    case_name(name, sizeof name, NULL, VKVAE_OP_REPEAT_ROWS_BWD, &p);
+    if (!wanted(name))
+        return;
+    fwd f = { .op = VKVAE_OP_REPEAT_ROWS, .p = p, .out = 1 };
+    f.t[0] = new_random(elems(f.op, &p, 0));
+    f.t[1] = new_random(elems(f.op, &p, 1));
+    double *r = new_random(elems(f.op, &p, 1)), *dx = new_random(elems(f.op, &p, 0));
+    f.r = r;
+    run64(VKVAE_OP_REPEAT_ROWS_BWD, &p, &f.push, (double *[VKVAE_MAX_BINDINGS]){ r, dx });
+    grad_check(name, &f, f.t[0], elems(f.op, &p, 0), dx);
+    free_all(f.t, 2);
+    free(r), free(dx);
+}
+
+/* The GRU: L = sum(h * r1) + sum(last * r2), backpropagated through all
+ * steps by gru_bwd (dh = r1, dlast = r2); the weights' gradients are
+ * dense_bwd_w over the n*in steps, dgh with hp (ops.def), as the
+ * generator forms them. */
+typedef struct gru_ctx {
+    double *r1, *r2;
+} gru_ctx;
+
+static double gru_loss(fwd *f)
+{
+    gru_ctx *c = f->ctx;
+    run64(VKVAE_OP_GRU, &f->p, &f->push, f->t);
+    double L = 0;
+    for (uint64_t i = 0; i < elems(VKVAE_OP_GRU, &f->p, 4); i++)
+        L += f->t[4][i] * c->r1[i];
+    for (uint64_t i = 0; i < elems(VKVAE_OP_GRU, &f->p, 5); i++)
+        L += f->t[5][i] * c->r2[i];
+    return L;
+}
+
+static void grad_gru(uint32_t n, uint32_t in, uint32_t out)
+{
+    vkvae_op_params p = { .n = n, .in = in, .out = out };
+    char name[256], label[300];
+    case_name(name, sizeof name, NULL, VKVAE_OP_GRU_BWD, &p);
+    if (!wanted(name))
+        return;
+    gru_ctx c = { .r1 = new_random(elems(VKVAE_OP_GRU, &p, 4)),
+                  .r2 = new_random(elems(VKVAE_OP_GRU, &p, 5)) };
+    fwd f = { .op = VKVAE_OP_GRU, .p = p, .chain = gru_loss, .ctx = &c };
+    for (uint32_t b = 0; b < 8; b++)
+        f.t[b] = new_random(elems(f.op, &p, b));
+    run64(VKVAE_OP_GRU, &p, &f.push, f.t);
+    double *g[3];
+    for (uint32_t b = 0; b < 3; b++)
+        g[b] = new_random(elems(VKVAE_OP_GRU_BWD, &p, 5 + b));
+    run64(VKVAE_OP_GRU_BWD, &p, &f.push,
+          (double *[VKVAE_MAX_BINDINGS]){ c.r1, c.r2, f.t[7], f.t[6], f.t[1], g[0], g[1], g[2] });
+    vkvae_op_params pw = { .n = n * in, .in = out, .out = 3 * out };
+    double *dw = new_random(3 * out * out), *db = new_random(3 * out);
+    run64(VKVAE_OP_DENSE_BWD_W, &pw, &f.push, (double *[VKVAE_MAX_BINDINGS]){ g[1], f.t[6], dw, db });
+    static const char *const what[] = { "dgi", "dw (dgh^T hp)", "db (sum dgh)", "dh0" };
+    double *grads[] = { g[0], dw, db, g[2] };
+    for (uint32_t b = 0; b < 4; b++) {
+        snprintf(label, sizeof label, "%s %s", name, what[b]);
+        grad_check(label, &f, f.t[b], elems(f.op, &p, b), grads[b]);
+    }
+    free_all(f.t, 8);
+    free_all(g, 3);
+    free(c.r1), free(c.r2), free(dw), free(db);
+}
+
 static void run_grad(void)
 {
     static const uint32_t acts[] = { VKVAE_ACT_NONE, VKVAE_ACT_RELU, VKVAE_ACT_LEAKY_RELU,
@@ -732,6 +840,19 @@ static void run_grad(void)
         grad_loss(VKVAE_OP_NLL_CATEGORICAL, VKVAE_OP_NLL_CATEGORICAL_BWD,
                   (vkvae_op_params){ .n = 3, .in = 2, .classes = 256 }, rows);
     }
+    for (uint32_t rows = 2; rows <= 3; rows++) {
+        grad_loss(VKVAE_OP_NLL_TOKENS, VKVAE_OP_NLL_TOKENS_BWD,
+                  (vkvae_op_params){ .n = 3, .in = 7, .classes = 6 }, rows);
+        grad_embedding(3, 7, 4, 6, rows);
+    }
+    grad_loss(VKVAE_OP_NLL_TOKENS, VKVAE_OP_NLL_TOKENS_BWD,
+              (vkvae_op_params){ .n = 2, .in = 3, .classes = 300 }, 2);
+    grad_embedding(1, 1, 1, 2, 1);
+    grad_repeat_rows(3, 5, 4);
+    grad_repeat_rows(2, 3, 1);
+    grad_gru(2, 17, 3);
+    grad_gru(1, 16, 5);
+    grad_gru(3, 1, 1);
     grad_batchnorm(4, 3, 1, 4);
     grad_batchnorm(4, 3, 1, 3);
     grad_batchnorm(3, 2, 6, 2);
@@ -800,6 +921,10 @@ static void fill_for_op(vkvae_op op, const vkvae_op_params *p, vkvae_push *push,
             if ((op == VKVAE_OP_SOFTMAX_CE || op == VKVAE_OP_SOFTMAX_CE_BWD) && b == 1 &&
                 p->classes)
                 fill_labels(d, p->n, p->in);
+            if (((op == VKVAE_OP_SHIFT_TOKENS || op == VKVAE_OP_EMBEDDING) && b == 0) ||
+                ((op == VKVAE_OP_EMBEDDING_BWD || op == VKVAE_OP_NLL_TOKENS ||
+                  op == VKVAE_OP_NLL_TOKENS_BWD) && b == 1))
+                fill_tokens(d, p->n, p->in, p->classes);
             if (op == VKVAE_OP_SOBEL && p->mode == 1)
                 for (uint64_t i = 0; i < n[b]; i++)
                     d[i] = copysign(ceil(fabs(d[i]) * 4) / 4, d[i]); /* quarters: see sobel_alpha */
@@ -826,6 +951,10 @@ static void nmse_case(vkvae_op op, vkvae_op_params p, vkvae_push push)
 {
     char name[256];
     case_name(name, sizeof name, NULL, op, &p);
+    if (op == VKVAE_OP_SAMPLE_PIXEL && p.mode == 2)
+        snprintf(name + strlen(name), sizeof name - strlen(name), " temperature=%g", push.temperature);
+    if (push.row0)
+        snprintf(name + strlen(name), sizeof name - strlen(name), " row0=%u", push.row0);
     if (!wanted(name))
         return;
     uint32_t nb = vkvae_op_bindings(op);
@@ -996,6 +1125,25 @@ static void run_nmse(void)
     nmse_case(VKVAE_OP_SGD, (vkvae_op_params){ .in = 17, .lr = 0.1f }, push);
     nmse_case(VKVAE_OP_SIGMOID, (vkvae_op_params){ .n = 3, .in = 17 }, push);
     nmse_case(VKVAE_OP_SAMPLE_BERNOULLI, (vkvae_op_params){ .n = 3, .in = 17, .stream = VKVAE_STREAM_LIKELIHOOD }, push);
+    vkvae_push rank_push = short_push; /* a rank's slice: draws from its first row on */
+    rank_push.row0 = 5;
+    for (uint32_t k = 0; k < 3; k++) { /* sample_pixel's tokens at temperatures 1, 0.5, 0 */
+        vkvae_push tp = push;
+        tp.temperature = (float[]){ 1.0f, 0.5f, 0.0f }[k];
+        nmse_case(VKVAE_OP_SAMPLE_PIXEL, (vkvae_op_params){ .n = 3, .in = 17, .classes = 7, .mode = 2,
+                                                            .stream = VKVAE_STREAM_LIKELIHOOD }, tp);
+    }
+    vkvae_op_params seq = { .n = 3, .in = 17, .out = 5, .classes = 7, .alpha = 0.3f,
+                            .stream = VKVAE_STREAM_WORD_DROPOUT };
+    nmse_case(VKVAE_OP_SHIFT_TOKENS, seq, push);
+    nmse_case(VKVAE_OP_SHIFT_TOKENS, seq, rank_push);
+    nmse_case(VKVAE_OP_EMBEDDING, seq, short_push);
+    nmse_case(VKVAE_OP_EMBEDDING_BWD, seq, short_push);
+    nmse_case(VKVAE_OP_NLL_TOKENS, seq, short_push);
+    nmse_case(VKVAE_OP_NLL_TOKENS_BWD, seq, short_push);
+    nmse_case(VKVAE_OP_GRU, (vkvae_op_params){ .n = 3, .in = 17, .out = 5 }, push);
+    nmse_case(VKVAE_OP_GRU_BWD, (vkvae_op_params){ .n = 3, .in = 17, .out = 5 }, push);
+    nmse_case(VKVAE_OP_REPEAT_ROWS_BWD, (vkvae_op_params){ .n = 3, .in = 17, .samples = 4 }, push);
 }
 
 /* ---- forward semantics ---- */
@@ -1416,6 +1564,120 @@ static void run_check(void)
             worst = fmax(worst, fabs(logw[s] - want));
         }
         check(worst < 1e-12, "IWAE_LOGW_DENSITIES(n=1,in=2,samples=3)", worst);
+    }
+    if (wanted("GRU_HAND")) {
+        /* one step of one unit, h0 = 1, PyTorch's GRU by hand: r =
+         * sigmoid(gi_r + w_r h0 + b_r) = sigmoid(ln 3) = 3/4, z =
+         * sigmoid(-ln 3) = 1/4, gh_n = 2 h0 = 2, c = tanh(gi_n + r gh_n) =
+         * tanh(ln 2) = 3/5, h = (1 - z) c + z h0 = 9/20 + 1/4 = 0.7.
+         * Backward from dh = 1, dlast = 0: d = 1, dc = (1 - z)(1 - c^2) =
+         * 0.48, dz = (h0 - c) z (1 - z) = 0.075, dr = dc gh_n r (1 - r) =
+         * 0.18, dgh_n = dc r = 0.36, dh0 = d z + dgh . w = 0.25 + 0.18 +
+         * 0.0375 + 0.72 = 1.1875. */
+        vkvae_op_params p = { .n = 1, .in = 1, .out = 1 };
+        double gi[3] = { log(3.0) - 1, -log(3.0), log(2.0) - 1.5 }, w[3] = { 1, 0.5, 2 };
+        double b[3] = { 0, -0.5, 0 }, h0[1] = { 1 }, h[1], last[1], hp[1], g[4];
+        vkvae_push push = { .rows = 1 };
+        run64(VKVAE_OP_GRU, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ gi, w, b, h0, h, last, hp, g });
+        double want_g[4] = { 0.75, 0.25, 0.6, 2 }, err = fabs(h[0] - 0.7) + fabs(last[0] - 0.7);
+        for (int i = 0; i < 4; i++)
+            err += fabs(g[i] - want_g[i]);
+        check(err < 1e-15 && hp[0] == 1, "GRU_HAND(n=1,in=1,out=1)", h[0]);
+        double dh[1] = { 1 }, dlast[1] = { 0 }, dgi[3], dgh[3], dh0[1];
+        run64(VKVAE_OP_GRU_BWD, &p, &push,
+              (double *[VKVAE_MAX_BINDINGS]){ dh, dlast, g, hp, w, dgi, dgh, dh0 });
+        double want_gi[3] = { 0.18, 0.075, 0.48 }, want_gh[3] = { 0.18, 0.075, 0.36 };
+        err = fabs(dh0[0] - 1.1875);
+        for (int i = 0; i < 3; i++)
+            err += fabs(dgi[i] - want_gi[i]) + fabs(dgh[i] - want_gh[i]);
+        check(err < 1e-15, "GRU_BWD_HAND(n=1,in=1,out=1)", dh0[0]);
+    }
+    if (wanted("TOKENS_HAND")) {
+        /* 6 classes (levels k/5); row 0 is the sequence 5 4 2 0 (two
+         * words, <eos>, <pad>), row 1 padding. The decoder's inputs are
+         * <bos> 5 4 2; with word dropout at alpha 1 both words become
+         * <unk> (u < 1 always), <eos> stays. */
+        vkvae_op_params p = { .n = 2, .in = 4, .out = 2, .classes = 6,
+                              .stream = VKVAE_STREAM_WORD_DROPOUT };
+        double x[8] = { 1, 0.8, 0.4, 0, 1, 1, 1, 1 }, y[8];
+        vkvae_push push = { .seed = 3, .rows = 1 };
+        run64(VKVAE_OP_SHIFT_TOKENS, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ x, y });
+        static const double shifted[8] = { 1, 5, 4, 2, 0, 0, 0, 0 }, dropped[4] = { 1, 3, 3, 2 };
+        int same = 1;
+        for (int i = 0; i < 8; i++)
+            same &= y[i] == shifted[i] / 5;
+        check(same, "SHIFT_TOKENS_HAND(classes=6)", y[1]);
+        p.alpha = 1;
+        run64(VKVAE_OP_SHIFT_TOKENS, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ x, y });
+        same = 1;
+        for (int i = 0; i < 4; i++)
+            same &= y[i] == dropped[i] / 5;
+        check(same, "SHIFT_TOKENS_HAND(classes=6,alpha=1)", y[1]);
+        /* embedding rows w[k] = (10k, 10k + 1): tokens 5 4 2 0 */
+        double w[12], e[16];
+        for (int i = 0; i < 12; i++)
+            w[i] = 10 * (i / 2) + i % 2;
+        run64(VKVAE_OP_EMBEDDING, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ x, w, e });
+        static const double want_e[8] = { 50, 51, 40, 41, 20, 21, 0, 1 };
+        same = 1;
+        for (int i = 0; i < 16; i++)
+            same &= e[i] == (i < 8 ? want_e[i] : 0);
+        check(same, "EMBEDDING_HAND(classes=6,out=2,rows=1)", e[0]);
+        /* its gradient: dy = 1, 2, ... over row 0's steps (row 1's 100s
+         * left out) lands in rows 5, 4, 2 and 0 of dw */
+        double dy[16], dw[12];
+        for (int i = 0; i < 16; i++)
+            dy[i] = i < 8 ? i + 1 : 100;
+        run64(VKVAE_OP_EMBEDDING_BWD, &p, &push, (double *[VKVAE_MAX_BINDINGS]){ dy, x, dw });
+        static const double want_dw[12] = { 7, 8, 0, 0, 5, 6, 0, 0, 3, 4, 1, 2 };
+        same = 1;
+        for (int i = 0; i < 12; i++)
+            same &= dw[i] == want_dw[i];
+        check(same, "EMBEDDING_BWD_HAND(classes=6,out=2,rows=1)", dw[10]);
+        /* 4 classes (levels k/3), steps 1 3 0: logits 0 but token 1's ln 3
+         * at step 0 cost -log(3/6) + -log(1/4) = log 8; the <pad> step's
+         * logits (100) never count. The gradient at grad_scale 2: 2
+         * (softmax - onehot), 0 at the <pad> step. */
+        vkvae_op_params q = { .n = 1, .in = 3, .classes = 4 };
+        double l[12] = { 0, log(3.0), 0, 0, 0, 0, 0, 0, 100, 0, 0, 0 };
+        double tok[3] = { 1.0 / 3, 1, 0 }, nll[1], dl[12];
+        push.grad_scale = 2;
+        run64(VKVAE_OP_NLL_TOKENS, &q, &push, (double *[VKVAE_MAX_BINDINGS]){ l, tok, nll });
+        run64(VKVAE_OP_NLL_TOKENS_BWD, &q, &push, (double *[VKVAE_MAX_BINDINGS]){ l, tok, dl });
+        static const double want_dl[12] = { 1.0 / 3, -1, 1.0 / 3, 1.0 / 3,
+                                             0.5, 0.5, 0.5, -1.5, 0, 0, 0, 0 };
+        double err = fabs(nll[0] - log(8.0));
+        for (int i = 0; i < 12; i++)
+            err += fabs(dl[i] - want_dl[i]);
+        check(err < 1e-14, "NLL_TOKENS_HAND(classes=4)", nll[0]);
+        /* sampling step 1 of 2 (pass 2): temperature 0 takes the first of
+         * the two largest logits; temperature 1 with the mass on class 3
+         * draws it; step 0 is kept */
+        double ls[8] = { 9, 9, 9, 9, 1, 5, 5, 2 }, xs[2] = { 7, 7 };
+        vkvae_op_params sp = { .n = 1, .in = 2, .classes = 4, .mode = 2,
+                               .stream = VKVAE_STREAM_LIKELIHOOD };
+        vkvae_push spush = { .seed = 1, .base = 2, .rows = 1 };
+        run64(VKVAE_OP_SAMPLE_PIXEL, &sp, &spush, (double *[VKVAE_MAX_BINDINGS]){ ls, xs });
+        int ok = xs[0] == 7 && xs[1] == 1.0 / 3;
+        ls[7] = 60, spush.temperature = 1;
+        run64(VKVAE_OP_SAMPLE_PIXEL, &sp, &spush, (double *[VKVAE_MAX_BINDINGS]){ ls, xs });
+        check(ok && xs[0] == 7 && xs[1] == 1, "SAMPLE_PIXEL_HAND(tokens,temperature=0,1)", xs[1]);
+    }
+    if (wanted("TOKEN_LEVELS_ROUND_TRIP")) {
+        /* a token k of a vocabulary of L as its level k/(L-1) in fp32,
+         * read back by floor(x*L) in fp32, is k again up to L = 4,097 (the
+         * first failure is k = 4,096 of 4,098, read as 4,097): past it a
+         * sequence's tokens are not carried exactly by levels */
+        int bad = -1;
+        for (uint32_t L = 2; L <= 4097; L++)
+            for (uint32_t k = 0; k < L; k++) {
+                float x = (float)k / (float)(L - 1);
+                float v = floorf(x * (float)L);
+                uint32_t got = v > (float)(L - 1) ? L - 1 : (uint32_t)v;
+                if (got != k)
+                    bad = (int)k;
+            }
+        check(bad < 0, "TOKEN_LEVELS_ROUND_TRIP(classes<=4097)", bad);
     }
     if (wanted("LOSS_ACCUM_ROWS")) {
         double recon[3] = { 1, 2, 100 }, kl[3] = { 3, 4, 100 }, acc[4] = { 1, 1, 1, 1 };
