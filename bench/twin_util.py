@@ -90,17 +90,18 @@ def set_threads_and_seed(args):
     torch.manual_seed(args.seed)
 
 
-def epoch_speed(seconds, n):
-    """An epoch's time and images per second as the twins print them."""
-    return f"{seconds:.1f}s, {n / seconds:.0f} img/s"
+def epoch_speed(seconds, n, unit="img"):
+    """An epoch's time and images (or UNITs: "seq" for sequences) per second
+    as the twins print them."""
+    return f"{seconds:.1f}s, {n / seconds:.0f} {unit}/s"
 
 
-def median_summary(times, n):
+def median_summary(times, n, unit="img"):
     """The median of the epochs' TIMES and the line that reports it, with
-    the images (N an epoch) per second at the median."""
+    the images (or UNITs; N an epoch) per second at the median."""
     median = statistics.median(times)
     return median, (f"train epoch median {median:.3f} s (min {min(times):.3f}, "
-                    f"max {max(times):.3f}), {n / median:.1f} img/s")
+                    f"max {max(times):.3f}), {n / median:.1f} {unit}/s")
 
 
 def read_checkpoint(path):

@@ -110,6 +110,28 @@ vkvae_status cli_codes_sample(vkvae_session *prior, vkvae_session *vq, uint32_t 
  * non-zero: the exit status (an unreadable file). */
 int cli_codes_source(const char *prior_ckpt, char *path, size_t size);
 
+/* ---- text: a sequence model's data and samples (cli/text.c) ---- */
+/* The checkpoint metadata key of a text model's vocabulary
+ * (vkvae_vocab_serialize's string). */
+#define CLI_VOCAB_KEY "vocab"
+struct vkvae_vocab;
+/* d's text file (--tokens, --long, --val-split as its test share) as the
+ * images of one row of plan->input_w token bytes; the vocabulary is built
+ * from the training lines (max plan->input_vocab ids), or read from the
+ * checkpoint vocab_ckpt when not NULL; *vocab_text (when vocab_text is not
+ * NULL) its serialised string to keep, free() it. Non-zero: the exit status. */
+int cli_text_data(const struct cli_data_opts *d, const vkvae_plan *plan, const char *vocab_ckpt,
+                  vkvae_idx_dataset *out, char **vocab_text);
+/* The vocabulary kept in a text model's checkpoint; free with
+ * vkvae_vocab_destroy. Non-zero: the exit status. */
+int cli_text_vocab(const char *ckpt, struct vkvae_vocab *out);
+/* The token id of a level k/(vocab-1) as the programs write them. */
+uint32_t cli_text_id(float level, uint32_t vocab);
+/* n rows of steps levels as lines of text, into path (atomically) or to
+ * stdout when path is NULL. Non-zero: the exit status. */
+int cli_text_write(const char *path, const struct vkvae_vocab *v, const float *levels,
+                   uint32_t n, uint32_t steps, uint32_t vocab);
+
 /* Semi-supervised training (cli/labels.c): whether the plan weighs class
  * copies of unlabelled rows ('unlabelled' on its condition line), and
  * --keep-labels N: keep N labels of d's training set (balanced, by seed; their

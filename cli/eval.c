@@ -124,6 +124,22 @@ static float *test_pixels(const vkvae_idx *images, uint32_t n, uint32_t features
     return x;
 }
 
+/* A text model's negative ELBO (its terms' sum: the reconstruction and
+ * the KL) per sequence and per token: the tokens the loss counts, every
+ * id but <pad> (the <eos> included). */
+static void text_bound(const vkvae_idx *seqs, const vkvae_losses *l)
+{
+    size_t n = (size_t)seqs->count * seqs->cols, tokens = 0;
+    for (size_t i = 0; i < n; i++)
+        tokens += seqs->data[i] != 0;
+    double total = 0;
+    for (uint32_t i = 0; i < l->n_terms; i++)
+        total += l->term[i];
+    printf("negative ELBO    %.4f nats/sequence, %.4f nats/token (%zu tokens, <eos> "
+           "included)\n", total / (l->rows > 0 ? l->rows : 1), total / (tokens ? tokens : 1),
+           tokens);
+}
+
 /* ---- progress of the estimate: a live line on a terminal, else a line
  * every 10 seconds ---- */
 
@@ -259,6 +275,8 @@ int cmd_eval(int argc, char **argv)
             int closed = cli_model_close(&vq);
             r = r ? r : closed;
         }
+    } else if (!r && carried->input_vocab) { /* text: read with the checkpoint's vocabulary */
+        r = cli_text_data(&o.data, carried, o.ckpt, &ds, NULL);
     } else if (!r) {
         r = cli_data_load(&o.data, carried, &ds, NULL);
     }
@@ -328,6 +346,8 @@ int cmd_eval(int argc, char **argv)
             printf("%-16s %.4f %s\n", name, l.term[i] / rows,
                    errors ? "(classification error on these images)" : "nats/image");
         }
+        if (plan->input_vocab)
+            text_bound(images, &l);
         for (uint32_t i = 0; i < vkvae_session_codebooks(m.session) && !st; i++) {
             vkvae_codebook_usage u;
             st = vkvae_session_codebook_usage(m.session, i, &u, &err);

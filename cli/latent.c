@@ -16,6 +16,7 @@
 #include "io/atomic.h"
 #include "io/idx.h"
 #include "io/png.h"
+#include "io/text.h"
 #include "options.h"
 #include "plan/philox.h"
 
@@ -24,7 +25,7 @@ typedef struct latent_opts {
     const char *ckpt, *device, *out, *split, *dims, *vq, *shape, *appearance;
     uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class,
         samples;
-    float range, strength;
+    float range, strength, temperature;
     vkvae_precision precision;
     int mean, slerp, codes, has_seed, has_label, has_from, has_to, has_item, has_from_class,
         has_to_class;
@@ -33,6 +34,8 @@ typedef struct latent_opts {
 static const char latent_usage[] =
     "usage:\n"
     "  vkvae sample CKPT [-n 64] [--mean] [--label K] [--vq VQ_CKPT] -o samples.png\n"
+    "                  (a text model: lines of text, printed without -o; --temperature T\n"
+    "                  divides the logits, 0 takes the most likely token, default 1)\n"
     "  vkvae reconstruct CKPT [-n 32] [--label K] -o recon.png   (--label: decode each\n"
     "                  item's code with class K, a conditional model's style transfer)\n"
     "  vkvae interpolate CKPT --from I --to J [--steps 10] [--slerp] -o interp.png\n"
@@ -74,6 +77,7 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
         {CLI_U32("--samples", &o->samples), .max = 64},
         {CLI_FLOAT("--range", &o->range)},
         {CLI_FLOAT("--strength", &o->strength)},
+        {CLI_FLOAT("--temperature", &o->temperature)}, /* (0..100: the session says) */
         {CLI_U32("-n", &o->n)},
         {CLI_U32("--steps", &o->steps)},
         {CLI_U32("--cols", &o->cols)},
@@ -97,7 +101,7 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
         return cli_fail(VKVAE_BAD_INPUT, "%s: which checkpoint? (vkvae %s CKPT ...)", cmd, cmd);
     if (o->n == 0 && (strcmp(cmd, "sample") == 0 || strcmp(cmd, "reconstruct") == 0))
         return cli_fail(VKVAE_BAD_INPUT, "%s: -n must be at least 1", cmd);
-    if (!o->out)
+    if (!o->out && strcmp(cmd, "sample") != 0) /* (a text model's print) */
         return cli_fail(VKVAE_BAD_INPUT, "%s: -o OUTPUT is required", cmd);
     if (o->split && strcmp(o->split, "test") != 0 && strcmp(o->split, "train") != 0)
         return cli_fail(VKVAE_BAD_INPUT, "%s: --split '%s' is neither test nor train", cmd,
@@ -227,13 +231,13 @@ static int run_job(const char *cmd, int argc, char **argv, latent_opts defaults,
     /* Fail on an unwritable output before any work. Outputs are written
      * atomically, so a failure later leaves an existing file as it was. */
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s", o.out);
+    snprintf(dir, sizeof dir, "%s", o.out ? o.out : ".");
     char *slash = strrchr(dir, '/');
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';
     else
         snprintf(dir, sizeof dir, ".");
-    if (access(dir, W_OK | X_OK) != 0)
+    if (o.out && access(dir, W_OK | X_OK) != 0)
         return cli_fail(VKVAE_IO, "%s: cannot write there: %s", o.out, strerror(errno));
     cli_model_handle m;
     r = cli_model_open(cmd, o.ckpt, 0, o.device, o.precision, &m);
@@ -303,8 +307,39 @@ static int sample_on_items(latent_opts *o, cli_model_handle *m)
     return r;
 }
 
+/* A text model's samples: lines of text, into -o or printed. */
+static int sample_text(latent_opts *o, cli_model_handle *m)
+{
+    const vkvae_plan *p = m->plan;
+    vkvae_vocab v;
+    int r = cli_text_vocab(o->ckpt, &v);
+    if (r)
+        return r;
+    float *levels = malloc((size_t)o->n * p->input_w * sizeof *levels);
+    vkvae_error err = {0};
+    if (!levels)
+        r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    else if (vkvae_session_set_temperature(m->session, o->temperature, &err) ||
+             vkvae_session_sample(m->session, o->seed, o->n, 0, levels, &err))
+        r = cli_fail(err.status, "%s", err.message);
+    if (!r)
+        r = cli_text_write(o->out, &v, levels, o->n, p->input_w, p->input_vocab);
+    free(levels);
+    vkvae_vocab_destroy(&v);
+    return r;
+}
+
 static int job_sample(latent_opts *o, cli_model_handle *m)
 {
+    if (m->plan->input_vocab) {
+        if (o->has_label || o->mean)
+            return cli_fail(VKVAE_BAD_INPUT, "sample: %s: a text model draws its tokens "
+                            "(--temperature 0: the most likely)", o->has_label ? "--label"
+                            : "--mean");
+        return sample_text(o, m);
+    }
+    if (!o->out)
+        return cli_fail(VKVAE_BAD_INPUT, "sample: -o OUTPUT is required");
     char vq_path[4096];
     int r = o->vq ? 0 : cli_codes_source(o->ckpt, vq_path, sizeof vq_path);
     if (r)
@@ -350,7 +385,7 @@ static int job_sample(latent_opts *o, cli_model_handle *m)
 
 int cmd_sample(int argc, char **argv)
 {
-    return run_job("sample", argc, argv, (latent_opts){.n = 64}, job_sample);
+    return run_job("sample", argc, argv, (latent_opts){.n = 64, .temperature = 1}, job_sample);
 }
 
 /* ---- reconstruct ---- */

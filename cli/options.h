@@ -53,13 +53,18 @@ typedef struct cli_data_opts {
     const char *resize, *background, *on_bad; /* image folders; NULL: fit, white, stop */
     const char *cache;  /* the decoded image folders' cache folder, "off"; NULL: the user's
                            cache folder ($XDG_CACHE_HOME or ~/.cache, then vkvae/data) */
+    const char *tokens, *too_long; /* text: chars or words; cut, drop or refuse. NULL: the
+                                      first */
 } cli_data_opts;
 #define CLI_DATA_DEFAULT "/usr/share/datasets/fashion-mnist"
+/* A text model's data when --data is not given: Debian's wamerican. */
+#define CLI_TEXT_DEFAULT "/usr/share/dict/american-english"
 #define CLI_DATA_OPTIONS(d)                                                                        \
     {CLI_STRING("--data", &(d)->data)}, {CLI_STRING("--labels", &(d)->labels)},                   \
         {CLI_FLOAT("--val-split", &(d)->val_split), .min = 0, .max = 1},                           \
         {CLI_STRING("--resize", &(d)->resize)}, {CLI_STRING("--background", &(d)->background)},   \
-        {CLI_STRING("--on-bad-image", &(d)->on_bad)}, {CLI_STRING("--cache", &(d)->cache)}
+        {CLI_STRING("--on-bad-image", &(d)->on_bad)}, {CLI_STRING("--cache", &(d)->cache)},      \
+        {CLI_STRING("--tokens", &(d)->tokens)}, {CLI_STRING("--long", &(d)->too_long)}
 #define CLI_DATA_USAGE                                                                             \
     "  --data PATH       a folder of PNG/JPEG images (one subfolder per class, or none; train/\n" \
     "                    and test/ for given splits), a folder of IDX files (the MNIST names;\n" \
@@ -74,7 +79,9 @@ typedef struct cli_data_opts {
     "  --background C    under transparent pixels: white (default), black, grey, #RRGGBB\n"      \
     "  --on-bad-image P  stop (default) or skip (with a count) at an image that does not decode\n"\
     "  --cache DIR       where decoded image folders are kept for the next run, while the\n"     \
-    "                    folder is unchanged (default ~/.cache/vkvae/data; off: none)\n"
+    "                    folder is unchanged (default ~/.cache/vkvae/data; off: none)\n"         \
+    "  --tokens K --long L  text (docs/text.md; --data default " CLI_TEXT_DEFAULT "):\n" \
+    "                    chars or words; a line of T or more tokens cut, drop or refuse\n"
 
 typedef struct cli_command_line {
     const char *cmd;               /* "train": names the command in its errors */

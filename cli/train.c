@@ -32,6 +32,7 @@
 #include "io/atomic.h"
 #include "io/idx.h"
 #include "io/png.h"
+#include "io/text.h"
 #include "plan/models.h"
 #include "session/checkpoint.h"
 #include "session/session.h"
@@ -171,14 +172,38 @@ static float *condition_images(const vkvae_session *s, const vkvae_idx *data, ui
     return f;
 }
 
+/* A text model's n samples as lines of text at path (vocab_text: its
+ * vocabulary, serialised). */
+static vkvae_status write_text_samples(vkvae_session *s, const char *vocab_text, const char *path,
+                                       uint32_t n, uint32_t seed, vkvae_error *err)
+{
+    const vkvae_plan *plan = vkvae_session_plan(s);
+    vkvae_vocab v;
+    vkvae_status st = vkvae_vocab_parse(vocab_text, &v, err);
+    float *levels = st ? NULL : malloc((size_t)n * plan->input_w * sizeof *levels);
+    if (!st && !levels)
+        st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (!st)
+        st = vkvae_session_sample(s, seed, n, 0, levels, err);
+    if (!st && cli_text_write(path, &v, levels, n, plan->input_w, plan->input_vocab))
+        st = vkvae_fail(err, VKVAE_IO, "%s: could not write the samples", path);
+    free(levels);
+    vkvae_vocab_destroy(&v);
+    return st;
+}
+
 /* n samples of s, or with vq (a prior over its codes) the code grids
- * drawn from s decoded by vq, as a PNG grid at path; a prior learned from
- * images' conditions (a VU-Net's shapes) draws on the first n of data. */
+ * drawn from s decoded by vq, as a PNG grid at path (a text model's: lines
+ * of text); a prior learned from images' conditions (a VU-Net's shapes)
+ * draws on the first n of data. */
 static vkvae_status write_samples(vkvae_session *s, vkvae_session *vq, const vkvae_idx *data,
-                                  const char *path, uint32_t n, uint32_t seed, vkvae_error *err)
+                                  const char *vocab_text, const char *path, uint32_t n,
+                                  uint32_t seed, vkvae_error *err)
 {
     vkvae_status st;
     float *pixels = NULL;
+    if (vocab_text)
+        return write_text_samples(s, vocab_text, path, n, seed, err);
     if (vq) {
         st = cli_codes_sample(s, vq, seed, n, &pixels, err);
         s = vq; /* the images are its */
@@ -258,7 +283,9 @@ typedef struct train_run {
     char *class_names;    /* an image folder's, one per line, or NULL: kept in checkpoints */
     cli_model_handle vq;  /* --codes: the VQ-VAE whose codes the prior learns */
     char vq_path[PATH_MAX];
-    vkvae_st_meta meta[2];/* the checkpoints' own keys: "class_names", CLI_CODES_KEY */
+    char *vocab_text;     /* a text model's vocabulary, kept in checkpoints */
+    vkvae_st_meta meta[2];/* the checkpoints' own keys: "class_names", CLI_CODES_KEY or
+                             CLI_VOCAB_KEY */
     size_t meta_count;
     char out_dir[512], metrics_path[600], ckpt_path[600], samples_path[600], curve_path[600];
     vkvae_error err;
@@ -267,7 +294,8 @@ typedef struct train_run {
 /* samples-eNNN.png of epoch (1-based) in the output folder. */
 static void epoch_samples_path(const train_run *t, uint32_t epoch, char *path, size_t size)
 {
-    snprintf(path, size, "%s/samples-e%03u.png", t->out_dir, epoch);
+    snprintf(path, size, "%s/samples-e%03u.%s", t->out_dir, epoch,
+             t->plan->input_vocab ? "txt" : "png");
 }
 
 /* The options, and what follows from them and the model before anything
@@ -302,7 +330,8 @@ static int setup_run(train_run *t, int argc, char **argv)
     snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.safetensors", t->out_dir);
     snprintf(t->curve_path, sizeof t->curve_path, "%s/curve.png", t->out_dir);
     if (o->samples)
-        snprintf(t->samples_path, sizeof t->samples_path, "%s/samples.png", t->out_dir);
+        snprintf(t->samples_path, sizeof t->samples_path, "%s/samples.%s", t->out_dir,
+                 plan->input_vocab ? "txt" : "png");
     if (o->labels && !vkvae_plan_semi_supervised(plan))
         return cli_fail(VKVAE_BAD_INPUT, "--keep-labels: model %s trains on labelled rows only; "
                         "semi-supervised training needs 'unlabelled Q' on its condition line "
@@ -339,6 +368,12 @@ static int load_data(train_run *t)
         if (r)
             return r;
         t->meta[t->meta_count++] = (vkvae_st_meta){CLI_CODES_KEY, t->vq_path};
+    } else if (t->plan->input_vocab) {
+        /* resumed: the checkpoint's vocabulary, whatever the file holds now */
+        r = cli_text_data(&t->o.data, t->plan, t->o.resume, &t->data, &t->vocab_text);
+        if (r)
+            return r;
+        t->meta[t->meta_count++] = (vkvae_st_meta){CLI_VOCAB_KEY, t->vocab_text};
     } else {
         r = cli_data_load(&t->o.data, t->plan, &t->data, &t->class_names);
         if (r)
@@ -539,7 +574,8 @@ static vkvae_status open_outputs(train_run *t)
     /* A run killed mid-write (SIGKILL, power loss) leaves its temporary
      * files; this run owns the folder now, so they go. */
     char samples_any[600];
-    snprintf(samples_any, sizeof samples_any, "%s/samples.png", t->out_dir);
+    snprintf(samples_any, sizeof samples_any, "%s/samples.%s", t->out_dir,
+             t->plan->input_vocab ? "txt" : "png");
     int stale = vkvae_atomic_remove_stale(t->ckpt_path) +
                 vkvae_atomic_remove_stale(t->curve_path) + vkvae_atomic_remove_stale(samples_any);
     for (uint32_t e = t->o.sample_every; e && e <= t->epochs; e += t->o.sample_every) {
@@ -757,7 +793,7 @@ static vkvae_status sample_epoch(train_run *t, uint32_t epoch)
         return VKVAE_OK;
     char path[700];
     epoch_samples_path(t, epoch, path, sizeof path);
-    vkvae_status st = write_samples(t->s, t->vq.session, samples_data(t), path,
+    vkvae_status st = write_samples(t->s, t->vq.session, samples_data(t), t->vocab_text, path,
                                     t->o.samples ? t->o.samples : 64, t->seed, &t->err);
     if (st == VKVAE_UNSUPPORTED) {
         fprintf(stderr, "vkvae: no samples each epoch: %s\n", t->err.message);
@@ -791,7 +827,8 @@ static vkvae_status write_results(train_run *t)
     if (!t->lead)
         return st;
     if (t->o.samples) {
-        st = write_samples(t->s, t->vq.session, samples_data(t), t->samples_path, t->o.samples,
+        st = write_samples(t->s, t->vq.session, samples_data(t), t->vocab_text, t->samples_path,
+                           t->o.samples,
                            t->seed, &t->err);
         if (st == VKVAE_UNSUPPORTED) { /* an autoencoder has no prior to sample */
             fprintf(stderr, "vkvae: no samples: %s\n", t->err.message);
@@ -829,6 +866,7 @@ int cmd_train(int argc, char **argv)
         cli_model_close(&t.vq);
     cli_model_free(t.plan);
     free(t.class_names);
+    free(t.vocab_text);
     return cli_group_leave(r);
 }
 

@@ -226,6 +226,11 @@ int emit_c(const gen_plan *pl, const char *symbol, const char *spec_name,
         put(&s, "    .sample_passes = %u,\n", set.sample_passes);
     if (set.input_levels)
         put(&s, "    .input_levels = %u,\n", set.input_levels);
+    if (set.kl_anneal_k > 0) /* (plans without it: their C unchanged) */
+        put(&s, "    .kl_anneal_k = (float)%.17g,\n    .kl_anneal_x0 = (float)%.17g,\n",
+            set.kl_anneal_k, set.kl_anneal_x0);
+    if (set.input_vocab)
+        put(&s, "    .input_vocab = %u,\n", set.input_vocab);
     put(&s, "    .n_params = %lluu,\n    .step_flops = %lluu,\n};\n",
         (unsigned long long)pl->n_params, (unsigned long long)pl->step_flops);
     int rc = write_if_changed(path, s.p, s.n);

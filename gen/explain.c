@@ -62,6 +62,9 @@ static const char *init_text(char *buf, size_t size, const gen_tensor *t)
     case INIT_ONE:
         snprintf(buf, size, "ones");
         break;
+    case INIT_NORMAL:
+        snprintf(buf, size, "normal(0, 1)");
+        break;
     default:
         snprintf(buf, size, "zeros");
     }
@@ -126,6 +129,9 @@ void explain_graph(const gen_graph *g, FILE *out)
     if (s->levels)
         fprintf(out, " levels %u (bytes 0..%u read as k/%u)", s->levels, s->levels - 1,
                 s->levels - 1);
+    if (s->vocab)
+        fprintf(out, " vocab %u (tokens: bytes 0..%u read as k/%u)", s->vocab, s->vocab - 1,
+                s->vocab - 1);
     fprintf(out, "\n");
     bool classify = s->obj == OBJ_CLASSIFY;
     if (s->general) {
@@ -164,8 +170,13 @@ void explain_graph(const gen_graph *g, FILE *out)
         fprintf(out, " momentum %g", s->momentum);
     else
         fprintf(out, " betas %g %g eps %g", s->beta1, s->beta2, s->eps);
-    fprintf(out, " weight_decay %g batch %u epochs %u seed %u init %s\n\n", s->weight_decay,
+    fprintf(out, " weight_decay %g batch %u epochs %u seed %u init %s", s->weight_decay,
             s->batch, s->epochs, s->seed, gen_init_names[s->init]);
+    if (s->anneal_k > 0)
+        fprintf(out, " anneal logistic %g %g", s->anneal_k, s->anneal_x0);
+    else if (s->general && s->warmup)
+        fprintf(out, " anneal linear %u", s->warmup);
+    fprintf(out, "\n\n");
 
     fprintf(out, "forward graph (%zu nodes; batch n = %u)\n", g->nn, g->batch);
     for (size_t i = 0; i < g->nn; i++) {

@@ -183,6 +183,10 @@ typedef enum gen_layer_kind {
     LAYER_CODEBOOK,     /* a network's last: each position's nearest of K codes (VQ-VAE) */
     LAYER_ONEHOT,       /* 'onehot L': each value's level (of L) as a channel of its own */
     LAYER_EDGES,        /* 'edges [threshold T]': a Sobel edge map of the image, fixed */
+    LAYER_SHIFT,        /* 'shift [dropout P]': tokens moved one step on after <bos>,
+                           some words <unk> in training (a decoder's teacher forcing) */
+    LAYER_EMBED,        /* 'embed E': each token's row of a learned table */
+    LAYER_GRU,          /* 'gru H [last]': a GRU over the steps; its states, or the last */
 } gen_layer_kind;
 
 typedef struct gen_layer {
@@ -211,6 +215,8 @@ typedef struct gen_layer {
     bool tap;                   /* 'tap': the output is also one of the call's */
     bool nobias;                /* 'nobias': no bias (PyTorch's bias=False), as before a
                                    batchnorm, which takes the mean out */
+    double dropout;             /* shift: word dropout's probability */
+    bool last;                  /* gru: its last state alone */
 } gen_layer;
 
 typedef struct gen_stack {
@@ -227,7 +233,11 @@ typedef enum gen_objective { OBJ_ELBO, OBJ_IWAE, OBJ_AE, OBJ_DAE, OBJ_CLASSIFY }
 typedef enum gen_loss { LOSS_L2, LOSS_BCE } gen_loss;
 typedef enum gen_corrupt { CORRUPT_NONE, CORRUPT_MASK, CORRUPT_GAUSSIAN } gen_corrupt;
 typedef enum gen_optim { OPTIM_ADAM, OPTIM_ADAMW, OPTIM_SGD } gen_optim;
-typedef enum gen_init { INIT_PYTORCH, INIT_XAVIER_UNIFORM, INIT_KAIMING_NORMAL, INIT_ZERO, INIT_ONE } gen_init;
+/* (INIT_ZERO, INIT_ONE and INIT_NORMAL are a tensor's own, for --explain: a
+ * normalisation's scale and shift, an embedding's N(0, 1) table) */
+typedef enum gen_init {
+    INIT_PYTORCH, INIT_XAVIER_UNIFORM, INIT_KAIMING_NORMAL, INIT_ZERO, INIT_ONE, INIT_NORMAL
+} gen_init;
 
 /* ---- the general form (docs/spec.md "Several networks") ----
  * Networks called on named tensors, loss terms over what the calls give,
@@ -310,6 +320,9 @@ typedef struct gen_spec {
     uint32_t levels;            /* 'levels L': bytes are levels 0..L-1 (a VQ-VAE's
                                    codes), read as k/(L-1); 0: grey bytes */
     gen_loc levels_loc;
+    uint32_t vocab;             /* 'vocab V': x is a sequence of tokens (text) of a
+                                   vocabulary of V, read as levels; 0: not text */
+    gen_loc vocab_loc;
     bool likelihood_given;
     gen_likelihood lik;
     gen_variance variance;
@@ -346,6 +359,10 @@ typedef struct gen_spec {
     double lr, beta1, beta2, eps, weight_decay, momentum;
     uint32_t batch, epochs, seed;
     gen_init init;
+    /* 'anneal logistic K X0': the KL weight at optimizer step s is
+     * 1/(1+exp(-K*(s-X0))) (Bowman et al.); 'anneal linear E' is warmup E */
+    double anneal_k, anneal_x0;
+    gen_loc anneal_loc;
 
     /* The general form: any 'network' line makes one, and the shorthand's
      * latent/encoder/decoder/objective lines are then refused. */
@@ -396,6 +413,8 @@ typedef struct gen_tensor {
     gen_role role;
     const char *dtype;  /* "f32", "u8", "u32" */
     uint32_t rows;      /* 0: unbatched; 1: n rows; k: n*k rows (IWAE) */
+    uint32_t steps;     /* a sequence's steps T, a row per step (rows counts them:
+                           [n, T, dims] is n*T rows), or 0 */
     gen_dims dims;      /* per row; rank 0 = a scalar per row */
     int producer;       /* node index, -1 for leaves */
     int alias;          /* tensor this one views (GEN_OP_VIEW), or -1 */

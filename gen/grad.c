@@ -143,7 +143,8 @@ static int pull_consumers(const gbuild *b, int t, consumer *out, int max)
             continue;
         bool both = n->op == VKVAE_OP_ADD || n->op == VKVAE_OP_CONCAT;
         if (!both && !is_layer(n->op) && n->op != VKVAE_OP_BATCHNORM && n->op != VKVAE_OP_GATE &&
-            n->op != VKVAE_OP_VQ_NEAREST)
+            n->op != VKVAE_OP_VQ_NEAREST && n->op != VKVAE_OP_GRU &&
+            n->op != VKVAE_OP_REPEAT_ROWS)
             continue;
         for (int slot = 0; slot < (both ? 2 : 1); slot++)
             if (tensor_root(g, n->in[slot]) == t) {
@@ -259,6 +260,12 @@ static int contribution(gbuild *b, int t, consumer cs)
     }
     if (n.op == VKVAE_OP_VQ_NEAREST) /* straight-through: zq's gradient as it is */
         return pull(b, tensor_root(g, n.out[0]));
+    if (n.op == VKVAE_OP_GRU) { /* gru_bwd wrote its input projection's gradient */
+        if (b->dpre[c] < 0)
+            fail(b, xprintf("gradient of '%s': its gru's backward has not run (internal)",
+                            g->t[t].name));
+        return b->dpre[c];
+    }
     if (n.op == VKVAE_OP_BATCHNORM) {
         if (b->bn_dx[c] < 0)
             fail(b, xprintf("gradient of '%s': its batchnorm's backward has not run "
@@ -267,7 +274,13 @@ static int contribution(gbuild *b, int t, consumer cs)
     }
     /* (a concat's second input: a name of its own, as t may also be another's first) */
     int dx = grad_like(g, t, n.op == VKVAE_OP_CONCAT && cs.slot ? xprintf(".%s_tail", n.name) : "");
-    if (n.op == VKVAE_OP_GATE) {
+    if (n.op == VKVAE_OP_REPEAT_ROWS) { /* a latent beside each step: summed over them */
+        int dy = pull(b, tensor_root(g, n.out[0]));
+        if (dy < 0)
+            return -1;
+        add_node(g, VKVAE_OP_REPEAT_ROWS_BWD, xprintf("%s_bwd", n.name), n.loc,
+                 (int[]){ dy, -1 }, (int[]){ dx, -1 }, n.p);
+    } else if (n.op == VKVAE_OP_GATE) {
         int dy = pull(b, tensor_root(g, n.out[0]));
         if (dy < 0)
             return -1;
@@ -563,6 +576,61 @@ static void vq_loss_bwd(gbuild *b, int i)
     partial_done(b, e, de, n.loc);
 }
 
+/* A gradient of root tensor t when one reaches it, else zeros no step
+ * writes (a gru's states or last state that nothing reads). */
+static int grad_or_zeros(gbuild *b, int t)
+{
+    gen_graph *g = b->g;
+    if (reaches(b, t))
+        return pull(b, t);
+    return add_tensor(g, xprintf("d.%s.zero", g->t[t].name), ROLE_CONST, g->t[t].rows,
+                      g->t[t].dims);
+}
+
+/* A gru's backward through its steps (gru_bwd: the gradient of its input
+ * projection gi, kept for gi's pull as a contribution, and of each step's
+ * recurrent projection), then weight_hh's and bias_hh's as one product
+ * over every row and step of those with the states before each step. */
+static void gru_bwd(gbuild *b, int i)
+{
+    gen_graph *g = b->g;
+    gen_node n = g->n[i];
+    int dh = grad_or_zeros(b, tensor_root(g, n.out[0]));
+    int dlast = dh < 0 ? -1 : grad_or_zeros(b, tensor_root(g, n.out[1]));
+    if (dh < 0 || dlast < 0)
+        return;
+    const gen_tensor gi = g->t[n.in[0]]; /* (a copy: add_tensor moves the array) */
+    int dgi = grad_like(g, tensor_root(g, n.in[0]), "");
+    int dgh = add_tensor(g, xprintf("d.%s.gh", n.name), ROLE_ACT, gi.rows, gi.dims);
+    int dh0 = grad_like(g, n.in[3], "");
+    add_node(g, VKVAE_OP_GRU_BWD, xprintf("%s_bwd", n.name), n.loc,
+             (int[]){ dh, dlast, n.out[3], n.out[2], n.in[1], -1 },
+             (int[]){ dgi, dgh, dh0, -1 }, n.p);
+    b->dpre[i] = dgi;
+    if (!trains(b, n.in[1]))
+        return;
+    int dw = grad_target(b, n.in[1]), dbias = grad_target(b, n.in[2]);
+    add_node(g, VKVAE_OP_DENSE_BWD_W, xprintf("%s_bwd_w", n.name), n.loc,
+             (int[]){ dgh, n.out[2], -1 }, (int[]){ dw, dbias, -1 },
+             (vkvae_op_params){ .n = n.p.n * n.p.in, .in = n.p.out, .out = 3 * n.p.out });
+    partial_done(b, n.in[1], dw, n.loc);
+    partial_done(b, n.in[2], dbias, n.loc);
+}
+
+/* An embedding's table: each token's rows of its output's gradient summed. */
+static void embedding_bwd(gbuild *b, int i)
+{
+    gen_graph *g = b->g;
+    gen_node n = g->n[i];
+    int dy = pull(b, tensor_root(g, n.out[0]));
+    if (dy < 0 || !trains(b, n.in[1]))
+        return;
+    int dw = grad_target(b, n.in[1]);
+    add_node(g, VKVAE_OP_EMBEDDING_BWD, xprintf("%s_bwd", n.name), n.loc,
+             (int[]){ dy, n.in[0], -1 }, (int[]){ dw, -1 }, n.p);
+    partial_done(b, n.in[1], dw, n.loc);
+}
+
 /* Every parameter's gradient tensor (grad.<name>). */
 static void grad_tensors(gen_graph *g)
 {
@@ -663,6 +731,7 @@ static void backward_pass(gbuild *bp)
         case VKVAE_OP_SOBEL:
             break;
         case VKVAE_OP_BCE_LOGITS:
+        case VKVAE_OP_NLL_TOKENS:
         case VKVAE_OP_NLL_CATEGORICAL: {
             /* a GAN's loss, a pixel model's categorical: the gradient of the
              * logits it reads (a categorical's levels, its second input, get
@@ -671,6 +740,7 @@ static void backward_pass(gbuild *bp)
             int dl = g->t[l].needs_grad ? direct(&b, l) : -1;
             if (dl >= 0) {
                 int bwd = n.op == VKVAE_OP_BCE_LOGITS ? VKVAE_OP_BCE_LOGITS_BWD
+                        : n.op == VKVAE_OP_NLL_TOKENS ? VKVAE_OP_NLL_TOKENS_BWD
                                                       : VKVAE_OP_NLL_CATEGORICAL_BWD;
                 add_node(g, bwd, xprintf("%s_bwd", n.name), n.loc,
                          (int[]){ n.in[0], n.nin > 1 ? n.in[1] : -1, -1 }, (int[]){ dl, -1 },
@@ -795,11 +865,16 @@ static void backward_pass(gbuild *bp)
         }
         case VKVAE_OP_IWAE_LOGW:    /* with reparam, after reparam_bwd */
             break;
-        case VKVAE_OP_REPEAT_ROWS:
+        case VKVAE_OP_REPEAT_ROWS:  /* its input pulls repeat_rows_bwd (contribution) */
+        case VKVAE_OP_SHIFT_TOKENS: /* reads the tokens: no gradient */
+            break;
+        case VKVAE_OP_EMBEDDING:
             if (g->t[tensor_root(g, n.out[0])].needs_grad)
-                /* it repeats only x and the label, which need none */
-                fail(&b, xprintf("gradient through repeat_rows of '%s': not generated yet "
-                                 "(internal)", g->t[n.in[0]].name));
+                embedding_bwd(&b, (int)i);
+            break;
+        case VKVAE_OP_GRU:
+            if (g->t[tensor_root(g, n.out[0])].needs_grad)
+                gru_bwd(&b, (int)i);
             break;
         case VKVAE_OP_DENSE:
         case VKVAE_OP_CONV2D:

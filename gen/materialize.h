@@ -24,10 +24,12 @@ typedef struct gen_plan_settings {
     uint32_t init;              /* vkvae_init_kind: the spec's gen_init */
     double kl_beta;             /* elbo: beta; iwae: 1; an autoencoder: 0 */
     uint32_t kl_warmup_epochs;  /* elbo only */
+    double kl_anneal_k, kl_anneal_x0; /* 'anneal logistic K X0'; k 0: none */
     uint32_t classes;           /* a conditional model's; else 0 */
     uint32_t input_c, input_h, input_w; /* flat inputs: c = h = 1 */
     uint32_t sample_passes;     /* a pixel model's: pixels + 1; else 0 */
-    uint32_t input_levels;      /* the spec's 'levels L'; 0: grey bytes */
+    uint32_t input_levels;      /* the spec's 'levels L' or 'vocab V'; 0: grey bytes */
+    uint32_t input_vocab;       /* the spec's 'vocab V'; 0: not text */
 } gen_plan_settings;
 
 gen_plan_settings plan_settings(const gen_plan *pl);

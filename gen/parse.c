@@ -62,15 +62,15 @@ static const char *const top_words[] = {
     "noise", "network", "graph", "loss", "update", NULL };
 static const char *const layer_words[] = {
     "dense", "conv2d", "convt2d", "batchnorm", "flatten", "reshape", "concat", "add", "gate",
-    "gaussian", "codebook", "onehot", "edges", "relu", "leaky_relu", "tanh", "sigmoid",
-    "softplus", NULL };
+    "gaussian", "codebook", "onehot", "edges", "shift", "embed", "gru", "relu", "leaky_relu",
+    "tanh", "sigmoid", "softplus", NULL };
 static const char *const act_words[] = {
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", NULL };
 
 /* Clause words written on a line of their own: name the line they belong to. */
 static const struct { const char *word, *line; } stray_clauses[] = {
     { "likelihood", "input" }, { "range", "input" }, { "binarize", "input" },
-    { "levels", "input" },
+    { "levels", "input" }, { "vocab", "input" },
     { "variance", "input" }, { "label", "condition" }, { "classes", "condition" },
     { "unlabelled", "condition" },
     { "gaussian", "latent" }, { "deterministic", "latent" },
@@ -389,7 +389,7 @@ static bool line_model(parser *p, const gen_token *kw)
 static bool line_input(parser *p, const gen_token *kw)
 {
     static const char *const clauses[] = { "range", "binarize", "likelihood", "variance",
-                                           "levels", NULL };
+                                           "levels", "vocab", NULL };
     static const char *const liks[] = { "bernoulli", "gaussian", NULL };
     static const char *const vars[] = { "fixed", "learned", "predicted", NULL };
     gen_spec *s = p->s;
@@ -399,7 +399,7 @@ static bool line_input(parser *p, const gen_token *kw)
     s->input_loc = kw->loc;
     if (!want_dims(p, kw, &s->input))
         return false;
-    const gen_token *seen[5] = { 0 };
+    const gen_token *seen[6] = { 0 };
     while (!at_eol(p)) {
         const gen_token *t = next(p);
         int c = word_index(t, clauses);
@@ -407,6 +407,25 @@ static bool line_input(parser *p, const gen_token *kw)
             return unknown_clause(p, t, "input", clauses);
         if (!once(p, t, &seen[c], "input"))
             return false;
+        if (c == 5) {
+            /* vocab V: a line of text as tokens (<pad> <bos> <eos> <unk> and
+             * V-4 more), one byte each in the data set */
+            s->vocab_loc = t->loc;
+            if (!want_uint(p, t, 5, 256, &s->vocab))
+                return false;
+            if (s->input.rank != 1)
+                return perr_at(p, s->vocab_loc, "'vocab' takes a sequence's length as the "
+                               "input's shape (input 24 vocab 64), not a grid");
+            for (int k = 0; k < 5; k++)
+                if (seen[k])
+                    return perr_at(p, seen[k]->loc, "a text input ('vocab') takes no '%.*s': "
+                                   "its tokens are levels of the vocabulary", seen[k]->len,
+                                   seen[k]->text);
+            continue;
+        }
+        if (s->vocab)
+            return perr_at(p, t->loc, "a text input ('vocab') takes no '%.*s': its tokens "
+                           "are levels of the vocabulary", t->len, t->text);
         if (c == 0) {
             s->range_given = true;
             s->range_loc = t->loc;
@@ -544,6 +563,10 @@ static bool line_objective(parser *p, const gen_token *kw)
                 return false;
             break;
         case 1:
+            if (s->anneal_loc.line)
+                return perr_at(p, t->loc, "'warmup' and the train line's 'anneal' (line %d) "
+                               "both set the KL weight's schedule: keep one",
+                               s->anneal_loc.line);
             if (!want_uint(p, t, 0, 1000000, &s->warmup))
                 return false;
             break;
@@ -590,7 +613,8 @@ static bool line_objective(parser *p, const gen_token *kw)
 static bool line_train(parser *p, const gen_token *kw)
 {
     static const char *const clauses[] = { "lr", "betas", "eps", "weight_decay", "momentum",
-                                           "batch", "epochs", "seed", "init", NULL };
+                                           "batch", "epochs", "seed", "init", "anneal", NULL };
+    static const char *const schedules[] = { "linear", "logistic", NULL };
     gen_spec *s = p->s;
     if (dup_line(p, kw, s->has_train, s->train_loc))
         return false;
@@ -602,12 +626,29 @@ static bool line_train(parser *p, const gen_token *kw)
     s->optim = (gen_optim)o;
     if (o == OPTIM_ADAMW)
         s->weight_decay = 0.01; /* torch.optim.AdamW's default */
-    const gen_token *seen[9] = { 0 };
+    const gen_token *seen[10] = { 0 };
     while (!at_eol(p)) {
         const gen_token *t = next(p);
         int c = word_index(t, clauses);
         if (c < 0)
             return unknown_clause(p, t, "train", clauses);
+        if (c == 9) {
+            /* anneal linear E | anneal logistic K X0: the KL term's weight */
+            int k;
+            if (!once(p, t, &seen[c], "train") || !want_choice(p, t, "schedule", schedules, &k))
+                return false;
+            s->anneal_loc = t->loc;
+            if (s->warmup)
+                return perr_at(p, t->loc, "'anneal' and the objective's 'warmup' (line %d) "
+                               "both set the KL weight's schedule: keep one",
+                               s->objective_loc.line);
+            bool ok = k == 0 ? want_uint(p, t, 1, 1000000, &s->warmup)
+                             : want_range(p, t, 0, false, 1e6, true, &s->anneal_k) &&
+                               want_range(p, t, 0, true, 1e12, true, &s->anneal_x0);
+            if (!ok)
+                return false;
+            continue;
+        }
         if (!once(p, t, &seen[c], "train"))
             return false;
         if ((c == 1 || c == 2) && o == OPTIM_SGD)
@@ -1121,6 +1162,47 @@ static bool parse_layer(parser *p, const gen_token *kw)
         /* onehot L: levels as channels; units = L */
         gen_layer *l = add_layer(p, kw, LAYER_ONEHOT);
         return l && want_uint(p, kw, 2, 4096, &l->units) && no_more(p, "onehot", "the levels");
+    }
+    if (tok_is(kw, "shift")) {
+        /* shift [dropout P]: a decoder's inputs under teacher forcing */
+        gen_layer *l = add_layer(p, kw, LAYER_SHIFT);
+        if (!l)
+            return false;
+        if (!at_eol(p) && tok_is(peek(p), "dropout")) {
+            const gen_token *t = next(p);
+            if (!want_range(p, t, 0, true, 1, false, &l->dropout))
+                return false;
+        }
+        return no_more(p, "shift", "the dropout");
+    }
+    if (tok_is(kw, "embed")) {
+        /* embed E: named embed<k> (no 'name': plan/init.c starts it N(0, 1)
+         * by that name, as nn.Embedding) */
+        gen_layer *l = add_layer(p, kw, LAYER_EMBED);
+        return l && want_uint(p, kw, 1, GEN_MAX_DIM, &l->units) &&
+               no_more(p, "embed", "the width");
+    }
+    if (tok_is(kw, "gru")) {
+        /* gru H [last] [name N]: H units up to 1024 (a state and its gradients
+         * stay in a workgroup's 16 KiB of shared memory) */
+        static const char *const gru_clauses[] = { "last", "name", NULL };
+        gen_layer *l = add_layer(p, kw, LAYER_GRU);
+        if (!l || !want_uint(p, kw, 1, 1024, &l->units))
+            return false;
+        const gen_token *seen[2] = { 0 };
+        while (!at_eol(p)) {
+            const gen_token *t = next(p);
+            int c = word_index(t, gru_clauses);
+            if (c < 0)
+                return unknown_clause(p, t, "gru", gru_clauses);
+            if (!once(p, t, &seen[c], "gru"))
+                return false;
+            if (c == 0)
+                l->last = true;
+            else if (!read_name(p, t, l))
+                return false;
+        }
+        return true;
     }
     if (tok_is(kw, "reshape")) {
         gen_layer *l = add_layer(p, kw, LAYER_RESHAPE);

@@ -392,6 +392,17 @@ static void batchnorm_modes(gen_plan *pl)
                 pl->prog[p].steps[i].p.mode = pl->prog[p].kind != VKVAE_PROGRAM_TRAIN;
 }
 
+/* Word dropout is training's: every other program reads the tokens as they
+ * are. */
+static void word_dropout_in_training(gen_plan *pl)
+{
+    for (int p = 0; p < pl->n_prog; p++)
+        for (size_t i = 0; i < pl->prog[p].n; i++)
+            if (pl->prog[p].steps[i].op == VKVAE_OP_SHIFT_TOKENS &&
+                pl->prog[p].kind != VKVAE_PROGRAM_TRAIN)
+                pl->prog[p].steps[i].p.alpha = 0;
+}
+
 /* Lays out the data set, a buffer for each part the host uploads (images,
  * labels for a condition, the epoch's permutation), data_rows long. */
 static void data_buffers(gen_plan *pl, const gen_graph *g, int *map)
@@ -933,6 +944,36 @@ static void pixel_sample_program(gen_plan *pl, const gen_graph *g, const int *ma
     xfree(sg.map);
 }
 
+/* A text model's decode (io.z -> tokens into io.mean) and sample (the
+ * noise drawn into io.z first): the decoder's call on the tokens drawn so
+ * far (io.mean in x's place) and the code, then sample_pixel (mode 2)
+ * draws the next step's token from its logits; the runtime runs either
+ * program once a step and once more (plan.sample_passes), as a pixel
+ * model's sample. */
+static void sequence_programs(gen_plan *pl, const gen_graph *g, const int *map,
+                              const io_tensors *io)
+{
+    int logits = tensor_root(g, g->ar_logits);
+    subgraph sg = select_subgraph(g, map, logits, -1, g->x, io->mean);
+    sg.map[g->noise] = io->z;
+    memset(sg.take, 0, g->n_fwd);
+    graph_select(g, (int[]){ logits, -1 }, (int[]){ g->x, g->noise, -1 }, sg.take);
+    uint32_t steps = (uint32_t)dims_count(&g->spec->input);
+    for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
+        gen_program *pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
+        if (kind == VKVAE_PROGRAM_SAMPLE)
+            add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
+                     &(vkvae_op_params){ .n = g->batch, .in = g->spec->noise,
+                                         .stream = VKVAE_STREAM_PRIOR });
+        add_subgraph(pl, pr, g, &sg);
+        add_step(pl, pr, VKVAE_OP_SAMPLE_PIXEL, (int[]){ sg.map[logits], io->mean }, 2,
+                 &(vkvae_op_params){ .n = g->batch, .in = steps, .classes = g->ar_classes,
+                                     .mode = 2, .stream = VKVAE_STREAM_LIKELIHOOD });
+    }
+    xfree(sg.take);
+    xfree(sg.map);
+}
+
 /* A VQ-VAE's encode (io.x -> z_e into io.mu, its nearest codes' indices
  * into io.codes and their values into io.z) and decode (io.z as z_e ->
  * the codebook's nearest codes -> the decoder -> io.mean): the CLI's
@@ -973,13 +1014,16 @@ static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
     act_buffer(pl, g, map);
     align_buffers(pl);
     update_programs(pl, g, map, st, as_view);
-    if (g->sample_out >= 0)
+    if (g->ar_logits >= 0 && g->noise >= 0)
+        sequence_programs(pl, g, map, &io);
+    else if (g->sample_out >= 0)
         sample_programs(pl, g, map, &io);
-    if (g->ar_logits >= 0)
+    else if (g->ar_logits >= 0)
         pixel_sample_program(pl, g, map, &io);
     if (g->vq_ze >= 0)
         codebook_programs(pl, g, map, &io);
     batchnorm_modes(pl);
+    word_dropout_in_training(pl);
     xfree(as_view);
     xfree(st);
     return check_bindings(pl, why);

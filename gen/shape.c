@@ -56,7 +56,7 @@ typedef struct builder {
     const gen_spec *s;
     gen_graph *g;
     gen_diag *d;
-    int fc, conv, deconv, bn, add, cat, gate, onehot, edges;
+    int fc, conv, deconv, bn, add, cat, gate, onehot, edges, shift, embed, gru;
     int label;          /* one-hot label tensor or -1 */
     /* the general form: layer names are "<network>.<layer>", a call's
      * activations "<its output>/<layer>", and a second call of a network
@@ -74,6 +74,7 @@ typedef struct builder {
     int y_classes, label_wt;
     int *copies, *given;
     size_t n_twins, cap_twins;
+    const gen_network *sample_net; /* the network of the call that makes the samples */
 } builder;
 
 static gen_dims flat(uint64_t n) { return (gen_dims){ 1, { (uint32_t)n, 0, 0, 0 } }; }
@@ -132,6 +133,10 @@ static int add_node(builder *b, int op, const char *name, gen_loc loc, const int
         n->out[n->nout++] = outs[i];
         g->t[outs[i]].producer = (int)g->nn;
         g->t[outs[i]].needs_grad = grad;
+        /* an output of a sequence's rows is a sequence of its steps */
+        for (int j = 0; j < n->nin && !g->t[outs[i]].steps; j++)
+            if (g->t[n->in[j]].steps && g->t[n->in[j]].rows == g->t[outs[i]].rows)
+                g->t[outs[i]].steps = g->t[n->in[j]].steps;
     }
     return (int)g->nn++;
 }
@@ -147,7 +152,7 @@ static uint64_t rows_of(const builder *b, int t)
 static int repeat_rows(builder *b, int in, uint32_t k, const char *name, gen_loc loc)
 {
     gen_tensor t = b->g->t[in];
-    int out = add_tensor(b->g, xstrndup(name, strlen(name)), ROLE_ACT, k, t.dims);
+    int out = add_tensor(b->g, xstrndup(name, strlen(name)), ROLE_ACT, t.rows * k, t.dims);
     int nd = add_node(b, VKVAE_OP_REPEAT_ROWS, name, loc, (int[]){ in, -1 }, (int[]){ out, -1 });
     gen_node *n = &b->g->n[nd];
     n->p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .in = (uint32_t)dims_count(&t.dims),
@@ -355,6 +360,112 @@ static int edges_layer(builder *b, const gen_layer *l, int in)
                                         .h_in = d.d[1], .w_in = d.d[2],
                                         .mode = l->threshold > 0, .alpha = l->threshold };
     return out;
+}
+
+/* ---- sequences (text) ----
+ * A sequence of T steps of F values is a tensor of dims [F] and T rows a
+ * row (steps = T): per-step layers (dense, activations, add, concat) are
+ * then the layers they are over n*T rows. x of a text input is the tokens,
+ * one value a step ([T], levels), which only shift and embed read. */
+
+/* Whether in holds a text input's tokens: x, or x shifted. */
+static bool reads_tokens(builder *b, const gen_layer *l, int in, const char *what)
+{
+    gen_graph *g = b->g;
+    int root = tensor_root(g, in), pn = g->t[root].producer;
+    bool tokens = b->s->vocab && (root == g->x || (pn >= 0 && g->n[pn].op ==
+                                                   VKVAE_OP_SHIFT_TOKENS));
+    if (!tokens)
+        diag_error(b->d, l->loc, "'%s' reads the tokens of a text input (an 'input T vocab V' "
+                   "line's x, or 'shift' of it)", what);
+    return tokens;
+}
+
+/* 'shift [dropout P]': a decoder's inputs under teacher forcing, <bos> then
+ * the tokens one step later, each word <unk> with probability P in training
+ * (word dropout: Bowman et al. 2016). The decoder sees tokens before the
+ * one it predicts, so its network samples a step at a time. */
+static int shift_layer(builder *b, const gen_layer *l, int in)
+{
+    gen_graph *g = b->g;
+    if (!reads_tokens(b, l, in, "shift"))
+        return -1;
+    int nd, out = fixed_layer(b, l, in, "shift", &b->shift, VKVAE_OP_SHIFT_TOKENS, g->t[in].dims,
+                              &nd);
+    if (out >= 0) {
+        g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in),
+                                        .in = (uint32_t)dims_count(&g->t[in].dims),
+                                        .classes = b->s->vocab, .alpha = (float)l->dropout,
+                                        .stream = VKVAE_STREAM_WORD_DROPOUT };
+        g->n[nd].flops_fwd = 2 * rows_of(b, in) * g->n[nd].p.in;
+    }
+    return out;
+}
+
+/* 'embed E': each token's row of a table [vocab, E] (nn.Embedding), a
+ * sequence of T steps of E. */
+static int embed_layer(builder *b, const gen_layer *l, int in)
+{
+    gen_graph *g = b->g;
+    if (!reads_tokens(b, l, in, "embed"))
+        return -1;
+    uint32_t T = (uint32_t)dims_count(&g->t[in].dims), V = b->s->vocab;
+    char *name = xprintf("%sembed%d", b->prefix ? b->prefix : "", ++b->embed);
+    int w = add_param(b, name, "weight", (gen_dims){ 2, { V, l->units, 0, 0 } }, l->units);
+    g->t[w].init = INIT_NORMAL; /* (nn.Embedding's, whatever the spec's init) */
+    int out = add_tensor(g, act_name(b, name), ROLE_ACT, g->t[in].rows * T, flat(l->units));
+    g->t[out].steps = T;
+    int nd = add_node(b, VKVAE_OP_EMBEDDING, name, l->loc, (int[]){ in, w, -1 },
+                      (int[]){ out, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)rows_of(b, in), .in = T, .out = l->units,
+                                    .classes = V };
+    g->n[nd].flops_fwd = rows_of(b, out) * l->units;
+    g->n[nd].flops_bwd = g->n[nd].flops_fwd;
+    return out;
+}
+
+/* 'gru H [last]': nn.GRU (one layer, zero initial state) over a sequence's
+ * steps: its input projection for every step at once (a dense layer over
+ * n*T rows, weight_ih_l0 and bias_ih_l0), then the recurrence (gru: a
+ * workgroup a row steps through T in order). Its states as a sequence of
+ * H, or with 'last' the last state alone. */
+static int gru_layer(builder *b, const gen_layer *l, int in, const char *name)
+{
+    gen_graph *g = b->g;
+    const gen_tensor t = g->t[in];
+    if (!t.steps || t.dims.rank != 1) {
+        char s[64];
+        dims_format(s, sizeof s, &t.dims);
+        diag_error(b->d, l->loc, "'gru' reads a sequence (a step's values flat: 'embed' "
+                   "makes one), got %s%s", s, t.steps ? " a step" : "");
+        return -1;
+    }
+    uint32_t H = l->units, F = t.dims.d[0], T = t.steps;
+    uint64_t R = rows_of(b, in), n = R / T;
+    /* (nn.GRU's start, whatever the spec's init: U(-b, b), b = 1/sqrt(H)) */
+    int w_ih = add_param(b, name, "weight_ih_l0", (gen_dims){ 2, { 3 * H, F, 0, 0 } }, H);
+    int b_ih = add_param(b, name, "bias_ih_l0", flat(3 * H), H);
+    int w_hh = add_param(b, name, "weight_hh_l0", (gen_dims){ 2, { 3 * H, H, 0, 0 } }, H);
+    int b_hh = add_param(b, name, "bias_hh_l0", flat(3 * H), H);
+    g->t[w_ih].init = g->t[b_ih].init = g->t[w_hh].init = g->t[b_hh].init = INIT_PYTORCH;
+    int gi = add_tensor(g, act_name(b, xprintf("%s.gi", name)), ROLE_ACT, t.rows, flat(3 * H));
+    int nd = add_node(b, VKVAE_OP_DENSE, xprintf("%s_ih", name), l->loc,
+                      (int[]){ in, w_ih, b_ih, -1 }, (int[]){ gi, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)R, .in = F, .out = 3 * H };
+    layer_flops(b, &g->n[nd], mul_sat(R, (uint64_t)F * 3 * H), R * 3 * H);
+    int h0 = add_tensor(g, xprintf("%s.h0", name), ROLE_CONST, t.rows / T, flat(H));
+    int h = add_tensor(g, act_name(b, name), ROLE_ACT, t.rows, flat(H));
+    int last = add_tensor(g, act_name(b, xprintf("%s.last", name)), ROLE_ACT, t.rows / T,
+                          flat(H));
+    int hp = add_tensor(g, act_name(b, xprintf("%s.hp", name)), ROLE_ACT, t.rows, flat(H));
+    int gates = add_tensor(g, act_name(b, xprintf("%s.gates", name)), ROLE_ACT, t.rows,
+                           flat(4 * H));
+    nd = add_node(b, VKVAE_OP_GRU, name, l->loc, (int[]){ gi, w_hh, b_hh, h0, -1 },
+                  (int[]){ h, last, hp, gates, -1 });
+    g->n[nd].p = (vkvae_op_params){ .n = (uint32_t)n, .in = T, .out = H };
+    g->n[nd].flops_fwd = mul_sat(R, 6ull * H * H + 14ull * H);
+    g->n[nd].flops_bwd = mul_sat(R, 12ull * H * H + 20ull * H);
+    return l->last ? last : h;
 }
 
 static int param_layer(builder *b, const gen_layer *l, int in, const char *name, bool no_act)
@@ -572,6 +683,11 @@ static int gaussian_layer(builder *b, const gen_layer *l, int in, bool last, con
         diag_error(b->d, l->loc, "'gaussian' is the last layer of network '%s'", which);
         return -1;
     }
+    if (b->g->t[in].steps) {
+        diag_error(b->d, l->loc, "'gaussian' reads an example's features, not a sequence of "
+                   "%u steps: 'gru H last' gives a sequence's last state", b->g->t[in].steps);
+        return -1;
+    }
     gen_layer head = { .kind = LAYER_DENSE, .loc = l->loc, .units = l->units };
     int mu = param_layer(b, &head, in, xprintf("%smu", b->prefix), true);
     int lv = mu < 0 ? -1 : param_layer(b, &head, in, xprintf("%slogvar", b->prefix), true);
@@ -597,6 +713,10 @@ static int codebook_layer(builder *b, const gen_layer *l, int in, bool last, con
     gen_graph *g = b->g;
     if (!b->tag) {
         diag_error(b->d, l->loc, "'codebook' ends a network of a spec with 'network' sections");
+        return -1;
+    }
+    if (g->t[in].steps) {
+        diag_error(b->d, l->loc, "'codebook' over a sequence's steps is not built yet");
         return -1;
     }
     if (!last) {
@@ -776,7 +896,27 @@ static int run_stack(builder *b, const gen_stack *st, int cur, const char *which
             }
             int ref = find_layer_out(b, outs, n_outs, input, l, which);
             named_as = auto_name(b, l);
+            /* one row of a sequence's (its latent) beside each of its steps */
+            if (ref >= 0 && g->t[cur].steps && !g->t[ref].steps &&
+                g->t[ref].rows * g->t[cur].steps == g->t[cur].rows) {
+                ref = repeat_rows(b, ref, g->t[cur].steps, act_name(b, xprintf("%s.steps",
+                                  named_as)), l->ref_loc);
+                g->t[ref].steps = g->t[cur].steps;
+            }
             cur = ref < 0 ? -1 : join_layer(b, l, cur, ref, named_as);
+            break;
+        }
+        case LAYER_SHIFT:
+            cur = shift_layer(b, l, cur);
+            break;
+        case LAYER_EMBED:
+            cur = embed_layer(b, l, cur);
+            break;
+        case LAYER_GRU: {
+            char *name = l->name ? xprintf("%s%s", b->prefix ? b->prefix : "", l->name)
+                                 : xprintf("%sgru%d", b->prefix ? b->prefix : "", ++b->gru);
+            named_as = name;
+            cur = gru_layer(b, l, cur, name);
             break;
         }
         case LAYER_GAUSSIAN:
@@ -918,6 +1058,9 @@ static void check_classifier(const gen_spec *s, gen_diag *d)
 /* The input line's clauses together, in either form of spec. */
 static void check_input(const gen_spec *s, gen_diag *d)
 {
+    if (s->vocab && !s->general && s->has_input)
+        diag_error(d, s->vocab_loc, "a text input ('vocab') is read by networks: write the "
+                   "model with 'network' sections and a 'graph' (docs/spec.md, \"Text\")");
     if (s->levels && !(s->lo == 0 && s->hi == 1))
         diag_error(d, s->levels_loc, "'levels' needs range 0..1 (level k reads as k/(L-1)), "
                    "got %g..%g", s->lo, s->hi);
@@ -1063,7 +1206,8 @@ static int data_nodes(builder *b, uint32_t n)
     int nd = add_node(b, VKVAE_OP_GATHER, "x", s->input_loc, (int[]){ data, perm, -1 },
                       (int[]){ x, -1 });
     g->n[nd].p = (vkvae_op_params){ .n = n, .in = (uint32_t)in_n,
-        .mode = s->levels ? 2 : s->binarize, .classes = s->levels,
+        .mode = s->levels || s->vocab ? 2 : s->binarize,
+        .classes = s->vocab ? s->vocab : s->levels,
         .stream = s->binarize ? VKVAE_STREAM_BINARIZE : 0 };
     g->x = x;
     if (s->has_condition) {
@@ -1742,6 +1886,7 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
         b->tag = call->out;
         b->call_start = g->nt; /* an earlier call's parameters are shared */
         b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = b->edges = 0;
+        b->shift = b->embed = b->gru = 0;
         b->n_taps = 0;
         int none = -1, from = names[in].t, from2 = in2 < 0 ? -1 : names[in2].t;
         int label = b->label;
@@ -1784,14 +1929,19 @@ static bool call_nodes(builder *b, named *names, size_t *n_names, const gen_net_
             }
             names[(*n_names)++] = (named){ call->taps[k].s, call->taps[k].loc, b->taps[k] };
         }
-        if (names[in].t == g->noise && g->sample_out < 0)
+        /* (a text decoder reads the tokens so far and the noise beside) */
+        if ((names[in].t == g->noise || (s->vocab && in2 >= 0 && names[in2].t == g->noise)) &&
+            g->sample_out < 0) {
             g->sample_out = out;
-        if (g->t[out].rows > 1) {
+            b->sample_net = net;
+        }
+        if (b->y_classes >= 0 && g->t[out].rows > 1) {
             /* its twin on the label as given, one row a row, which no loss
              * reads: what encode, decode and sample run */
             b->tag = xprintf("%s.given", call->out);
             b->call_start = g->nt;
             b->fc = b->conv = b->deconv = b->bn = b->add = b->cat = b->gate = b->onehot = b->edges = 0;
+        b->shift = b->embed = b->gru = 0;
             b->n_taps = 0;
             b->input2 = in2 < 0 ? -1 : given_of(b, names[in2].t);
             int twin = run_stack(b, &net->st, given_of(b, names[in].t), net->name, false, &none);
@@ -1838,6 +1988,26 @@ static bool categorical_target(builder *b, const gen_term_part *part, int l, int
     return true;
 }
 
+/* 'categorical L x' of a text input: L a sequence of x's steps, each step's
+ * logits over the vocabulary; steps of <pad> are masked out. False after
+ * an error. */
+static bool tokens_target(builder *b, const gen_term_part *part, int l, int t)
+{
+    gen_graph *g = b->g;
+    const gen_tensor *tl = &g->t[l];
+    if (t != b->g->x || tl->rows != tl->steps || tl->dims.rank != 1 ||
+        tl->dims.d[0] != b->s->vocab || tl->steps != dims_count(&g->t[t].dims)) {
+        char sl[64];
+        dims_format(sl, sizeof sl, &tl->dims);
+        diag_error(b->d, part->arg2_loc, "categorical over a sequence reads '%s' (%u steps of "
+                   "%s) as logits over the vocabulary (%u) at each of x's %llu steps, against "
+                   "x", part->arg, tl->steps, sl, b->s->vocab,
+                   (unsigned long long)dims_count(&g->t[b->g->x].dims));
+        return false;
+    }
+    return true;
+}
+
 /* A loss term: binary cross-entropy of each part's logits, summed per
  * row (term.<name>), and its sum over the rows (loss.<name>). Returns the
  * per-row tensor or -1. */
@@ -1866,7 +2036,12 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
         /* a part over every class's copy of the rows (k of them a row) is
          * summed per row with the copies' weights (label_sum); its target
          * is copied alike */
-        uint32_t k = g->t[a].rows, rn = n * k;
+        if ((g->t[a].steps || (x >= 0 && g->t[x].steps)) && part->kind != TERM_CATEGORICAL) {
+            diag_error(b->d, part->loc, "a loss over a sequence's steps: 'categorical LOGITS x' "
+                       "of a text input only, yet");
+            return -1;
+        }
+        uint32_t k = g->t[a].rows / (g->t[a].steps ? g->t[a].steps : 1), rn = n * k;
         if (k > 1 && x >= 0 && part->kind != TERM_KL && part->kind != TERM_CE &&
             (x = per_class(b, x, part->arg2, part->arg2_loc)) < 0)
             return -1;
@@ -1961,6 +2136,13 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                             (int[]){ vq.in[0], vq.out[0], -1 }, 1,
                             (vkvae_op_params){ .n = n, .in = vq.p.c_in * vq.p.in,
                                                .alpha = vq.p.alpha, .mode = vq.p.mode });
+        } else if (part->kind == TERM_CATEGORICAL && g->t[a].steps) {
+            if (!tokens_target(b, part, a, x))
+                return -1;
+            out = loss_node(b, VKVAE_OP_NLL_TOKENS, xprintf("%s.categorical", term->name),
+                            part->loc, (int[]){ a, x, -1 }, 1,
+                            (vkvae_op_params){ .n = n, .in = g->t[a].steps,
+                                               .classes = b->s->vocab });
         } else if (part->kind == TERM_CATEGORICAL) {
             if (!categorical_target(b, part, a, x))
                 return -1;
@@ -2203,6 +2385,35 @@ static bool label_weights(builder *b, const named *names, size_t n_names, uint32
     return true;
 }
 
+/* A text model's call on x and noise makes the samples a step at a time:
+ * its network shifts the tokens first and reads no other view of them, so
+ * step t's logits see the tokens before t alone (g->ar_logits). False
+ * after an error. */
+static bool text_sampler(builder *b)
+{
+    gen_graph *g = b->g;
+    const gen_stack *st = &b->sample_net->st;
+    const gen_tensor *o = &g->t[g->sample_out];
+    uint32_t T = (uint32_t)dims_count(&b->s->input);
+    bool causal = st->n > 0 && st->layers[0].kind == LAYER_SHIFT;
+    for (size_t i = 1; i < st->n && causal; i++)
+        causal = !(st->layers[i].ref && strcmp(st->layers[i].ref, "input") == 0);
+    if (!causal || o->steps != T || o->rows != T || o->dims.rank != 1 ||
+        o->dims.d[0] != b->s->vocab) {
+        char got[64];
+        dims_format(got, sizeof got, &o->dims);
+        diag_error(b->d, b->s->noise_loc, "the call on x and noise makes a text model's "
+                   "samples a step at a time: its network '%s' must begin with 'shift' (and "
+                   "read x no other way) and give logits over the vocabulary (%u) at x's %u "
+                   "steps; it gives %s%s", b->sample_net->name, b->s->vocab, T, got,
+                   o->steps ? " a step" : "");
+        return false;
+    }
+    g->ar_logits = g->sample_out;
+    g->ar_classes = b->s->vocab;
+    return true;
+}
+
 /* The general form's graph: the data and noise, the calls, the terms,
  * their total for loss.acc (its recon slot), and the updates' sets. */
 static bool general_nodes(builder *b, uint32_t n)
@@ -2241,7 +2452,9 @@ static bool general_nodes(builder *b, uint32_t n)
         return false;
     if (s->unlabelled && !label_weights(b, names, n_names, n))
         return false;
-    if (g->sample_out >= 0) {
+    if (g->sample_out >= 0 && s->vocab && !text_sampler(b))
+        return false;
+    if (g->sample_out >= 0 && !s->vocab) {
         const gen_dims *o = &g->t[g->sample_out].dims;
         if (o->rank != s->input.rank ||
             memcmp(o->d, s->input.d, sizeof(uint32_t) * (size_t)o->rank) != 0) {

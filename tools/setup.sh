@@ -7,7 +7,7 @@ set -eu
 packages="meson ninja-build gcc pkg-config glslang-tools libvulkan-dev
 libvulkan-volk-dev mesa-vulkan-drivers vulkan-validationlayers
 dataset-fashion-mnist libpng-dev libjpeg62-turbo-dev zlib1g-dev libopenblas-dev
-libglfw3-dev xvfb xauth libopenmpi-dev openmpi-bin"
+libglfw3-dev xvfb xauth libopenmpi-dev openmpi-bin wamerican"
 
 # The libFuzzer targets (fuzz/run.sh; .ci/run's short fuzz run) need clang
 # and its fuzzer runtime: VKVAE_SETUP_FUZZ=1 adds them.

@@ -58,13 +58,35 @@ static int ends_with(const char *s, const char *suffix, size_t *prefix_len)
     return 1;
 }
 
+/* nn.GRU's parameters (one layer: suffix _l0), which start as its
+ * reset_parameters does, all U(-b, b) with b = 1/sqrt(hidden), whatever the
+ * plan's init: each is [3*hidden, ...], hidden = its first dimension / 3. */
+static int is_recurrent(const char *name)
+{
+    size_t prefix;
+    return ends_with(name, ".weight_ih_l0", &prefix) || ends_with(name, ".weight_hh_l0", &prefix) ||
+           ends_with(name, ".bias_ih_l0", &prefix) || ends_with(name, ".bias_hh_l0", &prefix);
+}
+
+/* An embedding's table, "<net>.embed<k>.weight" (gen/shape.c names it so):
+ * N(0, 1), as nn.Embedding starts. */
+static int is_embedding(const char *name)
+{
+    const char *last = strrchr(name, '.'), *layer = last;
+    while (layer && layer > name && layer[-1] != '.')
+        layer--;
+    return last && strcmp(last, ".weight") == 0 && strncmp(layer, "embed", 5) == 0 &&
+           layer[5] >= '1' && layer[5] <= '9';
+}
+
 int vkvae_init_is_layer_param(const char *name)
 {
     size_t prefix;
     /* "a.weight|b.weight" is gen/fuse.c's view of two layers' weights side
      * by side, which each get their own values */
     return name && !strchr(name, '|') &&
-           (ends_with(name, ".weight", &prefix) || ends_with(name, ".bias", &prefix));
+           (ends_with(name, ".weight", &prefix) || ends_with(name, ".bias", &prefix) ||
+            is_recurrent(name));
 }
 
 int vkvae_init_has_start(const vkvae_plan *plan, uint32_t tensor)
@@ -106,6 +128,19 @@ vkvae_status vkvae_init_tensor(float *dst, const vkvae_plan *plan, uint32_t tens
     size_t prefix;
     /* whose draws: a codebook's EMA sum starts as its codes, <prefix>.weight */
     uint32_t step = vkvae_init_stream_step(name);
+    if (is_recurrent(name) && t->rank >= 1 && t->shape[0] >= 3) {
+        float bound = (float)(1.0 / sqrt((double)(t->shape[0] / 3)));
+        for (uint64_t i = 0; i < t->elems; i++) {
+            float u = vkvae_rand_uniform(seed, VKVAE_STREAM_INIT, step, (uint32_t)i);
+            dst[i] = bound * (2.0f * u - 1.0f);
+        }
+        return VKVAE_OK;
+    }
+    if (is_embedding(name) && t->rank == 2) {
+        for (uint64_t i = 0; i < t->elems; i++)
+            dst[i] = (float)vkvae_rand_normal_f64(seed, VKVAE_STREAM_INIT, step, (uint32_t)i);
+        return VKVAE_OK;
+    }
     if (ends_with(name, ".weight", &prefix)) {
         weight = t;
     } else if (ends_with(name, ".ema_sum", &prefix)) {

@@ -28,6 +28,10 @@
  *   "<bn>.weight"     (rank 1)      ones: a normalisation layer's scale
  *   "<bn>.bias"                     zeros (its weight has rank 1)
  *   "<bn>.running_var"              ones
+ *   "<gru>.weight_ih_l0", "<gru>.weight_hh_l0", "<gru>.bias_ih_l0",
+ *   "<gru>.bias_hh_l0"              U(-b, b), b = 1/sqrt(hidden), hidden
+ *                                   = shape[0]/3 (nn.GRU, whatever init)
+ *   "<net>.embed<k>.weight"         N(0, 1) (nn.Embedding, whatever init)
  *   any other name                  zeros (e.g. a learned log-variance, a
  *                                   running mean)
  * vkvae_init_params-style loops initialise only the layer parameters

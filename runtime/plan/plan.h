@@ -187,6 +187,8 @@ typedef struct vkvae_plan {
     uint32_t init;              /* vkvae_init_kind of the layers (0: PyTorch's default) */
     float kl_beta;              /* weight of the KL term (elbo beta; 0: no KL) */
     uint32_t kl_warmup_epochs;  /* linear warm-up of the KL weight; 0: none */
+    float kl_anneal_k, kl_anneal_x0; /* k > 0: the KL weight at optimizer step s is
+                                   kl_beta/(1+exp(-k*(s-x0))) (logistic annealing) */
     uint32_t classes;           /* label classes of a conditional model; 0: none */
     uint32_t input_c, input_h, input_w; /* the input's shape (flat inputs: c = h = 1) */
     uint32_t sample_passes;     /* a pixel model's (PixelCNN): the sample program runs
@@ -194,6 +196,9 @@ typedef struct vkvae_plan {
                                    (one pass a pixel, and one more); 0: once */
     uint32_t input_levels;      /* the spec's 'levels L': data bytes are levels 0..L-1
                                    (a VQ-VAE's codes), read as k/(L-1); 0: grey bytes */
+    uint32_t input_vocab;       /* the spec's 'vocab V': x is a line of text, input_w
+                                   tokens of V (io/text.h's ids; input_levels = V too);
+                                   0: not text */
     uint64_t n_params;          /* trainable scalars */
     uint64_t step_flops;        /* FLOPs of one training step */
 } vkvae_plan;

@@ -50,6 +50,7 @@ struct vkvae_session {
     uint32_t t_terms[VKVAE_MAX_TERMS], n_terms; /* "loss.<term>" */
     uint32_t t_usage[VKVAE_MAX_TERMS], n_usage; /* "usage.<call>": a codebook's counts */
     uint32_t t_x, t_y, t_mu, t_logvar, t_z;   /* encode/decode inputs and outputs */
+    float temperature;                        /* a text model's sampling (push.temperature) */
     uint32_t t_codes, t_codebook;             /* a VQ-VAE's code indices and codebook */
     uint32_t t_iwae_x, t_iwae_y, t_logw;      /* the IWAE estimate's */
     int on_images;                            /* decode reads io.x (vkvae_session_decodes_on_images) */
@@ -244,6 +245,7 @@ vkvae_status vkvae_session_create(const vkvae_session_desc *desc, vkvae_session 
     if (!s)
         return vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
     s->ctx = desc->ctx;
+    s->temperature = 1.0f;
     /* Short enough that no driver's watchdog fires and a desktop sharing
      * the GPU stays responsive, long enough that submitting costs little. */
     s->submit_ms = desc->submit_ms > 0 ? desc->submit_ms : 50.0;
@@ -582,6 +584,15 @@ static vkvae_status run_all(vkvae_session *s, vkvae_program_kind kind, const vkv
     return st;
 }
 
+/* A training pass's KL weights under logistic annealing: each step's
+ * weight times 1/(1+exp(-k*(step-x0))). */
+static void anneal(const vkvae_session *s, vkvae_program_kind kind, vkvae_push *p, uint32_t n)
+{
+    float k = s->plan.kl_anneal_k, x0 = s->plan.kl_anneal_x0;
+    for (uint32_t i = 0; p && k > 0 && kind == VKVAE_PROGRAM_TRAIN && i < n; i++)
+        p[i].kl_weight *= (float)(1.0 / (1.0 + exp(-(double)k * ((double)p[i].step - x0))));
+}
+
 /* The pushes of one pass over the rows rows of the DATA tensors from row
  * first on, in batches. */
 static vkvae_push *schedule(const vkvae_session *s, uint32_t first, uint32_t rows, uint32_t seed,
@@ -624,6 +635,16 @@ static vkvae_status zero_losses(vkvae_session *s, vkvae_error *err)
         free(zeros);
     }
     return st;
+}
+
+vkvae_status vkvae_session_set_temperature(vkvae_session *s, float temperature,
+                                           vkvae_error *err)
+{
+    if (!(temperature >= 0.0f && temperature <= 100.0f))
+        return vkvae_fail(err, VKVAE_BAD_INPUT, "--temperature %g: give 0 (the most likely "
+                          "token) up to 100", (double)temperature);
+    s->temperature = temperature;
+    return VKVAE_OK;
 }
 
 float vkvae_plan_kl_weight(const vkvae_plan *plan, uint32_t epoch)
@@ -747,6 +768,7 @@ static vkvae_status stream_pass(vkvae_session *s, vkvae_program_kind kind,
         vkvae_push *pushes = st ? NULL
                                 : schedule(s, slot * chunk, end - first, seed,
                                            start + r->completed - r->skip, kl_weight, &n);
+        anneal(s, kind, pushes, n);
         if (!st && !pushes)
             st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
         if (!st)
@@ -819,6 +841,7 @@ static vkvae_status run_pass(vkvae_session *s, vkvae_program_kind kind, const vk
     } else if (!st && first < count) {
         uint32_t n = 0;
         vkvae_push *pushes = schedule(s, first, count - first, seed, start, kl_weight, &n);
+        anneal(s, kind, pushes, n);
         st = pushes ? run_all(s, kind, pushes, n, &r, err)
                     : vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
         free(pushes);
@@ -973,16 +996,17 @@ static vkvae_status run_batched(vkvae_session *s, vkvae_program_kind kind, uint3
                             rows, err);
         /* The batch number is the Philox step, as api/record.c's pass
          * number: a seed draws the same samples on both paths. A pixel
-         * model's sample program runs once a pixel and once more, push.base
-         * counting the runs (sample_pixel). */
-        uint32_t runs = kind == VKVAE_PROGRAM_SAMPLE && s->plan.sample_passes
-                            ? s->plan.sample_passes : 1;
+         * model's sample program (and a text model's decode too) runs once a
+         * pixel (a step) and once more, push.base counting the runs
+         * (sample_pixel). */
+        int draws = kind == VKVAE_PROGRAM_SAMPLE || kind == VKVAE_PROGRAM_DECODE;
+        uint32_t runs = draws && s->plan.sample_passes ? s->plan.sample_passes : 1;
         vkvae_push *push = calloc(runs, sizeof *push);
         if (!push && !st)
             st = vkvae_fail(err, VKVAE_OUT_OF_MEMORY, "out of host memory");
         for (uint32_t r = 0; push && r < runs; r++)
             push[r] = (vkvae_push){.seed = seed, .step = i, .base = r, .rows = s->batch,
-                                   .grad_scale = 1.0f};
+                                   .grad_scale = 1.0f, .temperature = s->temperature};
         if (!st)
             st = run_all(s, kind, push, runs, &(run_state){.s = s}, err);
         free(push);

@@ -136,6 +136,12 @@ vkvae_status vkvae_session_evaluate(vkvae_session *s, const vkvae_idx *images,
                                     const vkvae_idx *labels, uint32_t seed, float kl_weight,
                                     vkvae_losses *out, vkvae_error *err);
 
+/* A text model's decode and sample draw each token from softmax(logits /
+ * temperature): 1 (the default) the model's own distribution, below 1
+ * sharper, 0 the most likely token (greedy). BAD_INPUT outside 0..100. */
+vkvae_status vkvae_session_set_temperature(vkvae_session *s, float temperature,
+                                           vkvae_error *err);
+
 /* Draws n images from the prior and decodes them (the Bernoulli mean, or
  * the Gaussian mean): out holds n * features floats in [0, 1]. label is the
  * class of a conditional model (ignored otherwise). */

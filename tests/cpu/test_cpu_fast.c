@@ -3,7 +3,8 @@
  *
  *   test_cpu_fast [test] [-o OP]  every op with a fast version on odd,
  *                           small and model-sized shapes, short batches
- *                           and every activation, with 1, 2 and 3 threads
+ *                           and every activation (a GRU: from one step to
+ *                           20), with 1, 2 and 3 threads
  *                           (convolutions: odd sizes and channel counts,
  *                           strides 1 to 3, paddings 0 to 2, output
  *                           padding, vae_conv's layers, an image larger
@@ -166,6 +167,11 @@ static void op_case(vkvae_op op, vkvae_op_params p, vkvae_push push, uint32_t th
                     d[i] = (float)rnd01(); /* y is an activation's output */
                 if (op == VKVAE_OP_ACT_BWD && b == 1 && p.act == VKVAE_ACT_SOFTPLUS)
                     d[i] = (float)(3 * rnd01());
+                /* a GRU's recurrent weight at nn.GRU's scale, 1/sqrt(H): at
+                 * U(-1, 1) the recurrence is chaotic, and any float path's
+                 * rounding grows without bound over the steps */
+                if ((op == VKVAE_OP_GRU && b == 1) || (op == VKVAE_OP_GRU_BWD && b == 4))
+                    d[i] = (float)(d[i] / sqrt((double)p.out));
                 f[i] = (float)d[i];
             }
             t64[b] = d;
@@ -251,6 +257,15 @@ static void run_ops(void)
                                                      .beta2 = 0.999f, .eps = 1e-8f,
                                                      .weight_decay = 0.01f, .mode = s % 2},
                     pu, threads);
+        }
+    /* a GRU over {n sequences, T steps, H units}: one step, odd sizes, the
+     * rvae_chars decoder's (threaded), forward and backward through time */
+    static const uint32_t seqs[][3] = {{1, 1, 3}, {3, 17, 5}, {37, 9, 70}, {64, 20, 128}};
+    for (uint32_t threads = 1; blas && threads <= 3; threads++)
+        for (size_t s = 0; s < sizeof seqs / sizeof *seqs; s++) {
+            vkvae_op_params g = {.n = seqs[s][0], .in = seqs[s][1], .out = seqs[s][2]};
+            op_case(VKVAE_OP_GRU, g, push, threads);
+            op_case(VKVAE_OP_GRU_BWD, g, push, threads);
         }
     /* every activation, fused into dense and in act_bwd */
     for (uint32_t act = 0; act < VKVAE_ACT_COUNT; act++)

@@ -75,7 +75,8 @@ static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *loss
         if (b->op == VKVAE_OP_BCE_LOGITS_BWD && f->op == VKVAE_OP_BCE_LOGITS)
             same = f->tensors[0] == b->tensors[0] && f->p.mode == b->p.mode;
         else if ((b->op == VKVAE_OP_NLL_BERNOULLI_BWD && f->op == VKVAE_OP_NLL_BERNOULLI) ||
-                 (b->op == VKVAE_OP_NLL_CATEGORICAL_BWD && f->op == VKVAE_OP_NLL_CATEGORICAL))
+                 (b->op == VKVAE_OP_NLL_CATEGORICAL_BWD && f->op == VKVAE_OP_NLL_CATEGORICAL) ||
+                 (b->op == VKVAE_OP_NLL_TOKENS_BWD && f->op == VKVAE_OP_NLL_TOKENS))
             same = memcmp(f->tensors, b->tensors, 2 * sizeof *f->tensors) == 0;
         else if (b->op == VKVAE_OP_NLL_GAUSS_BWD && f->op == VKVAE_OP_NLL_GAUSS)
             same = memcmp(f->tensors, b->tensors, 3 * sizeof *f->tensors) == 0;
@@ -93,6 +94,7 @@ static int loss_of(const vkvae_plan *p, const vkvae_step_desc *b, uint32_t *loss
                                  : f->op == VKVAE_OP_NLL_GAUSS ? 3
                                  : f->op == VKVAE_OP_NLL_BERNOULLI ||
                                    f->op == VKVAE_OP_NLL_CATEGORICAL ||
+                                   f->op == VKVAE_OP_NLL_TOKENS ||
                                    f->op == VKVAE_OP_ENTROPY || f->op == VKVAE_OP_SOFTMAX_CE ||
                                    f->op == VKVAE_OP_KL_GAUSS ? 2 : 1];
             *losses = per_row(train, *losses);
@@ -384,7 +386,8 @@ static void sample_logits(vkvae_cpu *cpu, const vkvae_program_desc *sp, uint32_t
 /* A pixel model's sample program computes logits that see only earlier
  * pixels: with random parameters and a random image in io.mean, changing
  * pixel j leaves every value of the logits at pixels up to j as they were
- * (each class's channel), and changes some later one. */
+ * (each class's channel), and changes some later one. A text model's
+ * decoder alike: its tokens are the pixels, its logits [steps, classes]. */
 static void check_causal(const vkvae_plan *p)
 {
     const vkvae_program_desc *sp = NULL;
@@ -416,7 +419,9 @@ static void check_causal(const vkvae_plan *p)
         x[j] = 1 - x[j];
         for (uint32_t c = 0; c < classes; c++)
             for (uint32_t i = 0; i < pixels; i++) {
-                uint64_t at = (uint64_t)c * pixels + i; /* row 0: [classes, pixels] */
+                /* row 0: [classes, pixels], or a text model's [steps, classes] */
+                uint64_t at = draw->p.mode == 2 ? (uint64_t)i * classes + c
+                                                : (uint64_t)c * pixels + i;
                 if (i <= j && b[at] != a[at])
                     bad++;
                 later += i > j && b[at] != a[at];

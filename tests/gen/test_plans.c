@@ -40,9 +40,12 @@ int main(void)
         uint32_t steps = 0;
         for (uint32_t k = 0; k < p->n_programs; k++) {
             char msg[256] = "";
-            /* train repeats, and a pixel model's sample program (a run a pixel) */
-            int cyclic = p->programs[k].kind == VKVAE_PROGRAM_TRAIN ||
-                         (p->programs[k].kind == VKVAE_PROGRAM_SAMPLE && p->sample_passes);
+            /* train repeats, and a pixel model's sample program (a run a
+             * pixel), and a text model's decode and sample (a run a step) */
+            vkvae_program_kind kind = p->programs[k].kind;
+            int cyclic = kind == VKVAE_PROGRAM_TRAIN ||
+                         (p->sample_passes && (kind == VKVAE_PROGRAM_SAMPLE ||
+                                               (kind == VKVAE_PROGRAM_DECODE && p->input_vocab)));
             uint32_t problems = vkvae_hazard_check(p, k, cyclic, msg, sizeof msg);
             CHECK(problems == 0, "%s %s: %u problems: %s", p->model, p->programs[k].name,
                   problems, msg);
@@ -63,7 +66,13 @@ int main(void)
         if (has[VKVAE_PROGRAM_ENCODE])
             CHECK(plan_tensor(p, "io.x") >= 0 && plan_tensor(p, "io.mu") >= 0,
                   "%s: encode without io.x and io.mu", p->model);
-        if (p->sample_passes) /* a pixel model: sample draws into io.mean, no code */
+        if (p->sample_passes && p->input_vocab) /* text: decode and sample a step a run */
+            CHECK(has[VKVAE_PROGRAM_SAMPLE] && has[VKVAE_PROGRAM_DECODE] &&
+                      plan_tensor(p, "io.z") >= 0 && plan_tensor(p, "io.mean") >= 0 &&
+                      p->sample_passes == p->input_w + 1,
+                  "%s: a text model's decode and sample programs, io.z, io.mean, %u runs",
+                  p->model, p->sample_passes);
+        else if (p->sample_passes) /* a pixel model: sample draws into io.mean, no code */
             CHECK(has[VKVAE_PROGRAM_SAMPLE] && !has[VKVAE_PROGRAM_DECODE] &&
                       plan_tensor(p, "io.z") < 0 && plan_tensor(p, "io.mean") >= 0 &&
                       p->sample_passes == (uint64_t)p->input_c * p->input_h * p->input_w + 1,
@@ -89,7 +98,7 @@ int main(void)
                 learned_prior |= p->programs[k].steps[i].op == VKVAE_OP_KL_GAUSS2;
         }
         int vae = plan_tensor(p, "io.logvar") >= 0 && !vkvae_plan_semi_supervised(p) &&
-                  !learned_prior;
+                  !learned_prior && !p->input_vocab; /* (nor a text model yet) */
         CHECK(iwae == vae && (!vae || plan_tensor(p, "io.logw") >= 0),
               "%s: %d iwae program(s), gaussian latent %d", p->model, iwae, vae);
         CHECK(p->n_kernels == 0 && p->spec_text && p->step_flops > 0, "%s: tables", p->model);

@@ -71,7 +71,15 @@ static void check_init(const vkvae_plan *p, const float *params, uint64_t base_o
             if (strncmp(p->tensors[j].name, t->name, len - 5) == 0 &&
                 strcmp(p->tensors[j].name + len - 5, ".weight") == 0)
                 w = &p->tensors[j];
-        if (w->rank == 1) { /* a batch norm's: weight 1, bias 0 */
+        size_t rec = strlen("_l0");
+        if (len > rec && strcmp(t->name + len - rec, "_l0") == 0) {
+            /* nn.GRU's, whatever the init: U(-b, b), b = 1/sqrt(hidden) */
+            ok = most > 0 && most <= 1 / sqrt((double)(t->shape[0] / 3));
+        } else if (strstr(t->name, ".embed") && !bias) {
+            /* nn.Embedding's, whatever the init: N(0, 1) */
+            double rms = sqrt(sq / (double)t->elems);
+            ok = rms > 0.5 && rms < 1.5;
+        } else if (w->rank == 1) { /* a batch norm's: weight 1, bias 0 */
             ok = true;
             for (uint64_t j = 0; j < t->elems; j++)
                 ok &= v[j] == (bias ? 0.0f : 1.0f);

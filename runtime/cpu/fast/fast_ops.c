@@ -14,6 +14,11 @@
  *                per chunk of images (fast_conv.c); the forward and input-
  *                gradient ops on a block of images, the weight gradients on
  *                a share of dw's columns, each part in its own scratch
+ *   gru, gru_bwd  a block of sequences steps through time (backward: in
+ *                reverse) with one sgemm a step for the block's recurrent
+ *                product (hp[t] W^T, or the carry dgh[t] W), strided
+ *                T rows apart, then the gates; the scratch holds a step's
+ *                products
  *   act_bwd, nll_bernoulli(_bwd), sigmoid, gather, prior, reparam, adam:
  *                vectorized loops over a block of rows or elements
  *
@@ -617,6 +622,94 @@ static void concat_rows(const job *j, uint64_t lo, uint64_t hi)
     }
 }
 
+#if VKVAE_HAVE_OPENBLAS
+/* A step's gates for one sequence r: ops.def's gru, its unit loop. */
+FAST_VEC static void gru_gates(const float *gi, const float *gh, const float *b,
+                               const float *hprev, float *h, float *g, uint32_t H)
+{
+    for (uint32_t k = 0; k < H; k++) {
+        float r = fm_sigmoidf(gi[k] + gh[k] + b[k]);
+        float z = fm_sigmoidf(gi[H + k] + gh[H + k] + b[H + k]);
+        float hn = gh[2 * H + k] + b[2 * H + k];
+        float c = fm_tanhf(gi[2 * H + k] + r * hn);
+        h[k] = (1.0f - z) * c + z * hprev[k];
+        g[k] = r, g[H + k] = z, g[2 * H + k] = c, g[3 * H + k] = hn;
+    }
+}
+
+/* gi:[n,T,3H] w:[3H,H] b:[3H] h0:[n,H] -> h last hp g (ops.def's gru) */
+static void gru_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *gi = j->t[0], *w = j->t[1], *b = j->t[2], *h0 = j->t[3];
+    float *h = j->t[4], *last = j->t[5], *hp = j->t[6], *g = j->t[7];
+    uint64_t T = p->in, H = p->out, rows = hi - lo;
+    float *gh = j->fast->scratch[j->part]; /* a step's hp[t] w^T: [rows, 3H] */
+    if (!rows)
+        return;
+    for (uint64_t t = 0; t < T; t++) {
+        for (uint64_t r = lo; r < hi; r++)
+            memcpy(hp + (r * T + t) * H, t ? h + (r * T + t - 1) * H : h0 + r * H,
+                   H * sizeof *hp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)(3 * H), (int)H,
+                    1.0f, hp + (lo * T + t) * H, (int)(T * H), w, (int)H, 0.0f, gh,
+                    (int)(3 * H));
+        for (uint64_t r = lo; r < hi; r++) {
+            uint64_t at = r * T + t;
+            gru_gates(gi + at * 3 * H, gh + (r - lo) * 3 * H, b, hp + at * H, h + at * H,
+                      g + at * 4 * H, (uint32_t)H);
+        }
+    }
+    for (uint64_t r = lo; r < hi; r++)
+        memcpy(last + r * H, h + (r * T + T - 1) * H, H * sizeof *last);
+}
+
+/* A step's gradients for one sequence: d (dh[t] + the carry) in, the gates'
+ * pre-activation gradients out, and the carry's elementwise part d*z. */
+FAST_VEC static void gru_gates_bwd(float *d, const float *g, const float *hprev, float *dgi,
+                                   float *dgh, uint32_t H)
+{
+    for (uint32_t k = 0; k < H; k++) {
+        float r = g[k], z = g[H + k], c = g[2 * H + k], hn = g[3 * H + k], dk = d[k];
+        float dc = dk * (1.0f - z) * (1.0f - c * c);
+        float dz = dk * (hprev[k] - c) * z * (1.0f - z);
+        float dr = dc * hn * r * (1.0f - r);
+        dgi[k] = dr, dgi[H + k] = dz, dgi[2 * H + k] = dc;
+        dgh[k] = dr, dgh[H + k] = dz, dgh[2 * H + k] = dc * r;
+        d[k] = dk * z;
+    }
+}
+
+/* dh:[n,T,H] dlast:[n,H] g:[n,T,4H] hp:[n,T,H] w:[3H,H] -> dgi dgh dh0 (ops.def's
+ * gru_bwd); the carry lives in the scratch, [rows, H] */
+static void gru_bwd_rows(const job *j, uint64_t lo, uint64_t hi)
+{
+    const vkvae_op_params *p = j->p;
+    const float *dh = j->t[0], *dlast = j->t[1], *g = j->t[2], *hp = j->t[3], *w = j->t[4];
+    float *dgi = j->t[5], *dgh = j->t[6], *dh0 = j->t[7];
+    uint64_t T = p->in, H = p->out, rows = hi - lo;
+    float *e = j->fast->scratch[j->part];
+    if (!rows)
+        return;
+    memcpy(e, dlast + lo * H, rows * H * sizeof *e);
+    for (uint64_t t = T; t-- > 0;) {
+        for (uint64_t r = lo; r < hi; r++) {
+            uint64_t at = r * T + t;
+            float *d = e + (r - lo) * H;
+            for (uint64_t k = 0; k < H; k++)
+                d[k] += dh[at * H + k];
+            gru_gates_bwd(d, g + at * 4 * H, hp + at * H, dgi + at * 3 * H, dgh + at * 3 * H,
+                          (uint32_t)H);
+        }
+        /* the carry: d*z (left in e) + dgh[t] w */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)H, (int)(3 * H),
+                    1.0f, dgh + (lo * T + t) * 3 * H, (int)(T * 3 * H), w, (int)H, 1.0f, e,
+                    (int)H);
+    }
+    memcpy(dh0 + lo * H, e, rows * H * sizeof *dh0);
+}
+#endif
+
 /* p g m v, updated in place */
 static void adam_part(void *arg, uint32_t part, uint32_t parts)
 {
@@ -639,6 +732,25 @@ static void adam_part(void *arg, uint32_t part, uint32_t parts)
 /* ---- what each op is to the scheduler ---- */
 
 typedef void (*rows_fn)(const job *j, uint64_t lo, uint64_t hi);
+
+/* Floats of scratch a part needs for op: a convolution's columns, or a
+ * GRU's step products for the rows a part may get (all n at most). */
+static uint64_t scratch_need(vkvae_op op, const vkvae_op_params *p)
+{
+    if (op == VKVAE_OP_GRU)
+        return 3ull * p->n * p->out;
+    if (op == VKVAE_OP_GRU_BWD)
+        return (uint64_t)p->n * p->out;
+    return vkvae_fast_conv_scratch(op, p);
+}
+
+#if VKVAE_HAVE_OPENBLAS
+/* A GRU runs fast once its scratch is there (reserve_scratch). */
+static int gru_fits(const vkvae_fast *fast, vkvae_op op, const vkvae_op_params *p)
+{
+    return scratch_need(op, p) <= fast->scratch_floats;
+}
+#endif
 
 /* A convolution runs fast when every part has the scratch it needs
  * (reserve_scratch); otherwise it is left to the plain op. */
@@ -678,6 +790,10 @@ static rows_fn row_version(const vkvae_fast *fast, vkvae_op op, const vkvae_op_p
     case VKVAE_OP_ADD: return add_rows;
     case VKVAE_OP_GATE: return gate_rows;
     case VKVAE_OP_GATE_BWD: return gate_bwd_rows;
+#if VKVAE_HAVE_OPENBLAS
+    case VKVAE_OP_GRU: return gru_fits(fast, op, p) ? gru_rows : NULL;
+    case VKVAE_OP_GRU_BWD: return gru_fits(fast, op, p) ? gru_bwd_rows : NULL;
+#endif
     default: return NULL;
     }
 }
@@ -719,6 +835,12 @@ static uint64_t row_width(vkvae_op op, const vkvae_op_params *p, uint32_t b)
     case VKVAE_OP_CONCAT: return b == 0 ? p->in : b == 1 ? p->in2 : (uint64_t)p->in + p->in2;
     case VKVAE_OP_GATE: return b == 0 ? 2 * (uint64_t)p->in : p->in;
     case VKVAE_OP_GATE_BWD: return b == 0 ? p->in : 2 * (uint64_t)p->in;
+    case VKVAE_OP_GRU: /* a sequence a row: gi h0 h last hp g; the weights whole */
+        return b == 0 ? 3ull * p->in * p->out : b == 3 || b == 5 ? p->out
+             : b == 4 || b == 6 ? (uint64_t)p->in * p->out : b == 7 ? 4ull * p->in * p->out : 0;
+    case VKVAE_OP_GRU_BWD: /* dh dlast g hp (w) dgi dgh dh0 */
+        return b == 0 || b == 3 ? (uint64_t)p->in * p->out : b == 1 || b == 7 ? p->out
+             : b == 2 ? 4ull * p->in * p->out : b == 5 || b == 6 ? 3ull * p->in * p->out : 0;
     case VKVAE_OP_CONV2D:
     case VKVAE_OP_CONV2D_BWD_X:
     case VKVAE_OP_CONVT2D:
@@ -853,6 +975,8 @@ static double work_ns(vkvae_op op, const vkvae_op_params *p)
     case VKVAE_OP_REPARAM_BWD: return 2.0 * elems;
     case VKVAE_OP_REPARAM_KL_BWD: return 4.0 * elems;
     case VKVAE_OP_ADAM: return 0.4 * p->in;
+    case VKVAE_OP_GRU:
+    case VKVAE_OP_GRU_BWD: return 6.0 * p->n * p->in * p->out * (double)p->out / 50.0;
     default: return 0.5 * elems;
     }
 }
@@ -869,7 +993,7 @@ static void run(vkvae_fast *fast, vkvae_pool_fn fn, const job *j, double ns)
 int vkvae_fast_op(vkvae_fast *fast, vkvae_op op, const vkvae_op_params *p,
                   const vkvae_push *push, void *const *t)
 {
-    reserve_scratch(fast, vkvae_fast_conv_scratch(op, p));
+    reserve_scratch(fast, scratch_need(op, p));
     job j = {p, push, t, row_version(fast, op, p), op, fast, 0};
     vkvae_pool_fn split = split_version(fast, op, p);
     double ns = work_ns(op, p);
@@ -968,7 +1092,7 @@ void vkvae_fast_run(vkvae_fast *fast, const vkvae_plan *plan, const vkvae_progra
     access acc[GROUP_STEPS * VKVAE_MAX_BINDINGS];
     uint64_t scratch = 0;
     for (uint32_t s = 0; s < prog->n_steps; s++) {
-        uint64_t need = vkvae_fast_conv_scratch(prog->steps[s].op, &prog->steps[s].p);
+        uint64_t need = scratch_need(prog->steps[s].op, &prog->steps[s].p);
         scratch = need > scratch ? need : scratch;
     }
     reserve_scratch(fast, scratch);
