@@ -125,8 +125,17 @@ int cli_text_data(const struct cli_data_opts *d, const vkvae_plan *plan, const c
 /* The vocabulary kept in a text model's checkpoint; free with
  * vkvae_vocab_destroy. Non-zero: the exit status. */
 int cli_text_vocab(const char *ckpt, struct vkvae_vocab *out);
+/* lines (a line a sequence, "\n" between) as sequences of plan's steps
+ * with vocabulary v, each cut to fit, named name in errors; out as
+ * cli_text_data's images. Non-zero: the exit status. */
+int cli_text_lines(const char *name, const char *lines, const struct vkvae_vocab *v,
+                   const vkvae_plan *plan, vkvae_idx *out);
 /* The token id of a level k/(vocab-1) as the programs write them. */
 uint32_t cli_text_id(float level, uint32_t vocab);
+/* A row of steps levels as text in buf (size bytes, NUL-terminated, cut to
+ * fit); its length. */
+size_t cli_text_row(const struct vkvae_vocab *v, const float *levels, uint32_t steps,
+                    uint32_t vocab, char *buf, size_t size);
 /* n rows of steps levels as lines of text, into path (atomically) or to
  * stdout when path is NULL. Non-zero: the exit status. */
 int cli_text_write(const char *path, const struct vkvae_vocab *v, const float *levels,

@@ -22,7 +22,8 @@
 
 typedef struct latent_opts {
     cli_data_opts data;
-    const char *ckpt, *device, *out, *split, *dims, *vq, *shape, *appearance;
+    const char *ckpt, *device, *out, *split, *dims, *vq, *shape, *appearance, *from_text,
+        *to_text;
     uint32_t n, seed, label, from, to, steps, item, cols, scale, pad, from_class, to_class,
         samples;
     float range, strength, temperature;
@@ -34,8 +35,10 @@ typedef struct latent_opts {
 static const char latent_usage[] =
     "usage:\n"
     "  vkvae sample CKPT [-n 64] [--mean] [--label K] [--vq VQ_CKPT] -o samples.png\n"
-    "                  (a text model: lines of text, printed without -o; --temperature T\n"
-    "                  divides the logits, 0 takes the most likely token, default 1)\n"
+    "                  (a text model, docs/text.md: lines printed without -o; --temperature\n"
+    "                  T divides the logits, 0 takes the most likely token, default 1; for\n"
+    "                  reconstruct and interpolate it is 0; interpolate takes --from-text\n"
+    "                  WORDS --to-text WORDS as items 0 and 1)\n"
     "  vkvae reconstruct CKPT [-n 32] [--label K] -o recon.png   (--label: decode each\n"
     "                  item's code with class K, a conditional model's style transfer)\n"
     "  vkvae interpolate CKPT --from I --to J [--steps 10] [--slerp] -o interp.png\n"
@@ -74,6 +77,8 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
         {CLI_STRING("--dims", &o->dims)},
         {CLI_STRING("--shape", &o->shape)},
         {CLI_STRING("--appearance", &o->appearance)},
+        {CLI_STRING("--from-text", &o->from_text)},
+        {CLI_STRING("--to-text", &o->to_text)},
         {CLI_U32("--samples", &o->samples), .max = 64},
         {CLI_FLOAT("--range", &o->range)},
         {CLI_FLOAT("--strength", &o->strength)},
@@ -101,7 +106,9 @@ static int parse(const char *cmd, int argc, char **argv, latent_opts *o)
         return cli_fail(VKVAE_BAD_INPUT, "%s: which checkpoint? (vkvae %s CKPT ...)", cmd, cmd);
     if (o->n == 0 && (strcmp(cmd, "sample") == 0 || strcmp(cmd, "reconstruct") == 0))
         return cli_fail(VKVAE_BAD_INPUT, "%s: -n must be at least 1", cmd);
-    if (!o->out && strcmp(cmd, "sample") != 0) /* (a text model's print) */
+    int prints = strcmp(cmd, "sample") == 0 || strcmp(cmd, "reconstruct") == 0 ||
+                 strcmp(cmd, "interpolate") == 0; /* (a text model's, without -o) */
+    if (!o->out && !prints)
         return cli_fail(VKVAE_BAD_INPUT, "%s: -o OUTPUT is required", cmd);
     if (o->split && strcmp(o->split, "test") != 0 && strcmp(o->split, "train") != 0)
         return cli_fail(VKVAE_BAD_INPUT, "%s: --split '%s' is neither test nor train", cmd,
@@ -128,16 +135,64 @@ static int write_grid(const latent_opts *o, const cli_model_handle *m, const flo
     return 0;
 }
 
-/* The data set's images as floats in [0, 1], with labels. */
+/* The data set's images as floats in [0, 1], with labels; a text model's
+ * lines (tokens as levels), with its vocabulary. */
 typedef struct items {
     vkvae_idx_dataset ds;
     const vkvae_idx *images, *labels;
     float scale;        /* a byte's divisor (cli_byte_scale) */
+    vkvae_vocab vocab;  /* a text model's (the checkpoint's); else zeroed */
 } items;
+
+/* A text model's items: --data's lines read with the checkpoint's
+ * vocabulary, or --from-text and --to-text as items 0 and 1 of the split;
+ * its decoding at --temperature (reconstruct and interpolate: greedy by
+ * default). */
+static int load_text_items(const latent_opts *o, const cli_model_handle *m, items *it)
+{
+    int r = cli_text_vocab(o->ckpt, &it->vocab);
+    if (!r && (!o->from_text != !o->to_text))
+        r = cli_fail(VKVAE_BAD_INPUT, "--from-text and --to-text go together");
+    if (!r && o->from_text) {
+        size_t size = strlen(o->from_text) + strlen(o->to_text) + 2;
+        char *lines = malloc(size);
+        if (!lines)
+            r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+        else
+            snprintf(lines, size, "%s\n%s", o->from_text, o->to_text);
+        if (!r && (strchr(o->from_text, '\n') || strchr(o->to_text, '\n')))
+            r = cli_fail(VKVAE_BAD_INPUT, "--from-text and --to-text are a line each");
+        if (!r && (r = cli_text_lines("--from-text/--to-text", lines, &it->vocab, m->plan,
+                                      &it->ds.test_images)) == 0 &&
+            it->ds.test_images.count != 2)
+            r = cli_fail(VKVAE_BAD_INPUT, "--from-text and --to-text need a token each");
+        if (!r && !(it->ds.train_images.path = strdup(it->ds.test_images.path)))
+            r = cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+        free(lines);
+    } else if (!r) {
+        r = cli_text_data(&o->data, m->plan, o->ckpt, &it->ds, NULL);
+    }
+    vkvae_error err = {0};
+    if (!r && vkvae_session_set_temperature(m->session, o->temperature, &err))
+        r = cli_fail(err.status, "%s", err.message);
+    if (r) {
+        vkvae_idx_dataset_destroy(&it->ds);
+        vkvae_vocab_destroy(&it->vocab);
+    }
+    return r;
+}
+
+static void items_destroy(items *it)
+{
+    vkvae_idx_dataset_destroy(&it->ds);
+    vkvae_vocab_destroy(&it->vocab);
+}
 
 static int load_items(const latent_opts *o, const cli_model_handle *m, items *it)
 {
-    int r = cli_data_load(&o->data, m->plan, &it->ds, NULL);
+    memset(it, 0, sizeof *it);
+    int r = m->plan->input_vocab ? load_text_items(o, m, it)
+                                 : cli_data_load(&o->data, m->plan, &it->ds, NULL);
     if (r)
         return r;
     int train = o->split && strcmp(o->split, "train") == 0;
@@ -151,9 +206,43 @@ static int load_items(const latent_opts *o, const cli_model_handle *m, items *it
         int r = cli_fail(VKVAE_BAD_INPUT, "%s: images are %ux%ux%u, model %s takes %ux%ux%u",
                          i->path, i->channels, i->rows, i->cols, p->model, p->input_c,
                          p->input_h, p->input_w);
-        vkvae_idx_dataset_destroy(&it->ds);
+        items_destroy(it);
         return r;
     }
+    return 0;
+}
+
+static void item_pixels(const items *it, uint32_t index, float *dst, uint32_t features);
+
+/* A text model's rows (steps levels each) as lines on stdout (or -o), each
+ * after its item's own text when inputs is not NULL ("input -> output"). */
+static int print_text(const latent_opts *o, const cli_model_handle *m, const items *it,
+                      const uint32_t *inputs, const float *rows, uint32_t n)
+{
+    uint32_t T = m->plan->input_w, V = m->plan->input_vocab;
+    FILE *f = o->out ? fopen(o->out, "w") : stdout;
+    if (!f)
+        return cli_fail(VKVAE_IO, "%s: %s", o->out, strerror(errno));
+    float *x = malloc((size_t)T * sizeof *x);
+    char a[2048], b[2048];
+    for (uint32_t i = 0; x && i < n; i++) {
+        cli_text_row(&it->vocab, rows + (size_t)i * T, T, V, b, sizeof b);
+        if (inputs) {
+            item_pixels(it, inputs[i], x, T);
+            cli_text_row(&it->vocab, x, T, V, a, sizeof a);
+            fprintf(f, "%s -> %s\n", a, b);
+        } else {
+            fprintf(f, "%s\n", b);
+        }
+    }
+    free(x);
+    int bad = ferror(f) | (o->out ? fclose(f) : fflush(f));
+    if (!x)
+        return cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory");
+    if (bad)
+        return cli_fail(VKVAE_IO, "%s: cannot write", o->out ? o->out : "stdout");
+    if (o->out)
+        fprintf(stderr, "vkvae: wrote %s (%u lines)\n", o->out, n);
     return 0;
 }
 
@@ -243,6 +332,17 @@ static int run_job(const char *cmd, int argc, char **argv, latent_opts defaults,
     r = cli_model_open(cmd, o.ckpt, 0, o.device, o.precision, &m);
     if (r)
         return r;
+    int text_ok = strcmp(cmd, "sample") == 0 || strcmp(cmd, "reconstruct") == 0 ||
+                  strcmp(cmd, "interpolate") == 0 || strcmp(cmd, "encode") == 0;
+    if (m.plan->input_vocab && !text_ok)
+        r = cli_fail(VKVAE_BAD_INPUT, "%s: model %s reads text: sample, reconstruct, "
+                     "interpolate and encode take it (not %s yet)", cmd, m.plan->model, cmd);
+    else if (!o.out && !m.plan->input_vocab)
+        r = cli_fail(VKVAE_BAD_INPUT, "%s: -o OUTPUT is required", cmd);
+    if (r) {
+        cli_model_close(&m);
+        return r;
+    }
     if (!o.has_seed)
         o.seed = m.seed;
     r = job(&o, &m);
@@ -303,7 +403,7 @@ static int sample_on_items(latent_opts *o, cli_model_handle *m)
     if (!r)
         r = write_grid(o, m, grid, rows * cols, cols);
     free(cond), free(draws), free(grid);
-    vkvae_idx_dataset_destroy(&it.ds);
+    items_destroy(&it);
     return r;
 }
 
@@ -338,8 +438,6 @@ static int job_sample(latent_opts *o, cli_model_handle *m)
                             : "--mean");
         return sample_text(o, m);
     }
-    if (!o->out)
-        return cli_fail(VKVAE_BAD_INPUT, "sample: -o OUTPUT is required");
     char vq_path[4096];
     int r = o->vq ? 0 : cli_codes_source(o->ckpt, vq_path, sizeof vq_path);
     if (r)
@@ -426,10 +524,12 @@ static int job_reconstruct(latent_opts *o, cli_model_handle *m)
         memcpy(grid + (size_t)(2 * i + 1) * features, rec + (size_t)i * features,
                features * sizeof *rec);
     }
-    if (!r)
+    if (!r && m->plan->input_vocab)
+        r = print_text(o, m, &it, index, rec, n);
+    else if (!r)
         r = write_grid(o, m, grid, 2 * n, 16);
     free(index), free(labels), free(mu), free(grid), free(rec);
-    vkvae_idx_dataset_destroy(&it.ds);
+    items_destroy(&it);
     return r;
 }
 
@@ -460,8 +560,11 @@ static void lerp_or_slerp(const float *a, const float *b, uint32_t L, float t, i
 
 static int job_interpolate(latent_opts *o, cli_model_handle *m)
 {
+    if (o->from_text && !o->has_from && !o->has_to) /* (a text model's given lines) */
+        o->from = 0, o->to = 1, o->has_from = o->has_to = 1;
     if (!o->has_from || !o->has_to)
-        return cli_fail(VKVAE_BAD_INPUT, "interpolate: --from I and --to J are required");
+        return cli_fail(VKVAE_BAD_INPUT, "interpolate: --from I and --to J are required%s",
+                        m->plan->input_vocab ? " (or --from-text and --to-text)" : "");
     if (o->steps < 2)
         return cli_fail(VKVAE_BAD_INPUT, "interpolate: --steps must be at least 2");
     items it;
@@ -490,10 +593,12 @@ static int job_interpolate(latent_opts *o, cli_model_handle *m)
     }
     if (!r)
         r = decode(m, &it, shape, z, zl, o->steps, img);
-    if (!r)
+    if (!r && m->plan->input_vocab)
+        r = print_text(o, m, &it, NULL, img, o->steps);
+    else if (!r)
         r = write_grid(o, m, img, o->steps, o->steps);
     free(z), free(zl), free(shape), free(img);
-    vkvae_idx_dataset_destroy(&it.ds);
+    items_destroy(&it);
     return r;
 }
 
@@ -565,7 +670,7 @@ static int job_traverse(latent_opts *o, cli_model_handle *m)
     if (!r)
         r = write_grid(o, m, img, n, o->steps);
     free(mu), free(z), free(zl), free(shape), free(img);
-    vkvae_idx_dataset_destroy(&it.ds);
+    items_destroy(&it);
     return r;
 }
 
@@ -640,7 +745,7 @@ static int job_edit(latent_opts *o, cli_model_handle *m)
         r = write_grid(o, m, img, steps + 1, steps + 1);
     free(sum_a), free(sum_b), free(index), free(labels), free(mu), free(z), free(zl), free(shape),
         free(img);
-    vkvae_idx_dataset_destroy(&it.ds);
+    items_destroy(&it);
     return r;
 }
 
@@ -748,7 +853,7 @@ static int job_transfer(latent_opts *o, cli_model_handle *m)
     if (!r)
         r = write_grid(o, m, grid, (S + 1) * cols, cols);
     free(mu), free(z), free(rows_shape), free(out), free(cond), free(grid);
-    vkvae_idx_dataset_destroy(&it.ds);
+    items_destroy(&it);
     return r;
 }
 
@@ -865,7 +970,7 @@ static int job_encode(latent_opts *o, cli_model_handle *m)
         fprintf(stderr, "vkvae: wrote %s (%u codes of %u dimensions%s)\n", o->out, n, L,
                 gaussian ? ", mu and logvar" : "");
     free(index), free(labels), free(mu), free(logvar);
-    vkvae_idx_dataset_destroy(&it.ds);
+    items_destroy(&it);
     return r;
 }
 

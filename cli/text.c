@@ -124,28 +124,47 @@ int cli_text_data(const cli_data_opts *d, const vkvae_plan *plan, const char *vo
     return r;
 }
 
+int cli_text_lines(const char *name, const char *lines, const vkvae_vocab *v,
+                   const vkvae_plan *plan, vkvae_idx *out)
+{
+    vkvae_text text;
+    vkvae_error err = {0};
+    vkvae_text_opts opts = {.words = v->words, .max_len = plan->input_w};
+    if (vkvae_text_load_text(name, lines, strlen(lines), &opts, v, &text, &err))
+        return cli_fail(err.status, "%s", err.message);
+    int r = as_images(&text.seqs, name, out);
+    vkvae_text_destroy(&text);
+    return r;
+}
+
 uint32_t cli_text_id(float level, uint32_t vocab)
 {
     float k = level * (float)(vocab - 1) + 0.5f;
     return k <= 0.0f ? 0 : k >= (float)(vocab - 1) ? vocab - 1 : (uint32_t)k;
 }
 
+size_t cli_text_row(const vkvae_vocab *v, const float *levels, uint32_t steps, uint32_t vocab,
+                    char *buf, size_t size)
+{
+    uint32_t ids[256], n = steps < 256 ? steps : 256; /* (a plan's steps: at most a byte's) */
+    for (uint32_t t = 0; t < n; t++)
+        ids[t] = cli_text_id(levels[t], vocab);
+    size_t len = vkvae_text_decode(v, ids, n, buf, size);
+    return len < size ? len : size - 1;
+}
+
 int cli_text_write(const char *path, const vkvae_vocab *v, const float *levels, uint32_t n,
                    uint32_t steps, uint32_t vocab)
 {
-    uint32_t *ids = malloc((size_t)steps * sizeof *ids);
     size_t size = (size_t)steps * 64 + 64; /* (a word may be long: decode cuts it) */
     char *line = malloc(size);
     vkvae_atomic_file af;
     vkvae_error err = {0};
-    int r = !ids || !line ? cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory") : 0;
+    int r = !line ? cli_fail(VKVAE_OUT_OF_MEMORY, "out of host memory") : 0;
     if (!r && path && vkvae_atomic_begin(&af, path, &err))
         r = cli_fail(err.status, "%s", err.message);
     for (uint32_t i = 0; !r && i < n; i++) {
-        for (uint32_t t = 0; t < steps; t++)
-            ids[t] = cli_text_id(levels[(size_t)i * steps + t], vocab);
-        size_t len = vkvae_text_decode(v, ids, steps, line, size - 1);
-        len = len < size - 2 ? len : size - 2;
+        size_t len = cli_text_row(v, levels + (size_t)i * steps, steps, vocab, line, size - 1);
         line[len++] = '\n';
         if (!path)
             fwrite(line, 1, len, stdout);
@@ -158,7 +177,6 @@ int cli_text_write(const char *path, const vkvae_vocab *v, const float *levels, 
         vkvae_atomic_abort(&af);
     if (!r && path)
         fprintf(stderr, "vkvae: wrote %s (%u lines)\n", path, n);
-    free(ids);
     free(line);
     return r;
 }

@@ -118,11 +118,9 @@ static void check_plan(const gen_plan *pl)
     }
     for (uint32_t p = 0; p < plan.n_programs; p++) {
         char msg[512];
-        /* train repeats, and so does a pixel model's sample program (a run
-         * a pixel): their barriers are placed cyclically (gen/compile.c) */
-        vkvae_program_kind kind = plan.programs[p].kind;
-        int cyclic = kind == VKVAE_PROGRAM_TRAIN ||
-                     (kind == VKVAE_PROGRAM_SAMPLE && pl->g->ar_logits >= 0);
+        /* the programs that run back to back, as gen/compile.c placed them */
+        int cyclic = vkvae_hazard_cyclic(plan.programs[p].kind, pl->g->ar_logits >= 0,
+                                         pl->g->spec->vocab > 0);
         uint32_t bad = vkvae_hazard_check(&plan, p, cyclic, msg, sizeof msg);
         if (bad)
             fprintf(stderr, "program %s: %s\n", plan.programs[p].name, msg);

@@ -53,9 +53,7 @@ bool compile_plan(gen_graph *g, uint32_t data_rows, gen_plan *pl, char **why)
         /* train repeats; so does a pixel model's sample program (a run a
          * pixel: its first steps read the image the last one wrote), and a
          * text model's decode and sample (a run a step) */
-        bool draws = pr->kind == VKVAE_PROGRAM_SAMPLE ||
-                     (pr->kind == VKVAE_PROGRAM_DECODE && g->noise >= 0);
-        bool cyclic = pr->kind == VKVAE_PROGRAM_TRAIN || (draws && g->ar_logits >= 0);
+        int cyclic = vkvae_hazard_cyclic(pr->kind, g->ar_logits >= 0, g->spec->vocab > 0);
         vkvae_hazard_place_barriers(pr->steps, (uint32_t)pr->n, pl->t, cyclic);
     }
     return true;

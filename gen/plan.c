@@ -945,7 +945,8 @@ static void pixel_sample_program(gen_plan *pl, const gen_graph *g, const int *ma
 }
 
 /* A text model's decode (io.z -> tokens into io.mean) and sample (the
- * noise drawn into io.z first): the decoder's call on the tokens drawn so
+ * noise drawn into io.z first), and encode (io.x -> the Gaussian of its
+ * encoder's call, g->code_z) where it has one: the decoder's call on the tokens drawn so
  * far (io.mean in x's place) and the code, then sample_pixel (mode 2)
  * draws the next step's token from its logits; the runtime runs either
  * program once a step and once more (plan.sample_passes), as a pixel
@@ -972,6 +973,8 @@ static void sequence_programs(gen_plan *pl, const gen_graph *g, const int *map,
     }
     xfree(sg.take);
     xfree(sg.map);
+    if (g->code_z >= 0)
+        encode_program(pl, g, map, io);
 }
 
 /* A VQ-VAE's encode (io.x -> z_e into io.mu, its nearest codes' indices

@@ -2414,6 +2414,15 @@ static bool text_sampler(builder *b)
     return true;
 }
 
+/* A text model's encoder: the draw of a gaussian call made from x alone
+ * (g->code_z), whose mean encode gives (reconstruct, interpolate). */
+static void find_text_code(gen_graph *g)
+{
+    for (size_t i = 0; i < g->n_fwd && g->code_z < 0; i++)
+        if (g->n[i].op == VKVAE_OP_REPARAM)
+            g->code_z = draw_from(g, g->n[i].out[0], (int[]){ g->x, -1 });
+}
+
 /* The general form's graph: the data and noise, the calls, the terms,
  * their total for loss.acc (its recon slot), and the updates' sets. */
 static bool general_nodes(builder *b, uint32_t n)
@@ -2516,6 +2525,8 @@ static bool general_nodes(builder *b, uint32_t n)
     find_prior_sampler(s, g, names, n_names);
     if (s->unlabelled)
         find_given_vae(b, g, names, n_names);
+    if (s->vocab && g->ar_logits >= 0)
+        find_text_code(g);
     return b->d->errors == before;
 }
 

@@ -420,6 +420,8 @@ typedef struct line_rec {
 
 typedef struct loader {
     const char *path;
+    const char *text;         /* the lines in memory (vkvae_text_load_text), or NULL: path's */
+    size_t text_size;
     vkvae_text_opts o;
     const vkvae_vocab *given;
     vkvae_vocab seen;         /* without a given vocabulary: every token met, provisional ids */
@@ -618,7 +620,9 @@ static vkvae_status check_opts(const loader *ld)
 /* Reads every line of the file into ld. */
 static vkvae_status read_lines(loader *ld)
 {
-    FILE *f = fopen(ld->path, "rb");
+    FILE *f = ld->text ? fmemopen((void *)ld->text, ld->text_size, "rb") : fopen(ld->path, "rb");
+    if (!f && ld->text && ld->text_size == 0) /* (fmemopen refuses an empty buffer) */
+        return VKVAE_OK;
     if (!f)
         return vkvae_fail(ld->err, VKVAE_IO, "%s: cannot open: %s", ld->path, strerror(errno));
     line_reader r = {.f = f};
@@ -702,11 +706,11 @@ void vkvae_text_destroy(vkvae_text *t)
     *t = (vkvae_text){0};
 }
 
-vkvae_status vkvae_text_load(const char *path, const vkvae_text_opts *opts,
-                             const vkvae_vocab *vocab, vkvae_text *out, vkvae_error *err)
+static vkvae_status load(loader ld, const vkvae_text_opts *opts, const vkvae_vocab *vocab,
+                         vkvae_text *out, vkvae_error *err)
 {
+    const char *path = ld.path;
     *out = (vkvae_text){0};
-    loader ld = {.path = path, .given = vocab, .err = err};
     if (opts)
         ld.o = *opts;
     vkvae_status s = check_opts(&ld);
@@ -761,6 +765,20 @@ vkvae_status vkvae_text_load(const char *path, const vkvae_text_opts *opts,
     if (s)
         vkvae_text_destroy(out);
     return s;
+}
+
+vkvae_status vkvae_text_load(const char *path, const vkvae_text_opts *opts,
+                             const vkvae_vocab *vocab, vkvae_text *out, vkvae_error *err)
+{
+    return load((loader){.path = path, .given = vocab, .err = err}, opts, vocab, out, err);
+}
+
+vkvae_status vkvae_text_load_text(const char *name, const char *text, size_t size,
+                                  const vkvae_text_opts *opts, const vkvae_vocab *vocab,
+                                  vkvae_text *out, vkvae_error *err)
+{
+    return load((loader){.path = name, .text = text, .text_size = size, .given = vocab,
+                         .err = err}, opts, vocab, out, err);
 }
 
 size_t vkvae_text_decode(const vkvae_vocab *v, const uint32_t *ids, uint32_t n, char *buf,

@@ -149,6 +149,12 @@ typedef struct vkvae_text {
 vkvae_status vkvae_text_load(const char *path, const vkvae_text_opts *opts,
                              const vkvae_vocab *vocab, vkvae_text *out, vkvae_error *err);
 
+/* The same for size bytes of lines at text (a command line's words),
+ * named name in messages. */
+vkvae_status vkvae_text_load_text(const char *name, const char *text, size_t size,
+                                  const vkvae_text_opts *opts, const vkvae_vocab *vocab,
+                                  vkvae_text *out, vkvae_error *err);
+
 void vkvae_text_destroy(vkvae_text *t);
 
 /* Turns n ids back into text in buf (size bytes, NUL-terminated when size

@@ -221,6 +221,12 @@ void vkvae_hazard_place_barriers(vkvae_step_desc *steps, uint32_t n,
     greedy(steps, n, tensors, best_r, 1, 1);
 }
 
+int vkvae_hazard_cyclic(vkvae_program_kind kind, int passes, int text)
+{
+    return kind == VKVAE_PROGRAM_TRAIN ||
+           (passes && (kind == VKVAE_PROGRAM_SAMPLE || (text && kind == VKVAE_PROGRAM_DECODE)));
+}
+
 uint32_t vkvae_hazard_check(const vkvae_plan *plan, uint32_t program, int cyclic,
                             char *msg, size_t msg_size)
 {

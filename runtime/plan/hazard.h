@@ -27,6 +27,12 @@ unsigned vkvae_hazard_access(vkvae_op op, const vkvae_op_params *p, uint32_t b);
 void vkvae_hazard_place_barriers(vkvae_step_desc *steps, uint32_t n,
                                  const vkvae_tensor_desc *tensors, int cyclic);
 
+/* Whether a program of kind runs back to back with itself, its barriers
+ * placed (and checked) cyclically: train; with passes (plan.sample_passes,
+ * an autoregressive model) the sample program, a run a pixel or a step,
+ * and a text model's decode program too. */
+int vkvae_hazard_cyclic(vkvae_program_kind kind, int passes, int text);
+
 /* Checks the barriers of plan->programs[program] both ways: every hazard has
  * a barrier between its steps (across iterations too when cyclic), and every
  * barrier orders at least one hazard that no other barrier does. Returns the

@@ -40,12 +40,8 @@ int main(void)
         uint32_t steps = 0;
         for (uint32_t k = 0; k < p->n_programs; k++) {
             char msg[256] = "";
-            /* train repeats, and a pixel model's sample program (a run a
-             * pixel), and a text model's decode and sample (a run a step) */
-            vkvae_program_kind kind = p->programs[k].kind;
-            int cyclic = kind == VKVAE_PROGRAM_TRAIN ||
-                         (p->sample_passes && (kind == VKVAE_PROGRAM_SAMPLE ||
-                                               (kind == VKVAE_PROGRAM_DECODE && p->input_vocab)));
+            int cyclic = vkvae_hazard_cyclic(p->programs[k].kind, p->sample_passes > 0,
+                                             p->input_vocab > 0);
             uint32_t problems = vkvae_hazard_check(p, k, cyclic, msg, sizeof msg);
             CHECK(problems == 0, "%s %s: %u problems: %s", p->model, p->programs[k].name,
                   problems, msg);

@@ -10,7 +10,9 @@ every step) written as a user's spec, on a word list the test writes
   agree within 1e-3; the load line names the counts; samples.txt holds
   --samples lines of the vocabulary's characters;
 - vkvae sample prints lines of text, the same on both backends, at
-  temperature 1 and 0 (greedy), and -o writes them;
+  temperature 1 and 0 (greedy), and -o writes them; reconstruct (input ->
+  output) and interpolate (of two items, or of --from-text and --to-text)
+  print greedy decodings alike on both backends; traverse refuses text;
 - vkvae eval prints the negative ELBO per sequence and per token alike on
   both backends, the tokens counted as the test lines' characters and
   <eos>s;
@@ -116,6 +118,27 @@ def text_model(vkvae, tmp):
     rc, _, e = run(vkvae, "sample", ckpt, "--temperature", "-1", "--device", "cpu")
     check(rc != 0 and len(e.strip().splitlines()) == 1,
           f"a negative --temperature is refused in one line ({e.strip()})")
+
+    cases = [(["reconstruct", ckpt, "--data", data, "-n", "3"], 3, " -> ", "reconstruct"),
+             (["interpolate", ckpt, "--from-text", "lime", "--to-text", "subordinate",
+               "--steps", "5"], 5, "", "interpolate --from-text --to-text"),
+             (["interpolate", ckpt, "--data", data, "--from", "0", "--to", "2", "--steps", "4"],
+              4, "", "interpolate --from --to")]
+    for args, lines, sep, what in cases:
+        outs = []
+        for device in ("0", "cpu"):
+            # (drawn at temperature 1: the tiny model's greedy words are mostly empty)
+            rc, so, e = run(vkvae, *args, "--temperature", "1", "--device", device)
+            outs.append(so if rc == 0 else None)
+            check(rc == 0 and so.count("\n") == lines and all(sep in l for l in so.splitlines()),
+                  f"vkvae {what} prints {lines} lines on device {device} (exit {rc}: "
+                  f"{so[-200:]} {e.strip()[-200:]})")
+        check(outs[0] is not None and outs[0] == outs[1] and
+              any(l.split(" -> ")[-1] for l in outs[0].splitlines()),
+              f"vkvae {what}: the same words on both backends ({outs})")
+    rc, _, e = run(vkvae, "traverse", ckpt, "--item", "0", "-o", f"{tmp}/t.png", "--device", "cpu")
+    check(rc != 0 and len(e.strip().splitlines()) == 1 and "reads text" in e,
+          f"traverse refuses a text model in one line ({e.strip()})")
 
     evals = []
     for device in ("0", "cpu"):
