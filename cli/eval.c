@@ -344,7 +344,8 @@ int cmd_eval(int argc, char **argv)
             size_t len = strlen(name);
             int errors = len > 6 && strcmp(name + len - 6, "_error") == 0;
             printf("%-16s %.4f %s\n", name, l.term[i] / rows,
-                   errors ? "(classification error on these images)" : "nats/image");
+                   errors ? "(classification error on these images)"
+                   : plan->input_vocab ? "nats/sequence" : "nats/image");
         }
         if (plan->input_vocab)
             text_bound(images, &l);

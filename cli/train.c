@@ -99,8 +99,15 @@ static void on_stop_signal(int sig)
     stop_signal = sig;
 }
 
+/* What a row of the data is, in the lines below: an image, or a line of text. */
+static const char *row_rate(const vkvae_plan *plan)
+{
+    return plan->input_vocab ? "seq/s" : "img/s";
+}
+
 typedef struct progress {
     int tty, quiet;   /* quiet: a group member other than rank 0 */
+    const char *rate; /* row_rate's */
     uint32_t epoch, epochs, batch, first; /* first: the epoch's steps done before this run */
     double start, last_print;
 } progress;
@@ -121,12 +128,12 @@ static int on_progress(void *user, uint32_t done, uint32_t steps, const vkvae_lo
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\repoch %u/%u [%s] %u/%u  %.0f img/s  ETA %.0fs  loss %.2f   ", p->epoch,
-                p->epochs, bar, done, steps, rate, eta, loss);
+        fprintf(stderr, "\repoch %u/%u [%s] %u/%u  %.0f %s  ETA %.0fs  loss %.2f   ", p->epoch,
+                p->epochs, bar, done, steps, rate, p->rate, eta, loss);
         fflush(stderr);
     } else {
-        fprintf(stderr, "epoch %u/%u step %u/%u %.0f img/s ETA %.0fs loss %.2f\n", p->epoch,
-                p->epochs, done, steps, rate, eta, loss);
+        fprintf(stderr, "epoch %u/%u step %u/%u %.0f %s ETA %.0fs loss %.2f\n", p->epoch,
+                p->epochs, done, steps, rate, p->rate, eta, loss);
     }
     return stop_signal != 0;
 }
@@ -632,7 +639,8 @@ static void report_terms(train_run *t, uint32_t epoch, uint32_t step, const vkva
     for (uint32_t i = 0; i < test->n_terms; i++)
         printf("%s %s %.4f", i ? "," : "", vkvae_session_term_name(t->s, i),
                test->term[i] / n_test);
-    printf(" nats/image  %.1fs, %.0f img/s\n", seconds, train->rows / seconds);
+    printf(" nats/%s  %.1fs, %.0f %s\n", t->plan->input_vocab ? "sequence" : "image", seconds,
+           train->rows / seconds, row_rate(t->plan));
     for (uint32_t i = 0; i < books; i++)
         printf("  codebook %s: perplexity %.1f train, %.1f test of %u codes; %u dead in "
                "training, %u in test\n", vkvae_session_codebook_name(t->s, i),
@@ -809,8 +817,8 @@ static vkvae_status train_epochs(train_run *t)
 {
     vkvae_status st = VKVAE_OK;
     uint32_t step = (uint32_t)t->state.step;
-    progress prog = {.tty = isatty(2), .quiet = !t->lead, .epochs = t->epochs,
-                     .batch = t->global_batch};
+    progress prog = {.tty = isatty(2), .quiet = !t->lead, .rate = row_rate(t->plan),
+                     .epochs = t->epochs, .batch = t->global_batch};
     for (uint32_t epoch = (uint32_t)t->state.epoch; !st && epoch < t->epochs; epoch++) {
         st = train_epoch(t, epoch, &step, &prog);
         if (!st)
