@@ -308,6 +308,8 @@ def main():
                         help="KL weight 1/(1+exp(-K(s-X0))) at optimizer step s (default: "
                              "the spec's 0.0025 2500)")
     anneal.add_argument("--no-anneal", action="store_true", help="KL weight 1 throughout")
+    ap.add_argument("--dropout", type=float, default=DROPOUT,
+                    help="word dropout (default the spec's 0.25)")
     ap.add_argument("--temperature", type=float, default=1.0, help="sampling; 0: greedy")
     ap.add_argument("--from", dest="from_word", help="interpolate from this word "
                     "(default the first test line)")
@@ -341,7 +343,7 @@ def main():
         total = total_r = total_k = 0.0
         for i in range(0, n, a.batch):
             weight = kl_weight(a, epoch, step)
-            rec, kl = losses(model, train[order[i:i + a.batch]], DROPOUT)
+            rec, kl = losses(model, train[order[i:i + a.batch]], a.dropout)
             loss = rec + weight * kl
             opt.zero_grad()
             loss.backward()
