@@ -132,6 +132,14 @@ static void add_node_step(gen_plan *pl, gen_program *pr, const gen_graph *g, con
     add_step(pl, pr, n->op, t, k, &n->p);
 }
 
+/* A sample program's first step: z ~ N(0, I) into the io tensor z, n rows of
+ * width values. */
+static void add_prior(gen_plan *pl, gen_program *pr, int z, uint32_t n, uint32_t width)
+{
+    add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ z }, 1,
+             &(vkvae_op_params){ .n = n, .in = width, .stream = VKVAE_STREAM_PRIOR });
+}
+
 static gen_program *new_program(gen_plan *pl, vkvae_program_kind kind, const char *name)
 {
     gen_program *pr = &pl->prog[pl->n_prog++];
@@ -256,9 +264,7 @@ static void io_programs(gen_plan *pl, const gen_graph *g, int *map, const io_ten
                 pmap[out] = io->mean;
             graph_select(g, (int[]){ out, -1 }, (int[]){ z, label, -1 }, take);
             if (kind == VKVAE_PROGRAM_SAMPLE)
-                add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
-                         &(vkvae_op_params){ .n = B, .in = s->latent,
-                                             .stream = VKVAE_STREAM_PRIOR });
+                add_prior(pl, pr, io->z, B, s->latent);
         }
         if (prefix)
             aux_bind(pl, g, map, pmap, take, bact, prefix);
@@ -887,10 +893,7 @@ static void given_vae_programs(gen_plan *pl, const gen_graph *g, const int *map,
     for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
         gen_program *pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
         if (kind == VKVAE_PROGRAM_SAMPLE)
-            add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
-                     &(vkvae_op_params){ .n = g->batch, .in = (uint32_t)dims_count(
-                                             &g->t[g->code_z].dims),
-                                         .stream = VKVAE_STREAM_PRIOR });
+            add_prior(pl, pr, io->z, g->batch, (uint32_t)dims_count(&g->t[g->code_z].dims));
         add_subgraph(pl, pr, g, &dec);
         if (g->sample_logits)
             add_mean(pl, pr, dec.map[out], io->mean, g->batch, features);
@@ -916,9 +919,7 @@ static void sample_programs(gen_plan *pl, const gen_graph *g, const int *map,
     for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
         gen_program *pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
         if (kind == VKVAE_PROGRAM_SAMPLE)
-            add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
-                     &(vkvae_op_params){ .n = g->batch, .in = g->spec->noise,
-                                         .stream = VKVAE_STREAM_PRIOR });
+            add_prior(pl, pr, io->z, g->batch, g->spec->noise);
         add_subgraph(pl, pr, g, &sg);
     }
     xfree(sg.take);
@@ -963,9 +964,7 @@ static void sequence_programs(gen_plan *pl, const gen_graph *g, const int *map,
     for (int kind = VKVAE_PROGRAM_DECODE; kind <= VKVAE_PROGRAM_SAMPLE; kind++) {
         gen_program *pr = new_program(pl, kind, kind == VKVAE_PROGRAM_DECODE ? "decode" : "sample");
         if (kind == VKVAE_PROGRAM_SAMPLE)
-            add_step(pl, pr, VKVAE_OP_PRIOR, (int[]){ io->z }, 1,
-                     &(vkvae_op_params){ .n = g->batch, .in = g->spec->noise,
-                                         .stream = VKVAE_STREAM_PRIOR });
+            add_prior(pl, pr, io->z, g->batch, g->spec->noise);
         add_subgraph(pl, pr, g, &sg);
         add_step(pl, pr, VKVAE_OP_SAMPLE_PIXEL, (int[]){ sg.map[logits], io->mean }, 2,
                  &(vkvae_op_params){ .n = g->batch, .in = steps, .classes = g->ar_classes,
