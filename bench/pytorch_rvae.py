@@ -65,13 +65,15 @@ import struct
 import sys
 import time
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vkvae_random  # noqa: E402
 from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
-                       load_checkpoint, median_summary, set_threads_and_seed)
+                       load_checkpoint, median_summary, read_checkpoint, set_threads_and_seed)
 
 WORDS = "/usr/share/dict/american-english"
 STEPS, VOCAB, EMBED, HIDDEN, LATENT, BATCH = 20, 64, 32, 128, 16, 64
@@ -212,21 +214,22 @@ class RVAE(nn.Module):
         self.dec = Decoder()
 
 
-def shifted(x, dropout):
+def shifted(x, dropout, draws=None):
     """The decoder's inputs: <bos>, x[0..STEPS-2]; real tokens -> <unk> with
-    probability DROPOUT."""
+    probability DROPOUT (where DRAWS, uniforms shaped as x, fall under it)."""
     inputs = torch.cat([torch.full_like(x[:, :1], BOS), x[:, :-1]], 1)
     if dropout:
-        drop = (inputs > UNK) & (torch.rand(inputs.shape) < dropout)
-        inputs = inputs.masked_fill(drop, UNK)
+        u = torch.rand(inputs.shape) if draws is None else draws
+        inputs = inputs.masked_fill((inputs > UNK) & (u < dropout), UNK)
     return inputs
 
 
-def losses(model, x, dropout=0.0):
-    """rec and kl, each summed over the rows of x."""
+def losses(model, x, dropout=0.0, eps=None, drop_draws=None):
+    """rec and kl, each summed over the rows of x; z's noise EPS and the
+    word dropout's uniforms DROP_DRAWS are drawn here unless given."""
     mu, logvar = model.enc(x)
-    z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-    logits, _ = model.dec(shifted(x, dropout), z)
+    z = mu + (0.5 * logvar).exp() * (torch.randn_like(mu) if eps is None else eps)
+    logits, _ = model.dec(shifted(x, dropout, drop_draws), z)
     rec = F.cross_entropy(logits.flatten(0, 1), x.flatten(), ignore_index=PAD, reduction="sum")
     kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum()
     return rec, kl
@@ -294,6 +297,79 @@ def kl_weight(a, epoch, step):
     return 1.0
 
 
+def vkvae_draws(seed, step, n):
+    """z's eps and the word dropout's uniforms of n rows as vkvae draws them
+    at optimizer step STEP (a batch's row r draws elements from r * width)."""
+    eps = vkvae_random.normal(seed, vkvae_random.STREAM_EPS, step,
+                              np.arange(n * LATENT, dtype=np.uint64))
+    drops = vkvae_random.uniform(seed, vkvae_random.STREAM_WORD_DROPOUT, step,
+                                 np.arange(n * STEPS, dtype=np.uint64))
+    return torch.from_numpy(eps.reshape(n, LATENT)), torch.from_numpy(drops.reshape(n, STEPS))
+
+
+def replay(a, train, test):
+    """vkvae's training run from W0 to W1 (--epochs over --limit rows, the
+    spec's Adam and schedule) done again here with vkvae's shuffles and
+    draws: each tensor's update W1 - W0 against the twin's."""
+    w0, w1 = read_checkpoint(a.replay[0]), read_checkpoint(a.replay[1])
+    model = RVAE()
+    model.load_state_dict(w0, strict=True)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    n, step = len(train), 0
+    for epoch in range(a.epochs):
+        order = vkvae_random.shuffle(n, a.seed, epoch)
+        for i in range(0, n, a.batch):
+            x = train[order[i:i + a.batch]]
+            rec, kl = losses(model, x, a.dropout, *vkvae_draws(a.seed, step, len(x)))
+            loss = rec + kl_weight(a, epoch, step) * kl
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+        print(f"epoch {epoch + 1}: {step} steps, last rec {rec.item() / len(x):.4f} "
+              f"kl {kl.item() / len(x):.4f} nats/sequence")
+    worst = 0.0
+    for name, p in model.named_parameters():
+        ours, theirs = w1[name] - w0[name], p.detach() - w0[name]
+        err = ((ours - theirs).norm() / theirs.norm().clamp_min(1e-12)).item()
+        worst = max(worst, err)
+        print(f"{name:24s} |update| {theirs.norm().item():10.6f}  relative error {err:.2e}")
+    print(f"worst relative error of the updates {worst:.2e}")
+    print_test(evaluate(model, test))
+    return 0
+
+
+def grad_check(a, train):
+    """vkvae's one SGD step against PyTorch's gradient at the same weights,
+    on the same rows in the same order, with the same noise: vkvae's draws
+    (bench/vkvae_random.py) for the shuffle, z's eps and the word dropout,
+    at the KL weight of step 0."""
+    w0, w1 = read_checkpoint(a.grad_check[0]), read_checkpoint(a.grad_check[1])
+    model = RVAE()
+    model.load_state_dict(w0, strict=True)
+    model.train()
+    n = len(train)
+    if n > a.batch:
+        sys.exit(f"--grad-check: {n} training rows are more than one batch of {a.batch}: "
+                 "give --limit (as vkvae's run had)")
+    x = train[vkvae_random.shuffle(n, a.seed, 0)]
+    weight = kl_weight(a, 0, 0)
+    rec, kl = losses(model, x, a.dropout, *vkvae_draws(a.seed, 0, n))
+    (rec + weight * kl).backward()
+    print(f"{n} rows, kl weight {weight:.6g}, dropout {a.dropout}: rec {rec.item():.4f} "
+          f"kl {kl.item():.4f}")
+    worst = 0.0
+    for name, p in model.named_parameters():
+        ours = (w0[name] - w1[name]) / a.lr
+        err = ((ours - p.grad).norm() / p.grad.norm().clamp_min(1e-12)).item()
+        worst = max(worst, err)
+        print(f"{name:24s} |grad| {p.grad.norm().item():12.6f}  relative error {err:.2e}")
+    # (W0 - W1) / LR carries float32's rounding of the weights: ~1e-6 at lr 1e-3
+    print(f"worst relative error {worst:.2e}: {'agree' if worst < 1e-4 else 'DISAGREE'}")
+    return 0 if worst < 1e-4 else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_run_options(ap, limit=False)
@@ -317,6 +393,11 @@ def main():
     add_input_options(ap, "evaluate and sample vkvae's rvae_chars checkpoint")
     ap.set_defaults(data=WORDS)
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--grad-check", nargs=2, metavar=("W0", "W1"),
+                    help="vkvae's checkpoints around one SGD step of --lr (with --limit)")
+    ap.add_argument("--replay", nargs=2, metavar=("W0", "W1"),
+                    help="vkvae's checkpoints before and after its run of --epochs on --limit "
+                         "rows: train the same steps with vkvae's draws and compare")
     a = ap.parse_args()
     set_threads_and_seed(a)
     model = RVAE()
@@ -331,6 +412,10 @@ def main():
         return 0
     if a.limit:
         train = train[:a.limit]
+    if a.grad_check:
+        return grad_check(a, train)
+    if a.replay:
+        return replay(a, train, test)
     n = len(train)
     print(f"rvae_chars: {n} training sequences, {len(test)} test sequences, batch {a.batch}; "
           f"PyTorch {torch.__version__}, {a.threads} threads", flush=True)

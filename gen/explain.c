@@ -99,6 +99,8 @@ static void explain_general(const gen_spec *s, FILE *out)
             else
                 fprintf(out, " bce %s %s", part->arg,
                         part->kind == TERM_BCE_REAL ? "real" : "fake");
+            if (part->free_bits > 0)
+                fprintf(out, " free %g", part->free_bits);
         }
         fprintf(out, "\n");
     }

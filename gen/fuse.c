@@ -148,8 +148,9 @@ static bool fused_loss(const vkvae_step_desc *a, const vkvae_step_desc *b, vkvae
     /* (a kl over class copies counts its valid rows per example, reparam's
      * per copy: 'unlabelled' keeps them apart) */
     uint32_t sa = a->p.samples ? a->p.samples : 1, sb = b->p.samples ? b->p.samples : 1;
+    /* (free bits, kl_gauss's alpha, need the whole batch: not fused) */
     if (a->op == VKVAE_OP_REPARAM && b->op == VKVAE_OP_KL_GAUSS && ta[0] == tb[0] &&
-        ta[1] == tb[1] && sa == sb)
+        ta[1] == tb[1] && sa == sb && b->p.alpha == 0)
         *out = fused_step(VKVAE_OP_REPARAM_KL, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], ta[2], ta[3], tb[2] }, 5);
     else if (a->op == VKVAE_OP_NLL_BERNOULLI && b->op == VKVAE_OP_NLL_BERNOULLI_BWD &&
@@ -157,7 +158,7 @@ static bool fused_loss(const vkvae_step_desc *a, const vkvae_step_desc *b, vkvae
         *out = fused_step(VKVAE_OP_NLL_BERNOULLI_GRAD, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], ta[2], tb[2] }, 4);
     else if (a->op == VKVAE_OP_REPARAM_BWD && b->op == VKVAE_OP_KL_GAUSS_BWD && b->p.mode == 0 &&
-             ta[2] == tb[1] && ta[3] == tb[2] && ta[4] == tb[3])
+             b->p.alpha == 0 && ta[2] == tb[1] && ta[3] == tb[2] && ta[4] == tb[3])
         *out = fused_step(VKVAE_OP_REPARAM_KL_BWD, &a->p, a->p.in2,
                          (uint32_t[]){ ta[0], ta[1], tb[0], ta[2], ta[3], ta[4] }, 6);
     else

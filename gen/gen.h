@@ -278,8 +278,9 @@ typedef enum gen_term_kind {
  * tensor. */
 typedef struct gen_term_part {
     gen_term_kind kind;
-    gen_loc loc, arg_loc, arg2_loc;
+    gen_loc loc, arg_loc, arg2_loc, free_loc;
     char *arg, *arg2;
+    double free_bits; /* kl Z free F: nats a latent dimension left free (0: none) */
 } gen_term_part;
 
 /* NAME = PART + PART ...: a per-row loss, reported as its own column. */

@@ -802,15 +802,25 @@ static bool line_term(parser *p, const gen_token *name)
             tk = target == 0 ? TERM_BCE_REAL : TERM_BCE_FAKE;
         } else if (tk >= TERM_GAUSS && !want_ident(p, arg, "the target", &arg2)) {
             return false;
-        } else if (tk == TERM_KL && !at_eol(p) && peek(p)->kind == TK_IDENT) {
+        } else if (tk == TERM_KL && !at_eol(p) && peek(p)->kind == TK_IDENT &&
+                   !tok_is(peek(p), "free")) {
             arg2 = next(p); /* kl Z P: against a learned prior's Gaussian */
+        }
+        /* kl Z [P] free F: free bits, F nats a latent dimension */
+        const gen_token *fr = NULL;
+        double free_bits = 0;
+        if (tk == TERM_KL && !at_eol(p) && tok_is(peek(p), "free")) {
+            fr = next(p);
+            if (!want_range(p, fr, 0, false, 100, true, &free_bits))
+                return false;
         }
         GROW(t->parts, t->cap, t->n + 1);
         t->parts[t->n++] = (gen_term_part){
             .kind = tk, .loc = k->loc, .arg_loc = arg->loc,
             .arg = xstrndup(arg->text, (size_t)arg->len),
             .arg2_loc = arg2 ? arg2->loc : arg->loc,
-            .arg2 = arg2 ? xstrndup(arg2->text, (size_t)arg2->len) : NULL };
+            .arg2 = arg2 ? xstrndup(arg2->text, (size_t)arg2->len) : NULL,
+            .free_loc = fr ? fr->loc : k->loc, .free_bits = free_bits };
         if (at_eol(p))
             return true;
         const gen_token *plus = next(p);

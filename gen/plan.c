@@ -398,15 +398,17 @@ static void batchnorm_modes(gen_plan *pl)
                 pl->prog[p].steps[i].p.mode = pl->prog[p].kind != VKVAE_PROGRAM_TRAIN;
 }
 
-/* Word dropout is training's: every other program reads the tokens as they
- * are. */
-static void word_dropout_in_training(gen_plan *pl)
+/* Word dropout and free bits are training's: every other program reads
+ * the tokens as they are and measures the whole KL. */
+static void regularisers_in_training(gen_plan *pl)
 {
     for (int p = 0; p < pl->n_prog; p++)
-        for (size_t i = 0; i < pl->prog[p].n; i++)
-            if (pl->prog[p].steps[i].op == VKVAE_OP_SHIFT_TOKENS &&
+        for (size_t i = 0; i < pl->prog[p].n; i++) {
+            vkvae_op op = pl->prog[p].steps[i].op;
+            if ((op == VKVAE_OP_SHIFT_TOKENS || op == VKVAE_OP_KL_GAUSS) &&
                 pl->prog[p].kind != VKVAE_PROGRAM_TRAIN)
                 pl->prog[p].steps[i].p.alpha = 0;
+        }
 }
 
 /* Lays out the data set, a buffer for each part the host uploads (images,
@@ -1025,7 +1027,7 @@ static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
     if (g->vq_ze >= 0)
         codebook_programs(pl, g, map, &io);
     batchnorm_modes(pl);
-    word_dropout_in_training(pl);
+    regularisers_in_training(pl);
     xfree(as_view);
     xfree(st);
     return check_bindings(pl, why);

@@ -2070,6 +2070,23 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                            g->n[pp].p.in);
                 return -1;
             }
+            if (part->free_bits > 0 && x >= 0) {
+                diag_error(b->d, part->free_loc, "free bits apply to a KL against N(0, I), "
+                           "not against the learned prior '%s'", part->arg2);
+                return -1;
+            }
+            if (part->free_bits > 0 && k > 1) {
+                diag_error(b->d, part->free_loc, "free bits: not with 'unlabelled' (its KL "
+                           "is a class copy's)");
+                return -1;
+            }
+            if (part->free_bits > 0 && ((uint64_t)rn * rp.p.in > 524000 || rp.p.in > 65536)) {
+                /* kl_free_bits.glsl's sums within lavapipe's loop budget */
+                diag_error(b->d, part->free_loc, "free bits over %u rows of %u latent values: "
+                           "batch x latent must stay within 524,000 (latent 65,536)", rn,
+                           rp.p.in);
+                return -1;
+            }
             if (x >= 0) /* KL(q || p) of two diagonal Gaussians */
                 out = loss_node(b, VKVAE_OP_KL_GAUSS2, xprintf("%s.kl", term->name), part->loc,
                                 (int[]){ rp.in[0], rp.in[1], g->n[pp].in[0], g->n[pp].in[1],
@@ -2079,7 +2096,8 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                 out = loss_node(b, VKVAE_OP_KL_GAUSS, xprintf("%s.kl", term->name), part->loc,
                                 (int[]){ rp.in[0], rp.in[1], -1 }, k,
                                 (vkvae_op_params){ .n = rn, .in = rp.p.in,
-                                                   .samples = k > 1 ? k : 0 });
+                                                   .samples = k > 1 ? k : 0,
+                                                   .alpha = (float)part->free_bits });
         } else if (part->kind == TERM_ENTROPY || part->kind == TERM_CE) {
             /* q(y|x)'s parts: minus its entropy where a row has no label,
              * its cross-entropy where it has one (and the errors it makes) */

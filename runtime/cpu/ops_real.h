@@ -591,37 +591,60 @@ static void FN(prior)(P *p, PUSH *push, void *const *t)
 
 /* ---- likelihoods and losses ---- */
 
-/* mu:[n,in] lv:[n,in] -> kl:[n] */
+/* Free bits (alpha > 0): whether dimension j's KL, summed over the valid
+ * rows, is under alpha nats a row (then it counts alpha and passes no
+ * gradient); the rows in order, as shaders/ops/kl_free_bits.glsl sums. */
+static int FN(kl_dim_free)(const P *p, const real *mu, const real *lv, uint32_t rows, uint32_t j)
+{
+    if (!(p->alpha > 0))
+        return 0;
+    real col = 0;
+    for (uint32_t r = 0; r < rows; r++) {
+        real m = mu[r * p->in + j], l = lv[r * p->in + j];
+        col += (m * m + exp(l) - (real)1 - l) / (real)2;
+    }
+    return col < (real)p->alpha * (real)rows;
+}
+
+/* mu:[n,in] lv:[n,in] -> kl:[n]; alpha > 0: free bits. A dimension at a
+ * time, so each column is summed once; a row's terms still add in order. */
 static void FN(kl_gauss)(P *p, PUSH *push, void *const *t)
 {
     const real *mu = t[0], *lv = t[1];
     real *kl = t[2];
     uint32_t valid = FN(valid_rows)(p, push);
-    for (uint32_t r = 0; r < p->n; r++) {
-        real acc = 0;
-        for (uint32_t j = 0; r < valid && j < p->in; j++) {
+    for (uint32_t r = 0; r < p->n; r++)
+        kl[r] = 0;
+    for (uint32_t j = 0; j < p->in; j++) {
+        int free_dim = FN(kl_dim_free)(p, mu, lv, valid, j);
+        for (uint32_t r = 0; r < valid; r++) {
             real m = mu[r * p->in + j], l = lv[r * p->in + j];
-            acc += m * m + exp(l) - (real)1 - l;
+            kl[r] += free_dim ? 2 * (real)p->alpha : m * m + exp(l) - (real)1 - l;
         }
-        kl[r] = acc / (real)2;
     }
+    for (uint32_t r = 0; r < p->n; r++)
+        kl[r] /= (real)2;
 }
 
 /* mu lv -> dmu += g*mu, dlv += g*(exp(lv)-1)/2, g = kl_weight*grad_scale
  * (mode 0, the valid rows); mode 1 writes them with g = grad_scale, 0 in
- * padding rows */
+ * padding rows; alpha > 0: g = 0 in a free dimension (free bits) */
 static void FN(kl_gauss_bwd)(P *p, PUSH *push, void *const *t)
 {
     const real *mu = t[0], *lv = t[1];
     real *dmu = t[2], *dlv = t[3];
     real g = (p->mode == 1 ? (real)1 : (real)push->kl_weight) * (real)push->grad_scale;
-    uint64_t count = (uint64_t)FN(valid_rows)(p, push) * p->in;
-    for (uint64_t i = 0; i < count; i++) {
-        real gm = g * mu[i], gl = g * (exp(lv[i]) - (real)1) / (real)2;
-        dmu[i] = p->mode == 1 ? gm : dmu[i] + gm;
-        dlv[i] = p->mode == 1 ? gl : dlv[i] + gl;
+    uint32_t valid = FN(valid_rows)(p, push);
+    for (uint32_t j = 0; j < p->in; j++) {
+        real gj = FN(kl_dim_free)(p, mu, lv, valid, j) ? 0 : g;
+        for (uint32_t r = 0; r < valid; r++) {
+            uint64_t i = (uint64_t)r * p->in + j;
+            real gm = gj * mu[i], gl = gj * (exp(lv[i]) - (real)1) / (real)2;
+            dmu[i] = p->mode == 1 ? gm : dmu[i] + gm;
+            dlv[i] = p->mode == 1 ? gl : dlv[i] + gl;
+        }
     }
-    for (uint64_t i = count; p->mode == 1 && i < (uint64_t)p->n * p->in; i++)
+    for (uint64_t i = (uint64_t)valid * p->in; p->mode == 1 && i < (uint64_t)p->n * p->in; i++)
         dmu[i] = dlv[i] = 0;
 }
 
@@ -739,12 +762,14 @@ static void FN(nll_bernoulli_bwd)(P *p, PUSH *push, void *const *t)
 
 /* The fused loss ops (gen/fuse.c) are the single ops in turn; the KL
  * term is over the n examples, whatever reparam's samples, and added to
- * reparam_bwd's gradient (kl_gauss_bwd's mode 0), whatever reparam's mode. */
+ * reparam_bwd's gradient (kl_gauss_bwd's mode 0), whatever reparam's mode,
+ * without free bits (a KL with them is never fused; alpha is reparam's). */
 static vkvae_op_params FN(per_example)(P *p)
 {
     vkvae_op_params q = *p;
     q.samples = 0;
     q.mode = 0;
+    q.alpha = 0;
     return q;
 }
 

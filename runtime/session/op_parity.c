@@ -551,6 +551,19 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         c.push = (vkvae_push){.rows = 2, .grad_scale = 1.0f};
         add(&l, &c);
     }
+    if (op == VKVAE_OP_KL_GAUSS || op == VKVAE_OP_KL_GAUSS_BWD) {
+        /* free bits (alpha; the generic cases have alpha 0.2 too): rvae_chars'
+         * batch of 64 x 16 a short batch, then the edges of lavapipe's loop
+         * budget gen/shape.c allows, batch x latent 524,000 and latent 65,536 */
+        static const uint32_t fb[][3] = {{64, 16, 61}, {1000, 524, 999}, {4, 65536, 3}};
+        for (size_t i = 0; i < (quick ? 1u : 3u); i++) {
+            vkvae_parity_case c = {.op = op};
+            c.p = (vkvae_op_params){.n = fb[i][0], .in = fb[i][1], .alpha = 0.2f,
+                                    .mode = (uint32_t)i % 2};
+            c.push = (vkvae_push){.rows = fb[i][2], .kl_weight = 0.5f, .grad_scale = 0.25f};
+            add(&l, &c);
+        }
+    }
     if (op == VKVAE_OP_NLL_CATEGORICAL || op == VKVAE_OP_NLL_CATEGORICAL_BWD) {
         /* a 256-level PixelCNN's likelihood of 32x32 images: a row's
          * 1,024 values times 2 x 256 class steps each, past the 65,535
@@ -706,6 +719,10 @@ static vkvae_status fill(vkvae_context *ctx, const vkvae_parity_case *c, case_bu
                 truth = v < 0 ? K : (uint64_t)(v * K);
             if (labels)
                 v = i % K == truth ? 1 : 0;
+            if ((c->op == VKVAE_OP_KL_GAUSS || c->op == VKVAE_OP_KL_GAUSS_BWD) && b == 0 &&
+                c->p.alpha > 0)
+                v *= (double)(i % c->p.in % 4); /* free bits 0.2: a mean KL of 0.09 in
+                                                   dims 0 mod 4 (free), 0.25+ elsewhere */
             if (c->op == VKVAE_OP_ADAM && b == 3)
                 v = fabs(v); /* second moments are never negative */
             if ((c->op == VKVAE_OP_NLL_BERNOULLI || c->op == VKVAE_OP_NLL_BERNOULLI_GRAD) && b == 1)

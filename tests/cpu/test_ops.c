@@ -103,6 +103,8 @@ static void case_name(char *buf, size_t size, const char *prefix, vkvae_op op, c
         }
     if (p->act)
         len += snprintf(buf + len, size - (size_t)len, "%cact=%s", sep, vkvae_act_name(p->act)), sep = ',';
+    if (p->alpha != 0)
+        len += snprintf(buf + len, size - (size_t)len, "%calpha=%g", sep, (double)p->alpha), sep = ',';
     snprintf(buf + len, size - (size_t)len, "%s", sep == '(' ? "()" : ")");
 }
 
@@ -171,6 +173,13 @@ static double loss(fwd *f)
 
 /* Compares analytic dL/dx (g) with central differences over every element
  * of x, and prints the case. */
+static void check(int ok, const char *what, double value)
+{
+    cases++;
+    failures += !ok;
+    printf("%s: %s (%.3g)\n", what, ok ? "ok" : "FAIL", value);
+}
+
 static void grad_check(const char *name, fwd *f, double *x, uint64_t n, const double *g)
 {
     const double h = 1e-6;
@@ -473,6 +482,18 @@ static void grad_loss(vkvae_op fop, vkvae_op bop, vkvae_op_params p, uint32_t ro
         for (uint32_t b = nin; b < bnb; b++)
             for (uint64_t i = 0; i < elems(bop, &p, b); i++)
                 t[b][i] -= before[b][i];
+    if (bop == VKVAE_OP_KL_GAUSS_BWD && p.alpha > 0) { /* free bits: some dims free, not all */
+        uint32_t free_dims = 0;
+        for (uint32_t j = 0; j < p.in; j++) {
+            int zero = 1;
+            for (uint32_t r = 0; r < rows; r++)
+                zero &= t[nin][r * p.in + j] == 0 && t[nin + 1][r * p.in + j] == 0;
+            free_dims += (uint32_t)zero;
+        }
+        snprintf(label, sizeof label, "%s rows=%u: %u of %u dims free", name, rows, free_dims,
+                 p.in);
+        check(free_dims > 0 && free_dims < p.in, label, free_dims);
+    }
     /* gradient binding nin + k is that of forward input k */
     for (uint32_t b = nin; b < bnb; b++) {
         static const char *const gnames[][4] = {
@@ -822,6 +843,11 @@ static void run_grad(void)
         p.mode = 0, p.alpha = 0;
     }
     grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD, (vkvae_op_params){ .n = 1, .in = 1 }, 1);
+    /* free bits: some of these draws' dimensions are free, some not (checked) */
+    for (uint32_t mode = 0; mode <= 1; mode++)
+        for (uint32_t rows = 4; rows <= 5; rows++)
+            grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD,
+                      (vkvae_op_params){ .n = 5, .in = 9, .mode = mode, .alpha = 0.3f }, rows);
     /* written (mode 1), also over class copies: rows * samples valid */
     grad_loss(VKVAE_OP_KL_GAUSS, VKVAE_OP_KL_GAUSS_BWD,
               (vkvae_op_params){ .n = 3, .in = 17, .mode = 1 }, 2);
@@ -1148,12 +1174,6 @@ static void run_nmse(void)
 
 /* ---- forward semantics ---- */
 
-static void check(int ok, const char *what, double value)
-{
-    cases++;
-    failures += !ok;
-    printf("%s: %s (%.3g)\n", what, ok ? "ok" : "FAIL", value);
-}
 
 /* <conv(x; w), y> = <x, convt(y; w)>: PyTorch's transposed convolution is
  * the adjoint of its convolution with the same weight array (conv's
@@ -1212,6 +1232,26 @@ static void run_check(void)
         c.stride = 2, c.pad = 1;
         run64(VKVAE_OP_CONV2D, &c, &push, t);
         check(y[0] == 1.5 && y[1] == 5.5 && y[2] == 11.5 && y[3] == 28.5, "CONV2D_HAND(k=2,stride=2,pad=1)", y[0]);
+    }
+    if (wanted("KL_FREE_BITS_HAND")) {
+        /* free bits 0.5 over 2 valid rows of 3 (the third is padding): dim 0
+         * has KL 0.5*1 + 0.5*4 = 2.5 >= 0.5*2 (kept), dim 1 0 (free: counts
+         * 0.5 a row, passes no gradient) */
+        vkvae_op_params p = { .n = 3, .in = 2, .alpha = 0.5f };
+        double mu[6] = { 1, 0, 2, 0, 9, 9 }, lv[6] = { 0 }, kl[3];
+        double *t[VKVAE_MAX_BINDINGS] = { mu, lv, kl };
+        vkvae_push push = { .rows = 2, .kl_weight = 1, .grad_scale = 1 };
+        run64(VKVAE_OP_KL_GAUSS, &p, &push, t);
+        check(kl[0] == 1.0 && kl[1] == 2.5 && kl[2] == 0, "KL_FREE_BITS_HAND(kl)", kl[1]);
+        double dmu[6] = { 0 }, dlv[6] = { 0 };
+        double *b[VKVAE_MAX_BINDINGS] = { mu, lv, dmu, dlv };
+        mu[1] = 0.25; /* dim 1 still free: 0.5 * 0.0625 < 1 */
+        run64(VKVAE_OP_KL_GAUSS_BWD, &p, &push, b);
+        check(dmu[0] == 1 && dmu[2] == 2 && dmu[1] == 0 && dmu[3] == 0 && dmu[4] == 0,
+              "KL_FREE_BITS_HAND(dmu)", dmu[1]);
+        p.alpha = 0; /* without free bits dim 1 passes its gradient */
+        run64(VKVAE_OP_KL_GAUSS_BWD, &p, &push, b);
+        check(dmu[1] == 0.25, "KL_FREE_BITS_HAND(no alpha)", dmu[1]);
     }
     if (wanted("ADD_HAND")) {
         /* every row of both inputs, padding rows too: an add has no loss rows */

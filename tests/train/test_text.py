@@ -19,6 +19,8 @@ every step) written as a user's spec, on a word list the test writes
 - --resume reads the text with the checkpoint's vocabulary, whatever the
   file holds now;
 - words as tokens (--tokens words) train;
+- free bits (kl z free 0.25) train alike on both backends, training's kl
+  at least 0.25 a latent dim, eval's the whole KL;
 - bad text and flags fail in one line naming the file and line.
 """
 import os
@@ -188,6 +190,30 @@ def word_tokens(vkvae, tmp):
           f"{e.strip()[-200:]})")
 
 
+def free_bits(vkvae, tmp):
+    """kl z free 0.25 over 4 latent dims: a dim whose batch mean is under
+    0.25 counts 0.25, so training's kl column is at least 1 a row; the
+    same on both backends; eval measures the whole KL."""
+    spec = f"{tmp}/text_free.vae"
+    with open(spec, "w") as f:
+        f.write(SPEC.replace("text_tiny", "text_free").replace("kl = kl z", "kl = kl z free 0.25"))
+    data = f"{tmp}/words.txt"
+    rc, so, e = run(vkvae, "check", spec, "--explain")
+    check(rc == 0 and "kl = kl z free 0.25" in so, f"check --explain shows the free bits ({rc})")
+    metrics = train_both(vkvae, [spec, "--data", data, "--samples", "0"], f"{tmp}/free",
+                         ("train_rec", "train_kl", "test_rec", "test_kl"), "free bits train")
+    if not metrics:
+        return
+    kl = float(metrics["cpu"]["train_kl"])
+    check(kl >= 1 - 1e-5, f"training's kl under free bits is at least 4 x 0.25 a row ({kl})")
+    ckpt = f"{tmp}/free-cpu/checkpoint.safetensors"
+    rc, so, e = run(vkvae, "eval", ckpt, "--data", data, "--device", "cpu")
+    kl_eval = [l for l in so.splitlines() if l.strip().startswith("kl")]
+    check(rc == 0 and kl_eval and abs(last_number(kl_eval[0], "nats/sequence") -
+                                       float(metrics["cpu"]["test_kl"])) < 1e-3,
+          f"eval's kl is the test pass's whole KL ({kl_eval}, {metrics['cpu']['test_kl']})")
+
+
 def refusals(vkvae, tmp):
     spec = f"{tmp}/text_tiny.vae"
     bad = f"{tmp}/bad.txt"
@@ -220,6 +246,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         text_model(sys.argv[1], tmp)
         word_tokens(sys.argv[1], tmp)
+        free_bits(sys.argv[1], tmp)
         refusals(sys.argv[1], tmp)
 
 

@@ -782,8 +782,10 @@ static rows_fn row_version(const vkvae_fast *fast, vkvae_op op, const vkvae_op_p
     case VKVAE_OP_PRIOR: return prior_rows;
     case VKVAE_OP_REPARAM: return reparam_rows;
     case VKVAE_OP_REPARAM_BWD: return reparam_bwd_rows;
-    case VKVAE_OP_KL_GAUSS: return samples(p) == 1 ? kl_gauss_rows : NULL;
-    case VKVAE_OP_KL_GAUSS_BWD: return samples(p) == 1 && p->mode == 0 ? kl_gauss_bwd_rows : NULL;
+    /* (free bits, alpha > 0, read the whole batch: not by rows) */
+    case VKVAE_OP_KL_GAUSS: return samples(p) == 1 && p->alpha == 0 ? kl_gauss_rows : NULL;
+    case VKVAE_OP_KL_GAUSS_BWD:
+        return samples(p) == 1 && p->mode == 0 && p->alpha == 0 ? kl_gauss_bwd_rows : NULL;
     case VKVAE_OP_REPARAM_KL: return reparam_kl_rows;
     case VKVAE_OP_REPARAM_KL_BWD: return reparam_kl_bwd_rows;
     case VKVAE_OP_CONCAT: return concat_rows;
