@@ -224,15 +224,20 @@ def shifted(x, dropout, draws=None):
     return inputs
 
 
-def losses(model, x, dropout=0.0, eps=None, drop_draws=None):
+def losses(model, x, dropout=0.0, eps=None, drop_draws=None, free_bits=0.0):
     """rec and kl, each summed over the rows of x; z's noise EPS and the
-    word dropout's uniforms DROP_DRAWS are drawn here unless given."""
+    word dropout's uniforms DROP_DRAWS are drawn here unless given. With
+    FREE_BITS a latent dimension whose KL summed over the rows is under
+    FREE_BITS a row counts that and passes no gradient (`kl z free F`)."""
     mu, logvar = model.enc(x)
     z = mu + (0.5 * logvar).exp() * (torch.randn_like(mu) if eps is None else eps)
     logits, _ = model.dec(shifted(x, dropout, drop_draws), z)
     rec = F.cross_entropy(logits.flatten(0, 1), x.flatten(), ignore_index=PAD, reduction="sum")
-    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum()
-    return rec, kl
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(0)
+    if free_bits:
+        floor = torch.full_like(kl, free_bits * len(x))
+        kl = torch.where(kl < floor, floor, kl)
+    return rec, kl.sum()
 
 
 def evaluate(model, test, batch=1000):
@@ -321,7 +326,8 @@ def replay(a, train, test):
         order = vkvae_random.shuffle(n, a.seed, epoch)
         for i in range(0, n, a.batch):
             x = train[order[i:i + a.batch]]
-            rec, kl = losses(model, x, a.dropout, *vkvae_draws(a.seed, step, len(x)))
+            rec, kl = losses(model, x, a.dropout, *vkvae_draws(a.seed, step, len(x)),
+                             free_bits=a.free_bits)
             loss = rec + kl_weight(a, epoch, step) * kl
             opt.zero_grad()
             loss.backward()
@@ -355,7 +361,7 @@ def grad_check(a, train):
                  "give --limit (as vkvae's run had)")
     x = train[vkvae_random.shuffle(n, a.seed, 0)]
     weight = kl_weight(a, 0, 0)
-    rec, kl = losses(model, x, a.dropout, *vkvae_draws(a.seed, 0, n))
+    rec, kl = losses(model, x, a.dropout, *vkvae_draws(a.seed, 0, n), free_bits=a.free_bits)
     (rec + weight * kl).backward()
     print(f"{n} rows, kl weight {weight:.6g}, dropout {a.dropout}: rec {rec.item():.4f} "
           f"kl {kl.item():.4f}")
@@ -386,6 +392,9 @@ def main():
     anneal.add_argument("--no-anneal", action="store_true", help="KL weight 1 throughout")
     ap.add_argument("--dropout", type=float, default=DROPOUT,
                     help="word dropout (default the spec's 0.25)")
+    ap.add_argument("--free-bits", type=float, default=0.0, metavar="F",
+                    help="free bits in training, F nats a latent dimension (a spec's "
+                         "'kl z free F'; default none, as rvae_chars)")
     ap.add_argument("--temperature", type=float, default=1.0, help="sampling; 0: greedy")
     ap.add_argument("--from", dest="from_word", help="interpolate from this word "
                     "(default the first test line)")
@@ -428,7 +437,8 @@ def main():
         total = total_r = total_k = 0.0
         for i in range(0, n, a.batch):
             weight = kl_weight(a, epoch, step)
-            rec, kl = losses(model, train[order[i:i + a.batch]], a.dropout)
+            rec, kl = losses(model, train[order[i:i + a.batch]], a.dropout,
+                             free_bits=a.free_bits)
             loss = rec + weight * kl
             opt.zero_grad()
             loss.backward()
