@@ -52,6 +52,18 @@ interpolation. The kl depends on mu and logvar alone; rec reads z with eps
 drawn by another generator than vkvae's, so it agrees only within that
 draw's noise.
 
+--iwae K: also the test set's IWAE estimate of -log p(x) with K samples a
+sequence (as `vkvae eval --iwae K`), after training or with --check.
+
+--grad-check W0 W1 --lr LR --limit N: W0 and W1 are vkvae's checkpoints
+around one SGD step of LR on its first N training lines (a spec variant
+with `train sgd lr 1e-30 ...` and `lr LR`, one batch); (W0 - W1) / LR is
+vkvae's gradient, compared with PyTorch's on the same rows in the same
+order with the same eps and word dropout: vkvae's Philox draws,
+bench/vkvae_random.py. --replay W0 W1 --epochs E --limit N: vkvae's run
+from W0 to W1 (the spec's Adam and schedule) trained again here on those
+draws; each tensor's update against the twin's, then the test figures.
+
     . bench/peer_env.sh && /usr/bin/python3 bench/pytorch_rvae.py --epochs 1
     . bench/peer_env.sh && /usr/bin/python3 bench/pytorch_rvae.py --check runs/rvae_chars/checkpoint.safetensors
 """
@@ -253,6 +265,35 @@ def evaluate(model, test, batch=1000):
             "nelbo_per_token": (rec + kl) / tokens, "test_tokens": tokens}
 
 
+def iwae_estimate(model, test, k, rows=1024):
+    """The IWAE estimate of -log p(x) per sequence and per token with K
+    samples a sequence: log w = log p(x|z) + log p(z) - log q(z|x) of each
+    draw, their log-mean-exp in double (vkvae eval --iwae K)."""
+    model.eval()
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(test), max(1, rows // k)):
+            x = test[i:i + max(1, rows // k)].repeat_interleave(k, 0)
+            mu, logvar = model.enc(x)
+            eps = torch.randn_like(mu)
+            z = mu + (0.5 * logvar).exp() * eps
+            logits, _ = model.dec(shifted(x, 0.0), z)
+            nll = F.cross_entropy(logits.flatten(0, 1), x.flatten(), ignore_index=PAD,
+                                  reduction="none").view(len(x), -1).sum(1)
+            log_pz = (-0.5 * z.pow(2) - half_log_2pi).sum(1)
+            log_qz = (-0.5 * eps.pow(2) - 0.5 * logvar - half_log_2pi).sum(1)
+            logw = (log_pz - log_qz - nll).double().view(-1, k)
+            total -= (torch.logsumexp(logw, 1) - math.log(k)).sum().item()
+    tokens = int((test != PAD).sum())
+    return {"k": k, "nll": total / len(test), "nll_per_token": total / tokens}
+
+
+def print_iwae(est):
+    print(f"test IWAE -log p(x) {est['nll']:.4f} nats/sequence, {est['nll_per_token']:.4f} "
+          f"nats/token (K={est['k']})", flush=True)
+
+
 def generate(model, z, temperature):
     """[n, STEPS] ids decoded from z a step at a time: <bos> first, then each
     token drawn fed back; the argmax when temperature is 0."""
@@ -396,6 +437,8 @@ def main():
                     help="free bits in training, F nats a latent dimension (a spec's "
                          "'kl z free F'; default none, as rvae_chars)")
     ap.add_argument("--temperature", type=float, default=1.0, help="sampling; 0: greedy")
+    ap.add_argument("--iwae", type=int, default=0, metavar="K",
+                    help="also the test set's IWAE estimate of -log p(x) with K samples")
     ap.add_argument("--from", dest="from_word", help="interpolate from this word "
                     "(default the first test line)")
     ap.add_argument("--to", dest="to_word", help="to this one (default the second test line)")
@@ -417,6 +460,8 @@ def main():
         print(f"loaded {a.check} strictly (PyTorch {torch.__version__}); "
               f"{len(test)} test sequences")
         print_test(evaluate(model, test))
+        if a.iwae:
+            print_iwae(iwae_estimate(model, test, a.iwae))
         report_samples(model, vocab, test_text, a)
         return 0
     if a.limit:
@@ -460,6 +505,9 @@ def main():
         print(f"rvae_chars: {line}")
     result["test"] = evaluate(model, test)
     print_test(result["test"])
+    if a.iwae:
+        result["iwae"] = iwae_estimate(model, test, a.iwae)
+        print_iwae(result["iwae"])
     result["samples"], result["interpolation"] = report_samples(model, vocab, test_text, a)
     if a.json:
         with open(a.json, "w") as f:

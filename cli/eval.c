@@ -124,14 +124,21 @@ static float *test_pixels(const vkvae_idx *images, uint32_t n, uint32_t features
     return x;
 }
 
-/* A text model's negative ELBO (its terms' sum: the reconstruction and
- * the KL) per sequence and per token: the tokens the loss counts, every
- * id but <pad> (the <eos> included). */
-static void text_bound(const vkvae_idx *seqs, const vkvae_losses *l)
+/* The tokens a text model's loss counts: every id but <pad> (the <eos>
+ * included). */
+static size_t text_tokens(const vkvae_idx *seqs)
 {
     size_t n = (size_t)seqs->count * seqs->cols, tokens = 0;
     for (size_t i = 0; i < n; i++)
         tokens += seqs->data[i] != 0;
+    return tokens;
+}
+
+/* A text model's negative ELBO (its terms' sum: the reconstruction and
+ * the KL) per sequence and per token. */
+static void text_bound(const vkvae_idx *seqs, const vkvae_losses *l)
+{
+    size_t tokens = text_tokens(seqs);
     double total = 0;
     for (uint32_t i = 0; i < l->n_terms; i++)
         total += l->term[i];
@@ -147,6 +154,7 @@ typedef struct progress {
     int tty;
     uint32_t k;
     double start, last_print;
+    const char *items, *unit; /* "images", "img"; "sequences", "seq" */
 } progress;
 
 static void on_progress(void *user, uint32_t done, uint32_t total)
@@ -164,12 +172,12 @@ static void on_progress(void *user, uint32_t done, uint32_t total)
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\riwae K=%u [%s] %u/%u images  %.1f img/s  ETA %.0fs   ", p->k, bar, done,
-                total, rate, eta);
+        fprintf(stderr, "\riwae K=%u [%s] %u/%u %s  %.1f %s/s  ETA %.0fs   ", p->k, bar, done,
+                total, p->items, rate, p->unit, eta);
         fflush(stderr);
     } else {
-        fprintf(stderr, "iwae K=%u: %u/%u images %.1f img/s ETA %.0fs\n", p->k, done, total, rate,
-                eta);
+        fprintf(stderr, "iwae K=%u: %u/%u %s %.1f %s/s ETA %.0fs\n", p->k, done, total, p->items,
+                rate, p->unit, eta);
     }
 }
 
@@ -318,16 +326,18 @@ int cmd_eval(int argc, char **argv)
         return cli_fail(err.status, "%s", err.message);
     }
     uint32_t n = images->count, seed = o.has_seed ? o.seed : m.seed;
-    const char *data_name = o.data.data ? o.data.data : CLI_DATA_DEFAULT;
+    int text = plan->input_vocab != 0;
+    const char *data_name = o.data.data ? o.data.data : text ? CLI_TEXT_DEFAULT : CLI_DATA_DEFAULT;
+    const char *item = text ? "sequence" : "image";
     const objective ob = eval_objective(plan);
     if (m.ctx) {
         uint32_t count;
         const vkvae_device_info *d = vkvae_context_devices(m.ctx, &count);
-        fprintf(stderr, "vkvae: evaluating %s on %u test images of %s on %s\n", plan->model, n,
-                data_name, d[vkvae_context_device_index(m.ctx)].name);
+        fprintf(stderr, "vkvae: evaluating %s on %u test %ss of %s on %s\n", plan->model, n,
+                item, data_name, d[vkvae_context_device_index(m.ctx)].name);
     } else {
-        fprintf(stderr, "vkvae: evaluating %s on %u test images of %s on the CPU backend\n",
-                plan->model, n, data_name);
+        fprintf(stderr, "vkvae: evaluating %s on %u test %ss of %s on the CPU backend\n",
+                plan->model, n, item, data_name);
     }
 
     /* The bound: the eval program with the full KL weight (a beta-VAE's
@@ -382,9 +392,10 @@ int cmd_eval(int argc, char **argv)
         if (!x || !y || !log_px)
             st = vkvae_fail(&err, VKVAE_OUT_OF_MEMORY, "out of host memory for %u images", n);
         for (uint32_t i = 0; !st && i < n; i++)
-            y[i] = labels->data[i];
+            y[i] = labels->data ? labels->data[i] : 0;
         double t0 = cli_now_s();
-        progress prog = {.tty = isatty(2), .k = o.iwae, .start = t0, .last_print = t0};
+        progress prog = {.tty = isatty(2), .k = o.iwae, .start = t0, .last_print = t0,
+                         .items = text ? "sequences" : "images", .unit = text ? "seq" : "img"};
         if (!st)
             st = vkvae_session_log_likelihood(m.session, x, plan->classes ? y : NULL, n, o.iwae,
                                               seed, on_progress, &prog, log_px, &err);
@@ -404,8 +415,10 @@ int cmd_eval(int argc, char **argv)
             st = vkvae_fail(&err, VKVAE_DIVERGED, "%s: the IWAE estimate is not finite (%g): "
                             "the model gives a NaN or Inf", o.ckpt, mean);
         if (!st)
-            printf("IWAE -log p(x)   %.4f nats/image (K=%u, seed %u; standard error over images "
-                   "%.2f)\n", mean, o.iwae, seed, se);
+            printf("IWAE -log p(x)   %.4f nats/%s (K=%u, seed %u; standard error over %ss "
+                   "%.2f)\n", mean, item, o.iwae, seed, item, se);
+        if (!st && text)
+            printf("IWAE -log p(x)   %.4f nats/token\n", sum / (double)text_tokens(images));
         free(x);
         free(y);
         free(log_px);

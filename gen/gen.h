@@ -386,6 +386,9 @@ typedef struct gen_spec {
      * the IWAE estimate) runs forward only, so the checks of what training
      * cannot do yet are the first graph's alone. */
     bool forward_only;
+    /* the general form's IWAE estimate graph (gen/plan.c): the forward at
+     * the estimate's rows, with the log weight of each row's own draw */
+    bool estimate;
 } gen_spec;
 
 /* Parses tokens into spec; reports every syntax error; returns errors == 0. */

@@ -158,7 +158,8 @@ typedef struct io_tensors {
 
 /* The same spec with another objective, k and batch: a second graph whose
  * programs run beside the main one's, on the same parameters. */
-static gen_graph *aux_graph(const gen_spec *base, gen_objective obj, uint32_t k, uint32_t batch)
+static gen_graph *aux_graph(const gen_spec *base, gen_objective obj, uint32_t k, uint32_t batch,
+                            bool estimate)
 {
     gen_spec *s = xmalloc(sizeof *s);
     *s = *base;
@@ -166,6 +167,7 @@ static gen_graph *aux_graph(const gen_spec *base, gen_objective obj, uint32_t k,
     s->k = k;
     s->batch = batch;
     s->forward_only = true;
+    s->estimate = estimate;
     gen_graph *g = xmalloc(sizeof *g);
     gen_diag d = { .out = stderr };
     return infer_shapes(s, g, &d) ? g : NULL;
@@ -303,7 +305,7 @@ enum { EST_EXAMPLES = 8, EST_ROWS = 1024, EST_BYTES = 64 << 20 };
 static bool estimate_program(gen_plan *pl, const gen_spec *s, const io_tensors *io, uint32_t bact)
 {
     uint32_t E = pl->batch < EST_EXAMPLES ? pl->batch : EST_EXAMPLES;
-    gen_graph *probe = aux_graph(s, OBJ_IWAE, 1, 1);
+    gen_graph *probe = aux_graph(s, OBJ_IWAE, 1, 1, false);
     if (!probe)
         return false;
     uint64_t per_row = 0;
@@ -313,7 +315,7 @@ static bool estimate_program(gen_plan *pl, const gen_spec *s, const io_tensors *
     uint64_t rows = EST_BYTES / (per_row ? per_row : 1);
     rows = rows > EST_ROWS ? EST_ROWS : rows;
     uint32_t C = (uint32_t)(rows / E ? rows / E : 1);
-    gen_graph *a = aux_graph(s, OBJ_IWAE, C, E);
+    gen_graph *a = aux_graph(s, OBJ_IWAE, C, E, false);
     if (!a)
         return false;
     int *map = aux_map(pl, a);
@@ -333,6 +335,47 @@ static bool estimate_program(gen_plan *pl, const gen_spec *s, const io_tensors *
     xfree(take);
     xfree(map);
     return true;
+}
+
+/* The IWAE estimate of a VAE of the general form (a text model's): the
+ * main graph's forward at R rows, with each row's log weight of its own
+ * draw (gen/shape.c's estimate_node). A row holds an item, not one of its
+ * samples: io.iwae_x [R] in, io.logw [R] out, so the host's estimate
+ * loop (E = R items, C = 1 sample each a run) runs it k times over each
+ * chunk of R items, push.step advancing. R stays within 1024 rows and 64
+ * MiB of activations. Models whose loss is not such an ELBO get none. */
+static void general_estimate_program(gen_plan *pl, const gen_graph *g, const io_tensors *io,
+                                     uint32_t bact)
+{
+    const gen_spec *s = g->spec;
+    if (g->code_z < 0 || io->x < 0)
+        return;
+    gen_graph *probe = aux_graph(s, s->obj, 1, 1, true);
+    if (!probe || probe->logw < 0)
+        return;
+    uint64_t per_row = 0; /* a sequence's tensors hold its steps' rows */
+    for (size_t i = 0; i < probe->nt; i++)
+        if (probe->t[i].rows && probe->t[i].alias < 0 && probe->t[i].role != ROLE_DATA)
+            per_row += 4ull * probe->t[i].rows * dims_count(&probe->t[i].dims);
+    uint64_t fit = EST_BYTES / (per_row ? per_row : 1);
+    uint32_t R = (uint32_t)(fit > EST_ROWS ? EST_ROWS : fit ? fit : 1);
+    gen_graph *a = aux_graph(s, s->obj, 1, R, true);
+    if (!a || a->logw < 0)
+        return;
+    int *map = aux_map(pl, a);
+    bool *take = xmalloc(a->n_fwd);
+    memset(take, 0, a->n_fwd);
+    int x = tensor_root(a, a->x);
+    map[x] = add_ptensor(pl, io->buffer, "io.iwae_x", R, &s->input, 4);
+    map[a->logw] = add_ptensor(pl, io->buffer, "io.logw", R, &(gen_dims){ 0 }, 4);
+    graph_select(a, (int[]){ a->logw, -1 }, (int[]){ x, -1 }, take);
+    aux_bind(pl, a, map, map, take, bact, "iwae");
+    gen_program *pr = new_program(pl, VKVAE_PROGRAM_IWAE, "iwae");
+    for (size_t i = 0; i < a->n_fwd; i++)
+        if (take[i])
+            add_node_step(pl, pr, a, &a->n[i], map);
+    xfree(take);
+    xfree(map);
 }
 
 /* ---- lowering the main graph ---- */
@@ -546,7 +589,7 @@ static bool encode_decode_programs(gen_plan *pl, gen_graph *g, int *map, const i
         io_programs(pl, g, map, io, vae, logits, bact, NULL);
         return true;
     }
-    gen_graph *one = aux_graph(s, OBJ_ELBO, 1, g->batch);
+    gen_graph *one = aux_graph(s, OBJ_ELBO, 1, g->batch, false);
     if (!one) {
         *why = xprintf("the one-sample graph of the encode and decode programs (internal)");
         return false;
@@ -1015,7 +1058,7 @@ static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
     data_buffers(pl, g, map);
     io_tensors io = general_io(pl, g, map);
     bool *as_view = concat_views(pl, g, map);
-    act_buffer(pl, g, map);
+    uint32_t bact = act_buffer(pl, g, map);
     align_buffers(pl);
     update_programs(pl, g, map, st, as_view);
     if (g->ar_logits >= 0 && g->noise >= 0)
@@ -1026,6 +1069,8 @@ static bool lower_general(gen_graph *g, gen_plan *pl, int *map, char **why)
         pixel_sample_program(pl, g, map, &io);
     if (g->vq_ze >= 0)
         codebook_programs(pl, g, map, &io);
+    general_estimate_program(pl, g, &io, bact);
+    align_buffers(pl); /* the estimate graph's activations */
     batchnorm_modes(pl);
     regularisers_in_training(pl);
     xfree(as_view);

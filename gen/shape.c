@@ -2441,6 +2441,41 @@ static void find_text_code(gen_graph *g)
             g->code_z = draw_from(g, g->n[i].out[0], (int[]){ g->x, -1 });
 }
 
+/* The IWAE estimate's graph (s->estimate; gen/plan.c's
+ * general_estimate_program): for a VAE of the general form whose loss is
+ * one likelihood of x (categorical, over steps or not, or bernoulli) plus
+ * the KL of the encoder's code, in one update at weight 1, with no label,
+ * the log weight log p(x|z) + log p(z) - log q(z|x) of each row's own draw
+ * (iwae_logw, one sample a row: the host puts an item in every row's
+ * place it likes and runs again for more). Else g->logw stays -1. */
+static void estimate_node(builder *b)
+{
+    const gen_spec *s = b->s;
+    gen_graph *g = b->g;
+    if (g->code_z < 0 || g->label >= 0 || s->n_updates != 1)
+        return;
+    size_t parts = 0;
+    for (size_t t = 0; t < s->n_terms; t++)
+        parts += s->terms[t].n;
+    for (size_t t = 0; t < s->updates[0].n_terms; t++)
+        if (s->updates[0].weights[t] != 1)
+            return;
+    gen_node rp = g->n[g->t[g->code_z].producer];
+    int nll = -1, kls = 0;
+    for (size_t i = 0; i < g->nn; i++) {
+        const gen_node *nd = &g->n[i];
+        if ((nd->op == VKVAE_OP_NLL_TOKENS || nd->op == VKVAE_OP_NLL_CATEGORICAL ||
+             nd->op == VKVAE_OP_NLL_BERNOULLI) && tensor_root(g, nd->in[1]) == g->x)
+            nll = nll == -1 ? nd->out[0] : -2;
+        kls += nd->op == VKVAE_OP_KL_GAUSS && nd->in[0] == rp.in[0] && nd->in[1] == rp.in[1];
+    }
+    if (nll < 0 || kls != 1 || parts != 2 || g->t[nll].rows != 1)
+        return;
+    g->logw = loss_node(b, VKVAE_OP_IWAE_LOGW, "logw", s->general_loc,
+                        (int[]){ nll, rp.out[0], rp.out[1], rp.in[1], -1 }, 1,
+                        (vkvae_op_params){ .n = g->batch, .in = rp.p.in, .samples = 1 });
+}
+
 /* The general form's graph: the data and noise, the calls, the terms,
  * their total for loss.acc (its recon slot), and the updates' sets. */
 static bool general_nodes(builder *b, uint32_t n)
@@ -2545,6 +2580,11 @@ static bool general_nodes(builder *b, uint32_t n)
         find_given_vae(b, g, names, n_names);
     if (s->vocab && g->ar_logits >= 0)
         find_text_code(g);
+    if (s->estimate) { /* (a forward graph: its updates' node sets go unread) */
+        estimate_node(b);
+        g->n_fwd = g->nn;
+        g->n_upd = 0;
+    }
     return b->d->errors == before;
 }
 

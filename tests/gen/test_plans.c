@@ -83,10 +83,10 @@ int main(void)
                   (has[VKVAE_PROGRAM_ENCODE] || has[VKVAE_PROGRAM_SAMPLE]),
               "%s: %u programs", p->model, p->n_programs);
         /* every Gaussian-latent model (it has io.logvar) has the IWAE
-         * estimate, but a semi-supervised one (M2), whose bound would
-         * also sum over the classes, and one with a learned prior (a
-         * kl_gauss2 step: vunet), whose weights would read p(a|s): not
-         * generated yet */
+         * estimate, a text model's (rvae_chars) a row an item, but a
+         * semi-supervised one (M2), whose bound would also sum over the
+         * classes, and one with a learned prior (a kl_gauss2 step:
+         * vunet), whose weights would read p(a|s): not generated yet */
         int learned_prior = 0, iwae = 0;
         for (uint32_t k = 0; k < p->n_programs; k++) {
             iwae += p->programs[k].kind == VKVAE_PROGRAM_IWAE;
@@ -94,7 +94,7 @@ int main(void)
                 learned_prior |= p->programs[k].steps[i].op == VKVAE_OP_KL_GAUSS2;
         }
         int vae = plan_tensor(p, "io.logvar") >= 0 && !vkvae_plan_semi_supervised(p) &&
-                  !learned_prior && !p->input_vocab; /* (nor a text model yet) */
+                  !learned_prior;
         CHECK(iwae == vae && (!vae || plan_tensor(p, "io.logw") >= 0),
               "%s: %d iwae program(s), gaussian latent %d", p->model, iwae, vae);
         CHECK(p->n_kernels == 0 && p->spec_text && p->step_flops > 0, "%s: tables", p->model);

@@ -15,7 +15,8 @@ every step) written as a user's spec, on a word list the test writes
   print greedy decodings alike on both backends; traverse refuses text;
 - vkvae eval prints the negative ELBO per sequence and per token alike on
   both backends, the tokens counted as the test lines' characters and
-  <eos>s;
+  <eos>s; --iwae K its IWAE estimate alike on both, below the bound at
+  K = 30 and within 0.05 of it at K = 1;
 - --resume reads the text with the checkpoint's vocabulary, whatever the
   file holds now;
 - words as tokens (--tokens words) train;
@@ -155,6 +156,23 @@ def text_model(vkvae, tmp):
     if len(evals) == 2:
         check(close(evals[0][0], evals[1][0]) and close(evals[0][1], evals[1][1]),
               f"the bound agrees on both backends ({evals})")
+    # the IWAE estimate (a row an item, k runs): the same draws on both
+    # backends; below the negative ELBO with 30 samples, near it with 1
+    iwae = {}
+    for device, k in (("0", "30"), ("cpu", "30"), ("cpu", "1")):
+        rc, so, e = run(vkvae, "eval", ckpt, "--data", data, "--device", device, "--iwae", k)
+        line = [l for l in so.splitlines() if l.startswith("IWAE") and "nats/sequence" in l]
+        per_token = [l for l in so.splitlines() if l.startswith("IWAE") and "nats/token" in l]
+        ok = rc == 0 and line and per_token and f"K={k}," in line[0]
+        check(ok, f"vkvae eval --iwae {k} prints the estimate per sequence and per token on "
+                  f"device {device} (exit {rc}: {e.strip()[-200:]})")
+        if ok:
+            iwae[device, k] = last_number(line[0], "nats/sequence")
+    if len(iwae) == 3 and len(evals) == 2:
+        check(close(iwae["0", "30"], iwae["cpu", "30"]),
+              f"the IWAE estimate agrees on both backends ({iwae})")
+        check(iwae["cpu", "30"] < evals[1][0] and abs(iwae["cpu", "1"] - evals[1][0]) < 0.05,
+              f"IWAE K=30 below the negative ELBO, K=1 near it ({iwae}, {evals[1][0]})")
 
     # the vocabulary is the checkpoint's: a file with a new letter reads it as <unk>
     changed = f"{tmp}/changed.txt"
