@@ -1220,20 +1220,32 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
     uint32_t step = IWAE_FIRST_STEP;
     for (uint32_t done = 0; !st && done < n;) {
         uint32_t rows = n - done < E ? n - done : E;
+        /* A row a sample (C = 1: a general model's estimate, no labels):
+         * the rows a short chunk leaves free hold more copies of its items,
+         * each drawing its own z, so fewer runs give the K samples. */
+        uint32_t copies = C == 1 && s->t_iwae_y == UINT32_MAX ? E / rows : 1;
+        uint32_t runs = copies > 1 ? k / copies + (k % copies != 0) : chunks;
         memset(xb, 0, (size_t)E * s->features * sizeof *xb);
-        memcpy(xb, x + (size_t)done * s->features, (size_t)rows * s->features * sizeof *xb);
+        for (uint32_t q = 0; q < copies; q++)
+            memcpy(xb + (size_t)q * rows * s->features, x + (size_t)done * s->features,
+                   (size_t)rows * s->features * sizeof *xb);
         st = vkvae_session_write(s, s->t_iwae_x, xb, err);
         if (!st)
             st = put_labels(s, s->t_iwae_y, E, labels ? labels + done : NULL, 0, rows, err);
         for (uint32_t r = 0; r < E; r++)
             acc[r] = (lse){-INFINITY, 0.0};
-        for (uint32_t c = 0; !st && c < chunks; c++) {
-            vkvae_push push = {.seed = seed, .step = step++, .rows = rows, .grad_scale = 1.0f};
+        for (uint32_t c = 0; !st && c < runs; c++) {
+            vkvae_push push = {.seed = seed, .step = step++, .rows = rows * copies,
+                               .grad_scale = 1.0f};
             st = run_all(s, VKVAE_PROGRAM_IWAE, &push, 1, &(run_state){.s = s}, err);
             if (!st)
                 st = vkvae_session_read(s, s->t_logw, logw, err);
-            uint32_t take = k - c * C < C ? k - c * C : C; /* the last chunk may be partial */
-            for (uint32_t r = 0; !st && r < rows; r++)
+            uint32_t per_run = C * copies; /* the last run may take fewer */
+            uint32_t take = k - c * per_run < per_run ? k - c * per_run : per_run;
+            for (uint32_t r = 0; !st && r < rows && copies > 1; r++)
+                for (uint32_t q = 0; q < take; q++)
+                    lse_add(&acc[r], logw + (size_t)q * rows + r, 1);
+            for (uint32_t r = 0; !st && r < rows && copies == 1; r++)
                 lse_add(&acc[r], logw + (size_t)r * C, take);
         }
         /* log of the mean weight: logsumexp minus log k. */
