@@ -2080,8 +2080,10 @@ static int term_nodes(builder *b, const gen_term *term, const named *names, size
                            "is a class copy's)");
                 return -1;
             }
-            if (part->free_bits > 0 && ((uint64_t)rn * rp.p.in > 524000 || rp.p.in > 65536)) {
-                /* kl_free_bits.glsl's sums within lavapipe's loop budget */
+            if (part->free_bits > 0 && !b->s->forward_only &&
+                ((uint64_t)rn * rp.p.in > 524000 || rp.p.in > 65536)) {
+                /* kl_free_bits.glsl's sums within lavapipe's loop budget (a
+                 * forward graph's KL has none: free bits are training's) */
                 diag_error(b->d, part->free_loc, "free bits over %u rows of %u latent values: "
                            "batch x latent must stay within 524,000 (latent 65,536)", rn,
                            rp.p.in);
