@@ -617,9 +617,10 @@ static vkvae_status time_whole_step(bench *b, model_bench *m, bench_figures *f)
     else
         printf("gaps         none measurable (the step ran faster than its kernels timed "
                "alone: noise, or overlap)\n");
-    printf("epoch        %9.2f s   (estimate: %u steps of batch %u, %u images; %.0f img/s)\n",
+    int text = plan->input_vocab != 0;
+    printf("epoch        %9.2f s   (estimate: %u steps of batch %u, %u %s; %.0f %s/s)\n",
            step_s * f->steps_per_epoch, f->steps_per_epoch, plan->batch, TRAIN_SET,
-           plan->batch / step_s);
+           text ? "sequences" : "images", plan->batch / step_s, text ? "seq" : "img");
     return VKVAE_OK;
 }
 
@@ -636,6 +637,9 @@ static vkvae_status time_sampling(bench *b, model_bench *m, bench_figures *f)
     for (uint32_t i = 0; i < m->prog->n_steps; i++)
         if (m->prog->steps[i].p.n > f->sample_rows)
             f->sample_rows = m->prog->steps[i].p.n;
+    int text = m->plan->input_vocab != 0;
+    if (text) /* (a sequence's steps are rows of its layers: the batch's sequences) */
+        f->sample_rows = m->plan->batch;
     f->sample_s = time_gpu(b, m->prog->n_steps, record_program, m, b->runs);
     vkvae_status s = f->sample_s > 0 ? VKVAE_OK : b->err.status;
     /* a pixel model runs the program once a pixel and once more, each run
@@ -643,10 +647,12 @@ static vkvae_status time_sampling(bench *b, model_bench *m, bench_figures *f)
     uint32_t runs = m->plan->sample_passes ? m->plan->sample_passes : 1;
     f->sample_s *= runs;
     if (!s)
-        printf("sampling     %9.3f ms per %u images (%u dispatches%s): %.0f images/s\n",
-               f->sample_s * 1e3, f->sample_rows, m->prog->n_steps * runs,
-               runs > 1 ? ", one run of the program a pixel" : "",
-               f->sample_rows / f->sample_s);
+        printf("sampling     %9.3f ms per %u %s (%u dispatches%s): %.0f %s/s\n",
+               f->sample_s * 1e3, f->sample_rows, text ? "sequences" : "images",
+               m->prog->n_steps * runs,
+               runs == 1 ? "" : text ? ", one run of the program a step"
+                                     : ", one run of the program a pixel",
+               f->sample_rows / f->sample_s, text ? "sequences" : "images");
     return s;
 }
 
