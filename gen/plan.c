@@ -302,37 +302,52 @@ static int io_rows(gen_plan *pl, int t, const char *name, uint32_t rows)
  * activations. */
 enum { EST_EXAMPLES = 8, EST_ROWS = 1024, EST_BYTES = 64 << 20 };
 
-static bool estimate_program(gen_plan *pl, const gen_spec *s, const io_tensors *io, uint32_t bact)
+/* The activation bytes an example of probe (an estimate graph at batch
+ * 1) takes: a sequence's tensors hold its steps' rows. */
+static uint64_t example_bytes(const gen_graph *probe)
 {
-    uint32_t E = pl->batch < EST_EXAMPLES ? pl->batch : EST_EXAMPLES;
-    gen_graph *probe = aux_graph(s, OBJ_IWAE, 1, 1, false);
-    if (!probe)
-        return false;
-    uint64_t per_row = 0;
+    uint64_t bytes = 0;
     for (size_t i = 0; i < probe->nt; i++)
         if (probe->t[i].rows && probe->t[i].alias < 0 && probe->t[i].role != ROLE_DATA)
-            per_row += 4 * dims_count(&probe->t[i].dims);
-    uint64_t rows = EST_BYTES / (per_row ? per_row : 1);
-    rows = rows > EST_ROWS ? EST_ROWS : rows;
-    uint32_t C = (uint32_t)(rows / E ? rows / E : 1);
-    gen_graph *a = aux_graph(s, OBJ_IWAE, C, E, false);
-    if (!a)
-        return false;
-    int *map = aux_map(pl, a);
+            bytes += 4ull * probe->t[i].rows * dims_count(&probe->t[i].dims);
+    return bytes ? bytes : 1;
+}
+
+/* The iwae program: estimate graph a's steps from ins (its inputs, mapped
+ * to io tensors in map) to a->logw, its other activations bound in bact. */
+static void add_estimate(gen_plan *pl, const gen_graph *a, int *map, const int *ins,
+                         uint32_t bact)
+{
     bool *take = xmalloc(a->n_fwd);
     memset(take, 0, a->n_fwd);
-    int enc_in = tensor_root(a, a->enc_in), label = a->label;
-    map[enc_in] = io_rows(pl, io->x, "io.iwae_x", E);
-    if (label >= 0)
-        map[label] = io_rows(pl, io->y, "io.iwae_y", E);
-    map[a->logw] = add_ptensor(pl, io->buffer, "io.logw", (uint64_t)E * C, &(gen_dims){ 0 }, 4);
-    graph_select(a, (int[]){ a->logw, -1 }, (int[]){ enc_in, label, -1 }, take);
+    graph_select(a, (int[]){ a->logw, -1 }, ins, take);
     aux_bind(pl, a, map, map, take, bact, "iwae");
     gen_program *pr = new_program(pl, VKVAE_PROGRAM_IWAE, "iwae");
     for (size_t i = 0; i < a->n_fwd; i++)
         if (take[i])
             add_node_step(pl, pr, a, &a->n[i], map);
     xfree(take);
+}
+
+static bool estimate_program(gen_plan *pl, const gen_spec *s, const io_tensors *io, uint32_t bact)
+{
+    uint32_t E = pl->batch < EST_EXAMPLES ? pl->batch : EST_EXAMPLES;
+    gen_graph *probe = aux_graph(s, OBJ_IWAE, 1, 1, false);
+    if (!probe)
+        return false;
+    uint64_t rows = EST_BYTES / example_bytes(probe);
+    rows = rows > EST_ROWS ? EST_ROWS : rows;
+    uint32_t C = (uint32_t)(rows / E ? rows / E : 1);
+    gen_graph *a = aux_graph(s, OBJ_IWAE, C, E, false);
+    if (!a)
+        return false;
+    int *map = aux_map(pl, a);
+    int enc_in = tensor_root(a, a->enc_in), label = a->label;
+    map[enc_in] = io_rows(pl, io->x, "io.iwae_x", E);
+    if (label >= 0)
+        map[label] = io_rows(pl, io->y, "io.iwae_y", E);
+    map[a->logw] = add_ptensor(pl, io->buffer, "io.logw", (uint64_t)E * C, &(gen_dims){ 0 }, 4);
+    add_estimate(pl, a, map, (int[]){ enc_in, label, -1 }, bact);
     xfree(map);
     return true;
 }
@@ -353,28 +368,16 @@ static void general_estimate_program(gen_plan *pl, const gen_graph *g, const io_
     gen_graph *probe = aux_graph(s, s->obj, 1, 1, true);
     if (!probe || probe->logw < 0)
         return;
-    uint64_t per_row = 0; /* a sequence's tensors hold its steps' rows */
-    for (size_t i = 0; i < probe->nt; i++)
-        if (probe->t[i].rows && probe->t[i].alias < 0 && probe->t[i].role != ROLE_DATA)
-            per_row += 4ull * probe->t[i].rows * dims_count(&probe->t[i].dims);
-    uint64_t fit = EST_BYTES / (per_row ? per_row : 1);
+    uint64_t fit = EST_BYTES / example_bytes(probe);
     uint32_t R = (uint32_t)(fit > EST_ROWS ? EST_ROWS : fit ? fit : 1);
     gen_graph *a = aux_graph(s, s->obj, 1, R, true);
     if (!a || a->logw < 0)
         return;
     int *map = aux_map(pl, a);
-    bool *take = xmalloc(a->n_fwd);
-    memset(take, 0, a->n_fwd);
     int x = tensor_root(a, a->x);
     map[x] = add_ptensor(pl, io->buffer, "io.iwae_x", R, &s->input, 4);
     map[a->logw] = add_ptensor(pl, io->buffer, "io.logw", R, &(gen_dims){ 0 }, 4);
-    graph_select(a, (int[]){ a->logw, -1 }, (int[]){ x, -1 }, take);
-    aux_bind(pl, a, map, map, take, bact, "iwae");
-    gen_program *pr = new_program(pl, VKVAE_PROGRAM_IWAE, "iwae");
-    for (size_t i = 0; i < a->n_fwd; i++)
-        if (take[i])
-            add_node_step(pl, pr, a, &a->n[i], map);
-    xfree(take);
+    add_estimate(pl, a, map, (int[]){ x, -1 }, bact);
     xfree(map);
 }
 
