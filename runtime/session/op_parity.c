@@ -555,7 +555,7 @@ uint32_t vkvae_parity_cases(vkvae_op op, int quick, vkvae_parity_case *out, uint
         /* free bits (alpha; the generic cases have alpha 0.2 too): rvae_chars'
          * batch of 64 x 16 a short batch, then the edges of lavapipe's loop
          * budget gen/shape.c allows, batch x latent 524,000 and latent 65,536 */
-        static const uint32_t fb[][3] = {{64, 16, 61}, {1000, 524, 999}, {4, 65536, 3}};
+        static const uint32_t fb[][3] = {{64, 16, 61}, {256, 2046, 255}, {4, 65536, 3}};
         for (size_t i = 0; i < (quick ? 1u : 3u); i++) {
             vkvae_parity_case c = {.op = op};
             c.p = (vkvae_op_params){.n = fb[i][0], .in = fb[i][1], .alpha = 0.2f,
