@@ -85,7 +85,8 @@ from torch.nn import functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vkvae_random  # noqa: E402
 from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
-                       load_checkpoint, median_summary, read_checkpoint, set_threads_and_seed)
+                       grad_check_verdict, load_checkpoint, median_summary, read_checkpoint,
+                       set_threads_and_seed, worst_relative_error)
 
 WORDS = "/usr/share/dict/american-english"
 STEPS, VOCAB, EMBED, HIDDEN, LATENT, BATCH = 20, 64, 32, 128, 16, 64
@@ -376,12 +377,8 @@ def replay(a, train, test):
             step += 1
         print(f"epoch {epoch + 1}: {step} steps, last rec {rec.item() / len(x):.4f} "
               f"kl {kl.item() / len(x):.4f} nats/sequence")
-    worst = 0.0
-    for name, p in model.named_parameters():
-        ours, theirs = w1[name] - w0[name], p.detach() - w0[name]
-        err = ((ours - theirs).norm() / theirs.norm().clamp_min(1e-12)).item()
-        worst = max(worst, err)
-        print(f"{name:24s} |update| {theirs.norm().item():10.6f}  relative error {err:.2e}")
+    worst = worst_relative_error(((name, w1[name] - w0[name], p.detach() - w0[name])
+                                  for name, p in model.named_parameters()), "update")
     print(f"worst relative error of the updates {worst:.2e}")
     print_test(evaluate(model, test))
     return 0
@@ -406,15 +403,9 @@ def grad_check(a, train):
     (rec + weight * kl).backward()
     print(f"{n} rows, kl weight {weight:.6g}, dropout {a.dropout}: rec {rec.item():.4f} "
           f"kl {kl.item():.4f}")
-    worst = 0.0
-    for name, p in model.named_parameters():
-        ours = (w0[name] - w1[name]) / a.lr
-        err = ((ours - p.grad).norm() / p.grad.norm().clamp_min(1e-12)).item()
-        worst = max(worst, err)
-        print(f"{name:24s} |grad| {p.grad.norm().item():12.6f}  relative error {err:.2e}")
-    # (W0 - W1) / LR carries float32's rounding of the weights: ~1e-6 at lr 1e-3
-    print(f"worst relative error {worst:.2e}: {'agree' if worst < 1e-4 else 'DISAGREE'}")
-    return 0 if worst < 1e-4 else 1
+    return grad_check_verdict(worst_relative_error(
+        ((name, (w0[name] - w1[name]) / a.lr, p.grad) for name, p in model.named_parameters()),
+        "grad"))
 
 
 def main():

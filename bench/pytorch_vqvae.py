@@ -52,7 +52,8 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from twin_util import (add_input_options, add_run_options, epoch_speed,  # noqa: E402
-                       load_checkpoint, load_images, read_checkpoint, set_threads_and_seed)
+                       grad_check_verdict, load_checkpoint, load_images, read_checkpoint,
+                       set_threads_and_seed, worst_relative_error)
 
 CODES, DIM, BETA = 128, 16, 0.25
 EMA = 0.0  # --ema D: the codes as moving averages of decay D (`codebook 128 ema D`)
@@ -160,23 +161,15 @@ def grad_check(a):
     x = load_images(a.data, "train-images-idx3-ubyte")[:128]
     recon, vq, _ = losses(model, x)
     (recon + vq).backward()
-    worst = 0.0
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        ours = (w0[name] - w1[name]) / a.lr
-        err = ((ours - p.grad).norm() / p.grad.norm().clamp_min(1e-12)).item()
-        worst = max(worst, err)
-        print(f"{name:24s} |grad| {p.grad.norm().item():10.4f}  relative error {err:.2e}")
+    worst = worst_relative_error(((name, (w0[name] - w1[name]) / a.lr, p.grad)
+                                  for name, p in model.named_parameters() if p.requires_grad),
+                                 "grad")
     if EMA:  # the moving averages and the codes after the step
         state = model.state_dict()
-        for name in ("enc.codebook.ema_count", "enc.codebook.ema_sum", "enc.codebook.weight"):
-            err = ((w1[name] - state[name]).norm() / state[name].norm().clamp_min(1e-12)).item()
-            worst = max(worst, err)
-            print(f"{name:24s} |after| {state[name].norm().item():9.4f}  relative error {err:.2e}")
-    # (W0 - W1) / LR carries float32's rounding of the weights: ~1e-6 here
-    print(f"worst relative error {worst:.2e}: {'agree' if worst < 1e-4 else 'DISAGREE'}")
-    return 0 if worst < 1e-4 else 1
+        worst = max(worst, worst_relative_error(
+            ((name, w1[name], state[name]) for name in
+             ("enc.codebook.ema_count", "enc.codebook.ema_sum", "enc.codebook.weight")), "after"))
+    return grad_check_verdict(worst)
 
 
 def main():

@@ -123,6 +123,24 @@ def read_checkpoint(path):
     return state
 
 
+def worst_relative_error(pairs, what):
+    """For each (name, ours, reference) of tensors: prints |reference| and
+    |ours - reference| / |reference|; returns the worst of those."""
+    worst = 0.0
+    for name, ours, ref in pairs:
+        err = ((ours - ref).norm() / ref.norm().clamp_min(1e-12)).item()
+        worst = max(worst, err)
+        print(f"{name:24s} |{what}| {ref.norm().item():12.6f}  relative error {err:.2e}")
+    return worst
+
+
+def grad_check_verdict(worst):
+    """The last line of a --grad-check, and its exit status. (W0 - W1) / LR
+    carries float32's rounding of the weights: ~1e-6 of them."""
+    print(f"worst relative error {worst:.2e}: {'agree' if worst < 1e-4 else 'DISAGREE'}")
+    return 0 if worst < 1e-4 else 1
+
+
 def load_checkpoint(model, path):
     """Load vkvae's checkpoint PATH into MODEL with a strict load_state_dict."""
     model.load_state_dict(read_checkpoint(path), strict=True)

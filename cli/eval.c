@@ -154,7 +154,7 @@ typedef struct progress {
     int tty;
     uint32_t k;
     double start, last_print;
-    const char *items, *unit; /* "images", "img"; "sequences", "seq" */
+    const char *item, *unit; /* "image", "img"; "sequence", "seq" */
 } progress;
 
 static void on_progress(void *user, uint32_t done, uint32_t total)
@@ -172,11 +172,11 @@ static void on_progress(void *user, uint32_t done, uint32_t total)
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\riwae K=%u [%s] %u/%u %s  %.1f %s/s  ETA %.0fs   ", p->k, bar, done,
-                total, p->items, rate, p->unit, eta);
+        fprintf(stderr, "\riwae K=%u [%s] %u/%u %ss  %.1f %s/s  ETA %.0fs   ", p->k, bar, done,
+                total, p->item, rate, p->unit, eta);
         fflush(stderr);
     } else {
-        fprintf(stderr, "iwae K=%u: %u/%u %s %.1f %s/s ETA %.0fs\n", p->k, done, total, p->items,
+        fprintf(stderr, "iwae K=%u: %u/%u %ss %.1f %s/s ETA %.0fs\n", p->k, done, total, p->item,
                 rate, p->unit, eta);
     }
 }
@@ -395,7 +395,7 @@ int cmd_eval(int argc, char **argv)
             y[i] = labels->data ? labels->data[i] : 0;
         double t0 = cli_now_s();
         progress prog = {.tty = isatty(2), .k = o.iwae, .start = t0, .last_print = t0,
-                         .items = text ? "sequences" : "images", .unit = text ? "seq" : "img"};
+                         .item = item, .unit = text ? "seq" : "img"};
         if (!st)
             st = vkvae_session_log_likelihood(m.session, x, plan->classes ? y : NULL, n, o.iwae,
                                               seed, on_progress, &prog, log_px, &err);

@@ -1208,9 +1208,6 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
      * at r*C + c. */
     uint32_t E = s->plan.tensors[s->t_iwae_x].shape[0];
     uint32_t C = (uint32_t)(s->plan.tensors[s->t_logw].elems / E);
-    /* The plan's memory holds C samples an item; more come as more runs
-     * over the same items, each a fresh step and so fresh draws. */
-    uint32_t chunks = k / C + (k % C != 0);
     float *xb = calloc((size_t)E * s->features, sizeof *xb);
     float *logw = calloc((size_t)E * C, sizeof *logw);
     lse *acc = calloc(E, sizeof *acc);
@@ -1220,11 +1217,13 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
     uint32_t step = IWAE_FIRST_STEP;
     for (uint32_t done = 0; !st && done < n;) {
         uint32_t rows = n - done < E ? n - done : E;
-        /* A row a sample (C = 1: a general model's estimate, no labels):
+        /* The plan's memory holds C samples an item; more come as more
+         * runs over the same items, each a fresh step and so fresh draws.
+         * A row a sample (C = 1: a general model's estimate, no labels):
          * the rows a short chunk leaves free hold more copies of its items,
          * each drawing its own z, so fewer runs give the K samples. */
         uint32_t copies = C == 1 && s->t_iwae_y == UINT32_MAX ? E / rows : 1;
-        uint32_t runs = copies > 1 ? k / copies + (k % copies != 0) : chunks;
+        uint32_t per_run = C * copies, runs = k / per_run + (k % per_run != 0);
         memset(xb, 0, (size_t)E * s->features * sizeof *xb);
         for (uint32_t q = 0; q < copies; q++)
             memcpy(xb + (size_t)q * rows * s->features, x + (size_t)done * s->features,
@@ -1240,13 +1239,13 @@ vkvae_status vkvae_session_log_likelihood(vkvae_session *s, const float *x,
             st = run_all(s, VKVAE_PROGRAM_IWAE, &push, 1, &(run_state){.s = s}, err);
             if (!st)
                 st = vkvae_session_read(s, s->t_logw, logw, err);
-            uint32_t per_run = C * copies; /* the last run may take fewer */
+            /* copy q of item r is row q*rows + r, its C samples at row*C;
+             * the last run may take fewer */
             uint32_t take = k - c * per_run < per_run ? k - c * per_run : per_run;
-            for (uint32_t r = 0; !st && r < rows && copies > 1; r++)
-                for (uint32_t q = 0; q < take; q++)
-                    lse_add(&acc[r], logw + (size_t)q * rows + r, 1);
-            for (uint32_t r = 0; !st && r < rows && copies == 1; r++)
-                lse_add(&acc[r], logw + (size_t)r * C, take);
+            for (uint32_t r = 0; !st && r < rows; r++)
+                for (uint32_t q = 0; q * C < take; q++)
+                    lse_add(&acc[r], logw + ((size_t)q * rows + r) * C,
+                            take - q * C < C ? take - q * C : C);
         }
         /* log of the mean weight: logsumexp minus log k. */
         for (uint32_t r = 0; !st && r < rows; r++)
