@@ -19,8 +19,9 @@ than PyTorch. Images are grey levels / 255, as ToTensor gives, read from
 Debian's IDX files by bench/twin_util.py (gzip + numpy), so no torchvision is
 needed.
 
---model vae_conv32 / vae_conv64: the twins of models/vae_conv32.vae and
-models/vae_conv64.vae, layer for layer as `vkvae check MODEL --explain`
+--model vae_conv / vae_conv32 / vae_conv64: the twins of models/vae_conv.vae
+(Fashion-MNIST; its third layer has kernel 3, mirrored in the decoder),
+models/vae_conv32.vae and models/vae_conv64.vae, layer for layer as `vkvae check MODEL --explain`
 prints vkvae's graph: Conv2d (kernel 4, stride 2, padding 1) + ReLU per
 encoder layer, flatten (C, H, W order), two separate Linear heads to mu and
 logvar (fc11, fc12), Linear to the decoder's first map + ReLU (fc2), a view
@@ -108,21 +109,25 @@ class ConvVAE(nn.Module):
     created in the graph's order, which is the order PyTorch's init draws
     from the seeded generator."""
 
-    def __init__(self, channels, size, widths, latent):
+    def __init__(self, channels, size, widths, latent, kernels=None):
         super().__init__()
         self.latent = latent
         self.depth = len(widths)
+        kernels = kernels or (4,) * self.depth
         c = channels
-        for i, w in enumerate(widths):
-            setattr(self, f"conv{i + 1}", nn.Conv2d(c, w, 4, stride=2, padding=1))
+        for i, (w, k) in enumerate(zip(widths, kernels)):
+            setattr(self, f"conv{i + 1}", nn.Conv2d(c, w, k, stride=2, padding=1))
             c = w
-        self.top = (widths[-1], size >> self.depth, size >> self.depth)
+            size = (size + 2 - k) // 2 + 1
+        self.top = (widths[-1], size, size)
         flat = widths[-1] * self.top[1] * self.top[2]
         self.fc11 = nn.Linear(flat, latent)
         self.fc12 = nn.Linear(flat, latent)
         self.fc2 = nn.Linear(latent, flat)
-        for i, w in enumerate(list(reversed(widths[:-1])) + [channels]):
-            setattr(self, f"deconv{i + 1}", nn.ConvTranspose2d(c, w, 4, stride=2, padding=1))
+        # The decoder mirrors the encoder, kernels in reverse order.
+        for i, (w, k) in enumerate(zip(list(reversed(widths[:-1])) + [channels],
+                                       reversed(kernels))):
+            setattr(self, f"deconv{i + 1}", nn.ConvTranspose2d(c, w, k, stride=2, padding=1))
             c = w
 
     def encode(self, x):
@@ -161,6 +166,8 @@ class ConvVAE(nn.Module):
 # The models this script has twins of: input shape, latent, batch (the spec's).
 MODELS = {
     "vae_mlp": {"shape": (1, 28, 28), "latent": 20, "batch": 128},
+    "vae_conv": {"shape": (1, 28, 28), "latent": 32, "batch": 128,
+                 "widths": (32, 64, 128, 256), "kernels": (4, 4, 3, 4)},
     "vae_conv32": {"shape": (3, 32, 32), "latent": 64, "batch": 64, "widths": (32, 64, 128)},
     "vae_conv64": {"shape": (3, 64, 64), "latent": 128, "batch": 64,
                    "widths": (32, 64, 128, 256)},
@@ -175,7 +182,7 @@ def make_model(name):
         model.latent = m["latent"]
         return model
     c, h, w = m["shape"]
-    return ConvVAE(c, h, m["widths"], m["latent"])
+    return ConvVAE(c, h, m["widths"], m["latent"], m.get("kernels"))
 
 
 def loader_base_seed():
@@ -297,7 +304,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--batch", type=int, help="batch size (default: the model's, "
-                    "128 for vae_mlp, 64 for the conv models)")
+                    "128 for vae_mlp and vae_conv, 64 for the colour conv models)")
     ap.add_argument("--limit", type=int, help="train on the first N images only")
     ap.add_argument("--test-limit", type=int, help="test on the first N images only")
     ap.add_argument("--seed", type=int, default=1)

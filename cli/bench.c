@@ -47,6 +47,11 @@ static const char bench_usage[] =
     "  --runs N          timed runs per figure, the median is reported (default 20)\n"
     "  --target-cus N    compute units to fill: a dispatch of fewer than 2 N workgroups\n"
     "                    is flagged ! (default 32)\n"
+    "  --batch B         plan the model at batch B (default: the spec's)\n"
+    "  --audit           time nothing: list each dispatch's grid, invocations, FLOPs and\n"
+    "                    bytes as a GPU runs it (the shared-memory builds, also on a CPU\n"
+    "                    driver), flag those under 2 x --target-cus workgroups, and\n"
+    "                    mark as small those whose whole work could not fill them\n"
     "  --json FILE       also write the figures as JSON\n";
 
 enum { WARMUP = 3, TRAIN_SET = 60000, STEPS_PER_BATCH = 10 };
@@ -400,7 +405,8 @@ static const char *build_name(vkvae_context *ctx, const vkvae_step_desc *st)
 
 typedef struct bench_opts {
     const char *model, *device, *json;
-    uint32_t runs, target_cus;
+    uint32_t runs, target_cus, batch;
+    int has_batch, audit;
     vkvae_precision precision;
 } bench_opts;
 
@@ -412,6 +418,8 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         {CLI_STRING("--json", &o->json)},
         {CLI_U32("--runs", &o->runs), .min = 1, .max = 10000},
         {CLI_U32("--target-cus", &o->target_cus), .min = 1, .max = 1000000},
+        {CLI_U32("--batch", &o->batch), .given = &o->has_batch, .min = 1, .max = 65536},
+        {CLI_FLAG("--audit", &o->audit)},
         {NULL},
     };
     return cli_options_parse(&(cli_command_line){.cmd = "bench", .usage = bench_usage,
@@ -444,7 +452,7 @@ static int open_bench(int argc, char **argv, bench_opts *o, const vkvae_plan **p
     int r = parse_args(argc, argv, o);
     if (r >= 0)
         return r;
-    r = cli_model(o->model ? o->model : "vae_mlp", 0, plan);
+    r = cli_model(o->model ? o->model : "vae_mlp", o->has_batch ? o->batch : 0, plan);
     /* The steps read one batch of the (random) data set: a data set of one
      * batch, so no model's training set has to fit the device. */
     if (!r)
@@ -455,6 +463,10 @@ static int open_bench(int argc, char **argv, bench_opts *o, const vkvae_plan **p
         return cli_fail(VKVAE_BAD_INPUT, "bench: times Vulkan kernels; --device cpu has none "
                                          "(vkvae train --device cpu reports its own speed)");
     b->runs = o->runs;
+    /* The audit is of the grids GPUs run: on a CPU driver too (where the
+     * subgroup builds would otherwise run), the shared-memory builds. */
+    if (o->audit && setenv("VKVAE_MM_TILED", "1", 1) != 0)
+        return cli_fail(VKVAE_INTERNAL, "bench: setenv failed");
     r = cli_context("bench", o->device, o->precision, &b->ctx);
     return r ? r : -1;
 }
@@ -705,6 +717,7 @@ static vkvae_status write_json(bench *b, const vkvae_plan *plan, const bench_fig
 }
 
 static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b);
+static int audit_model(bench_opts *o, const vkvae_plan *plan, bench *b);
 
 int cmd_bench(int argc, char **argv)
 {
@@ -713,7 +726,7 @@ int cmd_bench(int argc, char **argv)
     bench b = {0};
     int r = open_bench(argc, argv, &o, &plan, &b);
     if (r < 0)
-        r = bench_model(&o, plan, &b);
+        r = o.audit ? audit_model(&o, plan, &b) : bench_model(&o, plan, &b);
     cli_model_free(plan);
     return r;
 }
@@ -769,4 +782,102 @@ static int bench_model(bench_opts *o, const vkvae_plan *plan, bench *b)
     if (messages)
         return cli_fail(VKVAE_VALIDATION, "the validation layer reported %u message(s)", messages);
     return 0;
+}
+
+/* ---- the occupancy audit (--audit) ---- */
+
+/* A dispatch is small when its whole work, spread over the target's
+ * workgroups of 64 invocations, gives each invocation less than the least
+ * our kernels give one: in FLOPs, a product's 4 x 4 tile of outputs over a
+ * 64-deep slice (2,048: gpu/kernels.c, split_depth), and in words moved, a
+ * plain kernel's few vec4s (64 words, 256 bytes). Such a dispatch cannot
+ * fill the target with any grid of ours, and a GPU runs it in a few
+ * microseconds, its launch's time. */
+enum { AUDIT_MIN_FLOPS = 2048, AUDIT_MIN_WORDS = 64, AUDIT_LOCAL_SIZE = 64 };
+
+typedef struct audit_row {
+    uint64_t groups;
+    uint32_t split;
+    op_cost cost;
+    char verdict; /* ' ' fills the target, '!' does not, 's' small */
+} audit_row;
+
+static audit_row audit_step(vkvae_context *ctx, const vkvae_step_desc *st, uint32_t target_cus)
+{
+    audit_row a = {.cost = cost_of(st->op, &st->p), .verdict = ' '};
+    a.groups = step_groups(ctx, st, &a.split);
+    double invocations = 2.0 * target_cus * AUDIT_LOCAL_SIZE;
+    int small = a.cost.flops < invocations * AUDIT_MIN_FLOPS &&
+                a.cost.bytes / 4 < invocations * AUDIT_MIN_WORDS;
+    if (a.groups < 2ull * target_cus)
+        a.verdict = small ? 's' : '!';
+    return a;
+}
+
+/* Every dispatch of the model's train step with its grid as gpu/kernels.c
+ * decides it on this device, without running anything: grids are shape
+ * facts, the same on every device of the shared-memory builds (which
+ * open_bench asked for), so a CPU driver shows what a GPU runs. */
+static int audit_model(bench_opts *o, const vkvae_plan *plan, bench *b)
+{
+    uint32_t n_dev;
+    const vkvae_device_info *dev = vkvae_context_devices(b->ctx, &n_dev) +
+                                   vkvae_context_device_index(b->ctx);
+    const vkvae_program_desc *prog = find_program(plan, VKVAE_PROGRAM_TRAIN);
+    FILE *json = NULL;
+    int r = 0;
+    if (!prog)
+        r = cli_fail(VKVAE_UNSUPPORTED, "bench: model %s has no train program", plan->model);
+    if (!r && o->json && !(json = fopen(o->json, "w")))
+        r = cli_fail(VKVAE_IO, "%s: cannot write", o->json);
+    if (r) {
+        vkvae_context_destroy(b->ctx);
+        return r;
+    }
+    printf("vkvae bench --audit: %s, batch %u, the grids of the shared-memory builds GPUs run "
+           "(described by %s)\n", plan->model, plan->batch, dev->name);
+    printf("a dispatch under %u workgroups (2 x --target-cus %u) is flagged !, or marked small "
+           "when its whole work\nwould give each of their invocations under %u FLOPs and %u "
+           "words moved\n\n",
+           2 * o->target_cus, o->target_cus, AUDIT_MIN_FLOPS, AUDIT_MIN_WORDS);
+    printf("  %3s %-46s %-5s %10s %10s %8s %11s %5s\n", "#", "kernel", "build", "MFLOP", "MB",
+           "groups", "invocations", "split");
+    if (json)
+        fprintf(json, "{\n  \"model\": \"%s\",\n  \"batch\": %u,\n  \"target_cus\": %u,\n"
+                      "  \"steps\": [\n", plan->model, plan->batch, o->target_cus);
+    uint32_t flagged = 0, small = 0;
+    for (uint32_t i = 0; i < prog->n_steps; i++) {
+        const vkvae_step_desc *st = &prog->steps[i];
+        audit_row a = audit_step(b->ctx, st, o->target_cus);
+        flagged += a.verdict == '!';
+        small += a.verdict == 's';
+        char name[96], split_s[16] = "";
+        describe_step(st, name, sizeof name);
+        if (a.split > 1)
+            snprintf(split_s, sizeof split_s, "x%u", a.split);
+        printf("  %3u %-46s %-5s %9.2f%s %10.3f %7llu%c %11llu %5s%s\n", i, name,
+               build_name(b->ctx, st), a.cost.flops * 1e-6, a.cost.exact ? " " : "~",
+               a.cost.bytes * 1e-6, (unsigned long long)a.groups, a.verdict == '!' ? '!' : ' ',
+               (unsigned long long)a.groups * AUDIT_LOCAL_SIZE, split_s,
+               a.verdict == 's' ? "  small" : "");
+        if (json)
+            fprintf(json,
+                    "    {\"step\": %u, \"kernel\": \"%s\", \"build\": \"%s\", \"flops\": %.0f, "
+                    "\"bytes\": %.0f, \"groups\": %llu, \"split\": %u, \"verdict\": \"%s\"}%s\n",
+                    i, name, build_name(b->ctx, st), a.cost.flops, a.cost.bytes,
+                    (unsigned long long)a.groups, a.split,
+                    a.verdict == '!' ? "flagged" : a.verdict == 's' ? "small" : "fills",
+                    i + 1 < prog->n_steps ? "," : "");
+    }
+    printf("  %u of %u dispatches flagged !, %u small\n", flagged, prog->n_steps, small);
+    if (json) {
+        fprintf(json, "  ],\n  \"flagged\": %u,\n  \"small\": %u\n}\n", flagged, small);
+        if (fclose(json) != 0)
+            r = cli_fail(VKVAE_IO, "%s: write failed", o->json);
+    }
+    uint32_t messages = vkvae_validation_message_count(b->ctx);
+    vkvae_context_destroy(b->ctx);
+    if (!r && messages)
+        r = cli_fail(VKVAE_VALIDATION, "the validation layer reported %u message(s)", messages);
+    return r;
 }

@@ -353,25 +353,45 @@ static uint32_t db_rows(const vkvae_device_info *d, vkvae_op op, const vkvae_op_
  * compute unit of a 64-unit GPU, so that every unit has several
  * 64-invocation workgroups to switch between while loads wait (an H200's
  * 132 SMs get about 2, a hundred times one or two). A product with fewer
- * blocks gets slices until blocks x slices reach it, each slice at least
- * SPLIT_MIN_DEPTH deep (32 tiles of 8: the slice's loop stays long next to
- * its partials' store and their reduction), and at most SPLIT_MAX_SCRATCH
+ * blocks first takes smaller ones, halving the larger side of an
+ * invocation's tile down to 4 x 4 (a 32 x 32 block: fewer FMAs per shared
+ * load, which a product this small does not miss), then slices until
+ * blocks x slices reach the target, each slice at least SPLIT_MIN_DEPTH
+ * deep (8 tiles of 8: an invocation's 1,024 FMAs of a 4 x 4 tile against
+ * its 16 partials stored and summed again), and at most SPLIT_MAX_SCRATCH
  * floats of partial sums (32 MiB; a product under the target stays far
- * below: slices x blocks x 8192 floats a block). Grids are shape facts,
+ * below: slices x blocks x 8192 floats a block). So every product of more
+ * than 64 x 32 x 32 x 64 multiply-adds gives 64 workgroups or more (vkvae
+ * bench --audit counts what is smaller as small). Grids are shape facts,
  * not device facts: every device with the shared-memory builds splits
  * alike, so lavapipe runs what GPUs run (ops_tiled). The subgroup builds
  * of CPU drivers keep one dispatch: their few threads are busy already. */
-enum { SPLIT_TARGET = 4 * 64, SPLIT_MIN_DEPTH = 256, SPLIT_MAX_SCRATCH = 1u << 23 };
+enum { SPLIT_TARGET = 4 * 64, SPLIT_MIN_DEPTH = 64, SPLIT_MAX_SCRATCH = 1u << 23 };
+
+/* A tiled product's workgroups (its db rows not counted), one slice. */
+static uint64_t product_blocks(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
+                               const kernel_choice *c)
+{
+    uint32_t g[3];
+    groups_of(ctx, op, p, c, g);
+    return (uint64_t)g[0] * ((c->mm.rows + MM_GRID * c->mm.tm - 1) / (MM_GRID * c->mm.tm)) * g[2];
+}
 
 static void split_depth(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
                         kernel_choice *c)
 {
     c->split = 1;
     c->slice = c->mm.depth;
+    uint64_t blocks = product_blocks(ctx, op, p, c);
+    while (blocks < SPLIT_TARGET && (c->mm.tm > 4 || c->mm.tn > 4)) {
+        if (c->mm.tm >= c->mm.tn)
+            c->mm.tm /= 2;
+        else
+            c->mm.tn /= 2;
+        blocks = product_blocks(ctx, op, p, c);
+    }
     uint32_t g[3];
     groups_of(ctx, op, p, c, g);
-    uint32_t bm = c->sg ? c->mm.tm : MM_GRID * c->mm.tm;
-    uint64_t blocks = (uint64_t)g[0] * ((c->mm.rows + bm - 1) / bm) * g[2];
     uint64_t per_slice = (uint64_t)c->mm.rows * c->mm.cols * g[2]; /* floats of partials */
     if (blocks >= SPLIT_TARGET || per_slice == 0)
         return;

@@ -1,24 +1,34 @@
-// l2: y:[n,in] x:[n,in] -> loss:[n] = sum((y-x)^2)
+// l2: y:[n,in] x:[n,in] -> loss:[n] = sum((y-x)^2). One workgroup per row,
+// summed as nll_gauss's (row_tree.glsl, or subgroupAdd in the
+// VKVAE_SUBGROUP build). Padding rows get 0.
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#extension GL_EXT_control_flow_attributes : require
+#ifdef VKVAE_SUBGROUP
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#define VKVAE_LOCAL_SIZE_ID 35
+#endif
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer LOSS { float loss[]; };
+#ifndef VKVAE_SUBGROUP
+#include "row_tree.glsl"
+#endif
 void main()
 {
-    uint r = element_index();
-    if (r >= P_N) return;
+    uint r = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    uint t = gl_LocalInvocationID.x, lanes = gl_WorkGroupSize.x;
+    if (r >= P_N) return; // uniform over the workgroup
     float acc = 0.0;
-    if (r < valid_rows())
-        for (uint j0 = 0u; j0 < P_IN; j0 += 4u) /* unrolled: lavapipe's loop budget */
-            [[unroll]] for (uint u = 0u; u < 4u; u++) {
-                uint j = j0 + u;
-                if (j < P_IN) {
-                    float d = y[r * P_IN + j] - x[r * P_IN + j];
-                    acc += d * d;
-                }
-            }
-    loss[r] = acc;
+    for (uint j = t; r < valid_rows() && j < P_IN; j += lanes) {
+        float d = y[r * P_IN + j] - x[r * P_IN + j];
+        acc += d * d;
+    }
+#ifdef VKVAE_SUBGROUP
+    float sum = subgroupAdd(acc);
+#else
+    float sum = row_tree_sum(acc, t);
+#endif
+    if (t == 0u)
+        loss[r] = sum;
 }

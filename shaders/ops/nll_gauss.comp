@@ -1,29 +1,41 @@
 // nll_gauss: mean:[n,in] lv:([1] | [in] | [n,in] for mode 0|1|2) x:[n,in] -> nll:[n]
 // Mode 0 (a fixed variance) takes its log-variance from P_ALPHA, not lv.
+// One workgroup per row, its invocations taking strided positions (a row
+// per invocation left a GPU two workgroups at batch 128); the row's sum as
+// nll_bernoulli_grad's (row_tree.glsl, or subgroupAdd in the VKVAE_SUBGROUP
+// build). Padding rows get 0.
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#extension GL_EXT_control_flow_attributes : require
+#ifdef VKVAE_SUBGROUP
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#define VKVAE_LOCAL_SIZE_ID 35
+#endif
 #include "common.glsl"
 layout(std430, binding = 0) readonly buffer M { float mean[]; };
 layout(std430, binding = 1) readonly buffer LV { float lv[]; };
 layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(std430, binding = 3) writeonly buffer NLL { float nll[]; };
+#ifndef VKVAE_SUBGROUP
+#include "row_tree.glsl"
+#endif
 void main()
 {
-    uint r = element_index();
-    if (r >= P_N) return;
+    uint r = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    uint t = gl_LocalInvocationID.x, lanes = gl_WorkGroupSize.x;
+    if (r >= P_N) return; // uniform over the workgroup
     const float log_2pi = 1.8378770664093453;
     float acc = 0.0;
-    if (r < valid_rows())
-        for (uint j0 = 0u; j0 < P_IN; j0 += 4u) /* unrolled: lavapipe's loop budget */
-            [[unroll]] for (uint u = 0u; u < 4u; u++) {
-                uint j = j0 + u;
-                if (j < P_IN) {
-                    uint i = r * P_IN + j;
-                    float l = P_MODE == 0u ? P_ALPHA : lv[P_MODE == 1u ? j : i];
-                    float d = x[i] - mean[i];
-                    acc += log_2pi + l + d * d * exp(-l);
-                }
-            }
-    nll[r] = 0.5 * acc;
+    for (uint j = t; r < valid_rows() && j < P_IN; j += lanes) {
+        uint i = r * P_IN + j;
+        float l = P_MODE == 0u ? P_ALPHA : lv[P_MODE == 1u ? j : i];
+        float d = x[i] - mean[i];
+        acc += log_2pi + l + d * d * exp(-l);
+    }
+#ifdef VKVAE_SUBGROUP
+    float sum = subgroupAdd(acc);
+#else
+    float sum = row_tree_sum(acc, t);
+#endif
+    if (t == 0u)
+        nll[r] = 0.5 * sum;
 }

@@ -9,6 +9,12 @@ what it measured, not how fast (timings are BENCHMARKS.md's business).
   epoch and sampling figures; the table on stdout lists the same count;
 - --precision fp16: every dense op on the fp16 build (skipped without
   fp16);
+- --audit (no timing) of vae_mlp at --batch 128 and of vae_conv, --json:
+  the shared-memory builds GPUs run (tiled products, even on lavapipe),
+  one row per dispatch, each with its workgroups; nothing flagged (every
+  product of vae_conv fills 64 workgroups, split along its depth where its
+  output is small); the rows under 64 workgroups are the ones marked small;
+  --target-cus 4096 flags the rest;
 - --runs 0, --precision bf16, --device cpu and an unknown model fail with
   one line and exit 1, writing no JSON.
 
@@ -80,6 +86,36 @@ def main():
                 check(d16["precision"] == "fp16" and dense and
                       all(b == "fp16" for b in dense.values()) and "fp16 products" in out,
                       f"fp16: every dense op on the fp16 build ({dense})")
+
+        for model, extra in (("vae_mlp", ["--batch", "128"]), ("vae_conv", [])):
+            pa = os.path.join(t, f"audit_{model}.json")
+            rc, out, err = run(vkvae, model, "--audit", "--json", pa, *extra)
+            check(rc == 0, f"bench {model} --audit (exit {rc}: {err.strip()[-300:]})")
+            if rc:
+                continue
+            a = json.load(open(pa))
+            steps = a["steps"]
+            products = [e for e in steps if e["kernel"].startswith(("dense", "conv"))]
+            check(a["model"] == model and a["batch"] == 128 and steps and
+                  "time us" not in out and "roofs" not in out,
+                  f"{model}: the audit names the model at batch 128 and times nothing")
+            check(products and all(e["build"] in ("tiled", "plain") for e in products) and
+                  any(e["build"] == "tiled" for e in products),
+                  f"{model}: the products on the GPUs' shared-memory build "
+                  f"({sorted({e['build'] for e in products})})")
+            check(a["flagged"] == 0 and
+                  all((e["groups"] >= 64) == (e["verdict"] == "fills") for e in steps) and
+                  a["small"] == sum(e["verdict"] == "small" for e in steps),
+                  f"{model}: nothing flagged, under 64 workgroups only the small ones "
+                  f"({[(e['kernel'], e['groups'], e['verdict']) for e in steps if e['groups'] < 64]})")
+            if model == "vae_conv":
+                check(all(e["groups"] >= 64 for e in products) and
+                      any(e["split"] > 1 for e in products),
+                      "vae_conv: every product fills 64 workgroups, some split along their depth")
+            rc, out, err = run(vkvae, model, "--audit", "--target-cus", "4096", *extra)
+            check(rc == 0 and f"{len(steps) - sum(l.endswith('  small') for l in out.splitlines())} of "
+                  f"{len(steps)} dispatches flagged" in out,
+                  f"{model}: --target-cus 4096 flags every dispatch that is not small")
 
         for what, args, needle in (
                 ("--runs 0", ["--runs", "0"], "--runs 0 is outside 1..10000"),
