@@ -138,9 +138,11 @@ uint64_t vkvae_fast_conv_scratch(vkvae_op op, const vkvae_op_params *p)
     view v = view_of(op, p);
     if (!p->n || !v.kc || !v.grid || !v.other)
         return 0;
-    /* a masked one's packed weight, or its weight gradient's live columns */
+    /* a masked one's packed weight, or its weight gradient's live columns;
+     * a strided one's tap table */
     uint64_t packed = v.masked ? (uint64_t)v.other * v.kc : 0;
-    return ((uint64_t)v.kc + v.other) * v.grid * chunk_images(&v, p->n) + packed;
+    uint64_t tab = v.g.stride > 1 ? (uint64_t)v.g.ntaps * v.grid : 0;
+    return ((uint64_t)v.kc + v.other) * v.grid * chunk_images(&v, p->n) + packed + tab;
 #else
     (void)op;
     (void)p;
@@ -197,60 +199,119 @@ static inline void tap_of(const cgeom *g, uint32_t r, uint32_t *c, uint32_t *ky,
     *kx = t % g->k;
 }
 
-/* col rows [r0, r1) (row r - r0 at col + (r - r0) ld, grid points along the
- * row) of one image img:[c, h, w]; taps outside the image are 0. */
-FAST_VEC static void im2col(const cgeom *g, const float *restrict img, uint32_t r0, uint32_t r1,
-                            float *restrict col, uint64_t ld)
+/* Where row r of col reads its image: the channel's plane, the grid rows
+ * [ylo, yhi) and columns [xlo, xhi) whose tap lands inside the image (the
+ * rest are 0), and the pixel under grid point (0, 0), which may lie
+ * outside (offy, offx). The same for every image: worked out once a row
+ * for a chunk's images, not once an image. */
+typedef struct row_span {
+    uint64_t plane;
+    int64_t offy, offx;
+    uint32_t ylo, yhi, xlo, xhi;
+} row_span;
+
+static row_span row_span_of(const cgeom *g, uint32_t r)
 {
-    for (uint32_t r = r0; r < r1; r++) {
-        uint32_t c, ky, kx, ylo, yhi, xlo, xhi;
-        tap_of(g, r, &c, &ky, &kx);
-        span_of(ky, g, g->h, g->gh, &ylo, &yhi);
-        span_of(kx, g, g->w, g->gw, &xlo, &xhi);
-        const float *plane = img + (uint64_t)c * g->h * g->w;
-        int64_t offy = (int64_t)ky - g->pad, offx = (int64_t)kx - g->pad;
-        float *restrict dst = col + (uint64_t)(r - r0) * ld;
-        if (ylo > 0)
-            memset(dst, 0, (size_t)ylo * g->gw * sizeof *dst);
-        for (uint32_t gy = ylo; gy < yhi; gy++) {
-            float *restrict d = dst + (uint64_t)gy * g->gw;
-            const float *restrict src = plane + ((int64_t)gy * g->stride + offy) * g->w + offx;
-            for (uint32_t gx = 0; gx < xlo; gx++)
-                d[gx] = 0;
-            if (g->stride == 1)
-                memcpy(d + xlo, src + xlo, (size_t)(xhi - xlo) * sizeof *d);
-            else
-                for (uint32_t gx = xlo; gx < xhi; gx++)
-                    d[gx] = src[(uint64_t)gx * g->stride];
-            for (uint32_t gx = xhi; gx < g->gw; gx++)
-                d[gx] = 0;
-        }
-        if (yhi < g->gh)
-            memset(dst + (uint64_t)yhi * g->gw, 0, (size_t)(g->gh - yhi) * g->gw * sizeof *dst);
+    uint32_t c, ky, kx;
+    row_span s;
+    tap_of(g, r, &c, &ky, &kx);
+    span_of(ky, g, g->h, g->gh, &s.ylo, &s.yhi);
+    span_of(kx, g, g->w, g->gw, &s.xlo, &s.xhi);
+    s.plane = (uint64_t)c * g->h * g->w;
+    s.offy = (int64_t)ky - g->pad;
+    s.offx = (int64_t)kx - g->pad;
+    return s;
+}
+
+/* A strided convolution's rows are short gathers (a 14-wide row of col
+ * reads every other pixel of its image row), where working out each row's
+ * span costs more than its copies. Its taps' reads as a table shared by
+ * every channel and image: tab[t grid + j] is the pixel of a plane that
+ * tap t (of the channel's ntaps) reads for grid point j, or -1 where that
+ * lands in the padding. ntaps x grid int32s after the chunk's floats. */
+static void tap_table(const cgeom *g, int32_t *tab)
+{
+    const uint32_t grid = g->gh * g->gw;
+    for (uint32_t t = 0; t < g->ntaps; t++) {
+        row_span sp = row_span_of(g, t); /* channel 0's row t: plane 0 */
+        for (uint32_t gy = 0; gy < g->gh; gy++)
+            for (uint32_t gx = 0; gx < g->gw; gx++) {
+                int inside = gy >= sp.ylo && gy < sp.yhi && gx >= sp.xlo && gx < sp.xhi;
+                tab[t * grid + gy * g->gw + gx] =
+                    inside ? (int32_t)(((int64_t)gy * g->stride + sp.offy) * g->w +
+                                       (int64_t)gx * g->stride + sp.offx)
+                           : -1;
+            }
     }
 }
 
-/* img:[c, h, w] += col2im(col rows [0, kc)), the adjoint of im2col. */
-FAST_VEC static void col2im_add(const cgeom *g, float *restrict img, const float *restrict col,
-                                uint64_t ld)
+/* col rows [r0, r1) (row r - r0 at col + (r - r0) ld; image i's grid points
+ * at i grid along it) of b images imgs:[b, c, h, w]; taps outside an image
+ * are 0. tab: tap_table's, for a strided convolution (else NULL). */
+FAST_VEC static void im2col(const cgeom *g, const int32_t *restrict tab, const float *restrict imgs,
+                            uint64_t img_size, uint32_t b, uint32_t r0, uint32_t r1,
+                            float *restrict col, uint64_t ld)
 {
+    const uint64_t grid = (uint64_t)g->gh * g->gw;
+    if (tab) {
+        for (uint32_t r = r0; r < r1; r++) {
+            const int32_t *restrict ix = tab + (uint64_t)(r % g->ntaps) * grid;
+            const float *restrict plane = imgs + (uint64_t)(r / g->ntaps) * g->h * g->w;
+            float *restrict row = col + (uint64_t)(r - r0) * ld;
+            for (uint32_t i = 0; i < b; i++, plane += img_size, row += grid)
+                for (uint64_t j = 0; j < grid; j++)
+                    row[j] = ix[j] < 0 ? 0.0f : plane[ix[j]];
+        }
+        return;
+    }
+    for (uint32_t r = r0; r < r1; r++) {
+        const row_span sp = row_span_of(g, r);
+        for (uint32_t i = 0; i < b; i++) {
+            const float *plane = imgs + i * img_size + sp.plane;
+            float *restrict dst = col + (uint64_t)(r - r0) * ld + i * grid;
+            if (sp.ylo > 0)
+                memset(dst, 0, (size_t)sp.ylo * g->gw * sizeof *dst);
+            for (uint32_t gy = sp.ylo; gy < sp.yhi; gy++) {
+                float *restrict d = dst + (uint64_t)gy * g->gw;
+                const float *restrict src = plane + ((int64_t)gy * g->stride + sp.offy) * g->w + sp.offx;
+                for (uint32_t gx = 0; gx < sp.xlo; gx++)
+                    d[gx] = 0;
+                if (g->stride == 1)
+                    memcpy(d + sp.xlo, src + sp.xlo, (size_t)(sp.xhi - sp.xlo) * sizeof *d);
+                else
+                    for (uint32_t gx = sp.xlo; gx < sp.xhi; gx++)
+                        d[gx] = src[(uint64_t)gx * g->stride];
+                for (uint32_t gx = sp.xhi; gx < g->gw; gx++)
+                    d[gx] = 0;
+            }
+            if (sp.yhi < g->gh)
+                memset(dst + (uint64_t)sp.yhi * g->gw, 0,
+                       (size_t)(g->gh - sp.yhi) * g->gw * sizeof *dst);
+        }
+    }
+}
+
+/* imgs:[b, c, h, w] += col2im(col rows [0, kc)) of each image, the adjoint
+ * of im2col. (Spans, not tap_table's: a conditional scatter ran slower.) */
+FAST_VEC static void col2im_add(const cgeom *g, float *restrict imgs, uint64_t img_size,
+                                uint32_t b, const float *restrict col, uint64_t ld)
+{
+    const uint64_t grid = (uint64_t)g->gh * g->gw;
     for (uint32_t r = 0; r < g->c * g->ntaps; r++) {
-        uint32_t c, ky, kx, ylo, yhi, xlo, xhi;
-        tap_of(g, r, &c, &ky, &kx);
-        span_of(ky, g, g->h, g->gh, &ylo, &yhi);
-        span_of(kx, g, g->w, g->gw, &xlo, &xhi);
-        float *plane = img + (uint64_t)c * g->h * g->w;
-        int64_t offy = (int64_t)ky - g->pad, offx = (int64_t)kx - g->pad;
-        const float *restrict src = col + (uint64_t)r * ld;
-        for (uint32_t gy = ylo; gy < yhi; gy++) {
-            const float *restrict s = src + (uint64_t)gy * g->gw;
-            float *restrict d = plane + ((int64_t)gy * g->stride + offy) * g->w + offx;
-            if (g->stride == 1)
-                for (uint32_t gx = xlo; gx < xhi; gx++)
-                    d[gx] += s[gx];
-            else
-                for (uint32_t gx = xlo; gx < xhi; gx++)
-                    d[(uint64_t)gx * g->stride] += s[gx];
+        const row_span sp = row_span_of(g, r);
+        for (uint32_t i = 0; i < b; i++) {
+            float *plane = imgs + i * img_size + sp.plane;
+            const float *restrict src = col + (uint64_t)r * ld + i * grid;
+            for (uint32_t gy = sp.ylo; gy < sp.yhi; gy++) {
+                const float *restrict s = src + (uint64_t)gy * g->gw;
+                float *restrict d = plane + ((int64_t)gy * g->stride + sp.offy) * g->w + sp.offx;
+                if (g->stride == 1)
+                    for (uint32_t gx = sp.xlo; gx < sp.xhi; gx++)
+                        d[gx] += s[gx];
+                else
+                    for (uint32_t gx = sp.xlo; gx < sp.xhi; gx++)
+                        d[(uint64_t)gx * g->stride] += s[gx];
+            }
         }
     }
 }
@@ -312,18 +373,21 @@ void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t,
     int biased = op == VKVAE_OP_CONV2D || op == VKVAE_OP_CONVT2D;
     const float *src = t[0], *w = t[1], *bias = biased ? t[2] : NULL;
     float *dst = t[3]; /* the input gradients' x (t[2]) is fast_ops.c's to apply */
-    if (v.masked) { /* the live taps' weights, after the chunks' space */
-        float *packed = scratch + ((uint64_t)v.kc + v.other) * v.grid * B;
-        pack_live(&v, w, packed);
-        w = packed;
+    float *after = scratch + ((uint64_t)v.kc + v.other) * v.grid * B; /* the chunks' space */
+    if (v.masked) { /* the live taps' weights */
+        pack_live(&v, w, after);
+        w = after;
+        after += (uint64_t)v.other * v.kc;
     }
+    int32_t *tab = g->stride > 1 ? (int32_t *)after : NULL;
+    if (tab)
+        tap_table(g, tab);
     for (uint64_t s0 = lo; s0 < hi; s0 += B) {
         uint32_t b = (uint32_t)(hi - s0 < B ? hi - s0 : B);
         uint64_t L = (uint64_t)b * v.grid;
         float *col = scratch, *oth = scratch + (uint64_t)v.kc * L;
         if (forward) {
-            for (uint32_t i = 0; i < b; i++)
-                im2col(g, src + (s0 + i) * img_size, 0, v.kc, col + (uint64_t)i * v.grid, L);
+            im2col(g, tab, src + s0 * img_size, img_size, b, 0, v.kc, col, L);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.other, (int)L, (int)v.kc,
                         1.0f, w, (int)v.kc, col, (int)L, 0.0f, oth, (int)L);
             for (uint32_t i = 0; i < b; i++)
@@ -335,15 +399,13 @@ void vkvae_fast_conv_rows(vkvae_op op, const vkvae_op_params *p, void *const *t,
             gather_planes(oth, src + s0 * oth_size, b, v.other, v.grid, L);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.kc, (int)L, (int)v.other,
                         1.0f, w, (int)v.kc, oth, (int)L, 0.0f, col, (int)L);
-            for (uint32_t i = 0; i < b; i++) {
-                float *img = dst + (s0 + i) * img_size;
-                memset(img, 0, (size_t)img_size * sizeof *img);
-                col2im_add(g, img, col + (uint64_t)i * v.grid, L);
-                if (bias)
-                    for (uint32_t c = 0; c < g->c; c++)
-                        fm_act_bias(img + (uint64_t)c * v.plane, img + (uint64_t)c * v.plane,
-                                    NULL, bias[c], v.plane, p->act, p->alpha);
-            }
+            float *imgs = dst + s0 * img_size;
+            memset(imgs, 0, (size_t)(b * img_size) * sizeof *imgs);
+            col2im_add(g, imgs, img_size, b, col, L);
+            if (bias)
+                for (uint64_t c = 0; c < (uint64_t)b * g->c; c++)
+                    fm_act_bias(imgs + c * v.plane, imgs + c * v.plane, NULL, bias[c % g->c],
+                                v.plane, p->act, p->alpha);
         }
     }
 }
@@ -362,17 +424,20 @@ void vkvae_fast_conv_bwd_w(vkvae_op op, const vkvae_op_params *p, void *const *t
     vkvae_pool_split(v.kc, DW_ALIGN, part, parts, &r0, &r1);
     /* a masked conv2d's live columns go to dw_live [other, kc] first */
     uint64_t full = (uint64_t)g->c * g->k * g->k;
-    float *dw_live = v.masked ? scratch + ((uint64_t)v.kc + v.other) * v.grid * B : dw;
+    float *after = scratch + ((uint64_t)v.kc + v.other) * v.grid * B; /* the chunks' space */
+    float *dw_live = v.masked ? after : dw;
     uint64_t ldw = v.masked ? v.kc : full;
+    int32_t *tab = g->stride > 1 ? (int32_t *)(after + (v.masked ? (uint64_t)v.other * v.kc : 0))
+                                 : NULL;
+    if (tab && r0 < r1)
+        tap_table(g, tab);
     if (r0 < r1)
         for (uint64_t s0 = 0; s0 < p->n; s0 += B) {
             uint32_t b = (uint32_t)(p->n - s0 < B ? p->n - s0 : B);
             uint64_t L = (uint64_t)b * v.grid;
             float *oth = scratch, *col = scratch + v.other * L;
             gather_planes(oth, oth_src + s0 * oth_size, b, v.other, v.grid, L);
-            for (uint32_t i = 0; i < b; i++)
-                im2col(g, img_src + (s0 + i) * img_size, (uint32_t)r0, (uint32_t)r1,
-                       col + (uint64_t)i * v.grid, L);
+            im2col(g, tab, img_src + s0 * img_size, img_size, b, (uint32_t)r0, (uint32_t)r1, col, L);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.other, (int)(r1 - r0),
                         (int)L, 1.0f, oth, (int)L, col, (int)L, s0 ? 1.0f : 0.0f, dw_live + r0,
                         (int)ldw);
