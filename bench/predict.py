@@ -5,6 +5,9 @@ epoch on named GPUs, from what `vkvae bench --json` counts per dispatch
 
     bench/predict.py BENCH.json [BENCH.json ...] [--measured DIR]
 
+A BENCH.json may also be `vkvae bench MODEL --audit --json`'s (the same
+counts, no times, at any --batch: its epoch is 60,000 images at that batch).
+
 Per dispatch, the longest of three times:
   - arithmetic: FLOPs / (peak fp32 FMA rate x E_FLOP), stretched by
     OCCUPANCY x CUs / workgroups when the grid is too small to keep every
@@ -70,14 +73,18 @@ def main():
         b = json.load(open(path))
         if b.get("precision", "fp32") != "fp32":
             continue
-        st = b["train_step"]   # bench's epoch: 60,000 images at the model's batch
-        steps = round(st["epoch_s"] * 1000 / st["step_ms"]) if st.get("step_ms") else 0
+        if "steps" in b:   # an audit: its dispatches, at its batch
+            kernels, steps = b["steps"], -(-60000 // b["batch"])
+        else:
+            st = b["train_step"]   # bench's epoch: 60,000 images at the model's batch
+            kernels = b["kernels"]
+            steps = round(st["epoch_s"] * 1000 / st["step_ms"]) if st.get("step_ms") else 0
         cells = []
         for name, gpu in GPUS.items():
-            ms = sum(dispatch_us(k, gpu) for k in b["kernels"]) / 1000
+            ms = sum(dispatch_us(k, gpu) for k in kernels) / 1000
             cell = f"{ms:.2f} ms"
             if steps:
-                cell += f" ({ms * steps / 1000:.1f} s/epoch)"
+                cell += f" ({ms * steps / 1000:.2f} s/epoch)"
             m = measured.get(b["model"])
             if m and gpu[4].lower() in m[0].lower():
                 cell += f"; measured {m[1]:.2f} ms"

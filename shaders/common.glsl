@@ -64,9 +64,12 @@ layout(push_constant) uniform Push {
 const uint ROW_VEC = P_IN % 4u == 0u ? 4u : 1u;
 
 /* The optimizer kernels (adam, sgd) update OPT_QUADS vec4s of parameters per
- * invocation; ops.def counts their invocations by the same number
- * (VKVAE_OPT_PARAMS, runtime/plan/plan.h). */
-const uint OPT_QUADS = 4u;
+ * invocation: constant_id 32, which runtime/gpu/kernels.c sets and sizes
+ * their grids by (4 on CPU drivers: VKVAE_OPT_PARAMS, runtime/plan/plan.h;
+ * 1 on GPUs). */
+#ifdef VKVAE_OPTIMIZER
+layout(constant_id = 32) const uint OPT_QUADS = 4u;
+#endif
 
 const uint ACT_NONE = 0u, ACT_RELU = 1u, ACT_LEAKY_RELU = 2u, ACT_TANH = 3u, ACT_SIGMOID = 4u,
            ACT_SOFTPLUS = 5u;

@@ -103,7 +103,12 @@ typedef struct mm_shape {
  * A product narrower than 8 (one output channel, say) would waste most of
  * a 32-wide block: those shapes keep the plain kernel (<op>.comp), as do
  * grids past the device's workgroup counts (Vulkan guarantees 65535 in
- * each dimension). */
+ * each dimension). But a weight gradient of fewer than 8 output channels
+ * (a last 1x1 layer to one channel) still has a long reduction, which the
+ * plain kernel's workgroup a weight walks alone (a few dozen workgroups:
+ * a GPU idles): on the shared-memory builds it runs as a product of
+ * mostly empty 32-row blocks, split along that depth (choose keeps the
+ * plain kernel for the subgroup build, which would not split). */
 static int conv_tiles(const vkvae_device_info *d, vkvae_op op, const vkvae_op_params *p,
                       mm_shape *s)
 {
@@ -122,7 +127,8 @@ static int conv_tiles(const vkvae_device_info *d, vkvae_op op, const vkvae_op_pa
         break;
     default: rows = gc, cols = kc, depth = p->n * grid; break;
     }
-    if (rows < 8 || cols < 8 || rows > UINT32_MAX || depth > UINT32_MAX)
+    int wgrad = op == VKVAE_OP_CONV2D_BWD_W || op == VKVAE_OP_CONVT2D_BWD_W;
+    if ((rows < 8 && !wgrad) || cols < 8 || rows > UINT32_MAX || depth > UINT32_MAX)
         return 0;
     *s = (mm_shape){.rows = (uint32_t)rows, .cols = (uint32_t)cols, .depth = (uint32_t)depth};
     uint64_t macs = rows * cols * depth;
@@ -437,9 +443,12 @@ static kernel_choice choose(vkvae_context *ctx, vkvae_op op, const vkvae_op_para
      * whose depth splits into slices. */
     if (sg && mm.depth / 4 >= LOOP_BUDGET)
         sg = 0;
-    /* A convolution whose tiles cannot fit keeps its plain kernel; a dense
-     * op has no other (check_limits then refuses it). */
+    /* A convolution whose tiles cannot fit keeps its plain kernel, as does a
+     * narrow weight gradient on the subgroup build (conv_tiles); a dense op
+     * has no other (check_limits then refuses it). */
     int conv = (vkvae_op_flags(op) & VKVAE_OPF_CONV) != 0;
+    if (conv && sg && mm.rows < 8)
+        return c;
     if (!sg && !mm_fit_shared(d, &mm, fp16) && conv)
         return c;
     c.product = 1;
@@ -462,11 +471,62 @@ vkvae_kernel_build vkvae_op_build(vkvae_context *ctx, vkvae_op op, const vkvae_o
     return choose(ctx, op, p).build;
 }
 
+/* The vec4s of parameters an optimizer kernel updates per invocation
+ * (OPT_QUADS, shaders/common.glsl): several on CPU drivers, which pay per
+ * invocation and per load instruction; one on GPUs, whose adjacent lanes
+ * then read adjacent vec4s, and whose grid is 4x as wide (a PixelCNN's
+ * 61,632 parameters: 241 workgroups, not 61). */
+static uint32_t opt_quads(vkvae_context *ctx)
+{
+    return device_of(ctx)->type == VKVAE_DEVICE_CPU && !ctx->mm_tiled ? VKVAE_OPT_PARAMS / 4 : 1;
+}
+
+/* Workgroups per channel of batch norm (BN_SLICES, shaders/ops/
+ * batchnorm.comp): each works out the channel's statistics, then writes
+ * its slice of the output. One on CPU drivers, where every slice's
+ * statistics would cost their threads; on GPUs enough that a layer of 32
+ * channels gives SPLIT_TARGET workgroups, while each slice keeps 1,024
+ * values or more (the statistics' reads repeat per slice, from cache). */
+static uint32_t bn_slices(vkvae_context *ctx, const vkvae_op_params *p)
+{
+    if (device_of(ctx)->type == VKVAE_DEVICE_CPU && !ctx->mm_tiled)
+        return 1;
+    uint64_t want = (SPLIT_TARGET + (uint64_t)p->c_in - 1) / p->c_in;
+    uint64_t most = ((uint64_t)p->n * p->in + 1023) / 1024;
+    uint64_t s = want < most ? want : most;
+    return (uint32_t)(s < 1 ? 1 : s);
+}
+
+/* Invocations per step of a sequence's softmax gradient (TOK_SLICES,
+ * shaders/ops/nll_tokens_bwd.comp): each works out the step's softmax,
+ * then writes its slice of the classes. One on CPU drivers; on GPUs
+ * enough for SPLIT_TARGET workgroups (a batch of 128 words of 20 steps is
+ * 40 workgroups a step each), each slice 8 classes or more, and at most 16
+ * (every slice reads the step's logits twice more). */
+static uint32_t token_slices(vkvae_context *ctx, const vkvae_op_params *p)
+{
+    if (device_of(ctx)->type == VKVAE_DEVICE_CPU && !ctx->mm_tiled)
+        return 1;
+    uint64_t steps = (uint64_t)p->n * p->in;
+    uint64_t want = steps ? (SPLIT_TARGET * LOCAL_SIZE + steps - 1) / steps : 1;
+    uint64_t most = p->classes / 8 < 16 ? p->classes / 8 : 16;
+    uint64_t s = want < most ? want : most;
+    return (uint32_t)(s < 1 ? 1 : s);
+}
+
 /* How many invocations op's plain kernel needs (ops.def), a row's elements
  * taken 4 at a time when its kernel does (ROW_VEC, shaders/common.glsl) and
- * rows are whole vec4s. */
-static uint64_t op_invocations(vkvae_op op, const vkvae_op_params *p)
+ * rows are whole vec4s, an optimizer's as opt_quads says, batch norm's
+ * bn_slices workgroups a channel, nll_tokens_bwd's token_slices
+ * invocations a step. */
+static uint64_t op_invocations(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p)
 {
+    if (vkvae_op_flags(op) & VKVAE_OPF_OPTIMIZER)
+        return ((uint64_t)p->in + 4 * opt_quads(ctx) - 1) / (4 * opt_quads(ctx));
+    if (op == VKVAE_OP_BATCHNORM || op == VKVAE_OP_BATCHNORM_BWD)
+        return vkvae_op_invocations(op, p) * bn_slices(ctx, p);
+    if (op == VKVAE_OP_NLL_TOKENS_BWD)
+        return vkvae_op_invocations(op, p) * token_slices(ctx, p);
     uint64_t n = vkvae_op_invocations(op, p);
     return (vkvae_op_flags(op) & VKVAE_OPF_ROW_VEC) && p->in % 4 == 0 ? n / 4 : n;
 }
@@ -489,7 +549,7 @@ static void groups_of(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
         return;
     }
     /* a row's workgroup is one subgroup in the subgroup build */
-    uint64_t g = c.sg ? p->n : (op_invocations(op, p) + 63) / 64;
+    uint64_t g = c.sg ? p->n : (op_invocations(ctx, op, p) + 63) / 64;
     if (g == 0)
         g = 1;
     /* Fold a long grid into rows of at most the device's count in x (at
@@ -627,6 +687,12 @@ static vkvae_status kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae_o
         spec[SPEC_TUNE + 3] = c.sg;
     } else if (op == VKVAE_OP_CONVT2D) { /* the plain kernel's pixels per invocation */
         spec[SPEC_TUNE + 0] = VKVAE_CONVT_PIXELS;
+    } else if (vkvae_op_flags(op) & VKVAE_OPF_OPTIMIZER) { /* vec4s per invocation */
+        spec[SPEC_TUNE + 0] = opt_quads(ctx);
+    } else if (op == VKVAE_OP_BATCHNORM || op == VKVAE_OP_BATCHNORM_BWD) {
+        spec[SPEC_TUNE + 0] = bn_slices(ctx, p); /* workgroups a channel */
+    } else if (op == VKVAE_OP_NLL_TOKENS_BWD) {
+        spec[SPEC_TUNE + 0] = token_slices(ctx, p); /* invocations a step */
     }
     return vkvae_kernel_create(ctx, k->spirv, k->bytes / sizeof(uint32_t), spec, SPEC_WORDS, "op",
                                out, err);

@@ -39,7 +39,8 @@ typedef enum vkvae_op_flag {
 } vkvae_op_flag;
 
 /* Kernel shapes that ops.def's invocation counts name: elements per
- * invocation of the optimizers (4 OPT_QUADS, shaders/common.glsl) and
+ * invocation of the optimizers on CPU drivers (4 OPT_QUADS,
+ * shaders/common.glsl; GPUs take 4, one vec4: runtime/gpu/kernels.c) and
  * adjacent pixels per invocation of convt2d's plain kernel (CONVT_PX,
  * shaders/ops/convt2d.comp, constant_id 32). */
 enum { VKVAE_OPT_PARAMS = 16, VKVAE_CONVT_PIXELS = 8 };

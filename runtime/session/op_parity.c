@@ -281,16 +281,25 @@ static void long_sum_cases(vkvae_op op, case_list *l)
                             .h_out = 64, .w_out = 64, .k = 3, .stride = 1, .pad = 1};
     c.push.rows = c.p.n;
     add(l, &c);
+    /* a PixelCNN's last 1x1 layer, 32 channels to 1: on the shared-memory
+     * builds a product of one row, split along its 100,352 terms */
+    c.p = (vkvae_op_params){.n = 128, .c_in = 32, .h_in = 28, .w_in = 28, .c_out = 1,
+                            .h_out = 28, .w_out = 28, .k = 1, .stride = 1, .pad = 0};
+    c.push.rows = c.p.n;
+    add(l, &c);
 }
 
 /* Batch normalisation: {n, c_in, in} with in = 1 (flat features), a
  * feature map, a channel longer than a workgroup's 64 strides, and a dense
- * layer's batch; each training and evaluation (the forward), each with a
- * full batch and a short one. */
+ * layer's batch; channels that GPUs split between workgroups (gpu/
+ * kernels.c bn_slices: 7 slices of 915 values, the last shorter; 8 of
+ * classifier_conv's 32 channels of 25,088); each training and evaluation
+ * (the forward), each with a full batch and a short one. */
 static void norm_cases(vkvae_op op, int quick, case_list *l)
 {
     static const uint32_t shapes[][3] = {
-        {4, 3, 1}, {8, 5, 49}, {3, 2, 130}, {128, 20, 1}, {2, 64, 16}};
+        {4, 3, 1}, {8, 5, 49}, {3, 2, 130}, {128, 20, 1}, {2, 64, 16}, {64, 6, 100},
+        {128, 32, 196}};
     for (size_t i = quick ? 1 : 0; i < sizeof shapes / sizeof *shapes; i += quick ? 2 : 1)
         for (uint32_t mode = 0; mode <= (op == VKVAE_OP_BATCHNORM); mode++)
             for (uint32_t short_batch = 0; short_batch <= 1; short_batch++) {

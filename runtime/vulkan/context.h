@@ -69,7 +69,7 @@ struct vkvae_context {
     vkvae_message_fn on_validation_message;
     void *user;
     uint64_t timeout_ns;
-    int mm_tiled;                    /* $VKVAE_MM_TILED: the GPUs' matmul kernels on CPU drivers too */
+    int mm_tiled;                    /* $VKVAE_MM_TILED: the GPUs' kernel choices on CPU drivers too */
     vkvae_precision precision;       /* FP16: the fp16 builds of the products (gpu/kernels.c) */
     volatile uint32_t validation_messages;
 };

@@ -1,14 +1,17 @@
 // adam: p:[in] g:[in] m:[in] v:[in], in place; torch.optim.Adam (mode 0) or
 // AdamW (mode 1), t = step+1, in the order of PyTorch's _single_tensor_adam.
 // One invocation updates 4 OPT_QUADS consecutive parameters (common.glsl;
-// ops.def counts the invocations to match) with whole vec4 loads and
+// runtime/gpu/kernels.c sizes the grid to match) with whole vec4 loads and
 // stores: the update is bound by memory traffic, and CPU drivers (lavapipe)
 // pay per load instruction and per invocation, not per byte (16 parameters
-// an invocation run the vae_mlp update 1.8x as fast there as 1). The last,
-// partial block goes element by element.
+// an invocation run the vae_mlp update 1.8x as fast there as 1). GPUs get
+// one vec4 an invocation: adjacent lanes then read adjacent vec4s, and a
+// 60,000-parameter model still gives a GPU hundreds of workgroups. The
+// last, partial block goes element by element.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#define VKVAE_OPTIMIZER
 #include "common.glsl"
 layout(std430, binding = 0) buffer P { float w[]; };
 layout(std430, binding = 1) readonly buffer G { float g[]; };

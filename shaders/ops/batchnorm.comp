@@ -1,10 +1,13 @@
 // batchnorm: x:[n,c_in,in] gamma beta -> y mean rstd rmean rvar (ops.def).
-// One workgroup per channel; its 64 invocations stride over the channel's
-// N = valid rows * in values, and row_tree.glsl sums them in a fixed
-// order: the mean first, then the squared deviations from it (two passes,
-// no cancellation). Training (mode 0) writes the batch statistics and
-// moves the running ones; evaluation (mode 1) reads the running ones. The
-// layer's activation applies to y.
+// BN_SLICES workgroups per channel (runtime/gpu/kernels.c: 1 on CPU
+// drivers, enough on GPUs that 32 channels still fill one): each works out
+// the channel's statistics alike, its 64 invocations striding over the
+// channel's N = valid rows * in values and row_tree.glsl summing them in a
+// fixed order: the mean first, then the squared deviations from it (two
+// passes, no cancellation); then it writes its slice of y. The first slice
+// writes the statistics: training (mode 0) the batch's, and moves the
+// running ones; evaluation (mode 1) reads the running ones. The layer's
+// activation applies to y.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -16,11 +19,12 @@ layout(std430, binding = 4) writeonly buffer M { float mean[]; };
 layout(std430, binding = 5) writeonly buffer RS { float rstd[]; };
 layout(std430, binding = 6) buffer RM { float rmean[]; };
 layout(std430, binding = 7) buffer RV { float rvar[]; };
+layout(constant_id = 32) const uint BN_SLICES = 1u;
 #include "row_tree.glsl"
 void main()
 {
-    uint c = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
-    uint t = gl_LocalInvocationID.x;
+    uint w = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    uint c = w / BN_SLICES, slice = w % BN_SLICES, t = gl_LocalInvocationID.x;
     if (c >= P_C_IN) return; // uniform over the workgroup
     uint rows = valid_rows(), count = rows * P_IN;
     float mu, var;
@@ -40,11 +44,12 @@ void main()
         var = rvar[c];
     }
     float rs = 1.0 / sqrt(var + P_EPS), scale = gamma[c] * rs, shift = beta[c] - mu * scale;
-    for (uint i = t; i < P_N * P_IN; i += 64u) {
+    const uint part = (P_N * P_IN + BN_SLICES - 1u) / BN_SLICES;
+    for (uint i = slice * part + t; i < min((slice + 1u) * part, P_N * P_IN); i += 64u) {
         uint at = ((i / P_IN) * P_C_IN + c) * P_IN + i % P_IN;
         y[at] = i / P_IN < rows ? activate(x[at] * scale + shift) : 0.0;
     }
-    if (t == 0u) {
+    if (slice == 0u && t == 0u) {
         mean[c] = mu;
         rstd[c] = rs;
         if (P_MODE == 0u) {

@@ -3,6 +3,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#define VKVAE_OPTIMIZER
 #include "common.glsl"
 layout(std430, binding = 0) buffer P { float w[]; };
 layout(std430, binding = 1) readonly buffer G { float g[]; };
