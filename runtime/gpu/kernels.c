@@ -471,64 +471,69 @@ vkvae_kernel_build vkvae_op_build(vkvae_context *ctx, vkvae_op op, const vkvae_o
     return choose(ctx, op, p).build;
 }
 
-/* The vec4s of parameters an optimizer kernel updates per invocation
- * (OPT_QUADS, shaders/common.glsl): several on CPU drivers, which pay per
- * invocation and per load instruction; one on GPUs, whose adjacent lanes
- * then read adjacent vec4s, and whose grid is 4x as wide (a PixelCNN's
- * 61,632 parameters: 241 workgroups, not 61). */
-static uint32_t opt_quads(vkvae_context *ctx)
+/* min(want, most), at least 1. */
+static uint32_t clamp_slices(uint64_t want, uint64_t most)
 {
-    return device_of(ctx)->type == VKVAE_DEVICE_CPU && !ctx->mm_tiled ? VKVAE_OPT_PARAMS / 4 : 1;
-}
-
-/* Workgroups per channel of batch norm (BN_SLICES, shaders/ops/
- * batchnorm.comp): each works out the channel's statistics, then writes
- * its slice of the output. One on CPU drivers, where every slice's
- * statistics would cost their threads; on GPUs enough that a layer of 32
- * channels gives SPLIT_TARGET workgroups, while each slice keeps 1,024
- * values or more (the statistics' reads repeat per slice, from cache). */
-static uint32_t bn_slices(vkvae_context *ctx, const vkvae_op_params *p)
-{
-    if (device_of(ctx)->type == VKVAE_DEVICE_CPU && !ctx->mm_tiled)
-        return 1;
-    uint64_t want = (SPLIT_TARGET + (uint64_t)p->c_in - 1) / p->c_in;
-    uint64_t most = ((uint64_t)p->n * p->in + 1023) / 1024;
     uint64_t s = want < most ? want : most;
     return (uint32_t)(s < 1 ? 1 : s);
 }
 
-/* Invocations per step of a sequence's softmax gradient (TOK_SLICES,
- * shaders/ops/nll_tokens_bwd.comp): each works out the step's softmax,
- * then writes its slice of the classes. One on CPU drivers; on GPUs
- * enough for SPLIT_TARGET workgroups (a batch of 128 words of 20 steps is
- * 40 workgroups a step each), each slice 8 classes or more, and at most 16
- * (every slice reads the step's logits twice more). */
-static uint32_t token_slices(vkvae_context *ctx, const vkvae_op_params *p)
+/* The one shape constant of a plain kernel that has one (constant_id 32;
+ * 0: none), by which its grid is sized too (op_invocations):
+ * - convt2d: adjacent pixels per invocation (VKVAE_CONVT_PIXELS);
+ * - the optimizers: vec4s of parameters per invocation (OPT_QUADS,
+ *   shaders/common.glsl): several on CPU drivers, which pay per invocation
+ *   and per load instruction; one on GPUs, whose adjacent lanes then read
+ *   adjacent vec4s and whose grid is 4x as wide (a PixelCNN's 61,632
+ *   parameters: 241 workgroups, not 61);
+ * - batch norm: workgroups per channel (BN_SLICES, shaders/ops/
+ *   batchnorm.comp), each working out the channel's statistics, then
+ *   writing its slice: on GPUs enough that 32 channels give SPLIT_TARGET
+ *   workgroups, each slice 1,024 values or more (the statistics' reads
+ *   repeat per slice, from cache);
+ * - nll_tokens_bwd: invocations per step (TOK_SLICES), each working out the
+ *   step's softmax, then writing its slice of the classes: on GPUs enough
+ *   for SPLIT_TARGET workgroups (128 words of 20 steps are 40 workgroups),
+ *   each slice 8 classes or more, 16 at most (each reads the logits twice
+ *   more).
+ * The slices are one on CPU drivers, whose few threads every repeated
+ * statistic would cost (VKVAE_MM_TILED=1: the GPUs' choices there too). */
+static uint32_t plain_shape(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p)
 {
-    if (device_of(ctx)->type == VKVAE_DEVICE_CPU && !ctx->mm_tiled)
-        return 1;
+    int gpu = device_of(ctx)->type != VKVAE_DEVICE_CPU || ctx->mm_tiled;
     uint64_t steps = (uint64_t)p->n * p->in;
-    uint64_t want = steps ? (SPLIT_TARGET * LOCAL_SIZE + steps - 1) / steps : 1;
-    uint64_t most = p->classes / 8 < 16 ? p->classes / 8 : 16;
-    uint64_t s = want < most ? want : most;
-    return (uint32_t)(s < 1 ? 1 : s);
+    switch (op) {
+    case VKVAE_OP_CONVT2D: return VKVAE_CONVT_PIXELS;
+    case VKVAE_OP_ADAM:
+    case VKVAE_OP_SGD: return gpu ? 1 : VKVAE_OPT_PARAMS / 4;
+    case VKVAE_OP_BATCHNORM:
+    case VKVAE_OP_BATCHNORM_BWD:
+        return gpu ? clamp_slices((SPLIT_TARGET + p->c_in - 1) / p->c_in, (steps + 1023) / 1024)
+                   : 1;
+    case VKVAE_OP_NLL_TOKENS_BWD:
+        return gpu && steps ? clamp_slices((SPLIT_TARGET * LOCAL_SIZE + steps - 1) / steps,
+                                           p->classes / 8 < 16 ? p->classes / 8 : 16)
+                            : 1;
+    default: return 0;
+    }
 }
 
 /* How many invocations op's plain kernel needs (ops.def), a row's elements
  * taken 4 at a time when its kernel does (ROW_VEC, shaders/common.glsl) and
- * rows are whole vec4s, an optimizer's as opt_quads says, batch norm's
- * bn_slices workgroups a channel, nll_tokens_bwd's token_slices
- * invocations a step. */
+ * rows are whole vec4s, and as plain_shape says (ops.def counts one slice
+ * and 4 vec4s an optimizer invocation). */
 static uint64_t op_invocations(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p)
 {
-    if (vkvae_op_flags(op) & VKVAE_OPF_OPTIMIZER)
-        return ((uint64_t)p->in + 4 * opt_quads(ctx) - 1) / (4 * opt_quads(ctx));
-    if (op == VKVAE_OP_BATCHNORM || op == VKVAE_OP_BATCHNORM_BWD)
-        return vkvae_op_invocations(op, p) * bn_slices(ctx, p);
-    if (op == VKVAE_OP_NLL_TOKENS_BWD)
-        return vkvae_op_invocations(op, p) * token_slices(ctx, p);
     uint64_t n = vkvae_op_invocations(op, p);
-    return (vkvae_op_flags(op) & VKVAE_OPF_ROW_VEC) && p->in % 4 == 0 ? n / 4 : n;
+    switch (op) {
+    case VKVAE_OP_ADAM:
+    case VKVAE_OP_SGD: return ((uint64_t)p->in + 4 * plain_shape(ctx, op, p) - 1) /
+                              (4 * plain_shape(ctx, op, p));
+    case VKVAE_OP_BATCHNORM:
+    case VKVAE_OP_BATCHNORM_BWD:
+    case VKVAE_OP_NLL_TOKENS_BWD: return n * plain_shape(ctx, op, p);
+    default: return (vkvae_op_flags(op) & VKVAE_OPF_ROW_VEC) && p->in % 4 == 0 ? n / 4 : n;
+    }
 }
 
 static void groups_of(vkvae_context *ctx, vkvae_op op, const vkvae_op_params *p,
@@ -685,14 +690,8 @@ static vkvae_status kernel_create(vkvae_context *ctx, vkvae_op op, const vkvae_o
         }
     } else if (c.sg) { /* a row per subgroup: constant_id 35, its size */
         spec[SPEC_TUNE + 3] = c.sg;
-    } else if (op == VKVAE_OP_CONVT2D) { /* the plain kernel's pixels per invocation */
-        spec[SPEC_TUNE + 0] = VKVAE_CONVT_PIXELS;
-    } else if (vkvae_op_flags(op) & VKVAE_OPF_OPTIMIZER) { /* vec4s per invocation */
-        spec[SPEC_TUNE + 0] = opt_quads(ctx);
-    } else if (op == VKVAE_OP_BATCHNORM || op == VKVAE_OP_BATCHNORM_BWD) {
-        spec[SPEC_TUNE + 0] = bn_slices(ctx, p); /* workgroups a channel */
-    } else if (op == VKVAE_OP_NLL_TOKENS_BWD) {
-        spec[SPEC_TUNE + 0] = token_slices(ctx, p); /* invocations a step */
+    } else if (plain_shape(ctx, op, p)) { /* a plain kernel's shape constant */
+        spec[SPEC_TUNE + 0] = plain_shape(ctx, op, p);
     }
     return vkvae_kernel_create(ctx, k->spirv, k->bytes / sizeof(uint32_t), spec, SPEC_WORDS, "op",
                                out, err);
