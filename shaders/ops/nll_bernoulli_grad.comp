@@ -1,19 +1,12 @@
 // nll_bernoulli_grad: logits:[n,in] x:[n,in] -> nll:[n] dl:[n,in]
 // nll_bernoulli and nll_bernoulli_bwd in one pass: one workgroup per row,
 // its invocations take strided ROW_VEC-wide pieces of the row (common.glsl),
-// write their gradient and sum their terms. The row's sum: row_tree.glsl's
-// tree in shared memory over 64 invocations, or in the VKVAE_SUBGROUP build
-// for CPU drivers (runtime/gpu/kernels.c) one subgroup per workgroup and
-// subgroupAdd, without the barriers llvmpipe pays dearly for.
+// write their gradient and sum their terms (row_sum.glsl).
 // Both terms share e = exp(-|l|): sigmoid(l) = (l >= 0 ? 1 : e) / (1 + e).
 // Padding rows get a zero term and a zero gradient.
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#ifdef VKVAE_SUBGROUP
-#extension GL_KHR_shader_subgroup_arithmetic : require
-#define VKVAE_LOCAL_SIZE_ID 35
-#endif
-#include "common.glsl"
+#include "row_sum.glsl"
 layout(std430, binding = 0) readonly buffer L { float l[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer NLL { float nll[]; };
@@ -21,12 +14,9 @@ layout(std430, binding = 3) writeonly buffer DL { float dl[]; };
 layout(std430, binding = 0) readonly buffer L4 { vec4 l4[]; };
 layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 3) writeonly buffer DL4 { vec4 dl4[]; };
-#ifndef VKVAE_SUBGROUP
-#include "row_tree.glsl"
-#endif
 void main()
 {
-    uint r = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    uint r = row_index();
     uint t = gl_LocalInvocationID.x, lanes = gl_WorkGroupSize.x;
     if (r >= P_N) return; // uniform over the workgroup
     bool valid = r < valid_rows();
@@ -48,11 +38,7 @@ void main()
         }
     }
     float mine = valid ? (acc.x + acc.y) + (acc.z + acc.w) : 0.0;
-#ifdef VKVAE_SUBGROUP
-    float sum = subgroupAdd(mine);
-#else
-    float sum = row_tree_sum(mine, t);
-#endif
+    float sum = row_sum(mine, t);
     if (t == 0u)
         nll[r] = sum;
 }

@@ -1,26 +1,18 @@
 // nll_categorical: logits:[n,classes,in] x:[n,in] -> nll:[n]; per value p
 // of a row, logsumexp over its classes' logits (channel c: l[r,c,p]) minus
 // the logit of its class, k = clamp(floor(x*classes), 0, classes-1). One
-// workgroup per row, its invocations taking strided positions; the row's
-// sum as nll_bernoulli_grad's (row_tree.glsl, or subgroupAdd in the
-// VKVAE_SUBGROUP build). Padding rows get 0.
+// workgroup per row, its invocations taking strided positions
+// (row_sum.glsl). Padding rows get 0.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#ifdef VKVAE_SUBGROUP
-#extension GL_KHR_shader_subgroup_arithmetic : require
-#define VKVAE_LOCAL_SIZE_ID 35
-#endif
-#include "common.glsl"
+#include "row_sum.glsl"
 layout(std430, binding = 0) readonly buffer L { float l[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer NLL { float nll[]; };
-#ifndef VKVAE_SUBGROUP
-#include "row_tree.glsl"
-#endif
 void main()
 {
-    uint r = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    uint r = row_index();
     uint t = gl_LocalInvocationID.x, lanes = gl_WorkGroupSize.x;
     if (r >= P_N) return; // uniform over the workgroup
     bool valid = r < valid_rows();
@@ -43,11 +35,7 @@ void main()
         uint k = uint(clamp(floor(x[r * P_IN + j] * float(P_CLASSES)), 0.0, float(P_CLASSES - 1u)));
         acc += m + log(s) - l[at + k * P_IN];
     }
-#ifdef VKVAE_SUBGROUP
-    float sum = subgroupAdd(acc);
-#else
-    float sum = row_tree_sum(acc, t);
-#endif
+    float sum = row_sum(acc, t);
     if (t == 0u)
         nll[r] = sum;
 }

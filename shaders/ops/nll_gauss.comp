@@ -1,26 +1,17 @@
 // nll_gauss: mean:[n,in] lv:([1] | [in] | [n,in] for mode 0|1|2) x:[n,in] -> nll:[n]
 // Mode 0 (a fixed variance) takes its log-variance from P_ALPHA, not lv.
-// One workgroup per row, its invocations taking strided positions (a row
-// per invocation left a GPU two workgroups at batch 128); the row's sum as
-// nll_bernoulli_grad's (row_tree.glsl, or subgroupAdd in the VKVAE_SUBGROUP
-// build). Padding rows get 0.
+// One workgroup per row (row_sum.glsl: a row per invocation left a GPU two
+// workgroups at batch 128). Padding rows get 0.
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#ifdef VKVAE_SUBGROUP
-#extension GL_KHR_shader_subgroup_arithmetic : require
-#define VKVAE_LOCAL_SIZE_ID 35
-#endif
-#include "common.glsl"
+#include "row_sum.glsl"
 layout(std430, binding = 0) readonly buffer M { float mean[]; };
 layout(std430, binding = 1) readonly buffer LV { float lv[]; };
 layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(std430, binding = 3) writeonly buffer NLL { float nll[]; };
-#ifndef VKVAE_SUBGROUP
-#include "row_tree.glsl"
-#endif
 void main()
 {
-    uint r = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    uint r = row_index();
     uint t = gl_LocalInvocationID.x, lanes = gl_WorkGroupSize.x;
     if (r >= P_N) return; // uniform over the workgroup
     const float log_2pi = 1.8378770664093453;
@@ -31,11 +22,7 @@ void main()
         float d = x[i] - mean[i];
         acc += log_2pi + l + d * d * exp(-l);
     }
-#ifdef VKVAE_SUBGROUP
-    float sum = subgroupAdd(acc);
-#else
-    float sum = row_tree_sum(acc, t);
-#endif
+    float sum = row_sum(acc, t);
     if (t == 0u)
         nll[r] = 0.5 * sum;
 }
