@@ -15,7 +15,9 @@ against the CPU backend, and what a wrong one does.
 - --ops with an unknown op, --device cpu and --precision bf16: exit 1 in
   one line.
 The cache folder (pipelines and verdicts) is the test's own, so no other
-test sees the planted failure.
+test sees the planted failure; Mesa's shader cache stays the suite's (it
+holds compiled shaders only, keyed by their contents), so lavapipe need not
+compile again with LLVM every pipeline the ops tests compiled already.
 """
 import glob
 import os
@@ -63,6 +65,8 @@ def main():
     vkvae = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="vkvae-selftest-") as tmp:
         env = dict(os.environ, XDG_CACHE_HOME=f"{tmp}/cache")
+        if "XDG_CACHE_HOME" in os.environ and "MESA_SHADER_CACHE_DIR" not in os.environ:
+            env["MESA_SHADER_CACHE_DIR"] = f"{os.environ['XDG_CACHE_HOME']}/mesa_shader_cache"
         rc, out, err = run(vkvae, "selftest", "--precision", "fp32", env=env)
         ops = op_lines(out)
         check(rc == 0 and len(ops) >= 40 and set(ops.values()) == {"ok"}
